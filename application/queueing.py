@@ -1,0 +1,381 @@
+"""Queueing commands and queries: queues, tickets and agents."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from application.base import ContextualApplication, retry_on_conflict
+from application.context import CommandContext
+from application.views import AgentView, QueueView, TicketView
+from domain.agents import Agent
+from domain.errors import (
+    AgentNotFound,
+    InvalidInput,
+    QueueNotFound,
+    ResourceNotFound,
+    TicketNotFound,
+)
+from domain.numbering import DailyCounter, format_ticket_number
+from domain.policies import Placement, WaitingTicket
+from domain.queues import Queue, QueueStatus
+from domain.tenancy import Service, Site, Tenant
+from domain.tickets import Ticket, TicketStatus
+
+CHANNELS = frozenset({"kiosk", "web", "mobile", "phone", "counter", "api"})
+MAX_PRIORITY = 10
+
+
+class QueueingCommands(ContextualApplication):
+    """Everything between a customer taking a ticket and an agent finishing with it."""
+
+    # -- queues -----------------------------------------------------------------------------------
+
+    @retry_on_conflict
+    def open_queue(
+        self,
+        context: CommandContext,
+        name: str,
+        site_id: UUID,
+        service_ids: list[UUID],
+        algorithm: str,
+    ) -> QueueView:
+        """Open a queue at a site for some of the tenant's services."""
+        Queue.check_definition(name, service_ids, algorithm)
+        tenant = self.load(Tenant, context.tenant_id, None, ResourceNotFound)
+        site = self.load(Site, site_id, tenant.id, ResourceNotFound)
+        for service_id in service_ids:
+            self.load(Service, service_id, tenant.id, ResourceNotFound)
+        queue = Queue(
+            tenant_id=tenant.id,
+            site_id=site.id,
+            name=name.strip(),
+            service_ids=list(service_ids),
+            policy=algorithm,
+            timezone=site.timezone,
+        )
+        tenant.add_queue(queue.id)
+        self.save_in_context(context, tenant, queue)
+        return _queue_view(queue)
+
+    @retry_on_conflict
+    def assign_agent_queues(
+        self, context: CommandContext, agent_id: UUID, queue_ids: list[UUID]
+    ) -> AgentView:
+        """Set the queues an agent calls from when no queue is named."""
+        agent = self.load(Agent, agent_id, context.tenant_id, AgentNotFound)
+        for queue_id in queue_ids:
+            self.load(Queue, queue_id, context.tenant_id, QueueNotFound)
+        agent.assign_queues(queue_ids)
+        self.save_in_context(context, agent)
+        return _agent_view(agent)
+
+    def get_queue(self, tenant_id: UUID, queue_id: UUID) -> QueueView:
+        """One queue of the tenant with its waiting count."""
+        return _queue_view(self.load(Queue, queue_id, tenant_id, QueueNotFound))
+
+    def list_queues(self, tenant_id: UUID) -> list[QueueView]:
+        """Every queue of the tenant, oldest first."""
+        tenant = self.load(Tenant, tenant_id, None, ResourceNotFound)
+        return [self.get_queue(tenant_id, queue_id) for queue_id in tenant.queue_ids]
+
+    # -- tickets ----------------------------------------------------------------------------------
+
+    @retry_on_conflict
+    def issue_ticket(
+        self,
+        context: CommandContext,
+        queue_id: UUID,
+        service_id: UUID | None = None,
+        customer_id: UUID | None = None,
+        priority: int = 0,
+        channel: str = "api",
+    ) -> TicketView:
+        """Give a customer a numbered ticket and a place in the queue's waiting line."""
+        if not 0 <= priority <= MAX_PRIORITY:
+            raise InvalidInput(f"priority must be between 0 and {MAX_PRIORITY}")
+        if channel not in CHANNELS:
+            raise InvalidInput(f"unknown channel {channel!r}; expected one of {sorted(CHANNELS)}")
+        queue = self.load(Queue, queue_id, context.tenant_id, QueueNotFound)
+        queue.check_accepting()
+        service_id = service_id or queue.service_ids[0]
+        if service_id not in queue.service_ids:
+            raise InvalidInput("the queue does not serve that service")
+        service = self.load(Service, service_id, context.tenant_id, ResourceNotFound)
+        now = self.clock()
+        counter = self._daily_counter(service.id, local_day(now, queue.timezone))
+        ticket = Ticket(
+            tenant_id=queue.tenant_id,
+            queue_id=queue.id,
+            service_id=service.id,
+            number=format_ticket_number(service.code, counter.take()),
+            priority=priority,
+            channel=channel,
+            customer_id=customer_id,
+            issued_at=now,
+        )
+        queue.join(ticket.id, priority, now, service.target_wait_minutes * 60)
+        self.save_in_context(context, counter, ticket, queue)
+        return self._ticket_view(ticket, queue, service)
+
+    def _daily_counter(self, service_id: UUID, day: str) -> DailyCounter:
+        counter = self.find(DailyCounter, DailyCounter.create_id(service_id, day))
+        # Two first tickets of the day both create the counter: one wins, the other retries.
+        return counter or DailyCounter(service_id=service_id, day=day)
+
+    @retry_on_conflict
+    def call_next(
+        self, context: CommandContext, agent_id: UUID, queue_id: UUID | None = None
+    ) -> TicketView | None:
+        """The agent calls the next ticket of a queue (or the most urgent of the agent's queues).
+
+        Queue, ticket and agent are saved in one transaction: a concurrent caller that loaded the
+        same queue version loses the race and retries with the new line, so no ticket is called
+        twice and none is skipped. Returns ``None`` when nobody waits.
+        """
+        agent = self.load(Agent, agent_id, context.tenant_id, AgentNotFound)
+        agent.check_can_call()
+        if queue_id is not None:
+            candidates = [self.load(Queue, queue_id, context.tenant_id, QueueNotFound)]
+        elif agent.queue_ids:
+            candidates = [
+                self.load(Queue, qid, context.tenant_id, QueueNotFound) for qid in agent.queue_ids
+            ]
+        else:
+            raise InvalidInput("name a queue_id: this agent has no assigned queues")
+        now = self.clock()
+        queue = _most_urgent(candidates, now)
+        if queue is None:
+            return None
+        ticket_id = queue.take_next(now)
+        ticket = self.load(Ticket, ticket_id, context.tenant_id, TicketNotFound)
+        ticket.call(agent.id, agent.counter, now)
+        agent.take_ticket(ticket.id)
+        self.save_in_context(context, queue, ticket, agent)
+        return self._ticket_view(ticket)
+
+    @retry_on_conflict
+    def start_ticket(self, context: CommandContext, ticket_id: UUID) -> TicketView:
+        """Service begins for a called ticket."""
+        ticket = self.load(Ticket, ticket_id, context.tenant_id, TicketNotFound)
+        ticket.start(self.clock())
+        self.save_in_context(context, ticket)
+        return self._ticket_view(ticket)
+
+    @retry_on_conflict
+    def recall_ticket(self, context: CommandContext, ticket_id: UUID) -> TicketView:
+        """Announce a called ticket again."""
+        ticket = self.load(Ticket, ticket_id, context.tenant_id, TicketNotFound)
+        ticket.recall(self.clock())
+        self.save_in_context(context, ticket)
+        return self._ticket_view(ticket)
+
+    @retry_on_conflict
+    def pause_ticket(self, context: CommandContext, ticket_id: UUID) -> TicketView:
+        """Interrupt service; the agent keeps the ticket."""
+        ticket = self.load(Ticket, ticket_id, context.tenant_id, TicketNotFound)
+        ticket.pause(self.clock())
+        self.save_in_context(context, ticket)
+        return self._ticket_view(ticket)
+
+    @retry_on_conflict
+    def resume_ticket(self, context: CommandContext, ticket_id: UUID) -> TicketView:
+        """Continue a paused service."""
+        ticket = self.load(Ticket, ticket_id, context.tenant_id, TicketNotFound)
+        ticket.resume(self.clock())
+        self.save_in_context(context, ticket)
+        return self._ticket_view(ticket)
+
+    @retry_on_conflict
+    def close_ticket(self, context: CommandContext, ticket_id: UUID) -> TicketView:
+        """Service is complete; the agent is free again."""
+        ticket = self.load(Ticket, ticket_id, context.tenant_id, TicketNotFound)
+        ticket.close(self.clock())
+        return self._release_and_save(context, ticket)
+
+    @retry_on_conflict
+    def mark_no_show(self, context: CommandContext, ticket_id: UUID) -> TicketView:
+        """The called customer never came; the agent is free again."""
+        ticket = self.load(Ticket, ticket_id, context.tenant_id, TicketNotFound)
+        ticket.mark_no_show(self.clock())
+        return self._release_and_save(context, ticket)
+
+    @retry_on_conflict
+    def cancel_ticket(
+        self, context: CommandContext, ticket_id: UUID, reason: str = ""
+    ) -> TicketView:
+        """Withdraw a ticket that is waiting or called."""
+        ticket = self.load(Ticket, ticket_id, context.tenant_id, TicketNotFound)
+        was_waiting = ticket.status == TicketStatus.WAITING
+        agent_id = ticket.agent_id
+        ticket.cancel(self.clock(), reason)
+        changed: list = [ticket]
+        if was_waiting:
+            queue = self.load(Queue, ticket.queue_id, context.tenant_id, QueueNotFound)
+            queue.remove(ticket.id, reason="cancelled")
+            changed.append(queue)
+        elif agent_id is not None:
+            changed.extend(self._released_agent(context, agent_id, ticket.id))
+        self.save_in_context(context, *changed)
+        return self._ticket_view(ticket)
+
+    @retry_on_conflict
+    def transfer_ticket(
+        self,
+        context: CommandContext,
+        ticket_id: UUID,
+        to_queue_id: UUID,
+        placement: str = "last",
+    ) -> TicketView:
+        """Send a ticket to wait in another queue, first, last or by its issue time."""
+        where = Placement.parse(placement)
+        ticket = self.load(Ticket, ticket_id, context.tenant_id, TicketNotFound)
+        ticket.check_can("transfer")
+        target = self.load(Queue, to_queue_id, context.tenant_id, QueueNotFound)
+        target.check_accepting()
+        service_id = ticket.service_id if ticket.service_id in target.service_ids else None
+        service = self.load(
+            Service, service_id or target.service_ids[0], context.tenant_id, ResourceNotFound
+        )
+        changed: list = [ticket, target]
+        if ticket.status == TicketStatus.WAITING:
+            # The source may be the target itself (re-placing a ticket): one object, one version.
+            source = (
+                target
+                if ticket.queue_id == target.id
+                else self.load(Queue, ticket.queue_id, context.tenant_id, QueueNotFound)
+            )
+            source.remove(ticket.id, reason="transferred")
+            if source is not target:
+                changed.append(source)
+        elif ticket.agent_id is not None:
+            changed.extend(self._released_agent(context, ticket.agent_id, ticket.id))
+        now = self.clock()
+        ticket.transfer(target.id, service.id, where.value, now)
+        target.join(
+            ticket.id, ticket.priority, ticket.issued_at, service.target_wait_minutes * 60, where
+        )
+        self.save_in_context(context, *changed)
+        return self._ticket_view(ticket, target, service)
+
+    def get_ticket(self, tenant_id: UUID, ticket_id: UUID) -> TicketView:
+        """A ticket with its position and ETA when waiting."""
+        return self._ticket_view(self.load(Ticket, ticket_id, tenant_id, TicketNotFound))
+
+    # -- agents -----------------------------------------------------------------------------------
+
+    @retry_on_conflict
+    def set_agent_status(
+        self, context: CommandContext, agent_id: UUID, status: str, counter: str | None = None
+    ) -> AgentView:
+        """Change an agent's availability and, optionally, the counter they sit at."""
+        agent = self.load(Agent, agent_id, context.tenant_id, AgentNotFound)
+        agent.set_status(status)
+        if counter is not None:
+            agent.assign_counter(counter.strip())
+        self.save_in_context(context, agent)
+        return _agent_view(agent)
+
+    def get_agent(self, tenant_id: UUID, agent_id: UUID) -> AgentView:
+        """An agent's status, counter, queues and current ticket."""
+        return _agent_view(self.load(Agent, agent_id, tenant_id, AgentNotFound))
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    def _released_agent(self, context: CommandContext, agent_id: UUID, ticket_id: UUID) -> list:
+        agent = self.find(Agent, agent_id)
+        if agent is None or agent.current_ticket_id != ticket_id:
+            return []  # the agent has moved on already (released by an earlier transfer)
+        agent.release_ticket(ticket_id)
+        return [agent]
+
+    def _release_and_save(self, context: CommandContext, ticket: Ticket) -> TicketView:
+        changed: list = [ticket]
+        if ticket.agent_id is not None:
+            changed.extend(self._released_agent(context, ticket.agent_id, ticket.id))
+        self.save_in_context(context, *changed)
+        return self._ticket_view(ticket)
+
+    def _ticket_view(
+        self, ticket: Ticket, queue: Queue | None = None, service: Service | None = None
+    ) -> TicketView:
+        position = eta_seconds = None
+        if ticket.status == TicketStatus.WAITING:
+            queue = queue or self.load(Queue, ticket.queue_id, ticket.tenant_id, QueueNotFound)
+            position = queue.position_of(ticket.id, self.clock())
+            service = service or self.find(Service, ticket.service_id)
+            if position is not None and service is not None:
+                eta_seconds = estimate_wait_seconds(position, service.expected_service_minutes)
+        return TicketView(
+            id=ticket.id,
+            number=ticket.number,
+            status=str(ticket.status),
+            queue_id=ticket.queue_id,
+            service_id=ticket.service_id,
+            position=position,
+            eta_seconds=eta_seconds,
+            priority=ticket.priority,
+            channel=ticket.channel,
+            customer_id=ticket.customer_id,
+            agent_id=ticket.agent_id,
+            counter=ticket.counter,
+            issued_at=ticket.issued_at,
+            called_at=ticket.called_at,
+            service_started_at=ticket.service_started_at,
+            finished_at=ticket.finished_at,
+            recalls=ticket.recalls,
+            transfers=ticket.transfers,
+        )
+
+
+def estimate_wait_seconds(position: int, expected_service_minutes: int) -> int:
+    """Placeholder estimate: the people ahead times the service's expected duration.
+
+    The read side replaces it with the measured baseline (position x mean recent service time
+    / active agents) and then a better estimator.
+    """
+    return (position - 1) * expected_service_minutes * 60
+
+
+def local_day(moment: datetime, timezone: str) -> str:
+    """The calendar day at the site when ``moment`` happened, as ``YYYY-MM-DD``."""
+    return moment.astimezone(ZoneInfo(timezone)).date().isoformat()
+
+
+def _most_urgent(queues: list[Queue], now: datetime) -> Queue | None:
+    """Of several queues, the one whose next ticket has the highest priority, then oldest."""
+    heads: list[tuple[WaitingTicket, Queue]] = []
+    for queue in queues:
+        if queue.status == QueueStatus.CLOSED:
+            continue
+        head = queue.peek_next(now)
+        if head is not None:
+            heads.append((head, queue))
+    if not heads:
+        return None
+    return min(heads, key=lambda pair: (-pair[0].priority, pair[0].issued_at))[1]
+
+
+def _queue_view(queue: Queue) -> QueueView:
+    return QueueView(
+        id=queue.id,
+        name=queue.name,
+        site_id=queue.site_id,
+        service_ids=list(queue.service_ids),
+        algorithm=queue.policy,
+        status=str(queue.status),
+        waiting=len(queue.waiting),
+    )
+
+
+def _agent_view(agent: Agent) -> AgentView:
+    return AgentView(
+        id=agent.id,
+        user_id=agent.user_id,
+        name=agent.name,
+        status=str(agent.status),
+        counter=agent.counter,
+        queue_ids=list(agent.queue_ids),
+        current_ticket_id=agent.current_ticket_id,
+    )

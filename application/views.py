@@ -1,0 +1,94 @@
+"""What queries and commands return: msgspec Structs, never aggregates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+import msgspec
+
+
+class TicketView(msgspec.Struct, kw_only=True):
+    """A ticket as customers, displays and agents see it."""
+
+    id: UUID
+    number: str
+    status: str
+    queue_id: UUID
+    service_id: UUID
+    position: int | None
+    """1 when called next; ``None`` unless waiting."""
+    eta_seconds: int | None
+    """Estimated wait until called; ``None`` unless waiting."""
+    priority: int
+    channel: str
+    customer_id: UUID | None
+    agent_id: UUID | None
+    counter: str | None
+    issued_at: datetime
+    called_at: datetime | None
+    service_started_at: datetime | None
+    finished_at: datetime | None
+    recalls: int
+    transfers: int
+
+
+class QueueView(msgspec.Struct, kw_only=True):
+    """A queue's definition and its current waiting count."""
+
+    id: UUID
+    name: str
+    site_id: UUID
+    service_ids: list[UUID]
+    algorithm: str
+    status: str
+    waiting: int
+
+
+class AgentView(msgspec.Struct, kw_only=True):
+    """An agent's status, counter, queues and current ticket."""
+
+    id: UUID
+    user_id: UUID
+    name: str
+    status: str
+    counter: str | None
+    queue_ids: list[UUID]
+    current_ticket_id: UUID | None
+
+
+class SiteView(msgspec.Struct, kw_only=True):
+    """A site of the tenant."""
+
+    id: UUID
+    name: str
+    timezone: str
+
+
+class ServiceView(msgspec.Struct, kw_only=True):
+    """A service of the tenant."""
+
+    id: UUID
+    name: str
+    code: str
+    target_wait_minutes: int
+    expected_service_minutes: int
+
+
+class UserView(msgspec.Struct, kw_only=True):
+    """A staff user, without any secret."""
+
+    id: UUID
+    email: str
+    name: str
+    role: str
+    active: bool
+    tenant_id: UUID
+
+
+class TenantView(msgspec.Struct, kw_only=True):
+    """A tenant's identity."""
+
+    id: UUID
+    slug: str
+    name: str

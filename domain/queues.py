@@ -1,0 +1,185 @@
+"""The Queue aggregate: it owns the waiting line, so choosing the next ticket is its decision."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import InvalidInput, QueueError, QueueNotAccepting
+from domain.policies import (
+    Placement,
+    Policy,
+    WaitingTicket,
+    order_waiting,
+    rank_for_placement,
+    select_next,
+)
+
+
+class QueueStatus(StrEnum):
+    """Whether a queue accepts new tickets (``open``) and can be called from."""
+
+    OPEN = "open"
+    PAUSED = "paused"
+    CLOSED = "closed"
+
+
+class Queue(Aggregate):
+    """A line of waiting tickets for one or more services at one site."""
+
+    @event("Opened")
+    def __init__(
+        self,
+        tenant_id: UUID,
+        site_id: UUID,
+        name: str,
+        service_ids: list[UUID],
+        policy: str,
+        timezone: str,
+    ) -> None:
+        self.tenant_id = tenant_id
+        self.site_id = site_id
+        self.name = name
+        self.service_ids = list(service_ids)
+        self.policy = policy
+        self.timezone = timezone
+        self.status = QueueStatus.OPEN
+        self.waiting: list[WaitingTicket] = []
+        self.next_rank = 0.0
+
+    @staticmethod
+    def check_definition(name: str, service_ids: list[UUID], policy: str) -> None:
+        """Raise :class:`InvalidInput` unless the queue has a name, a service and a known policy."""
+        if not name.strip():
+            raise InvalidInput("a queue needs a name")
+        if not service_ids:
+            raise InvalidInput("a queue serves at least one service")
+        if len(set(service_ids)) != len(service_ids):
+            raise InvalidInput("service_ids lists a service twice")
+        Policy.parse(policy)
+
+    # -- reconfiguration ------------------------------------------------------------------------
+
+    def reconfigure(self, name: str, service_ids: list[UUID], policy: str) -> None:
+        """Rename the queue, change the services it serves or its selection policy."""
+        self.check_definition(name, service_ids, policy)
+        self._reconfigured(name=name, service_ids=list(service_ids), policy=policy)
+
+    @event("Reconfigured")
+    def _reconfigured(self, name: str, service_ids: list[UUID], policy: str) -> None:
+        self.name = name
+        self.service_ids = list(service_ids)
+        self.policy = policy
+
+    def pause(self) -> None:
+        """Stop issuing new tickets; the waiting ones can still be called."""
+        if self.status != QueueStatus.OPEN:
+            raise QueueError(f"only an open queue can be paused; this one is {self.status}")
+        self._paused()
+
+    @event("Paused")
+    def _paused(self) -> None:
+        self.status = QueueStatus.PAUSED
+
+    def resume(self) -> None:
+        """Accept new tickets again."""
+        if self.status != QueueStatus.PAUSED:
+            raise QueueError(f"only a paused queue can be resumed; this one is {self.status}")
+        self._resumed()
+
+    @event("Resumed")
+    def _resumed(self) -> None:
+        self.status = QueueStatus.OPEN
+
+    def close(self) -> None:
+        """Close the queue for good; nobody may still be waiting in it."""
+        if self.status == QueueStatus.CLOSED:
+            raise QueueError("the queue is already closed")
+        if self.waiting:
+            raise QueueError(f"{len(self.waiting)} tickets still wait in this queue")
+        self._closed()
+
+    @event("Closed")
+    def _closed(self) -> None:
+        self.status = QueueStatus.CLOSED
+
+    # -- the waiting line -------------------------------------------------------------------------
+
+    def check_accepting(self) -> None:
+        """Raise :class:`QueueNotAccepting` unless new tickets may join."""
+        if self.status != QueueStatus.OPEN:
+            raise QueueNotAccepting(f"queue {self.name!r} is {self.status} and takes no tickets")
+
+    def join(
+        self,
+        ticket_id: UUID,
+        priority: int,
+        issued_at: datetime,
+        target_wait_seconds: int,
+        placement: Placement = Placement.LAST,
+    ) -> None:
+        """Put a ticket in the waiting line, at the end or where a transfer asks."""
+        self.check_accepting()
+        if any(entry.ticket_id == ticket_id for entry in self.waiting):
+            raise QueueError("the ticket already waits in this queue")
+        rank = rank_for_placement(self.waiting, placement, issued_at, self.next_rank)
+        self._ticket_joined(
+            ticket_id=ticket_id,
+            rank=rank,
+            priority=priority,
+            issued_at=issued_at,
+            target_wait_seconds=target_wait_seconds,
+        )
+
+    @event("TicketJoined")
+    def _ticket_joined(
+        self,
+        ticket_id: UUID,
+        rank: float,
+        priority: int,
+        issued_at: datetime,
+        target_wait_seconds: int,
+    ) -> None:
+        self.waiting.append(
+            WaitingTicket(ticket_id, rank, priority, issued_at, target_wait_seconds)
+        )
+        self.next_rank = max(self.next_rank, rank) + 1.0
+
+    def peek_next(self, now: datetime) -> WaitingTicket | None:
+        """The entry the policy would call now, without taking it."""
+        ticket_id = select_next(self.waiting, now, Policy(self.policy))
+        return None if ticket_id is None else self.entry(ticket_id)
+
+    def take_next(self, now: datetime) -> UUID | None:
+        """Remove and return the ticket the policy calls next, or ``None`` when nobody waits."""
+        if self.status == QueueStatus.CLOSED:
+            raise QueueError("a closed queue cannot be called from")
+        ticket_id = select_next(self.waiting, now, Policy(self.policy))
+        if ticket_id is not None:
+            self._ticket_left(ticket_id=ticket_id, reason="called")
+        return ticket_id
+
+    def remove(self, ticket_id: UUID, reason: str) -> None:
+        """Take a waiting ticket out of the line (cancelled or transferred away)."""
+        if self.entry(ticket_id) is None:
+            raise QueueError("the ticket does not wait in this queue")
+        self._ticket_left(ticket_id=ticket_id, reason=reason)
+
+    @event("TicketLeft")
+    def _ticket_left(self, ticket_id: UUID, reason: str) -> None:
+        self.waiting = [entry for entry in self.waiting if entry.ticket_id != ticket_id]
+
+    def entry(self, ticket_id: UUID) -> WaitingTicket | None:
+        """The waiting-line entry of a ticket, if it waits here."""
+        return next((entry for entry in self.waiting if entry.ticket_id == ticket_id), None)
+
+    def position_of(self, ticket_id: UUID, now: datetime) -> int | None:
+        """1 for the ticket called next, 2 for the one after, ...; ``None`` if not waiting."""
+        ordered = order_waiting(self.waiting, now, Policy(self.policy))
+        for index, entry in enumerate(ordered, start=1):
+            if entry.ticket_id == ticket_id:
+                return index
+        return None

@@ -1,0 +1,46 @@
+"""Connecting to PostgreSQL: the event store's settings and a pool for the identity tables."""
+
+from __future__ import annotations
+
+from psycopg.conninfo import conninfo_to_dict
+from psycopg_pool import ConnectionPool
+
+from infrastructure.embedded import embedded_database_url
+from infrastructure.settings import Settings
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """DATABASE_URL when set, else the embedded PostgreSQL (started if need be)."""
+    return settings.database.url or embedded_database_url(settings.home)
+
+
+def event_store_env(
+    database_url: str, settings: Settings, *, create_tables: bool
+) -> dict[str, str]:
+    """The ``eventsourcing`` PostgreSQL recorder's settings for ``database_url``.
+
+    Roles start with table creation off: several processes creating the library's tables at once
+    fail ("tuple concurrently updated"), so ``smartqueue migrate`` creates them once.
+    """
+    parts = conninfo_to_dict(database_url)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": str(parts.get("dbname", "postgres")),
+        "POSTGRES_HOST": str(parts.get("host", "127.0.0.1")),
+        "POSTGRES_PORT": str(parts.get("port", "5432")),
+        "POSTGRES_USER": str(parts.get("user", "postgres")),
+        # The recorder requires a password setting even under trust authentication.
+        "POSTGRES_PASSWORD": str(parts.get("password", "")),
+        "POSTGRES_POOL_SIZE": str(settings.database.pool_size),
+        "POSTGRES_MAX_OVERFLOW": str(settings.database.pool_size),
+        "POSTGRES_CONNECT_TIMEOUT": "10",
+        "POSTGRES_LOCK_TIMEOUT": "5",
+        "CREATE_TABLE": "y" if create_tables else "n",
+    }
+
+
+def open_pool(database_url: str, size: int) -> ConnectionPool:
+    """A psycopg pool for the plain tables (identity). Opened explicitly, never at import."""
+    pool = ConnectionPool(database_url, min_size=1, max_size=size, open=False, name="smartqueue")
+    pool.open(wait=True, timeout=30)
+    return pool

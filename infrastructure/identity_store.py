@@ -1,0 +1,145 @@
+"""PostgreSQL tables for credentials and opaque tokens, and the argon2id password hasher."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import argon2
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from application.ports import Credential, TokenGrant
+from domain.errors import DuplicateResource
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS identity_credentials (
+    user_id       uuid PRIMARY KEY,
+    tenant_id     uuid NOT NULL,
+    email         text NOT NULL,
+    password_hash text NOT NULL,
+    active        boolean NOT NULL DEFAULT true,
+    created_at    timestamptz NOT NULL DEFAULT now()
+);
+CREATE UNIQUE INDEX IF NOT EXISTS identity_credentials_email ON identity_credentials (lower(email));
+CREATE TABLE IF NOT EXISTS identity_tokens (
+    digest     bytea PRIMARY KEY,
+    user_id    uuid NOT NULL,
+    tenant_id  uuid NOT NULL,
+    expires_at timestamptz NOT NULL,
+    revoked_at timestamptz
+);
+CREATE INDEX IF NOT EXISTS identity_tokens_expiry ON identity_tokens (expires_at);
+"""
+
+
+class PostgresCredentialStore:
+    """Credentials keyed by user, unique by lower-cased email."""
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        self.pool = pool
+
+    def add(self, credential: Credential) -> None:
+        try:
+            with self.pool.connection() as connection:
+                connection.execute(
+                    "INSERT INTO identity_credentials"
+                    " (user_id, tenant_id, email, password_hash, active)"
+                    " VALUES (%s, %s, %s, %s, %s)",
+                    (
+                        credential.user_id,
+                        credential.tenant_id,
+                        credential.email,
+                        credential.password_hash,
+                        credential.active,
+                    ),
+                )
+        except psycopg.errors.UniqueViolation:
+            raise DuplicateResource(f"a user with email {credential.email!r} exists") from None
+
+    def find_by_email(self, email: str) -> Credential | None:
+        with self.pool.connection() as connection:
+            row = connection.execute(
+                "SELECT user_id, tenant_id, email, password_hash, active FROM identity_credentials"
+                " WHERE lower(email) = lower(%s)",
+                (email,),
+            ).fetchone()
+        return Credential(*row) if row else None
+
+    def replace_hash(self, user_id: UUID, password_hash: str) -> None:
+        with self.pool.connection() as connection:
+            connection.execute(
+                "UPDATE identity_credentials SET password_hash = %s WHERE user_id = %s",
+                (password_hash, user_id),
+            )
+
+    def remove(self, user_id: UUID) -> None:
+        with self.pool.connection() as connection:
+            connection.execute("DELETE FROM identity_credentials WHERE user_id = %s", (user_id,))
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+class PostgresTokenStore:
+    """Opaque random tokens; a leaked table holds only their SHA-256 digests."""
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        self.pool = pool
+
+    def issue(self, user_id: UUID, tenant_id: UUID, ttl_seconds: int) -> str:
+        token = secrets.token_urlsafe(32)
+        expires_at = datetime.now(UTC) + timedelta(seconds=ttl_seconds)
+        with self.pool.connection() as connection:
+            connection.execute(
+                "INSERT INTO identity_tokens (digest, user_id, tenant_id, expires_at)"
+                " VALUES (%s, %s, %s, %s)",
+                (_digest(token), user_id, tenant_id, expires_at),
+            )
+        return token
+
+    def resolve(self, token: str) -> TokenGrant | None:
+        with self.pool.connection() as connection:
+            row = connection.execute(
+                "SELECT user_id, tenant_id, expires_at FROM identity_tokens"
+                " WHERE digest = %s AND revoked_at IS NULL AND expires_at > now()",
+                (_digest(token),),
+            ).fetchone()
+        return TokenGrant(*row) if row else None
+
+    def revoke(self, token: str) -> None:
+        with self.pool.connection() as connection:
+            connection.execute(
+                "UPDATE identity_tokens SET revoked_at = now()"
+                " WHERE digest = %s AND revoked_at IS NULL",
+                (_digest(token),),
+            )
+
+
+class Argon2Hasher:
+    """argon2id with OWASP's recommended minimum: 19 MiB, 2 passes, 1 lane."""
+
+    def __init__(
+        self, time_cost: int = 2, memory_cost: int = 19 * 1024, parallelism: int = 1
+    ) -> None:
+        self._hasher = argon2.PasswordHasher(
+            time_cost=time_cost,
+            memory_cost=memory_cost,
+            parallelism=parallelism,
+            type=argon2.Type.ID,
+        )
+
+    def hash(self, password: str) -> str:
+        return self._hasher.hash(password)
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        try:
+            return self._hasher.verify(password_hash, password)
+        except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
+            return False
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        return self._hasher.check_needs_rehash(password_hash)

@@ -1,0 +1,84 @@
+"""Settings: one dataclass per concern, every field from an environment variable, loaded once."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """Where the event store and the identity tables live."""
+
+    url: str | None
+    """DATABASE_URL; unset means: start the embedded PostgreSQL under SMARTQUEUE_HOME."""
+    pool_size: int
+    """SMARTQUEUE_DB_POOL_SIZE: connections per process for the event store (default 10)."""
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    """The API server."""
+
+    host: str
+    """SMARTQUEUE_HOST (default 127.0.0.1)."""
+    port: int
+    """SMARTQUEUE_PORT (default 8000)."""
+    workers: int
+    """SMARTQUEUE_API_WORKERS: processes for ``smartqueue api`` (default 1)."""
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """Sign-in and tokens."""
+
+    token_ttl_seconds: int
+    """SMARTQUEUE_TOKEN_TTL_SECONDS: how long an access token lives (default 8 hours)."""
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    """structlog output."""
+
+    format: str
+    """SMARTQUEUE_LOG_FORMAT: ``auto`` (console on a terminal, else JSON), ``json``, ``console``."""
+    level: str
+    """SMARTQUEUE_LOG_LEVEL (default INFO)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a SmartQueue process is configured with."""
+
+    home: Path
+    """SMARTQUEUE_HOME: local data of the embedded services (default ./var)."""
+    database: DatabaseSettings
+    http: HttpSettings
+    auth: AuthSettings
+    log: LogSettings
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read the settings from the environment (``os.environ`` unless given)."""
+    env = os.environ if environ is None else environ
+    return Settings(
+        home=Path(env.get("SMARTQUEUE_HOME", "./var")).expanduser().resolve(),
+        database=DatabaseSettings(
+            url=env.get("DATABASE_URL") or None,
+            pool_size=int(env.get("SMARTQUEUE_DB_POOL_SIZE", "10")),
+        ),
+        http=HttpSettings(
+            host=env.get("SMARTQUEUE_HOST", "127.0.0.1"),
+            port=int(env.get("SMARTQUEUE_PORT", "8000")),
+            workers=int(env.get("SMARTQUEUE_API_WORKERS", "1")),
+        ),
+        auth=AuthSettings(
+            token_ttl_seconds=int(env.get("SMARTQUEUE_TOKEN_TTL_SECONDS", str(8 * 3600))),
+        ),
+        log=LogSettings(
+            format=env.get("SMARTQUEUE_LOG_FORMAT", "auto"),
+            level=env.get("SMARTQUEUE_LOG_LEVEL", "INFO").upper(),
+        ),
+    )

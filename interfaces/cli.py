@@ -1,0 +1,138 @@
+"""The ``smartqueue`` command line: one entry point for every role and for operators."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+
+import click
+
+from application.context import CommandContext
+from application.demo import seed_demo_data
+from domain.errors import DomainError
+from infrastructure.container import build_container, migrate
+from infrastructure.logging import configure_logging
+from infrastructure.settings import Settings, load_settings
+
+DEMO = {
+    "name": "Demo Bank",
+    "slug": "demo-bank",
+    "email": "admin@demo-bank.com",
+    "password": "admin123",
+}
+
+
+@click.group()
+def main() -> None:
+    """SmartQueue: event-sourced queue management."""
+
+
+@main.command("migrate")
+def migrate_command() -> None:
+    """Create the event store and identity tables (safe to run again)."""
+    settings = load_settings()
+    configure_logging(settings.log)
+    migrate(settings)
+    click.echo("schema ready")
+
+
+@main.command("create-tenant")
+@click.option("--name", required=True, help="Display name, e.g. 'Demo Bank'.")
+@click.option("--slug", required=True, help="URL name, e.g. demo-bank.")
+@click.option("--admin-email", required=True)
+@click.option("--admin-password", default=None, help="Generated and printed when omitted.")
+@click.option(
+    "--with-demo-data", is_flag=True, help="A site, services, queues, agents and tickets."
+)
+def create_tenant_command(
+    name: str, slug: str, admin_email: str, admin_password: str | None, with_demo_data: bool
+) -> None:
+    """Create a tenant and its first admin (works whether or not `smartqueue dev` is running)."""
+    settings = load_settings()
+    configure_logging(settings.log)
+    migrate(settings)
+    try:
+        create_tenant(settings, name, slug, admin_email, admin_password, with_demo_data)
+    except DomainError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def create_tenant(
+    settings: Settings,
+    name: str,
+    slug: str,
+    admin_email: str,
+    admin_password: str | None,
+    with_demo_data: bool,
+) -> None:
+    """Create the tenant, its admin and optionally demo data; print what an operator needs."""
+    password = admin_password or secrets.token_urlsafe(12)
+    container = build_container(settings)
+    try:
+        tenant_id = container.app.create_tenant(CommandContext.system(None), slug, name)
+        context = CommandContext.system(tenant_id)
+        container.identity.create_user(context, admin_email, password, "Administrator", "admin")
+        click.echo(f"tenant {slug} created (id {tenant_id})")
+        click.echo(f"  admin: {admin_email} / {password}")
+        if with_demo_data:
+            demo = seed_demo_data(container.identity, context, slug)
+            click.echo(f"  site: {demo.site_id}")
+            click.echo(f"  queues: fifo {demo.fifo_queue_id}, priority {demo.priority_queue_id}")
+            for agent in demo.agents:
+                click.echo(f"  agent: {agent.email} / {agent.password}")
+            click.echo(f"  waiting tickets: {', '.join(demo.waiting_tickets)}")
+    finally:
+        container.close()
+
+
+@main.command("dev")
+@click.option("--host", default=None, help="Default 127.0.0.1 (SMARTQUEUE_HOST).")
+@click.option("--port", default=None, type=int, help="Default 8000 (SMARTQUEUE_PORT).")
+@click.option("--demo/--no-demo", default=True, help="Create the demo-bank tenant if missing.")
+def dev_command(host: str | None, port: int | None, demo: bool) -> None:
+    """Everything in one process tree on the embedded default (data under SMARTQUEUE_HOME)."""
+    import uvicorn
+
+    from interfaces.http.app import create_app
+
+    settings = load_settings()
+    configure_logging(settings.log)
+    migrate(settings)
+    container = build_container(settings)
+    if demo and container.identity.credentials.find_by_email(DEMO["email"]) is None:
+        container.close()
+        create_tenant(settings, DEMO["name"], DEMO["slug"], DEMO["email"], DEMO["password"], True)
+        container = build_container(settings)
+    app = create_app(settings, container)
+    host = host or settings.http.host
+    port = port or settings.http.port
+    click.echo(f"SmartQueue on http://{host}:{port}  (API docs: http://{host}:{port}/schema)")
+    try:
+        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+    finally:
+        container.close()
+
+
+@main.command("api")
+@click.option("--host", default=None)
+@click.option("--port", default=None, type=int)
+@click.option("--workers", default=None, type=int, help="Processes (SMARTQUEUE_API_WORKERS).")
+def api_command(host: str | None, port: int | None, workers: int | None) -> None:
+    """The HTTP API role. Run `smartqueue migrate` once before starting any role."""
+    import uvicorn
+
+    settings = load_settings()
+    configure_logging(settings.log)
+    uvicorn.run(
+        "interfaces.http.app:create_app",
+        factory=True,
+        host=host or settings.http.host,
+        port=port or settings.http.port,
+        workers=workers or settings.http.workers,
+        log_config=None,
+        access_log=False,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The HTTP API (Litestar): parse, build a command, dispatch, render."""

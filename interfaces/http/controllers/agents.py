@@ -1,0 +1,94 @@
+"""Agents: call the next ticket, change status, see the board entry."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get, post, put
+from litestar.openapi.datastructures import ResponseSpec
+
+from application.identity import Principal
+from application.views import AgentView, TicketView
+from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, problems
+from interfaces.http.schemas import AgentQueues, AgentStatusChange, CallNext
+from interfaces.http.security import command_context, container_of, scoped
+
+
+class AgentController(Controller):
+    """The calling agent is the token's user: nobody calls on another's behalf."""
+
+    path = f"{TENANT_PATH}/agents"
+    tags = ["agents"]
+    dependencies = TENANT_SCOPED
+
+    @post(
+        "/call-next",
+        operation_id="callNext",
+        sync_to_thread=True,
+        responses={
+            **problems(400, 401, 403, 404, 409, 422, 503),
+            204: ResponseSpec(None, description="Nobody is waiting"),
+        },
+        **scoped("tickets:call"),
+    )
+    def call_next(
+        self, request: Request, member: Principal, data: CallNext | None = None
+    ) -> Response[TicketView | None]:
+        """Call the next ticket of a queue, or of the agent's queues when none is named."""
+        ticket = container_of(request).app.call_next(
+            command_context(request, member), member.agent_id, data.queue_id if data else None
+        )
+        if ticket is None:
+            return Response(None, status_code=204)
+        return Response(ticket, status_code=200)
+
+    @post(
+        "/set-status",
+        operation_id="setAgentStatus",
+        status_code=200,
+        sync_to_thread=True,
+        responses=problems(400, 401, 403, 409, 422),
+        **scoped("agents:status"),
+    )
+    def set_status(self, request: Request, member: Principal, data: AgentStatusChange) -> AgentView:
+        """``available``, ``busy``, ``paused`` or ``offline``, and optionally the counter."""
+        return container_of(request).app.set_agent_status(
+            command_context(request, member), member.agent_id, data.status, data.counter
+        )
+
+    @get(
+        "/me",
+        operation_id="getMyAgent",
+        sync_to_thread=True,
+        responses=problems(401, 403),
+        **scoped("agents:status"),
+    )
+    def me(self, request: Request, member: Principal) -> AgentView:
+        """The calling user's agent profile."""
+        return container_of(request).app.get_agent(member.tenant_id, member.agent_id)
+
+    @get(
+        "/{agent_id:uuid}",
+        operation_id="getAgent",
+        sync_to_thread=True,
+        responses=problems(401, 403, 404),
+        **scoped("queues:read"),
+    )
+    def get_agent(self, request: Request, member: Principal, agent_id: UUID) -> AgentView:
+        """An agent's status, counter, queues and current ticket."""
+        return container_of(request).app.get_agent(member.tenant_id, agent_id)
+
+    @put(
+        "/{agent_id:uuid}/queues",
+        operation_id="assignAgentQueues",
+        sync_to_thread=True,
+        responses=problems(400, 401, 403, 404, 422),
+        **scoped("agents:manage"),
+    )
+    def assign_queues(
+        self, request: Request, member: Principal, agent_id: UUID, data: AgentQueues
+    ) -> AgentView:
+        """Set the queues the agent calls from when no queue is named."""
+        return container_of(request).app.assign_agent_queues(
+            command_context(request, member), agent_id, data.queue_ids
+        )

@@ -1,0 +1,38 @@
+"""Declarations shared by controllers: error responses for the OpenAPI document, dependencies."""
+
+from __future__ import annotations
+
+from litestar.di import Provide
+from litestar.openapi.datastructures import ResponseSpec
+
+from interfaces.http.errors import Problem
+from interfaces.http.security import provide_principal, provide_tenant_principal
+
+
+def problems(*statuses: int) -> dict[int, ResponseSpec]:
+    """Declare problem+json error responses so the OpenAPI document is honest."""
+    descriptions = {
+        400: "Malformed request or body",
+        401: "Missing, invalid, expired or revoked token",
+        403: "The token lacks the scope this operation needs",
+        404: "No such resource in this tenant",
+        409: "Not allowed in the current state",
+        422: "The values break a business rule",
+        503: "Too much contention; retry after the given delay",
+    }
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            description=descriptions[status],
+            media_type="application/problem+json",
+        )
+        for status in statuses
+    }
+
+
+AUTHENTICATED = {"principal": Provide(provide_principal, sync_to_thread=True)}
+TENANT_SCOPED = {
+    **AUTHENTICATED,
+    "member": Provide(provide_tenant_principal, sync_to_thread=False),
+}
+TENANT_PATH = "/api/v1/tenants/{slug:str}"

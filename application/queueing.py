@@ -6,7 +6,7 @@ from datetime import datetime
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from application.base import ContextualApplication, retry_on_conflict
+from application.base import ContextualApplication, StaleRead, retry_on_conflict
 from application.context import CommandContext
 from application.views import AgentView, QueueView, TicketView
 from domain.agents import Agent
@@ -70,6 +70,13 @@ class QueueingCommands(ContextualApplication):
         agent.assign_queues(queue_ids)
         self.save_in_context(context, agent)
         return _agent_view(agent)
+
+    def check_agent_queues(self, tenant_id: UUID, queue_ids: list[UUID]) -> None:
+        """Raise unless ``queue_ids`` names distinct queues of the tenant (before any change)."""
+        if len(set(queue_ids)) != len(queue_ids):
+            raise InvalidInput("queue_ids lists a queue twice")
+        for queue_id in queue_ids:
+            self.load(Queue, queue_id, tenant_id, QueueNotFound)
 
     def get_queue(self, tenant_id: UUID, queue_id: UUID) -> QueueView:
         """One queue of the tenant with its waiting count."""
@@ -150,6 +157,8 @@ class QueueingCommands(ContextualApplication):
             return None
         ticket_id = queue.take_next(now)
         ticket = self.load(Ticket, ticket_id, context.tenant_id, TicketNotFound)
+        if ticket.status != TicketStatus.WAITING or ticket.queue_id != queue.id:
+            raise StaleRead  # another agent called it after we read the queue
         ticket.call(agent.id, agent.counter, now)
         agent.take_ticket(ticket.id)
         self.save_in_context(context, queue, ticket, agent)
@@ -213,6 +222,8 @@ class QueueingCommands(ContextualApplication):
         changed: list = [ticket]
         if was_waiting:
             queue = self.load(Queue, ticket.queue_id, context.tenant_id, QueueNotFound)
+            if queue.entry(ticket.id) is None:
+                raise StaleRead  # called meanwhile: retry and cancel it as a called ticket
             queue.remove(ticket.id, reason="cancelled")
             changed.append(queue)
         elif agent_id is not None:
@@ -246,6 +257,8 @@ class QueueingCommands(ContextualApplication):
                 if ticket.queue_id == target.id
                 else self.load(Queue, ticket.queue_id, context.tenant_id, QueueNotFound)
             )
+            if source.entry(ticket.id) is None:
+                raise StaleRead  # called meanwhile: retry and transfer it as a called ticket
             source.remove(ticket.id, reason="transferred")
             if source is not target:
                 changed.append(source)

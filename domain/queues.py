@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
@@ -126,6 +127,11 @@ class Queue(Aggregate):
         if any(entry.ticket_id == ticket_id for entry in self.waiting):
             raise QueueError("the ticket already waits in this queue")
         rank = rank_for_placement(self.waiting, placement, issued_at, self.next_rank)
+        if any(entry.rank == rank for entry in self.waiting):
+            # Halving one gap runs out of float precision after ~50 placements: respace the line.
+            in_order = sorted(self.waiting, key=lambda entry: entry.rank)
+            self._renumbered(ticket_ids=[entry.ticket_id for entry in in_order])
+            rank = rank_for_placement(self.waiting, placement, issued_at, self.next_rank)
         self._ticket_joined(
             ticket_id=ticket_id,
             rank=rank,
@@ -147,6 +153,12 @@ class Queue(Aggregate):
             WaitingTicket(ticket_id, rank, priority, issued_at, target_wait_seconds)
         )
         self.next_rank = max(self.next_rank, rank) + 1.0
+
+    @event("Renumbered")
+    def _renumbered(self, ticket_ids: list[UUID]) -> None:
+        ranks = {ticket_id: float(index) for index, ticket_id in enumerate(ticket_ids)}
+        self.waiting = [replace(entry, rank=ranks[entry.ticket_id]) for entry in self.waiting]
+        self.next_rank = float(len(ticket_ids))
 
     def peek_next(self, now: datetime) -> WaitingTicket | None:
         """The entry the policy would call now, without taking it."""

@@ -37,6 +37,10 @@ def provide_principal(request: Request) -> Principal:
     principal = container_of(request).identity.authenticate(token)
     if principal is None:
         raise NotAuthorizedException("the token is invalid, expired or revoked")
+    slug = request.path_params.get("slug")
+    if slug is not None and slug != principal.tenant_slug:
+        # Another tenant's path is 404 before any scope check, so a 403 never confirms it exists.
+        raise NotFoundException(f"no tenant {slug!r}")
     scope = request.route_handler.opt.get("scope")
     if scope and scope not in principal.scopes:
         raise PermissionDeniedException(f"this action needs the {scope!r} scope")

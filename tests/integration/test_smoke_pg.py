@@ -4,33 +4,29 @@ from __future__ import annotations
 
 import pytest
 
-from infrastructure.container import build_container
+from application.context import metadata_of
 
 pytestmark = pytest.mark.integration
 
 
-def test_the_event_store_on_postgres_serves_a_whole_ticket_cycle(settings):
-    container = build_container(settings)
-    try:
-        from application.context import CommandContext
-        from domain.agents import Agent
+def test_a_ticket_goes_from_issue_to_completion_on_postgres(world):
+    app = world.container.app
+    agent_id = world.add_available_agent()
+    issued = app.issue_ticket(world.context, world.queue_id)
+    called = app.call_next(world.context, agent_id, world.queue_id)
+    assert called is not None and called.id == issued.id and called.status == "called"
+    assert app.start_ticket(world.context, called.id).status == "serving"
+    assert app.close_ticket(world.context, called.id).status == "completed"
+    assert app.get_agent(world.tenant_id, agent_id).current_ticket_id is None
 
-        app = container.app
-        import uuid
 
-        slug = f"t-{uuid.uuid4().hex[:8]}"
-        tenant_id = app.create_tenant(CommandContext.system(None), slug, "Smoke")
-        ctx = CommandContext.system(tenant_id)
-        site = app.add_site(ctx, "HQ", "Europe/Paris")
-        service = app.add_service(ctx, "Accounts", "A", 10)
-        queue = app.open_queue(ctx, "Main", site.id, [service.id], "fifo")
-        user = container.identity.create_user(ctx, f"{slug}@x.example", "password1", "Al", "agent")
-        agent_id = Agent.create_id(user.id)
-        app.set_agent_status(ctx, agent_id, "available")
-        issued = app.issue_ticket(ctx, queue.id)
-        called = app.call_next(ctx, agent_id, queue.id)
-        assert called is not None and called.id == issued.id and called.status == "called"
-        assert app.start_ticket(ctx, called.id).status == "serving"
-        assert app.close_ticket(ctx, called.id).status == "completed"
-    finally:
-        container.close()
+def test_every_stored_event_carries_the_commands_metadata(world):
+    app = world.container.app
+    ticket = app.issue_ticket(world.context, world.queue_id)
+    events = list(app.events.get(ticket.id))
+    assert [type(event).__name__ for event in events] == ["Issued"]
+    metadata = metadata_of(events[0])
+    assert metadata["tenant_id"] == str(world.tenant_id)
+    assert metadata["actor_role"] == "system"
+    assert metadata["causation_id"] == "test"
+    assert metadata["correlation_id"]

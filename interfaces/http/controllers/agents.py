@@ -24,6 +24,7 @@ class AgentController(Controller):
     @post(
         "/call-next",
         operation_id="callNext",
+        status_code=200,
         sync_to_thread=True,
         responses={
             **problems(400, 401, 403, 404, 409, 422, 503),
@@ -47,7 +48,7 @@ class AgentController(Controller):
         operation_id="setAgentStatus",
         status_code=200,
         sync_to_thread=True,
-        responses=problems(400, 401, 403, 409, 422),
+        responses=problems(400, 401, 403, 404, 409, 422),
         **scoped("agents:status"),
     )
     def set_status(self, request: Request, member: Principal, data: AgentStatusChange) -> AgentView:
@@ -60,7 +61,7 @@ class AgentController(Controller):
         "/me",
         operation_id="getMyAgent",
         sync_to_thread=True,
-        responses=problems(401, 403),
+        responses=problems(400, 401, 403, 404),
         **scoped("agents:status"),
     )
     def me(self, request: Request, member: Principal) -> AgentView:

@@ -13,7 +13,7 @@ from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, probl
 from interfaces.http.schemas import QueueCreate, ServiceCreate, SiteCreate, UserCreate
 from interfaces.http.security import command_context, container_of, scoped
 
-READ_ERRORS = problems(401, 403, 404)
+READ_ERRORS = problems(400, 401, 403, 404)
 WRITE_ERRORS = problems(400, 401, 403, 404, 409, 422)
 
 
@@ -185,6 +185,8 @@ class UserController(Controller):
         """Create a staff user with a password; agents may get their queues at once."""
         container = container_of(request)
         context = command_context(request, member)
+        if data.queue_ids:  # checked first, so a refusal leaves no half-made user behind
+            container.app.check_agent_queues(member.tenant_id, data.queue_ids)
         user = container.identity.create_user(
             context, data.email, data.password, data.name, data.role
         )

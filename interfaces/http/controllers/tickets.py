@@ -12,7 +12,7 @@ from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, probl
 from interfaces.http.schemas import TicketCancel, TicketIssue, TicketTransfer
 from interfaces.http.security import command_context, container_of, scoped
 
-LIFECYCLE_ERRORS = problems(401, 403, 404, 409, 503)
+LIFECYCLE_ERRORS = problems(400, 401, 403, 404, 409, 503)
 
 
 def _lifecycle(action: str, operation_id: str, summary: str):

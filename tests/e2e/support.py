@@ -1,0 +1,241 @@
+"""Helpers for the end-to-end tests: a tenant made by the real CLI, and HTTP sessions on it.
+
+Everything here goes through the running ``smartqueue api`` process or the ``smartqueue`` command
+line; nothing reaches into the application's objects.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+API = "/api/v1"
+PROBLEM_JSON = "application/problem+json"
+PASSWORD = "correct-horse-42"
+
+
+def smartqueue_executable() -> str:
+    """The console script installed next to the interpreter running the tests."""
+    script = Path(sys.executable).with_name("smartqueue")
+    if not script.exists():
+        raise RuntimeError(f"the smartqueue console script is not installed at {script}")
+    return str(script)
+
+
+def process_env(database_url: str, home: Path) -> dict[str, str]:
+    """The environment of a SmartQueue subprocess using ``database_url``."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SMARTQUEUE_HOME": str(home),
+        "SMARTQUEUE_LOG_FORMAT": "json",
+        "SMARTQUEUE_LOG_LEVEL": "WARNING",
+    }
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """A tenant created by ``smartqueue create-tenant``, with its first admin's credentials."""
+
+    id: str
+    slug: str
+    admin_email: str
+    admin_password: str
+
+
+def create_tenant(database_url: str, home: Path) -> Tenant:
+    """Run ``smartqueue create-tenant`` with a unique slug and read back what it printed."""
+    slug = f"e2e-{uuid.uuid4().hex[:12]}"
+    email = f"admin@{slug}.test"
+    completed = subprocess.run(
+        [
+            smartqueue_executable(),
+            "create-tenant",
+            "--name",
+            f"E2E {slug}",
+            "--slug",
+            slug,
+            "--admin-email",
+            email,
+            "--admin-password",
+            PASSWORD,
+        ],
+        env=process_env(database_url, home),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, (
+        f"create-tenant failed ({completed.returncode}):\n{completed.stdout}\n{completed.stderr}"
+    )
+    created = rf"tenant {re.escape(slug)} created \(id ([0-9a-f-]{{36}})\)"
+    match = re.search(created, completed.stdout)
+    assert match, f"create-tenant printed no tenant id:\n{completed.stdout}"
+    assert f"admin: {email} / {PASSWORD}" in completed.stdout
+    return Tenant(id=match.group(1), slug=slug, admin_email=email, admin_password=PASSWORD)
+
+
+def login(client: httpx.Client, tenant: Tenant, email: str, password: str = PASSWORD) -> Session:
+    """Sign in over HTTP and return a session carrying the bearer token."""
+    response = client.post(f"{API}/auth/", json={"email": email, "password": password})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["token"]
+    assert body["user"]["email"] == email
+    return Session(client, tenant, body["token"], body["user"])
+
+
+def assert_problem(response: httpx.Response, status: int, code: str | None = None) -> dict:
+    """The response is an RFC 9457 problem with this status (and machine code, when given)."""
+    assert response.status_code == status, (response.status_code, response.text)
+    media_type = response.headers.get("content-type", "").split(";")[0].strip()
+    assert media_type == PROBLEM_JSON, (media_type, response.text)
+    body = response.json()
+    assert body["status"] == status
+    assert isinstance(body["title"], str)
+    assert body["title"]
+    if code is not None:
+        assert body.get("code") == code, body
+    return body
+
+
+class Session:
+    """One signed-in user talking to one tenant's routes."""
+
+    def __init__(
+        self, client: httpx.Client, tenant: Tenant, token: str, user: dict[str, Any]
+    ) -> None:
+        self.client = client
+        self.tenant = tenant
+        self.token = token
+        self.user = user
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The bearer header of this session."""
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def path(self, relative: str) -> str:
+        """``relative`` under this tenant's routes."""
+        return f"{API}/tenants/{self.tenant.slug}/{relative.lstrip('/')}"
+
+    def request(
+        self, method: str, relative: str, *, json: Any = None, headers: dict | None = None
+    ) -> httpx.Response:
+        """A request to a tenant route with this session's token."""
+        return self.client.request(
+            method,
+            self.path(relative),
+            json=json,
+            headers={**self.headers, **(headers or {})},
+        )
+
+    def get(self, relative: str, **kwargs: Any) -> httpx.Response:
+        """GET a tenant route."""
+        return self.request("GET", relative, **kwargs)
+
+    def post(self, relative: str, json: Any = None, **kwargs: Any) -> httpx.Response:
+        """POST to a tenant route."""
+        return self.request("POST", relative, json=json, **kwargs)
+
+    def ok(self, method: str, relative: str, json: Any = None, status: int = 200) -> Any:
+        """Send a request that must succeed with ``status``; return its JSON body."""
+        response = self.request(method, relative, json=json)
+        assert response.status_code == status, (method, relative, response.text)
+        return response.json()
+
+    # -- set-up over HTTP -------------------------------------------------------------------------
+
+    def add_site(self, name: str = "Head office", timezone: str = "Europe/Paris") -> dict:
+        """Create a site (201)."""
+        return self.ok("POST", "sites/", {"name": name, "timezone": timezone}, status=201)
+
+    def add_service(
+        self, code: str = "A", name: str | None = None, expected_service_minutes: int = 5
+    ) -> dict:
+        """Create a service (201)."""
+        body = {
+            "name": name or f"Service {code}",
+            "code": code,
+            "target_wait_minutes": 15,
+            "expected_service_minutes": expected_service_minutes,
+        }
+        return self.ok("POST", "queues/services/", body, status=201)
+
+    def open_queue(
+        self, site_id: str, service_ids: list[str], algorithm: str = "fifo", name: str = "Q"
+    ) -> dict:
+        """Create a queue (201)."""
+        body = {
+            "name": name,
+            "site_id": site_id,
+            "service_ids": service_ids,
+            "algorithm": algorithm,
+        }
+        return self.ok("POST", "queues/", body, status=201)
+
+    def add_user(self, role: str = "agent", queue_ids: list[str] | None = None) -> dict:
+        """Create a staff user with the shared test password (201)."""
+        body: dict[str, Any] = {
+            "email": f"{role}-{uuid.uuid4().hex[:8]}@{self.tenant.slug}.test",
+            "password": PASSWORD,
+            "name": f"{role.title()} {uuid.uuid4().hex[:4]}",
+            "role": role,
+        }
+        if queue_ids is not None:
+            body["queue_ids"] = queue_ids
+        return self.ok("POST", "users/", body, status=201)
+
+    def add_agent(self, queue_ids: list[str] | None = None, role: str = "agent") -> Session:
+        """Create a staff user and sign them in."""
+        user = self.add_user(role, queue_ids)
+        return login(self.client, self.tenant, user["email"])
+
+    def issue(self, queue_id: str, **fields: Any) -> dict:
+        """Take a ticket (201)."""
+        return self.ok("POST", "tickets/", {"queue_id": queue_id, **fields}, status=201)
+
+    def act(self, ticket_id: str, action: str, json: Any = None) -> httpx.Response:
+        """POST a lifecycle action on a ticket."""
+        return self.post(f"tickets/{ticket_id}/{action}/", json)
+
+    def ticket(self, ticket_id: str) -> dict:
+        """GET a ticket (200)."""
+        return self.ok("GET", f"tickets/{ticket_id}/")
+
+    def set_status(self, status: str = "available", counter: str | None = None) -> dict:
+        """Change the calling agent's status (200)."""
+        body: dict[str, Any] = {"status": status}
+        if counter is not None:
+            body["counter"] = counter
+        return self.ok("POST", "agents/set-status/", body)
+
+    def me(self) -> dict:
+        """The calling user's agent profile (200)."""
+        return self.ok("GET", "agents/me/")
+
+
+@dataclass(frozen=True)
+class Floor:
+    """A site, one service and one queue of a tenant."""
+
+    site: dict
+    service: dict
+    queue: dict
+
+
+def open_floor(admin: Session, algorithm: str = "fifo", code: str = "A") -> Floor:
+    """A site, a service with ``code`` and a queue with ``algorithm``, all over HTTP."""
+    site = admin.add_site()
+    service = admin.add_service(code)
+    queue = admin.open_queue(site["id"], [service["id"]], algorithm, name=f"Queue {code}")
+    return Floor(site, service, queue)

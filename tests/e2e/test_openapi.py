@@ -1,0 +1,130 @@
+"""The served OpenAPI document and docs page describe the API as it answers."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.e2e.support import API, PROBLEM_JSON
+
+pytestmark = pytest.mark.e2e
+
+T = f"{API}/tenants/{{slug}}"
+EXPECTED_ROUTES = {
+    ("post", f"{API}/auth"),
+    ("get", f"{API}/auth/me"),
+    ("post", f"{API}/auth/logout"),
+    ("get", f"{API}/health"),
+    ("get", f"{T}/sites"),
+    ("post", f"{T}/sites"),
+    ("get", f"{T}/sites/{{site_id}}"),
+    ("post", f"{T}/queues/services"),
+    ("get", f"{T}/queues"),
+    ("post", f"{T}/queues"),
+    ("get", f"{T}/queues/{{queue_id}}"),
+    ("post", f"{T}/users"),
+    ("post", f"{T}/tickets"),
+    ("get", f"{T}/tickets/{{ticket_id}}"),
+    *(
+        ("post", f"{T}/tickets/{{ticket_id}}/{action}")
+        for action in (
+            "start",
+            "close",
+            "pause",
+            "resume",
+            "recall",
+            "mark_no_show",
+            "cancel",
+            "transfer",
+        )
+    ),
+    ("post", f"{T}/agents/call-next"),
+    ("post", f"{T}/agents/set-status"),
+    ("get", f"{T}/agents/me"),
+    ("get", f"{T}/agents/{{agent_id}}"),
+    ("put", f"{T}/agents/{{agent_id}}/queues"),
+}
+COMMAND_METHODS = ("post", "put", "patch", "delete")
+
+
+@pytest.fixture(scope="module")
+def document(api_url: str) -> dict:
+    response = httpx.get(f"{api_url}/schema/openapi.json", timeout=30.0)
+    assert response.status_code == 200
+    media_type = response.headers["content-type"].split(";")[0]
+    assert media_type in ("application/json", "application/vnd.oai.openapi+json")
+    return response.json()
+
+
+def _operations(document: dict, methods: tuple[str, ...]) -> list[tuple[str, str, dict]]:
+    return [
+        (method, path, operation)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if method in methods
+    ]
+
+
+def test_the_document_is_openapi_3_1_and_lists_every_route(document: dict) -> None:
+    assert document["openapi"].startswith("3.1.")
+    assert document["info"]["title"]
+    served = {
+        (method, path)
+        for path, item in document["paths"].items()
+        for method in item
+        if method in ("get", *COMMAND_METHODS)
+    }
+    assert served >= EXPECTED_ROUTES, sorted(EXPECTED_ROUTES - served)
+    operation_ids = [op["operationId"] for _, _, op in _operations(document, ("get", "post"))]
+    assert len(operation_ids) == len(set(operation_ids))
+
+
+def test_the_bearer_scheme_is_declared(document: dict) -> None:
+    schemes = document["components"]["securitySchemes"]
+    assert any(s["type"] == "http" and s["scheme"] == "bearer" for s in schemes.values())
+
+
+def test_every_command_declares_its_errors_as_problem_json(document: dict) -> None:
+    problem = document["components"]["schemas"]["Problem"]
+    assert {"status", "title"} <= set(problem["required"])
+    commands = _operations(document, COMMAND_METHODS)
+    assert len(commands) >= 15
+    wrong: dict[str, object] = {}
+    for method, path, operation in commands:
+        where = f"{method.upper()} {path}"
+        errors = {
+            status: response
+            for status, response in operation["responses"].items()
+            if status[0] in "45"
+        }
+        # Every command may meet a bad token; a tenant's command also a missing scope and,
+        # for another tenant's slug, a 404.
+        needed = {"401", "403", "404"} if path.startswith(T) else {"401"}
+        if not needed <= set(errors):
+            wrong[f"{where} undeclared"] = sorted(needed - set(errors))
+        for status, response in errors.items():
+            if list(response.get("content", {})) != [PROBLEM_JSON]:
+                wrong[f"{where} {status}"] = list(response.get("content", {}))
+    assert not wrong, wrong
+
+
+def test_creations_are_documented_as_201(document: dict) -> None:
+    for path in ("sites", "queues/services", "queues", "users", "tickets"):
+        responses = document["paths"][f"{T}/{path}"]["post"]["responses"]
+        assert "201" in responses, path
+
+
+def test_call_next_is_documented_with_the_200_and_204_it_answers(document: dict) -> None:
+    responses = document["paths"][f"{T}/agents/call-next"]["post"]["responses"]
+
+    assert {"200", "204"} <= set(responses)
+    assert "201" not in responses
+
+
+def test_the_interactive_docs_page_is_served_as_html(api_url: str) -> None:
+    response = httpx.get(f"{api_url}/schema", timeout=30.0)
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "<html" in response.text.lower()
+    assert "openapi.json" in response.text

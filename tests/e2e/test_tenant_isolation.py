@@ -1,0 +1,299 @@
+"""Tenant isolation over HTTP: another tenant's token sees nothing, by any path."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.support import (
+    API,
+    PASSWORD,
+    Session,
+    Tenant,
+    assert_problem,
+    login,
+    open_floor,
+)
+
+pytestmark = pytest.mark.e2e
+
+TENANT_PREFIX = f"{API}/tenants/{{slug}}"
+METHODS = ("get", "post", "put", "patch", "delete")
+PATH_PARAMETER = re.compile(r"\{(\w+)\}")
+
+
+@dataclass(frozen=True)
+class World:
+    """Tenant A's resources, as ids, and the state its admin sees."""
+
+    admin: Session
+    ids: dict[str, str]
+
+
+def _build_tenant_a(admin: Session) -> World:
+    floor = open_floor(admin)
+    agent = admin.add_agent([floor.queue["id"]])
+    ticket = admin.issue(floor.queue["id"])
+    ids = {
+        "tenant_id": admin.tenant.id,
+        "site_id": floor.site["id"],
+        "service_id": floor.service["id"],
+        "queue_id": floor.queue["id"],
+        "user_id": agent.user["id"],
+        "agent_id": agent.me()["id"],
+        "ticket_id": ticket["id"],
+        "admin_user_id": admin.user["id"],
+    }
+    return World(admin, ids)
+
+
+def _snapshot(world: World) -> dict[str, Any]:
+    """Everything tenant A's admin can see; isolation means it never changes from outside."""
+    admin, ids = world.admin, world.ids
+    return {
+        "sites": admin.ok("GET", "sites/"),
+        "services": admin.ok("GET", "queues/services/"),
+        "queues": admin.ok("GET", "queues/"),
+        "users": admin.ok("GET", "users/"),
+        "agent": admin.ok("GET", f"agents/{ids['agent_id']}/"),
+        "ticket": admin.ok("GET", f"tickets/{ids['ticket_id']}/"),
+    }
+
+
+def _assert_leaks_nothing(response: httpx.Response, ids: dict[str, str], sent: str) -> None:
+    """No id of A's appears in the body, except one the client sent itself."""
+    body = response.json()
+    body.pop("instance", None)  # the request's own path, echoed
+    text = json.dumps(body)
+    leaked = {name for name, value in ids.items() if value in text and value not in sent}
+    assert not leaked, (leaked, response.text)
+
+
+def _resolve(schema: dict, components: dict) -> dict:
+    while "$ref" in schema:
+        schema = components[schema["$ref"].rsplit("/", 1)[-1]]
+    for choice in schema.get("oneOf", []):
+        if choice.get("type") != "null":
+            return _resolve(choice, components)
+    return schema
+
+
+def _value(name: str, schema: dict, ids: dict[str, str]) -> Any:
+    """A valid value for field ``name``, using tenant A's ids wherever an id is asked for."""
+    if schema.get("type") == "array":
+        return [_value(name.removesuffix("s"), schema["items"], ids)]
+    if schema.get("format") == "uuid":
+        return ids.get(name, ids["queue_id"])
+    if "default" in schema:
+        return schema["default"]
+    if schema.get("type") == "integer":
+        return schema.get("minimum", 1)
+    fixed = {
+        "email": f"intruder-{uuid.uuid4().hex[:8]}@example.test",
+        "password": PASSWORD,
+        "status": "available",
+        "code": "Z",
+    }
+    return fixed.get(name, "Intruder")
+
+
+def _example_body(operation: dict, components: dict, ids: dict[str, str]) -> Any:
+    """A body valid in form for the operation, filled with A's ids."""
+    content = operation.get("requestBody", {}).get("content", {})
+    if "application/json" not in content:
+        return None
+    schema = _resolve(content["application/json"]["schema"], components)
+    properties = schema.get("properties", {})
+    required = set(schema.get("required", []))
+    return {
+        name: _value(name, _resolve(field, components), ids)
+        for name, field in properties.items()
+        if name in required or name.endswith(("_id", "_ids"))
+    }
+
+
+def _tenant_operations(document: dict) -> list[tuple[str, str, dict]]:
+    return [
+        (method, path, operation)
+        for path, item in document["paths"].items()
+        if path.startswith(TENANT_PREFIX)
+        for method, operation in item.items()
+        if method in METHODS
+    ]
+
+
+def test_another_tenants_token_gets_404_on_every_tenant_route_and_learns_nothing(
+    http: httpx.Client, admin: Session, new_tenant: Callable[[], Tenant]
+) -> None:
+    world = _build_tenant_a(admin)
+    before = _snapshot(world)
+    tenant_b = new_tenant()
+    intruder = login(http, tenant_b, tenant_b.admin_email)
+    document = http.get("/schema/openapi.json").json()
+    components = document["components"]["schemas"]
+    operations = _tenant_operations(document)
+    checked = set()
+
+    for method, template, operation in operations:
+        names = PATH_PARAMETER.findall(template)
+        unknown = set(names) - {"slug", *world.ids}
+        assert not unknown, f"no id of tenant A for {unknown} in {template}"
+        path = template.replace("{slug}", admin.tenant.slug)
+        for name in names:
+            path = path.replace(f"{{{name}}}", world.ids.get(name, ""))
+        body = _example_body(operation, components, world.ids)
+        response = http.request(method.upper(), path, json=body, headers=intruder.headers)
+
+        assert_problem(response, 404)
+        assert response.json()["instance"].rstrip("/") == path
+        _assert_leaks_nothing(response, world.ids, sent="")
+        checked.add(operation["operationId"])
+
+    assert {
+        "listSites",
+        "createSite",
+        "getSite",
+        "createService",
+        "getService",
+        "listQueues",
+        "createQueue",
+        "getQueue",
+        "createUser",
+        "getUser",
+        "issueTicket",
+        "getTicket",
+        "startTicket",
+        "closeTicket",
+        "pauseTicket",
+        "resumeTicket",
+        "recallTicket",
+        "markTicketNoShow",
+        "cancelTicket",
+        "transferTicket",
+        "callNext",
+        "setAgentStatus",
+        "getMyAgent",
+        "getAgent",
+        "assignAgentQueues",
+    } <= checked
+    assert _snapshot(world) == before
+
+
+def test_a_tenants_own_routes_answer_404_for_another_tenants_ids(
+    http: httpx.Client, admin: Session, new_tenant: Callable[[], Tenant]
+) -> None:
+    world = _build_tenant_a(admin)
+    a = world.ids
+    before = _snapshot(world)
+    tenant_b = new_tenant()
+    b = login(http, tenant_b, tenant_b.admin_email)
+    b_floor = open_floor(b, code="B")
+    b_ticket = b.issue(b_floor.queue["id"])
+    b_agent_id = b.set_status("available", counter="B1")["id"]
+    b_users_before = b.ok("GET", "users/")
+
+    requests: list[tuple[str, str, Any]] = [
+        ("GET", f"sites/{a['site_id']}/", None),
+        ("GET", f"queues/services/{a['service_id']}/", None),
+        ("GET", f"queues/{a['queue_id']}/", None),
+        ("GET", f"users/{a['user_id']}/", None),
+        ("GET", f"agents/{a['agent_id']}/", None),
+        ("GET", f"tickets/{a['ticket_id']}/", None),
+        ("POST", "tickets/", {"queue_id": a["queue_id"]}),
+        ("POST", f"tickets/{a['ticket_id']}/transfer/", {"queue_id": b_floor.queue["id"]}),
+        ("POST", f"tickets/{b_ticket['id']}/transfer/", {"queue_id": a["queue_id"]}),
+        ("POST", "agents/call-next/", {"queue_id": a["queue_id"]}),
+        ("PUT", f"agents/{b_agent_id}/queues/", {"queue_ids": [a["queue_id"]]}),
+        ("PUT", f"agents/{a['agent_id']}/queues/", {"queue_ids": [b_floor.queue["id"]]}),
+        (
+            "POST",
+            "queues/",
+            {"name": "X", "site_id": a["site_id"], "service_ids": [b_floor.service["id"]]},
+        ),
+        (
+            "POST",
+            "queues/",
+            {"name": "X", "site_id": b_floor.site["id"], "service_ids": [a["service_id"]]},
+        ),
+        *[
+            ("POST", f"tickets/{a['ticket_id']}/{action}/", None)
+            for action in ("start", "close", "pause", "resume", "recall", "mark_no_show", "cancel")
+        ],
+    ]
+    for method, relative, body in requests:
+        response = b.request(method, relative, json=body)
+        assert_problem(response, 404)
+        _assert_leaks_nothing(response, a, sent=relative + json.dumps(body))
+
+    assert _snapshot(world) == before
+    assert b.ticket(b_ticket["id"])["queue_id"] == b_floor.queue["id"]
+    assert b.me()["current_ticket_id"] is None
+    assert [q["id"] for q in b.ok("GET", "queues/")] == [b_floor.queue["id"]]
+    assert b.ok("GET", "users/") == b_users_before
+
+
+def test_creating_a_user_with_another_tenants_queue_is_refused_without_creating_the_user(
+    http: httpx.Client, admin: Session, new_tenant: Callable[[], Tenant]
+) -> None:
+    world = _build_tenant_a(admin)
+    tenant_b = new_tenant()
+    b = login(http, tenant_b, tenant_b.admin_email)
+    users_before = b.ok("GET", "users/")
+    email = f"agent-{uuid.uuid4().hex[:8]}@{tenant_b.slug}.test"
+    body = {
+        "email": email,
+        "password": PASSWORD,
+        "name": "Half made",
+        "role": "agent",
+        "queue_ids": [world.ids["queue_id"]],
+    }
+
+    response = b.post("users/", body)
+
+    assert_problem(response, 404)
+    assert b.ok("GET", "users/") == users_before
+    signing_in = http.post(f"{API}/auth/", json={"email": email, "password": PASSWORD})
+    assert_problem(signing_in, 401)
+
+
+def test_an_x_tenant_header_that_disagrees_with_the_path_is_a_400(
+    admin: Session, new_tenant: Callable[[], Tenant]
+) -> None:
+    other = new_tenant()
+    admin.add_site("Only site", "UTC")
+
+    for header in (other.slug, "no-such-tenant", admin.tenant.slug.upper()):
+        mismatch = admin.get("sites/", headers={"X-Tenant": header})
+        body = assert_problem(mismatch, 400, "tenant_mismatch")
+        assert header in body["detail"]
+    refused_write = admin.post(
+        "sites/", {"name": "Nope", "timezone": "UTC"}, headers={"X-Tenant": other.slug}
+    )
+    assert_problem(refused_write, 400, "tenant_mismatch")
+
+    agreeing = admin.get("sites/", headers={"X-Tenant": admin.tenant.slug})
+    assert agreeing.status_code == 200
+    assert [site["name"] for site in agreeing.json()] == ["Only site"]
+
+
+def test_the_legacy_token_scheme_is_accepted(http: httpx.Client, admin: Session) -> None:
+    legacy = {"Authorization": f"Token {admin.token}"}
+
+    me = http.get(f"{API}/auth/me/", headers=legacy)
+    created = http.post(
+        admin.path("sites/"), json={"name": "Legacy", "timezone": "UTC"}, headers=legacy
+    )
+    listed = http.get(admin.path("sites/"), headers={"Authorization": f"token {admin.token}"})
+
+    assert me.status_code == 200
+    assert me.json()["id"] == admin.user["id"]
+    assert created.status_code == 201, created.text
+    assert listed.status_code == 200
+    assert [site["id"] for site in listed.json()] == [created.json()["id"]]

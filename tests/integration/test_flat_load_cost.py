@@ -1,0 +1,96 @@
+"""Calling next costs the same after 10,000 past tickets as on a fresh queue (snapshots)."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from datetime import timedelta
+
+import pytest
+
+from application.queueing import local_day
+from domain.agents import Agent
+from domain.numbering import DailyCounter, format_ticket_number
+from domain.queues import Queue
+from domain.tickets import Ticket
+
+pytestmark = pytest.mark.integration
+
+PAST_TICKETS = 10_000
+CHUNK = 50  # large pipelined inserts can stall psycopg; 50 tickets = ~350 events a save
+
+
+def write_history(world, queue_id, agent_id, tickets: int) -> None:
+    """Serve ``tickets`` tickets through the aggregates' own methods, saved in large batches
+    (the command path would take minutes; the events and snapshots written are the same)."""
+    app = world.container.app
+    queue = app.repository.get(queue_id)
+    agent = app.repository.get(agent_id)
+    now = app.clock()
+    day = local_day(now, queue.timezone)
+    counter = app.find(DailyCounter, DailyCounter.create_id(world.service_id, day)) or DailyCounter(
+        service_id=world.service_id, day=day
+    )
+    for _ in range(tickets // CHUNK):
+        served = []
+        for _ in range(CHUNK):
+            ticket = Ticket(
+                tenant_id=world.tenant_id,
+                queue_id=queue.id,
+                service_id=world.service_id,
+                number=format_ticket_number("A", counter.take()),
+                priority=0,
+                channel="kiosk",
+                customer_id=None,
+                issued_at=now,
+            )
+            queue.join(ticket.id, 0, now, 600)
+            assert queue.take_next(now) == ticket.id
+            ticket.call(agent.id, "1", now)
+            agent.take_ticket(ticket.id)
+            ticket.start(now + timedelta(seconds=30))
+            ticket.close(now + timedelta(seconds=300))
+            agent.release_ticket(ticket.id)
+            served.append(ticket)
+        app.save_in_context(world.context, queue, agent, counter, *served)
+
+
+def median_call_next_ms(world, queue_id, agent_id, rounds: int = 15) -> float:
+    app = world.container.app
+    timings = []
+    for _ in range(rounds):
+        app.issue_ticket(world.context, queue_id)
+        started = time.perf_counter()
+        ticket = app.call_next(world.context, agent_id, queue_id)
+        timings.append((time.perf_counter() - started) * 1000)
+        app.close_ticket(world.context, app.start_ticket(world.context, ticket.id).id)
+    return statistics.median(timings)
+
+
+def events_after_latest_snapshot(app, aggregate_id) -> int:
+    snapshot = next(iter(app.snapshots.get(aggregate_id, desc=True, limit=1)), None)
+    after = snapshot.originator_version if snapshot else 0
+    return len(list(app.events.get(aggregate_id, gt=after)))
+
+
+def test_call_next_costs_the_same_after_ten_thousand_past_tickets(world):
+    app = world.container.app
+    fresh_queue, busy_queue = world.open_queue(), world.open_queue()
+    fresh_agent, busy_agent = world.add_available_agent(), world.add_available_agent()
+    write_history(world, busy_queue, busy_agent, PAST_TICKETS)
+
+    busy = app.repository.get(busy_queue)
+    assert isinstance(busy, Queue) and busy.version >= 2 * PAST_TICKETS
+    assert isinstance(app.repository.get(busy_agent), Agent)
+    # What a load reads is bounded by the snapshot interval, whatever the history.
+    for aggregate_id in (busy_queue, busy_agent):
+        assert events_after_latest_snapshot(app, aggregate_id) < app.SNAPSHOT_INTERVAL
+
+    # Warm both paths once, then compare medians measured in the same process.
+    median_call_next_ms(world, fresh_queue, fresh_agent, rounds=3)
+    median_call_next_ms(world, busy_queue, busy_agent, rounds=3)
+    fresh_ms = median_call_next_ms(world, fresh_queue, fresh_agent)
+    busy_ms = median_call_next_ms(world, busy_queue, busy_agent)
+    print(f"call_next median: fresh {fresh_ms:.2f} ms, with history {busy_ms:.2f} ms")
+    # Replaying 20,000 queue events would cost hundreds of ms; a generous bound absorbs noise.
+    assert busy_ms < max(3 * fresh_ms, fresh_ms + 15)

@@ -84,13 +84,26 @@ class Identity:
         self._decoy_hash = hasher.hash(uuid4().hex)
 
     def create_user(
-        self, context: CommandContext, email: str, password: str, name: str, role: str
+        self,
+        context: CommandContext,
+        email: str,
+        password: str,
+        name: str,
+        role: str,
+        queue_ids: list[UUID] | None = None,
     ) -> UserView:
-        """Create a staff user with a password; the email must be unused on the platform."""
+        """Create a staff user with a password; the email must be unused on the platform.
+
+        ``queue_ids`` become the agent's queues; they are checked before anything is written,
+        so a refusal leaves no half-made user behind.
+        """
         email = normalise_email(email)
         if len(password) < MIN_PASSWORD_LENGTH:
             raise InvalidInput(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
-        assert context.tenant_id is not None
+        if context.tenant_id is None:
+            raise InvalidInput("a user belongs to a tenant")
+        if queue_ids:
+            self.app.check_agent_queues(context.tenant_id, queue_ids)
         user_id = uuid4()
         self.credentials.add(
             Credential(
@@ -101,10 +114,13 @@ class Identity:
             )
         )
         try:
-            return self.app.register_user(context, user_id, email, name, role)
+            user = self.app.register_user(context, user_id, email, name, role)
         except BaseException:
             self.credentials.remove(user_id)  # no half-made user: the email is free again
             raise
+        if queue_ids:
+            self.app.assign_agent_queues(context, Agent.create_id(user.id), queue_ids)
+        return user
 
     def login(self, email: str, password: str) -> tuple[str, UserView]:
         """A fresh token and the user, or :class:`AuthenticationFailed`."""

@@ -8,7 +8,6 @@ from litestar import Controller, Request, get, post
 
 from application.identity import Principal
 from application.views import QueueView, ServiceView, SiteView, UserView
-from domain.agents import Agent
 from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, problems
 from interfaces.http.schemas import QueueCreate, ServiceCreate, SiteCreate, UserCreate
 from interfaces.http.security import command_context, container_of, scoped
@@ -183,16 +182,14 @@ class UserController(Controller):
     )
     def create_user(self, request: Request, member: Principal, data: UserCreate) -> UserView:
         """Create a staff user with a password; agents may get their queues at once."""
-        container = container_of(request)
-        context = command_context(request, member)
-        if data.queue_ids:  # checked first, so a refusal leaves no half-made user behind
-            container.app.check_agent_queues(member.tenant_id, data.queue_ids)
-        user = container.identity.create_user(
-            context, data.email, data.password, data.name, data.role
+        return container_of(request).identity.create_user(
+            command_context(request, member),
+            data.email,
+            data.password,
+            data.name,
+            data.role,
+            queue_ids=data.queue_ids,
         )
-        if data.queue_ids:
-            container.app.assign_agent_queues(context, Agent.create_id(user.id), data.queue_ids)
-        return user
 
     @get(
         "/{user_id:uuid}",

@@ -112,16 +112,17 @@ class ContextualApplication(Application[UUID]):
     ) -> A:
         """Load an aggregate of type ``cls`` that belongs to ``tenant_id``, else raise ``error``.
 
-        Another tenant's aggregate is reported exactly like a missing one, so ids leak nothing.
+        A tenant owns itself; every other aggregate names its tenant. Another tenant's aggregate,
+        or any aggregate when no tenant is given, is reported exactly like a missing one.
         """
+        missing = error(f"no {cls.__name__.lower()} with id {aggregate_id}")
         try:
             aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
-            raise error(f"no {cls.__name__.lower()} with id {aggregate_id}") from None
-        if not isinstance(aggregate, cls):
-            raise error(f"no {cls.__name__.lower()} with id {aggregate_id}")
-        if tenant_id is not None and getattr(aggregate, "tenant_id", tenant_id) != tenant_id:
-            raise error(f"no {cls.__name__.lower()} with id {aggregate_id}")
+            raise missing from None
+        owner = getattr(aggregate, "tenant_id", aggregate.id)
+        if not isinstance(aggregate, cls) or tenant_id is None or owner != tenant_id:
+            raise missing
         return aggregate
 
     def find(self, cls: type[A], aggregate_id: UUID) -> A | None:

@@ -43,7 +43,7 @@ class QueueingCommands(ContextualApplication):
     ) -> QueueView:
         """Open a queue at a site for some of the tenant's services."""
         Queue.check_definition(name, service_ids, algorithm)
-        tenant = self.load(Tenant, context.tenant_id, None, ResourceNotFound)
+        tenant = self.load(Tenant, context.tenant_id, context.tenant_id, ResourceNotFound)
         site = self.load(Site, site_id, tenant.id, ResourceNotFound)
         for service_id in service_ids:
             self.load(Service, service_id, tenant.id, ResourceNotFound)
@@ -84,7 +84,7 @@ class QueueingCommands(ContextualApplication):
 
     def list_queues(self, tenant_id: UUID) -> list[QueueView]:
         """Every queue of the tenant, oldest first."""
-        tenant = self.load(Tenant, tenant_id, None, ResourceNotFound)
+        tenant = self.load(Tenant, tenant_id, tenant_id, ResourceNotFound)
         return [self.get_queue(tenant_id, queue_id) for queue_id in tenant.queue_ids]
 
     # -- tickets ----------------------------------------------------------------------------------
@@ -227,7 +227,7 @@ class QueueingCommands(ContextualApplication):
             queue.remove(ticket.id, reason="cancelled")
             changed.append(queue)
         elif agent_id is not None:
-            changed.extend(self._released_agent(context, agent_id, ticket.id))
+            changed.extend(self._released_agent(agent_id, ticket.id))
         self.save_in_context(context, *changed)
         return self._ticket_view(ticket)
 
@@ -263,7 +263,7 @@ class QueueingCommands(ContextualApplication):
             if source is not target:
                 changed.append(source)
         elif ticket.agent_id is not None:
-            changed.extend(self._released_agent(context, ticket.agent_id, ticket.id))
+            changed.extend(self._released_agent(ticket.agent_id, ticket.id))
         now = self.clock()
         ticket.transfer(target.id, service.id, where.value, now)
         target.join(
@@ -296,7 +296,7 @@ class QueueingCommands(ContextualApplication):
 
     # -- helpers ----------------------------------------------------------------------------------
 
-    def _released_agent(self, context: CommandContext, agent_id: UUID, ticket_id: UUID) -> list:
+    def _released_agent(self, agent_id: UUID, ticket_id: UUID) -> list:
         agent = self.find(Agent, agent_id)
         if agent is None or agent.current_ticket_id != ticket_id:
             return []  # the agent has moved on already (released by an earlier transfer)
@@ -306,7 +306,7 @@ class QueueingCommands(ContextualApplication):
     def _release_and_save(self, context: CommandContext, ticket: Ticket) -> TicketView:
         changed: list = [ticket]
         if ticket.agent_id is not None:
-            changed.extend(self._released_agent(context, ticket.agent_id, ticket.id))
+            changed.extend(self._released_agent(ticket.agent_id, ticket.id))
         self.save_in_context(context, *changed)
         return self._ticket_view(ticket)
 

@@ -8,7 +8,7 @@ import msgspec
 
 from application.base import ContextualApplication, retry_on_conflict
 from application.context import CommandContext
-from application.views import ServiceView, SiteView, TenantView, UserView
+from application.views import ServiceView, SiteView, UserView
 from domain.agents import Agent
 from domain.errors import DuplicateResource, InvalidInput, ResourceNotFound
 from domain.tenancy import Role, Service, Site, StaffUser, Tenant, check_name, check_timezone
@@ -27,24 +27,12 @@ class TenancyCommands(ContextualApplication):
         self.save_in_context(msgspec.structs.replace(context, tenant_id=tenant.id), tenant)
         return tenant.id
 
-    def get_tenant_by_slug(self, slug: str) -> TenantView:
-        """The tenant a URL's slug names, or :class:`ResourceNotFound`."""
-        tenant = self.find(Tenant, Tenant.create_id(slug))
-        if tenant is None:
-            raise ResourceNotFound(f"no tenant {slug!r}")
-        return TenantView(id=tenant.id, slug=tenant.slug, name=tenant.name)
-
-    def get_tenant(self, tenant_id: UUID) -> TenantView:
-        """A tenant by id, or :class:`ResourceNotFound`."""
-        tenant = self.load(Tenant, tenant_id, None, ResourceNotFound)
-        return TenantView(id=tenant.id, slug=tenant.slug, name=tenant.name)
-
     # -- sites ------------------------------------------------------------------------------------
 
     @retry_on_conflict
     def add_site(self, context: CommandContext, name: str, timezone: str) -> SiteView:
         """Register a site with its IANA time zone."""
-        tenant = self.load(Tenant, context.tenant_id, None, ResourceNotFound)
+        tenant = self.load(Tenant, context.tenant_id, context.tenant_id, ResourceNotFound)
         site = Site(
             tenant_id=tenant.id, name=check_name(name, "site"), timezone=check_timezone(timezone)
         )
@@ -58,7 +46,7 @@ class TenancyCommands(ContextualApplication):
 
     def list_sites(self, tenant_id: UUID) -> list[SiteView]:
         """Every site of the tenant, oldest first."""
-        tenant = self.load(Tenant, tenant_id, None, ResourceNotFound)
+        tenant = self.load(Tenant, tenant_id, tenant_id, ResourceNotFound)
         return [self.get_site(tenant_id, site_id) for site_id in tenant.site_ids]
 
     # -- services ---------------------------------------------------------------------------------
@@ -77,7 +65,7 @@ class TenancyCommands(ContextualApplication):
             raise InvalidInput("target_wait_minutes must be between 1 and 1440")
         if not 1 <= expected_service_minutes <= 24 * 60:
             raise InvalidInput("expected_service_minutes must be between 1 and 1440")
-        tenant = self.load(Tenant, context.tenant_id, None, ResourceNotFound)
+        tenant = self.load(Tenant, context.tenant_id, context.tenant_id, ResourceNotFound)
         service = Service(
             tenant_id=tenant.id,
             name=check_name(name, "service"),
@@ -95,7 +83,7 @@ class TenancyCommands(ContextualApplication):
 
     def list_services(self, tenant_id: UUID) -> list[ServiceView]:
         """Every service of the tenant, oldest first."""
-        tenant = self.load(Tenant, tenant_id, None, ResourceNotFound)
+        tenant = self.load(Tenant, tenant_id, tenant_id, ResourceNotFound)
         return [self.get_service(tenant_id, service_id) for service_id in tenant.service_ids]
 
     # -- staff users ------------------------------------------------------------------------------
@@ -108,7 +96,7 @@ class TenancyCommands(ContextualApplication):
 
         The caller (identity) has already reserved the email and stored the password hash.
         """
-        tenant = self.load(Tenant, context.tenant_id, None, ResourceNotFound)
+        tenant = self.load(Tenant, context.tenant_id, context.tenant_id, ResourceNotFound)
         user = StaffUser(
             id=user_id,
             tenant_id=tenant.id,
@@ -127,7 +115,7 @@ class TenancyCommands(ContextualApplication):
 
     def list_users(self, tenant_id: UUID) -> list[UserView]:
         """Every staff user of the tenant, oldest first."""
-        tenant = self.load(Tenant, tenant_id, None, ResourceNotFound)
+        tenant = self.load(Tenant, tenant_id, tenant_id, ResourceNotFound)
         return [self.get_user(tenant_id, user_id) for user_id in tenant.user_ids]
 
 

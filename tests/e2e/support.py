@@ -30,11 +30,12 @@ def smartqueue_executable() -> str:
     return str(script)
 
 
-def process_env(database_url: str, home: Path) -> dict[str, str]:
-    """The environment of a SmartQueue subprocess using ``database_url``."""
+def process_env(database_url: str, home: Path, redis_url: str) -> dict[str, str]:
+    """The environment of a SmartQueue subprocess using ``database_url`` and ``redis_url``."""
     return {
         **os.environ,
         "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
         "SMARTQUEUE_HOME": str(home),
         "SMARTQUEUE_LOG_FORMAT": "json",
         "SMARTQUEUE_LOG_LEVEL": "WARNING",
@@ -51,7 +52,7 @@ class Tenant:
     admin_password: str
 
 
-def create_tenant(database_url: str, home: Path) -> Tenant:
+def create_tenant(database_url: str, home: Path, redis_url: str) -> Tenant:
     """Run ``smartqueue create-tenant`` with a unique slug and read back what it printed."""
     slug = f"e2e-{uuid.uuid4().hex[:12]}"
     email = f"admin@{slug}.test"
@@ -68,7 +69,7 @@ def create_tenant(database_url: str, home: Path) -> Tenant:
             "--admin-password",
             PASSWORD,
         ],
-        env=process_env(database_url, home),
+        env=process_env(database_url, home, redis_url),
         capture_output=True,
         text=True,
         timeout=60,

@@ -73,7 +73,7 @@ class AgentController(Controller):
         operation_id="getAgent",
         sync_to_thread=True,
         responses=problems(401, 403, 404),
-        **scoped("queues:read"),
+        **scoped("agents:read"),
     )
     def get_agent(self, request: Request, member: Principal, agent_id: UUID) -> AgentView:
         """An agent's status, counter, queues and current ticket."""

@@ -25,7 +25,7 @@ def _lifecycle(action: str, operation_id: str, summary: str):
         sync_to_thread=True,
         responses=LIFECYCLE_ERRORS,
         summary=summary,
-        **scoped("tickets:write"),
+        **scoped("tickets:call"),
     )
     def handler(
         self: Controller, request: Request, member: Principal, ticket_id: UUID
@@ -114,7 +114,7 @@ class TicketController(Controller):
         status_code=200,
         sync_to_thread=True,
         responses=problems(400, 401, 403, 404, 409, 422, 503),
-        **scoped("tickets:write"),
+        **scoped("tickets:call"),
     )
     def transfer(
         self, request: Request, member: Principal, ticket_id: UUID, data: TicketTransfer

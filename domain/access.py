@@ -1,0 +1,96 @@
+"""Who may do what: the named scopes, and the scope set each role grants.
+
+Every HTTP operation declares one scope; a token carries the scopes of its user's role plus any
+extra scopes granted to that user. Platform administration is a separate role outside tenants.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from domain.errors import InvalidInput
+
+
+class Scope(StrEnum):
+    """A right to a family of operations, named ``resource:action``."""
+
+    TICKETS_READ = "tickets:read"
+    TICKETS_WRITE = "tickets:write"  # issue and cancel tickets
+    TICKETS_CALL = "tickets:call"  # call, start, pause, resume, recall, close, no-show, transfer
+    QUEUES_READ = "queues:read"
+    QUEUES_MANAGE = "queues:manage"  # open, reconfigure, pause, resume, close queues
+    SERVICES_MANAGE = "services:manage"
+    SITES_READ = "sites:read"
+    SITES_MANAGE = "sites:manage"
+    USERS_READ = "users:read"
+    USERS_MANAGE = "users:manage"  # invite, change role or scopes, deactivate
+    AGENTS_READ = "agents:read"
+    AGENTS_STATUS = "agents:status"  # an agent's own availability and counter
+    AGENTS_MANAGE = "agents:manage"  # other agents' queues and counters
+    CUSTOMERS_READ = "customers:read"
+    CUSTOMERS_WRITE = "customers:write"
+    CUSTOMERS_ERASE = "customers:erase"  # irreversible erasure of personal data
+    STATS_READ = "stats:read"
+    AUDIT_READ = "audit:read"
+    DEVICES_MANAGE = "devices:manage"
+    TENANTS_MANAGE = "tenants:manage"  # platform administration only
+
+    @classmethod
+    def parse_all(cls, values: list[str]) -> frozenset[Scope]:
+        """The scopes named in ``values``, or :class:`InvalidInput` naming the unknown ones."""
+        known = {scope.value for scope in cls}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise InvalidInput(f"unknown scopes: {', '.join(unknown)}")
+        return frozenset(cls(value) for value in values)
+
+
+AGENT_SCOPES = frozenset(
+    {
+        Scope.TICKETS_READ,
+        Scope.TICKETS_WRITE,
+        Scope.TICKETS_CALL,
+        Scope.QUEUES_READ,
+        Scope.SITES_READ,
+        Scope.AGENTS_READ,
+        Scope.AGENTS_STATUS,
+        Scope.CUSTOMERS_READ,
+        Scope.CUSTOMERS_WRITE,
+    }
+)
+MANAGER_SCOPES = AGENT_SCOPES | {
+    Scope.QUEUES_MANAGE,
+    Scope.SERVICES_MANAGE,
+    Scope.USERS_READ,
+    Scope.AGENTS_MANAGE,
+    Scope.CUSTOMERS_ERASE,
+    Scope.STATS_READ,
+    Scope.AUDIT_READ,
+    Scope.DEVICES_MANAGE,
+}
+ADMIN_SCOPES = MANAGER_SCOPES | {Scope.SITES_MANAGE, Scope.USERS_MANAGE}
+PLATFORM_ADMIN_SCOPES = frozenset({Scope.TENANTS_MANAGE})
+
+ROLE_SCOPES: dict[str, frozenset[Scope]] = {
+    "agent": AGENT_SCOPES,
+    "manager": MANAGER_SCOPES,
+    "admin": ADMIN_SCOPES,
+    "platform_admin": PLATFORM_ADMIN_SCOPES,
+}
+
+# Extra scopes a tenant may grant to one of its users: never platform administration.
+GRANTABLE = frozenset(Scope) - PLATFORM_ADMIN_SCOPES
+
+
+def check_grantable(values: list[str]) -> frozenset[Scope]:
+    """Extra scopes for a tenant user, or :class:`InvalidInput` if one is unknown or reserved."""
+    scopes = Scope.parse_all(values)
+    reserved = sorted(scopes - GRANTABLE)
+    if reserved:
+        raise InvalidInput(f"scopes reserved to platform administrators: {', '.join(reserved)}")
+    return scopes
+
+
+def scopes_of(role: str, extra: frozenset[str] | set[str] = frozenset()) -> frozenset[str]:
+    """What a user with ``role`` and ``extra`` scopes may do."""
+    return frozenset(str(scope) for scope in ROLE_SCOPES.get(role, frozenset())) | frozenset(extra)

@@ -13,3 +13,19 @@ class AuthenticationFailed(DomainError):
     """Raised when an email and password do not match an active user."""
 
     code = "authentication_failed"
+
+
+class TooManyAttempts(DomainError):
+    """Raised when an account or a client address made too many sign-in attempts."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, detail: str, retry_after_seconds: int) -> None:
+        super().__init__(detail)
+        self.retry_after_seconds = max(1, retry_after_seconds)
+
+
+class Unavailable(DomainError):
+    """Raised when a service the command needs (Redis, the database) cannot be reached."""
+
+    code = "unavailable"

@@ -4,32 +4,58 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID, uuid4
 
 from application.app import SmartQueue
 from application.context import CommandContext
 from application.errors import AuthenticationFailed
-from application.ports import Credential, CredentialStore, PasswordHasher, TokenStore
+from application.ports import (
+    Claims,
+    Credential,
+    CredentialStore,
+    LoginLimiter,
+    PasswordHasher,
+    TokenPair,
+    TokenService,
+    TokenSubject,
+)
 from application.views import UserView
 from domain.access import scopes_of
 from domain.agents import Agent
 from domain.errors import InvalidInput
-from domain.tenancy import StaffUser, Tenant
+from domain.platform import PLATFORM_ID
+from domain.tenancy import StaffUser
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 8
+PLATFORM_ROLE = "platform_admin"
+
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling, as established from a valid token."""
+    """Who is calling, as established from a verified access token."""
 
     user_id: UUID
     tenant_id: UUID
-    tenant_slug: str
     role: str
-    name: str
-    email: str
-    token: str
+    scopes: frozenset[str]
+    token_id: str
+    session_id: str
+    expires_at: datetime
+
+    @classmethod
+    def from_claims(cls, claims: Claims) -> Principal:
+        """The principal a verified token speaks for."""
+        return cls(
+            user_id=claims.user_id,
+            tenant_id=claims.tenant_id,
+            role=claims.role,
+            scopes=claims.scopes,
+            token_id=claims.token_id,
+            session_id=claims.session_id,
+            expires_at=claims.expires_at,
+        )
 
     @property
     def agent_id(self) -> UUID:
@@ -37,9 +63,9 @@ class Principal:
         return Agent.create_id(self.user_id)
 
     @property
-    def scopes(self) -> frozenset[str]:
-        """What the user's role allows."""
-        return scopes_of(self.role)
+    def is_platform_admin(self) -> bool:
+        """True for administrators of the platform (who belong to no tenant)."""
+        return self.tenant_id == PLATFORM_ID
 
 
 def normalise_email(email: str) -> str:
@@ -50,24 +76,38 @@ def normalise_email(email: str) -> str:
     return cleaned
 
 
+def check_password(password: str) -> str:
+    """The password if it is long enough, else :class:`InvalidInput`."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+    return password
+
+
+def extra_scopes_of(user: StaffUser) -> frozenset[str]:
+    """Scopes granted to this user on top of their role's."""
+    return frozenset(getattr(user, "extra_scopes", ()))
+
+
 class Identity:
-    """Staff accounts and bearer tokens on top of the SmartQueue application."""
+    """Staff accounts, sign-in and tokens on top of the SmartQueue application."""
 
     def __init__(
         self,
         app: SmartQueue,
         credentials: CredentialStore,
-        tokens: TokenStore,
+        tokens: TokenService,
         hasher: PasswordHasher,
-        token_ttl_seconds: int,
+        limiter: LoginLimiter,
     ) -> None:
         self.app = app
         self.credentials = credentials
         self.tokens = tokens
         self.hasher = hasher
-        self.token_ttl_seconds = token_ttl_seconds
+        self.limiter = limiter
         # Verifying against a real hash when the email is unknown makes both failures cost the same.
         self._decoy_hash = hasher.hash(uuid4().hex)
+
+    # -- accounts ---------------------------------------------------------------------------------
 
     def create_user(
         self,
@@ -84,21 +124,12 @@ class Identity:
         so a refusal leaves no half-made user behind.
         """
         email = normalise_email(email)
-        if len(password) < MIN_PASSWORD_LENGTH:
-            raise InvalidInput(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+        check_password(password)
         if context.tenant_id is None:
             raise InvalidInput("a user belongs to a tenant")
         if queue_ids:
             self.app.check_agent_queues(context.tenant_id, queue_ids)
-        user_id = uuid4()
-        self.credentials.add(
-            Credential(
-                user_id=user_id,
-                tenant_id=context.tenant_id,
-                email=email,
-                password_hash=self.hasher.hash(password),
-            )
-        )
+        user_id = self._reserve(context.tenant_id, email, password)
         try:
             user = self.app.register_user(context, user_id, email, name, role)
         except BaseException:
@@ -108,8 +139,68 @@ class Identity:
             self.app.assign_agent_queues(context, Agent.create_id(user.id), queue_ids)
         return user
 
-    def login(self, email: str, password: str) -> tuple[str, UserView]:
-        """A fresh token and the user, or :class:`AuthenticationFailed`."""
+    def create_platform_admin(self, email: str, password: str, name: str) -> UserView:
+        """A platform administrator: manages tenants, sees nothing inside them."""
+        email = normalise_email(email)
+        check_password(password)
+        user_id = self._reserve(PLATFORM_ID, email, password)
+        try:
+            return self.app.register_platform_admin(
+                CommandContext.system(PLATFORM_ID), user_id, email, name
+            )
+        except BaseException:
+            self.credentials.remove(user_id)
+            raise
+
+    def create_tenant(
+        self,
+        context: CommandContext,
+        slug: str,
+        name: str,
+        admin_email: str,
+        admin_password: str,
+    ) -> tuple[UUID, UserView]:
+        """A tenant and its first administrator. The admin's email and password are checked, and
+        the email reserved, before the tenant exists, so a refusal leaves no tenant without admin.
+        """
+        email = normalise_email(admin_email)
+        check_password(admin_password)
+        if self.credentials.find_by_email(email) is not None:
+            raise InvalidInput(f"a user with email {email!r} already exists")
+        tenant_id = self.app.create_tenant(context, slug, name)
+        admin_context = CommandContext(
+            tenant_id=tenant_id,
+            actor_id=context.actor_id,
+            actor_role=context.actor_role,
+            client_ip=context.client_ip,
+            correlation_id=context.correlation_id,
+            causation_id=context.causation_id,
+        )
+        admin = self.create_user(admin_context, email, admin_password, "Administrator", "admin")
+        return tenant_id, admin
+
+    def _reserve(self, tenant_id: UUID, email: str, password: str) -> UUID:
+        user_id = uuid4()
+        self.credentials.add(
+            Credential(
+                user_id=user_id,
+                tenant_id=tenant_id,
+                email=email,
+                password_hash=self.hasher.hash(password),
+            )
+        )
+        return user_id
+
+    # -- sign-in ----------------------------------------------------------------------------------
+
+    def login(
+        self, email: str, password: str, client_address: str | None = None
+    ) -> tuple[TokenPair, UserView]:
+        """Fresh tokens and the user, or :class:`AuthenticationFailed`.
+
+        Attempts are counted before the password is checked, so guessing costs the guesser.
+        """
+        self.limiter.check(email, client_address)
         credential = self.credentials.find_by_email(email.strip().lower())
         if credential is None:
             self.hasher.verify(self._decoy_hash, password)
@@ -118,29 +209,46 @@ class Identity:
             raise AuthenticationFailed("invalid email or password")
         if self.hasher.needs_rehash(credential.password_hash):
             self.credentials.replace_hash(credential.user_id, self.hasher.hash(password))
-        user = self.app.get_user(credential.tenant_id, credential.user_id)
-        token = self.tokens.issue(credential.user_id, credential.tenant_id, self.token_ttl_seconds)
-        return token, user
+        user = self.app.find(StaffUser, credential.user_id)
+        if user is None or not user.active or user.tenant_id != credential.tenant_id:
+            raise AuthenticationFailed("invalid email or password")
+        return self.tokens.issue(_subject(user)), self.app.get_user(user.tenant_id, user.id)
+
+    def refresh(self, refresh_token: str) -> TokenPair:
+        """New tokens for the same sign-in session; the refresh token used is spent.
+
+        The user is read again, so a changed role or deactivation applies at once.
+        """
+        claims = self.tokens.verify_refresh(refresh_token)
+        if claims is None:
+            raise AuthenticationFailed("the refresh token is invalid, expired or revoked")
+        user = self.app.find(StaffUser, claims.user_id)
+        if user is None or not user.active or user.tenant_id != claims.tenant_id:
+            self.tokens.revoke_session(claims.session_id)
+            raise AuthenticationFailed("the refresh token is invalid, expired or revoked")
+        self.tokens.revoke(claims)
+        return self.tokens.issue(_subject(user), session_id=claims.session_id)
 
     def authenticate(self, token: str) -> Principal | None:
-        """The principal behind a live token of an active user, else ``None``."""
-        grant = self.tokens.resolve(token)
-        if grant is None:
-            return None
-        user = self.app.find(StaffUser, grant.user_id)
-        tenant = self.app.find(Tenant, grant.tenant_id)
-        if user is None or tenant is None or not user.active:
-            return None
-        return Principal(
-            user_id=user.id,
-            tenant_id=tenant.id,
-            tenant_slug=tenant.slug,
-            role=user.role,
-            name=user.name,
-            email=user.email,
-            token=token,
-        )
+        """The principal behind a valid, unrevoked access token, else ``None``."""
+        claims = self.tokens.verify_access(token)
+        return Principal.from_claims(claims) if claims is not None else None
 
-    def logout(self, token: str) -> None:
-        """Revoke the token at once."""
-        self.tokens.revoke(token)
+    def logout(self, principal: Principal) -> None:
+        """End the sign-in session: its access and refresh tokens are refused at once."""
+        self.tokens.revoke_session(principal.session_id)
+
+    def revoke_user_tokens(self, user_id: UUID, active: bool) -> None:
+        """After deactivation or a change of rights: every token issued so far is refused, and
+        sign-in follows ``active``."""
+        self.credentials.set_active(user_id, active)
+        self.tokens.revoke_user(user_id)
+
+
+def _subject(user: StaffUser) -> TokenSubject:
+    return TokenSubject(
+        user_id=user.id,
+        tenant_id=user.tenant_id,
+        role=user.role,
+        scopes=scopes_of(user.role, extra_scopes_of(user)),
+    )

@@ -19,15 +19,6 @@ class Credential:
     active: bool = True
 
 
-@dataclass(frozen=True)
-class TokenGrant:
-    """What a valid access token stands for."""
-
-    user_id: UUID
-    tenant_id: UUID
-    expires_at: datetime
-
-
 class CredentialStore(Protocol):
     """Emails are unique across the platform: login takes only an email and a password."""
 
@@ -43,18 +34,70 @@ class CredentialStore(Protocol):
     def remove(self, user_id: UUID) -> None:
         """Forget a credential (used to undo a half-made user)."""
 
+    def set_active(self, user_id: UUID, active: bool) -> None:
+        """Allow or refuse sign-in for this user."""
 
-class TokenStore(Protocol):
-    """Opaque bearer tokens; only their digest is stored."""
 
-    def issue(self, user_id: UUID, tenant_id: UUID, ttl_seconds: int) -> str:
-        """Create a token and return it in clear, once."""
+@dataclass(frozen=True)
+class TokenSubject:
+    """Whom a token is issued to, and what it allows."""
 
-    def resolve(self, token: str) -> TokenGrant | None:
-        """The grant behind a live token, or ``None`` if unknown, expired or revoked."""
+    user_id: UUID
+    tenant_id: UUID
+    role: str
+    scopes: frozenset[str]
 
-    def revoke(self, token: str) -> None:
-        """Make the token unusable at once."""
+
+@dataclass(frozen=True)
+class Claims:
+    """What a verified token says. ``session_id`` is shared by every token of one sign-in."""
+
+    token_id: str
+    session_id: str
+    user_id: UUID
+    tenant_id: UUID
+    role: str
+    scopes: frozenset[str]
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    """A short-lived access token and the refresh token that renews it."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    """Seconds until the access token expires."""
+
+
+class TokenService(Protocol):
+    """Signed, expiring tokens and their revocation."""
+
+    def issue(self, subject: TokenSubject, session_id: str | None = None) -> TokenPair:
+        """Tokens for ``subject``: a new sign-in session unless ``session_id`` continues one."""
+
+    def verify_access(self, token: str) -> Claims | None:
+        """The claims of a valid, unrevoked access token, else ``None``."""
+
+    def verify_refresh(self, token: str) -> Claims | None:
+        """The claims of a valid, unrevoked refresh token, else ``None``."""
+
+    def revoke(self, claims: Claims) -> None:
+        """Refuse this token from now on (it expires from the denylist with the token)."""
+
+    def revoke_session(self, session_id: str) -> None:
+        """Refuse every token of one sign-in session."""
+
+    def revoke_user(self, user_id: UUID) -> None:
+        """Refuse every token issued so far to this user (deactivation, role change)."""
+
+
+class LoginLimiter(Protocol):
+    """Counts sign-in attempts per account and per client address, across processes."""
+
+    def check(self, email: str, client_address: str | None) -> None:
+        """Count one attempt; raise ``TooManyAttempts`` when a limit is exceeded."""
 
 
 class PasswordHasher(Protocol):

@@ -4,28 +4,16 @@ from __future__ import annotations
 
 from uuid import UUID
 
-import msgspec
-
 from application.base import ContextualApplication, retry_on_conflict
 from application.context import CommandContext
 from application.views import ServiceView, SiteView, UserView
 from domain.agents import Agent
-from domain.errors import DuplicateResource, InvalidInput, ResourceNotFound
+from domain.errors import InvalidInput, ResourceNotFound
 from domain.tenancy import Role, Service, Site, StaffUser, Tenant, check_name, check_timezone
 
 
 class TenancyCommands(ContextualApplication):
     """The tenant's own resources. The Tenant aggregate doubles as their directory."""
-
-    # -- tenants ----------------------------------------------------------------------------------
-
-    def create_tenant(self, context: CommandContext, slug: str, name: str) -> UUID:
-        """Create a tenant; its slug is unique across the platform."""
-        tenant = Tenant(slug=Tenant.check_slug(slug), name=check_name(name, "tenant"))
-        if self.find(Tenant, tenant.id) is not None:
-            raise DuplicateResource(f"tenant slug {slug!r} is already taken")
-        self.save_in_context(msgspec.structs.replace(context, tenant_id=tenant.id), tenant)
-        return tenant.id
 
     # -- sites ------------------------------------------------------------------------------------
 

@@ -5,18 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import psycopg
+import redis
 from psycopg_pool import ConnectionPool
 
 from application.app import SmartQueue
 from application.identity import Identity
 from infrastructure.database import event_store_env, open_pool, resolve_database_url
-from infrastructure.identity_store import (
-    SCHEMA,
-    Argon2Hasher,
-    PostgresCredentialStore,
-    PostgresTokenStore,
-)
+from infrastructure.identity_store import SCHEMA, Argon2Hasher, PostgresCredentialStore
+from infrastructure.rate_limit import RedisLoginLimiter
+from infrastructure.redis_server import connect_redis, resolve_redis_url
 from infrastructure.settings import Settings
+from infrastructure.tokens import JwtTokenService, load_signing_key
 
 MIGRATION_LOCK = 7_301_001  # advisory lock id: one migrator at a time
 
@@ -29,6 +28,8 @@ class Container:
     database_url: str
     app: SmartQueue
     pool: ConnectionPool
+    redis_url: str
+    redis: redis.Redis
     identity: Identity
     closed: bool = field(default=False)
 
@@ -38,21 +39,35 @@ class Container:
             self.closed = True
             self.app.close()
             self.pool.close()
+            self.redis.close()
 
 
 def build_container(settings: Settings) -> Container:
-    """Connect to the database (starting the embedded one if no URL is set) and wire the app."""
+    """Connect to PostgreSQL and Redis (starting the embedded ones when no URL is set) and wire
+    the application."""
     database_url = resolve_database_url(settings)
+    redis_url = resolve_redis_url(settings)
     app = SmartQueue(env=event_store_env(database_url, settings, create_tables=False))
     pool = open_pool(database_url, size=max(2, settings.database.pool_size // 2))
+    client = connect_redis(redis_url)
+    auth = settings.auth
     identity = Identity(
         app=app,
         credentials=PostgresCredentialStore(pool),
-        tokens=PostgresTokenStore(pool),
+        tokens=JwtTokenService(
+            client,
+            key=load_signing_key(auth.jwt_secret, settings.home),
+            issuer=auth.issuer,
+            audience=auth.audience,
+            access_ttl_seconds=auth.token_ttl_seconds,
+            refresh_ttl_seconds=auth.refresh_ttl_seconds,
+        ),
         hasher=Argon2Hasher(),
-        token_ttl_seconds=settings.auth.token_ttl_seconds,
+        limiter=RedisLoginLimiter(
+            redis_url, auth.login_attempts_per_account, auth.login_attempts_per_address
+        ),
     )
-    return Container(settings, database_url, app, pool, identity)
+    return Container(settings, database_url, app, pool, redis_url, client, identity)
 
 
 def migrate(settings: Settings) -> str:

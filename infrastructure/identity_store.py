@@ -1,17 +1,14 @@
-"""PostgreSQL tables for credentials and opaque tokens, and the argon2id password hasher."""
+"""The PostgreSQL table of credentials, and the argon2id password hasher."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import argon2
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from application.ports import Credential, TokenGrant
+from application.ports import Credential
 from domain.errors import DuplicateResource
 
 SCHEMA = """
@@ -24,14 +21,8 @@ CREATE TABLE IF NOT EXISTS identity_credentials (
     created_at    timestamptz NOT NULL DEFAULT now()
 );
 CREATE UNIQUE INDEX IF NOT EXISTS identity_credentials_email ON identity_credentials (lower(email));
-CREATE TABLE IF NOT EXISTS identity_tokens (
-    digest     bytea PRIMARY KEY,
-    user_id    uuid NOT NULL,
-    tenant_id  uuid NOT NULL,
-    expires_at timestamptz NOT NULL,
-    revoked_at timestamptz
-);
-CREATE INDEX IF NOT EXISTS identity_tokens_expiry ON identity_tokens (expires_at);
+-- Opaque tokens were replaced by signed JWTs with a Redis denylist.
+DROP TABLE IF EXISTS identity_tokens;
 """
 
 
@@ -79,43 +70,10 @@ class PostgresCredentialStore:
         with self.pool.connection() as connection:
             connection.execute("DELETE FROM identity_credentials WHERE user_id = %s", (user_id,))
 
-
-def _digest(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
-
-
-class PostgresTokenStore:
-    """Opaque random tokens; a leaked table holds only their SHA-256 digests."""
-
-    def __init__(self, pool: ConnectionPool) -> None:
-        self.pool = pool
-
-    def issue(self, user_id: UUID, tenant_id: UUID, ttl_seconds: int) -> str:
-        token = secrets.token_urlsafe(32)
-        expires_at = datetime.now(UTC) + timedelta(seconds=ttl_seconds)
+    def set_active(self, user_id: UUID, active: bool) -> None:
         with self.pool.connection() as connection:
             connection.execute(
-                "INSERT INTO identity_tokens (digest, user_id, tenant_id, expires_at)"
-                " VALUES (%s, %s, %s, %s)",
-                (_digest(token), user_id, tenant_id, expires_at),
-            )
-        return token
-
-    def resolve(self, token: str) -> TokenGrant | None:
-        with self.pool.connection() as connection:
-            row = connection.execute(
-                "SELECT user_id, tenant_id, expires_at FROM identity_tokens"
-                " WHERE digest = %s AND revoked_at IS NULL AND expires_at > now()",
-                (_digest(token),),
-            ).fetchone()
-        return TokenGrant(*row) if row else None
-
-    def revoke(self, token: str) -> None:
-        with self.pool.connection() as connection:
-            connection.execute(
-                "UPDATE identity_tokens SET revoked_at = now()"
-                " WHERE digest = %s AND revoked_at IS NULL",
-                (_digest(token),),
+                "UPDATE identity_credentials SET active = %s WHERE user_id = %s", (active, user_id)
             )
 
 

@@ -69,9 +69,10 @@ def create_tenant(
     password = admin_password or secrets.token_urlsafe(12)
     container = build_container(settings)
     try:
-        tenant_id = container.app.create_tenant(CommandContext.system(None), slug, name)
+        tenant_id, _ = container.identity.create_tenant(
+            CommandContext.system(None), slug, name, admin_email, password
+        )
         context = CommandContext.system(tenant_id)
-        container.identity.create_user(context, admin_email, password, "Administrator", "admin")
         click.echo(f"tenant {slug} created (id {tenant_id})")
         click.echo(f"  admin: {admin_email} / {password}")
         if with_demo_data:
@@ -83,6 +84,27 @@ def create_tenant(
             click.echo(f"  waiting tickets: {', '.join(demo.waiting_tickets)}")
     finally:
         container.close()
+
+
+@main.command("create-platform-admin")
+@click.option("--email", required=True)
+@click.option("--password", default=None, help="Generated and printed when omitted.")
+@click.option("--name", default="Platform administrator")
+def create_platform_admin_command(email: str, password: str | None, name: str) -> None:
+    """Create a platform administrator, who manages tenants (GET/POST /api/v1/tenants/)."""
+    settings = load_settings()
+    configure_logging(settings.log)
+    migrate(settings)
+    password = password or secrets.token_urlsafe(12)
+    container = build_container(settings)
+    try:
+        user = container.identity.create_platform_admin(email, password, name)
+    except DomainError as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        container.close()
+    click.echo(f"platform admin created (id {user.id})")
+    click.echo(f"  login: {user.email} / {password}")
 
 
 @main.command("dev")

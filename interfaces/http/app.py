@@ -14,6 +14,7 @@ from infrastructure.settings import Settings, load_settings
 from interfaces.http.controllers.agents import AgentController
 from interfaces.http.controllers.auth import AuthController
 from interfaces.http.controllers.health import HealthController
+from interfaces.http.controllers.platform import TenantController
 from interfaces.http.controllers.tenancy import (
     QueueController,
     ServiceController,
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         route_handlers=[
             HealthController,
             AuthController,
+            TenantController,
             SiteController,
             ServiceController,
             QueueController,

@@ -17,7 +17,7 @@ from litestar.exceptions import (
     ValidationException,
 )
 
-from application.errors import AuthenticationFailed, Contention
+from application.errors import AuthenticationFailed, Contention, TooManyAttempts, Unavailable
 from domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from interfaces.http.i18n import preferred_language, title
 
@@ -72,7 +72,7 @@ def problem(
 def _domain_status(exc: DomainError) -> int:
     if isinstance(exc, NotFound):
         return 404
-    if isinstance(exc, Contention):
+    if isinstance(exc, Contention | Unavailable):
         return 503
     if isinstance(exc, Conflict):
         return 409
@@ -80,6 +80,8 @@ def _domain_status(exc: DomainError) -> int:
         return 422
     if isinstance(exc, AuthenticationFailed):
         return 401
+    if isinstance(exc, TooManyAttempts):
+        return 429
     return 400
 
 
@@ -87,7 +89,13 @@ def handle_domain_error(request: Request, exc: DomainError) -> Response[Problem]
     """Domain and application refusals: 404, 409, 422, 401."""
     status = _domain_status(exc)
     code = exc.code if status != 404 else "not_found"
-    headers = {"Retry-After": "1"} if isinstance(exc, Contention) else None
+    headers: dict[str, str] | None = None
+    if isinstance(exc, Contention | Unavailable):
+        headers = {"Retry-After": "1"}
+    elif isinstance(exc, TooManyAttempts):
+        headers = {"Retry-After": str(exc.retry_after_seconds)}
+    elif isinstance(exc, AuthenticationFailed):
+        headers = {"WWW-Authenticate": "Bearer"}
     return problem(request, status, code, str(exc), headers=headers)
 
 

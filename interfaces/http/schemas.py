@@ -23,11 +23,36 @@ class Login(Body):
     password: Annotated[str, msgspec.Meta(max_length=1024)]
 
 
-class LoginResult(msgspec.Struct):
-    """A bearer token and who it belongs to."""
+class Tokens(msgspec.Struct, kw_only=True):
+    """A short-lived access token and the refresh token that renews it (OAuth 2 field names)."""
+
+    access_token: str
+    refresh_token: str
+    token_type: str = "Bearer"  # noqa: S105 - the OAuth token type, not a secret
+    expires_in: int
+    """Seconds until the access token expires; renew it with POST /api/v1/auth/refresh/."""
+
+
+class LoginResult(Tokens, kw_only=True):
+    """Tokens and who they belong to. ``token`` repeats ``access_token`` for older clients."""
 
     token: str
     user: UserView
+
+
+class Refresh(Body):
+    """A refresh token to exchange for new tokens."""
+
+    refresh_token: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
+
+
+class TenantCreate(Body):
+    """A new tenant and its first administrator."""
+
+    name: Name
+    slug: Annotated[str, msgspec.Meta(min_length=1, max_length=63)]
+    admin_email: Annotated[str, msgspec.Meta(max_length=254)]
+    admin_password: Annotated[str, msgspec.Meta(min_length=8, max_length=1024)]
 
 
 class SiteCreate(Body):

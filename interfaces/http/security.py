@@ -6,9 +6,11 @@ from typing import Any
 
 from litestar import Request
 from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.openapi.spec import Operation
 
 from application.context import CommandContext
 from application.identity import Principal
+from domain.tenancy import Tenant
 from infrastructure.container import Container
 from interfaces.http.errors import TenantMismatch
 
@@ -38,7 +40,7 @@ def provide_principal(request: Request) -> Principal:
     if principal is None:
         raise NotAuthorizedException("the token is invalid, expired or revoked")
     slug = request.path_params.get("slug")
-    if slug is not None and slug != principal.tenant_slug:
+    if slug is not None and Tenant.create_id(slug) != principal.tenant_id:
         # Another tenant's path is 404 before any scope check, so a 403 never confirms it exists.
         raise NotFoundException(f"no tenant {slug!r}")
     scope = request.route_handler.opt.get("scope")
@@ -55,7 +57,7 @@ def provide_tenant_principal(request: Request, slug: str, principal: Principal) 
     legacy = request.headers.get("x-tenant")
     if legacy is not None and legacy != slug:
         raise TenantMismatch(f"X-Tenant {legacy!r} does not match the path's tenant {slug!r}")
-    if principal.tenant_slug != slug:
+    if Tenant.create_id(slug) != principal.tenant_id:
         raise NotFoundException(f"no tenant {slug!r}")
     return principal
 
@@ -74,5 +76,22 @@ def command_context(request: Request, principal: Principal) -> CommandContext:
 
 
 def scoped(scope: str) -> dict[str, Any]:
-    """Handler options: the scope checked at runtime and shown in the OpenAPI document."""
-    return {"opt": {"scope": scope}, "security": [{"BearerToken": [scope]}]}
+    """Handler options: the scope checked at runtime and shown in the OpenAPI document (as the
+    operation's security requirement, and as ``x-required-scope``)."""
+    return {
+        "opt": {"scope": scope},
+        "security": [{"BearerToken": [scope]}],
+        "operation_class": ScopedOperation,
+    }
+
+
+class ScopedOperation(Operation):
+    """An OpenAPI operation that names its required scope in ``x-required-scope``."""
+
+    def to_schema(self) -> dict[str, Any]:
+        schema = super().to_schema()
+        requirement = (self.security or [{}])[0]
+        scopes = next(iter(requirement.values()), [])
+        if scopes:
+            schema["x-required-scope"] = scopes[0]
+        return schema

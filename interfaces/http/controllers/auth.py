@@ -1,4 +1,4 @@
-"""Sign in, who am I, sign out."""
+"""Sign in, renew, who am I, sign out."""
 
 from __future__ import annotations
 
@@ -7,12 +7,17 @@ from litestar import Controller, Request, get, post
 from application.identity import Principal
 from application.views import UserView
 from interfaces.http.controllers.common import AUTHENTICATED, problems
-from interfaces.http.schemas import Login, LoginResult
+from interfaces.http.schemas import Login, LoginResult, Refresh, Tokens
 from interfaces.http.security import container_of
 
 
+def client_address(request: Request) -> str | None:
+    """The peer address; behind a proxy, uvicorn --forwarded-allow-ips makes it the client."""
+    return request.client.host if request.client else None
+
+
 class AuthController(Controller):
-    """Bearer tokens for staff users."""
+    """Signed access tokens (15 minutes by default) renewed with refresh tokens."""
 
     path = "/api/v1/auth"
     tags = ["auth"]
@@ -23,12 +28,38 @@ class AuthController(Controller):
         status_code=200,
         sync_to_thread=True,
         security=[],
-        responses=problems(400, 401),
+        responses=problems(400, 401, 429),
     )
     def login(self, request: Request, data: Login) -> LoginResult:
-        """Exchange an email and password for a bearer token."""
-        token, user = container_of(request).identity.login(data.email, data.password)
-        return LoginResult(token=token, user=user)
+        """Exchange an email and password for tokens. Attempts are limited per account and per
+        client address (429 with Retry-After)."""
+        tokens, user = container_of(request).identity.login(
+            data.email, data.password, client_address(request)
+        )
+        return LoginResult(
+            access_token=tokens.access_token,
+            refresh_token=tokens.refresh_token,
+            expires_in=tokens.expires_in,
+            token=tokens.access_token,
+            user=user,
+        )
+
+    @post(
+        "/refresh",
+        operation_id="refreshTokens",
+        status_code=200,
+        sync_to_thread=True,
+        security=[],
+        responses=problems(400, 401),
+    )
+    def refresh(self, request: Request, data: Refresh) -> Tokens:
+        """Exchange a refresh token for new tokens; the refresh token sent is spent."""
+        tokens = container_of(request).identity.refresh(data.refresh_token)
+        return Tokens(
+            access_token=tokens.access_token,
+            refresh_token=tokens.refresh_token,
+            expires_in=tokens.expires_in,
+        )
 
     @get(
         "/me",
@@ -50,5 +81,5 @@ class AuthController(Controller):
         responses=problems(401),
     )
     def logout(self, request: Request, principal: Principal) -> None:
-        """Revoke the token used for this request; it is refused from now on."""
-        container_of(request).identity.logout(principal.token)
+        """End this sign-in: its access and refresh tokens are refused from now on."""
+        container_of(request).identity.logout(principal)

@@ -18,6 +18,7 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
         404: "No such resource in this tenant",
         409: "Not allowed in the current state",
         422: "The values break a business rule",
+        429: "Too many attempts; retry after the given delay",
         503: "Too much contention; retry after the given delay",
     }
     return {

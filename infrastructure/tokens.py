@@ -1,0 +1,189 @@
+"""Signed access and refresh tokens (JWT, RFC 8725 practices) and their Redis denylist.
+
+- One algorithm, pinned on both sides (HS256 with a key of at least 256 bits); the ``alg`` and
+  ``typ`` headers are checked before the signature, so ``alg=none`` or a refresh token presented as
+  an access token (``typ`` ``at+jwt`` vs ``refresh+jwt``, RFC 9068) is refused.
+- ``iss``, ``aud``, ``exp``, ``iat``, ``sub``, ``jti``, ``sid``, ``tenant``, ``role`` and ``scope``
+  are required and verified.
+- Revocation: a token id (``jti``) or a whole sign-in session (``sid``) is written to a Redis
+  denylist that expires with the longest token it can concern; every verification checks both in
+  one round trip. Each user's live sessions are remembered so deactivation can revoke them all.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import jwt
+import redis
+
+from application.errors import Unavailable
+from application.ports import Claims, TokenPair, TokenSubject
+
+ALGORITHM = "HS256"
+ACCESS_TYPE = "at+jwt"
+REFRESH_TYPE = "refresh+jwt"
+REQUIRED_CLAIMS = ["iss", "aud", "exp", "iat", "sub", "jti", "sid", "tenant", "role", "scope"]
+MIN_SECRET_BYTES = 32
+PREFIX = "sq:auth"
+
+
+def load_signing_key(configured: str | None, home: Path) -> bytes:
+    """The configured key, or one generated once under ``home`` and shared by local processes."""
+    if configured:
+        key = configured.encode()
+        if len(key) < MIN_SECRET_BYTES:
+            raise ValueError(f"SMARTQUEUE_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes")
+        return key
+    path = home / "jwt-secret"
+    home.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    for _ in range(50):  # another process may be writing it right now
+        key = path.read_text().strip().encode()
+        if len(key) >= MIN_SECRET_BYTES:
+            return key
+        time.sleep(0.02)
+    raise RuntimeError(f"{path} holds no usable signing key")
+
+
+class JwtTokenService:
+    """Issues, verifies and revokes tokens."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        key: bytes,
+        issuer: str,
+        audience: str,
+        access_ttl_seconds: int,
+        refresh_ttl_seconds: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.redis = client
+        self.key = key
+        self.issuer = issuer
+        self.audience = audience
+        self.access_ttl = access_ttl_seconds
+        self.refresh_ttl = refresh_ttl_seconds
+        self.clock = clock
+
+    # -- issuing ----------------------------------------------------------------------------------
+
+    def issue(self, subject: TokenSubject, session_id: str | None = None) -> TokenPair:
+        now = int(self.clock())
+        session_id = session_id or uuid4().hex
+        access = self._encode(ACCESS_TYPE, subject, session_id, now, self.access_ttl)
+        refresh = self._encode(REFRESH_TYPE, subject, session_id, now, self.refresh_ttl)
+        sessions = f"{PREFIX}:sessions:{subject.user_id}"
+        with self._redis() as client:
+            pipeline = client.pipeline()
+            pipeline.sadd(sessions, session_id)
+            pipeline.expire(sessions, self.refresh_ttl)
+            pipeline.execute()
+        return TokenPair(access_token=access, refresh_token=refresh, expires_in=self.access_ttl)
+
+    def _encode(self, kind: str, subject: TokenSubject, session_id: str, now: int, ttl: int) -> str:
+        payload = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": str(subject.user_id),
+            "tenant": str(subject.tenant_id),
+            "role": subject.role,
+            "scope": " ".join(sorted(subject.scopes)),
+            "sid": session_id,
+            "jti": uuid4().hex,
+            "iat": now,
+            "nbf": now,
+            "exp": now + ttl,
+        }
+        return jwt.encode(payload, self.key, algorithm=ALGORITHM, headers={"typ": kind})
+
+    # -- verifying --------------------------------------------------------------------------------
+
+    def verify_access(self, token: str) -> Claims | None:
+        return self._verify(token, ACCESS_TYPE)
+
+    def verify_refresh(self, token: str) -> Claims | None:
+        return self._verify(token, REFRESH_TYPE)
+
+    def _verify(self, token: str, kind: str) -> Claims | None:
+        try:
+            header = jwt.get_unverified_header(token)
+            if header.get("alg") != ALGORITHM or header.get("typ") != kind:
+                return None
+            payload: dict[str, Any] = jwt.decode(
+                token,
+                self.key,
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuer,
+                options={"require": REQUIRED_CLAIMS},
+            )
+            claims = Claims(
+                token_id=str(payload["jti"]),
+                session_id=str(payload["sid"]),
+                user_id=UUID(str(payload["sub"])),
+                tenant_id=UUID(str(payload["tenant"])),
+                role=str(payload["role"]),
+                scopes=frozenset(str(payload["scope"]).split()),
+                expires_at=datetime.fromtimestamp(int(payload["exp"]), UTC),
+            )
+        except (jwt.InvalidTokenError, ValueError, TypeError, KeyError):
+            return None
+        with self._redis() as client:
+            denied = client.exists(
+                f"{PREFIX}:denied:{claims.token_id}", f"{PREFIX}:denied:{claims.session_id}"
+            )
+        return None if denied else claims
+
+    # -- revoking ---------------------------------------------------------------------------------
+
+    def revoke(self, claims: Claims) -> None:
+        remaining = int(claims.expires_at.timestamp() - self.clock()) + 1
+        if remaining > 0:
+            with self._redis() as client:
+                client.set(f"{PREFIX}:denied:{claims.token_id}", "1", ex=remaining)
+
+    def revoke_session(self, session_id: str) -> None:
+        # A session lives as long as its newest refresh token can.
+        with self._redis() as client:
+            client.set(f"{PREFIX}:denied:{session_id}", "1", ex=self.refresh_ttl)
+
+    def revoke_user(self, user_id: UUID) -> None:
+        sessions = f"{PREFIX}:sessions:{user_id}"
+        with self._redis() as client:
+            pipeline = client.pipeline()
+            for session_id in client.smembers(sessions):
+                pipeline.set(f"{PREFIX}:denied:{session_id}", "1", ex=self.refresh_ttl)
+            pipeline.delete(sessions)
+            pipeline.execute()
+
+    def _redis(self) -> _RedisCall:
+        return _RedisCall(self.redis)
+
+
+class _RedisCall:
+    """Turns an unreachable Redis into a 503, never a 500 and never a token accepted unchecked."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+
+    def __enter__(self) -> redis.Redis:
+        return self.client
+
+    def __exit__(self, kind: object, error: BaseException | None, trace: object) -> None:
+        if isinstance(error, redis.RedisError):
+            raise Unavailable("the token store (Redis) is unreachable; retry shortly") from error

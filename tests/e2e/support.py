@@ -94,7 +94,8 @@ def login(client: httpx.Client, tenant: Tenant, email: str, password: str = PASS
     body = response.json()
     assert body["token"]
     assert body["user"]["email"] == email
-    return Session(client, tenant, body["token"], body["user"])
+    assert body["access_token"] == body["token"]
+    return Session(client, tenant, body["token"], body["user"], body["refresh_token"])
 
 
 def assert_problem(response: httpx.Response, status: int, code: str | None = None) -> dict:
@@ -115,12 +116,18 @@ class Session:
     """One signed-in user talking to one tenant's routes."""
 
     def __init__(
-        self, client: httpx.Client, tenant: Tenant, token: str, user: dict[str, Any]
+        self,
+        client: httpx.Client,
+        tenant: Tenant,
+        token: str,
+        user: dict[str, Any],
+        refresh_token: str = "",
     ) -> None:
         self.client = client
         self.tenant = tenant
         self.token = token
         self.user = user
+        self.refresh_token = refresh_token
 
     @property
     def headers(self) -> dict[str, str]:

@@ -6,7 +6,7 @@ from litestar import Litestar
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.spec import Components, OpenAPI, Schema, SecurityScheme
 
 from infrastructure.container import Container, build_container
 from infrastructure.logging import configure_logging
@@ -24,6 +24,7 @@ from interfaces.http.controllers.tenancy import (
 from interfaces.http.controllers.tickets import TicketController
 from interfaces.http.errors import EXCEPTION_HANDLERS
 from interfaces.http.middleware import RequestContextMiddleware
+from interfaces.http.schemas import Body
 
 API_VERSION = "1.0.0"
 
@@ -45,8 +46,25 @@ def openapi_config() -> OpenAPIConfig:
                 )
             }
         ),
-        security=[{"BearerToken": []}],
     )
+
+
+def forbid_extra_fields(document: OpenAPI) -> OpenAPI:
+    """Request bodies refuse unknown fields (``forbid_unknown_fields``); say so in the schema
+    (``additionalProperties: false``), which Litestar does not derive from msgspec by itself."""
+    strict = {cls.__name__ for cls in _subclasses(Body)}
+    schemas = document.components.schemas if document.components else None
+    for name, schema in (schemas or {}).items():
+        if name in strict and isinstance(schema, Schema):
+            schema.additional_properties = False
+    return document
+
+
+def _subclasses(cls: type) -> set[type]:
+    found = set(cls.__subclasses__())
+    for sub in list(found):
+        found |= _subclasses(sub)
+    return found
 
 
 def create_app(settings: Settings | None = None, container: Container | None = None) -> Litestar:
@@ -62,7 +80,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         if owned and getattr(app.state, "container", None) is not None:
             app.state.container.close()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             HealthController,
             AuthController,
@@ -82,3 +100,5 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         logging_config=None,  # structlog is configured once, by configure_logging
         debug=False,
     )
+    forbid_extra_fields(app.openapi_schema)
+    return app

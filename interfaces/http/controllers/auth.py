@@ -66,6 +66,7 @@ class AuthController(Controller):
         operation_id="getCurrentUser",
         dependencies=AUTHENTICATED,
         sync_to_thread=True,
+        security=[{"BearerToken": []}],
         responses=problems(401),
     )
     def me(self, request: Request, principal: Principal) -> UserView:
@@ -78,6 +79,7 @@ class AuthController(Controller):
         status_code=204,
         dependencies=AUTHENTICATED,
         sync_to_thread=True,
+        security=[{"BearerToken": []}],
         responses=problems(401),
     )
     def logout(self, request: Request, principal: Principal) -> None:

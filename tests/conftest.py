@@ -50,13 +50,17 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A real Redis for the session, emptied first."""
-    from infrastructure.redis_server import connect_redis, embedded_redis_url
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Redis for the session, emptied first; an embedded one is stopped at the end."""
+    from infrastructure.redis_server import connect_redis, embedded_redis_url, stop_embedded_redis
 
-    url = os.environ.get("TEST_REDIS_URL") or embedded_redis_url(tmp_path_factory.mktemp("redis"))
+    configured = os.environ.get("TEST_REDIS_URL")
+    home = tmp_path_factory.mktemp("redis-home")
+    url = configured or embedded_redis_url(home)
     connect_redis(url).flushdb()
-    return url
+    yield url
+    if not configured:
+        stop_embedded_redis(home)
 
 
 def settings_for(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import signal
 import sys
 
 import click
@@ -130,12 +131,19 @@ def dev_command(host: str | None, port: int | None, demo: bool) -> None:
     host = host or settings.http.host
     port = port or settings.http.port
     click.echo(f"SmartQueue on http://{host}:{port}  (API docs: http://{host}:{port}/schema)")
+    # uvicorn re-raises SIGTERM once it has shut down; exiting normally then runs the clean-up
+    # below and the embedded servers' exit hooks instead of dying with them still running.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
     finally:
         container.close()
         if settings.redis.url is None:
             stop_embedded_redis(settings.home)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 @main.command("api")

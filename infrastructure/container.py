@@ -9,6 +9,8 @@ from psycopg_pool import ConnectionPool
 
 from application.app import SmartQueue
 from application.identity import Identity
+from infrastructure.customer_store import SCHEMA as CUSTOMER_SCHEMA
+from infrastructure.customer_store import PostgresCustomerProfiles
 from infrastructure.database import event_store_env, open_pool, resolve_database_url
 from infrastructure.identity_store import (
     SCHEMA,
@@ -43,8 +45,11 @@ class Container:
 def build_container(settings: Settings) -> Container:
     """Connect to the database (starting the embedded one if no URL is set) and wire the app."""
     database_url = resolve_database_url(settings)
-    app = SmartQueue(env=event_store_env(database_url, settings, create_tables=False))
     pool = open_pool(database_url, size=max(2, settings.database.pool_size // 2))
+    app = SmartQueue(
+        env=event_store_env(database_url, settings, create_tables=False),
+        customer_profiles=PostgresCustomerProfiles(pool),
+    )
     identity = Identity(
         app=app,
         credentials=PostgresCredentialStore(pool),
@@ -56,13 +61,14 @@ def build_container(settings: Settings) -> Container:
 
 
 def migrate(settings: Settings) -> str:
-    """Create the event store's and the identity tables once, under an advisory lock."""
+    """Create the event store's, identity and customer tables once, under an advisory lock."""
     database_url = resolve_database_url(settings)
     with psycopg.connect(database_url, autocommit=True) as connection:
         connection.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
         try:
             SmartQueue(env=event_store_env(database_url, settings, create_tables=True)).close()
             connection.execute(SCHEMA)
+            connection.execute(CUSTOMER_SCHEMA)
         finally:
             connection.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
     return database_url

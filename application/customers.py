@@ -56,6 +56,8 @@ class CustomerCommands(ContextualApplication):
         quiet_hours: Mapping[str, Any] | None = None,
     ) -> CustomerView:
         """Register a customer; the phone is stored in E.164, the email normalised."""
+        if phone_region is not None and phone is None:
+            raise InvalidInput("phone_region is only read together with phone")
         tenant = self.load(Tenant, context.tenant_id, context.tenant_id, ResourceNotFound)
         preferences = Preferences.parse(channels, language, quiet_hours)
         customer = Customer(tenant_id=tenant.id, preferences=preferences.as_dict())

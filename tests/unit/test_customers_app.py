@@ -60,6 +60,10 @@ def test_an_invalid_field_refuses_the_whole_registration(setup):
 
     with pytest.raises(InvalidInput, match="phone_region"):
         _register(world, phone="06 12 34 56 78")
+    with pytest.raises(InvalidInput, match="only read together with phone"):
+        _register(world, phone_region="FR")
+    with pytest.raises(InvalidInput, match="unknown language"):
+        _register(world, phone="+33612345678", language="de")
 
     assert profiles.rows == {}
     assert len(world.app.transactions) == saves

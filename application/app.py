@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from application.customers import CustomerCommands
 from application.platform import PlatformCommands
 from application.queueing import QueueingCommands
 from application.tenancy import TenancyCommands
@@ -13,7 +14,7 @@ from domain.queues import Queue
 from domain.tenancy import Tenant
 
 
-class SmartQueue(PlatformCommands, TenancyCommands, QueueingCommands):
+class SmartQueue(PlatformCommands, TenancyCommands, QueueingCommands, CustomerCommands):
     """Tenancy and queueing share one log, so a queue's opening and its entry in the tenant's
     directory commit together, and the relay and projections follow a single ordered stream.
     """

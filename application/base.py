@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
 from uuid import UUID
@@ -16,6 +16,7 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcodin
 
 from application.context import CommandContext
 from application.errors import Contention
+from application.ports import SideWrite
 from domain.errors import NotFound
 from domain.policies import WaitingTicket
 
@@ -90,15 +91,30 @@ class ContextualApplication(Application[UUID]):
         super().register_transcodings(transcoder)
         transcoder.register(WaitingTicketAsDict())
 
-    def save_in_context(self, context: CommandContext, *aggregates: Aggregate) -> int | None:
+    def save_in_context(
+        self,
+        context: CommandContext,
+        *aggregates: Aggregate,
+        side_writes: Sequence[SideWrite] = (),
+    ) -> int | None:
         """Save all pending events of ``aggregates`` in one transaction, each stamped with the
         command's metadata. Returns the log position of the last event, if any was recorded.
 
         The metadata is stamped here rather than passed through every domain method: it says who
-        asked, not what the domain decided.
+        asked, not what the domain decided. ``side_writes`` (plain-table changes, such as a
+        customer's personal data) are applied by the recorder in the same transaction.
         """
         processing_event: ProcessingEvent[UUID] = ProcessingEvent()
-        processing_event.collect_events(*aggregates)
+        if side_writes:
+            # A stock recorder would silently drop them: refuse rather than lose data.
+            if not getattr(self.recorder, "applies_side_writes", False):
+                raise RuntimeError(
+                    f"{type(self.recorder).__name__} cannot apply side writes; configure a "
+                    "side-writing recorder (APPLICATION_RECORDER_TOPIC)"
+                )
+            processing_event.collect_events(*aggregates, side_writes=tuple(side_writes))
+        else:
+            processing_event.collect_events(*aggregates)
         metadata = context.as_metadata()
         for domain_event in processing_event.events:
             object.__setattr__(domain_event, "metadata", metadata)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 
@@ -111,3 +111,57 @@ class PasswordHasher(Protocol):
 
     def needs_rehash(self, password_hash: str) -> bool:
         """True if the hash was made with weaker parameters than today's."""
+
+
+class SideWrite(Protocol):
+    """A change to a plain table that commits in the same transaction as a save's events.
+
+    The event store's recorder applies it inside its write transaction, so when the events are
+    refused (a lost concurrency race) the change is rolled back with them, and vice versa.
+    """
+
+    def apply(self, transaction: Any) -> None:
+        """Perform the change inside ``transaction`` (the recorder's database cursor)."""
+
+
+@dataclass(frozen=True)
+class CustomerProfile:
+    """A customer's personal data. It lives in its own table, never in an event."""
+
+    tenant_id: UUID
+    customer_id: UUID
+    name: str
+    phone_e164: str | None
+    email: str | None
+    metadata: dict[str, Any]
+    created_at: datetime
+
+
+class CustomerProfiles(Protocol):
+    """Personal data of customers. Writes are returned as side writes for the event store to
+    apply atomically with the customer's events; reads go straight to the table."""
+
+    def insert(self, profile: CustomerProfile) -> SideWrite:
+        """Store a new customer's profile."""
+
+    def update(self, profile: CustomerProfile) -> SideWrite:
+        """Replace a customer's profile with ``profile``."""
+
+    def delete(self, tenant_id: UUID, customer_id: UUID) -> SideWrite:
+        """Delete a customer's profile for good (erasure)."""
+
+    def get(self, tenant_id: UUID, customer_id: UUID) -> CustomerProfile | None:
+        """The profile of a customer of ``tenant_id``, if any."""
+
+    def page(
+        self,
+        tenant_id: UUID,
+        *,
+        after: tuple[datetime, UUID] | None,
+        limit: int,
+        phone_e164: str | None = None,
+        name: str | None = None,
+    ) -> list[CustomerProfile]:
+        """Up to ``limit`` profiles of the tenant ordered by ``(created_at, customer_id)``,
+        strictly after ``after``; filtered by exact phone and by name, case-insensitively
+        contained."""

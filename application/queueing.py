@@ -10,8 +10,10 @@ from application.base import ContextualApplication, StaleRead, retry_on_conflict
 from application.context import CommandContext
 from application.views import AgentView, QueueView, TicketView
 from domain.agents import Agent
+from domain.customers import Customer
 from domain.errors import (
     AgentNotFound,
+    CustomerNotFound,
     InvalidInput,
     QueueNotFound,
     ResourceNotFound,
@@ -106,6 +108,8 @@ class QueueingCommands(ContextualApplication):
             raise InvalidInput(f"unknown channel {channel!r}; expected one of {sorted(CHANNELS)}")
         queue = self.load(Queue, queue_id, context.tenant_id, QueueNotFound)
         queue.check_accepting()
+        if customer_id is not None:  # a live customer of this tenant, not an erased or foreign id
+            self.load(Customer, customer_id, context.tenant_id, CustomerNotFound).check_live()
         service_id = service_id or queue.service_ids[0]
         if service_id not in queue.service_ids:
             raise InvalidInput("the queue does not serve that service")

@@ -92,3 +92,31 @@ class TenantView(msgspec.Struct, kw_only=True):
     id: UUID
     slug: str
     name: str
+
+
+class QuietHoursView(msgspec.Struct, kw_only=True):
+    """A daily window without notifications, ``HH:MM`` local time."""
+
+    start: str
+    end: str
+
+
+class PreferencesView(msgspec.Struct, kw_only=True):
+    """How and in which language a customer wants to be notified."""
+
+    channels: list[str]
+    language: str
+    quiet_hours: QuietHoursView | None
+
+
+class CustomerView(msgspec.Struct, kw_only=True):
+    """A customer with their personal data (only while not erased)."""
+
+    id: UUID
+    name: str
+    phone: str | None
+    """E.164, like ``+33612345678``."""
+    email: str | None
+    metadata: dict[str, str | int | float | bool | None]
+    preferences: PreferencesView
+    created_at: datetime

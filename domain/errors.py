@@ -100,3 +100,9 @@ class DuplicateResource(Conflict):
     """Raised when a natural key (tenant slug, service code, user email) is already taken."""
 
     code = "duplicate"
+
+
+class CustomerNotFound(NotFound):
+    """Raised when no customer has the given id in this tenant, or the customer was erased."""
+
+    code = "customer_not_found"

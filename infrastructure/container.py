@@ -10,6 +10,8 @@ from psycopg_pool import ConnectionPool
 
 from application.app import SmartQueue
 from application.identity import Identity
+from infrastructure.customer_store import SCHEMA as CUSTOMER_SCHEMA
+from infrastructure.customer_store import PostgresCustomerProfiles
 from infrastructure.database import event_store_env, open_pool, resolve_database_url
 from infrastructure.identity_store import SCHEMA, Argon2Hasher, PostgresCredentialStore
 from infrastructure.rate_limit import RedisLoginLimiter
@@ -47,8 +49,11 @@ def build_container(settings: Settings) -> Container:
     the application."""
     database_url = resolve_database_url(settings)
     redis_url = resolve_redis_url(settings)
-    app = SmartQueue(env=event_store_env(database_url, settings, create_tables=False))
     pool = open_pool(database_url, size=max(2, settings.database.pool_size // 2))
+    app = SmartQueue(
+        env=event_store_env(database_url, settings, create_tables=False),
+        customer_profiles=PostgresCustomerProfiles(pool),
+    )
     client = connect_redis(redis_url)
     auth = settings.auth
     identity = Identity(
@@ -71,13 +76,14 @@ def build_container(settings: Settings) -> Container:
 
 
 def migrate(settings: Settings) -> str:
-    """Create the event store's and the identity tables once, under an advisory lock."""
+    """Create the event store's, identity and customer tables once, under an advisory lock."""
     database_url = resolve_database_url(settings)
     with psycopg.connect(database_url, autocommit=True) as connection:
         connection.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
         try:
             SmartQueue(env=event_store_env(database_url, settings, create_tables=True)).close()
             connection.execute(SCHEMA)
+            connection.execute(CUSTOMER_SCHEMA)
         finally:
             connection.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
     return database_url

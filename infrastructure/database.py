@@ -6,6 +6,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool
 
 from infrastructure.embedded import embedded_database_url
+from infrastructure.recorder import POSTGRES_RECORDER_TOPIC
 from infrastructure.settings import Settings
 
 
@@ -36,6 +37,8 @@ def event_store_env(
         "POSTGRES_CONNECT_TIMEOUT": "10",
         "POSTGRES_LOCK_TIMEOUT": "5",
         "CREATE_TABLE": "y" if create_tables else "n",
+        # Writes customers' personal data in the same transaction as their events.
+        "APPLICATION_RECORDER_TOPIC": POSTGRES_RECORDER_TOPIC,
     }
 
 

@@ -13,6 +13,7 @@ from infrastructure.logging import configure_logging
 from infrastructure.settings import Settings, load_settings
 from interfaces.http.controllers.agents import AgentController
 from interfaces.http.controllers.auth import AuthController
+from interfaces.http.controllers.customers import CustomerController
 from interfaces.http.controllers.health import HealthController
 from interfaces.http.controllers.platform import TenantController
 from interfaces.http.controllers.tenancy import (
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             UserController,
             TicketController,
             AgentController,
+            CustomerController,
         ],
         on_startup=[open_container],
         on_shutdown=[close_container],

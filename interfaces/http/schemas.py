@@ -137,3 +137,58 @@ class Health(msgspec.Struct):
 
     status: str
     checks: dict[str, str] = {}
+
+
+# -- customers -------------------------------------------------------------------------------------
+
+HourMinute = Annotated[str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", examples=["22:00"])]
+Phone = Annotated[str, msgspec.Meta(min_length=1, max_length=40, examples=["+33 6 12 34 56 78"])]
+PhoneRegion = Annotated[str, msgspec.Meta(min_length=2, max_length=2, examples=["FR"])]
+Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
+Metadata = dict[str, str | int | float | bool | None]
+Channels = Annotated[list[str], msgspec.Meta(max_length=3, examples=[["sms", "email"]])]
+
+
+class QuietHours(Body):
+    """No notifications between ``start`` and ``end`` (local time; may span midnight)."""
+
+    start: HourMinute
+    end: HourMinute
+
+
+class CustomerPreferences(Body):
+    """Notification channels among ``sms``, ``email``, ``push``; language ``fr`` or ``en``."""
+
+    channels: Channels = []
+    language: str = "en"
+    quiet_hours: QuietHours | None = None
+
+
+class CustomerCreate(Body):
+    """A new customer. A national phone number needs ``phone_region`` (ISO code like FR)."""
+
+    name: Name
+    phone: Phone | None = None
+    phone_region: PhoneRegion | None = None
+    email: Email | None = None
+    metadata: Metadata = {}
+    preferences: CustomerPreferences | None = None
+
+
+class CustomerPreferencesPatch(Body):
+    """Only the preferences named are changed."""
+
+    channels: Channels | msgspec.UnsetType = msgspec.UNSET
+    language: str | msgspec.UnsetType = msgspec.UNSET
+    quiet_hours: QuietHours | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class CustomerPatch(Body):
+    """Only the fields named are changed; ``null`` clears the phone, email or quiet hours."""
+
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    phone: Phone | msgspec.UnsetType | None = msgspec.UNSET
+    phone_region: PhoneRegion | None = None
+    email: Email | msgspec.UnsetType | None = msgspec.UNSET
+    metadata: Metadata | msgspec.UnsetType = msgspec.UNSET
+    preferences: CustomerPreferencesPatch | msgspec.UnsetType = msgspec.UNSET

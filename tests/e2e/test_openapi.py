@@ -43,6 +43,11 @@ EXPECTED_ROUTES = {
     ("get", f"{T}/agents/me"),
     ("get", f"{T}/agents/{{agent_id}}"),
     ("put", f"{T}/agents/{{agent_id}}/queues"),
+    ("get", f"{T}/customers"),
+    ("post", f"{T}/customers"),
+    ("get", f"{T}/customers/{{customer_id}}"),
+    ("patch", f"{T}/customers/{{customer_id}}"),
+    ("delete", f"{T}/customers/{{customer_id}}"),
 }
 COMMAND_METHODS = ("post", "put", "patch", "delete")
 
@@ -109,7 +114,7 @@ def test_every_command_declares_its_errors_as_problem_json(document: dict) -> No
 
 
 def test_creations_are_documented_as_201(document: dict) -> None:
-    for path in ("sites", "queues/services", "queues", "users", "tickets"):
+    for path in ("sites", "queues/services", "queues", "users", "tickets", "customers"):
         responses = document["paths"][f"{T}/{path}"]["post"]["responses"]
         assert "201" in responses, path
 

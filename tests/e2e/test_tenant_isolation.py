@@ -40,7 +40,8 @@ class World:
 def _build_tenant_a(admin: Session) -> World:
     floor = open_floor(admin)
     agent = admin.add_agent([floor.queue["id"]])
-    ticket = admin.issue(floor.queue["id"])
+    customer = admin.ok("POST", "customers/", {"name": "Jeanne A", "phone": "+33612345678"}, 201)
+    ticket = admin.issue(floor.queue["id"], customer_id=customer["id"])
     ids = {
         "tenant_id": admin.tenant.id,
         "site_id": floor.site["id"],
@@ -49,6 +50,7 @@ def _build_tenant_a(admin: Session) -> World:
         "user_id": agent.user["id"],
         "agent_id": agent.me()["id"],
         "ticket_id": ticket["id"],
+        "customer_id": customer["id"],
         "admin_user_id": admin.user["id"],
     }
     return World(admin, ids)
@@ -64,6 +66,7 @@ def _snapshot(world: World) -> dict[str, Any]:
         "users": admin.ok("GET", "users/"),
         "agent": admin.ok("GET", f"agents/{ids['agent_id']}/"),
         "ticket": admin.ok("GET", f"tickets/{ids['ticket_id']}/"),
+        "customers": admin.ok("GET", "customers/"),
     }
 
 
@@ -182,6 +185,11 @@ def test_another_tenants_token_gets_404_on_every_tenant_route_and_learns_nothing
         "getMyAgent",
         "getAgent",
         "assignAgentQueues",
+        "listCustomers",
+        "createCustomer",
+        "getCustomer",
+        "updateCustomer",
+        "eraseCustomer",
     } <= checked
     assert _snapshot(world) == before
 
@@ -206,7 +214,11 @@ def test_a_tenants_own_routes_answer_404_for_another_tenants_ids(
         ("GET", f"users/{a['user_id']}/", None),
         ("GET", f"agents/{a['agent_id']}/", None),
         ("GET", f"tickets/{a['ticket_id']}/", None),
+        ("GET", f"customers/{a['customer_id']}/", None),
+        ("PATCH", f"customers/{a['customer_id']}/", {"name": "Taken over"}),
+        ("DELETE", f"customers/{a['customer_id']}/", None),
         ("POST", "tickets/", {"queue_id": a["queue_id"]}),
+        ("POST", "tickets/", {"queue_id": b_floor.queue["id"], "customer_id": a["customer_id"]}),
         ("POST", f"tickets/{a['ticket_id']}/transfer/", {"queue_id": b_floor.queue["id"]}),
         ("POST", f"tickets/{b_ticket['id']}/transfer/", {"queue_id": a["queue_id"]}),
         ("POST", "agents/call-next/", {"queue_id": a["queue_id"]}),

@@ -1,0 +1,207 @@
+"""Customer commands and queries: register, update, erase, find.
+
+Personal data goes to the ``CustomerProfiles`` port as side writes that the event store applies
+in the same transaction as the customer's events, so a profile is never written without its
+event, nor an event without its profile. Erasure deletes the profile and records
+``Customer.Erased`` together; tickets keep the customer's id and stay in statistics.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from msgspec import UNSET, UnsetType
+
+from application.base import ContextualApplication, retry_on_conflict
+from application.context import CommandContext
+from application.paging import Page, PageRequest, decode_cursor, encode_cursor
+from application.ports import CustomerProfile, CustomerProfiles
+from application.views import CustomerView, PreferencesView, QuietHoursView
+from domain.contact import check_customer_name, check_metadata, normalise_email, normalise_phone
+from domain.customers import Customer, Preferences
+from domain.errors import CustomerNotFound, InvalidInput, ResourceNotFound
+from domain.tenancy import Tenant
+
+
+class CustomerCommands(ContextualApplication):
+    """The tenant's customers and the erasure of their personal data."""
+
+    def __init__(
+        self, *args: Any, customer_profiles: CustomerProfiles | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.customer_profiles = customer_profiles
+
+    @property
+    def profiles(self) -> CustomerProfiles:
+        """The personal-data store, wired by the composition root."""
+        if self.customer_profiles is None:
+            raise RuntimeError("no customer profile store was given to the application")
+        return self.customer_profiles
+
+    def register_customer(
+        self,
+        context: CommandContext,
+        name: str,
+        phone: str | None = None,
+        phone_region: str | None = None,
+        email: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        channels: Iterable[str] = (),
+        language: str = "en",
+        quiet_hours: Mapping[str, Any] | None = None,
+    ) -> CustomerView:
+        """Register a customer; the phone is stored in E.164, the email normalised."""
+        if phone_region is not None and phone is None:
+            raise InvalidInput("phone_region is only read together with phone")
+        tenant = self.load(Tenant, context.tenant_id, context.tenant_id, ResourceNotFound)
+        preferences = Preferences.parse(channels, language, quiet_hours)
+        customer = Customer(tenant_id=tenant.id, preferences=preferences.as_dict())
+        profile = CustomerProfile(
+            tenant_id=tenant.id,
+            customer_id=customer.id,
+            name=check_customer_name(name),
+            phone_e164=normalise_phone(phone, phone_region) if phone is not None else None,
+            email=normalise_email(email) if email is not None else None,
+            metadata=check_metadata(metadata or {}),
+            created_at=self.clock(),
+        )
+        # A new aggregate under a fresh id cannot lose a race, so no retry is needed.
+        self.save_in_context(context, customer, side_writes=[self.profiles.insert(profile)])
+        return _customer_view(profile, customer)
+
+    @retry_on_conflict
+    def update_customer(
+        self,
+        context: CommandContext,
+        customer_id: UUID,
+        *,
+        name: str | UnsetType = UNSET,
+        phone: str | UnsetType | None = UNSET,
+        phone_region: str | None = None,
+        email: str | UnsetType | None = UNSET,
+        metadata: Mapping[str, Any] | UnsetType = UNSET,
+        channels: Iterable[str] | UnsetType = UNSET,
+        language: str | UnsetType = UNSET,
+        quiet_hours: Mapping[str, Any] | UnsetType | None = UNSET,
+    ) -> CustomerView:
+        """Change only the given fields; ``None`` clears the phone, email or quiet hours."""
+        if phone_region is not None and phone is UNSET:
+            raise InvalidInput("phone_region is only read together with phone")
+        customer, profile = self._live(context.tenant_id, customer_id)
+        changes: dict[str, Any] = {}
+        if name is not UNSET:
+            changes["name"] = check_customer_name(name)
+        if phone is not UNSET:
+            changes["phone_e164"] = (
+                normalise_phone(phone, phone_region) if phone is not None else None
+            )
+        if email is not UNSET:
+            changes["email"] = normalise_email(email) if email is not None else None
+        if metadata is not UNSET:
+            changes["metadata"] = check_metadata(metadata)
+        current = Preferences.from_dict(customer.preferences)
+        quiet = current.as_dict()["quiet_hours"] if quiet_hours is UNSET else quiet_hours
+        preferences = Preferences.parse(
+            current.channels if channels is UNSET else channels,
+            current.language if language is UNSET else language,
+            quiet,
+        )
+        updated = dataclasses.replace(profile, **changes)
+        customer.change_contact(_changed_fields(profile, updated))
+        customer.change_preferences(preferences)
+        writes = [self.profiles.update(updated)] if updated != profile else []
+        self.save_in_context(context, customer, side_writes=writes)
+        return _customer_view(updated, customer)
+
+    @retry_on_conflict
+    def erase_customer(self, context: CommandContext, customer_id: UUID) -> None:
+        """Delete the customer's personal data for good and record the erasure, atomically."""
+        customer, _ = self._live(context.tenant_id, customer_id)
+        customer.erase()
+        delete = self.profiles.delete(customer.tenant_id, customer.id)
+        self.save_in_context(context, customer, side_writes=[delete])
+
+    def get_customer(self, tenant_id: UUID, customer_id: UUID) -> CustomerView:
+        """A live customer of the tenant; an erased one is not found."""
+        customer, profile = self._live(tenant_id, customer_id)
+        return _customer_view(profile, customer)
+
+    def list_customers(
+        self,
+        tenant_id: UUID,
+        request: PageRequest,
+        phone: str | None = None,
+        phone_region: str | None = None,
+        name: str | None = None,
+    ) -> Page[CustomerView]:
+        """The tenant's customers, oldest first; by exact phone (any input format, normalised)
+        and by name, case-insensitively contained."""
+        self.load(Tenant, tenant_id, tenant_id, ResourceNotFound)
+        after = _decode(request.cursor) if request.cursor else None
+        profiles = self.profiles.page(
+            tenant_id,
+            after=after,
+            limit=request.limit + 1,  # one more tells whether another page follows
+            phone_e164=normalise_phone(phone, phone_region) if phone else None,
+            name=name.strip() if name and name.strip() else None,
+        )
+        shown = profiles[: request.limit]
+        items = [
+            _customer_view(p, self.load(Customer, p.customer_id, tenant_id, CustomerNotFound))
+            for p in shown
+        ]
+        more = len(profiles) > request.limit
+        return Page(items, _encode(shown[-1]) if more else None)
+
+    def _live(self, tenant_id: UUID | None, customer_id: UUID) -> tuple[Customer, CustomerProfile]:
+        customer = self.load(Customer, customer_id, tenant_id, CustomerNotFound)
+        customer.check_live()
+        profile = self.profiles.get(customer.tenant_id, customer.id)
+        if profile is None:  # only between an erasure's commit and a stale load of the customer
+            raise CustomerNotFound(f"customer {customer_id} was erased")
+        return customer, profile
+
+
+def _changed_fields(before: CustomerProfile, after: CustomerProfile) -> list[str]:
+    pairs = {
+        "name": (before.name, after.name),
+        "phone": (before.phone_e164, after.phone_e164),
+        "email": (before.email, after.email),
+        "metadata": (before.metadata, after.metadata),
+    }
+    return [field for field, (old, new) in pairs.items() if old != new]
+
+
+def _encode(profile: CustomerProfile) -> str:
+    return encode_cursor(f"{profile.created_at.isoformat()}|{profile.customer_id}")
+
+
+def _decode(cursor: str) -> tuple[datetime, UUID]:
+    created_at, _, customer_id = decode_cursor(cursor).partition("|")
+    try:
+        return datetime.fromisoformat(created_at), UUID(customer_id)
+    except ValueError:
+        raise InvalidInput("cursor is not valid; pass the cursor of the previous page") from None
+
+
+def _customer_view(profile: CustomerProfile, customer: Customer) -> CustomerView:
+    preferences = Preferences.from_dict(customer.preferences)
+    quiet = preferences.quiet_hours
+    return CustomerView(
+        id=customer.id,
+        name=profile.name,
+        phone=profile.phone_e164,
+        email=profile.email,
+        metadata=dict(profile.metadata),
+        preferences=PreferencesView(
+            channels=list(preferences.channels),
+            language=preferences.language,
+            quiet_hours=QuietHoursView(start=quiet.start, end=quiet.end) if quiet else None,
+        ),
+        created_at=profile.created_at,
+    )

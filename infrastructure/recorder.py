@@ -1,0 +1,70 @@
+"""Event-store recorders that apply "side writes" in the same transaction as the events.
+
+A side write is a change to a plain table (a customer's personal data) that must commit exactly
+when the events of the same save commit. The application passes them as the ``side_writes``
+keyword of ``save()``; the library hands its keywords to ``recorder.insert_events``, whose
+PostgreSQL implementation calls ``_insert_events(curs, ...)`` inside its write transaction before
+inserting the events. A lost optimistic-concurrency race (duplicate aggregate version) rolls the
+side writes back with the events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
+from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg import Cursor
+from psycopg.rows import DictRow
+
+from application.ports import SideWrite
+
+SIDE_WRITES = "side_writes"  # the keyword ContextualApplication.save_in_context passes
+POSTGRES_RECORDER_TOPIC = "infrastructure.recorder:SideWritingPostgresRecorder"
+IN_MEMORY_PERSISTENCE_TOPIC = "infrastructure.recorder:SideWritingPOPOFactory"
+
+
+def _side_writes(kwargs: dict[str, Any]) -> Sequence[SideWrite]:
+    return kwargs.get(SIDE_WRITES) or ()
+
+
+class SideWritingPostgresRecorder(PostgresApplicationRecorder):
+    """The stock PostgreSQL application recorder, plus side writes in its write transaction.
+
+    Selected with ``APPLICATION_RECORDER_TOPIC``; it keeps the table lock and the NOTIFY of the
+    stock recorder, so followers of the notification log see no difference.
+    """
+
+    applies_side_writes = True
+
+    def _insert_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        for write in _side_writes(kwargs):
+            write.apply(curs)
+        super()._insert_events(curs, stored_events, **kwargs)
+
+
+class SideWritingPOPORecorder(POPOApplicationRecorder):
+    """The in-memory equivalent: side writes run only once the events are known to be unique,
+    under the store's lock, so a refused save leaves them unapplied."""
+
+    applies_side_writes = True
+
+    def _insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        with self._database_lock:
+            self._assert_uniqueness(stored_events, **kwargs)
+            for write in _side_writes(kwargs):
+                write.apply(None)
+            return self._update_table(stored_events, **kwargs)
+
+
+class SideWritingPOPOFactory(POPOFactory):
+    """``PERSISTENCE_MODULE`` for in-memory applications that save side writes (unit tests)."""
+
+    def application_recorder(self) -> SideWritingPOPORecorder:
+        return SideWritingPOPORecorder()

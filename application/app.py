@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from application.queue_admin import QueueAdminCommands
 from application.queueing import QueueingCommands
+from application.services import ServiceCommands
+from application.sites import SiteCommands
+from application.staffing import StaffingCommands
 from application.tenancy import TenancyCommands
 from domain.agents import Agent
 from domain.numbering import DailyCounter
@@ -12,7 +16,14 @@ from domain.queues import Queue
 from domain.tenancy import Tenant
 
 
-class SmartQueue(TenancyCommands, QueueingCommands):
+class SmartQueue(
+    TenancyCommands,
+    SiteCommands,
+    ServiceCommands,
+    QueueingCommands,
+    QueueAdminCommands,
+    StaffingCommands,
+):
     """Tenancy and queueing share one log, so a queue's opening and its entry in the tenant's
     directory commit together, and the relay and projections follow a single ordered stream.
     """

@@ -19,6 +19,7 @@ from domain.tenancy import StaffUser, Tenant
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 8
 
+
 @dataclass(frozen=True)
 class Principal:
     """Who is calling, as established from a valid token."""

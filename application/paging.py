@@ -11,6 +11,7 @@ from typing import Generic, TypeVar
 from domain.errors import InvalidInput
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -64,3 +65,9 @@ def paginate(items: Sequence[T], key: Callable[[T], str], request: PageRequest) 
     chunk = list(items[start : start + request.limit])
     more = start + request.limit < len(items)
     return Page(chunk, encode_cursor(key(chunk[-1])) if more and chunk else None)
+
+
+def map_page(page: Page[T], convert: Callable[[T], U]) -> Page[U]:
+    """The same page with each item converted (a page of ids becomes a page of views), so only
+    the requested page is ever loaded."""
+    return Page([convert(item) for item in page.items], page.next_cursor)

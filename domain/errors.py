@@ -100,3 +100,22 @@ class DuplicateResource(Conflict):
     """Raised when a natural key (tenant slug, service code, user email) is already taken."""
 
     code = "duplicate"
+
+
+class UserError(Conflict):
+    """Base of staff-user refusals (deactivating an inactive user, ...)."""
+
+    code = "user_conflict"
+
+
+class LastAdmin(UserError):
+    """Raised when a change would leave a tenant without an active admin."""
+
+    code = "last_admin"
+
+
+class NotPermitted(DomainError):
+    """Raised when the caller may run the command but not with these values (granting a scope
+    they do not hold themselves)."""
+
+    code = "not_permitted"

@@ -14,13 +14,10 @@ from infrastructure.settings import Settings, load_settings
 from interfaces.http.controllers.agents import AgentController
 from interfaces.http.controllers.auth import AuthController
 from interfaces.http.controllers.health import HealthController
-from interfaces.http.controllers.tenancy import (
-    QueueController,
-    ServiceController,
-    SiteController,
-    UserController,
-)
+from interfaces.http.controllers.queues import QueueController
+from interfaces.http.controllers.tenancy import ServiceController, SiteController
 from interfaces.http.controllers.tickets import TicketController
+from interfaces.http.controllers.users import UserController
 from interfaces.http.errors import EXCEPTION_HANDLERS
 from interfaces.http.middleware import RequestContextMiddleware
 

@@ -47,7 +47,7 @@ def decode_cursor(cursor: str) -> str:
     try:
         return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidInput("cursor is not valid; pass next_cursor from the previous page") from None
+        raise InvalidInput("cursor is not valid; pass the cursor of the previous page") from None
 
 
 def paginate(items: Sequence[T], key: Callable[[T], str], request: PageRequest) -> Page[T]:
@@ -60,7 +60,7 @@ def paginate(items: Sequence[T], key: Callable[[T], str], request: PageRequest) 
         after = decode_cursor(request.cursor)
         keys = [key(item) for item in items]
         if after not in keys:
-            raise InvalidInput("cursor is not valid; pass next_cursor from the previous page")
+            raise InvalidInput("cursor is not valid; pass the cursor of the previous page")
         start = keys.index(after) + 1
     chunk = list(items[start : start + request.limit])
     more = start + request.limit < len(items)

@@ -33,14 +33,15 @@ class QueueAdminCommands(ContextualApplication):
         Waiting tickets keep their service and their place in arrival order.
         """
         queue = self.load(Queue, queue_id, context.tenant_id, QueueNotFound)
-        if service_ids is not None:
+        name = queue.name if name is None else name
+        algorithm = queue.policy if algorithm is None else algorithm
+        if service_ids is None:
+            service_ids = queue.service_ids
+        else:
+            Queue.check_definition(name, service_ids, algorithm)  # malformed before unknown
             for service_id in service_ids:
                 self.load(Service, service_id, context.tenant_id, ResourceNotFound)
-        queue.reconfigure(
-            queue.name if name is None else name,
-            queue.service_ids if service_ids is None else service_ids,
-            queue.policy if algorithm is None else algorithm,
-        )
+        queue.reconfigure(name, service_ids, algorithm)
         self.save_in_context(context, queue)
         return queue_view(queue)
 

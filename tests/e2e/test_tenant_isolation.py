@@ -182,6 +182,19 @@ def test_another_tenants_token_gets_404_on_every_tenant_route_and_learns_nothing
         "getMyAgent",
         "getAgent",
         "assignAgentQueues",
+        "updateSite",
+        "listServices",
+        "updateService",
+        "updateQueue",
+        "pauseQueue",
+        "resumeQueue",
+        "closeQueue",
+        "listUsers",
+        "updateUser",
+        "deactivateUser",
+        "reactivateUser",
+        "listAgents",
+        "assignAgentCounter",
     } <= checked
     assert _snapshot(world) == before
 
@@ -226,6 +239,16 @@ def test_a_tenants_own_routes_answer_404_for_another_tenants_ids(
             ("POST", f"tickets/{a['ticket_id']}/{action}/", None)
             for action in ("start", "close", "pause", "resume", "recall", "mark_no_show", "cancel")
         ],
+        ("PATCH", f"sites/{a['site_id']}/", {"name": "Taken over"}),
+        ("PATCH", f"queues/services/{a['service_id']}/", {"name": "Taken over"}),
+        ("PATCH", f"queues/{a['queue_id']}/", {"name": "Taken over"}),
+        ("PATCH", f"queues/{b_floor.queue['id']}/", {"service_ids": [a["service_id"]]}),
+        *[("POST", f"queues/{a['queue_id']}/{action}/", None) for action in ("pause", "close")],
+        ("PATCH", f"users/{a['user_id']}/", {"role": "admin"}),
+        ("PATCH", f"users/{a['admin_user_id']}/", {"name": "Taken over"}),
+        *[("POST", f"users/{a['user_id']}/{action}/", None) for action in ("deactivate",)],
+        ("POST", f"users/{a['admin_user_id']}/reactivate/", None),
+        ("PUT", f"agents/{a['agent_id']}/counter/", {"counter": "B9"}),
     ]
     for method, relative, body in requests:
         response = b.request(method, relative, json=body)
@@ -235,7 +258,9 @@ def test_a_tenants_own_routes_answer_404_for_another_tenants_ids(
     assert _snapshot(world) == before
     assert b.ticket(b_ticket["id"])["queue_id"] == b_floor.queue["id"]
     assert b.me()["current_ticket_id"] is None
-    assert [q["id"] for q in b.list("queues/")] == [b_floor.queue["id"]]
+    assert b.list("queues/") == [b.ok("GET", f"queues/{b_floor.queue['id']}/")]
+    assert b.ok("GET", f"queues/{b_floor.queue['id']}/")["service_ids"] == [b_floor.service["id"]]
+    assert {agent["user_id"] for agent in b.list("agents/")} == {u["id"] for u in b_users_before}
     assert b.list("users/") == b_users_before
 
 

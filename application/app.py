@@ -6,7 +6,11 @@ from typing import ClassVar
 
 from application.customers import CustomerCommands
 from application.platform import PlatformCommands
+from application.queue_admin import QueueAdminCommands
 from application.queueing import QueueingCommands
+from application.services import ServiceCommands
+from application.sites import SiteCommands
+from application.staffing import StaffingCommands
 from application.tenancy import TenancyCommands
 from domain.agents import Agent
 from domain.numbering import DailyCounter
@@ -14,7 +18,16 @@ from domain.queues import Queue
 from domain.tenancy import Tenant
 
 
-class SmartQueue(PlatformCommands, TenancyCommands, QueueingCommands, CustomerCommands):
+class SmartQueue(
+    PlatformCommands,
+    TenancyCommands,
+    SiteCommands,
+    ServiceCommands,
+    QueueingCommands,
+    QueueAdminCommands,
+    StaffingCommands,
+    CustomerCommands,
+):
     """Tenancy and queueing share one log, so a queue's opening and its entry in the tenant's
     directory commit together, and the relay and projections follow a single ordered stream.
     """

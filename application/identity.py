@@ -21,7 +21,6 @@ from application.ports import (
     TokenSubject,
 )
 from application.views import UserView
-from domain.access import scopes_of
 from domain.agents import Agent
 from domain.errors import InvalidInput
 from domain.platform import PLATFORM_ID
@@ -81,11 +80,6 @@ def check_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
     return password
-
-
-def extra_scopes_of(user: StaffUser) -> frozenset[str]:
-    """Scopes granted to this user on top of their role's."""
-    return frozenset(getattr(user, "extra_scopes", ()))
 
 
 class Identity:
@@ -238,6 +232,44 @@ class Identity:
         """End the sign-in session: its access and refresh tokens are refused at once."""
         self.tokens.revoke_session(principal.session_id)
 
+    # -- changing rights: every token issued before the change is revoked at once ----------------
+
+    def change_user(
+        self,
+        context: CommandContext,
+        user_id: UUID,
+        *,
+        name: str | None = None,
+        role: str | None = None,
+        scopes: list[str] | None = None,
+        granter_scopes: frozenset[str] | None = None,
+    ) -> UserView:
+        """Rename a user or change their rights; a change of rights revokes their tokens, so the
+        next request needs a sign-in (or a refresh, which reads the new rights)."""
+        before = self.app.get_user(context.tenant_id, user_id)  # type: ignore[arg-type]
+        after = self.app.change_user(
+            context, user_id, name=name, role=role, scopes=scopes, granter_scopes=granter_scopes
+        )
+        if (after.role, sorted(after.scopes)) != (before.role, sorted(before.scopes)):
+            self.tokens.revoke_user(user_id)
+        return after
+
+    def deactivate_user(
+        self, context: CommandContext, user_id: UUID, granter_scopes: frozenset[str] | None = None
+    ) -> UserView:
+        """The user can no longer sign in, and every token they hold is refused at once."""
+        user = self.app.deactivate_user(context, user_id, granter_scopes=granter_scopes)
+        self.revoke_user_tokens(user_id, active=False)
+        return user
+
+    def reactivate_user(
+        self, context: CommandContext, user_id: UUID, granter_scopes: frozenset[str] | None = None
+    ) -> UserView:
+        """The user may sign in again."""
+        user = self.app.reactivate_user(context, user_id, granter_scopes=granter_scopes)
+        self.credentials.set_active(user_id, True)
+        return user
+
     def revoke_user_tokens(self, user_id: UUID, active: bool) -> None:
         """After deactivation or a change of rights: every token issued so far is refused, and
         sign-in follows ``active``."""
@@ -250,5 +282,5 @@ def _subject(user: StaffUser) -> TokenSubject:
         user_id=user.id,
         tenant_id=user.tenant_id,
         role=user.role,
-        scopes=scopes_of(user.role, extra_scopes_of(user)),
+        scopes=user.all_scopes,
     )

@@ -11,6 +11,7 @@ from typing import Generic, TypeVar
 from domain.errors import InvalidInput
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -46,7 +47,7 @@ def decode_cursor(cursor: str) -> str:
     try:
         return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidInput("cursor is not valid; pass next_cursor from the previous page") from None
+        raise InvalidInput("cursor is not valid; pass the cursor of the previous page") from None
 
 
 def paginate(items: Sequence[T], key: Callable[[T], str], request: PageRequest) -> Page[T]:
@@ -59,8 +60,14 @@ def paginate(items: Sequence[T], key: Callable[[T], str], request: PageRequest) 
         after = decode_cursor(request.cursor)
         keys = [key(item) for item in items]
         if after not in keys:
-            raise InvalidInput("cursor is not valid; pass next_cursor from the previous page")
+            raise InvalidInput("cursor is not valid; pass the cursor of the previous page")
         start = keys.index(after) + 1
     chunk = list(items[start : start + request.limit])
     more = start + request.limit < len(items)
     return Page(chunk, encode_cursor(key(chunk[-1])) if more and chunk else None)
+
+
+def map_page(page: Page[T], convert: Callable[[T], U]) -> Page[U]:
+    """The same page with each item converted (a page of ids becomes a page of views), so only
+    the requested page is ever loaded."""
+    return Page([convert(item) for item in page.items], page.next_cursor)

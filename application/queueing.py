@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from application.base import ContextualApplication, StaleRead, retry_on_conflict
 from application.context import CommandContext
+from application.paging import Page, PageRequest, map_page, paginate
 from application.views import AgentView, QueueView, TicketView
 from domain.agents import Agent
 from domain.customers import Customer
@@ -59,7 +60,7 @@ class QueueingCommands(ContextualApplication):
         )
         tenant.add_queue(queue.id)
         self.save_in_context(context, tenant, queue)
-        return _queue_view(queue)
+        return queue_view(queue)
 
     @retry_on_conflict
     def assign_agent_queues(
@@ -71,7 +72,7 @@ class QueueingCommands(ContextualApplication):
             self.load(Queue, queue_id, context.tenant_id, QueueNotFound)
         agent.assign_queues(queue_ids)
         self.save_in_context(context, agent)
-        return _agent_view(agent)
+        return agent_view(agent)
 
     def check_agent_queues(self, tenant_id: UUID, queue_ids: list[UUID]) -> None:
         """Raise unless ``queue_ids`` names distinct queues of the tenant (before any change)."""
@@ -82,12 +83,13 @@ class QueueingCommands(ContextualApplication):
 
     def get_queue(self, tenant_id: UUID, queue_id: UUID) -> QueueView:
         """One queue of the tenant with its waiting count."""
-        return _queue_view(self.load(Queue, queue_id, tenant_id, QueueNotFound))
+        return queue_view(self.load(Queue, queue_id, tenant_id, QueueNotFound))
 
-    def list_queues(self, tenant_id: UUID) -> list[QueueView]:
-        """Every queue of the tenant, oldest first."""
+    def list_queues(self, tenant_id: UUID, page: PageRequest | None = None) -> Page[QueueView]:
+        """A page of the tenant's queues with their waiting counts, oldest first."""
         tenant = self.load(Tenant, tenant_id, tenant_id, ResourceNotFound)
-        return [self.get_queue(tenant_id, queue_id) for queue_id in tenant.queue_ids]
+        ids = paginate(tenant.queue_ids, str, page or PageRequest())
+        return map_page(ids, lambda queue_id: self.get_queue(tenant_id, queue_id))
 
     # -- tickets ----------------------------------------------------------------------------------
 
@@ -292,11 +294,11 @@ class QueueingCommands(ContextualApplication):
         if counter is not None:
             agent.assign_counter(counter.strip())
         self.save_in_context(context, agent)
-        return _agent_view(agent)
+        return agent_view(agent)
 
     def get_agent(self, tenant_id: UUID, agent_id: UUID) -> AgentView:
         """An agent's status, counter, queues and current ticket."""
-        return _agent_view(self.load(Agent, agent_id, tenant_id, AgentNotFound))
+        return agent_view(self.load(Agent, agent_id, tenant_id, AgentNotFound))
 
     # -- helpers ----------------------------------------------------------------------------------
 
@@ -374,7 +376,8 @@ def _most_urgent(queues: list[Queue], now: datetime) -> Queue | None:
     return min(heads, key=lambda pair: (-pair[0].priority, pair[0].issued_at))[1]
 
 
-def _queue_view(queue: Queue) -> QueueView:
+def queue_view(queue: Queue) -> QueueView:
+    """What clients see of a queue."""
     return QueueView(
         id=queue.id,
         name=queue.name,
@@ -386,7 +389,8 @@ def _queue_view(queue: Queue) -> QueueView:
     )
 
 
-def _agent_view(agent: Agent) -> AgentView:
+def agent_view(agent: Agent) -> AgentView:
+    """What clients see of an agent."""
     return AgentView(
         id=agent.id,
         user_id=agent.user_id,

@@ -1,4 +1,7 @@
-"""Tenancy commands and queries: tenants, sites, services and staff users."""
+"""Tenancy commands and queries: tenants and their staff users.
+
+Sites and services have their own modules (``application.sites``, ``application.services``).
+"""
 
 from __future__ import annotations
 
@@ -6,73 +9,21 @@ from uuid import UUID
 
 from application.base import ContextualApplication, retry_on_conflict
 from application.context import CommandContext
-from application.views import ServiceView, SiteView, UserView
+from application.paging import Page, PageRequest, map_page, paginate
+from application.views import UserView
 from domain.agents import Agent
-from domain.errors import InvalidInput, ResourceNotFound
-from domain.tenancy import Role, Service, Site, StaffUser, Tenant, check_name, check_timezone
+from domain.errors import AgentBusy, ResourceNotFound
+from domain.tenancy import Role, StaffUser, Tenant, check_can_manage, check_name
 
 
 class TenancyCommands(ContextualApplication):
-    """The tenant's own resources. The Tenant aggregate doubles as their directory."""
+    """The tenant and its staff. The Tenant aggregate doubles as their directory and counts the
+    active admins, so "never leave a tenant without an admin" holds under concurrent changes:
+    two admins demoting each other both save the tenant, and the second one retries and loses.
 
-    # -- sites ------------------------------------------------------------------------------------
-
-    @retry_on_conflict
-    def add_site(self, context: CommandContext, name: str, timezone: str) -> SiteView:
-        """Register a site with its IANA time zone."""
-        tenant = self.load(Tenant, context.tenant_id, context.tenant_id, ResourceNotFound)
-        site = Site(
-            tenant_id=tenant.id, name=check_name(name, "site"), timezone=check_timezone(timezone)
-        )
-        tenant.add_site(site.id)
-        self.save_in_context(context, tenant, site)
-        return _site_view(site)
-
-    def get_site(self, tenant_id: UUID, site_id: UUID) -> SiteView:
-        """One site of the tenant."""
-        return _site_view(self.load(Site, site_id, tenant_id, ResourceNotFound))
-
-    def list_sites(self, tenant_id: UUID) -> list[SiteView]:
-        """Every site of the tenant, oldest first."""
-        tenant = self.load(Tenant, tenant_id, tenant_id, ResourceNotFound)
-        return [self.get_site(tenant_id, site_id) for site_id in tenant.site_ids]
-
-    # -- services ---------------------------------------------------------------------------------
-
-    @retry_on_conflict
-    def add_service(
-        self,
-        context: CommandContext,
-        name: str,
-        code: str,
-        target_wait_minutes: int,
-        expected_service_minutes: int = 5,
-    ) -> ServiceView:
-        """Register a service; its code prefixes ticket numbers and is unique in the tenant."""
-        if not 1 <= target_wait_minutes <= 24 * 60:
-            raise InvalidInput("target_wait_minutes must be between 1 and 1440")
-        if not 1 <= expected_service_minutes <= 24 * 60:
-            raise InvalidInput("expected_service_minutes must be between 1 and 1440")
-        tenant = self.load(Tenant, context.tenant_id, context.tenant_id, ResourceNotFound)
-        service = Service(
-            tenant_id=tenant.id,
-            name=check_name(name, "service"),
-            code=Service.check_code(code),
-            target_wait_minutes=target_wait_minutes,
-            expected_service_minutes=expected_service_minutes,
-        )
-        tenant.add_service(service.id, service.code)
-        self.save_in_context(context, tenant, service)
-        return _service_view(service)
-
-    def get_service(self, tenant_id: UUID, service_id: UUID) -> ServiceView:
-        """One service of the tenant."""
-        return _service_view(self.load(Service, service_id, tenant_id, ResourceNotFound))
-
-    def list_services(self, tenant_id: UUID) -> list[ServiceView]:
-        """Every service of the tenant, oldest first."""
-        tenant = self.load(Tenant, tenant_id, tenant_id, ResourceNotFound)
-        return [self.get_service(tenant_id, service_id) for service_id in tenant.service_ids]
+    Commands that change a user take ``granter_scopes``, the caller's scopes: the caller must
+    hold every scope the user has and will have. ``None`` (operators, the command line) skips it.
+    """
 
     # -- staff users ------------------------------------------------------------------------------
 
@@ -94,39 +45,120 @@ class TenancyCommands(ContextualApplication):
         )
         agent = Agent(user_id=user_id, tenant_id=tenant.id, name=user.name)
         tenant.add_user(user.id)
+        _count_admin(tenant, user)
         self.save_in_context(context, tenant, user, agent)
-        return _user_view(user)
+        return user_view(user)
+
+    @retry_on_conflict
+    def change_user(
+        self,
+        context: CommandContext,
+        user_id: UUID,
+        *,
+        name: str | None = None,
+        role: str | None = None,
+        scopes: list[str] | None = None,
+        granter_scopes: frozenset[str] | None = None,
+    ) -> UserView:
+        """Rename a user, change their role or replace their extra scopes (``None`` keeps one).
+
+        Refused with ``LastAdmin`` if it would demote the tenant's last active admin.
+        """
+        tenant = self.load(Tenant, context.tenant_id, context.tenant_id, ResourceNotFound)
+        user = self.load(StaffUser, user_id, tenant.id, ResourceNotFound)
+        before = user.all_scopes
+        changed: list = [tenant, user]
+        if name is not None:
+            user.rename(name)
+            agent = self.find(Agent, Agent.create_id(user.id))
+            if agent is not None:
+                agent.rename(user.name)
+                changed.append(agent)
+        if role is not None:
+            user.change_role(role)
+        if scopes is not None:
+            user.grant_scopes(scopes)
+        if granter_scopes is not None:
+            check_can_manage(granter_scopes, before, user.all_scopes)
+        _count_admin(tenant, user)
+        self.save_in_context(context, *changed)
+        return user_view(user)
+
+    @retry_on_conflict
+    def deactivate_user(
+        self,
+        context: CommandContext,
+        user_id: UUID,
+        granter_scopes: frozenset[str] | None = None,
+    ) -> UserView:
+        """The user can no longer act; their agent profile goes offline.
+
+        Refused while they hold a ticket (it would be stranded) and for the last active admin.
+        """
+        tenant = self.load(Tenant, context.tenant_id, context.tenant_id, ResourceNotFound)
+        user = self.load(StaffUser, user_id, tenant.id, ResourceNotFound)
+        if granter_scopes is not None:
+            check_can_manage(granter_scopes, user.all_scopes)
+        user.deactivate()
+        changed: list = [tenant, user]
+        agent = self.find(Agent, Agent.create_id(user.id))
+        if agent is not None:
+            if agent.current_ticket_id is not None:
+                raise AgentBusy(
+                    f"{user.name} holds ticket {agent.current_ticket_id}; "
+                    "close or transfer it before deactivating the user"
+                )
+            agent.set_status("offline")
+            changed.append(agent)
+        _count_admin(tenant, user)
+        self.save_in_context(context, *changed)
+        return user_view(user)
+
+    @retry_on_conflict
+    def reactivate_user(
+        self,
+        context: CommandContext,
+        user_id: UUID,
+        granter_scopes: frozenset[str] | None = None,
+    ) -> UserView:
+        """The user may act again, with the role and scopes they had; their agent stays offline
+        until they set a status."""
+        tenant = self.load(Tenant, context.tenant_id, context.tenant_id, ResourceNotFound)
+        user = self.load(StaffUser, user_id, tenant.id, ResourceNotFound)
+        if granter_scopes is not None:
+            check_can_manage(granter_scopes, user.all_scopes)
+        user.reactivate()
+        _count_admin(tenant, user)
+        self.save_in_context(context, tenant, user)
+        return user_view(user)
 
     def get_user(self, tenant_id: UUID, user_id: UUID) -> UserView:
         """One staff user of the tenant."""
-        return _user_view(self.load(StaffUser, user_id, tenant_id, ResourceNotFound))
+        return user_view(self.load(StaffUser, user_id, tenant_id, ResourceNotFound))
 
-    def list_users(self, tenant_id: UUID) -> list[UserView]:
-        """Every staff user of the tenant, oldest first."""
+    def list_users(self, tenant_id: UUID, page: PageRequest | None = None) -> Page[UserView]:
+        """A page of the tenant's staff users, oldest first."""
         tenant = self.load(Tenant, tenant_id, tenant_id, ResourceNotFound)
-        return [self.get_user(tenant_id, user_id) for user_id in tenant.user_ids]
+        ids = paginate(tenant.user_ids, str, page or PageRequest())
+        return map_page(ids, lambda user_id: self.get_user(tenant_id, user_id))
 
 
-def _site_view(site: Site) -> SiteView:
-    return SiteView(id=site.id, name=site.name, timezone=site.timezone)
+def _count_admin(tenant: Tenant, user: StaffUser) -> None:
+    """Keep the tenant's set of active admins in step with the user (may raise LastAdmin)."""
+    if user.is_active_admin:
+        tenant.add_admin(user.id)
+    else:
+        tenant.remove_admin(user.id)
 
 
-def _service_view(service: Service) -> ServiceView:
-    return ServiceView(
-        id=service.id,
-        name=service.name,
-        code=service.code,
-        target_wait_minutes=service.target_wait_minutes,
-        expected_service_minutes=service.expected_service_minutes,
-    )
-
-
-def _user_view(user: StaffUser) -> UserView:
+def user_view(user: StaffUser) -> UserView:
+    """What clients see of a staff user: no secret, ever."""
     return UserView(
         id=user.id,
         email=user.email,
         name=user.name,
         role=user.role,
+        scopes=list(user.scopes),
         active=user.active,
         tenant_id=user.tenant_id,
     )

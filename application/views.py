@@ -57,12 +57,23 @@ class AgentView(msgspec.Struct, kw_only=True):
     current_ticket_id: UUID | None
 
 
+class OpeningInterval(msgspec.Struct):
+    """One stretch of a day the site is open, in its local time (``HH:MM``)."""
+
+    open: str
+    close: str
+
+
 class SiteView(msgspec.Struct, kw_only=True):
-    """A site of the tenant."""
+    """A site of the tenant and when it is open."""
 
     id: UUID
     name: str
     timezone: str
+    opening_hours: dict[str, list[OpeningInterval]]
+    """Every weekday (``monday`` ... ``sunday``), each with its intervals in order."""
+    closed_dates: list[str]
+    """ISO dates the site stays closed, in calendar order."""
 
 
 class ServiceView(msgspec.Struct, kw_only=True):
@@ -82,6 +93,8 @@ class UserView(msgspec.Struct, kw_only=True):
     email: str
     name: str
     role: str
+    scopes: list[str] = []
+    """Extra scopes granted on top of the role's."""
     active: bool
     tenant_id: UUID
 

@@ -49,6 +49,15 @@ class Agent(Aggregate):
         self.queue_ids: list[UUID] = []
         self.current_ticket_id: UUID | None = None
 
+    def rename(self, name: str) -> None:
+        """Follow the staff user's new name, shown on displays and the agent board."""
+        if name != self.name:
+            self._renamed(name=name)
+
+    @event("Renamed")
+    def _renamed(self, name: str) -> None:
+        self.name = name
+
     def set_status(self, status: str) -> None:
         """Change availability; going offline while holding a ticket is refused."""
         new_status = AgentStatus.parse(status)

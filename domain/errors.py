@@ -106,3 +106,22 @@ class CustomerNotFound(NotFound):
     """Raised when no customer has the given id in this tenant, or the customer was erased."""
 
     code = "customer_not_found"
+
+
+class UserError(Conflict):
+    """Base of staff-user refusals (deactivating an inactive user, ...)."""
+
+    code = "user_conflict"
+
+
+class LastAdmin(UserError):
+    """Raised when a change would leave a tenant without an active admin."""
+
+    code = "last_admin"
+
+
+class NotPermitted(DomainError):
+    """Raised when the caller may run the command but not with these values (granting a scope
+    they do not hold themselves)."""
+
+    code = "not_permitted"

@@ -65,15 +65,31 @@ class Queue(Aggregate):
     # -- reconfiguration ------------------------------------------------------------------------
 
     def reconfigure(self, name: str, service_ids: list[UUID], policy: str) -> None:
-        """Rename the queue, change the services it serves or its selection policy."""
+        """Rename the queue, change the services it serves or its selection policy.
+
+        Tickets already waiting keep their service and place; a new policy reorders the line.
+        """
         self.check_definition(name, service_ids, policy)
-        self._reconfigured(name=name, service_ids=list(service_ids), policy=policy)
+        if self.status == QueueStatus.CLOSED:
+            raise QueueError("a closed queue cannot be reconfigured; open a new one")
+        name = name.strip()
+        if (name, list(service_ids), policy) != (self.name, self.service_ids, self.policy):
+            self._reconfigured(name=name, service_ids=list(service_ids), policy=policy)
 
     @event("Reconfigured")
     def _reconfigured(self, name: str, service_ids: list[UUID], policy: str) -> None:
         self.name = name
         self.service_ids = list(service_ids)
         self.policy = policy
+
+    def follow_timezone(self, timezone: str) -> None:
+        """Count days (and restart ticket numbers) in the site's new time zone."""
+        if timezone != self.timezone:
+            self._timezone_changed(timezone=timezone)
+
+    @event("TimezoneChanged")
+    def _timezone_changed(self, timezone: str) -> None:
+        self.timezone = timezone
 
     def pause(self) -> None:
         """Stop issuing new tickets; the waiting ones can still be called."""

@@ -1,7 +1,8 @@
 """Tenants and their resources: sites, services and staff users.
 
 The Tenant aggregate is also the tenant's directory (which sites, services, queues and users exist),
-so listing them needs no read model and a service code stays unique per tenant.
+so listing them needs no read model, a service code stays unique per tenant, and the tenant always
+keeps an active admin: rules over many resources live in the one aggregate that sees them all.
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import DuplicateResource, InvalidInput
+from domain.access import check_grantable, scopes_of
+from domain.errors import DuplicateResource, InvalidInput, LastAdmin, NotPermitted, UserError
+from domain.hours import WeeklyHours, check_closed_dates, check_opening_hours, closed_week
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 SERVICE_CODE = re.compile(r"^[A-Z]{1,3}$")
+MAX_MINUTES = 24 * 60
 
 
 class Role(StrEnum):
@@ -57,6 +61,10 @@ def check_name(name: str, what: str) -> str:
 
 class Tenant(Aggregate):
     """An organisation using SmartQueue, and the directory of its resources."""
+
+    # The active admins. Not a dataclass field: tenants recorded before admins were tracked (and
+    # their snapshots) lack it and start with none. Events assign a new list, never mutate it.
+    admin_ids: tuple[UUID, ...] | list[UUID] = ()
 
     @staticmethod
     def create_id(slug: str) -> UUID:  # type: ignore[override]
@@ -120,15 +128,82 @@ class Tenant(Aggregate):
     def _user_added(self, user_id: UUID) -> None:
         self.user_ids.append(user_id)
 
+    def add_admin(self, user_id: UUID) -> None:
+        """Count an active admin (a new one, a promotion or a reactivation)."""
+        if user_id not in self.admin_ids:
+            self._admin_added(user_id=user_id)
+
+    @event("AdminAdded")
+    def _admin_added(self, user_id: UUID) -> None:
+        self.admin_ids = [*self.admin_ids, user_id]
+
+    def remove_admin(self, user_id: UUID) -> None:
+        """Stop counting an admin (demoted or deactivated); the last one cannot go."""
+        if user_id not in self.admin_ids:
+            return
+        if len(self.admin_ids) == 1:
+            raise LastAdmin("this is the tenant's last active admin; make another user admin first")
+        self._admin_removed(user_id=user_id)
+
+    @event("AdminRemoved")
+    def _admin_removed(self, user_id: UUID) -> None:
+        self.admin_ids = [admin for admin in self.admin_ids if admin != user_id]
+
 
 class Site(Aggregate):
-    """A physical branch, office or clinic, with the time zone its days are counted in."""
+    """A physical branch, office or clinic: the time zone its days are counted in, and when it
+    is open (local times, per weekday, plus dates it stays closed)."""
 
     @event("Registered")
-    def __init__(self, tenant_id: UUID, name: str, timezone: str) -> None:
+    def __init__(
+        self,
+        tenant_id: UUID,
+        name: str,
+        timezone: str,
+        opening_hours: WeeklyHours | None = None,
+        closed_dates: list[str] | None = None,
+    ) -> None:
         self.tenant_id = tenant_id
         self.name = name
         self.timezone = timezone
+        self.opening_hours = opening_hours or closed_week()
+        self.closed_dates = list(closed_dates or [])
+
+    def rename(self, name: str) -> None:
+        """Give the site another name."""
+        name = check_name(name, "site")
+        if name != self.name:
+            self._renamed(name=name)
+
+    @event("Renamed")
+    def _renamed(self, name: str) -> None:
+        self.name = name
+
+    def change_timezone(self, timezone: str) -> bool:
+        """Count the site's days in another IANA time zone; True if it changed."""
+        timezone = check_timezone(timezone)
+        if timezone == self.timezone:
+            return False
+        self._timezone_changed(timezone=timezone)
+        return True
+
+    @event("TimezoneChanged")
+    def _timezone_changed(self, timezone: str) -> None:
+        self.timezone = timezone
+
+    def change_hours(
+        self, opening_hours: WeeklyHours | None = None, closed_dates: list[str] | None = None
+    ) -> None:
+        """Replace the weekly hours, the closed dates, or both (``None`` keeps one as it is)."""
+        hours = self.opening_hours if opening_hours is None else check_opening_hours(opening_hours)
+        closed = self.closed_dates if closed_dates is None else check_closed_dates(closed_dates)
+        if hours != self.opening_hours or closed != self.closed_dates:
+            self._hours_changed(opening_hours=hours, closed_dates=closed)
+
+    @event("OpeningHoursChanged")
+    def _hours_changed(self, opening_hours: WeeklyHours, closed_dates: list[str]) -> None:
+        self.opening_hours = opening_hours
+        self.closed_dates = list(closed_dates)
 
 
 class Service(Aggregate):
@@ -140,6 +215,13 @@ class Service(Aggregate):
         if not SERVICE_CODE.match(code):
             raise InvalidInput("service code must be 1 to 3 capital letters, like A or DEP")
         return code
+
+    @staticmethod
+    def check_minutes(value: int, field: str) -> int:
+        """Return a duration in minutes if it is 1 to 1440, else raise."""
+        if not 1 <= value <= MAX_MINUTES:
+            raise InvalidInput(f"{field} must be between 1 and {MAX_MINUTES}; got {value}")
+        return value
 
     @event("Registered")
     def __init__(
@@ -156,9 +238,49 @@ class Service(Aggregate):
         self.target_wait_minutes = target_wait_minutes
         self.expected_service_minutes = expected_service_minutes
 
+    def check_code_unchanged(self, code: str) -> None:
+        """The code is the service's natural key: printed on every ticket it has issued and
+        used by analytics, so it never changes. Naming the current code is fine."""
+        if code != self.code:
+            raise InvalidInput(
+                f"a service code cannot change (this one is {self.code!r}); "
+                "create a new service for a new code"
+            )
+
+    def rename(self, name: str) -> None:
+        """Give the service another name."""
+        name = check_name(name, "service")
+        if name != self.name:
+            self._renamed(name=name)
+
+    @event("Renamed")
+    def _renamed(self, name: str) -> None:
+        self.name = name
+
+    def change_targets(self, target_wait_minutes: int, expected_service_minutes: int) -> None:
+        """New target wait and expected service time; tickets already waiting keep theirs."""
+        self.check_minutes(target_wait_minutes, "target_wait_minutes")
+        self.check_minutes(expected_service_minutes, "expected_service_minutes")
+        if (target_wait_minutes, expected_service_minutes) != (
+            self.target_wait_minutes,
+            self.expected_service_minutes,
+        ):
+            self._targets_changed(
+                target_wait_minutes=target_wait_minutes,
+                expected_service_minutes=expected_service_minutes,
+            )
+
+    @event("TargetsChanged")
+    def _targets_changed(self, target_wait_minutes: int, expected_service_minutes: int) -> None:
+        self.target_wait_minutes = target_wait_minutes
+        self.expected_service_minutes = expected_service_minutes
+
 
 class StaffUser(Aggregate):
-    """A person who signs in: an admin, a manager or an agent. No secret is ever stored here."""
+    """A person who signs in: an admin, a manager or an agent. No secret is ever stored here.
+
+    ``scopes`` are extra rights granted on top of those the role confers.
+    """
 
     @event("Registered")
     def __init__(self, id: UUID, tenant_id: UUID, email: str, name: str, role: str) -> None:
@@ -167,3 +289,77 @@ class StaffUser(Aggregate):
         self.name = name
         self.role = role
         self.active = True
+        self.scopes: list[str] = []
+
+    @property
+    def is_active_admin(self) -> bool:
+        """True if this user counts towards the tenant's active admins."""
+        return self.active and self.role == Role.ADMIN
+
+    @property
+    def all_scopes(self) -> frozenset[str]:
+        """Everything the user may do: the role's scopes and the extra ones."""
+        return scopes_of(self.role, frozenset(self.scopes))
+
+    def rename(self, name: str) -> None:
+        """Change the name shown to colleagues and on displays."""
+        name = check_name(name, "user")
+        if name != self.name:
+            self._renamed(name=name)
+
+    @event("Renamed")
+    def _renamed(self, name: str) -> None:
+        self.name = name
+
+    def change_role(self, role: str) -> None:
+        """Give the user another role (the tenant checks it keeps an admin)."""
+        new_role = Role.parse(role).value
+        if new_role != self.role:
+            self._role_changed(role=new_role)
+
+    @event("RoleChanged")
+    def _role_changed(self, role: str) -> None:
+        self.role = role
+
+    def grant_scopes(self, scopes: list[str]) -> None:
+        """Replace the extra scopes; unknown or platform-only ones are refused."""
+        granted = sorted(str(scope) for scope in check_grantable(scopes))
+        if granted != self.scopes:
+            self._scopes_changed(scopes=granted)
+
+    @event("ScopesChanged")
+    def _scopes_changed(self, scopes: list[str]) -> None:
+        self.scopes = list(scopes)
+
+    def deactivate(self) -> None:
+        """The user can no longer sign in or act; their history stays."""
+        if not self.active:
+            raise UserError(f"user {self.email} is already deactivated")
+        self._deactivated()
+
+    @event("Deactivated")
+    def _deactivated(self) -> None:
+        self.active = False
+
+    def reactivate(self) -> None:
+        """The user may sign in again, with the role and scopes they had."""
+        if self.active:
+            raise UserError(f"user {self.email} is already active")
+        self._reactivated()
+
+    @event("Reactivated")
+    def _reactivated(self) -> None:
+        self.active = True
+
+
+def check_can_manage(held: frozenset[str], *scope_sets: frozenset[str]) -> None:
+    """Raise :class:`NotPermitted` unless ``held`` covers every scope in ``scope_sets``.
+
+    Whoever changes a user must already hold every right that user has and will have: nobody
+    grants what they lack, promotes someone above themselves, or acts on a more powerful user.
+    """
+    missing = sorted(frozenset().union(*scope_sets) - held)
+    if missing:
+        raise NotPermitted(
+            f"you cannot manage a user with scopes you do not hold: {', '.join(missing)}"
+        )

@@ -16,13 +16,10 @@ from interfaces.http.controllers.auth import AuthController
 from interfaces.http.controllers.customers import CustomerController
 from interfaces.http.controllers.health import HealthController
 from interfaces.http.controllers.platform import TenantController
-from interfaces.http.controllers.tenancy import (
-    QueueController,
-    ServiceController,
-    SiteController,
-    UserController,
-)
+from interfaces.http.controllers.queues import QueueController
+from interfaces.http.controllers.tenancy import ServiceController, SiteController
 from interfaces.http.controllers.tickets import TicketController
+from interfaces.http.controllers.users import UserController
 from interfaces.http.errors import EXCEPTION_HANDLERS
 from interfaces.http.middleware import RequestContextMiddleware
 from interfaces.http.schemas import Body

@@ -18,7 +18,7 @@ from litestar.exceptions import (
 )
 
 from application.errors import AuthenticationFailed, Contention, TooManyAttempts, Unavailable
-from domain.errors import Conflict, DomainError, InvalidInput, NotFound
+from domain.errors import Conflict, DomainError, InvalidInput, NotFound, NotPermitted
 from interfaces.http.i18n import preferred_language, title
 
 PROBLEM_JSON = "application/problem+json"
@@ -82,11 +82,13 @@ def _domain_status(exc: DomainError) -> int:
         return 401
     if isinstance(exc, TooManyAttempts):
         return 429
+    if isinstance(exc, NotPermitted):
+        return 403
     return 400
 
 
 def handle_domain_error(request: Request, exc: DomainError) -> Response[Problem]:
-    """Domain and application refusals: 404, 409, 422, 401."""
+    """Domain and application refusals: 404, 409, 422, 401, 403."""
     status = _domain_status(exc)
     code = exc.code if status != 404 else "not_found"
     headers: dict[str, str] | None = None
@@ -166,11 +168,24 @@ def _server_owned_field(exc: ValidationException) -> str | None:
     return None
 
 
+MISSING_BODY = "the request body is missing or is not a JSON object"
+
+
 def _validation_detail(exc: ValidationException) -> str:
     if isinstance(exc.extra, list) and exc.extra:
         first = exc.extra[0]
         if isinstance(first, dict) and first.get("message"):
             key = first.get("key")
+            if key == "data" and first.get("source") == "body":
+                # Litestar reports an absent body as the bare KeyError "'data'", and a body of
+                # another JSON type as "Expected `object`, got `array`" at the key "data".
+                if first["message"] == "'data'":
+                    return MISSING_BODY
+                if (
+                    first["message"].startswith("Expected `object`")
+                    and "`$." not in first["message"]
+                ):
+                    return f"{MISSING_BODY} ({first['message'].split(', ')[-1]})"
             return f"{first['message']}" + (
                 f" (at {key})" if key and key not in first["message"] else ""
             )

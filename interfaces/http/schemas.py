@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 from application.views import UserView
 
+T = TypeVar("T")
+
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+TimeZone = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+ServiceCode = Annotated[str, msgspec.Meta(min_length=1, max_length=3)]
+Minutes = Annotated[int, msgspec.Meta(ge=1, le=1440)]
+ServiceIds = Annotated[list[UUID], msgspec.Meta(min_length=1, max_length=50)]
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+ClosedDates = Annotated[list[str], msgspec.Meta(max_length=400)]
+Scopes = Annotated[list[str], msgspec.Meta(max_length=32)]
+
+
+def given(value: T | UnsetType) -> T | None:
+    """A PATCH field's value, or ``None`` when the client left it out (the command keeps it)."""
+    return None if value is UNSET else value  # type: ignore[return-value]
 
 
 class Body(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -55,20 +70,61 @@ class TenantCreate(Body):
     admin_password: Annotated[str, msgspec.Meta(min_length=8, max_length=1024)]
 
 
+class OpeningIntervalBody(Body):
+    """Open from ``open`` to ``close``, local ``HH:MM`` times (``close`` may be ``24:00``)."""
+
+    open: Annotated[str, msgspec.Meta(max_length=5, examples=["09:00"])]
+    close: Annotated[str, msgspec.Meta(max_length=5, examples=["17:30"])]
+
+
+OpeningHours = dict[Weekday, Annotated[list[OpeningIntervalBody], msgspec.Meta(max_length=12)]]
+
+
+def plain_hours(hours: OpeningHours | UnsetType | None) -> dict[str, list[dict[str, Any]]] | None:
+    """Opening hours as the plain mapping the application takes (``None`` when not given)."""
+    if hours is None or hours is UNSET:
+        return None
+    return {
+        day: [{"open": interval.open, "close": interval.close} for interval in intervals]
+        for day, intervals in hours.items()  # type: ignore[union-attr]
+    }
+
+
 class SiteCreate(Body):
-    """A new site."""
+    """A new site; weekdays left out of ``opening_hours`` are closed."""
 
     name: Name
-    timezone: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] = "UTC"
+    timezone: TimeZone = "UTC"
+    opening_hours: OpeningHours = {}
+    closed_dates: ClosedDates = []
+
+
+class SitePatch(Body):
+    """Change a site: only the fields sent change. ``opening_hours`` replaces the whole week."""
+
+    name: Name | UnsetType = UNSET
+    timezone: TimeZone | UnsetType = UNSET
+    opening_hours: OpeningHours | UnsetType = UNSET
+    closed_dates: ClosedDates | UnsetType = UNSET
 
 
 class ServiceCreate(Body):
     """A new service."""
 
     name: Name
-    code: Annotated[str, msgspec.Meta(min_length=1, max_length=3)]
-    target_wait_minutes: Annotated[int, msgspec.Meta(ge=1, le=1440)] = 15
-    expected_service_minutes: Annotated[int, msgspec.Meta(ge=1, le=1440)] = 5
+    code: ServiceCode
+    target_wait_minutes: Minutes = 15
+    expected_service_minutes: Minutes = 5
+
+
+class ServicePatch(Body):
+    """Change a service: only the fields sent change. The code cannot change (sending the
+    current one is accepted)."""
+
+    name: Name | UnsetType = UNSET
+    code: ServiceCode | UnsetType = UNSET
+    target_wait_minutes: Minutes | UnsetType = UNSET
+    expected_service_minutes: Minutes | UnsetType = UNSET
 
 
 class QueueCreate(Body):
@@ -76,8 +132,16 @@ class QueueCreate(Body):
 
     name: Name
     site_id: UUID
-    service_ids: Annotated[list[UUID], msgspec.Meta(min_length=1, max_length=50)]
+    service_ids: ServiceIds
     algorithm: str = "fifo"
+
+
+class QueuePatch(Body):
+    """Reconfigure a queue: only the fields sent change."""
+
+    name: Name | UnsetType = UNSET
+    service_ids: ServiceIds | UnsetType = UNSET
+    algorithm: str | UnsetType = UNSET
 
 
 class UserCreate(Body):
@@ -88,6 +152,14 @@ class UserCreate(Body):
     name: Name
     role: str = "agent"
     queue_ids: list[UUID] = []
+
+
+class UserPatch(Body):
+    """Change a user: only the fields sent change. ``scopes`` replaces the extra scopes."""
+
+    name: Name | UnsetType = UNSET
+    role: str | UnsetType = UNSET
+    scopes: Scopes | UnsetType = UNSET
 
 
 class TicketIssue(Body):
@@ -124,6 +196,12 @@ class AgentStatusChange(Body):
 
     status: str
     counter: Annotated[str, msgspec.Meta(min_length=1, max_length=32)] | None = None
+
+
+class AgentCounter(Body):
+    """The counter a manager seats an agent at; ``null`` for none."""
+
+    counter: Annotated[str, msgspec.Meta(min_length=1, max_length=32)] | None
 
 
 class AgentQueues(Body):

@@ -139,13 +139,20 @@ class Session:
         return f"{API}/tenants/{self.tenant.slug}/{relative.lstrip('/')}"
 
     def request(
-        self, method: str, relative: str, *, json: Any = None, headers: dict | None = None
+        self,
+        method: str,
+        relative: str,
+        *,
+        json: Any = None,
+        headers: dict | None = None,
+        params: dict | None = None,
     ) -> httpx.Response:
         """A request to a tenant route with this session's token."""
         return self.client.request(
             method,
             self.path(relative),
             json=json,
+            params=params,
             headers={**self.headers, **(headers or {})},
         )
 
@@ -156,6 +163,32 @@ class Session:
     def post(self, relative: str, json: Any = None, **kwargs: Any) -> httpx.Response:
         """POST to a tenant route."""
         return self.request("POST", relative, json=json, **kwargs)
+
+    def patch(self, relative: str, json: Any = None, **kwargs: Any) -> httpx.Response:
+        """PATCH a tenant route."""
+        return self.request("PATCH", relative, json=json, **kwargs)
+
+    def page(self, relative: str, cursor: str | None = None, limit: int | None = None) -> dict:
+        """One page of a list route: ``{"items", "results_per_page", "cursor"}`` (200)."""
+        params = {name: value for name, value in (("cursor", cursor), ("limit", limit)) if value}
+        response = self.request("GET", relative, params=params)
+        assert response.status_code == 200, (relative, params, response.text)
+        body = response.json()
+        assert set(body) == {"items", "results_per_page", "cursor"}, body
+        assert len(body["items"]) <= body["results_per_page"]
+        return body
+
+    def list(self, relative: str, limit: int | None = None) -> list[dict]:
+        """Every item of a list route, following the cursor from page to page."""
+        items: list[dict] = []
+        cursor = None
+        for _ in range(1000):
+            body = self.page(relative, cursor, limit)
+            items.extend(body["items"])
+            cursor = body["cursor"]
+            if cursor is None:
+                return items
+        raise AssertionError(f"{relative} never reached its last page")
 
     def ok(self, method: str, relative: str, json: Any = None, status: int = 200) -> Any:
         """Send a request that must succeed with ``status``; return its JSON body."""

@@ -35,7 +35,7 @@ def test_malformed_json_is_a_400_problem(admin: Session) -> None:
     )
 
     assert_problem(response, 400)
-    assert admin.ok("GET", "sites/") == []
+    assert admin.list("sites/") == []
 
 
 def test_a_field_of_the_wrong_type_is_a_400_problem_naming_the_field(admin: Session) -> None:
@@ -43,7 +43,7 @@ def test_a_field_of_the_wrong_type_is_a_400_problem_naming_the_field(admin: Sess
 
     assert body["code"] == "validation_failed"
     assert "name" in body["detail"]
-    assert admin.ok("GET", "sites/") == []
+    assert admin.list("sites/") == []
 
 
 def test_an_unknown_field_is_a_400_problem_rather_than_ignored(admin: Session) -> None:
@@ -51,7 +51,7 @@ def test_an_unknown_field_is_a_400_problem_rather_than_ignored(admin: Session) -
 
     body = assert_problem(response, 400, "validation_failed")
     assert "timzone" in body["detail"]
-    assert admin.ok("GET", "sites/") == []
+    assert admin.list("sites/") == []
 
 
 def test_a_missing_required_field_is_a_400_problem(admin: Session) -> None:
@@ -95,7 +95,7 @@ def test_a_request_without_a_token_is_a_401_problem(http: httpx.Client, admin: S
     assert response.headers["www-authenticate"].lower().startswith("bearer")
     assert_problem(http.get(f"{API}/auth/me/"), 401, "unauthorized")
     assert_problem(http.post(admin.path("sites/"), json={"name": "X", "timezone": "UTC"}), 401)
-    assert admin.ok("GET", "sites/") == []
+    assert admin.list("sites/") == []
 
 
 def test_a_made_up_token_is_a_401_problem(http: httpx.Client, admin: Session) -> None:
@@ -124,7 +124,7 @@ def test_an_agent_cannot_open_a_queue(admin: Session) -> None:
 
     assert_problem(agent.post("queues/", body), 403, "forbidden")
     assert_problem(agent.post("sites/", {"name": "Rogue", "timezone": "UTC"}), 403, "forbidden")
-    assert [queue["id"] for queue in admin.ok("GET", "queues/")] == [floor.queue["id"]]
+    assert [queue["id"] for queue in admin.list("queues/")] == [floor.queue["id"]]
 
 
 def test_a_duplicate_service_code_is_a_409_problem(admin: Session) -> None:
@@ -135,7 +135,7 @@ def test_a_duplicate_service_code_is_a_409_problem(admin: Session) -> None:
     )
 
     assert_problem(response, 409, "duplicate")
-    assert admin.ok("GET", "queues/services/") == [original]
+    assert admin.list("queues/services/") == [original]
 
 
 def test_an_unknown_algorithm_is_a_422_problem(admin: Session) -> None:
@@ -150,14 +150,14 @@ def test_an_unknown_algorithm_is_a_422_problem(admin: Session) -> None:
     problem = assert_problem(admin.post("queues/", body), 422, "invalid_input")
 
     assert "lifo" in problem["detail"]
-    assert [queue["id"] for queue in admin.ok("GET", "queues/")] == [floor.queue["id"]]
+    assert [queue["id"] for queue in admin.list("queues/")] == [floor.queue["id"]]
 
 
 def test_an_unknown_time_zone_is_a_422_problem(admin: Session) -> None:
     for timezone in ("Mars/Olympus_Mons", "../../etc/passwd"):
         response = admin.post("sites/", {"name": "Far away", "timezone": timezone})
         assert_problem(response, 422, "invalid_input")
-    assert admin.ok("GET", "sites/") == []
+    assert admin.list("sites/") == []
 
 
 def test_error_titles_are_french_when_the_client_asks_for_french(admin: Session) -> None:
@@ -194,7 +194,7 @@ def test_error_titles_are_french_when_the_client_asks_for_french(admin: Session)
 
 def test_a_refused_user_creation_leaves_no_user_behind(http: httpx.Client, admin: Session) -> None:
     floor = open_floor(admin)
-    users_before = admin.ok("GET", "users/")
+    users_before = admin.list("users/")
     refused = [
         ({"role": "boss"}, 422),
         ({"queue_ids": [floor.queue["id"], floor.queue["id"]]}, 422),
@@ -207,4 +207,4 @@ def test_a_refused_user_creation_leaves_no_user_behind(http: httpx.Client, admin
         assert_problem(admin.post("users/", body), status)
         signing_in = http.post(f"{API}/auth/", json={"email": email, "password": PASSWORD})
         assert_problem(signing_in, 401, "authentication_failed")
-    assert admin.ok("GET", "users/") == users_before
+    assert admin.list("users/") == users_before

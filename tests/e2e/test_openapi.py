@@ -48,6 +48,17 @@ EXPECTED_ROUTES = {
     ("get", f"{T}/customers/{{customer_id}}"),
     ("patch", f"{T}/customers/{{customer_id}}"),
     ("delete", f"{T}/customers/{{customer_id}}"),
+    ("patch", f"{T}/sites/{{site_id}}"),
+    ("get", f"{T}/queues/services"),
+    ("patch", f"{T}/queues/services/{{service_id}}"),
+    ("patch", f"{T}/queues/{{queue_id}}"),
+    *(("post", f"{T}/queues/{{queue_id}}/{action}") for action in ("pause", "resume", "close")),
+    ("get", f"{T}/users"),
+    ("patch", f"{T}/users/{{user_id}}"),
+    ("post", f"{T}/users/{{user_id}}/deactivate"),
+    ("post", f"{T}/users/{{user_id}}/reactivate"),
+    ("get", f"{T}/agents"),
+    ("put", f"{T}/agents/{{agent_id}}/counter"),
 }
 COMMAND_METHODS = ("post", "put", "patch", "delete")
 
@@ -80,7 +91,9 @@ def test_the_document_is_openapi_3_1_and_lists_every_route(document: dict) -> No
         if method in ("get", *COMMAND_METHODS)
     }
     assert served >= EXPECTED_ROUTES, sorted(EXPECTED_ROUTES - served)
-    operation_ids = [op["operationId"] for _, _, op in _operations(document, ("get", "post"))]
+    operation_ids = [
+        op["operationId"] for _, _, op in _operations(document, ("get", *COMMAND_METHODS))
+    ]
     assert len(operation_ids) == len(set(operation_ids))
 
 
@@ -117,6 +130,18 @@ def test_creations_are_documented_as_201(document: dict) -> None:
     for path in ("sites", "queues/services", "queues", "users", "tickets", "customers"):
         responses = document["paths"][f"{T}/{path}"]["post"]["responses"]
         assert "201" in responses, path
+
+
+def test_every_list_documents_its_page_shape_and_parameters(document: dict) -> None:
+    for path in ("sites", "queues/services", "queues", "users", "agents"):
+        operation = document["paths"][f"{T}/{path}"]["get"]
+        parameters = {p["name"]: p for p in operation["parameters"] if p["in"] == "query"}
+        schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+
+        assert parameters["limit"]["schema"]["maximum"] == 200, path
+        assert parameters["limit"]["schema"]["minimum"] == 1, path
+        assert "cursor" in parameters, path
+        assert {"items", "results_per_page", "cursor"} <= set(schema["properties"]), path
 
 
 def test_call_next_is_documented_with_the_200_and_204_it_answers(document: dict) -> None:

@@ -21,7 +21,7 @@ def test_an_admin_sets_up_a_queue_and_an_agent_serves_its_tickets_in_order(
     assert site["name"] == "Main street"
     assert site["timezone"] == "Europe/Paris"
     assert admin.ok("GET", f"sites/{site['id']}/") == site
-    assert admin.ok("GET", "sites/") == [site]
+    assert admin.list("sites/") == [site]
     service = admin.add_service("A", "Accounts")
     assert service["code"] == "A"
     queue = admin.open_queue(site["id"], [service["id"]], "fifo", name="Accounts")

@@ -60,10 +60,10 @@ def _snapshot(world: World) -> dict[str, Any]:
     """Everything tenant A's admin can see; isolation means it never changes from outside."""
     admin, ids = world.admin, world.ids
     return {
-        "sites": admin.ok("GET", "sites/"),
-        "services": admin.ok("GET", "queues/services/"),
-        "queues": admin.ok("GET", "queues/"),
-        "users": admin.ok("GET", "users/"),
+        "sites": admin.list("sites/"),
+        "services": admin.list("queues/services/"),
+        "queues": admin.list("queues/"),
+        "users": admin.list("users/"),
         "agent": admin.ok("GET", f"agents/{ids['agent_id']}/"),
         "ticket": admin.ok("GET", f"tickets/{ids['ticket_id']}/"),
         "customers": admin.ok("GET", "customers/"),
@@ -190,6 +190,19 @@ def test_another_tenants_token_gets_404_on_every_tenant_route_and_learns_nothing
         "getCustomer",
         "updateCustomer",
         "eraseCustomer",
+        "updateSite",
+        "listServices",
+        "updateService",
+        "updateQueue",
+        "pauseQueue",
+        "resumeQueue",
+        "closeQueue",
+        "listUsers",
+        "updateUser",
+        "deactivateUser",
+        "reactivateUser",
+        "listAgents",
+        "assignAgentCounter",
     } <= checked
     assert _snapshot(world) == before
 
@@ -205,7 +218,7 @@ def test_a_tenants_own_routes_answer_404_for_another_tenants_ids(
     b_floor = open_floor(b, code="B")
     b_ticket = b.issue(b_floor.queue["id"])
     b_agent_id = b.set_status("available", counter="B1")["id"]
-    b_users_before = b.ok("GET", "users/")
+    b_users_before = b.list("users/")
 
     requests: list[tuple[str, str, Any]] = [
         ("GET", f"sites/{a['site_id']}/", None),
@@ -238,6 +251,16 @@ def test_a_tenants_own_routes_answer_404_for_another_tenants_ids(
             ("POST", f"tickets/{a['ticket_id']}/{action}/", None)
             for action in ("start", "close", "pause", "resume", "recall", "mark_no_show", "cancel")
         ],
+        ("PATCH", f"sites/{a['site_id']}/", {"name": "Taken over"}),
+        ("PATCH", f"queues/services/{a['service_id']}/", {"name": "Taken over"}),
+        ("PATCH", f"queues/{a['queue_id']}/", {"name": "Taken over"}),
+        ("PATCH", f"queues/{b_floor.queue['id']}/", {"service_ids": [a["service_id"]]}),
+        *[("POST", f"queues/{a['queue_id']}/{action}/", None) for action in ("pause", "close")],
+        ("PATCH", f"users/{a['user_id']}/", {"role": "admin"}),
+        ("PATCH", f"users/{a['admin_user_id']}/", {"name": "Taken over"}),
+        *[("POST", f"users/{a['user_id']}/{action}/", None) for action in ("deactivate",)],
+        ("POST", f"users/{a['admin_user_id']}/reactivate/", None),
+        ("PUT", f"agents/{a['agent_id']}/counter/", {"counter": "B9"}),
     ]
     for method, relative, body in requests:
         response = b.request(method, relative, json=body)
@@ -247,8 +270,10 @@ def test_a_tenants_own_routes_answer_404_for_another_tenants_ids(
     assert _snapshot(world) == before
     assert b.ticket(b_ticket["id"])["queue_id"] == b_floor.queue["id"]
     assert b.me()["current_ticket_id"] is None
-    assert [q["id"] for q in b.ok("GET", "queues/")] == [b_floor.queue["id"]]
-    assert b.ok("GET", "users/") == b_users_before
+    assert b.list("queues/") == [b.ok("GET", f"queues/{b_floor.queue['id']}/")]
+    assert b.ok("GET", f"queues/{b_floor.queue['id']}/")["service_ids"] == [b_floor.service["id"]]
+    assert {agent["user_id"] for agent in b.list("agents/")} == {u["id"] for u in b_users_before}
+    assert b.list("users/") == b_users_before
 
 
 def test_creating_a_user_with_another_tenants_queue_is_refused_without_creating_the_user(
@@ -257,7 +282,7 @@ def test_creating_a_user_with_another_tenants_queue_is_refused_without_creating_
     world = _build_tenant_a(admin)
     tenant_b = new_tenant()
     b = login(http, tenant_b, tenant_b.admin_email)
-    users_before = b.ok("GET", "users/")
+    users_before = b.list("users/")
     email = f"agent-{uuid.uuid4().hex[:8]}@{tenant_b.slug}.test"
     body = {
         "email": email,
@@ -270,7 +295,7 @@ def test_creating_a_user_with_another_tenants_queue_is_refused_without_creating_
     response = b.post("users/", body)
 
     assert_problem(response, 404)
-    assert b.ok("GET", "users/") == users_before
+    assert b.list("users/") == users_before
     signing_in = http.post(f"{API}/auth/", json={"email": email, "password": PASSWORD})
     assert_problem(signing_in, 401)
 
@@ -292,7 +317,7 @@ def test_an_x_tenant_header_that_disagrees_with_the_path_is_a_400(
 
     agreeing = admin.get("sites/", headers={"X-Tenant": admin.tenant.slug})
     assert agreeing.status_code == 200
-    assert [site["name"] for site in agreeing.json()] == ["Only site"]
+    assert [site["name"] for site in agreeing.json()["items"]] == ["Only site"]
 
 
 def test_the_legacy_token_scheme_is_accepted(http: httpx.Client, admin: Session) -> None:
@@ -308,4 +333,4 @@ def test_the_legacy_token_scheme_is_accepted(http: httpx.Client, admin: Session)
     assert me.json()["id"] == admin.user["id"]
     assert created.status_code == 201, created.text
     assert listed.status_code == 200
-    assert [site["id"] for site in listed.json()] == [created.json()["id"]]
+    assert [site["id"] for site in listed.json()["items"]] == [created.json()["id"]]

@@ -305,7 +305,7 @@ def test_a_service_code_is_unique_within_a_tenant_but_not_across_tenants(world):
     with pytest.raises(DuplicateResource):
         world.service("A")
 
-    assert [s.code for s in world.app.list_services(world.tenant_id)] == ["A"]
+    assert [s.code for s in world.app.list_services(world.tenant_id).items] == ["A"]
     other = make_world(app=world.app)
     assert other.app.get_service(other.tenant_id, other.service("A")).code == "A"
 

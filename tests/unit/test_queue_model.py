@@ -203,6 +203,10 @@ class QueueMachine(RuleBasedStateMachine):
 
     @rule(policy=st.sampled_from(Policy))
     def reconfigure(self, policy: Policy) -> None:
+        if self.model.status is QueueStatus.CLOSED:
+            with pytest.raises(QueueError):
+                self.queue.reconfigure("Main", list(self.queue.service_ids), policy.value)
+            return
         self.queue.reconfigure("Main", list(self.queue.service_ids), policy.value)
         self.model.policy = policy
 

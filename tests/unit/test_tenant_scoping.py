@@ -34,4 +34,4 @@ def test_a_tenant_cannot_load_another_tenant_as_its_own():
     second = app.create_tenant(CommandContext.system(None), "second", "Second")
     app.add_site(CommandContext.system(first), "HQ", "UTC")
     with pytest.raises(NotFound):
-        app.get_site(second, app.list_sites(first)[0].id)
+        app.get_site(second, app.list_sites(first).items[0].id)

@@ -9,7 +9,6 @@ from uuid import UUID, uuid4
 from application.app import SmartQueue
 from application.context import CommandContext
 from domain.agents import Agent
-from domain.queues import Queue
 
 MORNING = datetime(2024, 1, 15, 9, 0, tzinfo=UTC)
 
@@ -68,16 +67,16 @@ class World:
         return self.app.issue_ticket(self.context, queue_id, **options).number
 
     def pause_queue(self, queue_id: UUID) -> None:
-        """No command pauses a queue yet, so go through the repository."""
-        queue = self.app.repository.get(queue_id)
-        assert isinstance(queue, Queue)
-        queue.pause()
-        self.app.save_in_context(self.context, queue)
+        self.app.pause_queue(self.context, queue_id)
 
     def resume_queue(self, queue_id: UUID) -> None:
-        queue = self.app.repository.get(queue_id)
-        queue.resume()
-        self.app.save_in_context(self.context, queue)
+        self.app.resume_queue(self.context, queue_id)
+
+    def user(self, role: str = "agent", name: str = "Someone") -> UUID:
+        """A staff user of the tenant (no credentials: identity is not involved here)."""
+        user_id = uuid4()
+        self.app.register_user(self.context, user_id, f"{user_id}@x.test", name, role)
+        return user_id
 
 
 def make_world(

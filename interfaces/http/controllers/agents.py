@@ -1,4 +1,4 @@
-"""Agents: call the next ticket, change status, see the board entry."""
+"""Agents: call the next ticket, change status, see the board; managers seat agents."""
 
 from __future__ import annotations
 
@@ -6,11 +6,15 @@ from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post, put
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.pagination import CursorPagination
+from litestar.params import JSONBody
 
 from application.identity import Principal
+from application.paging import DEFAULT_PAGE_SIZE
 from application.views import AgentView, TicketView
 from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, problems
-from interfaces.http.schemas import AgentQueues, AgentStatusChange, CallNext
+from interfaces.http.pagination import Cursor, Limit, page_request, to_response
+from interfaces.http.schemas import AgentCounter, AgentQueues, AgentStatusChange, CallNext
 from interfaces.http.security import command_context, container_of, scoped
 
 
@@ -51,11 +55,31 @@ class AgentController(Controller):
         responses=problems(400, 401, 403, 404, 409, 422),
         **scoped("agents:status"),
     )
-    def set_status(self, request: Request, member: Principal, data: AgentStatusChange) -> AgentView:
+    def set_status(
+        self, request: Request, member: Principal, data: JSONBody[AgentStatusChange]
+    ) -> AgentView:
         """``available``, ``busy``, ``paused`` or ``offline``, and optionally the counter."""
         return container_of(request).app.set_agent_status(
             command_context(request, member), member.agent_id, data.status, data.counter
         )
+
+    @get(
+        "/",
+        operation_id="listAgents",
+        sync_to_thread=True,
+        responses=problems(400, 401, 403, 404, 422),
+        **scoped("agents:read"),
+    )
+    def list_agents(
+        self,
+        request: Request,
+        member: Principal,
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_PAGE_SIZE,
+    ) -> CursorPagination[str, AgentView]:
+        """A page of the tenant's agents (one per staff user) with status, counter and queues."""
+        page = container_of(request).app.list_agents(member.tenant_id, page_request(cursor, limit))
+        return to_response(page, limit)
 
     @get(
         "/me",
@@ -87,9 +111,24 @@ class AgentController(Controller):
         **scoped("agents:manage"),
     )
     def assign_queues(
-        self, request: Request, member: Principal, agent_id: UUID, data: AgentQueues
+        self, request: Request, member: Principal, agent_id: UUID, data: JSONBody[AgentQueues]
     ) -> AgentView:
         """Set the queues the agent calls from when no queue is named."""
         return container_of(request).app.assign_agent_queues(
             command_context(request, member), agent_id, data.queue_ids
+        )
+
+    @put(
+        "/{agent_id:uuid}/counter",
+        operation_id="assignAgentCounter",
+        sync_to_thread=True,
+        responses=problems(400, 401, 403, 404, 422, 503),
+        **scoped("agents:manage"),
+    )
+    def assign_counter(
+        self, request: Request, member: Principal, agent_id: UUID, data: JSONBody[AgentCounter]
+    ) -> AgentView:
+        """Seat an agent at a counter (``null`` for none); their next call announces it."""
+        return container_of(request).app.assign_agent_counter(
+            command_context(request, member), agent_id, data.counter
         )

@@ -1,23 +1,38 @@
-"""The tenant's resources: sites, services, queues and staff users."""
+"""Where and what the tenant serves: sites and services.
+
+Queues and users have their own modules (``queues``, ``users``).
+"""
 
 from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, get, patch, post
+from litestar.pagination import CursorPagination
+from litestar.params import JSONBody
 
 from application.identity import Principal
-from application.views import QueueView, ServiceView, SiteView, UserView
+from application.paging import DEFAULT_PAGE_SIZE
+from application.views import ServiceView, SiteView
 from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, problems
-from interfaces.http.schemas import QueueCreate, ServiceCreate, SiteCreate, UserCreate
+from interfaces.http.pagination import Cursor, Limit, page_request, to_response
+from interfaces.http.schemas import (
+    ServiceCreate,
+    ServicePatch,
+    SiteCreate,
+    SitePatch,
+    given,
+    plain_hours,
+)
 from interfaces.http.security import command_context, container_of, scoped
 
 READ_ERRORS = problems(400, 401, 403, 404)
+LIST_ERRORS = problems(400, 401, 403, 404, 422)
 WRITE_ERRORS = problems(400, 401, 403, 404, 409, 422)
 
 
 class SiteController(Controller):
-    """Physical locations."""
+    """Physical locations, their time zones and opening hours."""
 
     path = f"{TENANT_PATH}/sites"
     tags = ["sites"]
@@ -27,12 +42,19 @@ class SiteController(Controller):
         "/",
         operation_id="listSites",
         sync_to_thread=True,
-        responses=READ_ERRORS,
+        responses=LIST_ERRORS,
         **scoped("sites:read"),
     )
-    def list_sites(self, request: Request, member: Principal) -> list[SiteView]:
-        """Every site of the tenant."""
-        return container_of(request).app.list_sites(member.tenant_id)
+    def list_sites(
+        self,
+        request: Request,
+        member: Principal,
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_PAGE_SIZE,
+    ) -> CursorPagination[str, SiteView]:
+        """A page of the tenant's sites, oldest first."""
+        page = container_of(request).app.list_sites(member.tenant_id, page_request(cursor, limit))
+        return to_response(page, limit)
 
     @post(
         "/",
@@ -41,10 +63,16 @@ class SiteController(Controller):
         responses=WRITE_ERRORS,
         **scoped("sites:manage"),
     )
-    def create_site(self, request: Request, member: Principal, data: SiteCreate) -> SiteView:
-        """Register a site with its IANA time zone."""
+    def create_site(
+        self, request: Request, member: Principal, data: JSONBody[SiteCreate]
+    ) -> SiteView:
+        """Register a site with its IANA time zone and, optionally, its opening hours."""
         return container_of(request).app.add_site(
-            command_context(request, member), data.name, data.timezone
+            command_context(request, member),
+            data.name,
+            data.timezone,
+            opening_hours=plain_hours(data.opening_hours),
+            closed_dates=data.closed_dates,
         )
 
     @get(
@@ -58,6 +86,27 @@ class SiteController(Controller):
         """One site."""
         return container_of(request).app.get_site(member.tenant_id, site_id)
 
+    @patch(
+        "/{site_id:uuid}",
+        operation_id="updateSite",
+        sync_to_thread=True,
+        responses=WRITE_ERRORS,
+        **scoped("sites:manage"),
+    )
+    def update_site(
+        self, request: Request, member: Principal, site_id: UUID, data: JSONBody[SitePatch]
+    ) -> SiteView:
+        """Change a site's name, time zone, opening hours or closed dates; ``{}`` changes
+        nothing. A new time zone moves the site's queues (and their daily numbering) with it."""
+        return container_of(request).app.change_site(
+            command_context(request, member),
+            site_id,
+            name=given(data.name),
+            timezone=given(data.timezone),
+            opening_hours=plain_hours(data.opening_hours),
+            closed_dates=given(data.closed_dates),
+        )
+
 
 class ServiceController(Controller):
     """What customers come for; the code prefixes ticket numbers."""
@@ -70,12 +119,20 @@ class ServiceController(Controller):
         "/",
         operation_id="listServices",
         sync_to_thread=True,
-        responses=READ_ERRORS,
+        responses=LIST_ERRORS,
         **scoped("queues:read"),
     )
-    def list_services(self, request: Request, member: Principal) -> list[ServiceView]:
-        """Every service of the tenant."""
-        return container_of(request).app.list_services(member.tenant_id)
+    def list_services(
+        self,
+        request: Request,
+        member: Principal,
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_PAGE_SIZE,
+    ) -> CursorPagination[str, ServiceView]:
+        """A page of the tenant's services, oldest first."""
+        app = container_of(request).app
+        page = app.list_services(member.tenant_id, page_request(cursor, limit))
+        return to_response(page, limit)
 
     @post(
         "/",
@@ -85,7 +142,7 @@ class ServiceController(Controller):
         **scoped("services:manage"),
     )
     def create_service(
-        self, request: Request, member: Principal, data: ServiceCreate
+        self, request: Request, member: Principal, data: JSONBody[ServiceCreate]
     ) -> ServiceView:
         """Register a service; its code is unique in the tenant."""
         return container_of(request).app.add_service(
@@ -107,97 +164,23 @@ class ServiceController(Controller):
         """One service."""
         return container_of(request).app.get_service(member.tenant_id, service_id)
 
-
-class QueueController(Controller):
-    """Waiting lines."""
-
-    path = f"{TENANT_PATH}/queues"
-    tags = ["queues"]
-    dependencies = TENANT_SCOPED
-
-    @get(
-        "/",
-        operation_id="listQueues",
-        sync_to_thread=True,
-        responses=READ_ERRORS,
-        **scoped("queues:read"),
-    )
-    def list_queues(self, request: Request, member: Principal) -> list[QueueView]:
-        """Every queue of the tenant with its waiting count."""
-        return container_of(request).app.list_queues(member.tenant_id)
-
-    @post(
-        "/",
-        operation_id="createQueue",
+    @patch(
+        "/{service_id:uuid}",
+        operation_id="updateService",
         sync_to_thread=True,
         responses=WRITE_ERRORS,
-        **scoped("queues:manage"),
+        **scoped("services:manage"),
     )
-    def create_queue(self, request: Request, member: Principal, data: QueueCreate) -> QueueView:
-        """Open a queue at a site for some services, with a selection algorithm."""
-        return container_of(request).app.open_queue(
+    def update_service(
+        self, request: Request, member: Principal, service_id: UUID, data: JSONBody[ServicePatch]
+    ) -> ServiceView:
+        """Rename a service or change its target wait and expected service time; ``{}`` changes
+        nothing. The code is immutable: a different one is refused with 422."""
+        return container_of(request).app.change_service(
             command_context(request, member),
-            data.name,
-            data.site_id,
-            data.service_ids,
-            data.algorithm,
+            service_id,
+            name=given(data.name),
+            code=given(data.code),
+            target_wait_minutes=given(data.target_wait_minutes),
+            expected_service_minutes=given(data.expected_service_minutes),
         )
-
-    @get(
-        "/{queue_id:uuid}",
-        operation_id="getQueue",
-        sync_to_thread=True,
-        responses=READ_ERRORS,
-        **scoped("queues:read"),
-    )
-    def get_queue(self, request: Request, member: Principal, queue_id: UUID) -> QueueView:
-        """One queue."""
-        return container_of(request).app.get_queue(member.tenant_id, queue_id)
-
-
-class UserController(Controller):
-    """Staff users: admins, managers and agents."""
-
-    path = f"{TENANT_PATH}/users"
-    tags = ["users"]
-    dependencies = TENANT_SCOPED
-
-    @get(
-        "/",
-        operation_id="listUsers",
-        sync_to_thread=True,
-        responses=READ_ERRORS,
-        **scoped("users:read"),
-    )
-    def list_users(self, request: Request, member: Principal) -> list[UserView]:
-        """Every staff user of the tenant."""
-        return container_of(request).app.list_users(member.tenant_id)
-
-    @post(
-        "/",
-        operation_id="createUser",
-        sync_to_thread=True,
-        responses=WRITE_ERRORS,
-        **scoped("users:manage"),
-    )
-    def create_user(self, request: Request, member: Principal, data: UserCreate) -> UserView:
-        """Create a staff user with a password; agents may get their queues at once."""
-        return container_of(request).identity.create_user(
-            command_context(request, member),
-            data.email,
-            data.password,
-            data.name,
-            data.role,
-            queue_ids=data.queue_ids,
-        )
-
-    @get(
-        "/{user_id:uuid}",
-        operation_id="getUser",
-        sync_to_thread=True,
-        responses=READ_ERRORS,
-        **scoped("users:read"),
-    )
-    def get_user(self, request: Request, member: Principal, user_id: UUID) -> UserView:
-        """One staff user."""
-        return container_of(request).app.get_user(member.tenant_id, user_id)

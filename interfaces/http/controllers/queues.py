@@ -1,0 +1,128 @@
+"""Waiting lines: open, reconfigure, pause, resume and close them."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from litestar import Controller, Request, get, patch, post
+from litestar.pagination import CursorPagination
+from litestar.params import JSONBody
+
+from application.identity import Principal
+from application.paging import DEFAULT_PAGE_SIZE
+from application.views import QueueView
+from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, problems
+from interfaces.http.pagination import Cursor, Limit, page_request, to_response
+from interfaces.http.schemas import QueueCreate, QueuePatch, given
+from interfaces.http.security import command_context, container_of, scoped
+
+READ_ERRORS = problems(400, 401, 403, 404)
+WRITE_ERRORS = problems(400, 401, 403, 404, 409, 422, 503)
+STATE_ERRORS = problems(400, 401, 403, 404, 409, 503)
+
+# Path segment -> application command; each answers with the queue as it is afterwards.
+STATE_COMMANDS = {"pause": "pause_queue", "resume": "resume_queue", "close": "close_queue"}
+
+
+def _state_change(action: str, operation_id: str, summary: str):
+    """A ``POST queues/{id}/<action>/`` handler running the matching queue command."""
+
+    @post(
+        f"/{{queue_id:uuid}}/{action}",
+        operation_id=operation_id,
+        status_code=200,
+        sync_to_thread=True,
+        responses=STATE_ERRORS,
+        summary=summary,
+        **scoped("queues:manage"),
+    )
+    def handler(self: Controller, request: Request, member: Principal, queue_id: UUID) -> QueueView:
+        command = getattr(container_of(request).app, STATE_COMMANDS[action])
+        return command(command_context(request, member), queue_id)
+
+    handler.__doc__ = summary
+    return handler
+
+
+class QueueController(Controller):
+    """Waiting lines of the tenant."""
+
+    path = f"{TENANT_PATH}/queues"
+    tags = ["queues"]
+    dependencies = TENANT_SCOPED
+
+    @get(
+        "/",
+        operation_id="listQueues",
+        sync_to_thread=True,
+        responses=problems(400, 401, 403, 404, 422),
+        **scoped("queues:read"),
+    )
+    def list_queues(
+        self,
+        request: Request,
+        member: Principal,
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_PAGE_SIZE,
+    ) -> CursorPagination[str, QueueView]:
+        """A page of the tenant's queues with their waiting counts, oldest first."""
+        page = container_of(request).app.list_queues(member.tenant_id, page_request(cursor, limit))
+        return to_response(page, limit)
+
+    @post(
+        "/",
+        operation_id="createQueue",
+        sync_to_thread=True,
+        responses=WRITE_ERRORS,
+        **scoped("queues:manage"),
+    )
+    def create_queue(
+        self, request: Request, member: Principal, data: JSONBody[QueueCreate]
+    ) -> QueueView:
+        """Open a queue at a site for some services, with a selection algorithm."""
+        return container_of(request).app.open_queue(
+            command_context(request, member),
+            data.name,
+            data.site_id,
+            data.service_ids,
+            data.algorithm,
+        )
+
+    @get(
+        "/{queue_id:uuid}",
+        operation_id="getQueue",
+        sync_to_thread=True,
+        responses=READ_ERRORS,
+        **scoped("queues:read"),
+    )
+    def get_queue(self, request: Request, member: Principal, queue_id: UUID) -> QueueView:
+        """One queue."""
+        return container_of(request).app.get_queue(member.tenant_id, queue_id)
+
+    @patch(
+        "/{queue_id:uuid}",
+        operation_id="updateQueue",
+        sync_to_thread=True,
+        responses=WRITE_ERRORS,
+        **scoped("queues:manage"),
+    )
+    def update_queue(
+        self, request: Request, member: Principal, queue_id: UUID, data: JSONBody[QueuePatch]
+    ) -> QueueView:
+        """Rename a queue, change its services or algorithm; ``{}`` changes nothing. A closed
+        queue cannot be reconfigured (409)."""
+        return container_of(request).app.reconfigure_queue(
+            command_context(request, member),
+            queue_id,
+            name=given(data.name),
+            service_ids=given(data.service_ids),
+            algorithm=given(data.algorithm),
+        )
+
+    pause = _state_change(
+        "pause", "pauseQueue", "Stop taking new tickets; those waiting can still be called."
+    )
+    resume = _state_change("resume", "resumeQueue", "Take new tickets again after a pause.")
+    close = _state_change(
+        "close", "closeQueue", "Close the queue for good (refused while tickets wait)."
+    )

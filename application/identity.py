@@ -195,7 +195,10 @@ class Identity:
         Attempts are counted before the password is checked, so guessing costs the guesser.
         """
         self.limiter.check(email, client_address)
-        credential = self.credentials.find_by_email(email.strip().lower())
+        try:
+            credential = self.credentials.find_by_email(normalise_email(email))
+        except InvalidInput:
+            credential = None  # no account can have that address
         if credential is None:
             self.hasher.verify(self._decoy_hash, password)
             raise AuthenticationFailed("invalid email or password")

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 import msgspec
+import psycopg
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import (
@@ -200,7 +201,17 @@ def handle_unexpected(request: Request, exc: Exception) -> Response[Problem]:
     )
 
 
+def handle_unstorable_value(request: Request, exc: psycopg.DataError) -> Response[Problem]:
+    """A value PostgreSQL cannot hold (a NUL character in a query parameter, say): the
+    transaction was rolled back, so nothing was written; the client learns which request."""
+    log.warning("unstorable_value", path=request.url.path, error=str(exc).splitlines()[0])
+    return problem(
+        request, 400, "bad_request", "the request holds a value that cannot be stored or searched"
+    )
+
+
 EXCEPTION_HANDLERS = {
+    psycopg.DataError: handle_unstorable_value,
     DomainError: handle_domain_error,
     HTTPException: handle_http_exception,
     Exception: handle_unexpected,

@@ -1,4 +1,4 @@
-"""List endpoints: ``?cursor=&limit=`` in, Litestar's ``CursorPagination`` out.
+"""List endpoints: ``?cursor=&limit=`` in, a :class:`Paginated` page out.
 
 The response's ``cursor`` is the value to send as ``?cursor=`` for the next page; it is ``null`` on
 the last page. ``limit`` is bounded, so no client can ask for the whole table at once.
@@ -6,9 +6,9 @@ the last page. ``limit`` is bounded, so no client can ask for the whole table at
 
 from __future__ import annotations
 
-from typing import Annotated, TypeVar
+from typing import Annotated, Generic, TypeVar
 
-from litestar.pagination import CursorPagination
+import msgspec
 from litestar.params import Parameter
 
 from application.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageRequest
@@ -25,11 +25,20 @@ Limit = Annotated[
 ]
 
 
+class Paginated(msgspec.Struct, Generic[T]):
+    """A page of items; ``cursor`` is what to send as ``?cursor=`` for the next page, ``null`` on
+    the last one. (Litestar's own ``CursorPagination`` documents the cursor as never null.)"""
+
+    items: list[T]
+    results_per_page: int
+    cursor: str | None
+
+
 def page_request(cursor: str | None, limit: int = DEFAULT_PAGE_SIZE) -> PageRequest:
     """The application's page request from the query parameters."""
     return PageRequest(cursor=cursor, limit=limit)
 
 
-def to_response(page: Page[T], limit: int) -> CursorPagination[str, T]:
+def to_response(page: Page[T], limit: int) -> Paginated[T]:
     """The HTTP shape of a page."""
-    return CursorPagination(items=page.items, results_per_page=limit, cursor=page.next_cursor)
+    return Paginated(items=page.items, results_per_page=limit, cursor=page.next_cursor)

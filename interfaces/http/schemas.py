@@ -2,23 +2,41 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID
 
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from application.queueing import CHANNELS
 from application.views import UserView
+from domain.agents import AgentStatus
+from domain.policies import Placement, Policy
+from domain.tenancy import Role
 
 T = TypeVar("T")
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 TimeZone = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-ServiceCode = Annotated[str, msgspec.Meta(min_length=1, max_length=3)]
+ServiceCode = Annotated[str, msgspec.Meta(pattern="^[A-Z]{1,3}$", examples=["A", "DEP"])]
 Minutes = Annotated[int, msgspec.Meta(ge=1, le=1440)]
 ServiceIds = Annotated[list[UUID], msgspec.Meta(min_length=1, max_length=50)]
-Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-ClosedDates = Annotated[list[str], msgspec.Meta(max_length=400)]
+IsoDate = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["2026-12-25"])]
+ClosedDates = Annotated[list[IsoDate], msgspec.Meta(max_length=400)]
+
+
+def one_of(values: Iterable[object]) -> Any:
+    """A ``Literal`` of the values' strings: the OpenAPI document lists them as an enum, and a
+    value outside them is refused while decoding the body (400, naming the value)."""
+    return Literal[tuple(str(value) for value in values)]  # type: ignore[valid-type]
+
+
+Algorithm = one_of(Policy)
+RoleName = one_of(Role)
+Channel = one_of(sorted(CHANNELS))
+PlacementName = one_of(Placement)
+AgentStatusName = one_of(AgentStatus)
 Scopes = Annotated[list[str], msgspec.Meta(max_length=32)]
 
 
@@ -28,7 +46,23 @@ def given(value: T | UnsetType) -> T | None:
 
 
 class Body(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Base of request bodies."""
+    """Base of request bodies. A NUL character anywhere in a body is refused while decoding:
+    no field means it, and PostgreSQL text cannot store it."""
+
+    def __post_init__(self) -> None:
+        for name in self.__struct_fields__:
+            if _holds_nul(getattr(self, name)):
+                raise ValueError(f"{name} contains a NUL character")
+
+
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple):
+        return any(_holds_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    return False
 
 
 class Login(Body):
@@ -77,16 +111,29 @@ class OpeningIntervalBody(Body):
     close: Annotated[str, msgspec.Meta(max_length=5, examples=["17:30"])]
 
 
-OpeningHours = dict[Weekday, Annotated[list[OpeningIntervalBody], msgspec.Meta(max_length=12)]]
+Intervals = Annotated[list[OpeningIntervalBody], msgspec.Meta(max_length=12)]
+
+
+class OpeningHours(Body):
+    """Opening intervals per weekday; a day left out or empty is closed."""
+
+    monday: Intervals = []
+    tuesday: Intervals = []
+    wednesday: Intervals = []
+    thursday: Intervals = []
+    friday: Intervals = []
+    saturday: Intervals = []
+    sunday: Intervals = []
 
 
 def plain_hours(hours: OpeningHours | UnsetType | None) -> dict[str, list[dict[str, Any]]] | None:
     """Opening hours as the plain mapping the application takes (``None`` when not given)."""
-    if hours is None or hours is UNSET:
+    if hours is None or isinstance(hours, UnsetType):
         return None
     return {
         day: [{"open": interval.open, "close": interval.close} for interval in intervals]
-        for day, intervals in hours.items()  # type: ignore[union-attr]
+        for day in hours.__struct_fields__
+        if (intervals := getattr(hours, day))
     }
 
 
@@ -95,7 +142,7 @@ class SiteCreate(Body):
 
     name: Name
     timezone: TimeZone = "UTC"
-    opening_hours: OpeningHours = {}
+    opening_hours: OpeningHours = msgspec.field(default_factory=OpeningHours)
     closed_dates: ClosedDates = []
 
 
@@ -133,7 +180,7 @@ class QueueCreate(Body):
     name: Name
     site_id: UUID
     service_ids: ServiceIds
-    algorithm: str = "fifo"
+    algorithm: Algorithm = "fifo"
 
 
 class QueuePatch(Body):
@@ -141,7 +188,7 @@ class QueuePatch(Body):
 
     name: Name | UnsetType = UNSET
     service_ids: ServiceIds | UnsetType = UNSET
-    algorithm: str | UnsetType = UNSET
+    algorithm: Algorithm | UnsetType = UNSET
 
 
 class UserCreate(Body):
@@ -150,7 +197,7 @@ class UserCreate(Body):
     email: Annotated[str, msgspec.Meta(max_length=254)]
     password: Annotated[str, msgspec.Meta(min_length=8, max_length=1024)]
     name: Name
-    role: str = "agent"
+    role: RoleName = "agent"
     queue_ids: list[UUID] = []
 
 
@@ -158,7 +205,7 @@ class UserPatch(Body):
     """Change a user: only the fields sent change. ``scopes`` replaces the extra scopes."""
 
     name: Name | UnsetType = UNSET
-    role: str | UnsetType = UNSET
+    role: RoleName | UnsetType = UNSET
     scopes: Scopes | UnsetType = UNSET
 
 
@@ -169,14 +216,14 @@ class TicketIssue(Body):
     service_id: UUID | None = None
     customer_id: UUID | None = None
     priority: Annotated[int, msgspec.Meta(ge=0, le=10)] = 0
-    channel: str = "api"
+    channel: Channel = "api"
 
 
 class TicketTransfer(Body):
     """Move a ticket to another queue."""
 
     queue_id: UUID
-    placement: str = "last"
+    placement: PlacementName = "last"
 
 
 class TicketCancel(Body):
@@ -194,7 +241,7 @@ class CallNext(Body):
 class AgentStatusChange(Body):
     """The agent's availability and counter."""
 
-    status: str
+    status: AgentStatusName
     counter: Annotated[str, msgspec.Meta(min_length=1, max_length=32)] | None = None
 
 

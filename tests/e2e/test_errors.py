@@ -138,7 +138,7 @@ def test_a_duplicate_service_code_is_a_409_problem(admin: Session) -> None:
     assert admin.list("queues/services/") == [original]
 
 
-def test_an_unknown_algorithm_is_a_422_problem(admin: Session) -> None:
+def test_an_unknown_algorithm_is_a_400_problem_naming_it(admin: Session) -> None:
     floor = open_floor(admin)
     body = {
         "name": "Stack",
@@ -147,9 +147,10 @@ def test_an_unknown_algorithm_is_a_422_problem(admin: Session) -> None:
         "algorithm": "lifo",
     }
 
-    problem = assert_problem(admin.post("queues/", body), 422, "invalid_input")
+    problem = assert_problem(admin.post("queues/", body), 400, "validation_failed")
 
     assert "lifo" in problem["detail"]
+    assert "algorithm" in problem["detail"]
     assert [queue["id"] for queue in admin.list("queues/")] == [floor.queue["id"]]
 
 
@@ -196,7 +197,7 @@ def test_a_refused_user_creation_leaves_no_user_behind(http: httpx.Client, admin
     floor = open_floor(admin)
     users_before = admin.list("users/")
     refused = [
-        ({"role": "boss"}, 422),
+        ({"role": "boss"}, 400),
         ({"queue_ids": [floor.queue["id"], floor.queue["id"]]}, 422),
         ({"queue_ids": [str(uuid.uuid4())]}, 404),
     ]
@@ -208,3 +209,14 @@ def test_a_refused_user_creation_leaves_no_user_behind(http: httpx.Client, admin
         signing_in = http.post(f"{API}/auth/", json={"email": email, "password": PASSWORD})
         assert_problem(signing_in, 401, "authentication_failed")
     assert admin.list("users/") == users_before
+
+
+def test_a_nul_character_is_a_clear_4xx_and_never_a_500(http: httpx.Client, admin: Session) -> None:
+    sign_in = http.post(f"{API}/auth/", json={"email": "a\u0000@b.test", "password": "x" * 8})
+    site = admin.post("sites/", {"name": "Lobby\u0000", "timezone": "UTC"})
+    search = admin.get("customers/?name=%00")
+
+    assert_problem(sign_in, 400, "validation_failed")
+    assert "NUL" in assert_problem(site, 400, "validation_failed")["detail"]
+    assert_problem(search, 400)
+    assert admin.list("sites/") == []

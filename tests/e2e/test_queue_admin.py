@@ -73,7 +73,7 @@ def test_a_queue_patch_changes_its_name_services_and_algorithm(admin: Session) -
 @pytest.mark.parametrize(
     ("body", "status", "code", "detail"),
     [
-        ({"algorithm": "lifo"}, 422, "invalid_input", "unknown algorithm 'lifo'"),
+        ({"algorithm": "lifo"}, 400, "validation_failed", "Invalid enum value 'lifo'"),
         ({"service_ids": []}, 400, "validation_failed", "service_ids"),
         ({"service_ids": [str(uuid.uuid4())]}, 404, "not_found", "no service with id"),
         ({"status": "paused"}, 422, "server_owned_field", "'status' is set by the server"),

@@ -6,14 +6,13 @@ from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post, put
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.pagination import CursorPagination
 from litestar.params import JSONBody
 
 from application.identity import Principal
 from application.paging import DEFAULT_PAGE_SIZE
 from application.views import AgentView, TicketView
 from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, problems
-from interfaces.http.pagination import Cursor, Limit, page_request, to_response
+from interfaces.http.pagination import Cursor, Limit, Paginated, page_request, to_response
 from interfaces.http.schemas import AgentCounter, AgentQueues, AgentStatusChange, CallNext
 from interfaces.http.security import command_context, container_of, scoped
 
@@ -76,7 +75,7 @@ class AgentController(Controller):
         member: Principal,
         cursor: Cursor = None,
         limit: Limit = DEFAULT_PAGE_SIZE,
-    ) -> CursorPagination[str, AgentView]:
+    ) -> Paginated[AgentView]:
         """A page of the tenant's agents (one per staff user) with status, counter and queues."""
         page = container_of(request).app.list_agents(member.tenant_id, page_request(cursor, limit))
         return to_response(page, limit)

@@ -8,14 +8,13 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post
-from litestar.pagination import CursorPagination
 from litestar.params import Parameter
 
 from application.identity import Principal
 from application.paging import DEFAULT_PAGE_SIZE
 from application.views import CustomerView
 from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, problems
-from interfaces.http.pagination import Cursor, Limit, page_request, to_response
+from interfaces.http.pagination import Cursor, Limit, Paginated, page_request, to_response
 from interfaces.http.schemas import (
     CustomerCreate,
     CustomerPatch,
@@ -72,7 +71,7 @@ class CustomerController(Controller):
         phone: PhoneQuery = None,
         phone_region: RegionQuery = None,
         name: NameQuery = None,
-    ) -> CursorPagination[str, CustomerView]:
+    ) -> Paginated[CustomerView]:
         """Customers oldest first, optionally by exact phone or by part of the name."""
         page = container_of(request).app.list_customers(
             member.tenant_id, page_request(cursor, limit), phone, phone_region, name

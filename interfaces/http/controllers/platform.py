@@ -5,12 +5,11 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, Request, get, post
-from litestar.pagination import CursorPagination
 
 from application.identity import Principal
 from application.views import TenantView
 from interfaces.http.controllers.common import AUTHENTICATED, problems
-from interfaces.http.pagination import Cursor, Limit, page_request, to_response
+from interfaces.http.pagination import Cursor, Limit, Paginated, page_request, to_response
 from interfaces.http.schemas import TenantCreate
 from interfaces.http.security import command_context, container_of, scoped
 
@@ -31,7 +30,7 @@ class TenantController(Controller):
     )
     def list_tenants(
         self, request: Request, principal: Principal, cursor: Cursor = None, limit: Limit = 50
-    ) -> CursorPagination[str, TenantView]:
+    ) -> Paginated[TenantView]:
         """Every tenant, oldest first."""
         page = container_of(request).app.list_tenants(page_request(cursor, limit))
         return to_response(page, limit)

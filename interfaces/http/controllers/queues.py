@@ -5,14 +5,13 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, Request, get, patch, post
-from litestar.pagination import CursorPagination
 from litestar.params import JSONBody
 
 from application.identity import Principal
 from application.paging import DEFAULT_PAGE_SIZE
 from application.views import QueueView
 from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, problems
-from interfaces.http.pagination import Cursor, Limit, page_request, to_response
+from interfaces.http.pagination import Cursor, Limit, Paginated, page_request, to_response
 from interfaces.http.schemas import QueueCreate, QueuePatch, given
 from interfaces.http.security import command_context, container_of, scoped
 
@@ -64,7 +63,7 @@ class QueueController(Controller):
         member: Principal,
         cursor: Cursor = None,
         limit: Limit = DEFAULT_PAGE_SIZE,
-    ) -> CursorPagination[str, QueueView]:
+    ) -> Paginated[QueueView]:
         """A page of the tenant's queues with their waiting counts, oldest first."""
         page = container_of(request).app.list_queues(member.tenant_id, page_request(cursor, limit))
         return to_response(page, limit)

@@ -8,14 +8,13 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, Request, get, patch, post
-from litestar.pagination import CursorPagination
 from litestar.params import JSONBody
 
 from application.identity import Principal
 from application.paging import DEFAULT_PAGE_SIZE
 from application.views import ServiceView, SiteView
 from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, problems
-from interfaces.http.pagination import Cursor, Limit, page_request, to_response
+from interfaces.http.pagination import Cursor, Limit, Paginated, page_request, to_response
 from interfaces.http.schemas import (
     ServiceCreate,
     ServicePatch,
@@ -51,7 +50,7 @@ class SiteController(Controller):
         member: Principal,
         cursor: Cursor = None,
         limit: Limit = DEFAULT_PAGE_SIZE,
-    ) -> CursorPagination[str, SiteView]:
+    ) -> Paginated[SiteView]:
         """A page of the tenant's sites, oldest first."""
         page = container_of(request).app.list_sites(member.tenant_id, page_request(cursor, limit))
         return to_response(page, limit)
@@ -128,7 +127,7 @@ class ServiceController(Controller):
         member: Principal,
         cursor: Cursor = None,
         limit: Limit = DEFAULT_PAGE_SIZE,
-    ) -> CursorPagination[str, ServiceView]:
+    ) -> Paginated[ServiceView]:
         """A page of the tenant's services, oldest first."""
         app = container_of(request).app
         page = app.list_services(member.tenant_id, page_request(cursor, limit))

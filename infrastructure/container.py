@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import psycopg
 from psycopg_pool import ConnectionPool
 
 from application.app import SmartQueue
+from application.idempotency import IdempotencyStore, KeyPolicy
 from application.identity import Identity
 from infrastructure.database import event_store_env, open_pool, resolve_database_url
+from infrastructure.idempotency_store import SCHEMA as IDEMPOTENCY_SCHEMA
+from infrastructure.idempotency_store import PostgresIdempotencyStore
 from infrastructure.identity_store import (
     SCHEMA,
     Argon2Hasher,
@@ -30,6 +34,7 @@ class Container:
     app: SmartQueue
     pool: ConnectionPool
     identity: Identity
+    idempotency: IdempotencyStore
     closed: bool = field(default=False)
 
     def close(self) -> None:
@@ -52,17 +57,23 @@ def build_container(settings: Settings) -> Container:
         hasher=Argon2Hasher(),
         token_ttl_seconds=settings.auth.token_ttl_seconds,
     )
-    return Container(settings, database_url, app, pool, identity)
+    policy = KeyPolicy(
+        ttl=timedelta(seconds=settings.idempotency.ttl_seconds),
+        lease=timedelta(seconds=settings.idempotency.lease_seconds),
+    )
+    idempotency = PostgresIdempotencyStore(pool, policy)
+    return Container(settings, database_url, app, pool, identity, idempotency)
 
 
 def migrate(settings: Settings) -> str:
-    """Create the event store's and the identity tables once, under an advisory lock."""
+    """Create every table (event store, identity, idempotency keys) once, under an advisory lock."""
     database_url = resolve_database_url(settings)
     with psycopg.connect(database_url, autocommit=True) as connection:
         connection.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
         try:
             SmartQueue(env=event_store_env(database_url, settings, create_tables=True)).close()
             connection.execute(SCHEMA)
+            connection.execute(IDEMPOTENCY_SCHEMA)
         finally:
             connection.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
     return database_url

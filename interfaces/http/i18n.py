@@ -24,6 +24,9 @@ TITLES: dict[str, dict[str, str]] = {
         "too_many_requests": "Too many requests",
         "internal_error": "Internal error",
         "unavailable": "Service unavailable",
+        "invalid_idempotency_key": "Invalid Idempotency-Key header",
+        "idempotency_key_reused": "Idempotency-Key already used for another request",
+        "idempotency_key_in_flight": "A request with this Idempotency-Key is still in progress",
     },
     "fr": {
         "bad_request": "Requête mal formée",
@@ -46,6 +49,9 @@ TITLES: dict[str, dict[str, str]] = {
         "too_many_requests": "Trop de requêtes",
         "internal_error": "Erreur interne",
         "unavailable": "Service indisponible",
+        "invalid_idempotency_key": "En-tête Idempotency-Key invalide",
+        "idempotency_key_reused": "Idempotency-Key déjà utilisée pour une autre requête",
+        "idempotency_key_in_flight": "Une requête avec cette Idempotency-Key est encore en cours",
     },
 }
 DEFAULT_LANGUAGE = "en"

@@ -10,6 +10,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from application.identity import Principal
 from application.views import AgentView, TicketView
 from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, problems
+from interfaces.http.idempotency import idempotent
 from interfaces.http.schemas import AgentQueues, AgentStatusChange, CallNext
 from interfaces.http.security import command_context, container_of, scoped
 
@@ -30,7 +31,7 @@ class AgentController(Controller):
             **problems(400, 401, 403, 404, 409, 422, 503),
             204: ResponseSpec(None, description="Nobody is waiting"),
         },
-        **scoped("tickets:call"),
+        **idempotent(scoped("tickets:call")),
     )
     def call_next(
         self, request: Request, member: Principal, data: CallNext | None = None
@@ -49,7 +50,7 @@ class AgentController(Controller):
         status_code=200,
         sync_to_thread=True,
         responses=problems(400, 401, 403, 404, 409, 422),
-        **scoped("agents:status"),
+        **idempotent(scoped("agents:status")),
     )
     def set_status(self, request: Request, member: Principal, data: AgentStatusChange) -> AgentView:
         """``available``, ``busy``, ``paused`` or ``offline``, and optionally the counter."""

@@ -24,14 +24,15 @@ from uuid import UUID
 import anyio
 from litestar import Request
 from litestar.exceptions import HTTPException
+from litestar.openapi.spec import Operation
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from application.idempotency import Claim, IdempotencyStore, Verdict, is_valid_key
 from interfaces.http.errors import problem
 from interfaces.http.idempotency_http import (
     IDEMPOTENT,
-    IdempotentOperation,
     ResponseRecorder,
+    documenting_idempotency_key,
     replay,
     request_fingerprint,
 )
@@ -178,5 +179,5 @@ def idempotent(options: dict[str, Any]) -> dict[str, Any]:
         **options,
         "opt": {**options.get("opt", {}), IDEMPOTENT: True},
         "middleware": [*options.get("middleware", []), IdempotencyMiddleware],
-        "operation_class": IdempotentOperation,
+        "operation_class": documenting_idempotency_key(options.get("operation_class", Operation)),
     }

@@ -4,7 +4,8 @@ it, and the header's place in the OpenAPI document."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from functools import cache
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 from uuid import UUID
 
@@ -111,12 +112,22 @@ KEY_PARAMETER = Parameter(
 )
 
 
-@dataclass
-class IdempotentOperation(Operation):
-    """An OpenAPI operation that documents the optional ``Idempotency-Key`` header."""
+class _DocumentsIdempotencyKey:
+    """Mixed into an OpenAPI operation class: lists the optional ``Idempotency-Key`` header."""
 
-    def __post_init__(self) -> None:
+    parameters: list[Any] | None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         parameters = list(self.parameters or [])
         if not any(getattr(each, "name", None) == KEY_PARAMETER.name for each in parameters):
             parameters.append(KEY_PARAMETER)
         self.parameters = parameters
+
+
+@cache
+def documenting_idempotency_key(operation_class: type[Operation]) -> type[Operation]:
+    """``operation_class`` (``Operation`` or one that already adds its own details, such as the
+    required scope) extended to document the ``Idempotency-Key`` header."""
+    name = f"Idempotent{operation_class.__name__}"
+    return type(name, (_DocumentsIdempotencyKey, operation_class), {})

@@ -17,6 +17,7 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 import pytest
 from litestar import Litestar, Request, Response, post
 from litestar.middleware import DefineMiddleware
+from litestar.openapi.spec import Operation
 from litestar.params import JSONBody
 from litestar.testing import TestClient
 
@@ -25,7 +26,7 @@ from application.idempotency import StoredResponse
 from domain.errors import Conflict
 from infrastructure.settings import IdempotencySettings
 from interfaces.http.errors import EXCEPTION_HANDLERS
-from interfaces.http.idempotency import Caller, IdempotencyMiddleware
+from interfaces.http.idempotency import Caller, IdempotencyMiddleware, idempotent
 from interfaces.http.idempotency_http import IDEMPOTENT
 from tests.memory_idempotency_store import MemoryIdempotencyStore
 
@@ -279,3 +280,32 @@ def test_a_duplicate_gets_409_with_retry_after_if_the_first_is_still_running(
     assert duplicate.json()["code"] == "idempotency_key_in_flight"
     assert duplicate.headers["retry-after"] == "1"
     assert effects.done == []
+
+
+class NamedOperation(Operation):
+    """Stands in for an operation class a handler already uses (e.g. one naming its scope)."""
+
+    def to_schema(self) -> dict[str, Any]:
+        schema = super().to_schema()
+        schema["x-named"] = "kept"
+        return schema
+
+
+def test_marking_a_handler_idempotent_keeps_its_options_and_its_operation_class() -> None:
+    options = idempotent(
+        {
+            "opt": {"scope": "tickets:write"},
+            "security": [{"B": []}],
+            "operation_class": NamedOperation,
+        }
+    )
+
+    schema = options["operation_class"](operation_id="issue").to_schema()
+
+    assert options["opt"] == {"scope": "tickets:write", IDEMPOTENT: True}
+    assert options["security"] == [{"B": []}]
+    assert options["middleware"] == [IdempotencyMiddleware]
+    assert schema["x-named"] == "kept"
+    assert [p["name"] for p in schema["parameters"]] == ["Idempotency-Key"]
+    assert schema["parameters"][0]["in"] == "header"
+    assert schema["parameters"][0].get("required", False) is False

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import psycopg
 import redis
 from psycopg_pool import ConnectionPool
 
 from application.app import SmartQueue
+from application.idempotency import IdempotencyStore, KeyPolicy
 from application.identity import Identity
 from infrastructure.customer_store import SCHEMA as CUSTOMER_SCHEMA
 from infrastructure.customer_store import PostgresCustomerProfiles
 from infrastructure.database import event_store_env, open_pool, resolve_database_url
+from infrastructure.idempotency_store import SCHEMA as IDEMPOTENCY_SCHEMA
+from infrastructure.idempotency_store import PostgresIdempotencyStore
 from infrastructure.identity_store import SCHEMA, Argon2Hasher, PostgresCredentialStore
 from infrastructure.rate_limit import RedisLoginLimiter
 from infrastructure.redis_server import connect_redis, resolve_redis_url
@@ -33,6 +37,7 @@ class Container:
     redis_url: str
     redis: redis.Redis
     identity: Identity
+    idempotency: IdempotencyStore
     closed: bool = field(default=False)
 
     def close(self) -> None:
@@ -72,11 +77,17 @@ def build_container(settings: Settings) -> Container:
             redis_url, auth.login_attempts_per_account, auth.login_attempts_per_address
         ),
     )
-    return Container(settings, database_url, app, pool, redis_url, client, identity)
+    policy = KeyPolicy(
+        ttl=timedelta(seconds=settings.idempotency.ttl_seconds),
+        lease=timedelta(seconds=settings.idempotency.lease_seconds),
+    )
+    idempotency = PostgresIdempotencyStore(pool, policy)
+    return Container(settings, database_url, app, pool, redis_url, client, identity, idempotency)
 
 
 def migrate(settings: Settings) -> str:
-    """Create the event store's, identity and customer tables once, under an advisory lock."""
+    """Create every table (event store, identity, customers, idempotency keys) once, under an
+    advisory lock."""
     database_url = resolve_database_url(settings)
     with psycopg.connect(database_url, autocommit=True) as connection:
         connection.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
@@ -84,6 +95,7 @@ def migrate(settings: Settings) -> str:
             SmartQueue(env=event_store_env(database_url, settings, create_tables=True)).close()
             connection.execute(SCHEMA)
             connection.execute(CUSTOMER_SCHEMA)
+            connection.execute(IDEMPOTENCY_SCHEMA)
         finally:
             connection.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
     return database_url

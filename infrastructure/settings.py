@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -70,6 +70,20 @@ class LogSettings:
 
 
 @dataclass(frozen=True)
+class IdempotencySettings:
+    """Idempotency-Key handling of command endpoints."""
+
+    wait_seconds: float = 5.0
+    """SMARTQUEUE_IDEMPOTENCY_WAIT_SECONDS: how long a duplicate waits for the first request
+    with its key to finish before answering 409 (default 5)."""
+    lease_seconds: float = 60.0
+    """SMARTQUEUE_IDEMPOTENCY_LEASE_SECONDS: after this, a key whose request never finished (its
+    process died) can be taken again (default 60)."""
+    ttl_seconds: float = 24 * 3600.0
+    """SMARTQUEUE_IDEMPOTENCY_TTL_SECONDS: how long a key is remembered (default 24 hours)."""
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a SmartQueue process is configured with."""
 
@@ -80,6 +94,7 @@ class Settings:
     http: HttpSettings
     auth: AuthSettings
     log: LogSettings
+    idempotency: IdempotencySettings = field(default_factory=IdempotencySettings)
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -109,5 +124,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         log=LogSettings(
             format=env.get("SMARTQUEUE_LOG_FORMAT", "auto"),
             level=env.get("SMARTQUEUE_LOG_LEVEL", "INFO").upper(),
+        ),
+        idempotency=IdempotencySettings(
+            wait_seconds=float(env.get("SMARTQUEUE_IDEMPOTENCY_WAIT_SECONDS", "5")),
+            lease_seconds=float(env.get("SMARTQUEUE_IDEMPOTENCY_LEASE_SECONDS", "60")),
+            ttl_seconds=float(env.get("SMARTQUEUE_IDEMPOTENCY_TTL_SECONDS", str(24 * 3600))),
         ),
     )

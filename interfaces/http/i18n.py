@@ -31,6 +31,9 @@ TITLES: dict[str, dict[str, str]] = {
         "too_many_attempts": "Too many sign-in attempts; try again later",
         "internal_error": "Internal error",
         "unavailable": "Service unavailable",
+        "invalid_idempotency_key": "Invalid Idempotency-Key header",
+        "idempotency_key_reused": "Idempotency-Key already used for another request",
+        "idempotency_key_in_flight": "A request with this Idempotency-Key is still in progress",
     },
     "fr": {
         "bad_request": "Requête mal formée",
@@ -60,6 +63,9 @@ TITLES: dict[str, dict[str, str]] = {
         "too_many_attempts": "Trop de tentatives de connexion ; réessayez plus tard",
         "internal_error": "Erreur interne",
         "unavailable": "Service indisponible",
+        "invalid_idempotency_key": "En-tête Idempotency-Key invalide",
+        "idempotency_key_reused": "Idempotency-Key déjà utilisée pour une autre requête",
+        "idempotency_key_in_flight": "Une requête avec cette Idempotency-Key est encore en cours",
     },
 }
 DEFAULT_LANGUAGE = "en"

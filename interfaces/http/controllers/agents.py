@@ -12,6 +12,7 @@ from application.identity import Principal
 from application.paging import DEFAULT_PAGE_SIZE
 from application.views import AgentView, TicketView
 from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, problems
+from interfaces.http.idempotency import idempotent
 from interfaces.http.pagination import Cursor, Limit, Paginated, page_request, to_response
 from interfaces.http.schemas import AgentCounter, AgentQueues, AgentStatusChange, CallNext
 from interfaces.http.security import command_context, container_of, scoped
@@ -33,7 +34,7 @@ class AgentController(Controller):
             **problems(400, 401, 403, 404, 409, 422, 503),
             204: ResponseSpec(None, description="Nobody is waiting"),
         },
-        **scoped("tickets:call"),
+        **idempotent(scoped("tickets:call")),
     )
     def call_next(
         self, request: Request, member: Principal, data: CallNext | None = None
@@ -52,7 +53,7 @@ class AgentController(Controller):
         status_code=200,
         sync_to_thread=True,
         responses=problems(400, 401, 403, 404, 409, 422),
-        **scoped("agents:status"),
+        **idempotent(scoped("agents:status")),
     )
     def set_status(
         self, request: Request, member: Principal, data: JSONBody[AgentStatusChange]

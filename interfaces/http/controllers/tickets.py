@@ -9,10 +9,12 @@ from litestar import Controller, Request, get, post
 from application.identity import Principal
 from application.views import TicketView
 from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, problems
+from interfaces.http.idempotency import idempotent
 from interfaces.http.schemas import TicketCancel, TicketIssue, TicketTransfer
 from interfaces.http.security import command_context, container_of, scoped
 
-LIFECYCLE_ERRORS = problems(400, 401, 403, 404, 409, 503)
+# 422: an Idempotency-Key reused for another request.
+LIFECYCLE_ERRORS = problems(400, 401, 403, 404, 409, 422, 503)
 
 
 def _lifecycle(action: str, operation_id: str, summary: str):
@@ -25,7 +27,7 @@ def _lifecycle(action: str, operation_id: str, summary: str):
         sync_to_thread=True,
         responses=LIFECYCLE_ERRORS,
         summary=summary,
-        **scoped("tickets:call"),
+        **idempotent(scoped("tickets:call")),
     )
     def handler(
         self: Controller, request: Request, member: Principal, ticket_id: UUID
@@ -60,7 +62,7 @@ class TicketController(Controller):
         operation_id="issueTicket",
         sync_to_thread=True,
         responses=problems(400, 401, 403, 404, 409, 422, 503),
-        **scoped("tickets:write"),
+        **idempotent(scoped("tickets:write")),
     )
     def issue(self, request: Request, member: Principal, data: TicketIssue) -> TicketView:
         """Take a ticket in a queue: its number, position and ETA."""
@@ -97,7 +99,7 @@ class TicketController(Controller):
         status_code=200,
         sync_to_thread=True,
         responses=LIFECYCLE_ERRORS,
-        **scoped("tickets:write"),
+        **idempotent(scoped("tickets:write")),
     )
     def cancel(
         self, request: Request, member: Principal, ticket_id: UUID, data: TicketCancel | None = None
@@ -114,7 +116,7 @@ class TicketController(Controller):
         status_code=200,
         sync_to_thread=True,
         responses=problems(400, 401, 403, 404, 409, 422, 503),
-        **scoped("tickets:call"),
+        **idempotent(scoped("tickets:call")),
     )
     def transfer(
         self, request: Request, member: Principal, ticket_id: UUID, data: TicketTransfer

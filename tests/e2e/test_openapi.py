@@ -137,11 +137,14 @@ def test_every_list_documents_its_page_shape_and_parameters(document: dict) -> N
         operation = document["paths"][f"{T}/{path}"]["get"]
         parameters = {p["name"]: p for p in operation["parameters"] if p["in"] == "query"}
         schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+        schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
 
         assert parameters["limit"]["schema"]["maximum"] == 200, path
         assert parameters["limit"]["schema"]["minimum"] == 1, path
         assert "cursor" in parameters, path
         assert {"items", "results_per_page", "cursor"} <= set(schema["properties"]), path
+        # The last page's cursor is null, and the document says so.
+        assert {"type": "null"} in schema["properties"]["cursor"]["oneOf"], path
 
 
 def test_call_next_is_documented_with_the_200_and_204_it_answers(document: dict) -> None:

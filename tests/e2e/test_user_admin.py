@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 
+import jwt
 import pytest
 
-from tests.e2e.support import Session, assert_problem, login, open_floor
+from tests.e2e.support import API, PASSWORD, Session, assert_problem, login, open_floor
 
 pytestmark = pytest.mark.e2e
 
@@ -71,10 +72,41 @@ def test_a_deactivated_users_token_stops_working_until_reactivated(admin: Sessio
     twice = assert_problem(admin.post(f"users/{agent.user['id']}/deactivate/"), 409)
     assert "already deactivated" in twice["detail"]
 
+    signing_in = admin.client.post(
+        f"{API}/auth/", json={"email": agent.user["email"], "password": PASSWORD}
+    )
+    assert_problem(signing_in, 401, "authentication_failed")
+    refreshing = admin.client.post(
+        f"{API}/auth/refresh/", json={"refresh_token": agent.refresh_token}
+    )
+    assert_problem(refreshing, 401)
+
     reactivated = admin.ok("POST", f"users/{agent.user['id']}/reactivate")
     assert reactivated["active"] is True
     again = login(admin.client, admin.tenant, agent.user["email"])
     assert again.me()["status"] == "offline"
+
+
+def test_a_change_of_rights_revokes_the_users_tokens_and_the_next_sign_in_carries_them(
+    admin: Session,
+) -> None:
+    floor = open_floor(admin)
+    agent = admin.add_agent()
+    queue = {"name": "Extra", "site_id": floor.site["id"], "service_ids": [floor.service["id"]]}
+    assert_problem(agent.post("queues/", queue), 403, "forbidden")
+    renamed_only = admin.ok("PATCH", f"users/{agent.user['id']}/", {"name": "Renamed"})
+    assert renamed_only["name"] == "Renamed"
+    assert agent.get("agents/me/").status_code == 200  # a rename keeps the tokens
+
+    admin.ok("PATCH", f"users/{agent.user['id']}/", {"role": "manager", "scopes": ["sites:manage"]})
+
+    assert_problem(agent.get("agents/me/"), 401, "unauthorized")
+    promoted = login(admin.client, admin.tenant, agent.user["email"])
+    scopes = set(jwt.decode(promoted.token, options={"verify_signature": False})["scope"].split())
+    assert {"queues:manage", "sites:manage"} <= scopes
+    assert "users:manage" not in scopes
+    assert promoted.post("queues/", queue).status_code == 201
+    assert promoted.post("sites/", {"name": "Annex", "timezone": "UTC"}).status_code == 201
 
 
 def test_the_last_admin_cannot_deactivate_or_demote_themselves(admin: Session) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Generic, TypeVar
 
 import msgspec
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from application.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageRequest
 
@@ -17,11 +17,11 @@ T = TypeVar("T")
 
 Cursor = Annotated[
     str | None,
-    Parameter(query="cursor", description="`cursor` of the previous page", max_length=512),
+    QueryParameter(name="cursor", description="`cursor` of the previous page", max_length=512),
 ]
 Limit = Annotated[
     int,
-    Parameter(query="limit", ge=1, le=MAX_PAGE_SIZE, description="Items per page"),
+    QueryParameter(name="limit", ge=1, le=MAX_PAGE_SIZE, description="Items per page"),
 ]
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request
+from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.openapi.spec import Operation
+from litestar.params import FromPath
 
 from application.context import CommandContext
 from application.identity import Principal
@@ -49,7 +51,9 @@ def provide_principal(request: Request) -> Principal:
     return principal
 
 
-def provide_tenant_principal(request: Request, slug: str, principal: Principal) -> Principal:
+def provide_tenant_principal(
+    request: Request, slug: FromPath[str], principal: NamedDependency[Principal]
+) -> Principal:
     """The principal, provided the path's tenant is theirs.
 
     Another tenant's path answers 404 exactly like a tenant that does not exist.
@@ -62,7 +66,7 @@ def provide_tenant_principal(request: Request, slug: str, principal: Principal) 
     return principal
 
 
-def command_context(request: Request, principal: Principal) -> CommandContext:
+def command_context(request: Request, principal: NamedDependency[Principal]) -> CommandContext:
     """The metadata stamped on the events of this request's command."""
     request_id = request.scope.get("state", {}).get("request_id")
     return CommandContext(

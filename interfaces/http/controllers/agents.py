@@ -5,8 +5,9 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post, put
+from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import JSONBody
+from litestar.params import FromPath, JSONBody
 
 from application.identity import Principal
 from application.paging import DEFAULT_PAGE_SIZE
@@ -37,7 +38,10 @@ class AgentController(Controller):
         **idempotent(scoped("tickets:call")),
     )
     def call_next(
-        self, request: Request, member: Principal, data: CallNext | None = None
+        self,
+        request: Request,
+        member: NamedDependency[Principal],
+        data: JSONBody[CallNext | None] = None,
     ) -> Response[TicketView | None]:
         """Call the next ticket of a queue, or of the agent's queues when none is named."""
         ticket = container_of(request).app.call_next(
@@ -56,7 +60,10 @@ class AgentController(Controller):
         **idempotent(scoped("agents:status")),
     )
     def set_status(
-        self, request: Request, member: Principal, data: JSONBody[AgentStatusChange]
+        self,
+        request: Request,
+        member: NamedDependency[Principal],
+        data: JSONBody[AgentStatusChange],
     ) -> AgentView:
         """``available``, ``busy``, ``paused`` or ``offline``, and optionally the counter."""
         return container_of(request).app.set_agent_status(
@@ -73,7 +80,7 @@ class AgentController(Controller):
     def list_agents(
         self,
         request: Request,
-        member: Principal,
+        member: NamedDependency[Principal],
         cursor: Cursor = None,
         limit: Limit = DEFAULT_PAGE_SIZE,
     ) -> Paginated[AgentView]:
@@ -88,7 +95,7 @@ class AgentController(Controller):
         responses=problems(400, 401, 403, 404),
         **scoped("agents:status"),
     )
-    def me(self, request: Request, member: Principal) -> AgentView:
+    def me(self, request: Request, member: NamedDependency[Principal]) -> AgentView:
         """The calling user's agent profile."""
         return container_of(request).app.get_agent(member.tenant_id, member.agent_id)
 
@@ -99,7 +106,9 @@ class AgentController(Controller):
         responses=problems(401, 403, 404),
         **scoped("agents:read"),
     )
-    def get_agent(self, request: Request, member: Principal, agent_id: UUID) -> AgentView:
+    def get_agent(
+        self, request: Request, member: NamedDependency[Principal], agent_id: FromPath[UUID]
+    ) -> AgentView:
         """An agent's status, counter, queues and current ticket."""
         return container_of(request).app.get_agent(member.tenant_id, agent_id)
 
@@ -111,7 +120,11 @@ class AgentController(Controller):
         **scoped("agents:manage"),
     )
     def assign_queues(
-        self, request: Request, member: Principal, agent_id: UUID, data: JSONBody[AgentQueues]
+        self,
+        request: Request,
+        member: NamedDependency[Principal],
+        agent_id: FromPath[UUID],
+        data: JSONBody[AgentQueues],
     ) -> AgentView:
         """Set the queues the agent calls from when no queue is named."""
         return container_of(request).app.assign_agent_queues(
@@ -126,7 +139,11 @@ class AgentController(Controller):
         **scoped("agents:manage"),
     )
     def assign_counter(
-        self, request: Request, member: Principal, agent_id: UUID, data: JSONBody[AgentCounter]
+        self,
+        request: Request,
+        member: NamedDependency[Principal],
+        agent_id: FromPath[UUID],
+        data: JSONBody[AgentCounter],
     ) -> AgentView:
         """Seat an agent at a counter (``null`` for none); their next call announces it."""
         return container_of(request).app.assign_agent_counter(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 
 from application.identity import Principal
 from application.views import UserView
@@ -30,7 +32,7 @@ class AuthController(Controller):
         security=[],
         responses=problems(400, 401, 429),
     )
-    def login(self, request: Request, data: Login) -> LoginResult:
+    def login(self, request: Request, data: JSONBody[Login]) -> LoginResult:
         """Exchange an email and password for tokens. Attempts are limited per account and per
         client address (429 with Retry-After)."""
         tokens, user = container_of(request).identity.login(
@@ -52,7 +54,7 @@ class AuthController(Controller):
         security=[],
         responses=problems(400, 401),
     )
-    def refresh(self, request: Request, data: Refresh) -> Tokens:
+    def refresh(self, request: Request, data: JSONBody[Refresh]) -> Tokens:
         """Exchange a refresh token for new tokens; the refresh token sent is spent."""
         tokens = container_of(request).identity.refresh(data.refresh_token)
         return Tokens(
@@ -69,7 +71,7 @@ class AuthController(Controller):
         security=[{"BearerToken": []}],
         responses=problems(401),
     )
-    def me(self, request: Request, principal: Principal) -> UserView:
+    def me(self, request: Request, principal: NamedDependency[Principal]) -> UserView:
         """The user the token belongs to."""
         return container_of(request).app.get_user(principal.tenant_id, principal.user_id)
 
@@ -82,6 +84,6 @@ class AuthController(Controller):
         security=[{"BearerToken": []}],
         responses=problems(401),
     )
-    def logout(self, request: Request, principal: Principal) -> None:
+    def logout(self, request: Request, principal: NamedDependency[Principal]) -> None:
         """End this sign-in: its access and refresh tokens are refused from now on."""
         container_of(request).identity.logout(principal)

@@ -8,7 +8,8 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from application.identity import Principal
 from application.paging import DEFAULT_PAGE_SIZE
@@ -28,19 +29,19 @@ WRITE_ERRORS = problems(400, 401, 403, 404, 422, 503)
 
 PhoneQuery = Annotated[
     str | None,
-    Parameter(
-        query="phone",
+    QueryParameter(
+        name="phone",
         max_length=40,
         description="Exact phone, any format (normalised to E.164 before matching)",
     ),
 ]
 RegionQuery = Annotated[
     str | None,
-    Parameter(query="phone_region", max_length=2, description="ISO code for a national phone"),
+    QueryParameter(name="phone_region", max_length=2, description="ISO code for a national phone"),
 ]
 NameQuery = Annotated[
     str | None,
-    Parameter(query="name", max_length=200, description="Part of the name, case-insensitive"),
+    QueryParameter(name="name", max_length=200, description="Part of the name, case-insensitive"),
 ]
 
 
@@ -65,7 +66,7 @@ class CustomerController(Controller):
     def list_customers(
         self,
         request: Request,
-        member: Principal,
+        member: NamedDependency[Principal],
         cursor: Cursor = None,
         limit: Limit = DEFAULT_PAGE_SIZE,
         phone: PhoneQuery = None,
@@ -86,7 +87,7 @@ class CustomerController(Controller):
         **scoped("customers:write"),
     )
     def create_customer(
-        self, request: Request, member: Principal, data: CustomerCreate
+        self, request: Request, member: NamedDependency[Principal], data: JSONBody[CustomerCreate]
     ) -> CustomerView:
         """Register a customer; the phone is normalised to E.164."""
         wanted = data.preferences or CustomerPreferences()
@@ -109,7 +110,9 @@ class CustomerController(Controller):
         responses=READ_ERRORS,
         **scoped("customers:read"),
     )
-    def get_customer(self, request: Request, member: Principal, customer_id: UUID) -> CustomerView:
+    def get_customer(
+        self, request: Request, member: NamedDependency[Principal], customer_id: FromPath[UUID]
+    ) -> CustomerView:
         """One customer; an erased customer is 404."""
         return container_of(request).app.get_customer(member.tenant_id, customer_id)
 
@@ -121,7 +124,11 @@ class CustomerController(Controller):
         **scoped("customers:write"),
     )
     def update_customer(
-        self, request: Request, member: Principal, customer_id: UUID, data: CustomerPatch
+        self,
+        request: Request,
+        member: NamedDependency[Principal],
+        customer_id: FromPath[UUID],
+        data: JSONBody[CustomerPatch],
     ) -> CustomerView:
         """Change only the fields sent; unknown fields are refused, server-owned ones with 422."""
         changes: dict[str, Any] = {
@@ -151,6 +158,8 @@ class CustomerController(Controller):
         responses=WRITE_ERRORS,
         **scoped("customers:erase"),
     )
-    def erase_customer(self, request: Request, member: Principal, customer_id: UUID) -> None:
+    def erase_customer(
+        self, request: Request, member: NamedDependency[Principal], customer_id: FromPath[UUID]
+    ) -> None:
         """Erase the customer's personal data for good; their tickets stay in statistics."""
         container_of(request).app.erase_customer(command_context(request, member), customer_id)

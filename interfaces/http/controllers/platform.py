@@ -5,6 +5,8 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 
 from application.identity import Principal
 from application.views import TenantView
@@ -29,7 +31,11 @@ class TenantController(Controller):
         **scoped("tenants:manage"),
     )
     def list_tenants(
-        self, request: Request, principal: Principal, cursor: Cursor = None, limit: Limit = 50
+        self,
+        request: Request,
+        principal: NamedDependency[Principal],
+        cursor: Cursor = None,
+        limit: Limit = 50,
     ) -> Paginated[TenantView]:
         """Every tenant, oldest first."""
         page = container_of(request).app.list_tenants(page_request(cursor, limit))
@@ -43,7 +49,7 @@ class TenantController(Controller):
         **scoped("tenants:manage"),
     )
     def create_tenant(
-        self, request: Request, principal: Principal, data: TenantCreate
+        self, request: Request, principal: NamedDependency[Principal], data: JSONBody[TenantCreate]
     ) -> TenantView:
         """Create a tenant and its first administrator."""
         container = container_of(request)
@@ -63,6 +69,8 @@ class TenantController(Controller):
         responses=problems(401, 403, 404),
         **scoped("tenants:manage"),
     )
-    def get_tenant(self, request: Request, principal: Principal, tenant_id: UUID) -> TenantView:
+    def get_tenant(
+        self, request: Request, principal: NamedDependency[Principal], tenant_id: FromPath[UUID]
+    ) -> TenantView:
         """One tenant."""
         return container_of(request).app.get_tenant(tenant_id)

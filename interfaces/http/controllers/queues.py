@@ -5,7 +5,8 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, Request, get, patch, post
-from litestar.params import JSONBody
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 
 from application.identity import Principal
 from application.paging import DEFAULT_PAGE_SIZE
@@ -35,7 +36,12 @@ def _state_change(action: str, operation_id: str, summary: str):
         summary=summary,
         **scoped("queues:manage"),
     )
-    def handler(self: Controller, request: Request, member: Principal, queue_id: UUID) -> QueueView:
+    def handler(
+        self: Controller,
+        request: Request,
+        member: NamedDependency[Principal],
+        queue_id: FromPath[UUID],
+    ) -> QueueView:
         command = getattr(container_of(request).app, STATE_COMMANDS[action])
         return command(command_context(request, member), queue_id)
 
@@ -60,7 +66,7 @@ class QueueController(Controller):
     def list_queues(
         self,
         request: Request,
-        member: Principal,
+        member: NamedDependency[Principal],
         cursor: Cursor = None,
         limit: Limit = DEFAULT_PAGE_SIZE,
     ) -> Paginated[QueueView]:
@@ -76,7 +82,7 @@ class QueueController(Controller):
         **scoped("queues:manage"),
     )
     def create_queue(
-        self, request: Request, member: Principal, data: JSONBody[QueueCreate]
+        self, request: Request, member: NamedDependency[Principal], data: JSONBody[QueueCreate]
     ) -> QueueView:
         """Open a queue at a site for some services, with a selection algorithm."""
         return container_of(request).app.open_queue(
@@ -94,7 +100,9 @@ class QueueController(Controller):
         responses=READ_ERRORS,
         **scoped("queues:read"),
     )
-    def get_queue(self, request: Request, member: Principal, queue_id: UUID) -> QueueView:
+    def get_queue(
+        self, request: Request, member: NamedDependency[Principal], queue_id: FromPath[UUID]
+    ) -> QueueView:
         """One queue."""
         return container_of(request).app.get_queue(member.tenant_id, queue_id)
 
@@ -106,7 +114,11 @@ class QueueController(Controller):
         **scoped("queues:manage"),
     )
     def update_queue(
-        self, request: Request, member: Principal, queue_id: UUID, data: JSONBody[QueuePatch]
+        self,
+        request: Request,
+        member: NamedDependency[Principal],
+        queue_id: FromPath[UUID],
+        data: JSONBody[QueuePatch],
     ) -> QueueView:
         """Rename a queue, change its services or algorithm; ``{}`` changes nothing. A closed
         queue cannot be reconfigured (409)."""

@@ -8,7 +8,8 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, Request, get, patch, post
-from litestar.params import JSONBody
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 
 from application.identity import Principal
 from application.paging import DEFAULT_PAGE_SIZE
@@ -47,7 +48,7 @@ class SiteController(Controller):
     def list_sites(
         self,
         request: Request,
-        member: Principal,
+        member: NamedDependency[Principal],
         cursor: Cursor = None,
         limit: Limit = DEFAULT_PAGE_SIZE,
     ) -> Paginated[SiteView]:
@@ -63,7 +64,7 @@ class SiteController(Controller):
         **scoped("sites:manage"),
     )
     def create_site(
-        self, request: Request, member: Principal, data: JSONBody[SiteCreate]
+        self, request: Request, member: NamedDependency[Principal], data: JSONBody[SiteCreate]
     ) -> SiteView:
         """Register a site with its IANA time zone and, optionally, its opening hours."""
         return container_of(request).app.add_site(
@@ -81,7 +82,9 @@ class SiteController(Controller):
         responses=READ_ERRORS,
         **scoped("sites:read"),
     )
-    def get_site(self, request: Request, member: Principal, site_id: UUID) -> SiteView:
+    def get_site(
+        self, request: Request, member: NamedDependency[Principal], site_id: FromPath[UUID]
+    ) -> SiteView:
         """One site."""
         return container_of(request).app.get_site(member.tenant_id, site_id)
 
@@ -93,7 +96,11 @@ class SiteController(Controller):
         **scoped("sites:manage"),
     )
     def update_site(
-        self, request: Request, member: Principal, site_id: UUID, data: JSONBody[SitePatch]
+        self,
+        request: Request,
+        member: NamedDependency[Principal],
+        site_id: FromPath[UUID],
+        data: JSONBody[SitePatch],
     ) -> SiteView:
         """Change a site's name, time zone, opening hours or closed dates; ``{}`` changes
         nothing. A new time zone moves the site's queues (and their daily numbering) with it."""
@@ -124,7 +131,7 @@ class ServiceController(Controller):
     def list_services(
         self,
         request: Request,
-        member: Principal,
+        member: NamedDependency[Principal],
         cursor: Cursor = None,
         limit: Limit = DEFAULT_PAGE_SIZE,
     ) -> Paginated[ServiceView]:
@@ -141,7 +148,7 @@ class ServiceController(Controller):
         **scoped("services:manage"),
     )
     def create_service(
-        self, request: Request, member: Principal, data: JSONBody[ServiceCreate]
+        self, request: Request, member: NamedDependency[Principal], data: JSONBody[ServiceCreate]
     ) -> ServiceView:
         """Register a service; its code is unique in the tenant."""
         return container_of(request).app.add_service(
@@ -159,7 +166,9 @@ class ServiceController(Controller):
         responses=READ_ERRORS,
         **scoped("queues:read"),
     )
-    def get_service(self, request: Request, member: Principal, service_id: UUID) -> ServiceView:
+    def get_service(
+        self, request: Request, member: NamedDependency[Principal], service_id: FromPath[UUID]
+    ) -> ServiceView:
         """One service."""
         return container_of(request).app.get_service(member.tenant_id, service_id)
 
@@ -171,7 +180,11 @@ class ServiceController(Controller):
         **scoped("services:manage"),
     )
     def update_service(
-        self, request: Request, member: Principal, service_id: UUID, data: JSONBody[ServicePatch]
+        self,
+        request: Request,
+        member: NamedDependency[Principal],
+        service_id: FromPath[UUID],
+        data: JSONBody[ServicePatch],
     ) -> ServiceView:
         """Rename a service or change its target wait and expected service time; ``{}`` changes
         nothing. The code is immutable: a different one is refused with 422."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 
 from application.identity import Principal
 from application.views import TicketView
@@ -30,7 +32,10 @@ def _lifecycle(action: str, operation_id: str, summary: str):
         **idempotent(scoped("tickets:call")),
     )
     def handler(
-        self: Controller, request: Request, member: Principal, ticket_id: UUID
+        self: Controller,
+        request: Request,
+        member: NamedDependency[Principal],
+        ticket_id: FromPath[UUID],
     ) -> TicketView:
         app = container_of(request).app
         command = getattr(app, COMMANDS[action])
@@ -64,7 +69,9 @@ class TicketController(Controller):
         responses=problems(400, 401, 403, 404, 409, 422, 503),
         **idempotent(scoped("tickets:write")),
     )
-    def issue(self, request: Request, member: Principal, data: TicketIssue) -> TicketView:
+    def issue(
+        self, request: Request, member: NamedDependency[Principal], data: JSONBody[TicketIssue]
+    ) -> TicketView:
         """Take a ticket in a queue: its number, position and ETA."""
         return container_of(request).app.issue_ticket(
             command_context(request, member),
@@ -82,7 +89,9 @@ class TicketController(Controller):
         responses=problems(401, 403, 404),
         **scoped("tickets:read"),
     )
-    def get_ticket(self, request: Request, member: Principal, ticket_id: UUID) -> TicketView:
+    def get_ticket(
+        self, request: Request, member: NamedDependency[Principal], ticket_id: FromPath[UUID]
+    ) -> TicketView:
         """A ticket with its status, position and ETA."""
         return container_of(request).app.get_ticket(member.tenant_id, ticket_id)
 
@@ -102,7 +111,11 @@ class TicketController(Controller):
         **idempotent(scoped("tickets:write")),
     )
     def cancel(
-        self, request: Request, member: Principal, ticket_id: UUID, data: TicketCancel | None = None
+        self,
+        request: Request,
+        member: NamedDependency[Principal],
+        ticket_id: FromPath[UUID],
+        data: JSONBody[TicketCancel | None] = None,
     ) -> TicketView:
         """Withdraw a waiting or called ticket."""
         reason = data.reason if data else ""
@@ -119,7 +132,11 @@ class TicketController(Controller):
         **idempotent(scoped("tickets:call")),
     )
     def transfer(
-        self, request: Request, member: Principal, ticket_id: UUID, data: TicketTransfer
+        self,
+        request: Request,
+        member: NamedDependency[Principal],
+        ticket_id: FromPath[UUID],
+        data: JSONBody[TicketTransfer],
     ) -> TicketView:
         """Send the ticket to wait in another queue: ``first``, ``last`` or ``sorted``."""
         return container_of(request).app.transfer_ticket(

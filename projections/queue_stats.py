@@ -14,11 +14,12 @@ service start. A ticket never transferred therefore has exactly the wait of §9.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
+
+import msgspec
 
 from domain.queues import Queue
 from domain.tickets import Ticket
@@ -27,12 +28,11 @@ from projections.queue_day import FINISHED, QueueDay, QueueStatsRow, SlaRule, Vi
 V = VisitStatus
 
 
-@dataclass
-class Visit:
+class Visit(msgspec.Struct):
     """What the fold must remember about a ticket while its visit to a queue is open."""
 
-    ticket_id: UUID
-    bucket: QueueDay
+    queue_id: UUID
+    day: date
     joined_at: datetime
     status: VisitStatus = V.WAITING
     target_wait_seconds: int | None = None
@@ -41,16 +41,38 @@ class Visit:
     sla_met: bool | None = None  # decided at the first call of the visit
 
 
+class FoldState(msgspec.Struct):
+    """Everything :class:`QueueStatistics` knows, in a form msgspec can encode."""
+
+    timezones: dict[UUID, str] = msgspec.field(default_factory=dict)
+    days: list[QueueDay] = msgspec.field(default_factory=list)
+    visits: dict[UUID, Visit] = msgspec.field(default_factory=dict)  # open visits only
+    targets: list[tuple[UUID, UUID, int]] = msgspec.field(default_factory=list)
+
+
 class QueueStatistics:
     """The queue statistics of every queue and day, kept up to date one event at a time."""
 
-    def __init__(self, sla: SlaRule | None = None) -> None:
+    def __init__(self, sla: SlaRule | None = None, state: FoldState | None = None) -> None:
         self.sla = sla or SlaRule()
-        self._timezones: dict[UUID, ZoneInfo] = {}
-        self._days: dict[tuple[UUID, date], QueueDay] = {}
-        self._visits: dict[UUID, Visit] = {}  # open visits only: finished ones are forgotten
-        self._targets: dict[tuple[UUID, UUID], int] = {}  # joins seen before their visit
+        state = state or FoldState()
+        self._timezones = state.timezones
+        self._days = {(day.queue_id, day.day): day for day in state.days}
+        self._visits = state.visits  # finished visits are forgotten: the state stays small
+        self._targets = {(t, q): seconds for t, q, seconds in state.targets}  # joins seen early
         self._changed: set[tuple[UUID, date]] = set()
+
+    def dump(self) -> bytes:
+        """The whole state as JSON, to store beside the rows and the tracking position, so a
+        restarted runner resumes with :meth:`restore` instead of replaying the log."""
+        targets = [(t, q, seconds) for (t, q), seconds in self._targets.items()]
+        days = list(self._days.values())
+        return msgspec.json.encode(FoldState(self._timezones, days, self._visits, targets))
+
+    @classmethod
+    def restore(cls, dumped: bytes, sla: SlaRule | None = None) -> QueueStatistics:
+        """The fold as it was when :meth:`dump` was called."""
+        return cls(sla, msgspec.json.decode(dumped, type=FoldState))
 
     # -- the public surface -----------------------------------------------------------------------
 
@@ -85,18 +107,14 @@ class QueueStatistics:
     # -- queues -----------------------------------------------------------------------------------
 
     def _queue_opened(self, event: Queue.Opened) -> None:
-        self._timezones[event.originator_id] = ZoneInfo(event.timezone)
+        self._timezones[event.originator_id] = event.timezone
 
     def _queue_timezone_changed(self, event: Queue.TimezoneChanged) -> None:
-        self._timezones[event.originator_id] = ZoneInfo(event.timezone)
+        self._timezones[event.originator_id] = event.timezone
 
     def _ticket_joined(self, event: Queue.TicketJoined) -> None:
         visit = self._visits.get(event.ticket_id)
-        if (
-            visit
-            and visit.bucket.queue_id == event.originator_id
-            and visit.target_wait_seconds is None
-        ):
+        if visit and visit.queue_id == event.originator_id and visit.target_wait_seconds is None:
             visit.target_wait_seconds = event.target_wait_seconds
         else:  # the ticket's own event comes later in the same transaction
             self._targets[(event.ticket_id, event.originator_id)] = event.target_wait_seconds
@@ -104,29 +122,27 @@ class QueueStatistics:
     # -- tickets ----------------------------------------------------------------------------------
 
     def _issued(self, event: Ticket.Issued) -> None:
-        visit = self._open_visit(
-            event.originator_id, event.tenant_id, event.queue_id, event.issued_at
-        )
-        visit.bucket.issued += 1
+        ticket_id, tenant_id = event.originator_id, event.tenant_id
+        self._open_visit(ticket_id, tenant_id, event.queue_id, event.issued_at).issued += 1
 
     def _transferred(self, event: Ticket.Transferred) -> None:
-        tenant_id = self._move(event.originator_id, V.TRANSFERRED_OUT).bucket.tenant_id
-        visit = self._open_visit(event.originator_id, tenant_id, event.to_queue_id, event.at)
-        visit.bucket.transferred_in += 1
+        tenant_id = self._move(event.originator_id, V.TRANSFERRED_OUT)[1].tenant_id
+        bucket = self._open_visit(event.originator_id, tenant_id, event.to_queue_id, event.at)
+        bucket.transferred_in += 1
 
     def _called(self, event: Ticket.Called) -> None:
         # Only a waiting ticket can be called and only a transfer makes it wait again, so this is
         # the first call of the visit.
-        visit = self._move(event.originator_id, V.CALLED)
+        visit, bucket = self._move(event.originator_id, V.CALLED)
         visit.called_at = event.at
         wait = (event.at - visit.joined_at).total_seconds()
-        visit.bucket.waits.add(wait)
+        bucket.waits.add(wait)
         if visit.target_wait_seconds is not None:
             visit.sla_met = wait <= visit.target_wait_seconds
-            visit.bucket.count_sla(visit.sla_met)
+            bucket.count_sla(visit.sla_met)
 
     def _service_started(self, event: Ticket.ServiceStarted) -> None:
-        self._move(event.originator_id, V.SERVING).started_at = event.at
+        self._move(event.originator_id, V.SERVING)[0].started_at = event.at
 
     def _paused(self, event: Ticket.Paused) -> None:
         self._move(event.originator_id, V.PAUSED)
@@ -135,55 +151,55 @@ class QueueStatistics:
         self._move(event.originator_id, V.SERVING)
 
     def _completed(self, event: Ticket.Completed) -> None:
-        visit = self._move(event.originator_id, V.COMPLETED)
+        visit, bucket = self._move(event.originator_id, V.COMPLETED)
         if visit.started_at is not None:
-            visit.bucket.services.add((event.at - visit.started_at).total_seconds())
+            bucket.services.add((event.at - visit.started_at).total_seconds())
 
     def _marked_no_show(self, event: Ticket.MarkedNoShow) -> None:
-        visit = self._move(event.originator_id, V.NO_SHOW)
+        visit, bucket = self._move(event.originator_id, V.NO_SHOW)
         if not self.sla.count_no_show and visit.sla_met is not None:
-            visit.bucket.count_sla(visit.sla_met, sign=-1)
+            bucket.count_sla(visit.sla_met, sign=-1)
 
     def _cancelled(self, event: Ticket.Cancelled) -> None:
         was_waiting = self._visits[event.originator_id].status == V.WAITING
-        visit = self._move(event.originator_id, V.CANCELLED)
+        visit, bucket = self._move(event.originator_id, V.CANCELLED)
         if not was_waiting:
             return  # cancelled after the call: its SLA outcome was decided then
-        visit.bucket.abandoned += 1
+        bucket.abandoned += 1
         waited = (event.at - visit.joined_at).total_seconds()
         target = visit.target_wait_seconds
         if self.sla.count_abandoned and target is not None and waited > target:
-            visit.bucket.count_sla(False)
+            bucket.count_sla(False)
 
     # -- bookkeeping ------------------------------------------------------------------------------
 
     def _open_visit(
         self, ticket_id: UUID, tenant_id: UUID, queue_id: UUID, joined_at: datetime
-    ) -> Visit:
-        zone = self._timezones.get(queue_id, UTC)
+    ) -> QueueDay:
+        zone = ZoneInfo(self._timezones.get(queue_id, "UTC"))
         key = (queue_id, joined_at.astimezone(zone).date())
         bucket = self._days.get(key)
         if bucket is None:
             bucket = self._days[key] = QueueDay(tenant_id, queue_id, key[1])
         target = self._targets.pop((ticket_id, queue_id), None)
-        visit = self._visits[ticket_id] = Visit(ticket_id, bucket, joined_at)
-        visit.target_wait_seconds = target
+        self._visits[ticket_id] = Visit(queue_id, key[1], joined_at, target_wait_seconds=target)
         bucket.move(None, V.WAITING)
         bucket.waiting_since[ticket_id] = joined_at
         self._changed.add(key)
-        return visit
+        return bucket
 
-    def _move(self, ticket_id: UUID, status: VisitStatus) -> Visit:
+    def _move(self, ticket_id: UUID, status: VisitStatus) -> tuple[Visit, QueueDay]:
         visit = self._visits[ticket_id]
-        bucket = visit.bucket
+        key = (visit.queue_id, visit.day)
+        bucket = self._days[key]
         bucket.move(visit.status, status)
         if visit.status == V.WAITING:
             del bucket.waiting_since[ticket_id]
         visit.status = status
         if status in FINISHED:
             del self._visits[ticket_id]
-        self._changed.add((bucket.queue_id, bucket.day))
-        return visit
+        self._changed.add(key)
+        return visit, bucket
 
 
 def _sort_key(key: tuple[UUID, date]) -> tuple[str, date]:

@@ -87,3 +87,15 @@ def test_averages_lie_between_the_extremes_and_compliance_is_a_share(script, aba
         if row.sla_counted:
             assert 0.0 <= row.sla_compliance <= 1.0
         assert (row.oldest_waiting_since is None) == (row.waiting == 0)
+
+
+@SETTINGS
+@given(steps, st.data())
+def test_a_fold_restored_from_its_dump_carries_on_as_if_never_stopped(script, data):
+    _, events = history(script)
+    cut = data.draw(st.integers(0, len(events)))
+    before = QueueStatistics()
+    before.apply_all(events[:cut])
+    after = QueueStatistics.restore(before.dump())
+    after.apply_all(events[cut:])
+    assert after.rows() == folded(events)

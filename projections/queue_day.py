@@ -172,3 +172,25 @@ class QueueDay(msgspec.Struct):
             sla_compliance=self.sla_met / self.sla_counted if self.sla_counted else None,
             oldest_waiting_since=min(self.waiting_since.values(), default=None),
         )
+
+
+class Visit(msgspec.Struct):
+    """What the fold must remember about a ticket while its visit to a queue is open."""
+
+    queue_id: UUID
+    day: date
+    joined_at: datetime
+    status: VisitStatus = VisitStatus.WAITING
+    target_wait_seconds: int | None = None
+    called_at: datetime | None = None
+    started_at: datetime | None = None
+    sla_met: bool | None = None  # decided at the first call of the visit
+
+
+class FoldState(msgspec.Struct):
+    """Everything a ``QueueStatistics`` fold knows, in a form msgspec can encode."""
+
+    timezones: dict[UUID, str] = msgspec.field(default_factory=dict)
+    days: list[QueueDay] = msgspec.field(default_factory=list)
+    visits: dict[UUID, Visit] = msgspec.field(default_factory=dict)  # open visits only
+    targets: list[tuple[UUID, UUID, int]] = msgspec.field(default_factory=list)

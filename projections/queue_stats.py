@@ -23,31 +23,17 @@ import msgspec
 
 from domain.queues import Queue
 from domain.tickets import Ticket
-from projections.queue_day import FINISHED, QueueDay, QueueStatsRow, SlaRule, VisitStatus
+from projections.queue_day import (
+    FINISHED,
+    FoldState,
+    QueueDay,
+    QueueStatsRow,
+    SlaRule,
+    Visit,
+    VisitStatus,
+)
 
 V = VisitStatus
-
-
-class Visit(msgspec.Struct):
-    """What the fold must remember about a ticket while its visit to a queue is open."""
-
-    queue_id: UUID
-    day: date
-    joined_at: datetime
-    status: VisitStatus = V.WAITING
-    target_wait_seconds: int | None = None
-    called_at: datetime | None = None
-    started_at: datetime | None = None
-    sla_met: bool | None = None  # decided at the first call of the visit
-
-
-class FoldState(msgspec.Struct):
-    """Everything :class:`QueueStatistics` knows, in a form msgspec can encode."""
-
-    timezones: dict[UUID, str] = msgspec.field(default_factory=dict)
-    days: list[QueueDay] = msgspec.field(default_factory=list)
-    visits: dict[UUID, Visit] = msgspec.field(default_factory=dict)  # open visits only
-    targets: list[tuple[UUID, UUID, int]] = msgspec.field(default_factory=list)
 
 
 class QueueStatistics:
@@ -71,7 +57,7 @@ class QueueStatistics:
 
     @classmethod
     def restore(cls, dumped: bytes, sla: SlaRule | None = None) -> QueueStatistics:
-        """The fold as it was when :meth:`dump` was called."""
+        """The fold as it was when :meth:`dump` was called (give it the same ``sla`` rule)."""
         return cls(sla, msgspec.json.decode(dumped, type=FoldState))
 
     # -- the public surface -----------------------------------------------------------------------

@@ -99,3 +99,15 @@ def test_a_fold_restored_from_its_dump_carries_on_as_if_never_stopped(script, da
     after = QueueStatistics.restore(before.dump())
     after.apply_all(events[cut:])
     assert after.rows() == folded(events)
+
+
+@SETTINGS
+@given(steps, st.data())
+def test_a_fold_that_starts_mid_log_skips_the_tickets_it_never_saw_issued(script, data):
+    _, events = history(script)
+    cut = data.draw(st.integers(0, len(events)))
+    late = QueueStatistics()
+    late.apply_all(events[cut:])
+    for row in late.rows():
+        outcomes = sum(getattr(row, status) for status in STATUSES) + row.transferred_out
+        assert row.issued + row.transferred_in == outcomes

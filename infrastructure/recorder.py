@@ -42,8 +42,14 @@ class SideWritingPostgresRecorder(PostgresApplicationRecorder):
     def _insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
-        for write in _side_writes(kwargs):
-            write.apply(curs)
+        writes = _side_writes(kwargs)
+        if writes:
+            # The recorder runs in pipeline mode; a nested pipeline syncs on exit, so a failing
+            # side write raises its own error (a unique violation, say) here, rather than
+            # surfacing later as "pipeline aborted" on the events' statements.
+            with curs.connection.pipeline():
+                for write in writes:
+                    write.apply(curs)
         super()._insert_events(curs, stored_events, **kwargs)
 
 

@@ -137,11 +137,13 @@ def dev_command(host: str | None, port: int | None, demo: bool) -> None:
     # below and the embedded servers' exit hooks instead of dying with them still running.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     stop_projections = threading.Event()
-    run_in_background(container, stop_projections)
+    projection_threads = run_in_background(container, stop_projections)
     try:
         uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
     finally:
         stop_projections.set()
+        for thread in projection_threads:
+            thread.join(10)
         container.close()
         if settings.redis.url is None:
             stop_embedded_redis(settings.home)

@@ -34,11 +34,14 @@ def run_in_background(container: Container, stop: threading.Event) -> list[threa
     # A dedicated engine: each follower keeps one connection for as long as it holds its lock.
     engine = sqlalchemy_engine(container.database_url, pool_size=len(read_models()) + 1)
     threads = start_followers(engine, container.app.recorder, container.app.mapper, stop)
-    watcher = threading.Thread(
-        target=lambda: (stop.wait(), [t.join(5) for t in threads], engine.dispose()),
-        name="projections-cleanup",
-        daemon=True,
-    )
+
+    def release_when_stopped() -> None:
+        stop.wait()
+        for thread in threads:
+            thread.join(5)
+        engine.dispose()
+
+    watcher = threading.Thread(target=release_when_stopped, name="projections-cleanup", daemon=True)
     watcher.start()
     return [*threads, watcher]
 

@@ -129,3 +129,38 @@ def test_another_tenant_gets_404_and_an_agent_gets_403(
 
     agent = admin.add_agent()
     assert_problem(agent.get("audit/"), 403)
+
+
+def test_a_rebuild_while_the_projection_runs_keeps_the_entries_and_the_follower_going(
+    admin: Session, projections: None, database_url: str, redis_url: str, e2e_home: Path
+):
+    floor = open_floor(admin)
+    before = admin.issue(floor.queue["id"])["id"]
+    _entries(admin, lambda items: any(i["aggregate_id"] == before for i in items))
+    env = process_env(database_url, e2e_home, redis_url)
+
+    rebuilt = subprocess.run(
+        [smartqueue_executable(), "projections", "rebuild", "audit_log"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "audit_log: rebuilt up to position" in rebuilt.stdout
+
+    assert admin.get("audit/", params={"aggregate_id": before}).json()["items"]
+    after = admin.issue(floor.queue["id"])["id"]  # the follower writes into the new table
+    items = _entries(admin, lambda items: any(i["aggregate_id"] == after for i in items))
+    assert any(i["aggregate_id"] == after for i in items)
+
+    status = subprocess.run(
+        [smartqueue_executable(), "projections", "status"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert status.returncode == 0, status.stderr
+    assert status.stdout.startswith("audit_log\tposition ")
+    assert "\tlag " in status.stdout

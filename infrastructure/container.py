@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 import psycopg
 import redis
+from alembic import command
+from alembic.config import Config
 from psycopg_pool import ConnectionPool
+from sqlalchemy import Engine, text
 
 from application.app import SmartQueue
+from application.audit import AuditLog
 from application.idempotency import IdempotencyStore, KeyPolicy
 from application.identity import Identity
+from infrastructure.audit_store import PostgresAuditLog
 from infrastructure.customer_store import SCHEMA as CUSTOMER_SCHEMA
 from infrastructure.customer_store import PostgresCustomerProfiles
 from infrastructure.database import event_store_env, open_pool, resolve_database_url
@@ -19,8 +25,10 @@ from infrastructure.idempotency_store import SCHEMA as IDEMPOTENCY_SCHEMA
 from infrastructure.idempotency_store import PostgresIdempotencyStore
 from infrastructure.identity_store import SCHEMA, Argon2Hasher, PostgresCredentialStore
 from infrastructure.rate_limit import RedisLoginLimiter
+from infrastructure.read_models import UNSECURED_TENANT_TABLES, tenant_isolation_statements
 from infrastructure.redis_server import connect_redis, resolve_redis_url
 from infrastructure.settings import Settings
+from infrastructure.sql import sqlalchemy_engine
 from infrastructure.tokens import JwtTokenService, load_signing_key
 
 MIGRATION_LOCK = 7_301_001  # advisory lock id: one migrator at a time
@@ -38,6 +46,8 @@ class Container:
     redis: redis.Redis
     identity: Identity
     idempotency: IdempotencyStore
+    read_engine: Engine
+    audit: AuditLog
     closed: bool = field(default=False)
 
     def close(self) -> None:
@@ -47,6 +57,7 @@ class Container:
             self.app.close()
             self.pool.close()
             self.redis.close()
+            self.read_engine.dispose()
 
 
 def build_container(settings: Settings) -> Container:
@@ -82,12 +93,26 @@ def build_container(settings: Settings) -> Container:
         lease=timedelta(seconds=settings.idempotency.lease_seconds),
     )
     idempotency = PostgresIdempotencyStore(pool, policy)
-    return Container(settings, database_url, app, pool, redis_url, client, identity, idempotency)
+    read_engine = sqlalchemy_engine(
+        database_url, pool_size=max(2, settings.database.pool_size // 2)
+    )
+    return Container(
+        settings,
+        database_url,
+        app,
+        pool,
+        redis_url,
+        client,
+        identity,
+        idempotency,
+        read_engine,
+        PostgresAuditLog(read_engine),
+    )
 
 
 def migrate(settings: Settings) -> str:
-    """Create every table (event store, identity, customers, idempotency keys) once, under an
-    advisory lock."""
+    """Create every table (event store, identity, customers, idempotency keys, then the read
+    models by Alembic) once, under an advisory lock."""
     database_url = resolve_database_url(settings)
     with psycopg.connect(database_url, autocommit=True) as connection:
         connection.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
@@ -96,6 +121,26 @@ def migrate(settings: Settings) -> str:
             connection.execute(SCHEMA)
             connection.execute(CUSTOMER_SCHEMA)
             connection.execute(IDEMPOTENCY_SCHEMA)
+            upgrade_read_models(database_url)
         finally:
             connection.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
     return database_url
+
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def upgrade_read_models(database_url: str) -> None:
+    """Apply the Alembic migrations of the read models (idempotent: Alembic tracks its head)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    engine = sqlalchemy_engine(database_url, pool_size=1)
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+            unsecured = list(connection.execute(text(UNSECURED_TENANT_TABLES)).scalars())
+            for statement in tenant_isolation_statements(unsecured):
+                connection.execute(text(statement))
+    finally:
+        engine.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import signal
 import sys
+import threading
 
 import click
 
@@ -15,6 +16,7 @@ from infrastructure.container import build_container, migrate
 from infrastructure.logging import configure_logging
 from infrastructure.redis_server import stop_embedded_redis
 from infrastructure.settings import Settings, load_settings
+from interfaces.projections_cli import projections_group, run_in_background
 
 DEMO = {
     "name": "Demo Bank",
@@ -134,9 +136,14 @@ def dev_command(host: str | None, port: int | None, demo: bool) -> None:
     # uvicorn re-raises SIGTERM once it has shut down; exiting normally then runs the clean-up
     # below and the embedded servers' exit hooks instead of dying with them still running.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    stop_projections = threading.Event()
+    projection_threads = run_in_background(container, stop_projections)
     try:
         uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
     finally:
+        stop_projections.set()
+        for thread in projection_threads:
+            thread.join(10)
         container.close()
         if settings.redis.url is None:
             stop_embedded_redis(settings.home)
@@ -165,6 +172,9 @@ def api_command(host: str | None, port: int | None, workers: int | None) -> None
         log_config=None,
         access_log=False,
     )
+
+
+main.add_command(projections_group)
 
 
 if __name__ == "__main__":

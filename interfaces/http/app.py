@@ -12,6 +12,7 @@ from infrastructure.container import Container, build_container
 from infrastructure.logging import configure_logging
 from infrastructure.settings import Settings, load_settings
 from interfaces.http.controllers.agents import AgentController
+from interfaces.http.controllers.audit import AuditController
 from interfaces.http.controllers.auth import AuthController
 from interfaces.http.controllers.customers import CustomerController
 from interfaces.http.controllers.health import HealthController
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             TicketController,
             AgentController,
             CustomerController,
+            AuditController,
         ],
         on_startup=[open_container],
         on_shutdown=[close_container],

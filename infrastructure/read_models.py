@@ -1,0 +1,109 @@
+"""The read-model tables (SQLAlchemy Core) and the row-level security that isolates tenants.
+
+Alembic migrations create these tables; the projection runner writes them as the connecting
+(owning) user, and the API reads them as ``READER_ROLE``, which neither owns them nor bypasses
+RLS, with the tenant set per transaction.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Uuid,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+READER_ROLE = "smartqueue_reader"
+TENANT_SETTING = "app.tenant_id"
+
+metadata = MetaData()
+
+projection_tracking = Table(
+    "projection_tracking",
+    metadata,
+    Column("projection_name", String(100), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("position", BigInteger, primary_key=True, autoincrement=False),
+    # Null only for platform-level events; RLS then hides them from every tenant.
+    Column("tenant_id", Uuid, nullable=True),
+    Column("event_id", Text, nullable=False),
+    Column("event_type", Text, nullable=False),
+    Column("aggregate_type", Text, nullable=False),
+    Column("aggregate_id", Uuid, nullable=False),
+    Column("aggregate_version", Integer, nullable=False),
+    Column("actor_id", Uuid),
+    Column("actor_role", Text),
+    Column("client_ip", Text),
+    Column("correlation_id", Text),
+    Column("causation_id", Text),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("data", JSONB, nullable=False),
+    # Names follow PostgreSQL's own pattern ({table}_{columns}_idx), which is what a rebuild's
+    # ``CREATE TABLE ... (LIKE ... INCLUDING ALL)`` produces, so a swap can restore them.
+    Index("audit_log_tenant_id_position_idx", "tenant_id", "position"),
+    Index("audit_log_tenant_id_actor_id_position_idx", "tenant_id", "actor_id", "position"),
+    Index("audit_log_tenant_id_event_type_position_idx", "tenant_id", "event_type", "position"),
+    Index("audit_log_tenant_id_aggregate_id_position_idx", "tenant_id", "aggregate_id", "position"),
+    Index("audit_log_tenant_id_recorded_at_idx", "tenant_id", "recorded_at"),
+)
+
+# Every table holding tenant rows; each gets RLS by ``secure_statements``.
+TENANT_TABLES = ("audit_log",)
+
+
+def secure_statements(table: str, policy_table: str | None = None) -> list[str]:
+    """SQL that turns on forced RLS for ``table``, adds the tenant policy and lets the reader
+    select. ``policy_table`` names the policy (a rebuilt table keeps its final name's policy).
+
+    ``FORCE`` makes the policy apply to the owner too, so even a query run as the owner by
+    mistake sees only the transaction's tenant; the projection writer is exempt through its own
+    policy, below, rather than through ownership.
+    """
+    name = policy_table or table
+    return [
+        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
+        # missing_ok=true: without a tenant set, the setting is '' and nullif makes it match
+        # nothing, instead of failing with a cast error.
+        f"CREATE POLICY {name}_tenant_isolation ON {table} "
+        f"USING (tenant_id = nullif(current_setting('{TENANT_SETTING}', true), '')::uuid)",
+        # The owner (the migrating user, who runs the projections) writes every tenant's rows.
+        f"CREATE POLICY {name}_projection_writer ON {table} TO CURRENT_USER "
+        "USING (true) WITH CHECK (true)",
+        f"GRANT SELECT ON {table} TO {READER_ROLE}",
+    ]
+
+
+UNSECURED_TENANT_TABLES = """
+SELECT c.relname FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
+WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')
+  AND NOT (c.relrowsecurity AND c.relforcerowsecurity)
+ORDER BY c.relname
+"""
+
+
+def tenant_isolation_statements(unsecured: list[str]) -> list[str]:
+    """Forced RLS for write-side tables that carry ``tenant_id`` (credentials, customer
+    profiles, idempotency keys): their owner, the application, keeps every row through its own
+    policy, while any other role sees only the transaction's tenant. The reader gets no grant on
+    them. Run on every ``migrate()``, so a table added later is covered too."""
+    statements = []
+    for table in unsecured:
+        statements += [s for s in secure_statements(table) if not s.startswith("GRANT")]
+    return statements

@@ -1,0 +1,87 @@
+"""The audit log: who did what, when, from where (a read model, filtered and paginated)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Controller, Request, get
+from litestar.params import Parameter
+
+from application.audit import AuditEntryView, AuditFilter
+from application.identity import Principal
+from application.paging import DEFAULT_PAGE_SIZE
+from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, problems
+from interfaces.http.pagination import Cursor, Limit, Paginated, page_request, to_response
+from interfaces.http.security import container_of, scoped
+
+ActorFilter = Annotated[
+    UUID | None, Parameter(query="actor_id", description="Only events caused by this user")
+]
+EventTypeFilter = Annotated[
+    str | None,
+    Parameter(
+        query="event_type",
+        max_length=200,
+        description="Only events of this type, e.g. `Ticket.Called`",
+    ),
+]
+AggregateFilter = Annotated[
+    UUID | None,
+    Parameter(query="aggregate_id", description="Only events of this ticket, queue, user..."),
+]
+Since = Annotated[
+    datetime | None,
+    Parameter(query="since", description="Events recorded at or after (ISO 8601; UTC if naive)"),
+]
+Until = Annotated[
+    datetime | None,
+    Parameter(query="until", description="Events recorded before (ISO 8601; UTC if naive)"),
+]
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
+
+
+class AuditController(Controller):
+    """The tenant's audit log, newest first. It trails commands by the projection's lag."""
+
+    path = f"{TENANT_PATH}/audit"
+    tags = ["audit"]
+    dependencies = TENANT_SCOPED
+
+    @get(
+        "/",
+        operation_id="listAuditEntries",
+        sync_to_thread=True,
+        responses=problems(400, 401, 403, 404, 422),
+        **scoped("audit:read"),
+    )
+    def list_entries(
+        self,
+        request: Request,
+        member: Principal,
+        actor_id: ActorFilter = None,
+        event_type: EventTypeFilter = None,
+        aggregate_id: AggregateFilter = None,
+        since: Since = None,
+        until: Until = None,
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_PAGE_SIZE,
+    ) -> Paginated[AuditEntryView]:
+        """A page of audit entries matching every given filter."""
+        where = AuditFilter(
+            actor_id=actor_id,
+            event_type=event_type,
+            aggregate_id=aggregate_id,
+            since=_aware(since),
+            until=_aware(until),
+        )
+        page = container_of(request).audit.search(
+            member.tenant_id, where, page_request(cursor, limit)
+        )
+        return to_response(page, limit)

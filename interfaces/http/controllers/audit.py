@@ -7,7 +7,8 @@ from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, Request, get
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
 
 from application.audit import AuditEntryView, AuditFilter
 from application.identity import Principal
@@ -17,27 +18,29 @@ from interfaces.http.pagination import Cursor, Limit, Paginated, page_request, t
 from interfaces.http.security import container_of, scoped
 
 ActorFilter = Annotated[
-    UUID | None, Parameter(query="actor_id", description="Only events caused by this user")
+    UUID | None, QueryParameter(name="actor_id", description="Only events caused by this user")
 ]
 EventTypeFilter = Annotated[
     str | None,
-    Parameter(
-        query="event_type",
+    QueryParameter(
+        name="event_type",
         max_length=200,
         description="Only events of this type, e.g. `Ticket.Called`",
     ),
 ]
 AggregateFilter = Annotated[
     UUID | None,
-    Parameter(query="aggregate_id", description="Only events of this ticket, queue, user..."),
+    QueryParameter(name="aggregate_id", description="Only events of this ticket, queue, user..."),
 ]
 Since = Annotated[
     datetime | None,
-    Parameter(query="since", description="Events recorded at or after (ISO 8601; UTC if naive)"),
+    QueryParameter(
+        name="since", description="Events recorded at or after (ISO 8601; UTC if naive)"
+    ),
 ]
 Until = Annotated[
     datetime | None,
-    Parameter(query="until", description="Events recorded before (ISO 8601; UTC if naive)"),
+    QueryParameter(name="until", description="Events recorded before (ISO 8601; UTC if naive)"),
 ]
 
 
@@ -64,7 +67,7 @@ class AuditController(Controller):
     def list_entries(
         self,
         request: Request,
-        member: Principal,
+        member: NamedDependency[Principal],
         actor_id: ActorFilter = None,
         event_type: EventTypeFilter = None,
         aggregate_id: AggregateFilter = None,

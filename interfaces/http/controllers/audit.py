@@ -13,6 +13,7 @@ from litestar.params import QueryParameter
 from application.audit import AuditEntryView, AuditFilter
 from application.identity import Principal
 from application.paging import DEFAULT_PAGE_SIZE
+from domain.errors import InvalidInput
 from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, problems
 from interfaces.http.pagination import Cursor, Limit, Paginated, page_request, to_response
 from interfaces.http.security import container_of, scoped
@@ -32,22 +33,33 @@ AggregateFilter = Annotated[
     UUID | None,
     QueryParameter(name="aggregate_id", description="Only events of this ticket, queue, user..."),
 ]
+# Times are taken as ISO 8601 text and parsed here: Litestar would also accept a bare number as
+# a timestamp, which the document (format date-time) does not allow.
+ISO_MOMENT = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$"
 Since = Annotated[
-    datetime | None,
+    str | None,
     QueryParameter(
-        name="since", description="Events recorded at or after (ISO 8601; UTC if naive)"
+        name="since",
+        pattern=ISO_MOMENT,
+        description="Events recorded at or after (ISO 8601; UTC if naive)",
     ),
 ]
 Until = Annotated[
-    datetime | None,
-    QueryParameter(name="until", description="Events recorded before (ISO 8601; UTC if naive)"),
+    str | None,
+    QueryParameter(
+        name="until", pattern=ISO_MOMENT, description="Events recorded before (ISO 8601)"
+    ),
 ]
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment
+def _aware(text: str | None, name: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"{name} must be an ISO 8601 time, like 2026-11-27T09:00:00Z") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 class AuditController(Controller):
@@ -81,8 +93,8 @@ class AuditController(Controller):
             actor_id=actor_id,
             event_type=event_type,
             aggregate_id=aggregate_id,
-            since=_aware(since),
-            until=_aware(until),
+            since=_aware(since, "since"),
+            until=_aware(until, "until"),
         )
         page = container_of(request).audit.search(
             member.tenant_id, where, page_request(cursor, limit)

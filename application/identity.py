@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID, uuid4
 
+import msgspec
+
 from application.app import SmartQueue
 from application.context import CommandContext
 from application.errors import AuthenticationFailed
@@ -28,7 +30,6 @@ from domain.tenancy import StaffUser
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 8
-PLATFORM_ROLE = "platform_admin"
 
 
 @dataclass(frozen=True)
@@ -60,11 +61,6 @@ class Principal:
     def agent_id(self) -> UUID:
         """The agent profile of this user."""
         return Agent.create_id(self.user_id)
-
-    @property
-    def is_platform_admin(self) -> bool:
-        """True for administrators of the platform (who belong to no tenant)."""
-        return self.tenant_id == PLATFORM_ID
 
 
 def normalise_email(email: str) -> str:
@@ -162,14 +158,7 @@ class Identity:
         if self.credentials.find_by_email(email) is not None:
             raise InvalidInput(f"a user with email {email!r} already exists")
         tenant_id = self.app.create_tenant(context, slug, name)
-        admin_context = CommandContext(
-            tenant_id=tenant_id,
-            actor_id=context.actor_id,
-            actor_role=context.actor_role,
-            client_ip=context.client_ip,
-            correlation_id=context.correlation_id,
-            causation_id=context.causation_id,
-        )
+        admin_context = msgspec.structs.replace(context, tenant_id=tenant_id)
         admin = self.create_user(admin_context, email, admin_password, "Administrator", "admin")
         return tenant_id, admin
 

@@ -16,6 +16,7 @@ from domain.tenancy import Tenant
 from infrastructure.container import Container
 from interfaces.http.errors import TenantMismatch
 
+VERIFIED_PRINCIPAL = "verified_principal"  # request-state key
 SCHEMES = ("bearer", "token")  # "Token" is what clients of the older API send
 
 
@@ -35,12 +36,7 @@ def container_of(request: Request) -> Container:
 
 def provide_principal(request: Request) -> Principal:
     """Authenticate, then check the route's scope (declared in the handler's ``opt``)."""
-    token = bearer_token(request)
-    if token is None:
-        raise NotAuthorizedException("send Authorization: Bearer <token>")
-    principal = container_of(request).identity.authenticate(token)
-    if principal is None:
-        raise NotAuthorizedException("the token is invalid, expired or revoked")
+    principal = _verified_principal(request)
     slug = request.path_params.get("slug")
     if slug is not None and Tenant.create_id(slug) != principal.tenant_id:
         # Another tenant's path is 404 before any scope check, so a 403 never confirms it exists.
@@ -48,6 +44,23 @@ def provide_principal(request: Request) -> Principal:
     scope = request.route_handler.opt.get("scope")
     if scope and scope not in principal.scopes:
         raise PermissionDeniedException(f"this action needs the {scope!r} scope")
+    return principal
+
+
+def _verified_principal(request: Request) -> Principal:
+    """The token's principal, verified once per request: a middleware that authenticates early
+    (idempotency keys) leaves it in the request's state for the handler's dependency."""
+    state = request.scope.setdefault("state", {})
+    cached = state.get(VERIFIED_PRINCIPAL)
+    if cached is not None:
+        return cached
+    token = bearer_token(request)
+    if token is None:
+        raise NotAuthorizedException("send Authorization: Bearer <token>")
+    principal = container_of(request).identity.authenticate(token)
+    if principal is None:
+        raise NotAuthorizedException("the token is invalid, expired or revoked")
+    state[VERIFIED_PRINCIPAL] = principal
     return principal
 
 

@@ -116,3 +116,25 @@ def admin(http: httpx.Client, new_tenant: Callable[[], Tenant]) -> Session:
     """The signed-in admin of a tenant made for this test alone."""
     tenant = new_tenant()
     return login(http, tenant, tenant.admin_email, tenant.admin_password)
+
+
+@pytest.fixture(scope="session")
+def projections(database_url: str, redis_url: str, e2e_home: Path) -> Iterator[None]:
+    """A ``smartqueue projections`` process for the session; ask for it to get read models."""
+    log = (e2e_home / "projections.stderr").open("wb")
+    process = subprocess.Popen(
+        [smartqueue_executable(), "projections"],
+        env=process_env(database_url, e2e_home, redis_url),
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+    try:
+        yield
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+        log.close()

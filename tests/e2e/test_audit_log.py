@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,28 +23,6 @@ from tests.e2e.support import (
 )
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def projections(database_url: str, redis_url: str, e2e_home: Path) -> Iterator[None]:
-    """A ``smartqueue projections`` process for this module's tests."""
-    log = (e2e_home / "projections.stderr").open("wb")
-    process = subprocess.Popen(
-        [smartqueue_executable(), "projections"],
-        env=process_env(database_url, e2e_home, redis_url),
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )
-    try:
-        yield
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
-        log.close()
 
 
 def _entries(session: Session, wanted: Callable[[list[dict]], bool], **params: str) -> list[dict]:

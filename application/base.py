@@ -14,6 +14,7 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
 
+from application.consistency import note_written
 from application.context import CommandContext
 from application.errors import Contention
 from application.ports import SideWrite
@@ -121,7 +122,9 @@ class ContextualApplication(Application[UUID]):
         recordings = self._record(processing_event)
         self._take_snapshots(processing_event)
         self._notify(recordings)
-        return recordings[-1].notification.id if recordings else None
+        position = recordings[-1].notification.id if recordings else None
+        note_written(position)
+        return position
 
     def load(
         self, cls: type[A], aggregate_id: UUID, tenant_id: UUID | None, error: type[NotFound]

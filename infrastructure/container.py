@@ -15,9 +15,11 @@ from sqlalchemy import Engine, text
 
 from application.app import SmartQueue
 from application.audit import AuditLog
+from application.consistency import Consistency
 from application.idempotency import IdempotencyStore, KeyPolicy
 from application.identity import Identity
 from infrastructure.audit_store import PostgresAuditLog
+from infrastructure.consistency_store import PostgresProjectionPositions
 from infrastructure.customer_store import SCHEMA as CUSTOMER_SCHEMA
 from infrastructure.customer_store import PostgresCustomerProfiles
 from infrastructure.database import event_store_env, open_pool, resolve_database_url
@@ -48,6 +50,7 @@ class Container:
     idempotency: IdempotencyStore
     read_engine: Engine
     audit: AuditLog
+    consistency: Consistency
     closed: bool = field(default=False)
 
     def close(self) -> None:
@@ -107,6 +110,10 @@ def build_container(settings: Settings) -> Container:
         idempotency,
         read_engine,
         PostgresAuditLog(read_engine),
+        Consistency(
+            PostgresProjectionPositions(read_engine, app.recorder),
+            max_wait_seconds=settings.read.max_wait_seconds,
+        ),
     )
 
 

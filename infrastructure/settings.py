@@ -84,6 +84,15 @@ class IdempotencySettings:
 
 
 @dataclass(frozen=True)
+class ReadSettings:
+    """Queries of read models."""
+
+    max_wait_seconds: float = 3.0
+    """SMARTQUEUE_READ_WAIT_SECONDS: how long a query given ``min_position`` waits for the read
+    models to reach it before answering 503 (default 3)."""
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a SmartQueue process is configured with."""
 
@@ -95,6 +104,7 @@ class Settings:
     auth: AuthSettings
     log: LogSettings
     idempotency: IdempotencySettings = field(default_factory=IdempotencySettings)
+    read: ReadSettings = field(default_factory=ReadSettings)
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -130,4 +140,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             lease_seconds=float(env.get("SMARTQUEUE_IDEMPOTENCY_LEASE_SECONDS", "60")),
             ttl_seconds=float(env.get("SMARTQUEUE_IDEMPOTENCY_TTL_SECONDS", str(24 * 3600))),
         ),
+        read=ReadSettings(max_wait_seconds=float(env.get("SMARTQUEUE_READ_WAIT_SECONDS", "3"))),
     )

@@ -11,6 +11,7 @@ from litestar.openapi.spec import Components, OpenAPI, Schema, SecurityScheme
 from infrastructure.container import Container, build_container
 from infrastructure.logging import configure_logging
 from infrastructure.settings import Settings, load_settings
+from interfaces.http.consistency import add_position_headers
 from interfaces.http.controllers.agents import AgentController
 from interfaces.http.controllers.audit import AuditController
 from interfaces.http.controllers.auth import AuthController
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         on_shutdown=[close_container],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[DefineMiddleware(RequestContextMiddleware)],
+        after_request=add_position_headers,
         openapi_config=openapi_config(),
         logging_config=None,  # structlog is configured once, by configure_logging
         debug=False,

@@ -9,13 +9,16 @@ import uuid
 import structlog
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from application.consistency import tracking_positions
+
 log = structlog.get_logger("smartqueue.http")
 SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
 
 class RequestContextMiddleware:
     """Binds a request id (the client's X-Request-ID if sane, else a new one) for the request's
-    logs, echoes it in the response, and logs one line when the response is sent."""
+    logs, echoes it in the response, and logs one line when the response is sent. It also opens
+    the record of the log positions the request writes and reads (read your writes)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -42,7 +45,8 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            with tracking_positions():
+                await self.app(scope, receive, send_with_id)
         finally:
             log.info(
                 "request",

@@ -14,6 +14,7 @@ from application.audit import AuditEntryView, AuditFilter
 from application.identity import Principal
 from application.paging import DEFAULT_PAGE_SIZE
 from domain.errors import InvalidInput
+from interfaces.http.consistency import MinPosition, await_read_models
 from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, problems
 from interfaces.http.pagination import Cursor, Limit, Paginated, page_request, to_response
 from interfaces.http.security import container_of, scoped
@@ -73,7 +74,7 @@ class AuditController(Controller):
         "/",
         operation_id="listAuditEntries",
         sync_to_thread=True,
-        responses=problems(400, 401, 403, 404, 422),
+        responses=problems(400, 401, 403, 404, 422, 503),
         **scoped("audit:read"),
     )
     def list_entries(
@@ -87,8 +88,10 @@ class AuditController(Controller):
         until: Until = None,
         cursor: Cursor = None,
         limit: Limit = DEFAULT_PAGE_SIZE,
+        min_position: MinPosition = None,
     ) -> Paginated[AuditEntryView]:
         """A page of audit entries matching every given filter."""
+        await_read_models(request, ("audit_log",), min_position)
         where = AuditFilter(
             actor_id=actor_id,
             event_type=event_type,

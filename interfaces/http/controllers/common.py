@@ -19,7 +19,7 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
         409: "Not allowed in the current state",
         422: "The values break a business rule",
         429: "Too many attempts; retry after the given delay",
-        503: "Too much contention; retry after the given delay",
+        503: "Busy, a service is down, or a read model is behind; retry after the given delay",
     }
     return {
         status: ResponseSpec(

@@ -1,0 +1,57 @@
+"""Read your writes over HTTP: commands answer with ``X-Log-Position``; a query given it as
+``min_position`` sees the command's effect on its first answer, without the client polling."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.e2e.support import Session, assert_problem, open_floor
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_command_answers_with_its_log_position_and_a_replay_with_the_same(admin: Session):
+    floor = open_floor(admin)
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    first = admin.post("tickets/", {"queue_id": floor.queue["id"]}, headers=key)
+    assert first.status_code == 201, first.text
+    written = int(first.headers["X-Log-Position"])
+    second = admin.post("tickets/", {"queue_id": floor.queue["id"]})
+    assert int(second.headers["X-Log-Position"]) > written  # later events, later position
+
+    replay = admin.post("tickets/", {"queue_id": floor.queue["id"]}, headers=key)
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.headers["X-Log-Position"] == str(written)
+    assert "X-Log-Position" not in admin.get(f"tickets/{first.json()['id']}/").headers
+
+
+def test_a_query_with_min_position_sees_the_command_on_its_first_answer(
+    admin: Session, projections: None
+):
+    floor = open_floor(admin)
+    for _ in range(5):  # every round: one command, then one query, no retry
+        response = admin.post("tickets/", {"queue_id": floor.queue["id"]})
+        position = response.headers["X-Log-Position"]
+        ticket = response.json()["id"]
+
+        audit = admin.get("audit/", params={"aggregate_id": ticket, "min_position": position})
+        assert audit.status_code == 200, audit.text
+        assert int(audit.headers["X-Read-Position"]) >= int(position)
+        assert [item["event_type"] for item in audit.json()["items"]] == ["Ticket.Issued"]
+
+
+def test_a_query_without_min_position_says_where_the_read_model_stands(
+    admin: Session, projections: None
+):
+    response = admin.get("audit/")
+    assert response.status_code == 200
+    assert int(response.headers["X-Read-Position"]) >= 0
+
+
+def test_a_position_the_log_has_not_reached_is_refused_at_once(admin: Session):
+    far = 2**62
+    assert_problem(admin.get("audit/", params={"min_position": far}), 422, "invalid_input")
+    assert_problem(admin.get("audit/", params={"min_position": 0}), 400)
+    assert_problem(admin.get("audit/", params={"min_position": "soon"}), 400)

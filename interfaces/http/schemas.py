@@ -262,6 +262,9 @@ class Health(msgspec.Struct):
 
     status: str
     checks: dict[str, str] = {}
+    projection_lag: dict[str, int] | None = None
+    """Readiness: events each read model has still to apply (it does not make the API unready:
+    queries still answer, from slightly older data)."""
 
 
 # -- customers -------------------------------------------------------------------------------------

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
+import httpx
 import pytest
 
 from tests.e2e.support import Session, assert_problem, open_floor
@@ -55,3 +57,23 @@ def test_a_position_the_log_has_not_reached_is_refused_at_once(admin: Session):
     assert_problem(admin.get("audit/", params={"min_position": far}), 422, "invalid_input")
     assert_problem(admin.get("audit/", params={"min_position": 0}), 400)
     assert_problem(admin.get("audit/", params={"min_position": "soon"}), 400)
+
+
+def test_readiness_checks_postgresql_and_redis_and_reports_each_read_model_s_lag(
+    admin: Session, http: httpx.Client, projections: None
+):
+    floor = open_floor(admin)
+    position = admin.post("tickets/", {"queue_id": floor.queue["id"]}).headers["X-Log-Position"]
+    assert admin.get("audit/", params={"min_position": position}).status_code == 200
+
+    deadline = time.monotonic() + 10
+    while True:
+        ready = http.get("/api/v1/health/ready")
+        assert ready.status_code == 200, ready.text
+        body = ready.json()
+        assert body["checks"] == {"postgresql": "ok", "redis": "ok"}
+        assert set(body["projection_lag"]) >= {"audit_log"}
+        if body["projection_lag"]["audit_log"] == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert body["projection_lag"]["audit_log"] == 0  # idle: it caught up with the log

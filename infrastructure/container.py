@@ -13,10 +13,13 @@ from alembic.config import Config
 from psycopg_pool import ConnectionPool
 from sqlalchemy import Engine, text
 
+from application.agent_board import AgentBoard
 from application.app import SmartQueue
 from application.audit import AuditLog
 from application.idempotency import IdempotencyStore, KeyPolicy
 from application.identity import Identity
+from application.ports import WaitEstimator
+from infrastructure.agent_board_store import PostgresAgentBoard, PostgresWaitEstimator
 from infrastructure.audit_store import PostgresAuditLog
 from infrastructure.customer_store import SCHEMA as CUSTOMER_SCHEMA
 from infrastructure.customer_store import PostgresCustomerProfiles
@@ -48,6 +51,8 @@ class Container:
     idempotency: IdempotencyStore
     read_engine: Engine
     audit: AuditLog
+    agent_board: AgentBoard
+    wait_estimator: WaitEstimator
     closed: bool = field(default=False)
 
     def close(self) -> None:
@@ -107,6 +112,8 @@ def build_container(settings: Settings) -> Container:
         idempotency,
         read_engine,
         PostgresAuditLog(read_engine),
+        PostgresAgentBoard(read_engine),
+        PostgresWaitEstimator(read_engine),
     )
 
 

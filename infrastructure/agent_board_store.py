@@ -14,7 +14,7 @@ from domain.agents import AgentStatus
 from domain.errors import InvalidInput
 from infrastructure.audit_store import tenant_transaction
 from infrastructure.read_models import agent_board, queue_eta
-from projections.agent_board import BoardAgent, served_today
+from projections.agent_board_rows import BoardAgent, served_today
 from projections.eta import QueueState, handover
 
 Clock = Callable[[], datetime]

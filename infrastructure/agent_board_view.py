@@ -16,7 +16,7 @@ from uuid import UUID
 from sqlalchemy import Connection, Table, delete, select
 from sqlalchemy.dialects.postgresql import insert
 
-from projections.agent_board import BoardAgent, Change, LiveTicket, QueueSamples
+from projections.agent_board_rows import BoardAgent, Change, LiveTicket, QueueSamples
 
 Row = TypeVar("Row", BoardAgent, LiveTicket, QueueSamples)
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 from uuid import UUID, uuid4
 
 from application.agent_board import BoardEntry, board_order
-from projections.agent_board import (
-    AgentBoardProjection,
+from projections.agent_board import AgentBoardProjection
+from projections.agent_board_rows import (
     BoardAgent,
     Change,
     LiveTicket,

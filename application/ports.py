@@ -165,3 +165,11 @@ class CustomerProfiles(Protocol):
         """Up to ``limit`` profiles of the tenant ordered by ``(created_at, customer_id)``,
         strictly after ``after``; filtered by exact phone and by name, case-insensitively
         contained."""
+
+
+class WaitEstimator(Protocol):
+    """How long a waiting ticket should wait until it is called (seconds)."""
+
+    def estimate(self, tenant_id: UUID, queue_id: UUID, position: int) -> int | None:
+        """The wait of the ticket at ``position`` (1 for the next one called) of the queue;
+        ``None`` when nobody is on duty for the queue, so no estimate can be made."""

@@ -13,11 +13,14 @@ from alembic.config import Config
 from psycopg_pool import ConnectionPool
 from sqlalchemy import Engine, text
 
+from application.agent_board import AgentBoard
 from application.app import SmartQueue
 from application.audit import AuditLog
 from application.consistency import Consistency
 from application.idempotency import IdempotencyStore, KeyPolicy
 from application.identity import Identity
+from application.ports import WaitEstimator
+from infrastructure.agent_board_store import PostgresAgentBoard, PostgresWaitEstimator
 from infrastructure.audit_store import PostgresAuditLog
 from infrastructure.consistency_store import PostgresProjectionPositions
 from infrastructure.customer_store import SCHEMA as CUSTOMER_SCHEMA
@@ -51,6 +54,8 @@ class Container:
     read_engine: Engine
     audit: AuditLog
     consistency: Consistency
+    agent_board: AgentBoard
+    wait_estimator: WaitEstimator
     closed: bool = field(default=False)
 
     def close(self) -> None:
@@ -114,6 +119,8 @@ def build_container(settings: Settings) -> Container:
             PostgresProjectionPositions(read_engine, app.recorder),
             max_wait_seconds=settings.read.max_wait_seconds,
         ),
+        PostgresAgentBoard(read_engine),
+        PostgresWaitEstimator(read_engine),
     )
 
 

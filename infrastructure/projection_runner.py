@@ -22,12 +22,14 @@ from typing import Any, Protocol
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 from sqlalchemy import Connection, Engine, MetaData, Table
 
+from infrastructure.agent_board_view import PostgresAgentBoardView
 from infrastructure.projection_store import (
     PostgresAuditLogView,
     record_position,
     tracked_position,
 )
-from infrastructure.read_models import audit_log
+from infrastructure.read_models import agent_board, agent_board_tickets, audit_log, queue_eta
+from projections.agent_board import AgentBoardProjection
 from projections.audit_log import AuditLogProjection
 from projections.base import Projection
 
@@ -68,7 +70,16 @@ def read_models() -> dict[str, ReadModel]:
             AuditLogProjection(),
             {"audit_log": audit_log},
             lambda tables: PostgresAuditLogView(tables["audit_log"]),
-        )
+        ),
+        ReadModel(
+            AgentBoardProjection(),
+            {
+                "agent_board": agent_board,
+                "agent_board_tickets": agent_board_tickets,
+                "queue_eta": queue_eta,
+            },
+            PostgresAgentBoardView,
+        ),
     ]
     return {model.name: model for model in models}
 

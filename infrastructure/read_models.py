@@ -10,7 +10,9 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Column,
+    Date,
     DateTime,
+    Double,
     Index,
     Integer,
     MetaData,
@@ -19,7 +21,7 @@ from sqlalchemy import (
     Text,
     Uuid,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 READER_ROLE = "smartqueue_reader"
 TENANT_SETTING = "app.tenant_id"
@@ -61,8 +63,58 @@ audit_log = Table(
     Index("audit_log_tenant_id_recorded_at_idx", "tenant_id", "recorded_at"),
 )
 
+# The agent board (projections/agent_board.py): one row per agent ...
+agent_board = Table(
+    "agent_board",
+    metadata,
+    Column("agent_id", Uuid, primary_key=True),
+    Column("tenant_id", Uuid, nullable=False),
+    Column("user_id", Uuid, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("status_since", DateTime(timezone=True), nullable=False),
+    Column("counter", Text),
+    Column("queue_ids", ARRAY(Uuid), nullable=False),
+    Column("ticket_id", Uuid),
+    Column("ticket_number", Text),
+    Column("ticket_queue_id", Uuid),
+    Column("ticket_status", String(20)),
+    Column("ticket_since", DateTime(timezone=True)),
+    Column("served_day", Date),
+    Column("served_timezone", Text),
+    Column("served_count", Integer, nullable=False),
+    Index("agent_board_tenant_id_idx", "tenant_id"),
+)
+
+# ... one per ticket still open (the number and call time the board and the samples need) ...
+agent_board_tickets = Table(
+    "agent_board_tickets",
+    metadata,
+    Column("ticket_id", Uuid, primary_key=True),
+    Column("tenant_id", Uuid, nullable=False),
+    Column("queue_id", Uuid, nullable=False),
+    Column("number", Text, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("agent_id", Uuid),
+    Column("called_at", DateTime(timezone=True)),
+    Column("started_at", DateTime(timezone=True)),
+)
+
+# ... and one per queue: its site, time zone and latest service times and holds, for the ETA.
+queue_eta = Table(
+    "queue_eta",
+    metadata,
+    Column("queue_id", Uuid, primary_key=True),
+    Column("tenant_id", Uuid, nullable=False),
+    Column("site_id", Uuid, nullable=False),
+    Column("timezone", Text, nullable=False),
+    Column("service_seconds", ARRAY(Double), nullable=False),
+    Column("occupancy_seconds", ARRAY(Double), nullable=False),
+    Index("queue_eta_tenant_id_site_id_idx", "tenant_id", "site_id"),
+)
+
 # Every table holding tenant rows; each gets RLS by ``secure_statements``.
-TENANT_TABLES = ("audit_log",)
+TENANT_TABLES = ("audit_log", "agent_board", "agent_board_tickets", "queue_eta")
 
 
 def secure_statements(table: str, policy_table: str | None = None) -> list[str]:

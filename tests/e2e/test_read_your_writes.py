@@ -77,3 +77,18 @@ def test_readiness_checks_postgresql_and_redis_and_reports_each_read_model_s_lag
             break
         time.sleep(0.1)
     assert body["projection_lag"]["audit_log"] == 0  # idle: it caught up with the log
+
+
+def test_the_agent_board_shows_a_status_change_on_the_first_answer(
+    admin: Session, projections: None
+):
+    agent = admin.add_agent()
+    for status in ("available", "paused", "available", "offline"):
+        response = agent.post("agents/set-status/", {"status": status, "counter": "7"})
+        assert response.status_code == 200, response.text
+        board = admin.get(
+            "agents/board/", params={"min_position": response.headers["X-Log-Position"]}
+        )
+        assert board.status_code == 200, board.text
+        mine = [entry for entry in board.json() if entry["user_id"] == agent.user["id"]]
+        assert [entry["status"] for entry in mine] == [status]

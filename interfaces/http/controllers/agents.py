@@ -2,21 +2,43 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post, put
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 
+from application.agent_board import BoardEntry, BoardFilter
 from application.identity import Principal
 from application.paging import DEFAULT_PAGE_SIZE
 from application.views import AgentView, TicketView
+from interfaces.http.consistency import MinPosition, await_read_models
 from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, problems
 from interfaces.http.idempotency import idempotent
 from interfaces.http.pagination import Cursor, Limit, Paginated, page_request, to_response
 from interfaces.http.schemas import AgentCounter, AgentQueues, AgentStatusChange, CallNext
 from interfaces.http.security import command_context, container_of, scoped
+
+SiteFilter = Annotated[
+    UUID | None,
+    QueryParameter(name="site_id", description="Only agents serving this site's queues"),
+]
+QueueFilter = Annotated[
+    UUID | None,
+    QueryParameter(
+        name="queue_id", description="Only agents assigned to this queue or holding its ticket"
+    ),
+]
+StatusFilter = Annotated[
+    str | None,
+    QueryParameter(
+        name="status",
+        max_length=20,
+        description="Only agents in this status: `available`, `busy`, `paused` or `offline`",
+    ),
+]
 
 
 class AgentController(Controller):
@@ -87,6 +109,29 @@ class AgentController(Controller):
         """A page of the tenant's agents (one per staff user) with status, counter and queues."""
         page = container_of(request).app.list_agents(member.tenant_id, page_request(cursor, limit))
         return to_response(page, limit)
+
+    @get(
+        "/board",
+        operation_id="getAgentBoard",
+        sync_to_thread=True,
+        responses=problems(400, 401, 403, 404, 422, 503),
+        **scoped("agents:read"),
+    )
+    def board(
+        self,
+        request: Request,
+        member: NamedDependency[Principal],
+        site_id: SiteFilter = None,
+        queue_id: QueueFilter = None,
+        status: StatusFilter = None,
+        min_position: MinPosition = None,
+    ) -> list[BoardEntry]:
+        """Who is available, busy, paused or offline, at which counter, holding which ticket,
+        ordered by counter then name (a read model: it trails commands by the projection's
+        lag, unless ``min_position`` asks to read one's own write)."""
+        where = BoardFilter(site_id=site_id, queue_id=queue_id, status=status)
+        await_read_models(request, ("agent_board",), min_position)
+        return container_of(request).agent_board.board(member.tenant_id, where)
 
     @get(
         "/me",

@@ -17,6 +17,7 @@ from application.app import SmartQueue
 from application.audit import AuditLog
 from application.idempotency import IdempotencyStore, KeyPolicy
 from application.identity import Identity
+from application.stats import StatsQueries
 from infrastructure.audit_store import PostgresAuditLog
 from infrastructure.customer_store import SCHEMA as CUSTOMER_SCHEMA
 from infrastructure.customer_store import PostgresCustomerProfiles
@@ -24,6 +25,7 @@ from infrastructure.database import event_store_env, open_pool, resolve_database
 from infrastructure.idempotency_store import SCHEMA as IDEMPOTENCY_SCHEMA
 from infrastructure.idempotency_store import PostgresIdempotencyStore
 from infrastructure.identity_store import SCHEMA, Argon2Hasher, PostgresCredentialStore
+from infrastructure.queue_stats_store import PostgresQueueStats
 from infrastructure.rate_limit import RedisLoginLimiter
 from infrastructure.read_models import UNSECURED_TENANT_TABLES, tenant_isolation_statements
 from infrastructure.redis_server import connect_redis, resolve_redis_url
@@ -48,6 +50,7 @@ class Container:
     idempotency: IdempotencyStore
     read_engine: Engine
     audit: AuditLog
+    stats: StatsQueries
     closed: bool = field(default=False)
 
     def close(self) -> None:
@@ -107,6 +110,7 @@ def build_container(settings: Settings) -> Container:
         idempotency,
         read_engine,
         PostgresAuditLog(read_engine),
+        StatsQueries(app, PostgresQueueStats(read_engine)),
     )
 
 

@@ -4,6 +4,8 @@ restart from stored state, or by a rebuild swapped in while the live view keeps 
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import replace
 from typing import Any
 
@@ -26,6 +28,7 @@ from tests.integration.projection_support import (
     table_catalogue,
     tracked,
 )
+from tests.integration.projection_victim import Hanging
 
 pytestmark = pytest.mark.integration
 
@@ -136,26 +139,12 @@ def test_a_rebuild_hands_its_state_to_the_live_projection(own_container, own_wor
     assert stats_rows(engine) == folded_rows(container)
 
 
-def _crashing(model: Any) -> Any:
-    def make_view(tables: dict[str, Any]) -> Any:
-        view = model.make_view(tables)
+class Crashing(Hanging):
+    """The projection's own view, except that the process dies once the batch is written."""
 
-        class Crashing:
-            statistics = property(lambda self: view.statistics)
-
-            def load(self, connection: Connection, name: str) -> None:
-                view.load(connection, name)
-
-            def fold(self, event: Any) -> None:
-                view.fold(event)
-
-            def flush(self, connection: Connection) -> None:
-                view.flush(connection)  # rows and state are written...
-                raise Crash  # ...and the process dies before the commit
-
-        return Crashing()
-
-    return replace(model, make_view=make_view)
+    def flush(self, connection: Connection) -> None:
+        self.view.flush(connection)  # rows and state are written...
+        raise Crash  # ...and the process dies before the commit
 
 
 def _snapshot(container: Any) -> tuple[int, bytes | None, list[Any]]:
@@ -176,14 +165,52 @@ def test_a_batch_that_dies_before_its_commit_leaves_state_rows_and_position_as_t
     assert before[1] is not None  # the open visits are in the stored state
     floor.play([("start", 0), ("close", 0), ("call", 1), ("issue", 0), ("transfer", 1)])
 
+    model = read_models()["queue_stats"]
     crashing = ProjectionRunner(
-        _crashing(read_models()["queue_stats"]), container.app.recorder, container.app.mapper
+        replace(model, make_view=lambda tables: Crashing(model.make_view(tables))),
+        container.app.recorder,
+        container.app.mapper,
     )
     with pytest.raises(Crash):
         crashing.catch_up(engine)
     assert _snapshot(container) == before
 
     stats_runner(container, batch_size=3).catch_up(engine)
+    assert stats_rows(engine) == folded_rows(container)
+
+
+def test_a_process_killed_mid_batch_leaves_state_rows_and_position_and_is_resumed(
+    own_container, own_world
+):
+    container, engine = own_container, own_container.read_engine
+    floor = Floor(own_world)
+    floor.play([("issue", 0), ("issue", 1), ("call", 0)])
+    stats_runner(container).catch_up(engine)
+    before = _snapshot(container)
+    floor.play([("start", 0), ("close", 0), ("call", 1), ("issue", 0), ("cancel", 2)])
+
+    victim = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.integration.projection_victim",
+            container.database_url,
+            "catch-up",
+            "queue_stats",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert victim.stdout is not None
+        assert any(line.strip() == "flushed" for line in iter(victim.stdout.readline, ""))
+    finally:
+        victim.kill()
+        victim.wait(10)
+    # The server rolls the killed session's transaction back: state, rows and position with it.
+    assert _snapshot(container) == before
+
+    stats_runner(container).catch_up(engine)
     assert stats_rows(engine) == folded_rows(container)
 
 

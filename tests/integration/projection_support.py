@@ -10,7 +10,7 @@ from sqlalchemy import Engine, select, text
 from infrastructure.container import Container
 from infrastructure.projection_runner import ProjectionRunner, read_models
 from infrastructure.read_models import READER_ROLE, audit_log, queue_stats
-from projections.queue_day import QueueStatsRow
+from projections.queue_day import QueueStatsRow, SlaRule
 from projections.queue_stats import QueueStatistics
 
 
@@ -76,9 +76,9 @@ def logged_events(container: Container) -> list[Any]:
     return [mapper.to_domain_event(notification) for notification in notifications(container)]
 
 
-def folded_rows(container: Container) -> list[QueueStatsRow]:
+def folded_rows(container: Container, sla: SlaRule | None = None) -> list[QueueStatsRow]:
     """The rows a fresh fold of the whole log gives: what the table must hold."""
-    statistics = QueueStatistics()
+    statistics = QueueStatistics(sla)
     statistics.apply_all(logged_events(container))
     return statistics.rows()
 

@@ -19,6 +19,7 @@ from infrastructure.projection_runner import ProjectionRunner, read_models
 from infrastructure.projection_store import stored_state
 from infrastructure.read_models import queue_stats
 from infrastructure.rebuild import rebuild
+from projections.queue_day import SlaRule
 from tests.integration.conftest import TenantWorld
 from tests.integration.projection_support import (
     folded_rows,
@@ -232,6 +233,25 @@ def test_a_restarted_runner_resumes_from_the_stored_state(own_container, own_wor
     assert (first.issued, first.completed, first.no_show, first.waits_counted) == (2, 1, 1, 2)
     assert rows[floor.queues[1]].abandoned == 1
     assert stats_rows(engine) == folded_rows(container)
+
+
+def test_a_rebuild_applies_a_changed_sla_rule_to_past_days(own_container, own_world):
+    container, engine = own_container, own_container.read_engine
+    floor = Floor(own_world)
+    floor.play([("issue", 0), ("call", 0), ("no_show", 0)])
+    stats_runner(container).catch_up(engine)
+    [row] = [row for row in stats_rows(engine) if row.queue_id == floor.queues[0]]
+    assert (row.no_show, row.sla_counted) == (1, 1)  # by default a no-show counts by its call
+
+    strict = SlaRule(count_abandoned=False, count_no_show=False)
+    app = container.app
+    try:
+        rebuild(read_models(strict)["queue_stats"], engine, app.recorder, app.mapper)
+        [row] = [row for row in stats_rows(engine) if row.queue_id == floor.queues[0]]
+        assert (row.no_show, row.sla_counted) == (1, 0)
+        assert stats_rows(engine) == folded_rows(container, strict)
+    finally:  # the module's other tests expect the default rule
+        rebuild(read_models()["queue_stats"], engine, app.recorder, app.mapper)
 
 
 def test_the_rebuilt_table_keeps_its_key_index_security_and_grants(own_container, own_world):

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 from zoneinfo import ZoneInfo
@@ -13,7 +15,14 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from tests.e2e.support import Session, Tenant, assert_problem, login
+from tests.e2e.support import (
+    Session,
+    Tenant,
+    assert_problem,
+    login,
+    process_env,
+    smartqueue_executable,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -233,3 +242,31 @@ def test_bad_days_unknown_queues_other_tenants_and_agents_are_refused(
     assert_problem(foreign, 404)
     assert_problem(day.agents[0].get(f"queues/{day.q1}/stats/"), 403)
     assert_problem(day.agents[0].get("queues/stats/"), 403)
+
+
+def test_a_rebuild_while_the_projection_runs_keeps_the_counts_and_goes_on_counting(
+    admin: Session, projections: None, database_url: str, redis_url: str, e2e_home: Path
+):
+    day = Day(admin)
+    first = admin.issue(day.q1)
+    assert day.call(0, day.q1)["id"] == first["id"]
+    admin.issue(day.q1)
+    before = _stats(admin, day.q1, lambda body: body["issued"] == 2 and body["called"] == 1)
+
+    rebuilt = subprocess.run(
+        [smartqueue_executable(), "projections", "rebuild", "queue_stats"],
+        env=process_env(database_url, e2e_home, redis_url),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "queue_stats: rebuilt up to position" in rebuilt.stdout
+    after = admin.get(f"queues/{day.q1}/stats/").json()
+    assert {key: after[key] for key in COUNTS} == {key: before[key] for key in COUNTS}
+
+    # The live follower goes on from the rebuilt state: the visit opened before still counts.
+    day.act(0, first, "start")
+    day.act(0, first, "close")
+    done = _stats(admin, day.q1, lambda body: body["completed"] == 1)
+    assert (done["issued"], done["called"], done["completed"], done["waiting"]) == (2, 0, 1, 1)

@@ -155,16 +155,24 @@ def _snapshot(container: Any) -> tuple[int, bytes | None, list[Any]]:
     return tracked(engine, "queue_stats"), state, stats_rows(engine)
 
 
+def _projected_then_pending(world: TenantWorld) -> Any:
+    """Open visits projected and stored; then their outcomes, still unprojected. Returns the
+    stored snapshot as it stands between the two."""
+    container = world.container
+    floor = Floor(world)
+    floor.play([("issue", 0), ("issue", 1), ("call", 0)])
+    stats_runner(container).catch_up(container.read_engine)
+    before = _snapshot(container)
+    assert before[1] is not None  # the open visits are in the stored state
+    floor.play([("start", 0), ("close", 0), ("call", 1), ("issue", 0), ("transfer", 1)])
+    return before
+
+
 def test_a_batch_that_dies_before_its_commit_leaves_state_rows_and_position_as_they_were(
     own_container, own_world
 ):
     container, engine = own_container, own_container.read_engine
-    floor = Floor(own_world)
-    floor.play([("issue", 0), ("issue", 1), ("call", 0)])
-    stats_runner(container).catch_up(engine)
-    before = _snapshot(container)
-    assert before[1] is not None  # the open visits are in the stored state
-    floor.play([("start", 0), ("close", 0), ("call", 1), ("issue", 0), ("transfer", 1)])
+    before = _projected_then_pending(own_world)
 
     model = read_models()["queue_stats"]
     crashing = ProjectionRunner(
@@ -184,11 +192,7 @@ def test_a_process_killed_mid_batch_leaves_state_rows_and_position_and_is_resume
     own_container, own_world
 ):
     container, engine = own_container, own_container.read_engine
-    floor = Floor(own_world)
-    floor.play([("issue", 0), ("issue", 1), ("call", 0)])
-    stats_runner(container).catch_up(engine)
-    before = _snapshot(container)
-    floor.play([("start", 0), ("close", 0), ("call", 1), ("issue", 0), ("cancel", 2)])
+    before = _projected_then_pending(own_world)
 
     victim = subprocess.Popen(
         [

@@ -45,6 +45,7 @@ class PostgresQueueStatsView:
             self.state_bytes = len(dumped)
 
     def fold(self, event: Any) -> None:
+        """Fold one event in (the projection's handler calls this)."""
         self.statistics.apply(event)
         self.folded += 1
 

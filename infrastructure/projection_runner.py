@@ -48,8 +48,8 @@ class StatefulView(Protocol):
     """A view whose projection keeps working state between batches (a fold's open visits).
 
     The runner calls ``load`` after locking the tracking row and before the batch's first
-    event; ``flush`` then stores the state with the rows, so state, rows and position always
-    commit together. ``name`` is the tracking name: a rebuild's shadow keeps its own state.
+    event (not at all when there is none); ``flush`` then stores the state with the rows, so
+    state, rows and position always commit together. ``name`` is the tracking name: a rebuild's shadow keeps its own state.
     """
 
     def load(self, connection: Connection, name: str) -> None: ...
@@ -128,8 +128,8 @@ class ProjectionRunner:
             start=position, limit=self.batch_size, inclusive_of_start=False
         )
         view = self.model.make_view(self.tables)
-        if isinstance(view, StatefulView):
-            view.load(connection, self.tracking_name)
+        if notifications and isinstance(view, StatefulView):
+            view.load(connection, self.tracking_name)  # an idle poll need not decode the state
         last = position
         for notification in notifications:
             if notification.id <= last:  # a redelivery: already applied

@@ -52,10 +52,10 @@ class PostgresQueueStatsView:
     def flush(self, connection: Connection) -> None:
         """Write the rows changed by the batch and the fold's state, in the caller's
         transaction."""
-        if self.name is None:
-            raise RuntimeError("a stateful view must be loaded before it is flushed")
         if not self.folded:
             return  # nothing folded in: the stored state is still exact
+        if self.name is None:
+            raise RuntimeError("a stateful view must be loaded before events are folded in")
         rows = self.statistics.drain_changed()
         values = [{name: getattr(row, name) for name in ROW_FIELDS} for row in rows]
         statement = insert(self.table)

@@ -3,12 +3,13 @@ of each batch (restore the state, fold, upsert rows, prune, store the state, mov
 with and without pruning finished days.
 
     .venv/bin/python bench/queue_stats_state.py [--days 60] [--tickets 150] [--batch 1000]
+        [--unattended 1]
 
 The history is made in memory (a hand-driven clock, two queues, every day ``--tickets`` tickets
-per queue: most served, some no-shows and cancellations; and a third queue nobody calls, one
-ticket a day, whose open visits and their days the state must keep). The projection then runs
-batch by batch against a scratch PostgreSQL database (DATABASE_URL's server when set, otherwise an
-embedded one).
+per queue: most served, some no-shows and cancellations; and a third queue nobody calls, with
+``--unattended`` tickets a day, whose open visits and their days the state must keep). The
+projection then runs batch by batch against a scratch PostgreSQL database (DATABASE_URL's server
+when set, otherwise an embedded one).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from bench.environment import scratch_database
 from domain.agents import Agent
 from infrastructure.container import upgrade_read_models
 from infrastructure.projection_runner import ProjectionRunner, read_models
+from infrastructure.projection_store import stored_state
 from infrastructure.sql import sqlalchemy_engine
 from projections.queue_stats import QueueStatistics
 
@@ -50,7 +52,7 @@ class Clock:
         return self.now
 
 
-def history(days: int, tickets: int) -> SmartQueue:
+def history(days: int, tickets: int, unattended_tickets: int) -> SmartQueue:
     """A branch's ``days`` of activity in an in-memory application."""
     clock = Clock()
     app = SmartQueue(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
@@ -70,7 +72,8 @@ def history(days: int, tickets: int) -> SmartQueue:
     app.set_agent_status(context, agent, "available", "1")
     for day in range(days):
         clock.now = datetime(2026, 1, 5, 8, 0, tzinfo=UTC) + timedelta(days=day)
-        app.issue_ticket(context, unattended)  # waits for ever
+        for _ in range(unattended_tickets):
+            app.issue_ticket(context, unattended)  # waits for ever
         for number in range(tickets):
             for queue in queues:
                 clock.now += timedelta(seconds=40)
@@ -116,6 +119,14 @@ def run(app: SmartQueue, engine: Engine, batch: int, name: str) -> list[tuple[fl
             return costs
 
 
+def state_round_trip_ms(dumped: bytes, repeat: int = 50) -> float:
+    """Decoding the state and encoding it again, as every batch does (CPU only)."""
+    started = time.perf_counter()
+    for _ in range(repeat):
+        QueueStatistics.restore(dumped).dump()
+    return (time.perf_counter() - started) / repeat * 1000
+
+
 def report(label: str, costs: list[tuple[float, int]]) -> None:
     tenth = max(1, len(costs) // 10)
     first = [seconds * 1000 for seconds, _ in costs[:tenth]]
@@ -133,13 +144,14 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=60)
     parser.add_argument("--tickets", type=int, default=150, help="per queue and day")
     parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--unattended", type=int, default=1, help="tickets a day nobody calls")
     options = parser.parse_args()
     started = time.perf_counter()
-    app = history(options.days, options.tickets)
+    app = history(options.days, options.tickets, options.unattended)
     events = app.recorder.max_notification_id()
     print(
         f"history: {options.days} days, {options.tickets} tickets per queue and day in 2 "
-        "queues, 1 a day in an unattended one: "
+        f"queues, {options.unattended} a day in an unattended one: "
         f"{events} events (made in {time.perf_counter() - started:.0f} s)"
     )
     with tempfile.TemporaryDirectory() as workdir, contextlib.ExitStack() as stack:
@@ -150,10 +162,16 @@ def main() -> None:
         engine = sqlalchemy_engine(database.url, pool_size=1)
         stack.callback(engine.dispose)
         report("with pruning", run(app, engine, options.batch, "bench_pruned"))
+        with engine.connect() as connection:
+            dumped = stored_state(connection, "bench_pruned") or b""
+        print(f"  state decode + encode: {state_round_trip_ms(dumped):.2f} ms")
         prune = QueueStatistics.prune
         QueueStatistics.prune = lambda self: 0  # type: ignore[method-assign]
         try:
             report("without pruning", run(app, engine, options.batch, "bench_unpruned"))
+            with engine.connect() as connection:
+                dumped = stored_state(connection, "bench_unpruned") or b""
+            print(f"  state decode + encode: {state_round_trip_ms(dumped):.2f} ms")
         finally:
             QueueStatistics.prune = prune  # type: ignore[method-assign]
 

@@ -49,7 +49,8 @@ class StatefulView(Protocol):
 
     The runner calls ``load`` after locking the tracking row and before the batch's first
     event (not at all when there is none); ``flush`` then stores the state with the rows, so
-    state, rows and position always commit together. ``name`` is the tracking name: a rebuild's shadow keeps its own state.
+    state, rows and position always commit together. ``name`` is the tracking name: a
+    rebuild's shadow keeps its own state.
     """
 
     def load(self, connection: Connection, name: str) -> None: ...

@@ -20,6 +20,7 @@ from application.consistency import Consistency
 from application.idempotency import IdempotencyStore, KeyPolicy
 from application.identity import Identity
 from application.ports import WaitEstimator
+from application.stats import StatsQueries
 from infrastructure.agent_board_store import PostgresAgentBoard, PostgresWaitEstimator
 from infrastructure.audit_store import PostgresAuditLog
 from infrastructure.consistency_store import PostgresProjectionPositions
@@ -29,6 +30,7 @@ from infrastructure.database import event_store_env, open_pool, resolve_database
 from infrastructure.idempotency_store import SCHEMA as IDEMPOTENCY_SCHEMA
 from infrastructure.idempotency_store import PostgresIdempotencyStore
 from infrastructure.identity_store import SCHEMA, Argon2Hasher, PostgresCredentialStore
+from infrastructure.queue_stats_store import PostgresQueueStats
 from infrastructure.rate_limit import RedisLoginLimiter
 from infrastructure.read_models import UNSECURED_TENANT_TABLES, tenant_isolation_statements
 from infrastructure.redis_server import connect_redis, resolve_redis_url
@@ -56,6 +58,7 @@ class Container:
     consistency: Consistency
     agent_board: AgentBoard
     wait_estimator: WaitEstimator
+    stats: StatsQueries
     closed: bool = field(default=False)
 
     def close(self) -> None:
@@ -121,6 +124,7 @@ def build_container(settings: Settings) -> Container:
         ),
         PostgresAgentBoard(read_engine),
         PostgresWaitEstimator(read_engine),
+        StatsQueries(app, PostgresQueueStats(read_engine)),
     )
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 
 from infrastructure.projection_runner import ProjectionRunner, ReadModel, read_models
 from infrastructure.projection_store import tracked_position
+from projections.queue_day import SlaRule
 
 LOCK_NAMESPACE = 7_301_002  # first key of every projection's advisory lock
 POLL_SECONDS = 0.2
@@ -113,10 +114,11 @@ def start_followers(
     mapper: Mapper[Any],
     stop: threading.Event,
     names: list[str] | None = None,
+    sla: SlaRule | None = None,
 ) -> list[threading.Thread]:
     """A daemon thread per read model (all by default), following until ``stop`` is set."""
     threads = []
-    for name, model in read_models().items():
+    for name, model in read_models(sla).items():
         if names and name not in names:
             continue
         follower = Follower(ProjectionRunner(model, recorder, mapper), engine)
@@ -128,9 +130,9 @@ def start_followers(
     return threads
 
 
-def model_named(name: str) -> ReadModel:
+def model_named(name: str, sla: SlaRule | None = None) -> ReadModel:
     """The read model called ``name``, or ``KeyError`` listing the known ones."""
-    models = read_models()
+    models = read_models(sla)
     if name not in models:
         raise KeyError(f"no projection {name!r}; known: {', '.join(sorted(models))}")
     return models[name]

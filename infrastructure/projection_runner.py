@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 from sqlalchemy import Connection, Engine, MetaData, Table
@@ -28,16 +28,40 @@ from infrastructure.projection_store import (
     record_position,
     tracked_position,
 )
-from infrastructure.read_models import agent_board, agent_board_tickets, audit_log, queue_eta
+from infrastructure.queue_stats_store import make_queue_stats_view
+from infrastructure.read_models import (
+    agent_board,
+    agent_board_tickets,
+    audit_log,
+    queue_eta,
+    queue_stats,
+)
 from projections.agent_board import AgentBoardProjection
 from projections.audit_log import AuditLogProjection
 from projections.base import Projection
+from projections.queue_day import SlaRule
+from projections.queue_stats_projection import QueueStatsProjection
 
 DEFAULT_BATCH_SIZE = 1000
 
 
 class FlushingView(Protocol):
     """A view that buffers a batch's changes and writes them in the caller's transaction."""
+
+    def flush(self, connection: Connection) -> None: ...
+
+
+@runtime_checkable
+class StatefulView(Protocol):
+    """A view whose projection keeps working state between batches (a fold's open visits).
+
+    The runner calls ``load`` after locking the tracking row and before the batch's first
+    event (not at all when there is none); ``flush`` then stores the state with the rows, so
+    state, rows and position always commit together. ``name`` is the tracking name: a
+    rebuild's shadow keeps its own state.
+    """
+
+    def load(self, connection: Connection, name: str) -> None: ...
 
     def flush(self, connection: Connection) -> None: ...
 
@@ -63,8 +87,10 @@ class ReadModel:
         }
 
 
-def read_models() -> dict[str, ReadModel]:
-    """Every read model, by projection name."""
+def read_models(sla: SlaRule | None = None) -> dict[str, ReadModel]:
+    """Every read model, by projection name. ``sla`` is the queue statistics' SLA rule (from
+    settings: see ``sla_rule``; the default rule when not given)."""
+    rule = sla or SlaRule()
     models = [
         ReadModel(
             AuditLogProjection(),
@@ -79,6 +105,11 @@ def read_models() -> dict[str, ReadModel]:
                 "queue_eta": queue_eta,
             },
             PostgresAgentBoardView,
+        ),
+        ReadModel(
+            QueueStatsProjection(),
+            {"queue_stats": queue_stats},
+            lambda tables: make_queue_stats_view(tables, rule),
         ),
     ]
     return {model.name: model for model in models}
@@ -115,6 +146,8 @@ class ProjectionRunner:
             start=position, limit=self.batch_size, inclusive_of_start=False
         )
         view = self.model.make_view(self.tables)
+        if notifications and isinstance(view, StatefulView):
+            view.load(connection, self.tracking_name)  # an idle poll need not decode the state
         last = position
         for notification in notifications:
             if notification.id <= last:  # a redelivery: already applied

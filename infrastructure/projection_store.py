@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, select
 from sqlalchemy.dialects.postgresql import insert
 
-from infrastructure.read_models import projection_tracking
+from infrastructure.read_models import projection_state, projection_tracking
 from projections.audit_log import AuditEntry
 
 ENTRY_FIELDS = tuple(field.name for field in fields(AuditEntry))
@@ -66,5 +66,26 @@ def record_position(connection: Connection, name: str, position: int) -> None:
                 "position": statement.excluded.position,
                 "updated_at": statement.excluded.updated_at,
             },
+        )
+    )
+
+
+def stored_state(connection: Connection, name: str) -> bytes | None:
+    """The working state ``name`` stored with its position (``None`` before its first batch)."""
+    query = select(projection_state.c.state).where(projection_state.c.projection_name == name)
+    state = connection.execute(query).scalar()
+    return None if state is None else bytes(state)
+
+
+def store_state(connection: Connection, name: str, state: bytes) -> None:
+    """Replace ``name``'s working state, in the caller's transaction (with its rows and
+    position)."""
+    statement = insert(projection_state).values(
+        projection_name=name, state=state, updated_at=datetime.now(UTC)
+    )
+    connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=[projection_state.c.projection_name],
+            set_={"state": statement.excluded.state, "updated_at": statement.excluded.updated_at},
         )
     )

@@ -15,7 +15,9 @@ from sqlalchemy import (
     Double,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -113,8 +115,59 @@ queue_eta = Table(
     Index("queue_eta_tenant_id_site_id_idx", "tenant_id", "site_id"),
 )
 
+# The working state of a stateful projection (a fold's open visits and current days), keyed by
+# tracking name like ``projection_tracking`` and written in the same transaction as its rows and
+# position. Not a tenant table: it mixes every tenant's state and the reader gets no grant on it.
+projection_state = Table(
+    "projection_state",
+    metadata,
+    Column("projection_name", String(100), primary_key=True),
+    Column("state", LargeBinary, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# One row per queue and site-local day; the columns are the fields of ``QueueStatsRow``.
+queue_stats = Table(
+    "queue_stats",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("queue_id", Uuid, nullable=False),
+    Column("day", Date, nullable=False),
+    *(
+        Column(name, Integer, nullable=False)
+        for name in (
+            "issued",
+            "transferred_in",
+            "waiting",
+            "called",
+            "serving",
+            "paused",
+            "completed",
+            "no_show",
+            "cancelled",
+            "abandoned",
+            "transferred_out",
+            "waits_counted",
+        )
+    ),
+    Column("wait_total_seconds", Double, nullable=False),
+    Column("average_wait_seconds", Double),
+    Column("shortest_wait_seconds", Double),
+    Column("longest_wait_seconds", Double),
+    Column("services_counted", Integer, nullable=False),
+    Column("service_total_seconds", Double, nullable=False),
+    Column("average_service_seconds", Double),
+    Column("longest_service_seconds", Double),
+    Column("sla_met", Integer, nullable=False),
+    Column("sla_counted", Integer, nullable=False),
+    Column("sla_compliance", Double),
+    Column("oldest_waiting_since", DateTime(timezone=True)),
+    PrimaryKeyConstraint("tenant_id", "queue_id", "day", name="queue_stats_pkey"),
+    Index("queue_stats_tenant_id_day_idx", "tenant_id", "day"),
+)
+
 # Every table holding tenant rows; each gets RLS by ``secure_statements``.
-TENANT_TABLES = ("audit_log", "agent_board", "agent_board_tickets", "queue_eta")
+TENANT_TABLES = ("audit_log", "agent_board", "agent_board_tickets", "queue_eta", "queue_stats")
 
 
 def secure_statements(table: str, policy_table: str | None = None) -> list[str]:

@@ -5,6 +5,9 @@ them current). The swap is one transaction: it locks the live tracking row (paus
 follower), applies the last events to the shadow, replaces the live tables by renaming, restores
 index names, RLS and grants, and moves the live position to the shadow's. Readers see the old
 tables or the new ones, never an empty one.
+
+A stateful projection's working state is keyed by tracking name like its position: the shadow
+builds its own from zero, and the swap hands it to the live name with the tables and position.
 """
 
 from __future__ import annotations
@@ -13,11 +16,11 @@ from collections.abc import Callable
 from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper
-from sqlalchemy import Connection, Engine, delete, text
+from sqlalchemy import Connection, Engine, delete, text, update
 
 from infrastructure.projection_runner import DEFAULT_BATCH_SIZE, ProjectionRunner, ReadModel
 from infrastructure.projection_store import record_position, tracked_position
-from infrastructure.read_models import projection_tracking, secure_statements
+from infrastructure.read_models import projection_state, projection_tracking, secure_statements
 
 SHADOW = "__rebuild"
 
@@ -55,6 +58,7 @@ def rebuild(
             _swap(connection, table)
         position = tracked_position(connection, shadow_name)
         record_position(connection, model.name, position)
+        _hand_over_state(connection, shadow_name, model.name)
         _forget(connection, shadow_name)
     if on_progress is not None:
         on_progress(position)
@@ -64,6 +68,17 @@ def rebuild(
 def _forget(connection: Connection, name: str) -> None:
     connection.execute(
         delete(projection_tracking).where(projection_tracking.c.projection_name == name)
+    )
+    connection.execute(delete(projection_state).where(projection_state.c.projection_name == name))
+
+
+def _hand_over_state(connection: Connection, shadow: str, live: str) -> None:
+    """The shadow's working state becomes the live one's (nothing to do for a stateless view)."""
+    connection.execute(delete(projection_state).where(projection_state.c.projection_name == live))
+    connection.execute(
+        update(projection_state)
+        .where(projection_state.c.projection_name == shadow)
+        .values(projection_name=live)
     )
 
 

@@ -93,6 +93,31 @@ class ReadSettings:
 
 
 @dataclass(frozen=True)
+class StatsSettings:
+    """How the queue statistics count SLA compliance. The rule is applied when events are
+    projected, so changing it takes effect for past days only after
+    ``smartqueue projections rebuild queue_stats``."""
+
+    sla_count_abandoned: bool = True
+    """SMARTQUEUE_SLA_COUNT_ABANDONED: a ticket cancelled while waiting longer than its target
+    counts as an SLA miss (default true)."""
+    sla_count_no_show: bool = True
+    """SMARTQUEUE_SLA_COUNT_NO_SHOW: a no-show counts by its call time like any called ticket;
+    false leaves no-shows out of SLA compliance altogether (default true)."""
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    value = env.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be true or false; got {value!r}")
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a SmartQueue process is configured with."""
 
@@ -105,6 +130,7 @@ class Settings:
     log: LogSettings
     idempotency: IdempotencySettings = field(default_factory=IdempotencySettings)
     read: ReadSettings = field(default_factory=ReadSettings)
+    stats: StatsSettings = field(default_factory=StatsSettings)
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -141,4 +167,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             ttl_seconds=float(env.get("SMARTQUEUE_IDEMPOTENCY_TTL_SECONDS", str(24 * 3600))),
         ),
         read=ReadSettings(max_wait_seconds=float(env.get("SMARTQUEUE_READ_WAIT_SECONDS", "3"))),
+        stats=StatsSettings(
+            sla_count_abandoned=_flag(env, "SMARTQUEUE_SLA_COUNT_ABANDONED", True),
+            sla_count_no_show=_flag(env, "SMARTQUEUE_SLA_COUNT_NO_SHOW", True),
+        ),
     )

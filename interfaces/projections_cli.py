@@ -13,6 +13,7 @@ from infrastructure.container import Container, build_container
 from infrastructure.logging import configure_logging
 from infrastructure.projection_process import lag, model_named, start_followers
 from infrastructure.projection_runner import ReadModel, read_models
+from infrastructure.queue_stats_store import sla_rule
 from infrastructure.rebuild import rebuild
 from infrastructure.settings import load_settings
 from infrastructure.sql import sqlalchemy_engine
@@ -33,7 +34,8 @@ def run_in_background(container: Container, stop: threading.Event) -> list[threa
     """Follow every projection in daemon threads of this process (``smartqueue dev``)."""
     # A dedicated engine: each follower keeps one connection for as long as it holds its lock.
     engine = sqlalchemy_engine(container.database_url, pool_size=len(read_models()) + 1)
-    threads = start_followers(engine, container.app.recorder, container.app.mapper, stop)
+    sla = sla_rule(container.settings.stats)
+    threads = start_followers(engine, container.app.recorder, container.app.mapper, stop, sla=sla)
 
     def release_when_stopped() -> None:
         stop.wait()
@@ -68,8 +70,10 @@ def projections_group(ctx: click.Context) -> None:
 @click.argument("name", required=False)
 def rebuild_command(name: str | None) -> None:
     """Rebuild NAME (every projection by default) from the start of the log, then swap it in."""
+    # The SLA rule is read at rebuild time: rebuilding is how a changed rule reaches past days.
+    sla = sla_rule(load_settings().stats)
     try:
-        models = [model_named(name)] if name else list(read_models().values())
+        models = [model_named(name, sla)] if name else list(read_models(sla).values())
     except KeyError as error:
         raise click.ClickException(str(error.args[0])) from None
     with _container() as container:

@@ -194,3 +194,4 @@ class FoldState(msgspec.Struct):
     days: list[QueueDay] = msgspec.field(default_factory=list)
     visits: dict[UUID, Visit] = msgspec.field(default_factory=dict)  # open visits only
     targets: list[tuple[UUID, UUID, int]] = msgspec.field(default_factory=list)
+    newest: datetime | None = None  # the latest ticket moment folded in (what pruning goes by)

@@ -9,12 +9,24 @@ never re-applies one. The same fold serves incremental processing (apply a batch
 Definitions (DESIGN.md §9), per visit of a ticket to a queue: wait = first call in this queue -
 the moment the ticket joined it (its issue, or its transfer in); service time = completion -
 service start. A ticket never transferred therefore has exactly the wait of §9.
+
+Keeping the state small (:meth:`QueueStatistics.prune`): the state holds every day bucket it has
+seen, so a long-running projection would carry years of finished days. A bucket can only change
+through (a) a visit opening in it, which needs an event whose moment falls on that site-local
+day, or (b) a later event of a visit that opened in it and is still open. Once no open visit
+belongs to a bucket and the newest event folded in is at least :data:`PRUNE_GRACE` past the end of
+the bucket's day, neither can happen any more: events reach the log in the order of their
+moments, give or take the time between a command reading its clock and committing (milliseconds,
+at worst the skew between API hosts' clocks, far below the grace). The bucket's row is then
+final, so once that row is stored the bucket can be forgotten without changing any row ever
+written. (Were a visit still to open on a forgotten day, its bucket would start again from zero
+and its row would overwrite the stored one: that is the hazard the grace keeps out.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -35,6 +47,10 @@ from projections.queue_day import (
 
 V = VisitStatus
 
+# How far past the end of a day the newest event must be before that day's finished buckets are
+# forgotten (see the module docstring).
+PRUNE_GRACE = timedelta(hours=1)
+
 
 class QueueStatistics:
     """The queue statistics of every queue and day, kept up to date one event at a time."""
@@ -46,6 +62,7 @@ class QueueStatistics:
         self._days = {(day.queue_id, day.day): day for day in state.days}
         self._visits = state.visits  # finished visits are forgotten: the state stays small
         self._targets = {(t, q): seconds for t, q, seconds in state.targets}  # joins seen early
+        self._newest = state.newest
         self._changed: set[tuple[UUID, date]] = set()
 
     def dump(self) -> bytes:
@@ -53,7 +70,8 @@ class QueueStatistics:
         restarted runner resumes with :meth:`restore` instead of replaying the log."""
         targets = [(t, q, seconds) for (t, q), seconds in self._targets.items()]
         days = list(self._days.values())
-        return msgspec.json.encode(FoldState(self._timezones, days, self._visits, targets))
+        state = FoldState(self._timezones, days, self._visits, targets, self._newest)
+        return msgspec.json.encode(state)
 
     @classmethod
     def restore(cls, dumped: bytes, sla: SlaRule | None = None) -> QueueStatistics:
@@ -70,6 +88,9 @@ class QueueStatistics:
         if type(event) in NEED_A_VISIT and event.originator_id not in self._visits:
             return  # a ticket whose visit this model never saw open (its log began later)
         handler(self, event)
+        moment = getattr(event, "at", None) or getattr(event, "issued_at", None)
+        if isinstance(moment, datetime) and (self._newest is None or moment > self._newest):
+            self._newest = moment
 
     def apply_all(self, events: Iterable[Any]) -> None:
         """Fold events in, in order."""
@@ -89,6 +110,32 @@ class QueueStatistics:
         """The rows changed since the last drain (what an incremental batch stores)."""
         keys, self._changed = sorted(self._changed, key=_sort_key), set()
         return [self._days[key].snapshot() for key in keys]
+
+    def prune(self) -> int:
+        """Forget the day buckets whose rows are final (no open visit, day ended at least
+        :data:`PRUNE_GRACE` before the newest event); how many. Call it only after the rows of
+        :meth:`drain_changed` are stored: a bucket changed since the last drain is kept."""
+        if self._newest is None:
+            return 0
+        cutoff = self._newest - PRUNE_GRACE
+        still_open = {(visit.queue_id, visit.day) for visit in self._visits.values()}
+        cutoff_days: dict[UUID, date] = {}
+        final = []
+        for key in self._days:
+            queue_id, day = key
+            if queue_id not in cutoff_days:
+                zone = ZoneInfo(self._timezones.get(queue_id, "UTC"))
+                cutoff_days[queue_id] = cutoff.astimezone(zone).date()
+            if day < cutoff_days[queue_id] and key not in still_open and key not in self._changed:
+                final.append(key)
+        for key in final:
+            del self._days[key]
+        return len(final)
+
+    @property
+    def day_count(self) -> int:
+        """How many day buckets the state holds."""
+        return len(self._days)
 
     # -- queues -----------------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from interfaces.http.controllers.customers import CustomerController
 from interfaces.http.controllers.health import HealthController
 from interfaces.http.controllers.platform import TenantController
 from interfaces.http.controllers.queues import QueueController
+from interfaces.http.controllers.stats import StatsController
 from interfaces.http.controllers.tenancy import ServiceController, SiteController
 from interfaces.http.controllers.tickets import TicketController
 from interfaces.http.controllers.users import UserController
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             AgentController,
             CustomerController,
             AuditController,
+            StatsController,
         ],
         on_startup=[open_container],
         on_shutdown=[close_container],

@@ -92,3 +92,15 @@ def test_the_agent_board_shows_a_status_change_on_the_first_answer(
         assert board.status_code == 200, board.text
         mine = [entry for entry in board.json() if entry["user_id"] == agent.user["id"]]
         assert [entry["status"] for entry in mine] == [status]
+
+
+def test_queue_statistics_count_a_ticket_on_the_first_answer(admin: Session, projections: None):
+    floor = open_floor(admin)
+    for issued in range(1, 4):
+        response = admin.post("tickets/", {"queue_id": floor.queue["id"]})
+        stats = admin.get(
+            f"queues/{floor.queue['id']}/stats/",
+            params={"min_position": response.headers["X-Log-Position"]},
+        )
+        assert stats.status_code == 200, stats.text
+        assert (stats.json()["issued"], stats.json()["waiting"]) == (issued, issued)

@@ -1,4 +1,5 @@
-"""Helpers for projection tests: run the audit projection, read what it wrote, read the log."""
+"""Helpers for projection tests: run the audit and queue statistics projections, read what they
+wrote, read the log."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from sqlalchemy import Engine, select, text
 
 from infrastructure.container import Container
 from infrastructure.projection_runner import ProjectionRunner, read_models
-from infrastructure.read_models import audit_log
+from infrastructure.read_models import READER_ROLE, audit_log, queue_stats
+from projections.queue_day import QueueStatsRow, SlaRule
+from projections.queue_stats import QueueStatistics
 
 
 def audit_runner(container: Container, **options: Any) -> ProjectionRunner:
@@ -18,18 +21,23 @@ def audit_runner(container: Container, **options: Any) -> ProjectionRunner:
     )
 
 
-def log_positions(container: Container) -> list[int]:
-    """Every notification id in the log, in order."""
-    positions: list[int] = []
+def notifications(container: Container) -> list[Any]:
+    """Every notification of the log, in order."""
+    found: list[Any] = []
     start = 0
     while True:
         batch = container.app.recorder.select_notifications(
             start=start, limit=5000, inclusive_of_start=False
         )
-        positions += [notification.id for notification in batch]
+        found += batch
         if len(batch) < 5000:
-            return positions
+            return found
         start = batch[-1].id
+
+
+def log_positions(container: Container) -> list[int]:
+    """Every notification id in the log, in order."""
+    return [notification.id for notification in notifications(container)]
 
 
 def audit_positions(engine: Engine) -> list[int]:
@@ -53,3 +61,55 @@ def tracked(engine: Engine, name: str = "audit_log") -> int:
             {"n": name},
         ).scalar()
         return int(value or 0)
+
+
+def stats_runner(container: Container, **options: Any) -> ProjectionRunner:
+    """A runner of the queue statistics projection over the container's application."""
+    return ProjectionRunner(
+        read_models()["queue_stats"], container.app.recorder, container.app.mapper, **options
+    )
+
+
+def logged_events(container: Container) -> list[Any]:
+    """Every domain event of the log, in order."""
+    mapper = container.app.mapper
+    return [mapper.to_domain_event(notification) for notification in notifications(container)]
+
+
+def folded_rows(container: Container, sla: SlaRule | None = None) -> list[QueueStatsRow]:
+    """The rows a fresh fold of the whole log gives: what the table must hold."""
+    statistics = QueueStatistics(sla)
+    statistics.apply_all(logged_events(container))
+    return statistics.rows()
+
+
+def stats_rows(engine: Engine) -> list[QueueStatsRow]:
+    """The whole ``queue_stats`` table as the owner sees it, in the fold's row order."""
+    with engine.connect() as connection:
+        rows = connection.execute(select(queue_stats)).mappings().all()
+    stored = [QueueStatsRow(**dict(row)) for row in rows]
+    return sorted(stored, key=lambda row: (str(row.queue_id), row.day))
+
+
+def table_catalogue(engine: Engine, table: str) -> dict[str, Any]:
+    """What a swap must restore on ``table``: index names, forced RLS, the reader's grant, and
+    how many shadow leftovers remain."""
+    with engine.connect() as connection:
+        indexes = set(
+            connection.execute(
+                text("SELECT indexname FROM pg_indexes WHERE tablename = :t"), {"t": table}
+            ).scalars()
+        )
+        secured = connection.execute(
+            text("SELECT relrowsecurity AND relforcerowsecurity FROM pg_class WHERE relname = :t"),
+            {"t": table},
+        ).scalar()
+        may_read = connection.execute(
+            text("SELECT has_table_privilege(:role, :t, 'SELECT')"),
+            {"role": READER_ROLE, "t": table},
+        ).scalar()
+        leftovers = connection.execute(
+            text("SELECT count(*) FROM pg_class WHERE relname LIKE :shadow"),
+            {"shadow": table.replace("_", "\\_") + "\\_\\_rebuild%"},
+        ).scalar()
+    return {"indexes": indexes, "secured": secured, "may_read": may_read, "leftovers": leftovers}

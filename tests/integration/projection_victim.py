@@ -1,6 +1,7 @@
 """A projection process that writes one batch's rows and then hangs before committing, so a test
 can SIGKILL it mid-batch. Usage: ``python -m tests.integration.projection_victim DATABASE_URL
-[follow]``; with ``follow`` it runs as a follower holding the projection's advisory lock."""
+[follow|catch-up] [PROJECTION]``; with ``follow`` it runs as a follower holding the projection's
+advisory lock. PROJECTION defaults to ``audit_log``."""
 
 from __future__ import annotations
 
@@ -20,24 +21,28 @@ from infrastructure.settings import load_settings
 from infrastructure.sql import sqlalchemy_engine
 
 
-def main(database_url: str, mode: str = "catch-up") -> None:
+class Hanging:
+    """The projection's own view, except that it hangs once the batch is written."""
+
+    def __init__(self, view: Any) -> None:
+        self.view = view
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.view, name)  # append, load, fold...: whatever the view has
+
+    def flush(self, connection: Connection) -> None:
+        self.view.flush(connection)
+        print("flushed", flush=True)  # the rows are in, the commit is not
+        time.sleep(120)
+
+
+def main(database_url: str, mode: str = "catch-up", projection: str = "audit_log") -> None:
     settings = load_settings({"DATABASE_URL": database_url})
     app = SmartQueue(env=event_store_env(database_url, settings, create_tables=False))
-    model = read_models()["audit_log"]
+    model = read_models()[projection]
 
     def hanging_view(tables: dict[str, Any]) -> Any:
-        view = model.make_view(tables)
-
-        class Hanging:
-            def append(self, entry: Any) -> None:
-                view.append(entry)
-
-            def flush(self, connection: Connection) -> None:
-                view.flush(connection)
-                print("flushed", flush=True)  # the rows are in, the commit is not
-                time.sleep(120)
-
-        return Hanging()
+        return Hanging(model.make_view(tables))
 
     runner = ProjectionRunner(replace(model, make_view=hanging_view), app.recorder, app.mapper)
     engine = sqlalchemy_engine(database_url, pool_size=1)

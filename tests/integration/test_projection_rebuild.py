@@ -6,13 +6,17 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import text
 
 from domain.errors import DomainError
 from infrastructure.projection_runner import read_models
-from infrastructure.read_models import READER_ROLE, audit_log
+from infrastructure.read_models import audit_log
 from infrastructure.rebuild import rebuild
-from tests.integration.projection_support import audit_rows, audit_runner, log_positions
+from tests.integration.projection_support import (
+    audit_rows,
+    audit_runner,
+    log_positions,
+    table_catalogue,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -87,25 +91,10 @@ def test_the_rebuilt_table_keeps_its_index_names_security_and_grants(own_contain
         container.app.recorder,
         container.app.mapper,
     )
-    with container.read_engine.connect() as connection:
-        indexes = set(
-            connection.execute(
-                text("SELECT indexname FROM pg_indexes WHERE tablename = 'audit_log'")
-            ).scalars()
-        )
-        secured = connection.execute(
-            text(
-                "SELECT relrowsecurity AND relforcerowsecurity FROM pg_class "
-                "WHERE relname = 'audit_log'"
-            )
-        ).scalar()
-        may_read = connection.execute(
-            text("SELECT has_table_privilege(:role, 'audit_log', 'SELECT')"), {"role": READER_ROLE}
-        ).scalar()
-        leftovers = connection.execute(
-            text("SELECT count(*) FROM pg_class WHERE relname LIKE 'audit_log\\_\\_rebuild%'")
-        ).scalar()
-    assert indexes == {index.name for index in audit_log.indexes} | {"audit_log_pkey"}
-    assert secured
-    assert may_read
-    assert leftovers == 0
+    catalogue = table_catalogue(container.read_engine, "audit_log")
+    assert catalogue == {
+        "indexes": {index.name for index in audit_log.indexes} | {"audit_log_pkey"},
+        "secured": True,
+        "may_read": True,
+        "leftovers": 0,
+    }

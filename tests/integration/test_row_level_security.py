@@ -13,7 +13,7 @@ from application.context import CommandContext
 from infrastructure.audit_store import tenant_transaction
 from infrastructure.read_models import READER_ROLE
 from infrastructure.sql import sqlalchemy_engine
-from tests.integration.projection_support import audit_runner
+from tests.integration.projection_support import audit_runner, stats_runner
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +28,7 @@ def test_every_table_with_a_tenant_id_has_forced_row_level_security(container):
                 "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')"
             )
         ).all()
-    assert "audit_log" in {name for name, _, _ in tables}
+    assert {"audit_log", "queue_stats"} <= {name for name, _, _ in tables}
     assert [name for name, enabled, forced in tables if not (enabled and forced)] == []
 
 
@@ -102,3 +102,23 @@ def test_the_reader_sees_no_row_without_a_tenant(container, world):
     with container.read_engine.begin() as connection:
         connection.execute(text(f"SET LOCAL ROLE {READER_ROLE}"))
         assert connection.execute(text("SELECT count(*) FROM audit_log")).scalar() == 0
+
+
+def test_the_reader_sees_only_its_tenants_queue_statistics(container, world):
+    container.app.issue_ticket(world.context, world.queue_id)
+    other = _second_tenant(container)
+    stats_runner(container).catch_up(container.read_engine)
+    for tenant in (world.tenant_id, other):
+        with tenant_transaction(container.read_engine, tenant) as connection:
+            found = set(
+                connection.execute(text("SELECT DISTINCT tenant_id FROM queue_stats")).scalars()
+            )
+        assert found == {tenant}
+    with container.read_engine.begin() as connection:
+        connection.execute(text(f"SET LOCAL ROLE {READER_ROLE}"))
+        assert connection.execute(text("SELECT count(*) FROM queue_stats")).scalar() == 0
+        # The fold's working state mixes tenants: the reader may not read it at all.
+        may_read = connection.execute(
+            text("SELECT has_table_privilege('projection_state', 'SELECT')")
+        ).scalar()
+    assert not may_read

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import shutil
 import signal
 import sys
@@ -199,16 +200,21 @@ def print_rebuilds(results: list[Throughput], baselines: list[Throughput], targe
     copy = baselines[-1].median if baselines else None
     print(f"Rebuild from position 0, {events:,} events, {runs} runs each, batches of")
     print(f"{REBUILD_BATCH_SIZE:,} (events/s = events in the log / wall time of the rebuild):")
-    print(f"  {'':<30} {'median':>9} {'min':>9} {'max':>9} {'vs COPY':>8}")
+    print(f"  {'':<30} {'median':>9} {'min':>9} {'max':>9} {'vs COPY':>8} {'per CPU s':>10}")
     for result in [*results, *baselines]:
         rates = result.rates
         ratio = f"{result.median / copy:.0%}" if copy else "-"
         mark = "  below target" if result in results and result.median < target else ""
         print(
             f"  {result.name:<30} {result.median:9,.0f} {min(rates):9,.0f} {max(rates):9,.0f}"
-            f" {ratio:>8}{mark}"
+            f" {ratio:>8} {result.per_cpu_second:10,.0f}{mark}"
         )
-    print(f"Target: {target:,.0f} events/s.\n", flush=True)
+    print(
+        f"Target: {target:,.0f} events/s. per CPU s = events / CPU seconds of this process and"
+        " the\ndatabase's PostgreSQL backends (median): the rate with the CPU to itself, as"
+        " the stages\nrun one after the other; it does not move with other jobs' load.",
+        flush=True,
+    )
 
 
 def print_lags(results: list[LagResult]) -> None:
@@ -231,16 +237,23 @@ def print_lags(results: list[LagResult]) -> None:
             )
     print(
         "failed: commands refused (they wrote nothing); missed: commits no read model position\n"
-        "covered within two minutes (should be 0).\n",
+        "covered within two minutes (should be 0).",
         flush=True,
     )
 
 
+def load_note(before: tuple[float, float, float]) -> str:
+    """The 1-minute load average before and after a part: other jobs slow the figures down."""
+    return f"Load average (1 min) {before[0]:.1f} before, {os.getloadavg()[0]:.1f} after."
+
+
 def run_rebuilds(options: Options, container: Container) -> None:
     events = log_length(container)
+    load = os.getloadavg()
     results = time_rebuilds(container, options.runs, events)
     baselines = time_baselines(container, options.runs, events)
     print_rebuilds(results, baselines, options.target)
+    print(load_note(load) + "\n")
     models = read_models()
     for result in results:
         if options.profile or result.median < options.target:
@@ -250,6 +263,7 @@ def run_rebuilds(options: Options, container: Container) -> None:
 
 def run_lags(options: Options, admin_url: str) -> None:
     results: list[LagResult] = []
+    load = os.getloadavg()
     with contextlib.ExitStack() as stack:
         workdir = Path(tempfile.mkdtemp(prefix="sq-bench-lag-"))
         stack.callback(reporting_failure(lambda: shutil.rmtree(workdir), "remove workdir"))
@@ -261,6 +275,7 @@ def run_lags(options: Options, admin_url: str) -> None:
             log_path = workdir / f"followers-{wake}.log"
             results += measure_lag(container, wake, options.rates, options.lag_seconds, log_path)
     print_lags(results)
+    print(load_note(load) + "\n")
 
 
 def _interrupt(signum: int, _frame: object) -> None:

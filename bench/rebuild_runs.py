@@ -1,9 +1,10 @@
 """Rebuild throughput: each read model rebuilt from the whole log, timed, beside a raw baseline.
 
-The baseline does in one process what a rebuild must do at the least: read the same
-notifications in batches of the same size, turn each into one audit-shaped row (JSON-decoding
-the stored state once) and insert the batch with a plain ``executemany`` or ``COPY`` into a
-table with the audit log's columns and indexes, committing a position with each batch.
+The baseline does in one process what a rebuild must do at the least: create a table with the
+audit log's columns and indexes, read the same notifications in batches of the same size, turn
+each into one audit-shaped row (JSON-decoding the stored state once), insert the batch with a
+plain ``executemany`` or ``COPY`` and commit it with a position, then drop the table (a rebuild
+creates its shadow table and drops the old one too).
 """
 
 from __future__ import annotations
@@ -13,15 +14,18 @@ import io
 import json
 import pstats
 import statistics
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 
 from bench.environment import warn
+from bench.harness import CpuMeter
 from infrastructure.container import Container
 from infrastructure.projection_runner import DEFAULT_BATCH_SIZE, ReadModel, read_models
 from infrastructure.rebuild import rebuild
@@ -54,6 +58,8 @@ class Throughput:
     name: str
     events: int
     seconds: list[float]
+    cpu_seconds: list[float]
+    """CPU used by this process and the database's PostgreSQL backends, per run."""
 
     @property
     def rates(self) -> list[float]:
@@ -62,6 +68,22 @@ class Throughput:
     @property
     def median(self) -> float:
         return statistics.median(self.rates)
+
+    @property
+    def per_cpu_second(self) -> float:
+        """Median events per CPU second: what the run would reach with the CPU to itself
+        (the work is sequential: Python, then PostgreSQL, then Python), whatever else runs."""
+        return statistics.median(self.events / seconds for seconds in self.cpu_seconds)
+
+
+def timed(container: Container, action: Callable[[], object]) -> tuple[float, float]:
+    """Wall seconds of ``action``, and the CPU seconds it cost here and in PostgreSQL."""
+    meter = CpuMeter(str(conninfo_to_dict(container.database_url)["dbname"]), None)
+    before = meter.read()
+    action()
+    after = meter.read()
+    backends = sum(cpu - before.postgres.get(pid, 0.0) for pid, cpu in after.postgres.items())
+    return after.wall - before.wall, after.bench - before.bench + backends
 
 
 def log_length(container: Container) -> int:
@@ -75,36 +97,45 @@ def log_length(container: Container) -> int:
         return int(row["n"]) if row else 0
 
 
-def rebuild_once(container: Container, model: ReadModel) -> float:
-    """Seconds to rebuild ``model`` from position 0 and swap it in."""
+def rebuild_once(container: Container, model: ReadModel) -> None:
+    """Rebuild ``model`` from position 0 and swap it in."""
     app = container.app
-    started = time.perf_counter()
     rebuild(model, container.read_engine, app.recorder, app.mapper)
-    return time.perf_counter() - started
+
+
+def repeat(
+    container: Container, name: str, runs: int, events: int, action: Callable[[], object]
+) -> Throughput:
+    """``action`` timed ``runs`` times."""
+    seconds, cpu_seconds = [], []
+    for run in range(1, runs + 1):
+        wall, cpu = timed(container, action)
+        seconds.append(wall)
+        cpu_seconds.append(cpu)
+        warn(f"  {name} run {run}/{runs}: {events / wall:,.0f} events/s")
+    return Throughput(name, events, seconds, cpu_seconds)
 
 
 def time_rebuilds(container: Container, runs: int, events: int) -> list[Throughput]:
     """Every read model of ``read_models()`` rebuilt ``runs`` times."""
-    results = []
-    for name, model in read_models().items():
-        seconds = []
-        for run in range(1, runs + 1):
-            seconds.append(rebuild_once(container, model))
-            warn(f"  rebuild {name} run {run}/{runs}: {events / seconds[-1]:,.0f} events/s")
-        results.append(Throughput(name, events, seconds))
-    return results
+    return [
+        repeat(container, name, runs, events, partial(rebuild_once, container, model))
+        for name, model in read_models().items()
+    ]
 
 
 def time_baselines(container: Container, runs: int, events: int) -> list[Throughput]:
     """The raw baseline, with ``executemany`` and with ``COPY``, ``runs`` times each."""
-    results = []
-    for method in ("executemany", "copy"):
-        seconds = []
-        for run in range(1, runs + 1):
-            seconds.append(raw_rebuild(container, method))
-            warn(f"  raw {method} run {run}/{runs}: {events / seconds[-1]:,.0f} events/s")
-        results.append(Throughput(f"raw {method} (baseline)", events, seconds))
-    return results
+    return [
+        repeat(
+            container,
+            f"raw {method} (baseline)",
+            runs,
+            events,
+            partial(raw_rebuild, container, method),
+        )
+        for method in ("executemany", "copy")
+    ]
 
 
 def _raw_row(row: dict[str, Any]) -> tuple[Any, ...]:
@@ -130,8 +161,8 @@ def _raw_row(row: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
-def raw_rebuild(container: Container, method: str) -> float:
-    """Seconds for the raw baseline to read the whole log and write one row per event."""
+def raw_rebuild(container: Container, method: str) -> None:
+    """The raw baseline: read the whole log and write one row per event."""
     events_table = sql.Identifier(container.app.recorder.events_table_name)
     table = sql.Identifier(RAW_TABLE)
     columns = sql.SQL(", ").join(map(sql.Identifier, RAW_COLUMNS))
@@ -151,7 +182,6 @@ def raw_rebuild(container: Container, method: str) -> float:
     with psycopg.connect(container.database_url, autocommit=True) as connection:
         connection.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))
         connection.execute(sql.SQL("CREATE TABLE {} (LIKE audit_log INCLUDING ALL)").format(table))
-        started = time.perf_counter()
         position = 0
         while True:
             with connection.transaction(), connection.cursor(row_factory=dict_row) as cursor:
@@ -168,12 +198,10 @@ def raw_rebuild(container: Container, method: str) -> float:
                     cursor.execute(track, (RAW_TRACKING, position))
             if len(batch) < REBUILD_BATCH_SIZE:
                 break
-        elapsed = time.perf_counter() - started
         connection.execute(sql.SQL("DROP TABLE {}").format(table))
         connection.execute(
             "DELETE FROM projection_tracking WHERE projection_name = %s", (RAW_TRACKING,)
         )
-    return elapsed
 
 
 def profile_rebuild(container: Container, model: ReadModel, top: int = 18) -> str:

@@ -3,16 +3,25 @@
 A follower holds a session-level advisory lock on a dedicated connection and runs its batches on
 that same connection: if the process dies, PostgreSQL ends the session, which releases the lock,
 and a standby (polling ``pg_try_advisory_lock``) takes over within ``standby_interval`` seconds.
+
+Waking up: the recorder sends a NOTIFY with the highest new notification id when a write commits
+(``infrastructure.recorder``). A :class:`Doorbell` LISTENs on its own connection, one per process,
+and wakes the followers whose position is below that id. They still poll every
+``poll_interval`` whatever happens, so a notification lost (the listening connection dropped, a
+writer that does not notify) only delays them; a notification never replaces reading the log.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 import structlog
 from eventsourcing.persistence import ApplicationRecorder, Mapper
+from psycopg import sql
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
@@ -37,8 +46,81 @@ def try_lock(connection: Connection, name: str) -> bool:
     return bool(taken)
 
 
+class Doorbell:
+    """Listens for the recorder's notifications and wakes followers waiting for newer events.
+
+    ``latest`` is the highest notification id announced so far. A notification without a numeric
+    payload (a writer that does not say how far it wrote) wakes every waiting follower.
+    """
+
+    def __init__(
+        self,
+        connect: Callable[[], psycopg.Connection[Any]],
+        channel: str,
+        *,
+        retry_interval: float = STANDBY_SECONDS,
+    ) -> None:
+        self.connect = connect
+        self.channel = channel
+        self.retry_interval = retry_interval
+        self.latest = 0
+        self.listening = threading.Event()  # set while the LISTEN connection is up
+        self._blind_rings = 0
+        self._changed = threading.Condition()
+
+    def wait(self, position: int, timeout: float) -> None:
+        """Return once an id above ``position`` is announced, or after ``timeout`` seconds."""
+        with self._changed:
+            rings = self._blind_rings
+            self._changed.wait_for(
+                lambda: self.latest > position or self._blind_rings != rings, timeout
+            )
+
+    def ring(self, payload: str) -> None:
+        """Record one notification and wake the waiting followers."""
+        with self._changed:
+            if payload.isdigit():
+                self.latest = max(self.latest, int(payload))
+            else:
+                self._blind_rings += 1
+            self._changed.notify_all()
+
+    def run(self, stop: threading.Event) -> None:
+        """LISTEN until ``stop`` is set, reconnecting after errors (followers poll meanwhile)."""
+        while not stop.is_set():
+            try:
+                with self.connect() as connection:
+                    connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
+                    self.listening.set()
+                    while not stop.is_set():
+                        for notify in connection.notifies(timeout=self.retry_interval):
+                            self.ring(notify.payload)
+            except psycopg.Error as error:
+                log.warning("projection doorbell lost its connection", error=str(error))
+                stop.wait(self.retry_interval)
+            finally:
+                self.listening.clear()
+                self.ring("")  # wake the followers: they look at the log themselves
+
+
+def doorbell_for(recorder: ApplicationRecorder) -> Doorbell | None:
+    """A doorbell on the recorder's notification channel (None for a recorder without one)."""
+    channel = getattr(recorder, "channel_name", None)
+    pool = getattr(getattr(recorder, "datastore", None), "pool", None)
+    if channel is None or pool is None:
+        return None
+    # The recorder's own connection settings, on a connection of the doorbell's own: a pooled
+    # connection left listening would collect notifications for its next borrower.
+    settings = {key: value for key, value in pool.kwargs.items() if key != "row_factory"}
+    return Doorbell(lambda: psycopg.connect(pool.conninfo, autocommit=True, **settings), channel)
+
+
 class Follower:
-    """Keeps one read model up to date while it holds the model's lock; waits as standby else."""
+    """Keeps one read model up to date while it holds the model's lock; waits as standby else.
+
+    With a ``doorbell`` it wakes as soon as newer events are announced, and polls every
+    ``poll_interval`` all the same; without one it polls only.
+    """
 
     def __init__(
         self,
@@ -47,11 +129,13 @@ class Follower:
         *,
         poll_interval: float = POLL_SECONDS,
         standby_interval: float = STANDBY_SECONDS,
+        doorbell: Doorbell | None = None,
     ) -> None:
         self.runner = runner
         self.engine = engine
         self.poll_interval = poll_interval
         self.standby_interval = standby_interval
+        self.doorbell = doorbell
         self.active = threading.Event()  # set while this follower holds the lock
 
     def run(self, stop: threading.Event) -> None:
@@ -81,8 +165,12 @@ class Follower:
         while not stop.is_set():
             with connection.begin():
                 count = self.runner.apply_batch(connection)
+                position = tracked_position(connection, self.runner.tracking_name)
             if count < self.runner.batch_size:
-                stop.wait(self.poll_interval)
+                if self.doorbell is None:
+                    stop.wait(self.poll_interval)
+                else:
+                    self.doorbell.wait(position, self.poll_interval)
 
 
 @dataclass(frozen=True)
@@ -115,13 +203,23 @@ def start_followers(
     stop: threading.Event,
     names: list[str] | None = None,
     sla: SlaRule | None = None,
+    *,
+    listen: bool = True,
 ) -> list[threading.Thread]:
-    """A daemon thread per read model (all by default), following until ``stop`` is set."""
+    """A daemon thread per read model (all by default), following until ``stop`` is set, and
+    one doorbell thread that wakes them on new events (unless ``listen`` is false)."""
     threads = []
+    doorbell = doorbell_for(recorder) if listen else None
+    if doorbell is not None:
+        thread = threading.Thread(
+            target=doorbell.run, args=(stop,), name="projection-doorbell", daemon=True
+        )
+        thread.start()
+        threads.append(thread)
     for name, model in read_models(sla).items():
         if names and name not in names:
             continue
-        follower = Follower(ProjectionRunner(model, recorder, mapper), engine)
+        follower = Follower(ProjectionRunner(model, recorder, mapper), engine, doorbell=doorbell)
         thread = threading.Thread(
             target=follower.run, args=(stop,), name=f"projection-{name}", daemon=True
         )

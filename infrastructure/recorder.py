@@ -33,8 +33,10 @@ def _side_writes(kwargs: dict[str, Any]) -> Sequence[SideWrite]:
 class SideWritingPostgresRecorder(PostgresApplicationRecorder):
     """The stock PostgreSQL application recorder, plus side writes in its write transaction.
 
-    Selected with ``APPLICATION_RECORDER_TOPIC``; it keeps the table lock and the NOTIFY of the
-    stock recorder, so followers of the notification log see no difference.
+    Selected with ``APPLICATION_RECORDER_TOPIC``. It keeps the stock recorder's table lock, and
+    its one NOTIFY per write transaction on ``channel_name``, but sends it after the insert with
+    the transaction's highest notification id as payload, so a listening follower knows how far
+    to read. PostgreSQL delivers it only if and when the transaction commits.
     """
 
     applies_side_writes = True
@@ -51,6 +53,17 @@ class SideWritingPostgresRecorder(PostgresApplicationRecorder):
                 for write in writes:
                     write.apply(curs)
         super()._insert_events(curs, stored_events, **kwargs)
+
+    def _notify_channel(self, curs: Cursor[DictRow]) -> None:
+        """Nothing yet: the ids are not drawn; ``_fetch_ids_after_insert_events`` notifies."""
+
+    def _fetch_ids_after_insert_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        if ids:
+            curs.execute("SELECT pg_notify(%s, %s)", (self.channel_name, str(max(ids))))
+        return ids
 
 
 class SideWritingPOPORecorder(POPOApplicationRecorder):

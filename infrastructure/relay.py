@@ -100,8 +100,10 @@ class KafkaRelay:
         return self.producer
 
     def drop_producer(self) -> None:
-        """Forget the producer (after a failure, or on exit): the next batch makes a new one."""
+        """Forget the producer (after a failure, or on exit): the next batch makes a new one
+        and checks the topics again (a broker that comes back may have lost them)."""
         producer, self.producer = self.producer, None
+        self.topics_ready = False
         if producer is not None:
             try:
                 producer.close(timeout=1)

@@ -112,3 +112,11 @@ def asyncapi_document() -> dict[str, Any]:
         "operations": operations,
         "components": {"messages": messages, "schemas": schemas},
     }
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    json.dump(asyncapi_document(), sys.stdout, indent=2, sort_keys=True)
+    sys.stdout.write("\n")

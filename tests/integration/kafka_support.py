@@ -3,6 +3,7 @@ and a steady stream of commands."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import threading
@@ -17,10 +18,11 @@ from pathlib import Path
 import msgspec
 from sqlalchemy import Engine
 
-from domain.tickets import Ticket
+from bench.relay import called_tickets
 from infrastructure.container import Container
 from infrastructure.event_contract import topics
-from infrastructure.relay import FAST_GROUP, relay_lag
+from infrastructure.relay import FAST_GROUP, relay_lag, relay_role
+from infrastructure.sql import sqlalchemy_engine
 from tests.e2e.support import smartqueue_executable
 from tests.integration.conftest import TenantWorld
 
@@ -144,6 +146,22 @@ def wait_relayed(engine: Engine, container: Container, position: int, timeout: f
     return False
 
 
+def relay_in_thread_until(container: Container, bootstrap: str, position: int) -> None:
+    """Run the relay in a thread of this process until it has published up to ``position``."""
+    settings = dataclasses.replace(container.settings.kafka, bootstrap_servers=bootstrap)
+    engine = sqlalchemy_engine(container.database_url, pool_size=1)
+    _, role = relay_role(engine, container.app.recorder, container.app.mapper, settings)
+    stop = threading.Event()
+    thread = threading.Thread(target=role.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        assert wait_relayed(container.read_engine, container, position, timeout=60)
+    finally:
+        stop.set()
+        thread.join(30)
+        engine.dispose()
+
+
 @dataclass
 class CommandLoad:
     """Tickets issued, called and closed in a thread, at most ``rate`` commands a second."""
@@ -191,24 +209,9 @@ def command_load(world: TenantWorld, rate: float) -> Iterator[CommandLoad]:
 def recall_stream(world: TenantWorld, events: int, per_second: float, tickets: int = 40) -> None:
     """Write ``events`` events at about ``per_second``: ``tickets`` called tickets recalled over
     and over, one recall of each per save, so every ticket's events span many relay batches.
-    (Commands through the application cost ~10 ms each here; this keeps a 10,000-event test
-    short while the events are still real, saved by the application with their metadata.)"""
+    The events are real, saved by the application with their metadata."""
     app, context = world.container.app, world.context
-    now = datetime.now(UTC)
-    called = []
-    for number in range(tickets):
-        ticket = Ticket(
-            tenant_id=world.tenant_id,
-            queue_id=world.queue_id,
-            service_id=world.service_id,
-            number=f"Z-{number:03d}",
-            priority=0,
-            channel="kiosk",
-            customer_id=None,
-            issued_at=now,
-        )
-        ticket.call(uuid.uuid4(), "1", now)
-        called.append(ticket)
+    called = called_tickets(world.tenant_id, world.queue_id, world.service_id, tickets)
     app.save_in_context(context, *called)
     written = 2 * tickets
     while written < events:

@@ -54,17 +54,18 @@ def test_a_relay_killed_five_times_loses_nothing_and_never_reorders_an_aggregate
             killed_mid_batch += relay_lag(engine, recorder).position < (
                 recorder.max_notification_id() or 0
             )
-            assert standby.wait_active(10), "the standby did not take over"
+            # Generous: the standby may still be starting Python on a loaded machine.
+            assert standby.wait_active(60), "the standby did not take over"
             assert relay_lag(engine, recorder).position >= before
             active = standby
-        writer.join(120)
+        writer.join(300)
         assert not writer.is_alive()
     except BaseException:
         active.kill()
         raise
     end = recorder.max_notification_id() or 0
     try:
-        assert wait_relayed(engine, container, end, timeout=60)
+        assert wait_relayed(engine, container, end, timeout=120)
     finally:
         active.stop()
     assert end - start >= EVENTS

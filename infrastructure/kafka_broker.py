@@ -11,6 +11,7 @@ relay publish the log again from the start.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import signal
@@ -18,11 +19,13 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from infrastructure.settings import Settings
 
 STARTUP_SECONDS = 15.0
+PR_SET_PDEATHSIG = 1  # prctl option (Linux)
 _started: dict[Path, EmbeddedBroker] = {}
 _lock = threading.Lock()
 
@@ -40,6 +43,17 @@ def _listening(port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """For the child, between fork and exec: on Linux, ask for SIGTERM when the starting
+    process dies, so a killed ``smartqueue dev`` or test worker leaves no broker behind. The C
+    function is looked up here, before the fork, so the child only calls it."""
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return lambda: prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _alive(pid: int) -> bool:
@@ -86,6 +100,7 @@ class EmbeddedBroker:
                 stdout=output,
                 stderr=output,
                 start_new_session=True,  # a Ctrl-C of the terminal reaches us, we stop it
+                preexec_fn=_die_with_parent(),
             )
         deadline = time.monotonic() + STARTUP_SECONDS
         while not _listening(self.port):

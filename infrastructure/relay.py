@@ -16,6 +16,7 @@ drains it when the broker is back.
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import warnings
@@ -222,6 +223,8 @@ def relay_role(
     standby_interval: float = 1.0,
 ) -> tuple[KafkaRelay, SingleActive]:
     """The relay and the lock that keeps it to one active process."""
+    # kafka-python narrates every connection at INFO; its warnings and errors are what matter.
+    logging.getLogger("kafka").setLevel(logging.WARNING)
     relay = KafkaRelay(recorder, mapper, settings)
     return relay, SingleActive(RELAY_NAME, engine, relay.follow, standby_interval=standby_interval)
 

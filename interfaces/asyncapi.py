@@ -46,14 +46,12 @@ def asyncapi_document() -> dict[str, Any]:
         event_type.name: {
             "name": event_type.name,
             "title": event_type.name,
-            "summary": (event_type.event_class.__doc__ or "").strip().split("\n")[0] or None,
             "contentType": "application/json",
             "headers": headers,
             "payload": reference,
             "bindings": {
                 "kafka": {
                     "key": {"type": "string", "format": "uuid", "description": "aggregate id"},
-                    "schemaIdLocation": "payload",
                     "bindingVersion": KAFKA_BINDING,
                 }
             },
@@ -61,9 +59,6 @@ def asyncapi_document() -> dict[str, Any]:
         }
         for event_type, reference in zip(event_types, references, strict=True)
     }
-    for message in messages.values():
-        if message["summary"] is None:
-            del message["summary"]
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     for aggregate in AGGREGATES:

@@ -39,7 +39,7 @@ def test_a_relay_killed_five_times_loses_nothing_and_never_reorders_an_aggregate
     )
     rng = random.Random()
     killed_mid_batch = 0
-    writer = threading.Thread(target=recall_stream, args=(world, EVENTS, 800.0), daemon=True)
+    writer = threading.Thread(target=recall_stream, args=(world, EVENTS, 5000.0), daemon=True)
     writer.start()
     try:
         active = spawn()

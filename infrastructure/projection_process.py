@@ -1,8 +1,8 @@
 """The projections role: one follower thread per read model, each active in one process only.
 
-A follower holds a session-level advisory lock on a dedicated connection and runs its batches on
-that same connection: if the process dies, PostgreSQL ends the session, which releases the lock,
-and a standby (polling ``pg_try_advisory_lock``) takes over within ``standby_interval`` seconds.
+Each follower is a :class:`~infrastructure.single_active.SingleActive` role: it holds a
+session-level advisory lock on a dedicated connection and runs its batches on that same
+connection, and a standby takes over within seconds when the holder dies.
 
 Waking up: the recorder sends a NOTIFY with the highest new notification id when a write commits
 (``infrastructure.recorder``). A :class:`Doorbell` LISTENs on its own connection, one per process,
@@ -22,28 +22,16 @@ import psycopg
 import structlog
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 from psycopg import sql
-from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Connection, Engine
 
 from infrastructure.projection_runner import ProjectionRunner, ReadModel, read_models
 from infrastructure.projection_store import tracked_position
+from infrastructure.single_active import STANDBY_SECONDS, SingleActive
 from projections.queue_day import SlaRule
 
-LOCK_NAMESPACE = 7_301_002  # first key of every projection's advisory lock
 POLL_SECONDS = 0.2
-STANDBY_SECONDS = 1.0
 
 log = structlog.get_logger(__name__)
-
-
-def try_lock(connection: Connection, name: str) -> bool:
-    """Take ``name``'s session-level lock if free; commits so no transaction stays open."""
-    taken = connection.execute(
-        text("SELECT pg_try_advisory_lock(:namespace, hashtext(:name))"),
-        {"namespace": LOCK_NAMESPACE, "name": name},
-    ).scalar()
-    connection.commit()
-    return bool(taken)
 
 
 class Doorbell:
@@ -134,32 +122,15 @@ class Follower:
         self.runner = runner
         self.engine = engine
         self.poll_interval = poll_interval
-        self.standby_interval = standby_interval
         self.doorbell = doorbell
-        self.active = threading.Event()  # set while this follower holds the lock
+        self.role = SingleActive(
+            runner.model.name, engine, self._follow, standby_interval=standby_interval
+        )
+        self.active = self.role.active  # set while this follower holds the lock
 
     def run(self, stop: threading.Event) -> None:
-        """Follow the log until ``stop`` is set. Database errors drop the connection (and so
-        the lock) and the follower starts over as a standby."""
-        name = self.runner.model.name
-        while not stop.is_set():
-            connection = self.engine.connect()
-            try:
-                if try_lock(connection, name):
-                    self.active.set()
-                    log.info("projection active", projection=name)
-                    self._follow(connection, stop)
-                else:
-                    stop.wait(self.standby_interval)
-            except DBAPIError as error:
-                log.warning("projection connection lost", projection=name, error=str(error))
-                stop.wait(self.standby_interval)
-            finally:
-                self.active.clear()
-                # Closing the connection for real ends the session and releases the lock; a
-                # pooled connection would keep it.
-                connection.invalidate()
-                connection.close()
+        """Follow the log until ``stop`` is set (see :class:`SingleActive`)."""
+        self.role.run(stop)
 
     def _follow(self, connection: Connection, stop: threading.Event) -> None:
         while not stop.is_set():

@@ -118,6 +118,25 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
 
 
 @dataclass(frozen=True)
+class KafkaSettings:
+    """The broker the relay publishes the event log to."""
+
+    bootstrap_servers: str | None = None
+    """KAFKA_BOOTSTRAP_SERVERS (``host:port,...``); unset means: ``smartqueue dev`` and
+    ``smartqueue relay`` start the embedded broker (Tansu) under SMARTQUEUE_HOME/kafka."""
+    topic_partitions: int = 3
+    """KAFKA_TOPIC_PARTITIONS: partitions of each topic the relay creates (default 3)."""
+    replication_factor: int = 1
+    """KAFKA_REPLICATION_FACTOR: replicas of each topic the relay creates (default 1)."""
+    relay_batch_size: int = 500
+    """SMARTQUEUE_RELAY_BATCH_SIZE: events per relay batch, acknowledged together (default 500)."""
+    ack_timeout_seconds: float = 30.0
+    """SMARTQUEUE_RELAY_ACK_TIMEOUT_SECONDS: how long a batch waits for the broker (default 30)."""
+    retry_backoff_seconds: float = 0.5
+    """SMARTQUEUE_RELAY_BACKOFF_SECONDS: first wait after a broker error, doubled up to 5 s."""
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a SmartQueue process is configured with."""
 
@@ -131,6 +150,7 @@ class Settings:
     idempotency: IdempotencySettings = field(default_factory=IdempotencySettings)
     read: ReadSettings = field(default_factory=ReadSettings)
     stats: StatsSettings = field(default_factory=StatsSettings)
+    kafka: KafkaSettings = field(default_factory=KafkaSettings)
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -170,5 +190,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         stats=StatsSettings(
             sla_count_abandoned=_flag(env, "SMARTQUEUE_SLA_COUNT_ABANDONED", True),
             sla_count_no_show=_flag(env, "SMARTQUEUE_SLA_COUNT_NO_SHOW", True),
+        ),
+        kafka=KafkaSettings(
+            bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS") or None,
+            topic_partitions=int(env.get("KAFKA_TOPIC_PARTITIONS", "3")),
+            replication_factor=int(env.get("KAFKA_REPLICATION_FACTOR", "1")),
+            relay_batch_size=int(env.get("SMARTQUEUE_RELAY_BATCH_SIZE", "500")),
+            ack_timeout_seconds=float(env.get("SMARTQUEUE_RELAY_ACK_TIMEOUT_SECONDS", "30")),
+            retry_backoff_seconds=float(env.get("SMARTQUEUE_RELAY_BACKOFF_SECONDS", "0.5")),
         ),
     )

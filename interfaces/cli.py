@@ -13,10 +13,14 @@ from application.context import CommandContext
 from application.demo import seed_demo_data
 from domain.errors import DomainError
 from infrastructure.container import build_container, migrate
+from infrastructure.kafka_broker import resolve_kafka, stop_embedded_kafka
 from infrastructure.logging import configure_logging
 from infrastructure.redis_server import stop_embedded_redis
+from infrastructure.relay import reset_relay, start_relay
 from infrastructure.settings import Settings, load_settings
+from infrastructure.sql import sqlalchemy_engine
 from interfaces.projections_cli import projections_group, run_in_background
+from interfaces.relay_cli import relay_group, with_broker
 
 DEMO = {
     "name": "Demo Bank",
@@ -116,7 +120,8 @@ def create_platform_admin_command(email: str, password: str | None, name: str) -
 @click.option("--port", default=None, type=int, help="Default 8000 (SMARTQUEUE_PORT).")
 @click.option("--demo/--no-demo", default=True, help="Create the demo-bank tenant if missing.")
 def dev_command(host: str | None, port: int | None, demo: bool) -> None:
-    """Everything in one process tree on the embedded default (data under SMARTQUEUE_HOME)."""
+    """Everything in one process tree on the embedded default (data under SMARTQUEUE_HOME): the
+    API, the projections and the Kafka relay, over PostgreSQL, Redis and a Kafka broker."""
     import uvicorn
 
     from interfaces.http.app import create_app
@@ -124,6 +129,8 @@ def dev_command(host: str | None, port: int | None, demo: bool) -> None:
     settings = load_settings()
     configure_logging(settings.log)
     migrate(settings)
+    bootstrap, broker_started = resolve_kafka(settings)
+    settings = with_broker(settings, bootstrap)
     container = build_container(settings)
     if demo and container.identity.credentials.find_by_email(DEMO["email"]) is None:
         container.close()
@@ -138,15 +145,25 @@ def dev_command(host: str | None, port: int | None, demo: bool) -> None:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     stop_projections = threading.Event()
     projection_threads = run_in_background(container, stop_projections)
+    relay_engine = sqlalchemy_engine(container.database_url, pool_size=1)
+    if broker_started:
+        reset_relay(relay_engine)  # a new embedded broker is empty: publish the whole log
+    relay_thread = start_relay(
+        relay_engine, container.app.recorder, container.app.mapper, settings.kafka, stop_projections
+    )
+    click.echo(f"Kafka at {bootstrap} (relay running)")
     try:
         uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
     finally:
         stop_projections.set()
-        for thread in projection_threads:
+        for thread in [*projection_threads, relay_thread]:
             thread.join(10)
+        relay_engine.dispose()
         container.close()
         if settings.redis.url is None:
             stop_embedded_redis(settings.home)
+        if broker_started:
+            stop_embedded_kafka(settings.home)
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
@@ -175,6 +192,7 @@ def api_command(host: str | None, port: int | None, workers: int | None) -> None
 
 
 main.add_command(projections_group)
+main.add_command(relay_group)
 
 
 if __name__ == "__main__":

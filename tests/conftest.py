@@ -1,6 +1,7 @@
 """Shared fixtures. Integration and end-to-end tests run against a real PostgreSQL and a real
-Redis: ``TEST_DATABASE_URL`` / ``TEST_REDIS_URL`` when set, otherwise an embedded PostgreSQL and an
-embedded Redis started for the session (the same packages ``smartqueue dev`` uses), so
+Redis (and, for the relay's tests, a Kafka broker): ``TEST_DATABASE_URL`` / ``TEST_REDIS_URL`` /
+``TEST_KAFKA_BOOTSTRAP_SERVERS`` when set, otherwise an embedded PostgreSQL, Redis and broker
+started for the session (the same packages ``smartqueue dev`` uses), so
 ``make test`` needs nothing installed by hand. Each session gets a database of its own, dropped at
 the end, and a Redis database it flushes first.
 """
@@ -72,6 +73,21 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield url
     if not configured:
         stop_embedded_redis(home)
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Kafka-protocol broker for the session: ``TEST_KAFKA_BOOTSTRAP_SERVERS`` when set,
+    else the embedded Tansu broker ``smartqueue dev`` uses, stopped at the end."""
+    configured = os.environ.get("TEST_KAFKA_BOOTSTRAP_SERVERS")
+    if configured:
+        yield configured
+        return
+    from infrastructure.kafka_broker import EmbeddedBroker
+
+    broker = EmbeddedBroker(tmp_path_factory.mktemp("kafka")).start()
+    yield broker.bootstrap_servers
+    broker.stop()
 
 
 def settings_for(

@@ -16,6 +16,7 @@ from interfaces.http.controllers.agents import AgentController
 from interfaces.http.controllers.audit import AuditController
 from interfaces.http.controllers.auth import AuthController
 from interfaces.http.controllers.customers import CustomerController
+from interfaces.http.controllers.events import asyncapi
 from interfaces.http.controllers.health import HealthController
 from interfaces.http.controllers.platform import TenantController
 from interfaces.http.controllers.queues import QueueController
@@ -31,7 +32,8 @@ API_VERSION = "1.0.0"
 
 
 def openapi_config() -> OpenAPIConfig:
-    """OpenAPI 3.1 at /schema/openapi.json; Scalar at /schema, Swagger UI at /schema/swagger."""
+    """OpenAPI 3.1 at /schema/openapi.json; Scalar at /schema, Swagger UI at /schema/swagger (the
+    event contract's AsyncAPI document is beside it, at /schema/asyncapi.json)."""
     return OpenAPIConfig(
         title="SmartQueue API",
         version=API_VERSION,
@@ -95,6 +97,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             CustomerController,
             AuditController,
             StatsController,
+            asyncapi,
         ],
         on_startup=[open_container],
         on_shutdown=[close_container],

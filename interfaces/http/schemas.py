@@ -265,6 +265,8 @@ class Health(msgspec.Struct):
     projection_lag: dict[str, int] | None = None
     """Readiness: events each read model has still to apply (it does not make the API unready:
     queries still answer, from slightly older data)."""
+    relay_lag: int | None = None
+    """Readiness, when a Kafka broker is configured: events the relay has still to publish."""
 
 
 # -- customers -------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -78,16 +79,16 @@ def e2e_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("e2e-home")
 
 
-@pytest.fixture(scope="session")
-def api_url(database_url: str, redis_url: str, e2e_home: Path) -> Iterator[str]:
-    """The base URL of a ``smartqueue api`` process serving the session's database."""
+@contextmanager
+def running_api(database_url: str, redis_url: str, home: Path, **extra_env: str) -> Iterator[str]:
+    """A ``smartqueue api`` process serving ``database_url`` until the block ends; its URL."""
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
-    stdout, stderr = e2e_home / "api.stdout", e2e_home / "api.stderr"
+    stdout, stderr = home / f"api-{port}.stdout", home / f"api-{port}.stderr"
     with stdout.open("wb") as out, stderr.open("wb") as err:
         process = subprocess.Popen(
             [smartqueue_executable(), "api", "--host", "127.0.0.1", "--port", str(port)],
-            env=process_env(database_url, e2e_home, redis_url),
+            env={**process_env(database_url, home, redis_url), **extra_env},
             stdout=out,
             stderr=err,
         )
@@ -96,6 +97,13 @@ def api_url(database_url: str, redis_url: str, e2e_home: Path) -> Iterator[str]:
         yield base_url
     finally:
         _stop(process)
+
+
+@pytest.fixture(scope="session")
+def api_url(database_url: str, redis_url: str, e2e_home: Path) -> Iterator[str]:
+    """The base URL of a ``smartqueue api`` process serving the session's database."""
+    with running_api(database_url, redis_url, e2e_home) as base_url:
+        yield base_url
 
 
 @pytest.fixture

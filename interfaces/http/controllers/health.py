@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from litestar import Controller, Request, Response, get
 
 from infrastructure.container import Container
 from infrastructure.projection_runner import read_models
+from infrastructure.relay import broker_reachable, relay_lag
 from interfaces.http.schemas import Health
 from interfaces.http.security import container_of
 
@@ -23,9 +26,12 @@ class HealthController(Controller):
 
     @get("/ready", operation_id="readiness", security=[], sync_to_thread=True)
     def readiness(self, request: Request) -> Response[Health]:
-        """PostgreSQL and Redis answer (503 otherwise); how far each read model trails the log."""
+        """PostgreSQL and Redis answer (503 otherwise); how far each read model trails the log.
+
+        With a Kafka broker configured, also whether it is reachable and how far the relay
+        trails the log; neither makes the API unready: commands never wait for Kafka."""
         container = container_of(request)
-        checks, lag = {}, None
+        checks, lag, relay = {}, None, None
         try:
             with container.pool.connection(timeout=2) as connection:
                 connection.execute("SELECT 1")
@@ -39,8 +45,18 @@ class HealthController(Controller):
         except Exception as exc:
             checks["redis"] = f"unavailable: {type(exc).__name__}"
         ready = all(value == "ok" for value in checks.values())
+        bootstrap = container.settings.kafka.bootstrap_servers
+        if bootstrap:
+            checks["kafka"] = broker_reachable(bootstrap)
+            with contextlib.suppress(Exception):  # PostgreSQL down: already reported above
+                relay = relay_lag(container.read_engine, container.app.recorder).behind
         return Response(
-            Health(status="ok" if ready else "unavailable", checks=checks, projection_lag=lag),
+            Health(
+                status="ok" if ready else "unavailable",
+                checks=checks,
+                projection_lag=lag,
+                relay_lag=relay,
+            ),
             status_code=200 if ready else 503,
         )
 

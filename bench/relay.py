@@ -1,0 +1,117 @@
+"""Relay throughput: how fast ``smartqueue relay`` moves a backlog of the log to Kafka.
+
+Writes ``--events`` real events into a scratch database (tickets called, then recalled over and
+over, saved by the application with their metadata), starts the embedded broker, then times the
+relay publishing the whole backlog from position 0, batch by batch, each batch acknowledged
+(``acks=all``, idempotent producer) before its position is recorded.
+
+    .venv/bin/python bench/relay.py [--events 20000] [--batch-size 500] [--database-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from uuid import UUID
+
+if __package__ in (None, ""):
+    # Run as ``python bench/relay.py``: make the ``bench`` package importable.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from application.context import CommandContext
+from bench.environment import open_container, scratch_database, warn
+from domain.tickets import Ticket
+from infrastructure.kafka_broker import EmbeddedBroker
+from infrastructure.redis_server import stop_embedded_redis
+from infrastructure.relay import KafkaRelay
+from infrastructure.sql import sqlalchemy_engine
+
+TICKETS_PER_SAVE = 100
+
+
+def called_tickets(tenant_id: UUID, queue_id: UUID, service_id: UUID, count: int) -> list[Ticket]:
+    """``count`` new tickets, each called once: recalling them makes events cheaply (the tests
+    and this benchmark need thousands of real events fast; a full command costs ~10 ms here)."""
+    now = datetime.now(UTC)
+    tickets = []
+    for number in range(count):
+        ticket = Ticket(
+            tenant_id=tenant_id,
+            queue_id=queue_id,
+            service_id=service_id,
+            number=f"Z-{number:03d}",
+            priority=0,
+            channel="kiosk",
+            customer_id=None,
+            issued_at=now,
+        )
+        ticket.call(uuid.uuid4(), "1", now)
+        tickets.append(ticket)
+    return tickets
+
+
+def write_backlog(container, events: int) -> int:
+    """At least ``events`` events in the log; the log's head."""
+    app = container.app
+    tenant_id = app.create_tenant(CommandContext.system(None), f"b-{uuid.uuid4().hex[:8]}", "B")
+    context = CommandContext.system(tenant_id)
+    site = app.add_site(context, "Main", "Europe/Paris")
+    service = app.add_service(context, "Accounts", "A", target_wait_minutes=10)
+    queue = app.open_queue(context, "Main", site.id, [service.id], "fifo")
+    tickets = called_tickets(tenant_id, queue.id, service.id, TICKETS_PER_SAVE)
+    head = app.save_in_context(context, *tickets) or 0
+    while head < events:
+        for ticket in tickets:
+            ticket.recall(datetime.now(UTC))
+        head = app.save_in_context(context, *tickets) or head
+    return head
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args()
+    with contextlib.ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sq-relay-")))
+        database = stack.enter_context(scratch_database(args.database_url, workdir))
+        home = workdir / "home"
+        container = open_container(database, home, pool_size=4)
+        stack.callback(stop_embedded_redis, home)
+        stack.callback(container.close)
+        warn(f"writing {args.events} events ...")
+        head = write_backlog(container, args.events)
+        broker = EmbeddedBroker(workdir / "kafka").start()
+        stack.callback(broker.stop)
+        settings = dataclasses.replace(
+            container.settings.kafka,
+            bootstrap_servers=broker.bootstrap_servers,
+            relay_batch_size=args.batch_size,
+        )
+        relay = KafkaRelay(container.app.recorder, container.app.mapper, settings)
+        engine = sqlalchemy_engine(database.url, pool_size=1)
+        stack.callback(engine.dispose)
+        with engine.connect() as connection:
+            relay.publish_batch(connection)  # connects, creates the topics: not timed
+            began = time.perf_counter()
+            published = 0
+            while count := relay.publish_batch(connection):
+                published += count
+            elapsed = time.perf_counter() - began
+            relay.drop_producer()
+        print(
+            f"relay: {published} events in {elapsed:.2f} s = {published / elapsed:,.0f} events/s "
+            f"(batch {args.batch_size}, log head {head}, one broker on this machine)"
+        )
+
+
+if __name__ == "__main__":
+    main()

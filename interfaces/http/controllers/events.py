@@ -1,0 +1,22 @@
+"""The event contract's machine-readable form, served beside the OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import get
+
+from interfaces.asyncapi import asyncapi_document
+
+
+@get(
+    "/schema/asyncapi.json",
+    operation_id="asyncapi",
+    security=[],
+    include_in_schema=False,
+    sync_to_thread=False,
+    media_type="application/json",
+)
+def asyncapi() -> dict[str, Any]:
+    """The AsyncAPI 3 document of the events published to Kafka (see the README's contract)."""
+    return asyncapi_document()

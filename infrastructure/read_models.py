@@ -86,40 +86,15 @@ tickets = Table(
     # Lists are newest first with (issued_at, ticket_id) as the keyset; each filter has its own
     # (tenant_id, filter, issued_at, ticket_id) index so a filtered page is one index range.
     Index("tickets_tenant_id_issued_at_ticket_id_idx", "tenant_id", "issued_at", "ticket_id"),
-    Index(
-        "tickets_tenant_id_status_issued_at_ticket_id_idx",
-        "tenant_id",
-        "status",
-        "issued_at",
-        "ticket_id",
-    ),
-    Index(
-        "tickets_tenant_id_queue_id_issued_at_ticket_id_idx",
-        "tenant_id",
-        "queue_id",
-        "issued_at",
-        "ticket_id",
-    ),
-    Index(
-        "tickets_tenant_id_service_id_issued_at_ticket_id_idx",
-        "tenant_id",
-        "service_id",
-        "issued_at",
-        "ticket_id",
-    ),
-    Index(
-        "tickets_tenant_id_agent_id_issued_at_ticket_id_idx",
-        "tenant_id",
-        "agent_id",
-        "issued_at",
-        "ticket_id",
-    ),
-    Index(
-        "tickets_tenant_id_customer_id_issued_at_ticket_id_idx",
-        "tenant_id",
-        "customer_id",
-        "issued_at",
-        "ticket_id",
+    *(
+        Index(
+            f"tickets_tenant_id_{column}_issued_at_ticket_id_idx",
+            "tenant_id",
+            column,
+            "issued_at",
+            "ticket_id",
+        )
+        for column in ("status", "queue_id", "service_id", "agent_id", "customer_id")
     ),
 )
 

@@ -61,12 +61,11 @@ class TenantWorld:
         return queue.id
 
 
-@pytest.fixture
-def world(container: Container) -> TenantWorld:
-    """Each test gets its own tenant: no test depends on another's data."""
+def new_world(container: Container, prefix: str = "t", name: str = "Test tenant") -> TenantWorld:
+    """A new tenant with a site, a service and a fifo queue."""
     app = container.app
-    slug = f"t-{uuid.uuid4().hex[:12]}"
-    tenant_id = app.create_tenant(CommandContext.system(None), slug, "Test tenant")
+    slug = f"{prefix}-{uuid.uuid4().hex[:12]}"
+    tenant_id = app.create_tenant(CommandContext.system(None), slug, name)
     context = CommandContext.system(tenant_id)
     site = app.add_site(context, "Main", "Europe/Paris")
     service = app.add_service(context, "Accounts", "A", target_wait_minutes=10)
@@ -74,12 +73,18 @@ def world(container: Container) -> TenantWorld:
     return TenantWorld(container, tenant_id, slug, site.id, service.id, queue.id)
 
 
+@pytest.fixture
+def world(container: Container) -> TenantWorld:
+    """Each test gets its own tenant: no test depends on another's data."""
+    return new_world(container)
+
+
 @pytest.fixture(scope="module")
 def own_container(
     database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Container]:
-    """A database of its own: every example rebuilds the whole log, which must stay small
-    (the session's log holds every other test's events)."""
+    """A database of the module's own, for tests that rebuild read models from the whole log,
+    which must stay small (the session's log holds every other test's events)."""
     name = f"sq_rebuild_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(database_url, autocommit=True) as connection:
         connection.execute(f"CREATE DATABASE {name}")
@@ -97,11 +102,4 @@ def own_container(
 @pytest.fixture
 def own_world(own_container: Container) -> TenantWorld:
     """A tenant with a site, a service and a queue in the module's own database."""
-    app = own_container.app
-    slug = f"r-{uuid.uuid4().hex[:12]}"
-    tenant_id = app.create_tenant(CommandContext.system(None), slug, "Rebuilt tenant")
-    context = CommandContext.system(tenant_id)
-    site = app.add_site(context, "Main", "Europe/Paris")
-    service = app.add_service(context, "Accounts", "A", target_wait_minutes=10)
-    queue = app.open_queue(context, "Main", site.id, [service.id], "fifo")
-    return TenantWorld(own_container, tenant_id, slug, site.id, service.id, queue.id)
+    return new_world(own_container, "r", "Rebuilt tenant")

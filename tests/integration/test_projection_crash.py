@@ -22,7 +22,10 @@ from tests.integration.projection_support import (
 pytestmark = pytest.mark.integration
 
 
-def test_a_projection_killed_mid_batch_resumes_without_loss_or_repeat(container, world):
+def test_a_projection_killed_mid_batch_resumes_without_loss_or_repeat(own_container, own_world):
+    # A database of its own: the e2e suites' session-wide ``smartqueue projections`` process
+    # follows the session database: it would hold the lock and apply the batches tested here.
+    container, world = own_container, own_world
     engine = container.read_engine
     audit_runner(container).catch_up(engine)
     before = tracked(engine)
@@ -49,7 +52,12 @@ def test_a_projection_killed_mid_batch_resumes_without_loss_or_repeat(container,
     assert audit_positions(engine) == log_positions(container)
 
 
-def test_a_standby_takes_over_within_seconds_when_the_active_process_is_killed(container, world):
+def test_a_standby_takes_over_within_seconds_when_the_active_process_is_killed(
+    own_container, own_world
+):
+    # A database of its own: the e2e suites' session-wide ``smartqueue projections`` process
+    # follows the session database: it would hold the lock and apply the batches tested here.
+    container, world = own_container, own_world
     engine = container.read_engine
     audit_runner(container).catch_up(engine)
     container.app.issue_ticket(world.context, world.queue_id)

@@ -152,7 +152,12 @@ def test_a_follower_never_skips_an_event_of_concurrent_writers(container, world,
     assert audit_positions(container.read_engine) == log_positions(container)
 
 
-def test_only_one_follower_is_active_and_a_standby_takes_over_when_it_stops(container, world):
+def test_only_one_follower_is_active_and_a_standby_takes_over_when_it_stops(
+    own_container, own_world
+):
+    # A database of its own: the e2e suites' session-wide ``smartqueue projections`` process
+    # follows the session database: it would hold the lock and apply the batches tested here.
+    container, world = own_container, own_world
     engines = [sqlalchemy_engine(container.database_url, pool_size=1) for _ in range(2)]
     followers = [
         Follower(audit_runner(container), engine, poll_interval=0.02, standby_interval=0.2)

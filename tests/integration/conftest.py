@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import psycopg
@@ -103,3 +104,20 @@ def own_container(
 def own_world(own_container: Container) -> TenantWorld:
     """A tenant with a site, a service and a queue in the module's own database."""
     return new_world(own_container, "r", "Rebuilt tenant")
+
+
+def on_own_database() -> tuple[Any, Any]:
+    """Fixtures ``container`` and ``world`` on the module's own database, for a module whose
+    tests contend for a projection's lock or tracking row: the e2e suites' session-wide
+    ``smartqueue projections`` process follows the session database, where it would hold the lock
+    and apply the very batches under test. Use as ``container, world = on_own_database()``."""
+
+    @pytest.fixture
+    def container(own_container: Container) -> Container:
+        return own_container
+
+    @pytest.fixture
+    def world(own_world: TenantWorld) -> TenantWorld:
+        return own_world
+
+    return container, world

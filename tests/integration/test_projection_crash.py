@@ -12,6 +12,7 @@ import pytest
 
 from infrastructure.projection_process import Follower
 from infrastructure.sql import sqlalchemy_engine
+from tests.integration.conftest import on_own_database
 from tests.integration.projection_support import (
     audit_positions,
     audit_runner,
@@ -21,11 +22,10 @@ from tests.integration.projection_support import (
 
 pytestmark = pytest.mark.integration
 
+container, world = on_own_database()
 
-def test_a_projection_killed_mid_batch_resumes_without_loss_or_repeat(own_container, own_world):
-    # A database of its own: the e2e suites' session-wide ``smartqueue projections`` process
-    # follows the session database: it would hold the lock and apply the batches tested here.
-    container, world = own_container, own_world
+
+def test_a_projection_killed_mid_batch_resumes_without_loss_or_repeat(container, world):
     engine = container.read_engine
     audit_runner(container).catch_up(engine)
     before = tracked(engine)
@@ -52,12 +52,7 @@ def test_a_projection_killed_mid_batch_resumes_without_loss_or_repeat(own_contai
     assert audit_positions(engine) == log_positions(container)
 
 
-def test_a_standby_takes_over_within_seconds_when_the_active_process_is_killed(
-    own_container, own_world
-):
-    # A database of its own: the e2e suites' session-wide ``smartqueue projections`` process
-    # follows the session database: it would hold the lock and apply the batches tested here.
-    container, world = own_container, own_world
+def test_a_standby_takes_over_within_seconds_when_the_active_process_is_killed(container, world):
     engine = container.read_engine
     audit_runner(container).catch_up(engine)
     container.app.issue_ticket(world.context, world.queue_id)

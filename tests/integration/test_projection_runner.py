@@ -17,6 +17,7 @@ from application.paging import PageRequest
 from infrastructure.projection_process import Follower, lag
 from infrastructure.projection_runner import ProjectionRunner, read_models
 from infrastructure.sql import sqlalchemy_engine
+from tests.integration.conftest import on_own_database
 from tests.integration.projection_support import (
     audit_positions,
     audit_runner,
@@ -25,6 +26,8 @@ from tests.integration.projection_support import (
 )
 
 pytestmark = pytest.mark.integration
+
+container, world = on_own_database()
 
 
 class Crash(Exception):
@@ -152,12 +155,7 @@ def test_a_follower_never_skips_an_event_of_concurrent_writers(container, world,
     assert audit_positions(container.read_engine) == log_positions(container)
 
 
-def test_only_one_follower_is_active_and_a_standby_takes_over_when_it_stops(
-    own_container, own_world
-):
-    # A database of its own: the e2e suites' session-wide ``smartqueue projections`` process
-    # follows the session database: it would hold the lock and apply the batches tested here.
-    container, world = own_container, own_world
+def test_only_one_follower_is_active_and_a_standby_takes_over_when_it_stops(container, world):
     engines = [sqlalchemy_engine(container.database_url, pool_size=1) for _ in range(2)]
     followers = [
         Follower(audit_runner(container), engine, poll_interval=0.02, standby_interval=0.2)

@@ -130,7 +130,7 @@ class QueueingCommands(ContextualApplication):
         )
         queue.join(ticket.id, priority, now, service.target_wait_minutes * 60)
         self.save_in_context(context, counter, ticket, queue)
-        return self._ticket_view(ticket, queue, service)
+        return self._ticket_view(ticket, queue)
 
     def _daily_counter(self, service_id: UUID, day: str) -> DailyCounter:
         counter = self.find(DailyCounter, DailyCounter.create_id(service_id, day))
@@ -276,7 +276,7 @@ class QueueingCommands(ContextualApplication):
             ticket.id, ticket.priority, ticket.issued_at, service.target_wait_minutes * 60, where
         )
         self.save_in_context(context, *changed)
-        return self._ticket_view(ticket, target, service)
+        return self._ticket_view(ticket, target)
 
     def get_ticket(self, tenant_id: UUID, ticket_id: UUID) -> TicketView:
         """A ticket with its position and ETA when waiting."""
@@ -316,16 +316,13 @@ class QueueingCommands(ContextualApplication):
         self.save_in_context(context, *changed)
         return self._ticket_view(ticket)
 
-    def _ticket_view(
-        self, ticket: Ticket, queue: Queue | None = None, service: Service | None = None
-    ) -> TicketView:
-        position = eta_seconds = None
+    def _ticket_view(self, ticket: Ticket, queue: Queue | None = None) -> TicketView:
+        """The ticket with its exact position when waiting. ``eta_seconds`` is left to the read
+        side's estimator (``TicketQueries.with_eta``), which knows who is on duty."""
+        position = None
         if ticket.status == TicketStatus.WAITING:
             queue = queue or self.load(Queue, ticket.queue_id, ticket.tenant_id, QueueNotFound)
             position = queue.position_of(ticket.id, self.clock())
-            service = service or self.find(Service, ticket.service_id)
-            if position is not None and service is not None:
-                eta_seconds = estimate_wait_seconds(position, service.expected_service_minutes)
         return TicketView(
             id=ticket.id,
             number=ticket.number,
@@ -333,7 +330,7 @@ class QueueingCommands(ContextualApplication):
             queue_id=ticket.queue_id,
             service_id=ticket.service_id,
             position=position,
-            eta_seconds=eta_seconds,
+            eta_seconds=None,
             priority=ticket.priority,
             channel=ticket.channel,
             customer_id=ticket.customer_id,
@@ -346,15 +343,6 @@ class QueueingCommands(ContextualApplication):
             recalls=ticket.recalls,
             transfers=ticket.transfers,
         )
-
-
-def estimate_wait_seconds(position: int, expected_service_minutes: int) -> int:
-    """Placeholder estimate: the people ahead times the service's expected duration.
-
-    The read side replaces it with the measured baseline (position x mean recent service time
-    / active agents) and then a better estimator.
-    """
-    return (position - 1) * expected_service_minutes * 60
 
 
 def local_day(moment: datetime, timezone: str) -> str:

@@ -21,6 +21,7 @@ from application.idempotency import IdempotencyStore, KeyPolicy
 from application.identity import Identity
 from application.ports import WaitEstimator
 from application.stats import StatsQueries
+from application.ticket_queries import TicketQueries
 from infrastructure.agent_board_store import PostgresAgentBoard, PostgresWaitEstimator
 from infrastructure.audit_store import PostgresAuditLog
 from infrastructure.consistency_store import PostgresProjectionPositions
@@ -36,6 +37,7 @@ from infrastructure.read_models import UNSECURED_TENANT_TABLES, tenant_isolation
 from infrastructure.redis_server import connect_redis, resolve_redis_url
 from infrastructure.settings import Settings
 from infrastructure.sql import sqlalchemy_engine
+from infrastructure.ticket_store import PostgresTicketRecords
 from infrastructure.tokens import JwtTokenService, load_signing_key
 
 MIGRATION_LOCK = 7_301_001  # advisory lock id: one migrator at a time
@@ -59,6 +61,7 @@ class Container:
     agent_board: AgentBoard
     wait_estimator: WaitEstimator
     stats: StatsQueries
+    tickets: TicketQueries
     closed: bool = field(default=False)
 
     def close(self) -> None:
@@ -107,6 +110,7 @@ def build_container(settings: Settings) -> Container:
     read_engine = sqlalchemy_engine(
         database_url, pool_size=max(2, settings.database.pool_size // 2)
     )
+    wait_estimator = PostgresWaitEstimator(read_engine)
     return Container(
         settings,
         database_url,
@@ -123,8 +127,9 @@ def build_container(settings: Settings) -> Container:
             max_wait_seconds=settings.read.max_wait_seconds,
         ),
         PostgresAgentBoard(read_engine),
-        PostgresWaitEstimator(read_engine),
+        wait_estimator,
         StatsQueries(app, PostgresQueueStats(read_engine)),
+        TicketQueries(PostgresTicketRecords(read_engine), wait_estimator),
     )
 
 

@@ -35,12 +35,17 @@ from infrastructure.read_models import (
     audit_log,
     queue_eta,
     queue_stats,
+    ticket_queues,
+    tickets,
+    waiting_line,
 )
+from infrastructure.ticket_store import PostgresTicketsView
 from projections.agent_board import AgentBoardProjection
 from projections.audit_log import AuditLogProjection
 from projections.base import Projection
 from projections.queue_day import SlaRule
 from projections.queue_stats_projection import QueueStatsProjection
+from projections.tickets import TicketsProjection
 
 DEFAULT_BATCH_SIZE = 1000
 
@@ -110,6 +115,11 @@ def read_models(sla: SlaRule | None = None) -> dict[str, ReadModel]:
             QueueStatsProjection(),
             {"queue_stats": queue_stats},
             lambda tables: make_queue_stats_view(tables, rule),
+        ),
+        ReadModel(
+            TicketsProjection(),
+            {"tickets": tickets, "waiting_line": waiting_line, "ticket_queues": ticket_queues},
+            PostgresTicketsView,
         ),
     ]
     return {model.name: model for model in models}

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Double,
+    Float,
     Index,
     Integer,
     LargeBinary,
@@ -115,6 +116,76 @@ queue_eta = Table(
     Index("queue_eta_tenant_id_site_id_idx", "tenant_id", "site_id"),
 )
 
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("ticket_id", Uuid, primary_key=True),
+    Column("tenant_id", Uuid, nullable=False),
+    Column("number", Text, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("queue_id", Uuid, nullable=False),
+    Column("service_id", Uuid, nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("customer_id", Uuid),
+    Column("agent_id", Uuid),
+    Column("counter", Text),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("first_called_at", DateTime(timezone=True)),
+    Column("called_at", DateTime(timezone=True)),
+    Column("service_started_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("recalls", Integer, nullable=False),
+    Column("transfers", Integer, nullable=False),
+    # Lists are newest first with (issued_at, ticket_id) as the keyset; each filter has its own
+    # (tenant_id, filter, issued_at, ticket_id) index so a filtered page is one index range.
+    Index("tickets_tenant_id_issued_at_ticket_id_idx", "tenant_id", "issued_at", "ticket_id"),
+    *(
+        Index(
+            f"tickets_tenant_id_{column}_issued_at_ticket_id_idx",
+            "tenant_id",
+            column,
+            "issued_at",
+            "ticket_id",
+        )
+        for column in ("status", "queue_id", "service_id", "agent_id", "customer_id")
+    ),
+)
+
+# Each queue's waiting line, entry for entry as the Queue aggregate holds it (TicketJoined,
+# TicketLeft, Renumbered). ``priority_order`` is ``-priority``, so every policy's sort key is
+# ascending in each column and a position is one row comparison over one index.
+waiting_line = Table(
+    "waiting_line",
+    metadata,
+    Column("queue_id", Uuid, primary_key=True),
+    Column("ticket_id", Uuid, primary_key=True),
+    Column("tenant_id", Uuid, nullable=False),
+    Column("rank", Float(precision=53), nullable=False),
+    Column("priority_order", Integer, nullable=False),
+    Column("deadline", DateTime(timezone=True), nullable=False),
+    # One index per policy key (domain/policies.py): fifo, priority, sla.
+    Index("waiting_line_queue_id_rank_idx", "queue_id", "rank"),
+    Index("waiting_line_queue_id_priority_order_rank_idx", "queue_id", "priority_order", "rank"),
+    Index(
+        "waiting_line_queue_id_deadline_priority_order_rank_idx",
+        "queue_id",
+        "deadline",
+        "priority_order",
+        "rank",
+    ),
+)
+
+# What the tickets read model needs of a queue: its site and its current policy.
+ticket_queues = Table(
+    "ticket_queues",
+    metadata,
+    Column("queue_id", Uuid, primary_key=True),
+    Column("tenant_id", Uuid, nullable=False),
+    Column("site_id", Uuid, nullable=False),
+    Column("policy", String(20), nullable=False),
+)
+
 # The working state of a stateful projection (a fold's open visits and current days), keyed by
 # tracking name like ``projection_tracking`` and written in the same transaction as its rows and
 # position. Not a tenant table: it mixes every tenant's state and the reader gets no grant on it.
@@ -167,7 +238,16 @@ queue_stats = Table(
 )
 
 # Every table holding tenant rows; each gets RLS by ``secure_statements``.
-TENANT_TABLES = ("audit_log", "agent_board", "agent_board_tickets", "queue_eta", "queue_stats")
+TENANT_TABLES = (
+    "audit_log",
+    "agent_board",
+    "agent_board_tickets",
+    "queue_eta",
+    "queue_stats",
+    "tickets",
+    "waiting_line",
+    "ticket_queues",
+)
 
 
 def secure_statements(table: str, policy_table: str | None = None) -> list[str]:

@@ -16,6 +16,7 @@ import pytest
 
 from tests.e2e.support import (
     API,
+    ReadModels,
     Session,
     Tenant,
     create_tenant,
@@ -127,8 +128,9 @@ def admin(http: httpx.Client, new_tenant: Callable[[], Tenant]) -> Session:
 
 
 @pytest.fixture(scope="session")
-def projections(database_url: str, redis_url: str, e2e_home: Path) -> Iterator[None]:
-    """A ``smartqueue projections`` process for the session; ask for it to get read models."""
+def projections(database_url: str, redis_url: str, e2e_home: Path) -> Iterator[ReadModels]:
+    """A ``smartqueue projections`` process for the session; ask for it to get read models
+    (``Session.ticket`` then waits for the tickets read model to catch up)."""
     log = (e2e_home / "projections.stderr").open("wb")
     process = subprocess.Popen(
         [smartqueue_executable(), "projections"],
@@ -136,9 +138,11 @@ def projections(database_url: str, redis_url: str, e2e_home: Path) -> Iterator[N
         stdout=subprocess.DEVNULL,
         stderr=log,
     )
+    Session.read_models = ReadModels(database_url)
     try:
-        yield
+        yield Session.read_models
     finally:
+        Session.read_models = None
         process.terminate()
         try:
             process.wait(15)

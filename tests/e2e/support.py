@@ -10,12 +10,14 @@ import os
 import re
 import subprocess
 import sys
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
+import psycopg
 
 API = "/api/v1"
 PROBLEM_JSON = "application/problem+json"
@@ -112,8 +114,41 @@ def assert_problem(response: httpx.Response, status: int, code: str | None = Non
     return body
 
 
+class ReadModels:
+    """The read models a ``smartqueue projections`` process keeps, and a wait for them.
+
+    Queries served by a read model trail commands by the projection's lag; a test that reads
+    after a command waits here first instead of sleeping.
+    """
+
+    # The eventsourcing recorder's table for the SmartQueue application.
+    LOG_HEAD = "SELECT coalesce(max(notification_id), 0) FROM smartqueue_events"
+
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+
+    def caught_up(self, projection: str = "tickets", timeout: float = 15.0) -> None:
+        """Return once ``projection`` has applied every event logged before this call."""
+        with psycopg.connect(self.database_url, autocommit=True) as connection:
+            head = connection.execute(self.LOG_HEAD).fetchone()
+            deadline = time.monotonic() + timeout
+            while True:
+                position = connection.execute(
+                    "SELECT position FROM projection_tracking WHERE projection_name = %s",
+                    (projection,),
+                ).fetchone()
+                if position is not None and head is not None and position[0] >= head[0]:
+                    return
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"{projection} is still behind the log after {timeout} s")
+                time.sleep(0.02)
+
+
 class Session:
     """One signed-in user talking to one tenant's routes."""
+
+    read_models: ClassVar[ReadModels | None] = None
+    """Set by the ``projections`` fixture: reads served by read models wait for them."""
 
     def __init__(
         self,
@@ -252,8 +287,14 @@ class Session:
         return self.post(f"tickets/{ticket_id}/{action}/", json)
 
     def ticket(self, ticket_id: str) -> dict:
-        """GET a ticket (200)."""
+        """GET a ticket (200), once the tickets read model has caught up with the log."""
+        self.settle()
         return self.ok("GET", f"tickets/{ticket_id}/")
+
+    def settle(self) -> None:
+        """Wait until the tickets read model has applied every command made so far."""
+        assert Session.read_models is not None, "ask for the projections fixture"
+        Session.read_models.caught_up()
 
     def set_status(self, status: str = "available", counter: str | None = None) -> dict:
         """Change the calling agent's status (200)."""

@@ -11,7 +11,8 @@ import pytest
 
 from tests.e2e.support import Session, open_floor
 
-pytestmark = pytest.mark.e2e
+# GET tickets/{id}/ is served by the tickets read model.
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("projections")]
 
 WAITING = 16
 AGENTS = 2

@@ -12,7 +12,8 @@ from psycopg import sql
 
 from tests.e2e.support import Session, assert_problem, open_floor
 
-pytestmark = pytest.mark.e2e
+# GET tickets/{id}/ is served by the tickets read model.
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("projections")]
 
 SYSTEM_SCHEMAS = ("pg_catalog", "information_schema")
 

@@ -9,7 +9,8 @@ import pytest
 
 from tests.e2e.support import API, PASSWORD, Session, assert_problem, open_floor
 
-pytestmark = pytest.mark.e2e
+# GET tickets/{id}/ is served by the tickets read model.
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("projections")]
 
 
 def test_an_unknown_route_is_a_404_problem(http: httpx.Client, admin: Session) -> None:

@@ -15,7 +15,8 @@ import pytest
 from interfaces.http.idempotency_http import request_fingerprint
 from tests.e2e.support import API, Session, Tenant, assert_problem, login, open_floor
 
-pytestmark = pytest.mark.e2e
+# GET tickets/{id}/ is served by the tickets read model.
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("projections")]
 
 CONCURRENT = 20
 REPLAYED = "idempotent-replayed"

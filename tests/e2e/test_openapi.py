@@ -24,6 +24,7 @@ EXPECTED_ROUTES = {
     ("get", f"{T}/queues/{{queue_id}}"),
     ("post", f"{T}/users"),
     ("post", f"{T}/tickets"),
+    ("get", f"{T}/tickets"),
     ("get", f"{T}/tickets/{{ticket_id}}"),
     *(
         ("post", f"{T}/tickets/{{ticket_id}}/{action}")

@@ -6,7 +6,8 @@ import pytest
 
 from tests.e2e.support import API, Session, open_floor
 
-pytestmark = pytest.mark.e2e
+# GET tickets/{id}/ is served by the tickets read model.
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("projections")]
 
 
 def test_tenant_routes_answer_with_and_without_a_trailing_slash(admin: Session) -> None:

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import psycopg
@@ -61,11 +62,11 @@ class TenantWorld:
         return queue.id
 
 
-def new_world(container: Container, slug_prefix: str = "t") -> TenantWorld:
-    """A new tenant with a site, a service and a queue."""
+def new_world(container: Container, prefix: str = "t", name: str = "Test tenant") -> TenantWorld:
+    """A new tenant with a site, a service and a fifo queue."""
     app = container.app
-    slug = f"{slug_prefix}-{uuid.uuid4().hex[:12]}"
-    tenant_id = app.create_tenant(CommandContext.system(None), slug, "Test tenant")
+    slug = f"{prefix}-{uuid.uuid4().hex[:12]}"
+    tenant_id = app.create_tenant(CommandContext.system(None), slug, name)
     context = CommandContext.system(tenant_id)
     site = app.add_site(context, "Main", "Europe/Paris")
     service = app.add_service(context, "Accounts", "A", target_wait_minutes=10)
@@ -102,4 +103,21 @@ def own_container(
 @pytest.fixture
 def own_world(own_container: Container) -> TenantWorld:
     """A tenant with a site, a service and a queue in the module's own database."""
-    return new_world(own_container, "r")
+    return new_world(own_container, "r", "Rebuilt tenant")
+
+
+def on_own_database() -> tuple[Any, Any]:
+    """Fixtures ``container`` and ``world`` on the module's own database, for a module whose
+    tests contend for a projection's lock or tracking row: the e2e suites' session-wide
+    ``smartqueue projections`` process follows the session database, where it would hold the lock
+    and apply the very batches under test. Use as ``container, world = on_own_database()``."""
+
+    @pytest.fixture
+    def container(own_container: Container) -> Container:
+        return own_container
+
+    @pytest.fixture
+    def world(own_world: TenantWorld) -> TenantWorld:
+        return own_world
+
+    return container, world

@@ -12,6 +12,7 @@ import pytest
 
 from infrastructure.projection_process import Follower
 from infrastructure.sql import sqlalchemy_engine
+from tests.integration.conftest import on_own_database
 from tests.integration.projection_support import (
     audit_positions,
     audit_runner,
@@ -20,6 +21,8 @@ from tests.integration.projection_support import (
 )
 
 pytestmark = pytest.mark.integration
+
+container, world = on_own_database()
 
 
 def test_a_projection_killed_mid_batch_resumes_without_loss_or_repeat(container, world):

@@ -17,6 +17,7 @@ from application.paging import PageRequest
 from infrastructure.projection_process import Follower, lag
 from infrastructure.projection_runner import ProjectionRunner, read_models
 from infrastructure.sql import sqlalchemy_engine
+from tests.integration.conftest import on_own_database
 from tests.integration.projection_support import (
     audit_positions,
     audit_runner,
@@ -25,6 +26,8 @@ from tests.integration.projection_support import (
 )
 
 pytestmark = pytest.mark.integration
+
+container, world = on_own_database()
 
 
 class Crash(Exception):

@@ -7,13 +7,20 @@ from concurrent.futures import ThreadPoolExecutor
 from uuid import UUID, uuid4
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from application.context import CommandContext
 from infrastructure.audit_store import tenant_transaction
-from infrastructure.read_models import READER_ROLE
+from infrastructure.read_models import (
+    READER_ROLE,
+    TENANT_TABLES,
+    ticket_queues,
+    tickets,
+    waiting_line,
+)
 from infrastructure.sql import sqlalchemy_engine
 from tests.integration.projection_support import audit_runner, stats_runner
+from tests.integration.ticket_history import tickets_runner
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +35,7 @@ def test_every_table_with_a_tenant_id_has_forced_row_level_security(container):
                 "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')"
             )
         ).all()
-    assert {"audit_log", "queue_stats"} <= {name for name, _, _ in tables}
+    assert set(TENANT_TABLES) <= {name for name, _, _ in tables}
     assert [name for name, enabled, forced in tables if not (enabled and forced)] == []
 
 
@@ -122,3 +129,15 @@ def test_the_reader_sees_only_its_tenants_queue_statistics(container, world):
             text("SELECT has_table_privilege('projection_state', 'SELECT')")
         ).scalar()
     assert not may_read
+
+
+def test_the_tickets_tables_show_the_reader_only_the_tenants_rows(container, world):
+    container.app.issue_ticket(world.context, world.queue_id)
+    other = _second_tenant(container)
+    tickets_runner(container).catch_up(container.read_engine)
+    for tenant in (world.tenant_id, other):
+        with tenant_transaction(container.read_engine, tenant) as connection:
+            for table in (tickets, waiting_line, ticket_queues):
+                # No tenant condition in the query: only the policy filters.
+                found = connection.execute(select(table.c.tenant_id).distinct())
+                assert set(found.scalars()) == {tenant}, table.name

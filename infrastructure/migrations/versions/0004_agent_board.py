@@ -15,7 +15,7 @@ from infrastructure.read_models import (
 )
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -13,9 +12,9 @@ from litestar.params import QueryParameter
 from application.audit import AuditEntryView, AuditFilter
 from application.identity import Principal
 from application.paging import DEFAULT_PAGE_SIZE
-from domain.errors import InvalidInput
 from interfaces.http.consistency import MinPosition, await_read_models
 from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, problems
+from interfaces.http.moments import aware, moment_parameter
 from interfaces.http.pagination import Cursor, Limit, Paginated, page_request, to_response
 from interfaces.http.security import container_of, scoped
 
@@ -34,33 +33,8 @@ AggregateFilter = Annotated[
     UUID | None,
     QueryParameter(name="aggregate_id", description="Only events of this ticket, queue, user..."),
 ]
-# Times are taken as ISO 8601 text and parsed here: Litestar would also accept a bare number as
-# a timestamp, which the document (format date-time) does not allow.
-ISO_MOMENT = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$"
-Since = Annotated[
-    str | None,
-    QueryParameter(
-        name="since",
-        pattern=ISO_MOMENT,
-        description="Events recorded at or after (ISO 8601; UTC if naive)",
-    ),
-]
-Until = Annotated[
-    str | None,
-    QueryParameter(
-        name="until", pattern=ISO_MOMENT, description="Events recorded before (ISO 8601)"
-    ),
-]
-
-
-def _aware(text: str | None, name: str) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput(f"{name} must be an ISO 8601 time, like 2026-11-27T09:00:00Z") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+Since = moment_parameter("since", "Events recorded at or after (ISO 8601; UTC if naive)")
+Until = moment_parameter("until", "Events recorded before (ISO 8601)")
 
 
 class AuditController(Controller):
@@ -96,8 +70,8 @@ class AuditController(Controller):
             actor_id=actor_id,
             event_type=event_type,
             aggregate_id=aggregate_id,
-            since=_aware(since, "since"),
-            until=_aware(until, "until"),
+            since=aware(since, "since"),
+            until=aware(until, "until"),
         )
         page = container_of(request).audit.search(
             member.tenant_id, where, page_request(cursor, limit)

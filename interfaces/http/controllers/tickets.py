@@ -2,18 +2,45 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from application.identity import Principal
+from application.paging import DEFAULT_PAGE_SIZE
+from application.ticket_queries import STATUSES, TicketFilter, parse_statuses
 from application.views import TicketView
+from interfaces.http.consistency import MinPosition, await_read_models
 from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, problems
 from interfaces.http.idempotency import idempotent
+from interfaces.http.moments import aware, moment_parameter
+from interfaces.http.pagination import Cursor, Limit, Paginated, page_request, to_response
 from interfaces.http.schemas import TicketCancel, TicketIssue, TicketTransfer
 from interfaces.http.security import command_context, container_of, scoped
+
+StatusFilter = Annotated[
+    list[str] | None,
+    QueryParameter(
+        name="status",
+        description=f"Only tickets in these statuses (repeat it or separate by commas): "
+        f"{', '.join(STATUSES)}",
+    ),
+]
+
+
+def _id_filter(name: str, description: str) -> object:
+    return Annotated[UUID | None, QueryParameter(name=name, description=description)]
+
+
+QueueFilter = _id_filter("queue_id", "Only tickets now in this queue")
+ServiceFilter = _id_filter("service_id", "Only tickets for this service")
+AgentFilter = _id_filter("agent_id", "Only tickets this agent called (until transferred)")
+CustomerFilter = _id_filter("customer_id", "Only this customer's tickets")
+IssuedSince = moment_parameter("since", "Tickets issued at or after (ISO 8601; UTC if naive)")
+IssuedUntil = moment_parameter("until", "Tickets issued before (ISO 8601)")
 
 # 422: an Idempotency-Key reused for another request.
 LIFECYCLE_ERRORS = problems(400, 401, 403, 404, 409, 422, 503)
@@ -73,7 +100,8 @@ class TicketController(Controller):
         self, request: Request, member: NamedDependency[Principal], data: JSONBody[TicketIssue]
     ) -> TicketView:
         """Take a ticket in a queue: its number, position and ETA."""
-        return container_of(request).app.issue_ticket(
+        container = container_of(request)
+        ticket = container.app.issue_ticket(
             command_context(request, member),
             data.queue_id,
             service_id=data.service_id,
@@ -81,19 +109,68 @@ class TicketController(Controller):
             priority=data.priority,
             channel=data.channel,
         )
+        return container.tickets.with_eta(member.tenant_id, ticket)
+
+    @get(
+        "/",
+        operation_id="listTickets",
+        sync_to_thread=True,
+        responses=problems(400, 401, 403, 404, 422, 503),
+        **scoped("tickets:read"),
+    )
+    def list_tickets(
+        self,
+        request: Request,
+        member: NamedDependency[Principal],
+        status: StatusFilter = None,
+        queue_id: QueueFilter = None,
+        service_id: ServiceFilter = None,
+        agent_id: AgentFilter = None,
+        customer_id: CustomerFilter = None,
+        since: IssuedSince = None,
+        until: IssuedUntil = None,
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_PAGE_SIZE,
+        min_position: MinPosition = None,
+    ) -> Paginated[TicketView]:
+        """A page of tickets matching every given filter, newest first.
+
+        Waiting tickets carry their position; ``eta_seconds`` is only given by
+        ``GET tickets/{id}/``. The list trails commands by the projection's lag.
+        """
+        await_read_models(request, ("tickets",), min_position)
+        where = TicketFilter(
+            statuses=parse_statuses(status or []),
+            queue_id=queue_id,
+            service_id=service_id,
+            agent_id=agent_id,
+            customer_id=customer_id,
+            since=aware(since, "since"),
+            until=aware(until, "until"),
+        )
+        page = container_of(request).tickets.list_tickets(
+            member.tenant_id, where, page_request(cursor, limit)
+        )
+        return to_response(page, limit)
 
     @get(
         "/{ticket_id:uuid}",
         operation_id="getTicket",
         sync_to_thread=True,
-        responses=problems(401, 403, 404),
+        responses=problems(400, 401, 403, 404, 422, 503),
         **scoped("tickets:read"),
     )
     def get_ticket(
-        self, request: Request, member: NamedDependency[Principal], ticket_id: FromPath[UUID]
+        self,
+        request: Request,
+        member: NamedDependency[Principal],
+        ticket_id: FromPath[UUID],
+        min_position: MinPosition = None,
     ) -> TicketView:
-        """A ticket with its status, position and ETA."""
-        return container_of(request).app.get_ticket(member.tenant_id, ticket_id)
+        """A ticket with its status, position and ETA (from the tickets read model and the agent
+        board, so it trails commands by the projections' lag unless ``min_position`` is given)."""
+        await_read_models(request, ("tickets", "agent_board"), min_position)
+        return container_of(request).tickets.get_ticket(member.tenant_id, ticket_id)
 
     start = _lifecycle("start", "startTicket", "Start serving a called ticket.")
     close = _lifecycle("close", "closeTicket", "Complete a ticket being served or paused.")
@@ -139,6 +216,8 @@ class TicketController(Controller):
         data: JSONBody[TicketTransfer],
     ) -> TicketView:
         """Send the ticket to wait in another queue: ``first``, ``last`` or ``sorted``."""
-        return container_of(request).app.transfer_ticket(
+        container = container_of(request)
+        ticket = container.app.transfer_ticket(
             command_context(request, member), ticket_id, data.queue_id, data.placement
         )
+        return container.tickets.with_eta(member.tenant_id, ticket)

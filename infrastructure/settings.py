@@ -93,6 +93,18 @@ class ReadSettings:
 
 
 @dataclass(frozen=True)
+class DeviceSettings:
+    """Displays and kiosks, and the ``worker`` role that notices when they go silent."""
+
+    presence_ttl_seconds: float = 60.0
+    """SMARTQUEUE_DEVICE_PRESENCE_SECONDS: a device counts as online this long after its last
+    ping (default 60; devices should ping at least twice as often)."""
+    sweep_interval_seconds: float = 5.0
+    """SMARTQUEUE_WORKER_INTERVAL_SECONDS: how often the worker looks for devices whose pings
+    expired and records them offline (default 5)."""
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a SmartQueue process is configured with."""
 
@@ -105,6 +117,7 @@ class Settings:
     log: LogSettings
     idempotency: IdempotencySettings = field(default_factory=IdempotencySettings)
     read: ReadSettings = field(default_factory=ReadSettings)
+    devices: DeviceSettings = field(default_factory=DeviceSettings)
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -141,4 +154,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             ttl_seconds=float(env.get("SMARTQUEUE_IDEMPOTENCY_TTL_SECONDS", str(24 * 3600))),
         ),
         read=ReadSettings(max_wait_seconds=float(env.get("SMARTQUEUE_READ_WAIT_SECONDS", "3"))),
+        devices=DeviceSettings(
+            presence_ttl_seconds=float(env.get("SMARTQUEUE_DEVICE_PRESENCE_SECONDS", "60")),
+            sweep_interval_seconds=float(env.get("SMARTQUEUE_WORKER_INTERVAL_SECONDS", "5")),
+        ),
     )

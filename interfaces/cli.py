@@ -17,6 +17,7 @@ from infrastructure.logging import configure_logging
 from infrastructure.redis_server import stop_embedded_redis
 from infrastructure.settings import Settings, load_settings
 from interfaces.projections_cli import projections_group, run_in_background
+from interfaces.worker_cli import run_worker_in_background, worker_command
 
 DEMO = {
     "name": "Demo Bank",
@@ -138,6 +139,7 @@ def dev_command(host: str | None, port: int | None, demo: bool) -> None:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     stop_projections = threading.Event()
     projection_threads = run_in_background(container, stop_projections)
+    projection_threads.append(run_worker_in_background(container, stop_projections))
     try:
         uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
     finally:
@@ -175,6 +177,7 @@ def api_command(host: str | None, port: int | None, workers: int | None) -> None
 
 
 main.add_command(projections_group)
+main.add_command(worker_command)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from litestar.params import FromPath, JSONBody
 
 from application.identity import Principal
 from application.views import TicketView
+from domain.errors import TicketNotFound
 from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, problems
 from interfaces.http.idempotency import idempotent
 from interfaces.http.schemas import TicketCancel, TicketIssue, TicketTransfer
@@ -67,13 +68,16 @@ class TicketController(Controller):
         operation_id="issueTicket",
         sync_to_thread=True,
         responses=problems(400, 401, 403, 404, 409, 422, 503),
-        **idempotent(scoped("tickets:write")),
+        **idempotent(scoped("tickets:issue")),
     )
     def issue(
         self, request: Request, member: NamedDependency[Principal], data: JSONBody[TicketIssue]
     ) -> TicketView:
-        """Take a ticket in a queue: its number, position and ETA."""
-        return container_of(request).app.issue_ticket(
+        """Take a ticket in a queue: its number, position and ETA. A kiosk may issue only in
+        the queues of its own site (403 ``wrong_site``)."""
+        container = container_of(request)
+        container.devices.check_queue_site(member.tenant_id, member.site_id, data.queue_id)
+        return container.app.issue_ticket(
             command_context(request, member),
             data.queue_id,
             service_id=data.service_id,
@@ -93,7 +97,13 @@ class TicketController(Controller):
         self, request: Request, member: NamedDependency[Principal], ticket_id: FromPath[UUID]
     ) -> TicketView:
         """A ticket with its status, position and ETA."""
-        return container_of(request).app.get_ticket(member.tenant_id, ticket_id)
+        container = container_of(request)
+        ticket = container.app.get_ticket(member.tenant_id, ticket_id)
+        missing = TicketNotFound(f"no ticket with id {ticket_id}")
+        container.devices.check_queue_site(
+            member.tenant_id, member.site_id, ticket.queue_id, missing
+        )
+        return ticket
 
     start = _lifecycle("start", "startTicket", "Start serving a called ticket.")
     close = _lifecycle("close", "closeTicket", "Complete a ticket being served or paused.")

@@ -282,3 +282,26 @@ def test_pings_record_one_went_online_and_silence_one_went_offline(
         assert display.ok("POST", "devices/ping/")["online"] is True
         expected.append("Device.WentOnline")
         assert _transitions(admin, device_id, expected) == expected
+
+
+def test_moving_a_kiosk_signs_it_out_and_its_next_token_serves_the_new_site(
+    http: httpx.Client, admin: Session
+):
+    floor = open_floor(admin)
+    annex = admin.add_site("Annex")
+    annex_queue = admin.open_queue(annex["id"], [floor.service["id"]], name="Annex queue")
+    registered = _register(admin, floor.site["id"], "kiosk", "Door")
+    device_id = registered["device"]["id"]
+    kiosk = _device_session(http, admin, registered)
+
+    renamed = admin.ok("PATCH", f"devices/{device_id}/", {"name": "Front door"})
+    assert renamed["name"] == "Front door"
+    assert kiosk.issue(floor.queue["id"])["status"] == "waiting"  # a rename keeps it signed in
+    assert_problem(admin.patch(f"devices/{device_id}/", {"site_id": admin.tenant.id}), 404)
+    moved = admin.ok("PATCH", f"devices/{device_id}/", {"site_id": annex["id"]})
+    assert moved["site_id"] == annex["id"]
+
+    assert_problem(kiosk.post("tickets/", {"queue_id": annex_queue["id"]}), 401)
+    kiosk = _device_session(http, admin, registered)
+    assert kiosk.issue(annex_queue["id"])["status"] == "waiting"
+    assert_problem(kiosk.post("tickets/", {"queue_id": floor.queue["id"]}), 403, "wrong_site")

@@ -27,7 +27,7 @@ from tests.e2e.support import (
 
 pytestmark = pytest.mark.e2e
 
-PRESENCE_SECONDS = 1.5
+PRESENCE_SECONDS = 3.0
 SWEEP_SECONDS = 0.2
 
 
@@ -176,9 +176,18 @@ def test_bad_registrations_are_4xx_problems_naming_what_was_wrong(admin: Session
 # -- presence: a dedicated API and worker with a short presence window ---------------------------
 
 
+def _start(arguments: list[str], env: dict[str, str], stderr: Path) -> subprocess.Popen:
+    with stderr.open("wb") as err:
+        return subprocess.Popen(
+            [smartqueue_executable(), *arguments], env=env, stdout=subprocess.DEVNULL, stderr=err
+        )
+
+
 @pytest.fixture(scope="module")
 def presence_api(database_url: str, redis_url: str, e2e_home: Path) -> Iterator[str]:
-    """An API process with a short presence window, and a ``smartqueue worker`` sweeping often."""
+    """An API process with a short presence window, a ``smartqueue worker`` sweeping often, and
+    projections (for the audit log) that stop with this module, so no follower outlives it to
+    hold the projection locks integration tests of the same session take."""
     env = {
         **process_env(database_url, e2e_home, redis_url),
         "SMARTQUEUE_DEVICE_PRESENCE_SECONDS": str(PRESENCE_SECONDS),
@@ -187,25 +196,15 @@ def presence_api(database_url: str, redis_url: str, e2e_home: Path) -> Iterator[
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     stderr = e2e_home / "presence-api.stderr"
-    with stderr.open("wb") as err, (e2e_home / "worker.stderr").open("wb") as worker_err:
-        api = subprocess.Popen(
-            [smartqueue_executable(), "api", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-        )
-        worker = subprocess.Popen(
-            [smartqueue_executable(), "worker"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=worker_err,
-        )
+    api = _start(["api", "--host", "127.0.0.1", "--port", str(port)], env, stderr)
+    worker = _start(["worker"], env, e2e_home / "worker.stderr")
+    projections = _start(["projections"], env, e2e_home / "presence-projections.stderr")
     try:
         _wait_until_healthy(api, base_url, stderr)
         yield base_url
     finally:
-        _stop(worker)
-        _stop(api)
+        for process in (projections, worker, api):
+            _stop(process)
     assert worker.returncode == 0, (e2e_home / "worker.stderr").read_text()[-2000:]
 
 
@@ -232,7 +231,7 @@ def _transitions(admin: Session, device_id: str, expected: list[str]) -> list[st
 
 
 def test_pings_record_one_went_online_and_silence_one_went_offline(
-    admin: Session, presence_api: str, projections: None
+    admin: Session, presence_api: str
 ):
     floor = open_floor(admin)
     registered = _register(admin, floor.site["id"], "display", "Hall")

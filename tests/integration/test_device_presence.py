@@ -16,7 +16,7 @@ from domain.errors import QueueNotFound
 from infrastructure.device_store import PostgresDeviceCredentials
 from infrastructure.presence import RedisPresence
 
-TTL_SECONDS = 0.5
+TTL_SECONDS = 2.0
 
 
 @pytest.fixture

@@ -118,10 +118,12 @@ def admin(http: httpx.Client, new_tenant: Callable[[], Tenant]) -> Session:
     return login(http, tenant, tenant.admin_email, tenant.admin_password)
 
 
-@pytest.fixture(scope="session")
-def projections(database_url: str, redis_url: str, e2e_home: Path) -> Iterator[None]:
-    """A ``smartqueue projections`` process for the session; ask for it to get read models."""
-    log = (e2e_home / "projections.stderr").open("wb")
+@pytest.fixture(scope="module")
+def projections(database_url: str, redis_url: str, e2e_home: Path, api_url: str) -> Iterator[None]:
+    """A ``smartqueue projections`` process, caught up with the log when the test starts; ask
+    for it to get read models. Per module, not per session: a follower left running would hold
+    the projection locks that integration tests later in the same session take themselves."""
+    log = (e2e_home / "projections.stderr").open("ab")
     process = subprocess.Popen(
         [smartqueue_executable(), "projections"],
         env=process_env(database_url, e2e_home, redis_url),
@@ -129,6 +131,7 @@ def projections(database_url: str, redis_url: str, e2e_home: Path) -> Iterator[N
         stderr=log,
     )
     try:
+        _wait_until_caught_up(process, api_url)
         yield
     finally:
         process.terminate()
@@ -138,3 +141,14 @@ def projections(database_url: str, redis_url: str, e2e_home: Path) -> Iterator[N
             process.kill()
             process.wait(10)
         log.close()
+
+
+def _wait_until_caught_up(process: subprocess.Popen, api_url: str) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    lag: dict = {}
+    while time.monotonic() < deadline and process.poll() is None:
+        lag = httpx.get(f"{api_url}{API}/health/ready", timeout=5.0).json()["projection_lag"]
+        if lag and not any(lag.values()):
+            return
+        time.sleep(0.1)
+    pytest.fail(f"the projections did not catch up within {STARTUP_SECONDS:.0f} s: {lag}")

@@ -43,6 +43,8 @@ class Principal:
     token_id: str
     session_id: str
     expires_at: datetime
+    site_id: UUID | None = None
+    """A device's site; its token reaches that site's resources only. ``None`` for staff."""
 
     @classmethod
     def from_claims(cls, claims: Claims) -> Principal:
@@ -55,6 +57,7 @@ class Principal:
             token_id=claims.token_id,
             session_id=claims.session_id,
             expires_at=claims.expires_at,
+            site_id=claims.site_id,
         )
 
     @property

@@ -46,6 +46,8 @@ class TokenSubject:
     tenant_id: UUID
     role: str
     scopes: frozenset[str]
+    site_id: UUID | None = None
+    """A device's site: the one site whose resources its token reaches (``None`` for staff)."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class Claims:
     role: str
     scopes: frozenset[str]
     expires_at: datetime
+    site_id: UUID | None = None
 
 
 @dataclass(frozen=True)

@@ -85,10 +85,20 @@ class QueueingCommands(ContextualApplication):
         """One queue of the tenant with its waiting count."""
         return queue_view(self.load(Queue, queue_id, tenant_id, QueueNotFound))
 
-    def list_queues(self, tenant_id: UUID, page: PageRequest | None = None) -> Page[QueueView]:
-        """A page of the tenant's queues with their waiting counts, oldest first."""
+    def list_queues(
+        self, tenant_id: UUID, page: PageRequest | None = None, site_id: UUID | None = None
+    ) -> Page[QueueView]:
+        """A page of the tenant's queues with their waiting counts, oldest first; only those of
+        ``site_id`` when given."""
         tenant = self.load(Tenant, tenant_id, tenant_id, ResourceNotFound)
-        ids = paginate(tenant.queue_ids, str, page or PageRequest())
+        queue_ids = tenant.queue_ids
+        if site_id is not None:
+            queue_ids = [
+                queue_id
+                for queue_id in queue_ids
+                if self.load(Queue, queue_id, tenant_id, QueueNotFound).site_id == site_id
+            ]
+        ids = paginate(queue_ids, str, page or PageRequest())
         return map_page(ids, lambda queue_id: self.get_queue(tenant_id, queue_id))
 
     # -- tickets ----------------------------------------------------------------------------------

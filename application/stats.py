@@ -84,21 +84,28 @@ class StatsQueries:
         self.store = store
 
     def get_queue_stats(
-        self, tenant_id: UUID, queue_id: UUID, day: date | None = None
+        self, tenant_id: UUID, queue_id: UUID, day: date | None = None, site_id: UUID | None = None
     ) -> QueueStatsView:
-        """One queue on ``day`` (default: today where the queue is)."""
+        """One queue on ``day`` (default: today where the queue is). With ``site_id`` (a
+        display's site) a queue of another site is not found either."""
         queue = self.app.load(Queue, queue_id, tenant_id, QueueNotFound)
+        if site_id is not None and queue.site_id != site_id:
+            raise QueueNotFound(f"no queue with id {queue_id}")
         [view] = self._views(tenant_id, [queue], day)
         return view
 
-    def list_queue_stats(self, tenant_id: UUID, day: date | None = None) -> list[QueueStatsView]:
-        """Every queue of the tenant on ``day`` (default: today where each queue is), in the
-        order the queues were opened."""
+    def list_queue_stats(
+        self, tenant_id: UUID, day: date | None = None, site_id: UUID | None = None
+    ) -> list[QueueStatsView]:
+        """Every queue of the tenant (of ``site_id`` only, when given) on ``day`` (default:
+        today where each queue is), in the order the queues were opened."""
         tenant = self.app.load(Tenant, tenant_id, tenant_id, ResourceNotFound)
         queues = [
             self.app.load(Queue, queue_id, tenant_id, QueueNotFound)
             for queue_id in tenant.queue_ids
         ]
+        if site_id is not None:
+            queues = [queue for queue in queues if queue.site_id == site_id]
         return self._views(tenant_id, queues, day)
 
     def _views(

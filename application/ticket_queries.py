@@ -46,6 +46,7 @@ class TicketFilter:
     service_id: UUID | None = None
     agent_id: UUID | None = None
     customer_id: UUID | None = None
+    site_id: UUID | None = None
     since: datetime | None = None
     until: datetime | None = None
 

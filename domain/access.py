@@ -15,7 +15,8 @@ class Scope(StrEnum):
     """A right to a family of operations, named ``resource:action``."""
 
     TICKETS_READ = "tickets:read"
-    TICKETS_WRITE = "tickets:write"  # issue and cancel tickets
+    TICKETS_ISSUE = "tickets:issue"  # take a ticket in a queue (staff, kiosks)
+    TICKETS_WRITE = "tickets:write"  # cancel tickets
     TICKETS_CALL = "tickets:call"  # call, start, pause, resume, recall, close, no-show, transfer
     QUEUES_READ = "queues:read"
     QUEUES_MANAGE = "queues:manage"  # open, reconfigure, pause, resume, close queues
@@ -32,7 +33,8 @@ class Scope(StrEnum):
     CUSTOMERS_ERASE = "customers:erase"  # irreversible erasure of personal data
     STATS_READ = "stats:read"
     AUDIT_READ = "audit:read"
-    DEVICES_MANAGE = "devices:manage"
+    DEVICES_MANAGE = "devices:manage"  # register, rename, move, revoke displays and kiosks
+    DEVICES_PING = "devices:ping"  # a device's own heartbeat: held by devices only
     TENANTS_MANAGE = "tenants:manage"  # platform administration only
 
     @classmethod
@@ -48,6 +50,7 @@ class Scope(StrEnum):
 AGENT_SCOPES = frozenset(
     {
         Scope.TICKETS_READ,
+        Scope.TICKETS_ISSUE,
         Scope.TICKETS_WRITE,
         Scope.TICKETS_CALL,
         Scope.QUEUES_READ,
@@ -78,16 +81,32 @@ ROLE_SCOPES: dict[str, frozenset[Scope]] = {
     "platform_admin": PLATFORM_ADMIN_SCOPES,
 }
 
-# Extra scopes a tenant may grant to one of its users: never platform administration.
-GRANTABLE = frozenset(Scope) - PLATFORM_ADMIN_SCOPES
+# Devices sign in with their own secret and get role "device" with the narrow scopes of their
+# kind. Where a device's scope lets it reach resources of several sites, the operation keeps it
+# to its own site (a kiosk issues tickets only in its site's queues).
+DEVICE_ROLE = "device"
+DEVICE_SCOPES: dict[str, frozenset[Scope]] = {
+    "display": frozenset(
+        {Scope.QUEUES_READ, Scope.TICKETS_READ, Scope.STATS_READ, Scope.DEVICES_PING}
+    ),
+    "kiosk": frozenset({Scope.QUEUES_READ, Scope.TICKETS_ISSUE, Scope.DEVICES_PING}),
+}
+DEVICE_ONLY_SCOPES = frozenset({Scope.DEVICES_PING})
+
+# Extra scopes a tenant may grant to one of its users: never platform administration, nor what
+# only a device may do.
+GRANTABLE = frozenset(Scope) - PLATFORM_ADMIN_SCOPES - DEVICE_ONLY_SCOPES
 
 
 def check_grantable(values: list[str]) -> frozenset[Scope]:
     """Extra scopes for a tenant user, or :class:`InvalidInput` if one is unknown or reserved."""
     scopes = Scope.parse_all(values)
-    reserved = sorted(scopes - GRANTABLE)
+    reserved = sorted(scopes & PLATFORM_ADMIN_SCOPES)
     if reserved:
         raise InvalidInput(f"scopes reserved to platform administrators: {', '.join(reserved)}")
+    devices_only = sorted(scopes & DEVICE_ONLY_SCOPES)
+    if devices_only:
+        raise InvalidInput(f"scopes reserved to devices: {', '.join(devices_only)}")
     return scopes
 
 

@@ -65,6 +65,8 @@ class Tenant(Aggregate):
     # The active admins. Not a dataclass field: tenants recorded before admins were tracked (and
     # their snapshots) lack it and start with none. Events assign a new list, never mutate it.
     admin_ids: tuple[UUID, ...] | list[UUID] = ()
+    # Devices joined the directory later: older tenants and snapshots start with none.
+    device_ids: tuple[UUID, ...] | list[UUID] = ()
 
     @staticmethod
     def create_id(slug: str) -> UUID:  # type: ignore[override]
@@ -127,6 +129,14 @@ class Tenant(Aggregate):
     @event("UserAdded")
     def _user_added(self, user_id: UUID) -> None:
         self.user_ids.append(user_id)
+
+    def add_device(self, device_id: UUID) -> None:
+        """Record a new display or kiosk in the directory."""
+        self._device_added(device_id=device_id)
+
+    @event("DeviceAdded")
+    def _device_added(self, device_id: UUID) -> None:
+        self.device_ids = [*self.device_ids, device_id]
 
     def add_admin(self, user_id: UUID) -> None:
         """Count an active admin (a new one, a promotion or a reactivation)."""

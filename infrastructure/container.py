@@ -17,6 +17,7 @@ from application.agent_board import AgentBoard
 from application.app import SmartQueue
 from application.audit import AuditLog
 from application.consistency import Consistency
+from application.devices import Devices
 from application.idempotency import IdempotencyStore, KeyPolicy
 from application.identity import Identity
 from application.ports import WaitEstimator
@@ -28,9 +29,12 @@ from infrastructure.consistency_store import PostgresProjectionPositions
 from infrastructure.customer_store import SCHEMA as CUSTOMER_SCHEMA
 from infrastructure.customer_store import PostgresCustomerProfiles
 from infrastructure.database import event_store_env, open_pool, resolve_database_url
+from infrastructure.device_store import SCHEMA as DEVICE_SCHEMA
+from infrastructure.device_store import PostgresDeviceCredentials
 from infrastructure.idempotency_store import SCHEMA as IDEMPOTENCY_SCHEMA
 from infrastructure.idempotency_store import PostgresIdempotencyStore
 from infrastructure.identity_store import SCHEMA, Argon2Hasher, PostgresCredentialStore
+from infrastructure.presence import RedisPresence
 from infrastructure.queue_stats_store import PostgresQueueStats
 from infrastructure.rate_limit import RedisLoginLimiter
 from infrastructure.read_models import UNSECURED_TENANT_TABLES, tenant_isolation_statements
@@ -62,6 +66,7 @@ class Container:
     wait_estimator: WaitEstimator
     stats: StatsQueries
     tickets: TicketQueries
+    devices: Devices
     closed: bool = field(default=False)
 
     def close(self) -> None:
@@ -102,6 +107,14 @@ def build_container(settings: Settings) -> Container:
             redis_url, auth.login_attempts_per_account, auth.login_attempts_per_address
         ),
     )
+    devices = Devices(
+        app=app,
+        credentials=PostgresDeviceCredentials(pool),
+        tokens=identity.tokens,
+        hasher=identity.hasher,
+        limiter=identity.limiter,
+        presence=RedisPresence(client, settings.devices.presence_ttl_seconds),
+    )
     policy = KeyPolicy(
         ttl=timedelta(seconds=settings.idempotency.ttl_seconds),
         lease=timedelta(seconds=settings.idempotency.lease_seconds),
@@ -130,6 +143,7 @@ def build_container(settings: Settings) -> Container:
         wait_estimator,
         StatsQueries(app, PostgresQueueStats(read_engine)),
         TicketQueries(PostgresTicketRecords(read_engine), wait_estimator),
+        devices,
     )
 
 
@@ -144,6 +158,7 @@ def migrate(settings: Settings) -> str:
             connection.execute(SCHEMA)
             connection.execute(CUSTOMER_SCHEMA)
             connection.execute(IDEMPOTENCY_SCHEMA)
+            connection.execute(DEVICE_SCHEMA)
             upgrade_read_models(database_url)
         finally:
             connection.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))

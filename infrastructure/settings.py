@@ -137,6 +137,18 @@ class KafkaSettings:
 
 
 @dataclass(frozen=True)
+class DeviceSettings:
+    """Displays and kiosks, and the ``worker`` role that notices when they go silent."""
+
+    presence_ttl_seconds: float = 60.0
+    """SMARTQUEUE_DEVICE_PRESENCE_SECONDS: a device counts as online this long after its last
+    ping (default 60; devices should ping at least twice as often)."""
+    sweep_interval_seconds: float = 5.0
+    """SMARTQUEUE_WORKER_INTERVAL_SECONDS: how often the worker looks for devices whose pings
+    expired and records them offline (default 5)."""
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a SmartQueue process is configured with."""
 
@@ -151,6 +163,7 @@ class Settings:
     read: ReadSettings = field(default_factory=ReadSettings)
     stats: StatsSettings = field(default_factory=StatsSettings)
     kafka: KafkaSettings = field(default_factory=KafkaSettings)
+    devices: DeviceSettings = field(default_factory=DeviceSettings)
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -198,5 +211,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             relay_batch_size=int(env.get("SMARTQUEUE_RELAY_BATCH_SIZE", "500")),
             ack_timeout_seconds=float(env.get("SMARTQUEUE_RELAY_ACK_TIMEOUT_SECONDS", "30")),
             retry_backoff_seconds=float(env.get("SMARTQUEUE_RELAY_BACKOFF_SECONDS", "0.5")),
+        ),
+        devices=DeviceSettings(
+            presence_ttl_seconds=float(env.get("SMARTQUEUE_DEVICE_PRESENCE_SECONDS", "60")),
+            sweep_interval_seconds=float(env.get("SMARTQUEUE_WORKER_INTERVAL_SECONDS", "5")),
         ),
     )

@@ -192,6 +192,9 @@ def _conditions(where: TicketFilter) -> list[ColumnElement[bool]]:
         value = getattr(where, name)
         if value is not None:
             conditions.append(tickets.c[name] == value)
+    if where.site_id is not None:
+        at_site = select(ticket_queues.c.queue_id).where(ticket_queues.c.site_id == where.site_id)
+        conditions.append(tickets.c.queue_id.in_(at_site))
     if where.since is not None:
         conditions.append(tickets.c.issued_at >= where.since)
     if where.until is not None:

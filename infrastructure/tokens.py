@@ -109,6 +109,8 @@ class JwtTokenService:
             "nbf": now,
             "exp": now + ttl,
         }
+        if subject.site_id is not None:  # a device, kept to one site
+            payload["site"] = str(subject.site_id)
         return jwt.encode(payload, self.key, algorithm=ALGORITHM, headers={"typ": kind})
 
     # -- verifying --------------------------------------------------------------------------------
@@ -140,6 +142,7 @@ class JwtTokenService:
                 role=str(payload["role"]),
                 scopes=frozenset(str(payload["scope"]).split()),
                 expires_at=datetime.fromtimestamp(int(payload["exp"]), UTC),
+                site_id=UUID(str(payload["site"])) if "site" in payload else None,
             )
         except (jwt.InvalidTokenError, ValueError, TypeError, KeyError):
             return None

@@ -21,6 +21,7 @@ from infrastructure.settings import Settings, load_settings
 from infrastructure.sql import sqlalchemy_engine
 from interfaces.projections_cli import projections_group, run_in_background
 from interfaces.relay_cli import relay_group, with_broker
+from interfaces.worker_cli import run_worker_in_background, worker_command
 
 DEMO = {
     "name": "Demo Bank",
@@ -152,6 +153,7 @@ def dev_command(host: str | None, port: int | None, demo: bool) -> None:
         relay_engine, container.app.recorder, container.app.mapper, settings.kafka, stop_projections
     )
     click.echo(f"Kafka at {bootstrap} (relay running)")
+    projection_threads.append(run_worker_in_background(container, stop_projections))
     try:
         uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
     finally:
@@ -193,6 +195,7 @@ def api_command(host: str | None, port: int | None, workers: int | None) -> None
 
 main.add_command(projections_group)
 main.add_command(relay_group)
+main.add_command(worker_command)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from interfaces.http.controllers.agents import AgentController
 from interfaces.http.controllers.audit import AuditController
 from interfaces.http.controllers.auth import AuthController
 from interfaces.http.controllers.customers import CustomerController
+from interfaces.http.controllers.devices import DeviceAuthController, DeviceController
 from interfaces.http.controllers.events import asyncapi
 from interfaces.http.controllers.health import HealthController
 from interfaces.http.controllers.platform import TenantController
@@ -98,6 +99,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             AuditController,
             StatsController,
             asyncapi,
+            DeviceController,
+            DeviceAuthController,
         ],
         on_startup=[open_container],
         on_shutdown=[close_container],

@@ -35,6 +35,10 @@ TITLES: dict[str, dict[str, str]] = {
         "invalid_idempotency_key": "Invalid Idempotency-Key header",
         "idempotency_key_reused": "Idempotency-Key already used for another request",
         "idempotency_key_in_flight": "A request with this Idempotency-Key is still in progress",
+        "device_authentication_failed": "Invalid device id or secret",
+        "device_conflict": "Action not allowed in the device's current state",
+        "device_revoked": "The device was revoked",
+        "wrong_site": "This device may only act on its own site",
     },
     "fr": {
         "bad_request": "Requête mal formée",
@@ -68,6 +72,10 @@ TITLES: dict[str, dict[str, str]] = {
         "invalid_idempotency_key": "En-tête Idempotency-Key invalide",
         "idempotency_key_reused": "Idempotency-Key déjà utilisée pour une autre requête",
         "idempotency_key_in_flight": "Une requête avec cette Idempotency-Key est encore en cours",
+        "device_authentication_failed": "Identifiant d'appareil ou secret incorrect",
+        "device_conflict": "Action impossible dans l'état actuel de l'appareil",
+        "device_revoked": "L'appareil a été révoqué",
+        "wrong_site": "Cet appareil ne peut agir que sur son propre site",
     },
 }
 DEFAULT_LANGUAGE = "en"

@@ -43,6 +43,8 @@ def _build_tenant_a(admin: Session) -> World:
     agent = admin.add_agent([floor.queue["id"]])
     customer = admin.ok("POST", "customers/", {"name": "Jeanne A", "phone": "+33612345678"}, 201)
     ticket = admin.issue(floor.queue["id"], customer_id=customer["id"])
+    device = {"site_id": floor.site["id"], "kind": "display", "name": "Hall display"}
+    device_id = admin.ok("POST", "devices/", device, 201)["device"]["id"]
     ids = {
         "tenant_id": admin.tenant.id,
         "site_id": floor.site["id"],
@@ -53,6 +55,7 @@ def _build_tenant_a(admin: Session) -> World:
         "ticket_id": ticket["id"],
         "customer_id": customer["id"],
         "admin_user_id": admin.user["id"],
+        "device_id": device_id,
     }
     return World(admin, ids)
 
@@ -68,6 +71,7 @@ def _snapshot(world: World) -> dict[str, Any]:
         "agent": admin.ok("GET", f"agents/{ids['agent_id']}/"),
         "ticket": admin.ticket(ids["ticket_id"]),
         "customers": admin.ok("GET", "customers/"),
+        "devices": admin.list("devices/"),
     }
 
 
@@ -196,6 +200,13 @@ def test_another_tenants_token_gets_404_on_every_tenant_route_and_learns_nothing
         "listServices",
         "updateService",
         "updateQueue",
+        "registerDevice",
+        "listDevices",
+        "getDevice",
+        "updateDevice",
+        "revokeDevice",
+        "rotateDeviceSecret",
+        "pingDevice",
         "pauseQueue",
         "resumeQueue",
         "closeQueue",

@@ -11,6 +11,7 @@ from litestar.params import FromPath, JSONBody
 from application.identity import Principal
 from application.paging import DEFAULT_PAGE_SIZE
 from application.views import QueueView
+from domain.errors import QueueNotFound
 from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, problems
 from interfaces.http.pagination import Cursor, Limit, Paginated, page_request, to_response
 from interfaces.http.schemas import QueueCreate, QueuePatch, given
@@ -70,8 +71,11 @@ class QueueController(Controller):
         cursor: Cursor = None,
         limit: Limit = DEFAULT_PAGE_SIZE,
     ) -> Paginated[QueueView]:
-        """A page of the tenant's queues with their waiting counts, oldest first."""
-        page = container_of(request).app.list_queues(member.tenant_id, page_request(cursor, limit))
+        """A page of the tenant's queues with their waiting counts, oldest first (a device's
+        token sees its own site's only)."""
+        page = container_of(request).app.list_queues(
+            member.tenant_id, page_request(cursor, limit), site_id=member.site_id
+        )
         return to_response(page, limit)
 
     @post(
@@ -104,7 +108,10 @@ class QueueController(Controller):
         self, request: Request, member: NamedDependency[Principal], queue_id: FromPath[UUID]
     ) -> QueueView:
         """One queue."""
-        return container_of(request).app.get_queue(member.tenant_id, queue_id)
+        container = container_of(request)
+        missing = QueueNotFound(f"no queue with id {queue_id}")
+        container.devices.check_queue_site(member.tenant_id, member.site_id, queue_id, missing)
+        return container.app.get_queue(member.tenant_id, queue_id)
 
     @patch(
         "/{queue_id:uuid}",

@@ -65,7 +65,9 @@ class StatsController(Controller):
     ) -> QueueStatsView:
         """One queue's statistics for a site-local day; a day without activity is all zeros."""
         await_read_models(request, READ_MODELS, min_position)
-        return container_of(request).stats.get_queue_stats(member.tenant_id, queue_id, _day(day))
+        return container_of(request).stats.get_queue_stats(
+            member.tenant_id, queue_id, _day(day), member.site_id
+        )
 
     @get(
         "/stats",
@@ -84,4 +86,6 @@ class StatsController(Controller):
         """Every queue's statistics for a site-local day (a branch dashboard), in the order the
         queues were opened."""
         await_read_models(request, READ_MODELS, min_position)
-        return container_of(request).stats.list_queue_stats(member.tenant_id, _day(day))
+        return container_of(request).stats.list_queue_stats(
+            member.tenant_id, _day(day), member.site_id
+        )

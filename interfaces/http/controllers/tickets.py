@@ -13,6 +13,7 @@ from application.identity import Principal
 from application.paging import DEFAULT_PAGE_SIZE
 from application.ticket_queries import STATUSES, TicketFilter, parse_statuses
 from application.views import TicketView
+from domain.errors import TicketNotFound
 from interfaces.http.consistency import MinPosition, await_read_models
 from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, problems
 from interfaces.http.idempotency import idempotent
@@ -39,6 +40,7 @@ QueueFilter = _id_filter("queue_id", "Only tickets now in this queue")
 ServiceFilter = _id_filter("service_id", "Only tickets for this service")
 AgentFilter = _id_filter("agent_id", "Only tickets this agent called (until transferred)")
 CustomerFilter = _id_filter("customer_id", "Only this customer's tickets")
+SiteFilter = _id_filter("site_id", "Only the tickets of this site's queues")
 IssuedSince = moment_parameter("since", "Tickets issued at or after (ISO 8601; UTC if naive)")
 IssuedUntil = moment_parameter("until", "Tickets issued before (ISO 8601)")
 
@@ -94,13 +96,15 @@ class TicketController(Controller):
         operation_id="issueTicket",
         sync_to_thread=True,
         responses=problems(400, 401, 403, 404, 409, 422, 503),
-        **idempotent(scoped("tickets:write")),
+        **idempotent(scoped("tickets:issue")),
     )
     def issue(
         self, request: Request, member: NamedDependency[Principal], data: JSONBody[TicketIssue]
     ) -> TicketView:
-        """Take a ticket in a queue: its number, position and ETA."""
+        """Take a ticket in a queue: its number, position and ETA. A kiosk may issue only in
+        the queues of its own site (403 ``wrong_site``)."""
         container = container_of(request)
+        container.devices.check_queue_site(member.tenant_id, member.site_id, data.queue_id)
         ticket = container.app.issue_ticket(
             command_context(request, member),
             data.queue_id,
@@ -127,6 +131,7 @@ class TicketController(Controller):
         service_id: ServiceFilter = None,
         agent_id: AgentFilter = None,
         customer_id: CustomerFilter = None,
+        site_id: SiteFilter = None,
         since: IssuedSince = None,
         until: IssuedUntil = None,
         cursor: Cursor = None,
@@ -145,6 +150,8 @@ class TicketController(Controller):
             service_id=service_id,
             agent_id=agent_id,
             customer_id=customer_id,
+            # A display's token is kept to its own site, whatever it asks for.
+            site_id=member.site_id or site_id,
             since=aware(since, "since"),
             until=aware(until, "until"),
         )
@@ -168,9 +175,16 @@ class TicketController(Controller):
         min_position: MinPosition = None,
     ) -> TicketView:
         """A ticket with its status, position and ETA (from the tickets read model and the agent
-        board, so it trails commands by the projections' lag unless ``min_position`` is given)."""
+        board, so it trails commands by the projections' lag unless ``min_position`` is given).
+        A display sees only the tickets of its own site's queues."""
         await_read_models(request, ("tickets", "agent_board"), min_position)
-        return container_of(request).tickets.get_ticket(member.tenant_id, ticket_id)
+        container = container_of(request)
+        ticket = container.tickets.get_ticket(member.tenant_id, ticket_id)
+        missing = TicketNotFound(f"no ticket with id {ticket_id}")
+        container.devices.check_queue_site(
+            member.tenant_id, member.site_id, ticket.queue_id, missing
+        )
+        return ticket
 
     start = _lifecycle("start", "startTicket", "Start serving a called ticket.")
     close = _lifecycle("close", "closeTicket", "Complete a ticket being served or paused.")

@@ -1,0 +1,58 @@
+"""Devices' hashed secrets in PostgreSQL: the ``device_credentials`` table.
+
+Writes are side writes: the recorder executes them in the transaction that records the device's
+events, so a device never exists without its secret, nor a revocation without its effect.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from psycopg_pool import ConnectionPool
+
+from application.devices import DeviceCredential
+from infrastructure.customer_store import SqlWrite
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS device_credentials (
+    device_id   uuid PRIMARY KEY,
+    tenant_id   uuid NOT NULL,
+    secret_hash text NOT NULL,
+    active      boolean NOT NULL DEFAULT true,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+"""
+
+
+class PostgresDeviceCredentials:
+    """The ``DeviceCredentials`` port on PostgreSQL."""
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        self.pool = pool
+
+    def insert(self, credential: DeviceCredential) -> SqlWrite:
+        return SqlWrite(
+            "INSERT INTO device_credentials (device_id, tenant_id, secret_hash, active)"
+            " VALUES (%s, %s, %s, %s)",
+            (credential.device_id, credential.tenant_id, credential.secret_hash, credential.active),
+        )
+
+    def replace(self, device_id: UUID, secret_hash: str) -> SqlWrite:
+        return SqlWrite(
+            "UPDATE device_credentials SET secret_hash = %s WHERE device_id = %s",
+            (secret_hash, device_id),
+        )
+
+    def deactivate(self, device_id: UUID) -> SqlWrite:
+        return SqlWrite(
+            "UPDATE device_credentials SET active = false WHERE device_id = %s", (device_id,)
+        )
+
+    def get(self, device_id: UUID) -> DeviceCredential | None:
+        with self.pool.connection() as connection:
+            row = connection.execute(
+                "SELECT device_id, tenant_id, secret_hash, active FROM device_credentials"
+                " WHERE device_id = %s",
+                (device_id,),
+            ).fetchone()
+        return DeviceCredential(*row) if row else None

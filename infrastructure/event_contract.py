@@ -30,7 +30,7 @@ from uuid import UUID
 import msgspec
 from eventsourcing.domain import Aggregate
 
-from domain import agents, customers, numbering, platform, queues, tenancy, tickets
+from domain import agents, customers, devices, numbering, platform, queues, tenancy, tickets
 from projections.audit_log import tenant_of
 
 TOPIC_PREFIX = "smartqueue"
@@ -40,6 +40,7 @@ AGGREGATES: tuple[type[Aggregate], ...] = (
     queues.Queue,
     agents.Agent,
     customers.Customer,
+    devices.Device,
     tenancy.Tenant,
     tenancy.Site,
     tenancy.Service,

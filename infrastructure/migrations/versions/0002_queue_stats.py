@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from alembic import op
 
-from infrastructure.read_models import projection_state, queue_stats, secure_statements
+from infrastructure.migrations import create_tenant_tables, drop_tables
+from infrastructure.read_models import projection_state, queue_stats
 
 revision = "0002"
 down_revision = "0001"
@@ -18,14 +19,10 @@ depends_on = None
 def upgrade() -> None:
     """Create ``queue_stats`` (tenant rows, forced RLS, readable by the reader role) and
     ``projection_state`` (the projections' own bookkeeping: no grant)."""
-    bind = op.get_bind()
-    projection_state.create(bind)
-    queue_stats.create(bind)
-    for statement in secure_statements("queue_stats"):
-        op.execute(statement)
+    projection_state.create(op.get_bind())
+    create_tenant_tables(queue_stats)
 
 
 def downgrade() -> None:
     """Drop both tables."""
-    queue_stats.drop(op.get_bind())
-    projection_state.drop(op.get_bind())
+    drop_tables(projection_state, queue_stats)

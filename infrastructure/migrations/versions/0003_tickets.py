@@ -5,9 +5,8 @@ Revision ID: 0003
 
 from __future__ import annotations
 
-from alembic import op
-
-from infrastructure.read_models import secure_statements, ticket_queues, tickets, waiting_line
+from infrastructure.migrations import create_tenant_tables, drop_tables
+from infrastructure.read_models import ticket_queues, tickets, waiting_line
 
 revision = "0003"
 down_revision = "0002"
@@ -19,14 +18,9 @@ TABLES = (tickets, waiting_line, ticket_queues)
 
 def upgrade() -> None:
     """Create the tables with their indexes, forced row-level security and the reader's grant."""
-    bind = op.get_bind()
-    for table in TABLES:
-        table.create(bind)
-        for statement in secure_statements(table.name):
-            op.execute(statement)
+    create_tenant_tables(*TABLES)
 
 
 def downgrade() -> None:
     """Drop the tables (their policies go with them)."""
-    for table in reversed(TABLES):
-        table.drop(op.get_bind())
+    drop_tables(*TABLES)

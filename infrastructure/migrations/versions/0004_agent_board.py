@@ -5,14 +5,8 @@ Revision ID: 0004
 
 from __future__ import annotations
 
-from alembic import op
-
-from infrastructure.read_models import (
-    agent_board,
-    agent_board_tickets,
-    queue_eta,
-    secure_statements,
-)
+from infrastructure.migrations import create_tenant_tables, drop_tables
+from infrastructure.read_models import agent_board, agent_board_tickets, queue_eta
 
 revision = "0004"
 down_revision = "0003"
@@ -24,14 +18,9 @@ TABLES = (agent_board, agent_board_tickets, queue_eta)
 
 def upgrade() -> None:
     """Create the tables with forced row-level security and the reader's grant."""
-    bind = op.get_bind()
-    for table in TABLES:
-        table.create(bind)
-        for statement in secure_statements(table.name):
-            op.execute(statement)
+    create_tenant_tables(*TABLES)
 
 
 def downgrade() -> None:
     """Drop the board's tables (its tracking row goes with a rebuild)."""
-    for table in reversed(TABLES):
-        table.drop(op.get_bind())
+    drop_tables(*TABLES)

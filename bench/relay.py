@@ -25,9 +25,12 @@ if __package__ in (None, ""):
     # Run as ``python bench/relay.py``: make the ``bench`` package importable.
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from sqlalchemy import Connection
+
 from application.context import CommandContext
 from bench.environment import open_container, scratch_database, warn
 from domain.tickets import Ticket
+from infrastructure.container import Container
 from infrastructure.kafka_broker import EmbeddedBroker
 from infrastructure.redis_server import stop_embedded_redis
 from infrastructure.relay import KafkaRelay
@@ -74,6 +77,29 @@ def write_backlog(container, events: int) -> int:
     return head
 
 
+def relay_to(container: Container, bootstrap_servers: str, batch_size: int) -> KafkaRelay:
+    """The relay of ``smartqueue relay`` over ``container``'s log, publishing to that broker."""
+    settings = dataclasses.replace(
+        container.settings.kafka,
+        bootstrap_servers=bootstrap_servers,
+        relay_batch_size=batch_size,
+    )
+    return KafkaRelay(container.app.recorder, container.app.mapper, settings)
+
+
+def time_backlog(relay: KafkaRelay, connection: Connection) -> tuple[int, float]:
+    """Publish everything after the relay's position: (events published, seconds taken). The
+    first batch connects and creates the topics, so it is not timed."""
+    relay.publish_batch(connection)
+    began = time.perf_counter()
+    published = 0
+    while count := relay.publish_batch(connection):
+        published += count
+    elapsed = time.perf_counter() - began
+    relay.drop_producer()
+    return published, elapsed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=20_000)
@@ -91,22 +117,11 @@ def main() -> None:
         head = write_backlog(container, args.events)
         broker = EmbeddedBroker(workdir / "kafka").start()
         stack.callback(broker.stop)
-        settings = dataclasses.replace(
-            container.settings.kafka,
-            bootstrap_servers=broker.bootstrap_servers,
-            relay_batch_size=args.batch_size,
-        )
-        relay = KafkaRelay(container.app.recorder, container.app.mapper, settings)
+        relay = relay_to(container, broker.bootstrap_servers, args.batch_size)
         engine = sqlalchemy_engine(database.url, pool_size=1)
         stack.callback(engine.dispose)
         with engine.connect() as connection:
-            relay.publish_batch(connection)  # connects, creates the topics: not timed
-            began = time.perf_counter()
-            published = 0
-            while count := relay.publish_batch(connection):
-                published += count
-            elapsed = time.perf_counter() - began
-            relay.drop_producer()
+            published, elapsed = time_backlog(relay, connection)
         print(
             f"relay: {published} events in {elapsed:.2f} s = {published / elapsed:,.0f} events/s "
             f"(batch {args.batch_size}, log head {head}, one broker on this machine)"

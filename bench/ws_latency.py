@@ -1,0 +1,356 @@
+"""Commit-to-WebSocket latency with many display clients, and a raw Redis pub/sub baseline.
+
+The whole chain runs as it does in production, each role a process of its own on one scratch
+database, Redis and broker: ``--api-processes`` ``smartqueue api``, ``smartqueue projections``,
+``smartqueue relay`` and ``smartqueue gateway``. Display devices are registered at the site and
+sign in; ``--clients`` clients in ``--client-processes`` processes (``bench/ws_clients.py``) are
+spread across the API processes and the site's queues. A kiosk issues tickets and each queue's
+agent calls, starts and closes them over HTTP (``bench.fanout_load``), spread across the API
+processes, at ``--rate`` commands per second. A command's latency for a client is the arrival of
+the change carrying that ticket in that status minus the moment the command's HTTP answer came.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from application.context import CommandContext
+from bench.environment import free_port, stop_process, warn
+from bench.fanout_load import Command, Lane, Run, Spread, latency_line
+from bench.fanout_stack import (
+    AGENT_PASSWORD,
+    BenchSite,
+    Services,
+    open_site,
+    running_api,
+    running_role,
+    services,
+)
+from bench.harness import BenchmarkError, percentile_ms
+from bench.kafka_latency import run_lanes
+from bench.redis_fanout import redis_baseline
+
+CLIENTS_PER_DISPLAY = 50
+CONNECT_TIMEOUT_SECONDS = 180.0
+DRAIN_TIMEOUT_SECONDS = 30.0
+WARM_UP_ATTEMPTS = 5
+
+
+@dataclass
+class HttpCommands:
+    """A lane's commands over HTTP: the kiosk issues, the queue's agent calls, starts, closes."""
+
+    client: httpx.Client
+    kiosk_token: str
+    agent_token: str
+
+    def _post(self, path: str, token: str, body: dict[str, Any] | None = None) -> httpx.Response:
+        response = self.client.post(path, json=body or {}, headers=_bearer(token))
+        if response.status_code >= 300:
+            raise BenchmarkError(f"POST {path}: {response.status_code} {response.text[:300]}")
+        return response
+
+    def issue(self, queue_id: str) -> str:
+        return self._post("tickets/", self.kiosk_token, {"queue_id": queue_id}).json()["id"]
+
+    def call(self, queue_id: str) -> str | None:
+        response = self._post("agents/call-next/", self.agent_token, {"queue_id": queue_id})
+        return None if response.status_code == 204 else response.json()["id"]
+
+    def start(self, ticket_id: str) -> None:
+        self._post(f"tickets/{ticket_id}/start/", self.agent_token)
+
+    def close(self, ticket_id: str) -> None:
+        self._post(f"tickets/{ticket_id}/close/", self.agent_token)
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def sign_in(base_url: str, path: str, body: dict[str, str], field: str) -> str:
+    with httpx.Client(base_url=base_url, trust_env=False, timeout=30) as client:
+        response = client.post(f"/api/v1/{path}", json=body)
+        if response.status_code != 200:
+            raise BenchmarkError(f"sign-in at {path}: {response.status_code} {response.text}")
+        return response.json()[field]
+
+
+# -- the client processes ------------------------------------------------------------------------
+
+
+class ClientProcess:
+    """A ``python -m bench.ws_clients`` process and its line protocol."""
+
+    def __init__(self, config: dict[str, Any], folder: Path, number: int) -> None:
+        self.folder = folder
+        self.number = number
+        config_path = folder / f"clients-{number}.json"
+        config_path.write_text(json.dumps(config))
+        root = str(Path(__file__).resolve().parents[1])
+        self.log_path = folder / f"clients-{number}.log"
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "bench.ws_clients", str(config_path)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                env={**os.environ, "PYTHONPATH": root},
+                start_new_session=True,
+            )
+
+    def said(self) -> dict[str, Any]:
+        """The next line the process prints (blocking)."""
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            tail = self.log_path.read_text(errors="replace")[-3000:]
+            raise BenchmarkError(f"WebSocket client process {self.number} exited:\n{tail}")
+        return json.loads(line)
+
+    def ask(self, request: str) -> dict[str, Any]:
+        assert self.process.stdin is not None
+        self.process.stdin.write(request.encode() + b"\n")
+        self.process.stdin.flush()
+        return self.said()
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            assert self.process.stdin is not None
+            self.process.stdin.write(b"quit\n")
+            self.process.stdin.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(10)
+        stop_process(self.process)
+
+
+@contextlib.contextmanager
+def client_processes(
+    configs: Sequence[dict[str, Any]], folder: Path
+) -> Iterator[list[ClientProcess]]:
+    processes: list[ClientProcess] = []
+    try:
+        for number, config in enumerate(configs):
+            processes.append(ClientProcess(config, folder, number))
+        yield processes
+    finally:
+        for process in processes:
+            process.stop()
+
+
+# -- the measurement -----------------------------------------------------------------------------
+
+
+@dataclass
+class WebSocketResult:
+    """What part 3 measured."""
+
+    runs: list[Run]
+    baselines: list[Run]
+    connect_seconds: float
+    connect_each: list[float]
+    missed_per_client_max: int
+    reconnects: int
+    closed_for_good: list[int]
+    achieved: list[float]
+    failed: int
+    clients: int
+
+
+@contextlib.contextmanager
+def running_stack(
+    stack_services: Services, folder: Path, api_processes: int
+) -> Iterator[list[str]]:
+    """The role processes; the API processes' base URLs."""
+    with contextlib.ExitStack() as stack:
+        for role in ("projections", "relay", "gateway"):
+            stack.enter_context(running_role(stack_services, role, [role], folder))
+        urls = [
+            stack.enter_context(running_api(stack_services, f"api-{n}", free_port(), folder))
+            for n in range(api_processes)
+        ]
+        yield urls
+
+
+def client_configs(
+    site: BenchSite, urls: list[str], display_tokens: list[str], options: argparse.Namespace
+) -> list[dict[str, Any]]:
+    """Clients spread over the API processes and queues, then over the client processes."""
+    configs: list[dict[str, Any]] = [
+        {"slug": site.slug, "clients": []} for _ in range(options.client_processes)
+    ]
+    for index in range(options.clients):
+        client = {
+            "index": index,
+            "api": urls[index % len(urls)],
+            "queue_id": str(site.queue_ids[(index // len(urls)) % len(site.queue_ids)]),
+            "token": display_tokens[index // CLIENTS_PER_DISPLAY],
+        }
+        configs[index % options.client_processes]["clients"].append(client)
+    return [config for config in configs if config["clients"]]
+
+
+def _command_file(folder: Path, commands: Sequence[Command], run: int) -> Path:
+    path = folder / f"commands-{run}.json"
+    path.write_text(json.dumps([{**asdict(command), "run": run} for command in commands]))
+    return path
+
+
+def drain(processes: Sequence[ClientProcess], path: Path, timeout: float) -> int:
+    """Until every client has every change of these commands, or ``timeout``: what is missing."""
+    deadline = time.monotonic() + timeout
+    while True:
+        missing = sum(process.ask(f"check {path}")["missing"] for process in processes)
+        if missing == 0 or time.monotonic() > deadline:
+            return missing
+        time.sleep(0.2)
+
+
+def measure_websockets(
+    server_url: str, workdir: Path, options: argparse.Namespace
+) -> WebSocketResult:
+    with contextlib.ExitStack() as stack:
+        stack_services = stack.enter_context(services(server_url, workdir))
+        container = stack_services.container()
+        stack.callback(container.close)
+        site = open_site(container, options.queues)
+        context = CommandContext.system(site.tenant_id, reason="bench")
+        displays = [
+            container.devices.register_device(context, site.site_id, "display", f"Display {n}")
+            for n in range(-(-options.clients // CLIENTS_PER_DISPLAY))
+        ]
+        kiosk = container.devices.register_device(context, site.site_id, "kiosk", "Kiosk")
+        urls = stack.enter_context(running_stack(stack_services, workdir, options.api_processes))
+        warn(f"websocket: {len(urls)} API processes up; signing in ...")
+
+        def device_token(registered: Any) -> str:
+            body = {"device_id": str(registered.device.id), "secret": registered.secret}
+            return sign_in(urls[0], "auth/device/", body, "access_token")
+
+        display_tokens = [device_token(display) for display in displays]
+        kiosk_token = device_token(kiosk)
+        lanes = []
+        for number, seat in enumerate(site.agents):
+            body = {"email": seat.email, "password": AGENT_PASSWORD}
+            agent_token = sign_in(urls[0], "auth/", body, "token")
+            base = f"{urls[number % len(urls)]}/api/v1/tenants/{site.slug}/"
+            http = stack.enter_context(httpx.Client(base_url=base, trust_env=False, timeout=30))
+            lanes.append(Lane(HttpCommands(http, kiosk_token, agent_token), str(seat.queue_id)))
+        configs = client_configs(site, urls, display_tokens, options)
+        warn(f"websocket: connecting {options.clients} clients ...")
+        processes = stack.enter_context(client_processes(configs, workdir))
+        connected = [process.said() for process in processes]
+        for said in connected:
+            if said["type"] != "connected":
+                raise BenchmarkError(f"clients could not connect: {said}")
+        connect_seconds = max(s["finished"] for s in connected) - min(
+            s["started"] for s in connected
+        )
+        warn(f"websocket: {options.clients} clients connected in {connect_seconds:.1f} s")
+        warm_up(lanes, processes, workdir, options.rate)
+        achieved, failed = [], 0
+        all_commands: list[dict[str, Any]] = []
+        for run in range(options.runs):
+            commands, load = run_lanes(lanes, options.rate, options.seconds)
+            achieved.append(load.achieved_rate)
+            failed += load.failed
+            path = _command_file(workdir, commands, run)
+            missing = drain(processes, path, DRAIN_TIMEOUT_SECONDS)
+            all_commands += json.loads(path.read_text())
+            warn(f"  websocket run {run + 1}: {len(commands)} commands, {missing} pairs missing")
+        everything = workdir / "commands-all.json"
+        everything.write_text(json.dumps(all_commands))
+        reports = []
+        for process in processes:
+            out = workdir / f"report-{process.number}.json"
+            process.ask(f"report {everything} {out}")
+            reports.append(json.loads(out.read_text()))
+        runs = _merge_runs(reports, options.runs)
+        baselines = asyncio.run(
+            redis_baseline(
+                stack_services.redis_url,
+                options.clients,
+                len(site.queue_ids),
+                options.rate,
+                options.seconds,
+                options.runs,
+            )
+        )
+        each = [seconds for said in connected for seconds in said["each"]]
+        missed = [
+            count for report in reports for r in report["runs"].values() for count in r["missed"]
+        ]
+        return WebSocketResult(
+            runs=runs,
+            baselines=baselines,
+            connect_seconds=connect_seconds,
+            connect_each=each,
+            missed_per_client_max=max(missed, default=0),
+            reconnects=sum(report["reconnects"] for report in reports),
+            closed_for_good=[code for report in reports for code in report["closed_for_good"]],
+            achieved=achieved,
+            failed=failed,
+            clients=options.clients,
+        )
+
+
+def warm_up(
+    lanes: Sequence[Lane], processes: Sequence[ClientProcess], folder: Path, rate: float
+) -> None:
+    """Short runs until every client gets every change (the gateway's group has joined)."""
+    for attempt in range(WARM_UP_ATTEMPTS):
+        commands, _ = run_lanes(lanes, rate, 2.0)
+        missing = drain(processes, _command_file(folder, commands, -1 - attempt), 15.0)
+        if missing == 0:
+            return
+        warn(f"  warm-up {attempt + 1}: {missing} (client, change) pairs missing; again")
+    raise BenchmarkError("display clients still miss changes after the warm-up")
+
+
+def _merge_runs(reports: Sequence[dict[str, Any]], runs: int) -> list[Run]:
+    merged = []
+    for run in range(runs):
+        values: list[float] = []
+        missed = 0
+        for report in reports:
+            figures = report["runs"].get(str(run), {"latencies": [], "missed": []})
+            values += figures["latencies"]
+            missed += sum(figures["missed"])
+        merged.append(Run(values, missed))
+    return merged
+
+
+def report_websockets(options: argparse.Namespace, result: WebSocketResult) -> None:
+    """Part 3 of the report."""
+    achieved = Spread.of(result.achieved)
+    print(
+        f"3. Commit to WebSocket: {result.clients} display clients in {options.client_processes}"
+        f" processes over {options.api_processes} API processes and {options.queues} queues"
+        f" ({options.rate:g} commands/s asked, {achieved:.1f} done, {result.failed} failed;"
+        f" {options.seconds:g} s x {len(result.runs)} runs; medians (min-max)):"
+    )
+    print(latency_line("command return → client", result.runs))
+    print(latency_line(f"raw PUBLISH → {result.clients} subscribers", result.baselines))
+    each = result.connect_each
+    print(
+        f"  connecting {result.clients} clients (ticket, handshake, snapshot): "
+        f"{result.connect_seconds:.1f} s in all; per client p50 "
+        f"{percentile_ms(each, 0.5):.0f} ms, p99 {percentile_ms(each, 0.99):.0f} ms"
+    )
+    print(
+        f"  changes missed: at most {result.missed_per_client_max} per client and run "
+        f"(must be 0); reconnects {result.reconnects}; closed for good {result.closed_for_good}"
+    )

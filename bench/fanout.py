@@ -70,11 +70,23 @@ def parse_options(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--client-processes", type=int, default=2, help="processes holding the clients (2)"
     )
     parser.add_argument("--queues", type=int, default=2, help="queues of the site (2)")
+    parser.add_argument(
+        "--connect-concurrency",
+        type=int,
+        default=50,
+        help="sockets each client process opens at once (50)",
+    )
     parser.add_argument("--parts", type=_subset_of(PARTS), default=PARTS, help=",".join(PARTS))
     parser.add_argument("--database-url", help="a local PostgreSQL server (default: embedded)")
+    parser.add_argument(
+        "--keep-logs", action="store_true", help="keep the work folder (role logs) at the end"
+    )
     options = parser.parse_args(argv)
     positive = ("runs", "rate", "seconds", "events", "batch_size", "clients", "api_processes")
-    if any(getattr(options, name) <= 0 for name in (*positive, "client_processes", "queues")):
+    if any(
+        getattr(options, name) <= 0
+        for name in (*positive, "client_processes", "queues", "connect_concurrency")
+    ):
         parser.error("every number must be positive")
     return options
 
@@ -128,7 +140,10 @@ def _interrupt(signum: int, _frame: object) -> None:
 def run(options: argparse.Namespace) -> None:
     with contextlib.ExitStack() as stack:
         workdir = Path(tempfile.mkdtemp(prefix="sq-bench-fanout-"))
-        stack.callback(reporting_failure(lambda: shutil.rmtree(workdir), "remove workdir"))
+        if options.keep_logs:
+            stack.callback(lambda: warn(f"role logs kept in {workdir}"))
+        else:
+            stack.callback(reporting_failure(lambda: shutil.rmtree(workdir), "remove workdir"))
         if options.database_url:
             check_local(options.database_url)
             admin_url, embedded = options.database_url, False

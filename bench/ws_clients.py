@@ -61,6 +61,7 @@ class Clients:
 
     def __init__(self, config: dict[str, Any]) -> None:
         self.slug = config["slug"]
+        self.concurrency = config.get("concurrency", CONNECT_CONCURRENCY)
         self.clients = [Client(**entry) for entry in config["clients"]]
         self.http = httpx.AsyncClient(
             timeout=30, trust_env=False, limits=httpx.Limits(max_connections=CONNECT_CONCURRENCY)
@@ -149,6 +150,15 @@ class Clients:
                     count += self.delivered(client, command) is None
         return count
 
+    def silent(self) -> dict[str, int]:
+        """Clients that got no change at all, by API process and queue (a diagnosis)."""
+        silent: dict[str, int] = {}
+        for client in self.clients:
+            if client.changes == 0:
+                where = f"{client.api} queue {client.queue_id}"
+                silent[where] = silent.get(where, 0) + 1
+        return silent
+
     def report(self, commands: list[dict[str, Any]]) -> dict[str, Any]:
         """Per run: every (client, command) latency in seconds, and each client's misses."""
         runs: dict[str, dict[str, list[float] | list[int]]] = {}
@@ -191,7 +201,7 @@ def say(message: dict[str, Any]) -> None:
 
 async def serve(config: dict[str, Any]) -> None:
     clients = Clients(config)
-    gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+    gate = asyncio.Semaphore(clients.concurrency)
     try:
         await asyncio.gather(*(clients.connect(client, gate) for client in clients.clients))
     except Exception as error:
@@ -213,7 +223,8 @@ async def serve(config: dict[str, Any]) -> None:
         while line := (await reader.readline()).decode().split():
             if line[0] == "check":
                 with open(line[1]) as file:
-                    say({"type": "check", "missing": clients.missing(json.load(file))})
+                    missing = clients.missing(json.load(file))
+                say({"type": "check", "missing": missing, "silent": clients.silent()})
             elif line[0] == "report":
                 with open(line[1]) as file:
                     report = clients.report(json.load(file))

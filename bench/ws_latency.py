@@ -40,13 +40,14 @@ from bench.fanout_stack import (
     services,
 )
 from bench.harness import BenchmarkError, percentile_ms
-from bench.kafka_latency import run_lanes
+from bench.kafka_latency import run_lanes, wait_relay_idle
 from bench.redis_fanout import redis_baseline
+from infrastructure.container import Container
 
 CLIENTS_PER_DISPLAY = 50
 CONNECT_TIMEOUT_SECONDS = 180.0
 DRAIN_TIMEOUT_SECONDS = 30.0
-WARM_UP_ATTEMPTS = 5
+WARM_UP_ATTEMPTS = 3
 
 
 @dataclass
@@ -172,11 +173,17 @@ class WebSocketResult:
 
 @contextlib.contextmanager
 def running_stack(
-    stack_services: Services, folder: Path, api_processes: int
+    stack_services: Services, container: Container, folder: Path, api_processes: int
 ) -> Iterator[list[str]]:
-    """The role processes; the API processes' base URLs."""
+    """The role processes; the API processes' base URLs. The relay goes first and publishes
+    the set-up's events (creating the topics) before the gateway subscribes: a kafka-python
+    consumer subscribed to a topic that does not exist yet sees it only at its next metadata
+    refresh (``metadata_max_age_ms``, 5 minutes by default)."""
     with contextlib.ExitStack() as stack:
-        for role in ("projections", "relay", "gateway"):
+        relay = stack.enter_context(running_role(stack_services, "relay", ["relay"], folder))
+        wait_relay_idle(stack_services, container.app)
+        relay.check_alive()
+        for role in ("projections", "gateway"):
             stack.enter_context(running_role(stack_services, role, [role], folder))
         urls = [
             stack.enter_context(running_api(stack_services, f"api-{n}", free_port(), folder))
@@ -190,16 +197,19 @@ def client_configs(
 ) -> list[dict[str, Any]]:
     """Clients spread over the API processes and queues, then over the client processes."""
     configs: list[dict[str, Any]] = [
-        {"slug": site.slug, "clients": []} for _ in range(options.client_processes)
+        {"slug": site.slug, "clients": [], "concurrency": options.connect_concurrency}
+        for _ in range(options.client_processes)
     ]
+    apis, queues = len(urls), len(site.queue_ids)
     for index in range(options.clients):
         client = {
             "index": index,
-            "api": urls[index % len(urls)],
-            "queue_id": str(site.queue_ids[(index // len(urls)) % len(site.queue_ids)]),
+            "api": urls[index % apis],
+            "queue_id": str(site.queue_ids[(index // apis) % queues]),
             "token": display_tokens[index // CLIENTS_PER_DISPLAY],
         }
-        configs[index % options.client_processes]["clients"].append(client)
+        # Every client process holds clients of every API process and queue.
+        configs[(index // (apis * queues)) % options.client_processes]["clients"].append(client)
     return [config for config in configs if config["clients"]]
 
 
@@ -213,8 +223,14 @@ def drain(processes: Sequence[ClientProcess], path: Path, timeout: float) -> int
     """Until every client has every change of these commands, or ``timeout``: what is missing."""
     deadline = time.monotonic() + timeout
     while True:
-        missing = sum(process.ask(f"check {path}")["missing"] for process in processes)
-        if missing == 0 or time.monotonic() > deadline:
+        answers = [process.ask(f"check {path}") for process in processes]
+        missing = sum(answer["missing"] for answer in answers)
+        if missing == 0:
+            return 0
+        if time.monotonic() > deadline:
+            silent = {where: n for answer in answers for where, n in answer["silent"].items()}
+            if silent:
+                warn(f"  clients that got no change at all: {silent}")
             return missing
         time.sleep(0.2)
 
@@ -233,7 +249,9 @@ def measure_websockets(
             for n in range(-(-options.clients // CLIENTS_PER_DISPLAY))
         ]
         kiosk = container.devices.register_device(context, site.site_id, "kiosk", "Kiosk")
-        urls = stack.enter_context(running_stack(stack_services, workdir, options.api_processes))
+        urls = stack.enter_context(
+            running_stack(stack_services, container, workdir, options.api_processes)
+        )
         warn(f"websocket: {len(urls)} API processes up; signing in ...")
 
         def device_token(registered: Any) -> str:
@@ -310,14 +328,15 @@ def measure_websockets(
 def warm_up(
     lanes: Sequence[Lane], processes: Sequence[ClientProcess], folder: Path, rate: float
 ) -> None:
-    """Short runs until every client gets every change (the gateway's group has joined)."""
+    """Short runs until every client gets every change (the gateway's group has joined). If
+    some never do, the runs go on: their misses are part of the report."""
     for attempt in range(WARM_UP_ATTEMPTS):
         commands, _ = run_lanes(lanes, rate, 2.0)
-        missing = drain(processes, _command_file(folder, commands, -1 - attempt), 15.0)
+        missing = drain(processes, _command_file(folder, commands, -1 - attempt), 10.0)
         if missing == 0:
             return
-        warn(f"  warm-up {attempt + 1}: {missing} (client, change) pairs missing; again")
-    raise BenchmarkError("display clients still miss changes after the warm-up")
+        warn(f"  warm-up {attempt + 1}: {missing} (client, change) pairs missing")
+    warn("  some clients still miss changes after the warm-up; measuring anyway")
 
 
 def _merge_runs(reports: Sequence[dict[str, Any]], runs: int) -> list[Run]:

@@ -27,6 +27,22 @@ EVENT_OF_STATUS = {
 }
 
 
+RANK = {status: rank for rank, status in enumerate(CYCLE)}
+
+
+def first_showing(seen: Mapping[str, float] | None, status: str) -> float | None:
+    """When a ticket was first shown in ``status`` or a later status of the cycle, given when it
+    was first shown in each status. A live change carries the ticket as the read models had it
+    when the gateway read it, which may be later than its event (a ticket issued and called
+    within one gateway batch comes as ``called`` twice): from the first change showing S or
+    later, a display shows the effect of the command that left it in S."""
+    if not seen:
+        return None
+    rank = RANK[status]
+    times = [at for shown, at in seen.items() if RANK.get(shown, -1) >= rank]
+    return min(times, default=None)
+
+
 @dataclass(frozen=True)
 class Command:
     """A command that returned: the ticket it changed, the status it left, and when."""

@@ -7,12 +7,8 @@ its queue socket, reads the snapshot, then notes when each change arrives, by (t
 status), with ``time.monotonic()`` (the clock the command driver uses in its own process). Like a
 display, it sends nothing and reconnects with a new ticket (backoff 0.5 s doubling to 5 s) when
 the server closes with anything but 4401/4403/4404.
-
-A change carries the ticket as the read models had it when the gateway read it, which may be
-later than its event (a ticket issued and called within one gateway batch comes as ``called``
-twice). So a command that left a ticket in status S counts as delivered to a client at the first
-change showing that ticket in S or a status after S in the lane's cycle: from then on the display
-shows the command's effect.
+A command that left a ticket in status S counts as delivered to a client at the first change
+showing that ticket in S or a later status (``bench.fanout_load.first_showing``).
 
 Talks to the benchmark by lines: prints ``{"type": "connected", ...}`` once every client has its
 snapshot; then answers ``check PATH`` (a JSON list of commands) with how many (client, command)
@@ -33,8 +29,9 @@ import httpx
 import websockets
 from websockets.exceptions import ConnectionClosed
 
+from bench.fanout_load import first_showing
+
 FINAL_CLOSE_CODES = frozenset({4401, 4403, 4404})
-RANK = {"waiting": 0, "called": 1, "serving": 2, "completed": 3}  # the lane's cycle
 CONNECT_CONCURRENCY = 50
 OPEN_TIMEOUT_SECONDS = 30.0
 
@@ -134,12 +131,7 @@ class Clients:
     @staticmethod
     def delivered(client: Client, command: dict[str, Any]) -> float | None:
         """When ``client`` first showed the command's effect (its status or a later one)."""
-        seen = client.arrivals.get(command["ticket_id"])
-        if not seen:
-            return None
-        rank = RANK[command["status"]]
-        times = [at for status, at in seen.items() if RANK.get(status, -1) >= rank]
-        return min(times, default=None)
+        return first_showing(client.arrivals.get(command["ticket_id"]), command["status"])
 
     def missing(self, commands: list[dict[str, Any]]) -> int:
         """(client, command) pairs of these commands not arrived yet."""
@@ -160,13 +152,16 @@ class Clients:
         return silent
 
     def report(self, commands: list[dict[str, Any]]) -> dict[str, Any]:
-        """Per run: every (client, command) latency in seconds, and each client's misses."""
+        """Per run: every (client, command) latency in seconds from the command's return, and
+        from its change's publication on Redis when the command has ``published_at``; each
+        client's misses."""
         runs: dict[str, dict[str, list[float] | list[int]]] = {}
         for command in commands:
-            runs.setdefault(str(command["run"]), {"latencies": [], "missed": []})
+            runs.setdefault(str(command["run"]), {"latencies": [], "from_redis": [], "missed": []})
         for run, figures in runs.items():
             mine = [command for command in commands if str(command["run"]) == run]
             latencies: list[float] = []
+            from_redis: list[float] = []
             missed: list[int] = []
             for client in self.clients:
                 lost = 0
@@ -176,10 +171,13 @@ class Clients:
                     arrived = self.delivered(client, command)
                     if arrived is None:
                         lost += 1
-                    else:
-                        latencies.append(round(arrived - command["returned_at"], 6))
+                        continue
+                    latencies.append(round(arrived - command["returned_at"], 6))
+                    if command.get("published_at") is not None:
+                        from_redis.append(round(arrived - command["published_at"], 6))
                 missed.append(lost)
-            figures["latencies"], figures["missed"] = latencies, missed
+            figures["latencies"], figures["from_redis"] = latencies, from_redis
+            figures["missed"] = missed
         return {
             "runs": runs,
             "reconnects": sum(client.reconnects for client in self.clients),

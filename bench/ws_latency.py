@@ -41,12 +41,14 @@ from bench.fanout_stack import (
 )
 from bench.harness import BenchmarkError, percentile_ms
 from bench.kafka_latency import run_lanes, wait_relay_idle
+from bench.live_spy import PublishSpy
 from bench.redis_fanout import redis_baseline
 from infrastructure.container import Container
 
 CLIENTS_PER_DISPLAY = 50
 CONNECT_TIMEOUT_SECONDS = 180.0
 DRAIN_TIMEOUT_SECONDS = 30.0
+STALL_SECONDS = 5.0
 WARM_UP_ATTEMPTS = 3
 
 
@@ -160,10 +162,14 @@ class WebSocketResult:
     """What part 3 measured."""
 
     runs: list[Run]
+    to_redis: list[Run]
+    from_redis: list[Run]
     baselines: list[Run]
     connect_seconds: float
     connect_each: list[float]
     missed_per_client_max: int
+    clients_missing: int
+    """The most clients that missed at least one change in a run."""
     reconnects: int
     closed_for_good: list[int]
     achieved: list[float]
@@ -213,22 +219,38 @@ def client_configs(
     return [config for config in configs if config["clients"]]
 
 
-def _command_file(folder: Path, commands: Sequence[Command], run: int) -> Path:
+def _command_file(
+    folder: Path, commands: Sequence[Command], run: int, spy: PublishSpy | None = None
+) -> Path:
+    """The commands of a run for the client processes (with when their change was published,
+    once it was)."""
     path = folder / f"commands-{run}.json"
-    path.write_text(json.dumps([{**asdict(command), "run": run} for command in commands]))
+    entries = [
+        {**asdict(command), "run": run, "published_at": spy and spy.published_at(command)}
+        for command in commands
+    ]
+    path.write_text(json.dumps(entries))
     return path
 
 
 def drain(processes: Sequence[ClientProcess], path: Path, timeout: float) -> int:
-    """Until every client has every change of these commands, or ``timeout``: what is missing."""
+    """Until every client has every change of these commands: what is still missing after
+    ``timeout``, or once nothing more has arrived for ``STALL_SECONDS``."""
     deadline = time.monotonic() + timeout
+    last, last_change = -1, time.monotonic()
     while True:
         answers = [process.ask(f"check {path}") for process in processes]
         missing = sum(answer["missing"] for answer in answers)
         if missing == 0:
             return 0
-        if time.monotonic() > deadline:
-            silent = {where: n for answer in answers for where, n in answer["silent"].items()}
+        now = time.monotonic()
+        if missing != last:
+            last, last_change = missing, now
+        if now > deadline or now - last_change > STALL_SECONDS:
+            silent: dict[str, int] = {}
+            for answer in answers:
+                for where, count in answer["silent"].items():
+                    silent[where] = silent.get(where, 0) + count
             if silent:
                 warn(f"  clients that got no change at all: {silent}")
             return missing
@@ -278,17 +300,23 @@ def measure_websockets(
             s["started"] for s in connected
         )
         warn(f"websocket: {options.clients} clients connected in {connect_seconds:.1f} s")
+        spy = PublishSpy(stack_services.redis_url, site.tenant_id, site.queue_ids)
+        stack.callback(spy.close)
         warm_up(lanes, processes, workdir, options.rate)
         achieved, failed = [], 0
         all_commands: list[dict[str, Any]] = []
+        to_redis: list[Run] = []
         for run in range(options.runs):
             commands, load = run_lanes(lanes, options.rate, options.seconds)
             achieved.append(load.achieved_rate)
             failed += load.failed
-            path = _command_file(workdir, commands, run)
-            missing = drain(processes, path, DRAIN_TIMEOUT_SECONDS)
-            all_commands += json.loads(path.read_text())
-            warn(f"  websocket run {run + 1}: {len(commands)} commands, {missing} pairs missing")
+            missing = drain(processes, _command_file(workdir, commands, run), DRAIN_TIMEOUT_SECONDS)
+            all_commands += json.loads(_command_file(workdir, commands, run, spy).read_text())
+            to_redis.append(_to_redis(commands, spy))
+            warn(
+                f"  websocket run {run + 1}: {len(commands)} commands, {missing} pairs missing;"
+                f" return to publication p50 {to_redis[-1].p50:.1f} ms"
+            )
         everything = workdir / "commands-all.json"
         everything.write_text(json.dumps(all_commands))
         reports = []
@@ -296,7 +324,8 @@ def measure_websockets(
             out = workdir / f"report-{process.number}.json"
             process.ask(f"report {everything} {out}")
             reports.append(json.loads(out.read_text()))
-        runs = _merge_runs(reports, options.runs)
+        runs = _merge_runs(reports, options.runs, "latencies")
+        from_redis = _merge_runs(reports, options.runs, "from_redis")
         baselines = asyncio.run(
             redis_baseline(
                 stack_services.redis_url,
@@ -311,12 +340,22 @@ def measure_websockets(
         missed = [
             count for report in reports for r in report["runs"].values() for count in r["missed"]
         ]
+        lossy = max(
+            sum(
+                sum(1 for count in report["runs"][str(run)]["missed"] if count)
+                for report in reports
+            )
+            for run in range(options.runs)
+        )
         return WebSocketResult(
             runs=runs,
+            to_redis=to_redis,
+            from_redis=from_redis,
             baselines=baselines,
             connect_seconds=connect_seconds,
             connect_each=each,
             missed_per_client_max=max(missed, default=0),
+            clients_missing=lossy,
             reconnects=sum(report["reconnects"] for report in reports),
             closed_for_good=[code for report in reports for code in report["closed_for_good"]],
             achieved=achieved,
@@ -339,17 +378,30 @@ def warm_up(
     warn("  some clients still miss changes after the warm-up; measuring anyway")
 
 
-def _merge_runs(reports: Sequence[dict[str, Any]], runs: int) -> list[Run]:
+def _merge_runs(reports: Sequence[dict[str, Any]], runs: int, name: str) -> list[Run]:
+    """One run's ``name`` figures of every client process together."""
     merged = []
     for run in range(runs):
         values: list[float] = []
         missed = 0
         for report in reports:
-            figures = report["runs"].get(str(run), {"latencies": [], "missed": []})
-            values += figures["latencies"]
+            figures = report["runs"].get(str(run), {name: [], "missed": []})
+            values += figures[name]
             missed += sum(figures["missed"])
         merged.append(Run(values, missed))
     return merged
+
+
+def _to_redis(commands: Sequence[Command], spy: PublishSpy) -> Run:
+    """Command return to the publication of its change, per command."""
+    values, missed = [], 0
+    for command in commands:
+        published = spy.published_at(command)
+        if published is None:
+            missed += 1
+        else:
+            values.append(published - command.returned_at)
+    return Run(values, missed)
 
 
 def report_websockets(options: argparse.Namespace, result: WebSocketResult) -> None:
@@ -362,6 +414,8 @@ def report_websockets(options: argparse.Namespace, result: WebSocketResult) -> N
         f" {options.seconds:g} s x {len(result.runs)} runs; medians (min-max)):"
     )
     print(latency_line("command return → client", result.runs))
+    print(latency_line("  return → publication on Redis", result.to_redis))
+    print(latency_line("  publication on Redis → client", result.from_redis))
     print(latency_line(f"raw PUBLISH → {result.clients} subscribers", result.baselines))
     each = result.connect_each
     print(
@@ -370,6 +424,7 @@ def report_websockets(options: argparse.Namespace, result: WebSocketResult) -> N
         f"{percentile_ms(each, 0.5):.0f} ms, p99 {percentile_ms(each, 0.99):.0f} ms"
     )
     print(
-        f"  changes missed: at most {result.missed_per_client_max} per client and run "
-        f"(must be 0); reconnects {result.reconnects}; closed for good {result.closed_for_good}"
+        f"  changes missed (must be 0): at most {result.missed_per_client_max} per client and"
+        f" run; {result.clients_missing} of {result.clients} clients missed some in a run;"
+        f" reconnects {result.reconnects}; closed for good {result.closed_for_good}"
     )

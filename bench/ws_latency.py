@@ -16,23 +16,18 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from application.context import CommandContext
-from bench.environment import free_port, stop_process, warn
+from bench.environment import free_port, warn
 from bench.fanout_load import Command, Lane, Run, Spread, latency_line
 from bench.fanout_stack import (
     AGENT_PASSWORD,
-    BenchSite,
     Services,
     open_site,
     running_api,
@@ -40,121 +35,23 @@ from bench.fanout_stack import (
     services,
 )
 from bench.harness import BenchmarkError, percentile_ms
+from bench.http_commands import HttpCommands, sign_in
 from bench.kafka_latency import run_lanes, wait_relay_idle
 from bench.live_spy import PublishSpy
 from bench.redis_fanout import redis_baseline
+from bench.ws_fleet import (
+    CLIENTS_PER_DISPLAY,
+    DRAIN_TIMEOUT_SECONDS,
+    ClientProcess,
+    client_configs,
+    client_processes,
+    command_file,
+    drain,
+    merge_runs,
+)
 from infrastructure.container import Container
 
-CLIENTS_PER_DISPLAY = 50
-CONNECT_TIMEOUT_SECONDS = 180.0
-DRAIN_TIMEOUT_SECONDS = 30.0
-STALL_SECONDS = 5.0
 WARM_UP_ATTEMPTS = 3
-
-
-@dataclass
-class HttpCommands:
-    """A lane's commands over HTTP: the kiosk issues, the queue's agent calls, starts, closes."""
-
-    client: httpx.Client
-    kiosk_token: str
-    agent_token: str
-
-    def _post(self, path: str, token: str, body: dict[str, Any] | None = None) -> httpx.Response:
-        response = self.client.post(path, json=body or {}, headers=_bearer(token))
-        if response.status_code >= 300:
-            raise BenchmarkError(f"POST {path}: {response.status_code} {response.text[:300]}")
-        return response
-
-    def issue(self, queue_id: str) -> str:
-        return self._post("tickets/", self.kiosk_token, {"queue_id": queue_id}).json()["id"]
-
-    def call(self, queue_id: str) -> str | None:
-        response = self._post("agents/call-next/", self.agent_token, {"queue_id": queue_id})
-        return None if response.status_code == 204 else response.json()["id"]
-
-    def start(self, ticket_id: str) -> None:
-        self._post(f"tickets/{ticket_id}/start/", self.agent_token)
-
-    def close(self, ticket_id: str) -> None:
-        self._post(f"tickets/{ticket_id}/close/", self.agent_token)
-
-
-def _bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def sign_in(base_url: str, path: str, body: dict[str, str], field: str) -> str:
-    with httpx.Client(base_url=base_url, trust_env=False, timeout=30) as client:
-        response = client.post(f"/api/v1/{path}", json=body)
-        if response.status_code != 200:
-            raise BenchmarkError(f"sign-in at {path}: {response.status_code} {response.text}")
-        return response.json()[field]
-
-
-# -- the client processes ------------------------------------------------------------------------
-
-
-class ClientProcess:
-    """A ``python -m bench.ws_clients`` process and its line protocol."""
-
-    def __init__(self, config: dict[str, Any], folder: Path, number: int) -> None:
-        self.folder = folder
-        self.number = number
-        config_path = folder / f"clients-{number}.json"
-        config_path.write_text(json.dumps(config))
-        root = str(Path(__file__).resolve().parents[1])
-        self.log_path = folder / f"clients-{number}.log"
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "bench.ws_clients", str(config_path)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=log,
-                env={**os.environ, "PYTHONPATH": root},
-                start_new_session=True,
-            )
-
-    def said(self) -> dict[str, Any]:
-        """The next line the process prints (blocking)."""
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        if not line:
-            tail = self.log_path.read_text(errors="replace")[-3000:]
-            raise BenchmarkError(f"WebSocket client process {self.number} exited:\n{tail}")
-        return json.loads(line)
-
-    def ask(self, request: str) -> dict[str, Any]:
-        assert self.process.stdin is not None
-        self.process.stdin.write(request.encode() + b"\n")
-        self.process.stdin.flush()
-        return self.said()
-
-    def stop(self) -> None:
-        with contextlib.suppress(OSError, ValueError):
-            assert self.process.stdin is not None
-            self.process.stdin.write(b"quit\n")
-            self.process.stdin.close()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(10)
-        stop_process(self.process)
-
-
-@contextlib.contextmanager
-def client_processes(
-    configs: Sequence[dict[str, Any]], folder: Path
-) -> Iterator[list[ClientProcess]]:
-    processes: list[ClientProcess] = []
-    try:
-        for number, config in enumerate(configs):
-            processes.append(ClientProcess(config, folder, number))
-        yield processes
-    finally:
-        for process in processes:
-            process.stop()
-
-
-# -- the measurement -----------------------------------------------------------------------------
 
 
 @dataclass
@@ -196,65 +93,6 @@ def running_stack(
             for n in range(api_processes)
         ]
         yield urls
-
-
-def client_configs(
-    site: BenchSite, urls: list[str], display_tokens: list[str], options: argparse.Namespace
-) -> list[dict[str, Any]]:
-    """Clients spread over the API processes and queues, then over the client processes."""
-    configs: list[dict[str, Any]] = [
-        {"slug": site.slug, "clients": [], "concurrency": options.connect_concurrency}
-        for _ in range(options.client_processes)
-    ]
-    apis, queues = len(urls), len(site.queue_ids)
-    for index in range(options.clients):
-        client = {
-            "index": index,
-            "api": urls[index % apis],
-            "queue_id": str(site.queue_ids[(index // apis) % queues]),
-            "token": display_tokens[index // CLIENTS_PER_DISPLAY],
-        }
-        # Every client process holds clients of every API process and queue.
-        configs[(index // (apis * queues)) % options.client_processes]["clients"].append(client)
-    return [config for config in configs if config["clients"]]
-
-
-def _command_file(
-    folder: Path, commands: Sequence[Command], run: int, spy: PublishSpy | None = None
-) -> Path:
-    """The commands of a run for the client processes (with when their change was published,
-    once it was)."""
-    path = folder / f"commands-{run}.json"
-    entries = [
-        {**asdict(command), "run": run, "published_at": spy and spy.published_at(command)}
-        for command in commands
-    ]
-    path.write_text(json.dumps(entries))
-    return path
-
-
-def drain(processes: Sequence[ClientProcess], path: Path, timeout: float) -> int:
-    """Until every client has every change of these commands: what is still missing after
-    ``timeout``, or once nothing more has arrived for ``STALL_SECONDS``."""
-    deadline = time.monotonic() + timeout
-    last, last_change = -1, time.monotonic()
-    while True:
-        answers = [process.ask(f"check {path}") for process in processes]
-        missing = sum(answer["missing"] for answer in answers)
-        if missing == 0:
-            return 0
-        now = time.monotonic()
-        if missing != last:
-            last, last_change = missing, now
-        if now > deadline or now - last_change > STALL_SECONDS:
-            silent: dict[str, int] = {}
-            for answer in answers:
-                for where, count in answer["silent"].items():
-                    silent[where] = silent.get(where, 0) + count
-            if silent:
-                warn(f"  clients that got no change at all: {silent}")
-            return missing
-        time.sleep(0.2)
 
 
 def measure_websockets(
@@ -310,8 +148,8 @@ def measure_websockets(
             commands, load = run_lanes(lanes, options.rate, options.seconds)
             achieved.append(load.achieved_rate)
             failed += load.failed
-            missing = drain(processes, _command_file(workdir, commands, run), DRAIN_TIMEOUT_SECONDS)
-            all_commands += json.loads(_command_file(workdir, commands, run, spy).read_text())
+            missing = drain(processes, command_file(workdir, commands, run), DRAIN_TIMEOUT_SECONDS)
+            all_commands += json.loads(command_file(workdir, commands, run, spy).read_text())
             to_redis.append(_to_redis(commands, spy))
             warn(
                 f"  websocket run {run + 1}: {len(commands)} commands, {missing} pairs missing;"
@@ -324,8 +162,8 @@ def measure_websockets(
             out = workdir / f"report-{process.number}.json"
             process.ask(f"report {everything} {out}")
             reports.append(json.loads(out.read_text()))
-        runs = _merge_runs(reports, options.runs, "latencies")
-        from_redis = _merge_runs(reports, options.runs, "from_redis")
+        runs = merge_runs(reports, options.runs, "latencies")
+        from_redis = merge_runs(reports, options.runs, "from_redis")
         baselines = asyncio.run(
             redis_baseline(
                 stack_services.redis_url,
@@ -371,25 +209,11 @@ def warm_up(
     some never do, the runs go on: their misses are part of the report."""
     for attempt in range(WARM_UP_ATTEMPTS):
         commands, _ = run_lanes(lanes, rate, 2.0)
-        missing = drain(processes, _command_file(folder, commands, -1 - attempt), 10.0)
+        missing = drain(processes, command_file(folder, commands, -1 - attempt), 10.0)
         if missing == 0:
             return
         warn(f"  warm-up {attempt + 1}: {missing} (client, change) pairs missing")
     warn("  some clients still miss changes after the warm-up; measuring anyway")
-
-
-def _merge_runs(reports: Sequence[dict[str, Any]], runs: int, name: str) -> list[Run]:
-    """One run's ``name`` figures of every client process together."""
-    merged = []
-    for run in range(runs):
-        values: list[float] = []
-        missed = 0
-        for report in reports:
-            figures = report["runs"].get(str(run), {name: [], "missed": []})
-            values += figures[name]
-            missed += sum(figures["missed"])
-        merged.append(Run(values, missed))
-    return merged
 
 
 def _to_redis(commands: Sequence[Command], spy: PublishSpy) -> Run:

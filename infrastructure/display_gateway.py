@@ -79,6 +79,7 @@ class DisplayGateway:
         self.group = group
         self.backoff_seconds = backoff_seconds
         self.published = 0
+        self.pinned: set[Any] = set()
 
     def run(self, stop: threading.Event) -> None:
         """Consume until ``stop``; Kafka, Redis or database trouble backs off and retries."""
@@ -88,6 +89,7 @@ class DisplayGateway:
         backoff = self.backoff_seconds
         while not stop.is_set():
             consumer = None
+            self.pinned = set()
             try:
                 consumer = self._consumer()
                 while not stop.is_set():
@@ -126,11 +128,27 @@ class DisplayGateway:
             for records in batch.values()
             for record in records
         ]
-        if not events:
-            return 0
-        self.publish(events, stop)
-        consumer.commit()
+        if events:
+            self.publish(events, stop)
+            consumer.commit()
+        assigned = consumer.assignment()
+        if assigned != self.pinned:
+            self._pin(consumer, assigned)
         return len(events)
+
+    def _pin(self, consumer: Any, assigned: set[Any]) -> None:
+        """Commit a position for every newly assigned partition, even one nothing was read
+        from: the group starts at the topics' ends only once, and a partition that changes
+        hands (a gateway died) resumes where it was, not at its end."""
+        from kafka.structs import OffsetAndMetadata
+
+        offsets = {
+            partition: OffsetAndMetadata(consumer.position(partition), "", -1)
+            for partition in assigned
+        }
+        if offsets:
+            consumer.commit(offsets)
+        self.pinned = set(assigned)
 
     def publish(self, events: list[Envelope], stop: threading.Event) -> None:
         """Publish each event's changes, once the read models have applied them all."""

@@ -27,6 +27,7 @@ from interfaces.http.controllers.tickets import TicketController
 from interfaces.http.controllers.users import UserController
 from interfaces.http.errors import EXCEPTION_HANDLERS
 from interfaces.http.middleware import RequestContextMiddleware
+from interfaces.http.pages import pages_router
 from interfaces.http.schemas import Body
 
 API_VERSION = "1.0.0"
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             asyncapi,
             DeviceController,
             DeviceAuthController,
+            pages_router(),
         ],
         on_startup=[open_container],
         on_shutdown=[close_container],

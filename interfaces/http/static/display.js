@@ -304,5 +304,7 @@ await startDevice(client, "display", () => {
   reachable = false;
   render();
 });
+const deviceName = $("device-name");
+if (deviceName) deviceName.textContent = client.device.name;
 client.startPinging();
 poll();

@@ -217,7 +217,7 @@ async function poll() {
 // -- rendering --------------------------------------------------------------------------------
 
 const isServing = (ticket) => ticket.status === "called" || ticket.status === "serving";
-const newestCallFirst = (a, b) => String(b.called_at).localeCompare(String(a.called_at));
+const newestCallFirst = (a, b) => Date.parse(b.called_at) - Date.parse(a.called_at);
 
 function render() {
   document.title = `${t("display.title")} · SmartQueue`;

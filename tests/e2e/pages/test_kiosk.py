@@ -42,6 +42,9 @@ def test_a_tap_on_a_service_issues_a_ticket_the_api_knows(
     assert "#" not in page.url and "secret" not in page.url
     stored = page.evaluate(f"localStorage.getItem('smartqueue:kiosk:{admin.tenant.slug}')")
     assert kiosk["secret"] in stored
+    # The kiosk pinged: it shows as online to managers.
+    device = admin.ok("GET", f"devices/{kiosk['device']['id']}/")
+    assert device["online"] is True and device["last_seen_at"] is not None
     # Back to the start by itself, ready for the next customer.
     expect(page.locator("#start")).to_be_visible(timeout=15_000)
     expect(number).to_be_hidden()

@@ -25,6 +25,7 @@ const feeds = new Map(); // queue id -> {id, socket, live, everLive, backoff, ti
 const announced = new Set(); // "<ticket id>@<called_at>"
 const fresh = new Map(); // ticket id -> time until which it is highlighted
 let reachable = true;
+let listed = false; // the site's queues were read at least once
 
 // -- state ------------------------------------------------------------------------------------
 
@@ -55,7 +56,10 @@ function noticeCall(ticket, queueId, recalled) {
   if (!queues.get(queueId)?.primed) return;
   fresh.set(ticket.id, Date.now() + FRESH_SECONDS * 1000);
   const counter = ticket.counter;
-  $("announcer").textContent = counter
+  const announcer = $("announcer");
+  if (!announcer) return;
+  announcer.textContent = "";
+  announcer.textContent = counter
     ? t("display.announce", { number: ticket.number, counter })
     : t("display.announceNoCounter", { number: ticket.number });
   setTimeout(render, FRESH_SECONDS * 1000 + 50);
@@ -68,9 +72,9 @@ function prime(queueId) {
 
 function applySnapshot(queueId, message) {
   applyQueue(message.queue, message.as_of);
-  const listed = new Set(message.tickets.map((ticket) => ticket.id));
+  const inSnapshot = new Set(message.tickets.map((ticket) => ticket.id));
   for (const [id, known] of tickets) {
-    if (known.ticket.queue_id === queueId && !listed.has(id) && known.asOf <= message.as_of) {
+    if (known.ticket.queue_id === queueId && !inSnapshot.has(id) && known.asOf <= message.as_of) {
       tickets.delete(id);
     }
   }
@@ -162,8 +166,9 @@ async function pollQueues() {
   const { status, items } = await client.list("queues/");
   if (status === 404) return showSetup(client, "setup.unknownTenant");
   if (!items) return;
-  const listed = new Set(items.map((queue) => queue.id));
-  for (const id of [...queues.keys()]) if (!listed.has(id)) forgetQueue(id);
+  listed = true;
+  const ids = new Set(items.map((queue) => queue.id));
+  for (const id of [...queues.keys()]) if (!ids.has(id)) forgetQueue(id);
   for (const queue of items) {
     const live = feeds.get(queue.id)?.live;
     const known = queues.get(queue.id);
@@ -256,7 +261,7 @@ function render() {
   $("calls-empty").hidden = calls.length > 0;
   const ordered = [...queues.values()].sort((a, b) => a.name.localeCompare(b.name));
   $("queues-list").replaceChildren(...ordered.map(renderQueue));
-  $("queues-empty").hidden = queues.size > 0;
+  $("queues-empty").hidden = !listed || queues.size > 0;
   renderStatus();
 }
 

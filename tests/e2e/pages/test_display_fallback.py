@@ -78,5 +78,5 @@ def test_a_kiosk_s_credentials_do_not_make_a_display(page: Page, admin: Session)
     kiosk = register_device(admin, floor.site["id"], "kiosk")
     page.goto(device_page_url("display", admin.tenant.slug, kiosk, lang="fr"))
     expect(page.get_by_test_id("setup-error")).to_have_text(
-        "Cet appareil est enregistré comme borne ; ouvrez plutôt la page borne."
+        "Cet appareil est enregistré comme borne : ouvrez plutôt la page « borne »."
     )

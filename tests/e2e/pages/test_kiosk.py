@@ -177,5 +177,5 @@ def test_a_display_s_credentials_do_not_make_a_kiosk(page: Page, admin: Session)
     display = register_device(admin, floor.site["id"], "display")
     page.goto(device_page_url("kiosk", admin.tenant.slug, display))
     expect(page.get_by_test_id("setup-error")).to_have_text(
-        "This device is registered as a display; open the display page instead."
+        "This device is registered as a display: open the display page instead."
     )

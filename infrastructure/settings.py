@@ -157,6 +157,9 @@ class LiveSettings:
     token_check_seconds: float = 30.0
     """SMARTQUEUE_WS_TOKEN_CHECK_SECONDS: how often an open socket checks that the token it was
     opened with is still valid; expired or revoked closes it with 4401 (default 30)."""
+    socket_backlog: int = 1000
+    """SMARTQUEUE_WS_BACKLOG: changes held for a socket whose client reads slowly; beyond that it
+    is closed with 4408 and reconnects for a fresh snapshot (default 1000)."""
     gateway_group: str = "smartqueue-display-gateway"
     """SMARTQUEUE_GATEWAY_GROUP: the display gateway's Kafka consumer group."""
 
@@ -233,6 +236,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         live=LiveSettings(
             socket_ticket_seconds=int(env.get("SMARTQUEUE_WS_TICKET_SECONDS", "30")),
             token_check_seconds=float(env.get("SMARTQUEUE_WS_TOKEN_CHECK_SECONDS", "30")),
+            socket_backlog=int(env.get("SMARTQUEUE_WS_BACKLOG", "1000")),
             gateway_group=env.get("SMARTQUEUE_GATEWAY_GROUP", "smartqueue-display-gateway"),
         ),
     )

@@ -117,7 +117,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             agent_socket,
             pages_router(),
         ],
-        plugins=[channels_plugin(redis_url)],
+        plugins=[channels_plugin(redis_url, settings.live.socket_backlog)],
         on_startup=[open_container],
         on_shutdown=[close_container],
         exception_handlers=EXCEPTION_HANDLERS,

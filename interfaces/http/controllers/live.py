@@ -18,7 +18,7 @@ import msgspec
 import redis.asyncio
 import structlog
 from litestar import Controller, Request, WebSocket, post, websocket
-from litestar.channels import ChannelsPlugin
+from litestar.channels import ChannelsPlugin, Subscriber
 from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
@@ -39,18 +39,9 @@ log = structlog.get_logger(__name__)
 UNAUTHORIZED = 4401  # no, unknown, used or expired ticket; or the token behind it expired/revoked
 FORBIDDEN = 4403  # the token lacks the scope, or a device asks for another site's queue
 NOT_FOUND = 4404  # no such queue or agent in this tenant (another tenant's included)
+LAGGING = 4408  # the client did not take its changes fast enough: reconnect for a snapshot
 RESUBSCRIBE = 4409  # what the socket listens to changed (an agent's queues): reconnect
 UNAVAILABLE = 1013  # "try again later": Redis or the database cannot be reached
-
-
-def channels_plugin(redis_url: str) -> ChannelsPlugin:
-    """The channels plugin on Redis pub/sub: what the gateway publishes reaches every process.
-    The client opens its connections on first use (at startup), not here."""
-    client = redis.asyncio.Redis.from_url(redis_url)
-    return ChannelsPlugin(
-        backend=RedisChannelsPubSubBackend(redis=client),
-        arbitrary_channels_allowed=True,
-    )
 
 
 class SocketTicket(msgspec.Struct, kw_only=True):
@@ -125,17 +116,70 @@ def _principal(container: Container, ticket: str | None, slug: str, scope: str) 
     return Listener(principal, token, [])
 
 
+class Ending:
+    """Why the server ends a socket that is still wanted: set once, by the first reason."""
+
+    def __init__(self) -> None:
+        self.event = anyio.Event()
+        self.code = 1000
+        self.reason = ""
+
+    def end(self, code: int, reason: str) -> None:
+        if not self.event.is_set():
+            self.code, self.reason = code, reason
+            self.event.set()
+
+    @property
+    def ended(self) -> bool:
+        return self.event.is_set()
+
+
+class BoundedSubscriber(Subscriber):
+    """A subscriber whose backlog is bounded: a client too slow to take its changes is not
+    sent some and silently left inconsistent; it is told to reconnect (and gets a snapshot)."""
+
+    overflowed = False
+
+    def put_nowait(self, item: bytes | None) -> bool:
+        accepted = super().put_nowait(item)
+        if not accepted:
+            self.overflowed = True
+        return accepted
+
+    async def put(self, item: bytes | None) -> None:
+        if item is None and self.overflowed:
+            # The end-of-stream marker must fit even in a full backlog nobody reads any more.
+            while self.qsize:
+                self._queue.get_nowait()
+                self._queue.task_done()
+        await super().put(item)
+
+
+def channels_plugin(redis_url: str, backlog: int) -> ChannelsPlugin:
+    """The channels plugin on Redis pub/sub: what the gateway publishes reaches every process.
+    The client opens its connections on first use (at startup), not here."""
+    client = redis.asyncio.Redis.from_url(redis_url)
+    return ChannelsPlugin(
+        backend=RedisChannelsPubSubBackend(redis=client),
+        arbitrary_channels_allowed=True,
+        subscriber_class=BoundedSubscriber,
+        subscriber_max_backlog=backlog,
+        subscriber_backlog_strategy="backoff",
+    )
+
+
 async def _serve(
     socket: WebSocket,
-    channels: NamedDependency[ChannelsPlugin],
+    channels: ChannelsPlugin,
     admit: Callable[[Container], Listener],
     snapshot: Callable[[Container, Listener], Any],
     still_current: Callable[[Listener, bytes], bool] = lambda listener, payload: True,
 ) -> None:
     """Accept; ``admit`` (or close with its refusal); subscribe, then read the ``snapshot`` (so
     no change falls in between), send it and forward every change newer than it until the
-    client leaves, its token stops being valid, or a change is one ``still_current`` says the
-    subscription no longer fits (the client reconnects for a new snapshot)."""
+    client leaves, its token stops being valid, it falls too far behind, or a change is one
+    ``still_current`` says the subscription no longer fits (the client reconnects for a new
+    snapshot)."""
     await socket.accept()
     container = _container(socket)
     try:
@@ -154,37 +198,39 @@ async def _serve(
             await socket.close(code=refused.code, reason=refused.reason)
             return
         await socket.send_text(msgspec.json.encode(first).decode())
-        stale = anyio.Event()
+        ending = Ending()
 
         async def forward(payload: bytes) -> None:
-            if (
-                stale.is_set()
-                or msgspec.json.decode(payload, type=ChangeHeader).as_of <= first.as_of
-            ):
+            if ending.ended:
+                return
+            if getattr(subscriber, "overflowed", False):
+                ending.end(LAGGING, "too far behind; reconnect")
+                return
+            if msgspec.json.decode(payload, type=ChangeHeader).as_of <= first.as_of:
                 return
             await socket.send_text(payload.decode())
             if not still_current(listener, payload):
-                stale.set()
+                ending.end(RESUBSCRIBE, "the subscription changed; reconnect")
 
         async with subscriber.run_in_background(forward, join=False):
-            await _hold(socket, container, listener, stale)
+            await _hold(socket, container, listener, ending)
     finally:
         await channels.unsubscribe(subscriber, listener.channels)
 
 
 async def _hold(
-    socket: WebSocket, container: Container, listener: Listener, stale: anyio.Event
+    socket: WebSocket, container: Container, listener: Listener, ending: Ending
 ) -> None:
     """Wait for the client to leave; every few seconds check that its token still holds."""
     interval = container.settings.live.token_check_seconds
     async with anyio.create_task_group() as group:
 
-        async def close_when_stale() -> None:
-            await stale.wait()
-            await socket.close(code=RESUBSCRIBE, reason="the subscription changed; reconnect")
+        async def close_when_ended() -> None:
+            await ending.event.wait()
+            await socket.close(code=ending.code, reason=ending.reason)
             group.cancel_scope.cancel()
 
-        group.start_soon(close_when_stale)
+        group.start_soon(close_when_ended)
         while True:
             with anyio.move_on_after(interval):
                 try:
@@ -200,9 +246,7 @@ async def _hold(
             except Unavailable:
                 continue  # Redis is down: keep serving what was authorized, check again later
             if valid is None:
-                await socket.close(code=UNAUTHORIZED, reason="the token expired or was revoked")
-                group.cancel_scope.cancel()
-                return
+                ending.end(UNAUTHORIZED, "the token expired or was revoked")
 
 
 @websocket("/ws/tenants/{slug:str}/queues/{queue_id:uuid}", name="queue_socket")

@@ -34,6 +34,7 @@ from interfaces.http.controllers.tickets import TicketController
 from interfaces.http.controllers.users import UserController
 from interfaces.http.errors import EXCEPTION_HANDLERS
 from interfaces.http.middleware import RequestContextMiddleware
+from interfaces.http.pages import pages_router
 from interfaces.http.schemas import Body
 
 API_VERSION = "1.0.0"
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             SocketTicketController,
             queue_socket,
             agent_socket,
+            pages_router(),
         ],
         plugins=[channels_plugin(redis_url, settings.live.socket_backlog)],
         on_startup=[open_container],

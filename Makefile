@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install dev test lint bench clean
+.PHONY: install browser dev test lint bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "SmartQueue needs Python 3.11 or newer")'
@@ -18,10 +18,18 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The page tests drive Debian's Chromium through Playwright (which never downloads a browser
+# here); installed once, with apt, when missing. SMARTQUEUE_CHROMIUM names another binary.
+browser:
+	@command -v $${SMARTQUEUE_CHROMIUM:-chromium} >/dev/null || { \
+	  echo "installing Debian's chromium for the page tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
+	} </dev/null
+
 dev: install
 	$(BIN)/smartqueue dev $(ARGS)
 
-test: install
+test: install browser
 	$(BIN)/pytest $(ARGS)
 
 lint: install

@@ -21,11 +21,13 @@ from domain.agents import AgentStatus
 @dataclass(frozen=True)
 class BoardFilter:
     """Which agents: those serving a queue of ``site_id``, serving ``queue_id`` (assigned to it
-    or holding one of its tickets), in ``status``; all the given conditions hold."""
+    or holding one of its tickets), in ``status``, the one agent ``agent_id``; all the given
+    conditions hold."""
 
     site_id: UUID | None = None
     queue_id: UUID | None = None
     status: str | None = None
+    agent_id: UUID | None = None
 
     def __post_init__(self) -> None:
         if self.status is not None:

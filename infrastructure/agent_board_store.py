@@ -46,6 +46,8 @@ class PostgresAgentBoard:
             conditions.append(agent_board.c.status == where.status)
         if where.queue_id is not None:
             conditions.append(_serves(where.queue_id))
+        if where.agent_id is not None:
+            conditions.append(agent_board.c.agent_id == where.agent_id)
         if where.site_id is not None:
             site_queues = and_(queue_eta.c.site_id == where.site_id, _serves(queue_eta.c.queue_id))
             conditions.append(exists().where(site_queues))

@@ -20,6 +20,7 @@ from application.consistency import Consistency
 from application.devices import Devices
 from application.idempotency import IdempotencyStore, KeyPolicy
 from application.identity import Identity
+from application.live import LiveViews
 from application.ports import WaitEstimator
 from application.stats import StatsQueries
 from application.ticket_queries import TicketQueries
@@ -40,8 +41,9 @@ from infrastructure.rate_limit import RedisLoginLimiter
 from infrastructure.read_models import UNSECURED_TENANT_TABLES, tenant_isolation_statements
 from infrastructure.redis_server import connect_redis, resolve_redis_url
 from infrastructure.settings import Settings
+from infrastructure.socket_tickets import RedisSocketTickets
 from infrastructure.sql import sqlalchemy_engine
-from infrastructure.ticket_store import PostgresTicketRecords
+from infrastructure.ticket_store import PostgresLiveRecords, PostgresTicketRecords
 from infrastructure.tokens import JwtTokenService, load_signing_key
 
 MIGRATION_LOCK = 7_301_001  # advisory lock id: one migrator at a time
@@ -67,6 +69,8 @@ class Container:
     stats: StatsQueries
     tickets: TicketQueries
     devices: Devices
+    live: LiveViews
+    socket_tickets: RedisSocketTickets
     closed: bool = field(default=False)
 
     def close(self) -> None:
@@ -124,6 +128,11 @@ def build_container(settings: Settings) -> Container:
         database_url, pool_size=max(2, settings.database.pool_size // 2)
     )
     wait_estimator = PostgresWaitEstimator(read_engine)
+    consistency = Consistency(
+        PostgresProjectionPositions(read_engine, app.recorder),
+        max_wait_seconds=settings.read.max_wait_seconds,
+    )
+    agent_board = PostgresAgentBoard(read_engine)
     return Container(
         settings,
         database_url,
@@ -135,15 +144,14 @@ def build_container(settings: Settings) -> Container:
         idempotency,
         read_engine,
         PostgresAuditLog(read_engine),
-        Consistency(
-            PostgresProjectionPositions(read_engine, app.recorder),
-            max_wait_seconds=settings.read.max_wait_seconds,
-        ),
-        PostgresAgentBoard(read_engine),
+        consistency,
+        agent_board,
         wait_estimator,
         StatsQueries(app, PostgresQueueStats(read_engine)),
         TicketQueries(PostgresTicketRecords(read_engine), wait_estimator),
         devices,
+        LiveViews(PostgresLiveRecords(read_engine), agent_board, app, consistency),
+        RedisSocketTickets(client, settings.live.socket_ticket_seconds),
     )
 
 

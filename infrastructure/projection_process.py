@@ -103,6 +103,16 @@ def doorbell_for(recorder: ApplicationRecorder) -> Doorbell | None:
     return Doorbell(lambda: psycopg.connect(pool.conninfo, autocommit=True, **settings), channel)
 
 
+def start_doorbell(recorder: ApplicationRecorder, stop: threading.Event) -> Doorbell | None:
+    """A doorbell listening in a daemon thread until ``stop`` (None without notifications)."""
+    doorbell = doorbell_for(recorder)
+    if doorbell is not None:
+        threading.Thread(
+            target=doorbell.run, args=(stop,), name="log-doorbell", daemon=True
+        ).start()
+    return doorbell
+
+
 class Follower:
     """Keeps one read model up to date while it holds the model's lock; waits as standby else.
 

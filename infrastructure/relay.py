@@ -30,6 +30,7 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper
 from sqlalchemy import Connection, Engine, select, update
 
 from infrastructure.event_contract import envelope_of, topics
+from infrastructure.projection_process import Doorbell, start_doorbell
 from infrastructure.projection_store import tracked_position
 from infrastructure.read_models import projection_tracking
 from infrastructure.settings import KafkaSettings
@@ -81,8 +82,11 @@ class KafkaRelay:
         *,
         name: str = RELAY_NAME,
         poll_interval: float = POLL_SECONDS,
+        doorbell: Doorbell | None = None,
     ) -> None:
         self.recorder = recorder
+        self.doorbell = doorbell
+        self.position = 0
         self.mapper = mapper
         self.settings = settings
         self.name = name
@@ -115,6 +119,7 @@ class KafkaRelay:
         """Publish the notifications after the position and move it; the number read."""
         with connection.begin():
             position = tracked_position(connection, self.name, lock=True)
+        self.position = position
         notifications = self.recorder.select_notifications(
             start=position, limit=self.settings.relay_batch_size, inclusive_of_start=False
         )
@@ -148,6 +153,7 @@ class KafkaRelay:
             ).rowcount
         if moved != 1:
             raise PositionMoved(f"{self.name} moved past {position} meanwhile")
+        self.position = last
         return len(notifications)
 
     def follow(self, connection: Connection, stop: threading.Event) -> None:
@@ -172,9 +178,17 @@ class KafkaRelay:
                     continue
                 backoff = self.settings.retry_backoff_seconds
                 if count < self.settings.relay_batch_size:
-                    stop.wait(self.poll_interval)
+                    self._idle(stop)
         finally:
             self.drop_producer()
+
+    def _idle(self, stop: threading.Event) -> None:
+        """Wait for newer events: woken by the recorder's NOTIFY when there is a doorbell,
+        polling every ``poll_interval`` all the same (a lost notification only delays)."""
+        if self.doorbell is None:
+            stop.wait(self.poll_interval)
+        else:
+            self.doorbell.wait(self.position, self.poll_interval)
 
 
 HEADERS = ("event_id", "event_type", "schema_version", "tenant_id", "log_position")
@@ -221,11 +235,12 @@ def relay_role(
     settings: KafkaSettings,
     *,
     standby_interval: float = 1.0,
+    doorbell: Doorbell | None = None,
 ) -> tuple[KafkaRelay, SingleActive]:
     """The relay and the lock that keeps it to one active process."""
     # kafka-python narrates every connection at INFO; its warnings and errors are what matter.
     logging.getLogger("kafka").setLevel(logging.WARNING)
-    relay = KafkaRelay(recorder, mapper, settings)
+    relay = KafkaRelay(recorder, mapper, settings, doorbell=doorbell)
     return relay, SingleActive(RELAY_NAME, engine, relay.follow, standby_interval=standby_interval)
 
 
@@ -236,8 +251,11 @@ def start_relay(
     settings: KafkaSettings,
     stop: threading.Event,
 ) -> threading.Thread:
-    """Run the relay (or its standby) in a daemon thread until ``stop`` is set."""
-    _, role = relay_role(engine, recorder, mapper, settings)
+    """Run the relay (or its standby) in a daemon thread until ``stop`` is set, woken by the
+    recorder's notifications."""
+    _, role = relay_role(
+        engine, recorder, mapper, settings, doorbell=start_doorbell(recorder, stop)
+    )
     thread = threading.Thread(target=role.run, args=(stop,), name="kafka-relay", daemon=True)
     thread.start()
     return thread

@@ -149,6 +149,22 @@ class DeviceSettings:
 
 
 @dataclass(frozen=True)
+class LiveSettings:
+    """Live updates: the display gateway and the WebSockets of the API."""
+
+    socket_ticket_seconds: int = 30
+    """SMARTQUEUE_WS_TICKET_SECONDS: how long a WebSocket ticket stays usable (default 30)."""
+    token_check_seconds: float = 30.0
+    """SMARTQUEUE_WS_TOKEN_CHECK_SECONDS: how often an open socket checks that the token it was
+    opened with is still valid; expired or revoked closes it with 4401 (default 30)."""
+    socket_backlog: int = 1000
+    """SMARTQUEUE_WS_BACKLOG: changes held for a socket whose client reads slowly; beyond that it
+    is closed with 4408 and reconnects for a fresh snapshot (default 1000)."""
+    gateway_group: str = "smartqueue-display-gateway"
+    """SMARTQUEUE_GATEWAY_GROUP: the display gateway's Kafka consumer group."""
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a SmartQueue process is configured with."""
 
@@ -164,6 +180,7 @@ class Settings:
     stats: StatsSettings = field(default_factory=StatsSettings)
     kafka: KafkaSettings = field(default_factory=KafkaSettings)
     devices: DeviceSettings = field(default_factory=DeviceSettings)
+    live: LiveSettings = field(default_factory=LiveSettings)
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -215,5 +232,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         devices=DeviceSettings(
             presence_ttl_seconds=float(env.get("SMARTQUEUE_DEVICE_PRESENCE_SECONDS", "60")),
             sweep_interval_seconds=float(env.get("SMARTQUEUE_WORKER_INTERVAL_SECONDS", "5")),
+        ),
+        live=LiveSettings(
+            socket_ticket_seconds=int(env.get("SMARTQUEUE_WS_TICKET_SECONDS", "30")),
+            token_check_seconds=float(env.get("SMARTQUEUE_WS_TOKEN_CHECK_SECONDS", "30")),
+            socket_backlog=int(env.get("SMARTQUEUE_WS_BACKLOG", "1000")),
+            gateway_group=env.get("SMARTQUEUE_GATEWAY_GROUP", "smartqueue-display-gateway"),
         ),
     )

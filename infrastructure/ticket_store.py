@@ -26,11 +26,12 @@ from sqlalchemy import (
     tuple_,
 )
 
+from application.live import QueueLine
 from application.paging import Page, PageRequest
 from application.ticket_queries import ListKey, TicketFilter
 from application.views import TicketView
 from infrastructure.audit_store import tenant_transaction
-from infrastructure.read_models import ticket_queues, tickets, waiting_line
+from infrastructure.read_models import queue_eta, ticket_queues, tickets, waiting_line
 from infrastructure.row_buffer import RowBuffer
 from projections.tickets import LineEntry, QueueRow, TicketChange, TicketRow
 
@@ -182,6 +183,74 @@ class PostgresTicketRecords:
         more = len(rows) > page.limit
         cursor = ListKey(items[-1].issued_at, items[-1].id).cursor() if more else None
         return Page(items, cursor)
+
+
+# Each policy's call order over ``waiting_line`` (domain/policies.py), as in ``_position``.
+CALL_ORDER = {
+    "fifo": (waiting_line.c.rank,),
+    "priority": (waiting_line.c.priority_order, waiting_line.c.rank),
+    "sla": (waiting_line.c.deadline, waiting_line.c.priority_order, waiting_line.c.rank),
+}
+HELD = ("called", "serving", "paused")
+
+
+class PostgresLiveRecords(PostgresTicketRecords):
+    """What hall displays are sent: a queue's line and its tickets on display."""
+
+    def ticket(self, tenant_id: UUID, ticket_id: UUID) -> TicketView | None:
+        return self.find(tenant_id, ticket_id)
+
+    def line(self, tenant_id: UUID, queue_id: UUID, limit: int) -> QueueLine:
+        policy = select(ticket_queues.c.policy).where(ticket_queues.c.queue_id == queue_id)
+        waiting = (
+            select(func.count())
+            .select_from(waiting_line)
+            .where(waiting_line.c.queue_id == queue_id)
+        )
+        with tenant_transaction(self.engine, tenant_id) as connection:
+            order = CALL_ORDER.get(
+                connection.execute(policy).scalar() or "fifo", CALL_ORDER["fifo"]
+            )
+            count = connection.execute(waiting).scalar_one()
+            numbers = connection.execute(
+                select(tickets.c.number)
+                .select_from(
+                    waiting_line.join(tickets, tickets.c.ticket_id == waiting_line.c.ticket_id)
+                )
+                .where(waiting_line.c.queue_id == queue_id)
+                .order_by(*order)
+                .limit(limit)
+            ).scalars()
+            return QueueLine(waiting=count, next=list(numbers))
+
+    def on_display(self, tenant_id: UUID, queue_id: UUID, recent: int) -> list[TicketView]:
+        of_queue = and_(tickets.c.tenant_id == tenant_id, tickets.c.queue_id == queue_id)
+        zone = func.coalesce(
+            select(queue_eta.c.timezone).where(queue_eta.c.queue_id == queue_id).scalar_subquery(),
+            "UTC",
+        )
+        local_midnight = func.timezone(
+            zone, func.date_trunc("day", func.timezone(zone, func.now()))
+        )
+        held = select(tickets).where(of_queue, tickets.c.status.in_(HELD))
+        latest = (
+            select(tickets)
+            .where(of_queue, tickets.c.called_at >= local_midnight)
+            .order_by(tickets.c.called_at.desc())
+            .limit(recent)
+        )
+        with tenant_transaction(self.engine, tenant_id) as connection:
+            rows = [
+                *connection.execute(_with_positions(held.subquery())),
+                *connection.execute(_with_positions(latest.subquery())),
+            ]
+        unique = {view.id: view for view in map(_view, rows)}
+        return sorted(unique.values(), key=_called_latest_first)
+
+
+def _called_latest_first(ticket: TicketView) -> tuple[bool, float]:
+    called = ticket.called_at
+    return (called is None, -called.timestamp() if called else 0.0)
 
 
 def _conditions(where: TicketFilter) -> list[ColumnElement[bool]]:

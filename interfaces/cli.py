@@ -19,6 +19,7 @@ from infrastructure.redis_server import stop_embedded_redis
 from infrastructure.relay import reset_relay, start_relay
 from infrastructure.settings import Settings, load_settings
 from infrastructure.sql import sqlalchemy_engine
+from interfaces.gateway_cli import gateway_command, run_gateway_in_background
 from interfaces.projections_cli import projections_group, run_in_background
 from interfaces.relay_cli import relay_group, with_broker
 from interfaces.worker_cli import run_worker_in_background, worker_command
@@ -122,7 +123,8 @@ def create_platform_admin_command(email: str, password: str | None, name: str) -
 @click.option("--demo/--no-demo", default=True, help="Create the demo-bank tenant if missing.")
 def dev_command(host: str | None, port: int | None, demo: bool) -> None:
     """Everything in one process tree on the embedded default (data under SMARTQUEUE_HOME): the
-    API, the projections and the Kafka relay, over PostgreSQL, Redis and a Kafka broker."""
+    API, the projections, the Kafka relay, the display gateway and the worker, over PostgreSQL,
+    Redis and a Kafka broker."""
     import uvicorn
 
     from interfaces.http.app import create_app
@@ -152,7 +154,8 @@ def dev_command(host: str | None, port: int | None, demo: bool) -> None:
     relay_thread = start_relay(
         relay_engine, container.app.recorder, container.app.mapper, settings.kafka, stop_projections
     )
-    click.echo(f"Kafka at {bootstrap} (relay running)")
+    projection_threads.append(run_gateway_in_background(container, settings, stop_projections))
+    click.echo(f"Kafka at {bootstrap} (relay and display gateway running)")
     projection_threads.append(run_worker_in_background(container, stop_projections))
     try:
         uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
@@ -196,6 +199,7 @@ def api_command(host: str | None, port: int | None, workers: int | None) -> None
 main.add_command(projections_group)
 main.add_command(relay_group)
 main.add_command(worker_command)
+main.add_command(gateway_command)
 
 
 if __name__ == "__main__":

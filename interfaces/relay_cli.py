@@ -12,6 +12,7 @@ from application.app import SmartQueue
 from infrastructure.database import event_store_env, resolve_database_url
 from infrastructure.kafka_broker import resolve_kafka, stop_embedded_kafka
 from infrastructure.logging import configure_logging
+from infrastructure.projection_process import start_doorbell
 from infrastructure.relay import relay_lag, relay_role
 from infrastructure.settings import Settings, load_settings
 from infrastructure.sql import sqlalchemy_engine
@@ -41,7 +42,11 @@ def relay_group(ctx: click.Context) -> None:
     engine = sqlalchemy_engine(database_url, pool_size=1)
     try:
         _, role = relay_role(
-            engine, app.recorder, app.mapper, with_broker(settings, bootstrap).kafka
+            engine,
+            app.recorder,
+            app.mapper,
+            with_broker(settings, bootstrap).kafka,
+            doorbell=start_doorbell(app.recorder, stop),
         )
         click.echo(f"relaying the event log to Kafka at {bootstrap}", err=True)
         role.run(stop)

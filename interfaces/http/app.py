@@ -10,6 +10,7 @@ from litestar.openapi.spec import Components, OpenAPI, Schema, SecurityScheme
 
 from infrastructure.container import Container, build_container
 from infrastructure.logging import configure_logging
+from infrastructure.redis_server import resolve_redis_url
 from infrastructure.settings import Settings, load_settings
 from interfaces.http.consistency import add_position_headers
 from interfaces.http.controllers.agents import AgentController
@@ -19,6 +20,12 @@ from interfaces.http.controllers.customers import CustomerController
 from interfaces.http.controllers.devices import DeviceAuthController, DeviceController
 from interfaces.http.controllers.events import asyncapi
 from interfaces.http.controllers.health import HealthController
+from interfaces.http.controllers.live import (
+    SocketTicketController,
+    agent_socket,
+    channels_plugin,
+    queue_socket,
+)
 from interfaces.http.controllers.platform import TenantController
 from interfaces.http.controllers.queues import QueueController
 from interfaces.http.controllers.stats import StatsController
@@ -27,6 +34,7 @@ from interfaces.http.controllers.tickets import TicketController
 from interfaces.http.controllers.users import UserController
 from interfaces.http.errors import EXCEPTION_HANDLERS
 from interfaces.http.middleware import RequestContextMiddleware
+from interfaces.http.pages import pages_router
 from interfaces.http.schemas import Body
 
 API_VERSION = "1.0.0"
@@ -76,6 +84,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     settings = settings or load_settings()
     configure_logging(settings.log)
     owned = container is None
+    # Live updates reach every API process through Redis (the embedded one is started here when
+    # no REDIS_URL is set, as the container would at startup).
+    redis_url = container.redis_url if container else resolve_redis_url(settings)
 
     def open_container(app: Litestar) -> None:
         app.state.container = container or build_container(settings)
@@ -101,7 +112,12 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             asyncapi,
             DeviceController,
             DeviceAuthController,
+            SocketTicketController,
+            queue_socket,
+            agent_socket,
+            pages_router(),
         ],
+        plugins=[channels_plugin(redis_url, settings.live.socket_backlog)],
         on_startup=[open_container],
         on_shutdown=[close_container],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -7,8 +7,10 @@ import signal
 import socket
 import subprocess
 import time
+import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -16,11 +18,13 @@ import pytest
 
 from tests.e2e.support import (
     API,
+    LiveSocket,
     ReadModels,
     Session,
     Tenant,
     create_tenant,
     login,
+    open_floor,
     process_env,
     smartqueue_executable,
 )
@@ -81,9 +85,11 @@ def e2e_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @contextmanager
-def running_api(database_url: str, redis_url: str, home: Path, **extra_env: str) -> Iterator[str]:
+def running_api(
+    database_url: str, redis_url: str, home: Path, port: int | None = None, **extra_env: str
+) -> Iterator[str]:
     """A ``smartqueue api`` process serving ``database_url`` until the block ends; its URL."""
-    port = _free_port()
+    port = port or _free_port()
     base_url = f"http://127.0.0.1:{port}"
     stdout, stderr = home / f"api-{port}.stdout", home / f"api-{port}.stderr"
     with stdout.open("wb") as out, stderr.open("wb") as err:
@@ -150,3 +156,80 @@ def projections(database_url: str, redis_url: str, e2e_home: Path) -> Iterator[R
             process.kill()
             process.wait(10)
         log.close()
+
+
+@dataclass
+class Live:
+    """The whole live fan-out of the session: the projections, the Kafka relay and the display
+    gateway as processes, a real broker, and two API processes whose sockets they feed."""
+
+    api_urls: tuple[str, str]
+    env: dict[str, str]
+    database_url: str
+    redis_url: str
+    home: Path
+    processes: list[subprocess.Popen] = field(default_factory=list)
+
+    @property
+    def api_url(self) -> str:
+        return self.api_urls[0]
+
+    def api(self, port: int | None = None) -> AbstractContextManager[str]:
+        """One more API process with the live settings (on ``port`` when given): its URL."""
+        return running_api(self.database_url, self.redis_url, self.home, port, **self.env)
+
+    def start_role(self, *command: str) -> subprocess.Popen:
+        log = (self.home / f"{command[0]}-{len(self.processes)}.stderr").open("wb")
+        process = subprocess.Popen(
+            [smartqueue_executable(), *command],
+            env={**process_env(self.database_url, self.home, self.redis_url), **self.env},
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        log.close()
+        self.processes.append(process)
+        return process
+
+    def wait_until_flowing(self, tenant: Tenant, timeout: float = 60.0) -> None:
+        """Return once a command's change reaches a socket (the gateway has joined its group,
+        which starts at the topics' ends)."""
+        with httpx.Client(base_url=self.api_url, timeout=30.0) as client:
+            admin = login(client, tenant, tenant.admin_email, tenant.admin_password)
+            queue_id = open_floor(admin).queue["id"]
+            deadline = time.monotonic() + timeout
+            with LiveSocket(self.api_url, admin, f"queues/{queue_id}") as socket:
+                socket.receive()
+                while time.monotonic() < deadline:
+                    admin.issue(queue_id)
+                    if socket.quiet_for(1.0):
+                        return
+        raise AssertionError(f"no live change reached a socket within {timeout} s")
+
+
+@pytest.fixture(scope="session")
+def live(
+    database_url: str,
+    redis_url: str,
+    e2e_home: Path,
+    kafka_bootstrap: str,
+    projections: ReadModels,
+) -> Iterator[Live]:
+    """Relay, display gateway and two API processes over the session's database, Redis and
+    broker, with changes already flowing to sockets."""
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "SMARTQUEUE_GATEWAY_GROUP": f"e2e-gateway-{uuid.uuid4().hex[:8]}",
+        "SMARTQUEUE_WS_TOKEN_CHECK_SECONDS": "1",
+    }
+    first = running_api(database_url, redis_url, e2e_home, **env)
+    second = running_api(database_url, redis_url, e2e_home, **env)
+    with first as one, second as two:
+        live = Live((one, two), env, database_url, redis_url, e2e_home)
+        try:
+            live.start_role("relay")
+            live.start_role("gateway")
+            live.wait_until_flowing(create_tenant(database_url, e2e_home, redis_url))
+            yield live
+        finally:
+            for process in live.processes:
+                _stop(process)

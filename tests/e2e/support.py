@@ -323,3 +323,84 @@ def open_floor(admin: Session, algorithm: str = "fifo", code: str = "A") -> Floo
     service = admin.add_service(code)
     queue = admin.open_queue(site["id"], [service["id"]], algorithm, name=f"Queue {code}")
     return Floor(site, service, queue)
+
+
+def socket_ticket(base_url: str, session: Session) -> str:
+    """A single-use WebSocket ticket for ``session``'s token, from the API at ``base_url``."""
+    response = httpx.post(
+        f"{base_url}{API}/tenants/{session.tenant.slug}/ws-tickets/",
+        headers=session.headers,
+        timeout=10,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["ticket"]
+
+
+class LiveSocket:
+    """A WebSocket client of ``/ws/tenants/{slug}/{path}/`` on the API at ``base_url``."""
+
+    def __init__(
+        self, base_url: str, session: Session, path: str, ticket: str | None = None
+    ) -> None:
+        from websockets.sync.client import connect
+
+        ticket = ticket if ticket is not None else socket_ticket(base_url, session)
+        ws_url = base_url.replace("http://", "ws://", 1)
+        self.connection = connect(
+            f"{ws_url}/ws/tenants/{session.tenant.slug}/{path}/?ticket={ticket}",
+            open_timeout=10,
+        )
+
+    def __enter__(self) -> LiveSocket:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.connection.close()
+
+    def receive(self, timeout: float = 5.0) -> dict:
+        """The next message (``TimeoutError`` if none comes in time)."""
+        import json
+
+        return json.loads(self.connection.recv(timeout=timeout))
+
+    def until(self, wanted: Any, timeout: float = 5.0) -> dict:
+        """The first message ``wanted(message)`` accepts, skipping the others."""
+        deadline = time.monotonic() + timeout
+        seen = []
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no wanted message within {timeout} s; saw {seen}")
+            try:
+                message = self.receive(left)
+            except TimeoutError:
+                continue
+            if wanted(message):
+                return message
+            seen.append(message)
+
+    def quiet_for(self, seconds: float) -> list[dict]:
+        """Every message that arrives within ``seconds``."""
+        messages = []
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                messages.append(self.receive(left))
+            except TimeoutError:
+                break
+        return messages
+
+    def closed_with(self, timeout: float = 5.0) -> tuple[int, str]:
+        """The close code and reason the server ends this socket with."""
+        from websockets.exceptions import ConnectionClosed
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                self.connection.recv(timeout=max(0.01, deadline - time.monotonic()))
+            except ConnectionClosed as closed:
+                assert closed.rcvd is not None, "closed without a close frame"
+                return closed.rcvd.code, closed.rcvd.reason
+            except TimeoutError:
+                break
+        raise AssertionError(f"the socket is still open after {timeout} s")

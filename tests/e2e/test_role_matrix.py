@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from domain.access import DEVICE_SCOPES, ROLE_SCOPES
-from tests.e2e.support import API, Session, assert_problem
+from tests.e2e.support import API, ReadModels, Session, assert_problem
 from tests.e2e.test_tenant_isolation import (
     PATH_PARAMETER,
     _build_tenant_a,
@@ -90,7 +90,7 @@ def _run_matrix(
 
 
 def test_every_role_gets_exactly_what_its_scopes_allow_on_every_operation(
-    http: httpx.Client, admin: Session
+    http: httpx.Client, admin: Session, projections: ReadModels
 ) -> None:
     world = _build_tenant_a(admin)
     sessions = {
@@ -107,7 +107,7 @@ def test_every_role_gets_exactly_what_its_scopes_allow_on_every_operation(
 
 
 def test_each_device_kind_gets_exactly_what_its_scopes_allow_on_every_operation(
-    http: httpx.Client, admin: Session
+    http: httpx.Client, admin: Session, projections: ReadModels
 ) -> None:
     world = _build_tenant_a(admin)
     sessions = {}

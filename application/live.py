@@ -1,0 +1,304 @@
+"""Live updates for hall displays and agent screens: what a WebSocket client is sent.
+
+A client first gets a **snapshot** of a queue (or of an agent) read from the read models, then
+**changes**. The display gateway turns each event it consumes from Kafka into changes published on
+per-tenant channels; every API process forwards a channel's changes to its own sockets.
+
+Consistency rule: every message carries ``as_of``, the read-model position its data was read at.
+The gateway reads only once the read models have applied the event, so a change's data is never
+older than its event; a socket drops changes no newer than its snapshot, and a client keeps, per
+item (the queue's summary, each ticket, the agent), the data with the highest ``as_of``. Changes
+published before a socket subscribed were read at a position its snapshot has already reached, so
+a client that reconnects is consistent again with its first message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+import msgspec
+
+from application.agent_board import AgentBoard, BoardEntry, BoardFilter
+from application.consistency import Consistency
+from application.views import QueueView, TicketView
+
+READ_MODELS = ("tickets", "agent_board")
+"""The read models live messages are read from; ``as_of`` is the lower of their positions."""
+NEXT_NUMBERS = 5
+RECENT_CALLS = 10
+
+
+def queue_channel(tenant_id: UUID, queue_id: UUID) -> str:
+    """The channel of one queue's changes (the tenant is part of the name)."""
+    return f"sq.live.{tenant_id}.queue.{queue_id}"
+
+
+def agent_channel(tenant_id: UUID, agent_id: UUID) -> str:
+    """The channel of one agent's changes."""
+    return f"sq.live.{tenant_id}.agent.{agent_id}"
+
+
+class LiveTicket(msgspec.Struct, kw_only=True):
+    """A ticket as a hall display shows it: no customer, no ETA."""
+
+    id: UUID
+    number: str
+    status: str
+    queue_id: UUID
+    counter: str | None
+    called_at: datetime | None
+    position: int | None
+    """1-based, for a waiting ticket only."""
+
+    @classmethod
+    def of(cls, ticket: TicketView) -> LiveTicket:
+        return cls(
+            id=ticket.id,
+            number=ticket.number,
+            status=ticket.status,
+            queue_id=ticket.queue_id,
+            counter=ticket.counter,
+            called_at=ticket.called_at,
+            position=ticket.position,
+        )
+
+
+class QueueSummary(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A queue's waiting count and the next numbers to be called; its name, status and site in
+    snapshots and after queue events (absent fields are unchanged)."""
+
+    id: UUID
+    waiting: int
+    next: list[str]
+    name: str | None = None
+    status: str | None = None
+    site_id: UUID | None = None
+
+
+class LiveAgent(msgspec.Struct, kw_only=True):
+    """An agent as their own screen shows them."""
+
+    id: UUID
+    name: str
+    status: str
+    status_since: datetime
+    counter: str | None
+    queue_ids: list[UUID]
+    ticket_id: UUID | None
+    ticket_number: str | None
+    ticket_status: str | None
+    served_today: int
+
+    @classmethod
+    def of(cls, entry: BoardEntry) -> LiveAgent:
+        ticket = entry.ticket
+        return cls(
+            id=entry.agent_id,
+            name=entry.name,
+            status=entry.status,
+            status_since=entry.status_since,
+            counter=entry.counter,
+            queue_ids=entry.queue_ids,
+            ticket_id=ticket.id if ticket else None,
+            ticket_number=ticket.number if ticket else None,
+            ticket_status=ticket.status if ticket else None,
+            served_today=entry.served_today,
+        )
+
+
+class QueueSnapshot(msgspec.Struct, kw_only=True, tag="snapshot", tag_field="type"):
+    """The first message on a queue socket."""
+
+    as_of: int
+    queue: QueueSummary
+    tickets: list[LiveTicket]
+    """Tickets of the queue now called, serving or paused, and its latest calls of the day."""
+
+
+class AgentSnapshot(msgspec.Struct, kw_only=True, tag="snapshot", tag_field="type"):
+    """The first message on an agent socket."""
+
+    as_of: int
+    agent: LiveAgent
+    queues: list[QueueSummary]
+
+
+class Change(msgspec.Struct, kw_only=True, omit_defaults=True, tag="change", tag_field="type"):
+    """What one event changed, read at ``as_of`` (never older than the event)."""
+
+    as_of: int
+    position: int
+    """The event's log position."""
+    event: str
+    """The event type, e.g. ``Ticket.Called``."""
+    queue: QueueSummary | None = None
+    ticket: LiveTicket | None = None
+    agent: LiveAgent | None = None
+
+
+class ChangeHeader(msgspec.Struct):
+    """What a socket reads of a published change to decide whether to forward it."""
+
+    as_of: int
+
+
+@dataclass(frozen=True)
+class LiveEvent:
+    """An event as the gateway consumes it (from the published envelope)."""
+
+    event_type: str
+    tenant_id: UUID | None
+    aggregate_id: UUID
+    log_position: int
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Publication:
+    channel: str
+    change: Change
+
+
+class QueueLine(msgspec.Struct, frozen=True):
+    waiting: int
+    next: list[str]
+
+
+class LiveRecords(Protocol):
+    """What live messages read of the tickets read model (under the tenant's RLS)."""
+
+    def ticket(self, tenant_id: UUID, ticket_id: UUID) -> TicketView | None:
+        """One ticket with its position."""
+
+    def line(self, tenant_id: UUID, queue_id: UUID, limit: int) -> QueueLine:
+        """How many wait in the queue, and the numbers of the first ``limit``, in call order."""
+
+    def on_display(self, tenant_id: UUID, queue_id: UUID, recent: int) -> list[TicketView]:
+        """The queue's tickets now called, serving or paused, and its ``recent`` latest calls
+        of the site-local day."""
+
+
+class Queues(Protocol):
+    def get_queue(self, tenant_id: UUID, queue_id: UUID) -> QueueView:
+        """The queue (``QueueNotFound`` if it is not the tenant's)."""
+
+
+# Events after which a queue's name or status may differ: their changes carry the full summary.
+QUEUE_STATE_EVENTS = frozenset(
+    {"Queue.Opened", "Queue.Reconfigured", "Queue.Paused", "Queue.Resumed", "Queue.Closed"}
+)
+
+
+class LiveViews:
+    """Snapshots for sockets, and the changes the gateway publishes for each event."""
+
+    def __init__(
+        self,
+        records: LiveRecords,
+        board: AgentBoard,
+        queues: Queues,
+        consistency: Consistency,
+    ) -> None:
+        self.records = records
+        self.board = board
+        self.queues = queues
+        self.consistency = consistency
+
+    # -- snapshots ----------------------------------------------------------------------------
+
+    def queue_snapshot(self, tenant_id: UUID, queue_id: UUID) -> QueueSnapshot:
+        """A queue as of the read models' current position (``QueueNotFound`` for a queue that
+        is not the tenant's)."""
+        queue = self.queues.get_queue(tenant_id, queue_id)
+        as_of = self.consistency.await_position(READ_MODELS, None)
+        tickets = self.records.on_display(tenant_id, queue_id, RECENT_CALLS)
+        return QueueSnapshot(
+            as_of=as_of,
+            queue=self._summary(tenant_id, queue_id, queue),
+            tickets=[LiveTicket.of(ticket) for ticket in tickets],
+        )
+
+    def agent_snapshot(self, tenant_id: UUID, agent_id: UUID) -> AgentSnapshot | None:
+        """An agent and the queues they serve; ``None`` if the tenant has no such agent on
+        the board."""
+        as_of = self.consistency.await_position(READ_MODELS, None)
+        agent = self.agent(tenant_id, agent_id)
+        if agent is None:
+            return None
+        return AgentSnapshot(
+            as_of=as_of,
+            agent=agent,
+            queues=[self._summary(tenant_id, queue_id) for queue_id in agent.queue_ids],
+        )
+
+    def agent(self, tenant_id: UUID, agent_id: UUID) -> LiveAgent | None:
+        entries = self.board.board(tenant_id, BoardFilter(agent_id=agent_id))
+        return LiveAgent.of(entries[0]) if entries else None
+
+    def _summary(
+        self, tenant_id: UUID, queue_id: UUID, queue: QueueView | None = None
+    ) -> QueueSummary:
+        line = self.records.line(tenant_id, queue_id, NEXT_NUMBERS)
+        summary = QueueSummary(id=queue_id, waiting=line.waiting, next=line.next)
+        if queue is not None:
+            summary.name, summary.status, summary.site_id = queue.name, queue.status, queue.site_id
+        return summary
+
+    # -- changes ------------------------------------------------------------------------------
+
+    def changes(self, event: LiveEvent, as_of: int | None = None) -> list[Publication]:
+        """What ``event`` changed, per channel, read once the read models have applied it
+        (:class:`~application.consistency.ReadModelBehind` if they do not in time: the gateway
+        tries again, it never publishes older data). A caller that already waited for a
+        position at least the event's passes it as ``as_of``."""
+        tenant_id = event.tenant_id
+        aggregate = event.event_type.partition(".")[0]
+        if tenant_id is None or aggregate not in ("Ticket", "Queue", "Agent"):
+            return []
+        if as_of is None:
+            as_of = self.consistency.await_position(READ_MODELS, event.log_position)
+
+        def change(**parts: Any) -> Change:
+            return Change(as_of=as_of, position=event.log_position, event=event.event_type, **parts)
+
+        if aggregate == "Agent":
+            agent = self.agent(tenant_id, event.aggregate_id)
+            if agent is None:
+                return []
+            return [Publication(agent_channel(tenant_id, agent.id), change(agent=agent))]
+        if aggregate == "Queue":
+            queue = None
+            if event.event_type in QUEUE_STATE_EVENTS:
+                queue = self.queues.get_queue(tenant_id, event.aggregate_id)
+            summary = self._summary(tenant_id, event.aggregate_id, queue)
+            return [Publication(queue_channel(tenant_id, summary.id), change(queue=summary))]
+        view = self.records.ticket(tenant_id, event.aggregate_id)
+        if view is None:
+            return []
+        ticket = LiveTicket.of(view)
+        publications = [
+            Publication(
+                queue_channel(tenant_id, queue_id),
+                change(queue=self._summary(tenant_id, queue_id), ticket=ticket),
+            )
+            for queue_id in _queues_touched(ticket, event)
+        ]
+        if view.agent_id is not None:
+            agent = self.agent(tenant_id, view.agent_id)
+            if agent is not None:
+                publications.append(
+                    Publication(agent_channel(tenant_id, agent.id), change(agent=agent))
+                )
+        return publications
+
+
+def _queues_touched(ticket: LiveTicket, event: LiveEvent) -> Iterable[UUID]:
+    """The ticket's queue, and the one it left when the event is its transfer."""
+    yield ticket.queue_id
+    left = event.data.get("from_queue_id")
+    if left is not None and UUID(str(left)) != ticket.queue_id:
+        yield UUID(str(left))

@@ -1,0 +1,210 @@
+"""The display gateway: events from Kafka, changes onto Redis channels for the API's sockets.
+
+A Kafka consumer group (``SMARTQUEUE_GATEWAY_GROUP``) over the ticket, queue and agent topics:
+run as many ``smartqueue gateway`` processes as wanted, the group shares the partitions. For each
+polled batch the gateway waits until the read models have applied its last event, reads what the
+events changed (:meth:`application.live.LiveViews.changes`) and publishes it with Redis
+``PUBLISH`` on the channels the channels plugin of every API process subscribes to; then it
+commits the batch's offsets. A crash re-publishes at most a batch (clients keep, per item, the
+data with the highest ``as_of``, so a repeat changes nothing). A new group starts at the topics'
+ends: displays get the past from their snapshot.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+from uuid import UUID
+
+import msgspec
+import redis
+import structlog
+from eventsourcing.persistence import PersistenceError
+from sqlalchemy.exc import SQLAlchemyError
+
+from application.consistency import ReadModelBehind
+from application.live import READ_MODELS, LiveEvent, LiveViews
+from domain.errors import DomainError, InvalidInput
+from infrastructure.event_contract import topic_of
+from infrastructure.relay import FAST_GROUP
+from infrastructure.settings import KafkaSettings
+
+log = structlog.get_logger(__name__)
+
+TOPICS = tuple(topic_of(aggregate) for aggregate in ("Ticket", "Queue", "Agent"))
+MAX_BACKOFF_SECONDS = 5.0
+POLL_MS = 200
+
+
+class Envelope(msgspec.Struct):
+    """The part of a published envelope the gateway reads."""
+
+    event_type: str
+    tenant_id: UUID | None
+    aggregate_id: UUID
+    log_position: int
+    data: dict[str, Any]
+
+
+def consumer_options(settings: KafkaSettings, group: str) -> dict[str, Any]:
+    """A consumer that joins its group in seconds and hands over each message at once."""
+    return {
+        "bootstrap_servers": settings.bootstrap_servers,
+        "group_id": group,
+        "client_id": "smartqueue-gateway",
+        "enable_auto_commit": False,
+        "auto_offset_reset": "latest",
+        "fetch_max_wait_ms": 20,
+        **FAST_GROUP,
+    }
+
+
+class DisplayGateway:
+    """Consumes, reads, publishes, commits; see the module docstring."""
+
+    def __init__(
+        self,
+        views: LiveViews,
+        client: redis.Redis,
+        settings: KafkaSettings,
+        group: str,
+        *,
+        backoff_seconds: float = 0.5,
+    ) -> None:
+        self.views = views
+        self.redis = client
+        self.settings = settings
+        self.group = group
+        self.backoff_seconds = backoff_seconds
+        self.published = 0
+        self.pinned: set[Any] = set()
+
+    def run(self, stop: threading.Event) -> None:
+        """Consume until ``stop``; Kafka, Redis or database trouble backs off and retries."""
+        from kafka.errors import KafkaError
+
+        logging.getLogger("kafka").setLevel(logging.WARNING)
+        backoff = self.backoff_seconds
+        while not stop.is_set():
+            consumer = None
+            self.pinned = set()
+            try:
+                consumer = self._consumer()
+                while not stop.is_set():
+                    self.consume(consumer, stop)
+                    backoff = self.backoff_seconds
+            except (
+                KafkaError,
+                OSError,
+                redis.RedisError,
+                SQLAlchemyError,
+                PersistenceError,
+            ) as error:
+                # Nothing was committed: the batch is consumed again after the back-off.
+                log.warning("display gateway interrupted; retrying", error=repr(error))
+                stop.wait(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+            finally:
+                if consumer is not None:
+                    try:
+                        consumer.close(autocommit=False)
+                    except Exception as error:  # a broken consumer may fail to close; drop it
+                        log.debug("gateway consumer close failed", error=str(error))
+
+    def _consumer(self) -> Any:
+        from kafka import KafkaConsumer
+
+        consumer = KafkaConsumer(**consumer_options(self.settings, self.group))
+        consumer.subscribe(list(TOPICS))
+        return consumer
+
+    def consume(self, consumer: Any, stop: threading.Event) -> int:
+        """One poll: publish its events' changes, then commit. The number of events."""
+        batch = consumer.poll(timeout_ms=POLL_MS, max_records=500)
+        events = [
+            msgspec.json.decode(record.value, type=Envelope)
+            for records in batch.values()
+            for record in records
+        ]
+        if events:
+            self.publish(events, stop)
+            consumer.commit()
+        assigned = consumer.assignment()
+        if assigned != self.pinned:
+            self._pin(consumer, assigned)
+        return len(events)
+
+    def _pin(self, consumer: Any, assigned: set[Any]) -> None:
+        """Commit a position for every newly assigned partition, even one nothing was read
+        from: the group starts at the topics' ends only once, and a partition that changes
+        hands (a gateway died) resumes where it was, not at its end."""
+        from kafka.structs import OffsetAndMetadata
+
+        offsets = {
+            partition: OffsetAndMetadata(consumer.position(partition), "", -1)
+            for partition in assigned
+        }
+        if offsets:
+            consumer.commit(offsets)
+        self.pinned = set(assigned)
+
+    def publish(self, events: list[Envelope], stop: threading.Event) -> None:
+        """Publish each event's changes, once the read models have applied them all."""
+        latest = max(event.log_position for event in events)
+        while True:
+            try:
+                as_of = self.views.consistency.await_position(READ_MODELS, latest)
+                break
+            except ReadModelBehind:
+                log.warning("read models behind the gateway; waiting", position=latest)
+                if stop.is_set():
+                    return
+            except InvalidInput:
+                # Beyond the end of this database's log: the topics carry another log's events
+                # (a restored database, or a broker shared by mistake). Read what there is; such
+                # events name nothing this database knows and publish nothing.
+                log.warning("events beyond the end of the log", position=latest)
+                as_of = self.views.consistency.await_position(READ_MODELS, None)
+                break
+        started = time.perf_counter()
+        pipeline = self.redis.pipeline(transaction=False)
+        for envelope in events:
+            event = LiveEvent(
+                envelope.event_type,
+                envelope.tenant_id,
+                envelope.aggregate_id,
+                envelope.log_position,
+                envelope.data,
+            )
+            try:
+                publications = self.views.changes(event, as_of=as_of)
+            except DomainError as error:  # names something this database does not know
+                log.warning("event skipped", event=event.event_type, error=str(error))
+                continue
+            for publication in publications:
+                pipeline.publish(publication.channel, msgspec.json.encode(publication.change))
+        published = len(pipeline)
+        pipeline.execute()
+        self.published += published
+        log.debug(
+            "gateway published",
+            events=len(events),
+            messages=published,
+            ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+
+
+def start_gateway(
+    views: LiveViews,
+    client: redis.Redis,
+    settings: KafkaSettings,
+    group: str,
+    stop: threading.Event,
+) -> threading.Thread:
+    """Run a gateway in a daemon thread until ``stop`` is set (``smartqueue dev``)."""
+    gateway = DisplayGateway(views, client, settings, group)
+    thread = threading.Thread(target=gateway.run, args=(stop,), name="display-gateway", daemon=True)
+    thread.start()
+    return thread

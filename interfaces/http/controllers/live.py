@@ -1,0 +1,322 @@
+"""Live updates over WebSockets: a queue's or an agent's snapshot, then its changes.
+
+Any API process serves any client: changes arrive on Redis channels (Litestar's channels plugin,
+Redis pub/sub backend), published by the display gateway (``smartqueue gateway``). A socket is
+opened with a single-use ticket from ``POST ws-tickets/`` (browsers cannot send headers on a
+WebSocket) and closed with a 44xx code when it may not, or may no longer, listen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import anyio
+import msgspec
+import redis.asyncio
+import structlog
+from litestar import Controller, Request, WebSocket, post, websocket
+from litestar.channels import ChannelsPlugin, Subscriber
+from litestar.channels.backends.redis import RedisChannelsPubSubBackend
+from litestar.di import NamedDependency
+from litestar.exceptions import WebSocketDisconnect
+from litestar.params import FromPath, FromQuery
+
+from application.errors import Unavailable
+from application.identity import Principal
+from application.live import ChangeHeader, agent_channel, queue_channel
+from domain.errors import QueueNotFound
+from domain.tenancy import Tenant
+from infrastructure.container import Container
+from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, problems
+from interfaces.http.security import bearer_token, container_of, scoped
+
+log = structlog.get_logger(__name__)
+
+# Close codes (4000-4999 are the application's): the HTTP status they stand for, plus 4000.
+UNAUTHORIZED = 4401  # no, unknown, used or expired ticket; or the token behind it expired/revoked
+FORBIDDEN = 4403  # the token lacks the scope, or a device asks for another site's queue
+NOT_FOUND = 4404  # no such queue or agent in this tenant (another tenant's included)
+LAGGING = 4408  # the client did not take its changes fast enough: reconnect for a snapshot
+RESUBSCRIBE = 4409  # what the socket listens to changed (an agent's queues): reconnect
+UNAVAILABLE = 1013  # "try again later": Redis or the database cannot be reached
+
+
+class SocketTicket(msgspec.Struct, kw_only=True):
+    """Put ``ticket`` in the WebSocket's URL (``?ticket=``) within ``expires_in`` seconds."""
+
+    ticket: str
+    expires_in: int
+
+
+class SocketTicketController(Controller):
+    """Tickets that open live sockets."""
+
+    path = f"{TENANT_PATH}/ws-tickets"
+    tags = ["live"]
+    dependencies = TENANT_SCOPED
+
+    @post(
+        "/",
+        operation_id="createSocketTicket",
+        sync_to_thread=True,
+        responses=problems(400, 401, 403, 404, 503),
+        **scoped("queues:read"),
+    )
+    def create(self, request: Request, member: NamedDependency[Principal]) -> SocketTicket:
+        """A single-use ticket for ``WS /ws/tenants/{slug}/queues/{queue_id}/`` or
+        ``/agents/{agent_id}/?ticket=...``, standing for this request's token. The socket is
+        checked against the token's rights when it opens, and closed when the token expires or
+        is revoked."""
+        container = container_of(request)
+        token = bearer_token(request) or ""
+        return SocketTicket(
+            ticket=container.socket_tickets.issue(token),
+            expires_in=container.socket_tickets.ttl_seconds,
+        )
+
+
+class Refused(Exception):
+    """The socket may not (or no longer) listen: close it with ``code``."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Listener:
+    """Who opened a socket (and the token it was opened with, checked again while it is open),
+    and the channels it listens to."""
+
+    principal: Principal
+    token: str
+    channels: list[str]
+
+
+def _container(socket: WebSocket) -> Container:
+    return socket.app.state.container
+
+
+def _principal(container: Container, ticket: str | None, slug: str, scope: str) -> Listener:
+    """The principal behind ``ticket``, provided it may use ``scope`` in tenant ``slug``."""
+    token = container.socket_tickets.redeem(ticket) if ticket else None
+    if token is None:
+        raise Refused(UNAUTHORIZED, "ticket missing, unknown, used or expired")
+    principal = container.identity.authenticate(token)
+    if principal is None:
+        raise Refused(UNAUTHORIZED, "the token is invalid, expired or revoked")
+    if Tenant.create_id(slug) != principal.tenant_id:
+        raise Refused(NOT_FOUND, f"no tenant {slug!r}")
+    if scope not in principal.scopes:
+        raise Refused(FORBIDDEN, f"this needs the {scope!r} scope")
+    return Listener(principal, token, [])
+
+
+class Ending:
+    """Why the server ends a socket that is still wanted: set once, by the first reason."""
+
+    def __init__(self) -> None:
+        self.event = anyio.Event()
+        self.code = 1000
+        self.reason = ""
+
+    def end(self, code: int, reason: str) -> None:
+        if not self.event.is_set():
+            self.code, self.reason = code, reason
+            self.event.set()
+
+    @property
+    def ended(self) -> bool:
+        return self.event.is_set()
+
+
+class BoundedSubscriber(Subscriber):
+    """A subscriber whose backlog is bounded: a client too slow to take its changes is not
+    sent some and silently left inconsistent; it is told to reconnect (and gets a snapshot)."""
+
+    overflowed = False
+
+    def put_nowait(self, item: bytes | None) -> bool:
+        accepted = super().put_nowait(item)
+        if not accepted:
+            self.overflowed = True
+        return accepted
+
+    async def put(self, item: bytes | None) -> None:
+        if item is None and self.overflowed:
+            # The end-of-stream marker must fit even in a full backlog nobody reads any more.
+            while self.qsize:
+                self._queue.get_nowait()
+                self._queue.task_done()
+        await super().put(item)
+
+
+def channels_plugin(redis_url: str, backlog: int) -> ChannelsPlugin:
+    """The channels plugin on Redis pub/sub: what the gateway publishes reaches every process.
+    The client opens its connections on first use (at startup), not here."""
+    client = redis.asyncio.Redis.from_url(redis_url)
+    return ChannelsPlugin(
+        backend=RedisChannelsPubSubBackend(redis=client),
+        arbitrary_channels_allowed=True,
+        subscriber_class=BoundedSubscriber,
+        subscriber_max_backlog=backlog,
+        subscriber_backlog_strategy="backoff",
+    )
+
+
+async def _serve(
+    socket: WebSocket,
+    channels: ChannelsPlugin,
+    admit: Callable[[Container], Listener],
+    snapshot: Callable[[Container, Listener], Any],
+    still_current: Callable[[Listener, bytes], bool] = lambda listener, payload: True,
+) -> None:
+    """Accept; ``admit`` (or close with its refusal); subscribe, then read the ``snapshot`` (so
+    no change falls in between), send it and forward every change newer than it until the
+    client leaves, its token stops being valid, it falls too far behind, or a change is one
+    ``still_current`` says the subscription no longer fits (the client reconnects for a new
+    snapshot)."""
+    await socket.accept()
+    container = _container(socket)
+    try:
+        listener = await anyio.to_thread.run_sync(admit, container)
+    except Refused as refused:
+        await socket.close(code=refused.code, reason=refused.reason)
+        return
+    except Unavailable as error:
+        await socket.close(code=UNAVAILABLE, reason=str(error)[:120])
+        return
+    subscriber = await channels.subscribe(listener.channels)
+    try:
+        try:
+            first = await anyio.to_thread.run_sync(snapshot, container, listener)
+        except Refused as refused:
+            await socket.close(code=refused.code, reason=refused.reason)
+            return
+        await socket.send_text(msgspec.json.encode(first).decode())
+        ending = Ending()
+
+        async def forward(payload: bytes) -> None:
+            if ending.ended:
+                return
+            if getattr(subscriber, "overflowed", False):
+                ending.end(LAGGING, "too far behind; reconnect")
+                return
+            if msgspec.json.decode(payload, type=ChangeHeader).as_of <= first.as_of:
+                return
+            await socket.send_text(payload.decode())
+            if not still_current(listener, payload):
+                ending.end(RESUBSCRIBE, "the subscription changed; reconnect")
+
+        async with subscriber.run_in_background(forward, join=False):
+            await _hold(socket, container, listener, ending)
+    finally:
+        await channels.unsubscribe(subscriber, listener.channels)
+
+
+async def _hold(
+    socket: WebSocket, container: Container, listener: Listener, ending: Ending
+) -> None:
+    """Wait for the client to leave; every few seconds check that its token still holds."""
+    interval = container.settings.live.token_check_seconds
+    async with anyio.create_task_group() as group:
+
+        async def close_when_ended() -> None:
+            await ending.event.wait()
+            await socket.close(code=ending.code, reason=ending.reason)
+            group.cancel_scope.cancel()
+
+        group.start_soon(close_when_ended)
+        while True:
+            with anyio.move_on_after(interval):
+                try:
+                    while True:
+                        await socket.receive_data(mode="text")  # nothing clients say matters
+                except WebSocketDisconnect:
+                    group.cancel_scope.cancel()
+                    return
+            try:
+                valid = await anyio.to_thread.run_sync(
+                    container.identity.authenticate, listener.token
+                )
+            except Unavailable:
+                continue  # Redis is down: keep serving what was authorized, check again later
+            if valid is None:
+                ending.end(UNAUTHORIZED, "the token expired or was revoked")
+
+
+@websocket("/ws/tenants/{slug:str}/queues/{queue_id:uuid}", name="queue_socket")
+async def queue_socket(
+    socket: WebSocket,
+    slug: FromPath[str],
+    queue_id: FromPath[UUID],
+    channels: NamedDependency[ChannelsPlugin],
+    ticket: FromQuery[str | None] = None,
+) -> None:
+    """A queue's snapshot (now serving, last calls, waiting count and next numbers), then its
+    changes. Needs ``queues:read``; a display only for its own site's queues."""
+
+    def admit(container: Container) -> Listener:
+        listener = _principal(container, ticket, slug, "queues:read")
+        tenant_id, site_id = listener.principal.tenant_id, listener.principal.site_id
+        missing = QueueNotFound(f"no queue with id {queue_id}")
+        try:
+            container.devices.check_queue_site(tenant_id, site_id, queue_id, missing)
+            container.app.get_queue(tenant_id, queue_id)
+        except QueueNotFound as error:
+            raise Refused(NOT_FOUND, str(error)) from None
+        listener.channels.append(queue_channel(tenant_id, queue_id))
+        return listener
+
+    def snapshot(container: Container, listener: Listener) -> Any:
+        return container.live.queue_snapshot(listener.principal.tenant_id, queue_id)
+
+    await _serve(socket, channels, admit, snapshot)
+
+
+class _AgentQueues(msgspec.Struct):
+    agent: dict[str, Any] | None = None
+
+
+@websocket("/ws/tenants/{slug:str}/agents/{agent_id:uuid}", name="agent_socket")
+async def agent_socket(
+    socket: WebSocket,
+    slug: FromPath[str],
+    agent_id: FromPath[UUID],
+    channels: NamedDependency[ChannelsPlugin],
+    ticket: FromQuery[str | None] = None,
+) -> None:
+    """An agent's snapshot (status, counter, held ticket, served today, and the waiting count
+    of each of their queues), then its changes and those of their queues. Needs
+    ``agents:read``. When the agent's queues change, the socket sends that change and closes
+    with 4409: reconnect to listen to the new queues."""
+
+    def admit(container: Container) -> Listener:
+        listener = _principal(container, ticket, slug, "agents:read")
+        tenant_id = listener.principal.tenant_id
+        agent = container.live.agent(tenant_id, agent_id)
+        if agent is None:
+            raise Refused(NOT_FOUND, f"no agent with id {agent_id}")
+        listener.channels.append(agent_channel(tenant_id, agent_id))
+        listener.channels.extend(queue_channel(tenant_id, queue) for queue in agent.queue_ids)
+        return listener
+
+    def snapshot(container: Container, listener: Listener) -> Any:
+        first = container.live.agent_snapshot(listener.principal.tenant_id, agent_id)
+        if first is None:
+            raise Refused(NOT_FOUND, f"no agent with id {agent_id}")
+        return first
+
+    def still_current(listener: Listener, payload: bytes) -> bool:
+        agent = msgspec.json.decode(payload, type=_AgentQueues).agent
+        if agent is None:
+            return True
+        tenant_id = listener.principal.tenant_id
+        wanted = {queue_channel(tenant_id, UUID(queue)) for queue in agent["queue_ids"]}
+        return wanted == set(listener.channels[1:])
+
+    await _serve(socket, channels, admit, snapshot, still_current)

@@ -1,0 +1,169 @@
+// The kiosk: choose a service, get a ticket (number, position, ETA), back to the start.
+
+import { DeviceClient, NetworkError, showSetup, startDevice } from "./device.js";
+import { h, setUpLanguage, slugFromPath, sleep, uuid4 } from "./dom.js";
+import { t } from "./i18n.js";
+
+const TICKET_SECONDS = 10;
+const ERROR_SECONDS = 8;
+const REFRESH_SECONDS = 60;
+
+const client = new DeviceClient("kiosk", slugFromPath());
+const $ = (id) => document.getElementById(id);
+const state = {
+  queues: [],
+  keys: new Map(), // queue id -> Idempotency-Key of the tap being answered (same key on retry)
+  issuing: false,
+  shown: null, // {ticket, queue} on the ticket screen
+  errorKey: null,
+  statusKey: null,
+  countdown: 0,
+};
+let countdownTimer = null;
+let errorTimer = null;
+
+function render() {
+  document.title = `${t("kiosk.title")} · SmartQueue`;
+  const status = $("status");
+  if (status) status.textContent = state.statusKey ? t(state.statusKey) : "";
+  if (!$("start")) return; // the set-up form replaced the page
+  $("error").textContent = state.errorKey ? t(state.errorKey) : "";
+  renderQueues();
+  renderTicket();
+}
+
+function renderQueues() {
+  const list = $("queues");
+  const focused = document.activeElement?.dataset?.queueId;
+  list.replaceChildren(
+    ...state.queues.map((queue) => {
+      const badge = queue.status === "open" ? null : h("span", { class: "badge" }, t(`queue.${queue.status}`));
+      const button = h(
+        "button",
+        {
+          type: "button",
+          class: "choice",
+          "data-queue-id": queue.id,
+          "aria-busy": state.issuing ? "true" : null,
+          onclick: () => issue(queue),
+        },
+        h("span", { class: "choice-name" }, queue.name),
+        badge,
+      );
+      return h("li", {}, button);
+    }),
+  );
+  $("empty").hidden = state.queues.length > 0;
+  if (focused) list.querySelector(`[data-queue-id="${CSS.escape(focused)}"]`)?.focus();
+}
+
+function renderTicket() {
+  const section = $("ticket");
+  section.hidden = !state.shown;
+  $("start").hidden = Boolean(state.shown);
+  if (!state.shown) return;
+  const { ticket, queue } = state.shown;
+  $("ticket-number").textContent = ticket.number;
+  $("ticket-queue").textContent = queue.name;
+  $("ticket-position").textContent =
+    ticket.position === 1 ? t("kiosk.positionFirst") : t("kiosk.position", { position: ticket.position ?? "–" });
+  $("ticket-eta").textContent = etaText(ticket.eta_seconds);
+  $("countdown").textContent = t("kiosk.backIn", { seconds: state.countdown });
+}
+
+function etaText(seconds) {
+  if (seconds === null || seconds === undefined) return t("kiosk.etaUnknown");
+  if (seconds < 60) return t("kiosk.etaSoon");
+  return t("kiosk.eta", { minutes: Math.ceil(seconds / 60) });
+}
+
+async function loadQueues() {
+  try {
+    const { status, items } = await client.list("queues/");
+    if (status === 404) return showSetup(client, "setup.unknownTenant");
+    if (items) state.queues = items.filter((queue) => queue.status !== "closed");
+    state.statusKey = null;
+  } catch (error) {
+    if (!(error instanceof NetworkError)) throw error;
+    state.statusKey = "status.offline";
+  }
+  if (!state.shown) render();
+}
+
+async function issue(queue) {
+  if (state.issuing || state.shown) return; // a second tap while the first is answered
+  state.issuing = true;
+  showError(null);
+  $("start").setAttribute("aria-busy", "true");
+  const key = state.keys.get(queue.id) ?? uuid4();
+  state.keys.set(queue.id, key);
+  try {
+    const response = await client.request(
+      "POST", "tickets/", { queue_id: queue.id, channel: "kiosk" }, { "Idempotency-Key": key },
+    );
+    // A final answer (2xx, 4xx) is remembered under its key; the next tap needs a new one.
+    if (response.status < 500) state.keys.delete(queue.id);
+    if (response.status === 201) showTicket(response.data, queue);
+    else showError(errorFor(response));
+    if (response.status === 404) loadQueues();
+  } catch (error) {
+    showError(error instanceof NetworkError ? "error.network" : "error.unknown");
+  } finally {
+    state.issuing = false;
+    $("start")?.removeAttribute("aria-busy");
+  }
+}
+
+function errorFor(response) {
+  const code = response.data?.code;
+  if (response.status === 409 && code === "queue_not_accepting") return "error.queueNotAccepting";
+  if (response.status === 409 && code === "idempotency_key_in_flight") return "error.busy";
+  if (response.status === 403) return "error.forbidden";
+  if (response.status === 404) return "error.notFound";
+  if (response.status === 429 || response.status >= 500) return "error.busy";
+  return "error.unknown";
+}
+
+function showError(key) {
+  state.errorKey = key;
+  clearTimeout(errorTimer);
+  if (key) errorTimer = setTimeout(() => showError(null), ERROR_SECONDS * 1000);
+  render();
+}
+
+function showTicket(ticket, queue) {
+  state.shown = { ticket, queue };
+  state.countdown = TICKET_SECONDS;
+  render();
+  $("announcer").textContent = `${t("kiosk.yourNumber")} ${ticket.number}. ${$("ticket-position").textContent}`;
+  $("done").focus();
+  clearInterval(countdownTimer);
+  countdownTimer = setInterval(() => {
+    state.countdown -= 1;
+    if (state.countdown <= 0) backToStart();
+    else renderTicket();
+  }, 1000);
+}
+
+function backToStart() {
+  clearInterval(countdownTimer);
+  state.shown = null;
+  state.keys.clear();
+  $("announcer").textContent = "";
+  render();
+  $("queues").querySelector("button")?.focus();
+  loadQueues();
+}
+
+setUpLanguage(render);
+$("done").addEventListener("click", backToStart);
+await startDevice(client, "kiosk", () => {
+  state.statusKey = "status.offline";
+  render();
+});
+client.startPinging();
+await loadQueues();
+for (;;) {
+  await sleep(REFRESH_SECONDS * 1000);
+  if (!state.shown && !state.issuing) await loadQueues();
+}

@@ -1,0 +1,155 @@
+"""The hall display in headless Chromium on the live fan-out (relay, broker, display gateway,
+API processes with WebSockets): a call made through the API shows within 2 s, and after its API
+process restarts the display reconnects and shows what happened while it was down."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.conftest import Live, _free_port, running_api
+from tests.e2e.pages.conftest import PageProblems, device_page_url, new_page, register_device
+from tests.e2e.support import Session, open_floor
+
+pytestmark = pytest.mark.e2e
+
+CALL_SHOWN_SECONDS = 2.0
+RECONNECT_MS = 30_000  # the API's start-up plus the 5 s back-off cap, with room
+
+
+class DisplayScreen:
+    """What a test reads off the display page."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.status = page.locator("#status")
+        self.latest = page.get_by_test_id("now-serving").locator(".latest")
+        self.now_serving = page.get_by_test_id("now-serving")
+
+    def waiting(self, queue_id: str):
+        return self.page.get_by_test_id("queues").locator(f'[data-queue-id="{queue_id}"] .waiting')
+
+
+def _open_display(browser: Browser, base_url: str, admin: Session, site_id: str):
+    display = register_device(admin, site_id, "display", "Hall")
+    page, problems = new_page(browser, base_url)
+    page.goto(device_page_url("display", admin.tenant.slug, display))
+    return page, problems
+
+
+def _close(page: Page, problems: PageProblems) -> None:
+    page.context.close()
+    assert problems.errors == [], problems.errors
+
+
+def test_a_ticket_called_through_the_api_appears_on_the_display_within_2_s(
+    browser: Browser, live: Live, admin: Session
+):
+    floor = open_floor(admin)
+    queue_id = floor.queue["id"]
+    admin.issue(queue_id)
+    admin.issue(queue_id)
+    agent = admin.add_agent([queue_id])
+    agent.set_status("available", counter="2")
+    page, problems = _open_display(browser, live.api_url, admin, floor.site["id"])
+    try:
+        screen = DisplayScreen(page)
+        expect(screen.status).to_have_attribute("data-state", "live")
+        expect(screen.waiting(queue_id)).to_have_text("2 waiting")
+
+        started = time.monotonic()
+        called = agent.ok("POST", "agents/call-next/", {"queue_id": queue_id})
+        expect(screen.latest.locator(".number")).to_have_text(
+            called["number"], timeout=CALL_SHOWN_SECONDS * 1000
+        )
+        shown_after = time.monotonic() - started
+
+        assert shown_after < CALL_SHOWN_SECONDS, shown_after
+        expect(screen.latest.locator(".counter")).to_have_text("Counter 2")
+        expect(page.get_by_test_id("announcer")).to_have_text(
+            f"Ticket {called['number']}, please go to counter 2"
+        )
+        expect(screen.waiting(queue_id)).to_have_text("1 waiting")
+        expect(screen.status).to_have_attribute("data-state", "live")
+    finally:
+        _close(page, problems)
+
+
+def test_after_an_api_restart_the_display_reconnects_and_shows_the_calls_it_missed(
+    browser: Browser, live: Live, admin: Session
+):
+    floor = open_floor(admin)
+    queue_id = floor.queue["id"]
+    for _ in range(3):
+        admin.issue(queue_id)
+    agent = admin.add_agent([queue_id])
+    agent.set_status("available", counter="5")
+    port = _free_port()
+    with live.api(port) as base_url:
+        page, problems = _open_display(browser, base_url, admin, floor.site["id"])
+        screen = DisplayScreen(page)
+        expect(screen.status).to_have_attribute("data-state", "live")
+        first = agent.ok("POST", "agents/call-next/", {"queue_id": queue_id})
+        expect(screen.latest.locator(".number")).to_have_text(first["number"])
+    try:
+        # The display's API process is gone: the last state stays on screen.
+        expect(screen.status).to_have_attribute("data-state", "reconnecting")
+        expect(screen.latest.locator(".number")).to_have_text(first["number"])
+        # Meanwhile, through another API process: the first is served, the next one called.
+        agent.ok("POST", f"tickets/{first['id']}/start/")
+        agent.ok("POST", f"tickets/{first['id']}/close/")
+        second = agent.ok("POST", "agents/call-next/", {"queue_id": queue_id})
+
+        with live.api(port):
+            expect(screen.status).to_have_attribute("data-state", "live", timeout=RECONNECT_MS)
+            expect(screen.latest.locator(".number")).to_have_text(second["number"])
+            expect(screen.now_serving).not_to_contain_text(first["number"])
+            expect(page.get_by_test_id("last-calls")).to_contain_text(first["number"])
+            expect(screen.waiting(queue_id)).to_have_text("1 waiting")
+            # And it is live again: the next call arrives over the new socket.
+            agent.ok("POST", f"tickets/{second['id']}/start/")
+            agent.ok("POST", f"tickets/{second['id']}/close/")
+            third = agent.ok("POST", "agents/call-next/", {"queue_id": queue_id})
+            expect(screen.latest.locator(".number")).to_have_text(
+                third["number"], timeout=CALL_SHOWN_SECONDS * 1000
+            )
+            expect(screen.waiting(queue_id)).to_have_text("0 waiting")
+    finally:
+        _close(page, problems)
+
+
+def test_the_display_signs_in_again_before_its_token_expires_and_stays_live(
+    browser: Browser, live: Live, admin: Session
+):
+    """Tokens of 6 s: the page signs in again at 80 % of that; the socket opened with the old
+    token is closed (4401) when it expires, and the page reconnects with a ticket of the new one.
+    """
+    floor = open_floor(admin)
+    queue_id = floor.queue["id"]
+    for _ in range(2):
+        admin.issue(queue_id)
+    agent = admin.add_agent([queue_id])
+    agent.set_status("available", counter="9")
+    short_tokens = {**live.env, "SMARTQUEUE_TOKEN_TTL_SECONDS": "6"}
+    with running_api(live.database_url, live.redis_url, live.home, None, **short_tokens) as url:
+        page, problems = _open_display(browser, url, admin, floor.site["id"])
+        try:
+            screen = DisplayScreen(page)
+            expect(screen.status).to_have_attribute("data-state", "live")
+            signed_in = page.evaluate("performance.getEntriesByType('resource').filter("
+                                      "entry => entry.name.endsWith('/auth/device/')).length")
+            page.wait_for_timeout(14_000)  # two token lifetimes
+
+            expect(screen.status).to_have_attribute("data-state", "live", timeout=10_000)
+            again = page.evaluate("performance.getEntriesByType('resource').filter("
+                                  "entry => entry.name.endsWith('/auth/device/')).length")
+            assert again >= signed_in + 2, (signed_in, again)
+            expect(page.get_by_test_id("setup-error")).to_have_count(0)
+            called = agent.ok("POST", "agents/call-next/", {"queue_id": queue_id})
+            expect(screen.latest.locator(".number")).to_have_text(
+                called["number"], timeout=CALL_SHOWN_SECONDS * 1000
+            )
+        finally:
+            _close(page, problems)

@@ -8,7 +8,8 @@ commands through the application layer at a steady rate (``bench.fanout_load``),
 kafka-python consumer in a consumer group (the fast-join settings of ``FAST_GROUP``, a small
 ``fetch_max_wait_ms``) notes when each ``smartqueue.ticket.v1`` message arrives; a command is
 matched to its event by ticket id and event type. The baseline: the same producer settings as the
-relay, sending straight to a topic at the same rate, read by the same kind of consumer.
+relay, sending straight to a topic at the same rate (each message flushed, as the relay flushes
+each batch), read by the same kind of consumer.
 """
 
 from __future__ import annotations
@@ -269,16 +270,18 @@ def _create_topic(bootstrap_servers: str, topic: str) -> None:
 
 
 def _produce_steadily(producer: Any, run: int, rate: float, seconds: float) -> list[Command]:
-    """Messages at ``rate`` for ``seconds``; each is timed from its ``send()`` call."""
+    """Messages at ``rate`` for ``seconds``, each timed from its ``send()`` and flushed at once,
+    as the relay flushes each batch (without the flush each message would wait ``linger_ms``)."""
     sent = []
     start = time.monotonic() + 0.05
+    payload = b'{"padding": "' + b"x" * 400 + b'"}'  # an envelope's size
     for number in range(int(rate * seconds)):
         delay = start + number / rate - time.monotonic()
         if delay > 0:
             time.sleep(delay)
         key = f"{run}-{number}"
         sent_at = time.monotonic()
-        producer.send(BASELINE_TOPIC, key=key.encode(), value=b'{"padding": "' + b"x" * 400 + b'"}')
+        producer.send(BASELINE_TOPIC, key=key.encode(), value=payload)
+        producer.flush(timeout=30)
         sent.append(Command(key, "sent", "", sent_at))
-    producer.flush(timeout=30)
     return sent

@@ -8,7 +8,8 @@ WebSocket) and closed with a 44xx code when it may not, or may no longer, listen
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -155,12 +156,35 @@ class BoundedSubscriber(Subscriber):
         await super().put(item)
 
 
+class SerialPubSubBackend(RedisChannelsPubSubBackend):
+    """Litestar's Redis pub/sub backend, subscribing one call at a time.
+
+    redis-py's asyncio ``PubSub`` opens its connection on the first SUBSCRIBE without a lock:
+    when two sockets' first subscriptions overlap (displays reconnecting together after a
+    restart), each opens a connection and the second replaces the first, whose channels Redis
+    still serves to a connection nobody reads: every socket of those channels in this process
+    stays silent. ``bench/fanout.py`` showed it (a queue's 125 of 500 displays got nothing).
+    """
+
+    def __init__(self, *, redis: redis.asyncio.Redis) -> None:
+        super().__init__(redis=redis)
+        self._one_at_a_time = asyncio.Lock()
+
+    async def subscribe(self, channels: Iterable[str]) -> None:
+        async with self._one_at_a_time:
+            await super().subscribe(channels)
+
+    async def unsubscribe(self, channels: Iterable[str]) -> None:
+        async with self._one_at_a_time:
+            await super().unsubscribe(channels)
+
+
 def channels_plugin(redis_url: str, backlog: int) -> ChannelsPlugin:
     """The channels plugin on Redis pub/sub: what the gateway publishes reaches every process.
     The client opens its connections on first use (at startup), not here."""
     client = redis.asyncio.Redis.from_url(redis_url)
     return ChannelsPlugin(
-        backend=RedisChannelsPubSubBackend(redis=client),
+        backend=SerialPubSubBackend(redis=client),
         arbitrary_channels_allowed=True,
         subscriber_class=BoundedSubscriber,
         subscriber_max_backlog=backlog,

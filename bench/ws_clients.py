@@ -34,6 +34,7 @@ from bench.fanout_load import first_showing
 FINAL_CLOSE_CODES = frozenset({4401, 4403, 4404})
 CONNECT_CONCURRENCY = 50
 OPEN_TIMEOUT_SECONDS = 30.0
+CONNECT_ATTEMPTS = 5
 
 
 @dataclass
@@ -49,6 +50,7 @@ class Client:
     connect_started: float = 0.0
     connected_at: float = 0.0
     reconnects: int = 0
+    connect_retries: int = 0
     closed_for_good: int | None = None
     changes: int = 0
 
@@ -88,9 +90,20 @@ class Clients:
         return socket
 
     async def connect(self, client: Client, gate: asyncio.Semaphore) -> None:
+        """Open the client's socket; like a display, try again (with a new ticket) after a
+        transport error, up to ``CONNECT_ATTEMPTS`` times."""
         async with gate:
             client.connect_started = time.monotonic()
-            socket = await self.open(client)
+            for attempt in range(CONNECT_ATTEMPTS):
+                try:
+                    socket = await self.open(client)
+                    break
+                except (httpx.TransportError, OSError, websockets.WebSocketException) as error:
+                    if attempt == CONNECT_ATTEMPTS - 1:
+                        raise
+                    client.connect_retries += 1
+                    self.errors.append(f"connect: {error!r}")
+                    await asyncio.sleep(0.5 * 2**attempt)
             client.connected_at = time.monotonic()
         self.tasks.append(asyncio.create_task(self.read(client, socket)))
 
@@ -212,6 +225,7 @@ async def serve(config: dict[str, Any]) -> None:
             "started": min(client.connect_started for client in clients.clients),
             "finished": max(client.connected_at for client in clients.clients),
             "each": [client.connected_at - client.connect_started for client in clients.clients],
+            "retries": sum(client.connect_retries for client in clients.clients),
         }
     )
     loop = asyncio.get_running_loop()

@@ -64,6 +64,7 @@ class WebSocketResult:
     baselines: list[Run]
     connect_seconds: float
     connect_each: list[float]
+    connect_retries: int
     missed_per_client_max: int
     clients_missing: int
     """The most clients that missed at least one change in a run."""
@@ -192,6 +193,7 @@ def measure_websockets(
             baselines=baselines,
             connect_seconds=connect_seconds,
             connect_each=each,
+            connect_retries=sum(said["retries"] for said in connected),
             missed_per_client_max=max(missed, default=0),
             clients_missing=lossy,
             reconnects=sum(report["reconnects"] for report in reports),
@@ -245,7 +247,8 @@ def report_websockets(options: argparse.Namespace, result: WebSocketResult) -> N
     print(
         f"  connecting {result.clients} clients (ticket, handshake, snapshot): "
         f"{result.connect_seconds:.1f} s in all; per client p50 "
-        f"{percentile_ms(each, 0.5):.0f} ms, p99 {percentile_ms(each, 0.99):.0f} ms"
+        f"{percentile_ms(each, 0.5):.0f} ms, p99 {percentile_ms(each, 0.99):.0f} ms;"
+        f" {result.connect_retries} attempts failed and were retried"
     )
     print(
         f"  changes missed (must be 0): at most {result.missed_per_client_max} per client and"

@@ -18,8 +18,9 @@ Each part gets its own scratch database, Redis and broker; the PostgreSQL server
 the report to stdout. Every process started here is stopped at the end, on Ctrl-C or an error.
 
     .venv/bin/python bench/fanout.py [--runs 3] [--rate 20] [--seconds 10] [--events 10000]
-        [--clients 500] [--api-processes 2] [--client-processes 2]
-        [--parts relay,kafka,websocket] [--database-url URL]
+        [--batch-size 500] [--clients 500] [--api-processes 2] [--client-processes 2]
+        [--queues 2] [--connect-concurrency 50] [--parts relay,kafka,websocket]
+        [--keep-logs] [--database-url URL]
 """
 
 from __future__ import annotations

@@ -26,6 +26,9 @@ from application.agent_board import AgentBoard, BoardEntry, BoardFilter
 from application.consistency import Consistency
 from application.views import QueueView, TicketView
 
+HEARTBEAT_CHANNEL = "sq.live.heartbeat"
+"""Every socket also hears the gateway's heartbeat: silence means changes are not flowing."""
+HEARTBEAT_SECONDS = 5.0
 READ_MODELS = ("tickets", "agent_board")
 """The read models live messages are read from; ``as_of`` is the lower of their positions."""
 NEXT_NUMBERS = 5
@@ -140,10 +143,19 @@ class Change(msgspec.Struct, kw_only=True, omit_defaults=True, tag="change", tag
     agent: LiveAgent | None = None
 
 
-class ChangeHeader(msgspec.Struct):
-    """What a socket reads of a published change to decide whether to forward it."""
+class Heartbeat(msgspec.Struct, kw_only=True, tag="heartbeat", tag_field="type"):
+    """Sent by every display gateway every few seconds, to every socket: changes flow."""
 
-    as_of: int
+    at: datetime
+    position: int
+    """The highest log position the gateway has handled (0 before its first event)."""
+
+
+class ChangeHeader(msgspec.Struct):
+    """What a socket reads of a published message to decide whether to forward it."""
+
+    type: str
+    as_of: int = 0
 
 
 @dataclass(frozen=True)

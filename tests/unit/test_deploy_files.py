@@ -205,6 +205,9 @@ def test_the_broker_runs_in_kraft_mode_and_advertises_the_address_the_roles_use(
     environment = kafka["environment"]
     assert "controller" in environment["KAFKA_PROCESS_ROLES"].split(",")
     assert "broker" in environment["KAFKA_PROCESS_ROLES"].split(",")
+    relay = next(s for s in role_services(spec).values() if resolve(s["command"]) == ("relay",))
+    partitions = relay["environment"].get("KAFKA_TOPIC_PARTITIONS", 3)
+    assert int(environment["KAFKA_NUM_PARTITIONS"]) == int(partitions), "topics made either way"
     listeners = environment["KAFKA_ADVERTISED_LISTENERS"].split(",")
     advertised = {listener.split("://", 1)[1] for listener in listeners}
     for name, service in role_services(spec).items():
@@ -246,9 +249,10 @@ def test_secrets_are_required_placeholders_never_values() -> None:
                 assert REQUIRED_VARIABLE.search(str(value)), f"{name}: a password in the URL"
                 password = urlsplit(interpolated(value)).password
                 assert password == "from-env-POSTGRES_PASSWORD", f"{name}: {value}"
-    example = (DEPLOY / ".env.example").read_text()
-    listed = set(re.findall(r"^(\w+)=", example, re.MULTILINE))
-    assert set(REQUIRED_VARIABLE.findall(text)) <= listed, "deploy/.env.example is incomplete"
+    example = dict(re.findall(r"^(\w+)=(.*)$", (DEPLOY / ".env.example").read_text(), re.M))
+    assert set(REQUIRED_VARIABLE.findall(text)) <= set(example), "deploy/.env.example is incomplete"
+    # Empty, so that compose refuses to start until real values replace them.
+    assert not any(example[name].strip() for name in SECRETS), "a usable secret in .env.example"
     assert "deploy/.env" in (ROOT / ".gitignore").read_text().split()
 
 

@@ -36,7 +36,7 @@ from application.live import (
 )
 from domain.errors import DomainError, InvalidInput
 from infrastructure.event_contract import topic_of
-from infrastructure.relay import FAST_GROUP
+from infrastructure.relay import FAST_GROUP, ensure_topics
 from infrastructure.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
@@ -151,6 +151,9 @@ class DisplayGateway:
     def _consumer(self) -> Any:
         from kafka import KafkaConsumer
 
+        # Topics a gateway subscribes to before the relay made them would be noticed only at the
+        # consumer's next metadata refresh (minutes): make them first (same partitions).
+        ensure_topics(self.settings)
         consumer = KafkaConsumer(**consumer_options(self.settings, self.group))
         consumer.subscribe(list(TOPICS))
         return consumer

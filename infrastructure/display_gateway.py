@@ -30,6 +30,7 @@ from application.live import (
     HEARTBEAT_CHANNEL,
     HEARTBEAT_SECONDS,
     READ_MODELS,
+    BatchReads,
     Heartbeat,
     LiveEvent,
     LiveViews,
@@ -208,6 +209,7 @@ class DisplayGateway:
                 break
         started = time.perf_counter()
         pipeline = self.redis.pipeline(transaction=False)
+        reads = BatchReads(self.views)
         for envelope in events:
             event = LiveEvent(
                 envelope.event_type,
@@ -217,7 +219,7 @@ class DisplayGateway:
                 envelope.data,
             )
             try:
-                publications = self.views.changes(event, as_of=as_of)
+                publications = self.views.changes(event, as_of=as_of, reads=reads)
             except DomainError as error:  # names something this database does not know
                 log.warning("event skipped", event=event.event_type, error=str(error))
                 continue

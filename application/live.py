@@ -26,6 +26,9 @@ from application.agent_board import AgentBoard, BoardEntry, BoardFilter
 from application.consistency import Consistency
 from application.views import QueueView, TicketView
 
+HEARTBEAT_CHANNEL = "sq.live.heartbeat"
+"""Every socket also hears the gateway's heartbeat: silence means changes are not flowing."""
+HEARTBEAT_SECONDS = 5.0
 READ_MODELS = ("tickets", "agent_board")
 """The read models live messages are read from; ``as_of`` is the lower of their positions."""
 NEXT_NUMBERS = 5
@@ -140,10 +143,19 @@ class Change(msgspec.Struct, kw_only=True, omit_defaults=True, tag="change", tag
     agent: LiveAgent | None = None
 
 
-class ChangeHeader(msgspec.Struct):
-    """What a socket reads of a published change to decide whether to forward it."""
+class Heartbeat(msgspec.Struct, kw_only=True, tag="heartbeat", tag_field="type"):
+    """Sent by every display gateway every few seconds, to every socket: changes flow."""
 
-    as_of: int
+    at: datetime
+    position: int
+    """The highest log position the gateway has handled (0 before its first event)."""
+
+
+class ChangeHeader(msgspec.Struct):
+    """What a socket reads of a published message to decide whether to forward it."""
+
+    type: str
+    as_of: int = 0
 
 
 @dataclass(frozen=True)
@@ -242,31 +254,31 @@ class LiveViews:
     def _summary(
         self, tenant_id: UUID, queue_id: UUID, queue: QueueView | None = None
     ) -> QueueSummary:
-        line = self.records.line(tenant_id, queue_id, NEXT_NUMBERS)
-        summary = QueueSummary(id=queue_id, waiting=line.waiting, next=line.next)
-        if queue is not None:
-            summary.name, summary.status, summary.site_id = queue.name, queue.status, queue.site_id
-        return summary
+        return BatchReads(self).summary(tenant_id, queue_id, queue)
 
     # -- changes ------------------------------------------------------------------------------
 
-    def changes(self, event: LiveEvent, as_of: int | None = None) -> list[Publication]:
+    def changes(
+        self, event: LiveEvent, as_of: int | None = None, reads: BatchReads | None = None
+    ) -> list[Publication]:
         """What ``event`` changed, per channel, read once the read models have applied it
         (:class:`~application.consistency.ReadModelBehind` if they do not in time: the gateway
         tries again, it never publishes older data). A caller that already waited for a
-        position at least the event's passes it as ``as_of``."""
+        position at least the event's passes it as ``as_of``, and the same ``reads`` for every
+        event it read at that position (a queue's line or an agent is then read once)."""
         tenant_id = event.tenant_id
         aggregate = event.event_type.partition(".")[0]
         if tenant_id is None or aggregate not in ("Ticket", "Queue", "Agent"):
             return []
         if as_of is None:
             as_of = self.consistency.await_position(READ_MODELS, event.log_position)
+        reads = reads or BatchReads(self)
 
         def change(**parts: Any) -> Change:
             return Change(as_of=as_of, position=event.log_position, event=event.event_type, **parts)
 
         if aggregate == "Agent":
-            agent = self.agent(tenant_id, event.aggregate_id)
+            agent = reads.agent(tenant_id, event.aggregate_id)
             if agent is None:
                 return []
             return [Publication(agent_channel(tenant_id, agent.id), change(agent=agent))]
@@ -274,7 +286,7 @@ class LiveViews:
             queue = None
             if event.event_type in QUEUE_STATE_EVENTS:
                 queue = self.queues.get_queue(tenant_id, event.aggregate_id)
-            summary = self._summary(tenant_id, event.aggregate_id, queue)
+            summary = reads.summary(tenant_id, event.aggregate_id, queue)
             return [Publication(queue_channel(tenant_id, summary.id), change(queue=summary))]
         view = self.records.ticket(tenant_id, event.aggregate_id)
         if view is None:
@@ -283,17 +295,45 @@ class LiveViews:
         publications = [
             Publication(
                 queue_channel(tenant_id, queue_id),
-                change(queue=self._summary(tenant_id, queue_id), ticket=ticket),
+                change(queue=reads.summary(tenant_id, queue_id), ticket=ticket),
             )
             for queue_id in _queues_touched(ticket, event)
         ]
         if view.agent_id is not None:
-            agent = self.agent(tenant_id, view.agent_id)
+            agent = reads.agent(tenant_id, view.agent_id)
             if agent is not None:
                 publications.append(
                     Publication(agent_channel(tenant_id, agent.id), change(agent=agent))
                 )
         return publications
+
+
+class BatchReads:
+    """Reads made at one read-model position: each queue's line and each agent once (a call
+    brings a ticket's, a queue's and an agent's events, all about the same queue and agent)."""
+
+    def __init__(self, views: LiveViews) -> None:
+        self.views = views
+        self.lines: dict[tuple[UUID, UUID], QueueLine] = {}
+        self.agents: dict[tuple[UUID, UUID], LiveAgent | None] = {}
+
+    def summary(
+        self, tenant_id: UUID, queue_id: UUID, queue: QueueView | None = None
+    ) -> QueueSummary:
+        key = (tenant_id, queue_id)
+        if key not in self.lines:
+            self.lines[key] = self.views.records.line(tenant_id, queue_id, NEXT_NUMBERS)
+        line = self.lines[key]
+        summary = QueueSummary(id=queue_id, waiting=line.waiting, next=list(line.next))
+        if queue is not None:
+            summary.name, summary.status, summary.site_id = queue.name, queue.status, queue.site_id
+        return summary
+
+    def agent(self, tenant_id: UUID, agent_id: UUID) -> LiveAgent | None:
+        key = (tenant_id, agent_id)
+        if key not in self.agents:
+            self.agents[key] = self.views.agent(tenant_id, agent_id)
+        return self.agents[key]
 
 
 def _queues_touched(ticket: LiveTicket, event: LiveEvent) -> Iterable[UUID]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -25,10 +26,18 @@ from eventsourcing.persistence import PersistenceError
 from sqlalchemy.exc import SQLAlchemyError
 
 from application.consistency import ReadModelBehind
-from application.live import READ_MODELS, LiveEvent, LiveViews
+from application.live import (
+    HEARTBEAT_CHANNEL,
+    HEARTBEAT_SECONDS,
+    READ_MODELS,
+    BatchReads,
+    Heartbeat,
+    LiveEvent,
+    LiveViews,
+)
 from domain.errors import DomainError, InvalidInput
 from infrastructure.event_contract import topic_of
-from infrastructure.relay import FAST_GROUP
+from infrastructure.relay import FAST_GROUP, ensure_topics
 from infrastructure.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
@@ -36,6 +45,17 @@ log = structlog.get_logger(__name__)
 TOPICS = tuple(topic_of(aggregate) for aggregate in ("Ticket", "Queue", "Agent"))
 MAX_BACKOFF_SECONDS = 5.0
 POLL_MS = 200
+
+
+def heartbeat_key(group: str) -> str:
+    """Where the gateways of ``group`` leave their last heartbeat (expires after three beats)."""
+    return f"sq:live:gateway:{group}"
+
+
+def last_heartbeat(client: redis.Redis, group: str) -> Heartbeat | None:
+    """The latest heartbeat of ``group``'s gateways, if one beat within three intervals."""
+    value = client.get(heartbeat_key(group))
+    return None if value is None else msgspec.json.decode(value, type=Heartbeat)
 
 
 class Envelope(msgspec.Struct):
@@ -80,6 +100,8 @@ class DisplayGateway:
         self.backoff_seconds = backoff_seconds
         self.published = 0
         self.pinned: set[Any] = set()
+        self.position = 0  # the highest log position handled
+        self.last_beat = 0.0
 
     def run(self, stop: threading.Event) -> None:
         """Consume until ``stop``; Kafka, Redis or database trouble backs off and retries."""
@@ -94,6 +116,7 @@ class DisplayGateway:
                 consumer = self._consumer()
                 while not stop.is_set():
                     self.consume(consumer, stop)
+                    self.beat()
                     backoff = self.backoff_seconds
             except (
                 KafkaError,
@@ -113,9 +136,25 @@ class DisplayGateway:
                     except Exception as error:  # a broken consumer may fail to close; drop it
                         log.debug("gateway consumer close failed", error=str(error))
 
+    def beat(self, every: float = HEARTBEAT_SECONDS) -> None:
+        """Every few seconds: tell the sockets (and the API's readiness) changes flow."""
+        now = time.monotonic()
+        if now - self.last_beat < every:
+            return
+        beat = Heartbeat(at=datetime.now(UTC), position=self.position)
+        encoded = msgspec.json.encode(beat)
+        pipeline = self.redis.pipeline(transaction=False)
+        pipeline.set(heartbeat_key(self.group), encoded, ex=int(every * 3))
+        pipeline.publish(HEARTBEAT_CHANNEL, encoded)
+        pipeline.execute()
+        self.last_beat = now
+
     def _consumer(self) -> Any:
         from kafka import KafkaConsumer
 
+        # Topics a gateway subscribes to before the relay made them would be noticed only at the
+        # consumer's next metadata refresh (minutes): make them first (same partitions).
+        ensure_topics(self.settings)
         consumer = KafkaConsumer(**consumer_options(self.settings, self.group))
         consumer.subscribe(list(TOPICS))
         return consumer
@@ -170,6 +209,7 @@ class DisplayGateway:
                 break
         started = time.perf_counter()
         pipeline = self.redis.pipeline(transaction=False)
+        reads = BatchReads(self.views)
         for envelope in events:
             event = LiveEvent(
                 envelope.event_type,
@@ -179,7 +219,7 @@ class DisplayGateway:
                 envelope.data,
             )
             try:
-                publications = self.views.changes(event, as_of=as_of)
+                publications = self.views.changes(event, as_of=as_of, reads=reads)
             except DomainError as error:  # names something this database does not know
                 log.warning("event skipped", event=event.event_type, error=str(error))
                 continue
@@ -187,6 +227,7 @@ class DisplayGateway:
                 pipeline.publish(publication.channel, msgspec.json.encode(publication.change))
         published = len(pipeline)
         pipeline.execute()
+        self.position = max(self.position, latest)
         self.published += published
         log.debug(
             "gateway published",

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import signal
 import sys
 import threading
+from uuid import UUID
 
 import click
 
 from application.context import CommandContext
 from application.demo import seed_demo_data
 from domain.errors import DomainError
-from infrastructure.container import build_container, migrate
+from infrastructure.container import Container, build_container, migrate
 from infrastructure.kafka_broker import resolve_kafka, stop_embedded_kafka
 from infrastructure.logging import configure_logging
 from infrastructure.redis_server import stop_embedded_redis
@@ -92,8 +94,33 @@ def create_tenant(
             for agent in demo.agents:
                 click.echo(f"  agent: {agent.email} / {agent.password}")
             click.echo(f"  waiting tickets: {', '.join(demo.waiting_tickets)}")
+            pages = demo_pages(container, context, settings, slug, demo.site_id)
+            click.echo(pages, nl=False)
     finally:
         container.close()
+
+
+DEMO_PAGES = "demo-pages.txt"
+
+
+def demo_pages(
+    container: Container, context: CommandContext, settings: Settings, slug: str, site_id: UUID
+) -> str:
+    """Register a hall display and a kiosk at the demo site; their pages' provisioning URLs
+    (kept, readable by the owner only, in SMARTQUEUE_HOME so `smartqueue dev` shows them on
+    every start: a device's secret is shown once)."""
+    base = f"http://{settings.http.host}:{settings.http.port}"
+    lines = []
+    for kind, name in (("display", "Hall display"), ("kiosk", "Entrance kiosk")):
+        registered = container.devices.register_device(context, site_id, kind, name)
+        fragment = f"#device={registered.device.id}&secret={registered.secret}"
+        lines.append(f"  {kind} page: {base}/{kind}/{slug}/{fragment}\n")
+    text = "".join(lines)
+    path = settings.home / DEMO_PAGES
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(text)
+    return text
 
 
 @main.command("create-platform-admin")
@@ -130,19 +157,28 @@ def dev_command(host: str | None, port: int | None, demo: bool) -> None:
     from interfaces.http.app import create_app
 
     settings = load_settings()
+    http = dataclasses.replace(
+        settings.http, host=host or settings.http.host, port=port or settings.http.port
+    )
+    settings = dataclasses.replace(settings, http=http)
     configure_logging(settings.log)
     migrate(settings)
     bootstrap, broker_started = resolve_kafka(settings)
     settings = with_broker(settings, bootstrap)
     container = build_container(settings)
+    created = False
     if demo and container.identity.credentials.find_by_email(DEMO["email"]) is None:
         container.close()
         create_tenant(settings, DEMO["name"], DEMO["slug"], DEMO["email"], DEMO["password"], True)
+        created = True
         container = build_container(settings)
     app = create_app(settings, container)
-    host = host or settings.http.host
-    port = port or settings.http.port
+    host, port = settings.http.host, settings.http.port
     click.echo(f"SmartQueue on http://{host}:{port}  (API docs: http://{host}:{port}/schema)")
+    pages = settings.home / DEMO_PAGES
+    if demo and pages.exists() and not created:
+        click.echo("Demo devices (open once; the page keeps its credentials):")
+        click.echo(pages.read_text(), nl=False)
     # uvicorn re-raises SIGTERM once it has shut down; exiting normally then runs the clean-up
     # below and the embedded servers' exit hooks instead of dying with them still running.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import threading
 
 import click
@@ -13,6 +12,7 @@ from infrastructure.kafka_broker import resolve_kafka, stop_embedded_kafka
 from infrastructure.logging import configure_logging
 from infrastructure.settings import Settings, load_settings
 from interfaces.relay_cli import with_broker
+from interfaces.signals import stop_on_signals
 
 
 def run_gateway_in_background(
@@ -28,9 +28,7 @@ def run_gateway_in_background(
 def gateway_command() -> None:
     """Turn events into live updates for the API's WebSockets (hall displays, agent screens).
     Run as many as you like: the Kafka consumer group shares the partitions among them."""
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = stop_on_signals()
     settings = load_settings()
     configure_logging(settings.log)
     bootstrap, started = resolve_kafka(settings)

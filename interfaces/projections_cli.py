@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +16,7 @@ from infrastructure.queue_stats_store import sla_rule
 from infrastructure.rebuild import rebuild
 from infrastructure.settings import load_settings
 from infrastructure.sql import sqlalchemy_engine
+from interfaces.signals import stop_on_signals
 
 
 @contextmanager
@@ -54,9 +54,7 @@ def projections_group(ctx: click.Context) -> None:
     """Run every projection (follow the log; a standby waits if another process runs them)."""
     if ctx.invoked_subcommand is not None:
         return
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = stop_on_signals()
     with _container() as container:
         threads = run_in_background(container, stop)
         click.echo(f"following {', '.join(sorted(read_models()))}")

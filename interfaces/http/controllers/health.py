@@ -7,6 +7,7 @@ import contextlib
 from litestar import Controller, Request, Response, get
 
 from infrastructure.container import Container
+from infrastructure.display_gateway import last_heartbeat
 from infrastructure.projection_runner import read_models
 from infrastructure.relay import broker_reachable, relay_lag
 from interfaces.http.schemas import Health
@@ -28,8 +29,9 @@ class HealthController(Controller):
     def readiness(self, request: Request) -> Response[Health]:
         """PostgreSQL and Redis answer (503 otherwise); how far each read model trails the log.
 
-        With a Kafka broker configured, also whether it is reachable and how far the relay
-        trails the log; neither makes the API unready: commands never wait for Kafka."""
+        With a Kafka broker configured, also whether it is reachable, how far the relay trails
+        the log and whether a display gateway beat lately (``silent``: live sockets get no
+        changes); none makes the API unready: commands never wait for Kafka."""
         container = container_of(request)
         checks, lag, relay = {}, None, None
         try:
@@ -48,6 +50,7 @@ class HealthController(Controller):
         bootstrap = container.settings.kafka.bootstrap_servers
         if bootstrap:
             checks["kafka"] = broker_reachable(bootstrap)
+            checks["display_gateway"] = gateway_heartbeat(container)
             with contextlib.suppress(Exception):  # PostgreSQL down: already reported above
                 relay = relay_lag(container.read_engine, container.app.recorder).behind
         return Response(
@@ -66,3 +69,12 @@ def projection_lag(container: Container) -> dict[str, int]:
     store = container.consistency.store
     head = store.head()
     return {name: max(0, head - at) for name, at in store.positions(sorted(read_models())).items()}
+
+
+def gateway_heartbeat(container: Container) -> str:
+    """``ok`` when a display gateway of the configured group beat within three intervals."""
+    try:
+        beat = last_heartbeat(container.redis, container.settings.live.gateway_group)
+    except Exception as exc:  # Redis down: reported by its own check
+        return f"unknown: {type(exc).__name__}"
+    return "ok" if beat is not None else "silent"

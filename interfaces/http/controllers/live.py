@@ -27,7 +27,7 @@ from litestar.params import FromPath, FromQuery
 
 from application.errors import Unavailable
 from application.identity import Principal
-from application.live import ChangeHeader, agent_channel, queue_channel
+from application.live import HEARTBEAT_CHANNEL, ChangeHeader, agent_channel, queue_channel
 from domain.errors import QueueNotFound
 from domain.tenancy import Tenant
 from infrastructure.container import Container
@@ -214,6 +214,7 @@ async def _serve(
     except Unavailable as error:
         await socket.close(code=UNAVAILABLE, reason=str(error)[:120])
         return
+    listener.channels.append(HEARTBEAT_CHANNEL)
     subscriber = await channels.subscribe(listener.channels)
     try:
         try:
@@ -230,7 +231,8 @@ async def _serve(
             if getattr(subscriber, "overflowed", False):
                 ending.end(LAGGING, "too far behind; reconnect")
                 return
-            if msgspec.json.decode(payload, type=ChangeHeader).as_of <= first.as_of:
+            header = msgspec.json.decode(payload, type=ChangeHeader)
+            if header.type == "change" and header.as_of <= first.as_of:
                 return
             await socket.send_text(payload.decode())
             if not still_current(listener, payload):
@@ -341,6 +343,7 @@ async def agent_socket(
             return True
         tenant_id = listener.principal.tenant_id
         wanted = {queue_channel(tenant_id, UUID(queue)) for queue in agent["queue_ids"]}
-        return wanted == set(listener.channels[1:])
+        listening = {name for name in listener.channels if ".queue." in name}
+        return wanted == listening
 
     await _serve(socket, channels, admit, snapshot, still_current)

@@ -14,6 +14,10 @@ const LIST_SECONDS = 30;
 const BACKOFF_FIRST = 500;
 const BACKOFF_MAX = 5000;
 const NOT_AVAILABLE_RETRY = 30000;
+// The display gateway beats every 5 s on every socket; a socket silent for three beats means
+// changes have stopped flowing: close it, so the display reconnects (a fresh snapshot) and
+// polls meanwhile, instead of showing "Live" over a frozen state.
+const SILENCE_MS = 15000;
 const POLLED = -1; // as_of of data read over HTTP: any socket message is newer
 
 const slug = slugFromPath();
@@ -119,7 +123,9 @@ async function connect(feed) {
   const path = `/ws/tenants/${encodeURIComponent(slug)}/queues/${feed.id}/`;
   const socket = new WebSocket(`${scheme}//${location.host}${path}?ticket=${encodeURIComponent(answer.data.ticket)}`);
   feed.socket = socket;
+  feed.heardAt = Date.now();
   socket.addEventListener("message", (event) => {
+    feed.heardAt = Date.now();
     let message;
     try {
       message = JSON.parse(event.data);
@@ -196,6 +202,12 @@ async function pollTickets() {
       if (ticket.queue_id === queueId) applyTicket(ticket, tickets.get(ticket.id)?.asOf ?? POLLED, queueId);
     }
     prime(queueId);
+  }
+}
+
+function closeSilentSockets() {
+  for (const feed of feeds.values()) {
+    if (feed.live && feed.socket && Date.now() - feed.heardAt > SILENCE_MS) feed.socket.close(4000, "silent");
   }
 }
 
@@ -305,6 +317,7 @@ setUpLanguage(() => {
   tick();
 });
 setInterval(tick, 10000);
+setInterval(closeSilentSockets, SILENCE_MS / 3);
 await startDevice(client, "display", () => {
   reachable = false;
   render();

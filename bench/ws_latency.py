@@ -80,9 +80,7 @@ def running_stack(
     stack_services: Services, container: Container, folder: Path, api_processes: int
 ) -> Iterator[list[str]]:
     """The role processes; the API processes' base URLs. The relay goes first and publishes
-    the set-up's events (creating the topics) before the gateway subscribes: a kafka-python
-    consumer subscribed to a topic that does not exist yet sees it only at its next metadata
-    refresh (``metadata_max_age_ms``, 5 minutes by default)."""
+    the set-up's events, so the gateway's group starts at the topics' ends after them."""
     with contextlib.ExitStack() as stack:
         relay = stack.enter_context(running_role(stack_services, "relay", ["relay"], folder))
         wait_relay_idle(stack_services, container.app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ import pytest
 from application.context import CommandContext
 from domain.agents import Agent
 from infrastructure.container import Container, build_container, migrate
+from infrastructure.kafka_broker import EmbeddedBroker
 from tests.conftest import settings_for
 
 
@@ -121,3 +123,24 @@ def on_own_database() -> tuple[Any, Any]:
         return own_world
 
     return container, world
+
+
+def on_own_broker() -> Any:
+    """A ``kafka_bootstrap`` fixture of the module's own embedded broker (the configured
+    ``TEST_KAFKA_BOOTSTRAP_SERVERS`` when set): the relay's tests count every message on the
+    topics, and the e2e suites' live fan-out publishes the session's log there too. Use as
+    ``kafka_bootstrap = on_own_broker()`` beside ``on_own_database()``."""
+
+    @pytest.fixture(scope="module")
+    def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+        configured = os.environ.get("TEST_KAFKA_BOOTSTRAP_SERVERS")
+        if configured:
+            yield configured
+            return
+        broker = EmbeddedBroker(tmp_path_factory.mktemp("own-kafka")).start()
+        try:
+            yield broker.bootstrap_servers
+        finally:
+            broker.stop()
+
+    return kafka_bootstrap

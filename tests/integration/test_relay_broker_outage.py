@@ -10,6 +10,7 @@ import pytest
 
 from infrastructure.kafka_broker import EmbeddedBroker
 from infrastructure.relay import relay_lag
+from tests.integration.conftest import on_own_database
 from tests.integration.kafka_support import (
     RelayProcess,
     command_load,
@@ -19,6 +20,9 @@ from tests.integration.kafka_support import (
 )
 
 pytestmark = pytest.mark.integration
+
+# Relays of their own: not the session database's (the e2e live fan-out runs one there).
+container, world = on_own_database()
 
 OUTAGE_SECONDS = 30.0
 

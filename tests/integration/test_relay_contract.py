@@ -11,6 +11,7 @@ import pytest
 from application.context import CommandContext
 from domain.agents import Agent
 from infrastructure.event_contract import catalogue, json_schemas
+from tests.integration.conftest import on_own_broker, on_own_database
 from tests.integration.kafka_support import (
     consume,
     log_positions_between,
@@ -18,6 +19,10 @@ from tests.integration.kafka_support import (
 )
 
 pytestmark = pytest.mark.integration
+
+# Relays of their own: not the session database's (the e2e live fan-out runs one there).
+container, world = on_own_database()
+kafka_bootstrap = on_own_broker()
 
 SECRET_NAME = "Zéphyrine Quillard-Personal"
 SECRET_EMAIL = "zephyrine.quillard@personal.example"

@@ -14,6 +14,7 @@ from collections import defaultdict
 import pytest
 
 from infrastructure.relay import relay_lag
+from tests.integration.conftest import on_own_broker, on_own_database
 from tests.integration.kafka_support import (
     RelayProcess,
     consume,
@@ -23,6 +24,10 @@ from tests.integration.kafka_support import (
 )
 
 pytestmark = pytest.mark.integration
+
+# Relays of their own: not the session database's (the e2e live fan-out runs one there).
+container, world = on_own_database()
+kafka_bootstrap = on_own_broker()
 
 EVENTS = 10_000
 KILLS = 5

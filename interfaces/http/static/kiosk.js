@@ -12,7 +12,8 @@ const client = new DeviceClient("kiosk", slugFromPath());
 const $ = (id) => document.getElementById(id);
 const state = {
   queues: [],
-  keys: new Map(), // queue id -> Idempotency-Key of the tap being answered (same key on retry)
+  choices: [], // one per service of each queue: {queue, service: {id, name} | null}
+  keys: new Map(), // choice key -> Idempotency-Key of the tap being answered (same key on retry)
   issuing: false,
   shown: null, // {ticket, queue} on the ticket screen
   errorKey: null,
@@ -32,11 +33,14 @@ function render() {
   renderTicket();
 }
 
+const choiceKey = (choice) => `${choice.queue.id}:${choice.service?.id ?? ""}`;
+
 function renderQueues() {
   const list = $("queues");
-  const focused = document.activeElement?.dataset?.queueId;
+  const focused = document.activeElement?.dataset?.choice;
   list.replaceChildren(
-    ...state.queues.map((queue) => {
+    ...state.choices.map((choice) => {
+      const { queue, service } = choice;
       const badge = queue.status === "open" ? null : h("span", { class: "badge" }, t(`queue.${queue.status}`));
       const button = h(
         "button",
@@ -44,17 +48,20 @@ function renderQueues() {
           type: "button",
           class: "choice",
           "data-queue-id": queue.id,
+          "data-service-id": service?.id ?? null,
+          "data-choice": choiceKey(choice),
           "aria-busy": state.issuing ? "true" : null,
-          onclick: () => issue(queue),
+          onclick: () => issue(choice),
         },
-        h("span", { class: "choice-name" }, queue.name),
+        h("span", { class: "choice-name" }, service?.name ?? queue.name),
+        service ? h("span", { class: "choice-queue" }, queue.name) : null,
         badge,
       );
       return h("li", {}, button);
     }),
   );
-  $("empty").hidden = state.queues.length > 0;
-  if (focused) list.querySelector(`[data-queue-id="${CSS.escape(focused)}"]`)?.focus();
+  $("empty").hidden = state.choices.length > 0;
+  if (focused) list.querySelector(`[data-choice="${CSS.escape(focused)}"]`)?.focus();
 }
 
 function renderTicket() {
@@ -81,7 +88,16 @@ async function loadQueues() {
   try {
     const { status, items } = await client.list("queues/");
     if (status === 404) return showSetup(client, "setup.unknownTenant");
-    if (items) state.queues = items.filter((queue) => queue.status !== "closed");
+    if (items) {
+      state.queues = items.filter((queue) => queue.status !== "closed");
+      const services = await client.list("queues/services/");
+      const names = new Map((services.items ?? []).map((service) => [service.id, service]));
+      // A customer chooses a service; a queue serving several offers each of them.
+      state.choices = state.queues.flatMap((queue) => {
+        const known = queue.service_ids.map((id) => names.get(id)).filter(Boolean);
+        return known.length ? known.map((service) => ({ queue, service })) : [{ queue, service: null }];
+      });
+    }
     state.statusKey = null;
   } catch (error) {
     if (!(error instanceof NetworkError)) throw error;
@@ -90,19 +106,20 @@ async function loadQueues() {
   if (!state.shown) render();
 }
 
-async function issue(queue) {
+async function issue(choice) {
   if (state.issuing || state.shown) return; // a second tap while the first is answered
+  const { queue, service } = choice;
   state.issuing = true;
   showError(null);
   $("start").setAttribute("aria-busy", "true");
-  const key = state.keys.get(queue.id) ?? uuid4();
-  state.keys.set(queue.id, key);
+  const key = state.keys.get(choiceKey(choice)) ?? uuid4();
+  state.keys.set(choiceKey(choice), key);
+  const body = { queue_id: queue.id, channel: "kiosk" };
+  if (service) body.service_id = service.id;
   try {
-    const response = await client.request(
-      "POST", "tickets/", { queue_id: queue.id, channel: "kiosk" }, { "Idempotency-Key": key },
-    );
+    const response = await client.request("POST", "tickets/", body, { "Idempotency-Key": key });
     // A final answer (2xx, 4xx) is remembered under its key; the next tap needs a new one.
-    if (response.status < 500) state.keys.delete(queue.id);
+    if (response.status < 500) state.keys.delete(choiceKey(choice));
     if (response.status === 201) showTicket(response.data, queue);
     else showError(errorFor(response));
     if (response.status === 404) loadQueues();

@@ -179,3 +179,26 @@ def test_a_display_s_credentials_do_not_make_a_kiosk(page: Page, admin: Session)
     expect(page.get_by_test_id("setup-error")).to_have_text(
         "This device is registered as a display: open the display page instead."
     )
+
+
+def test_a_queue_serving_two_services_offers_each_and_issues_under_the_one_chosen(
+    page: Page, admin: Session
+):
+    floor = open_floor(admin)
+    second = admin.add_service("L", name="Loans")
+    both = admin.ok(
+        "PATCH",
+        f"queues/{floor.queue['id']}/",
+        {"service_ids": [floor.service["id"], second["id"]]},
+    )
+    assert len(both["service_ids"]) == 2
+    kiosk = register_device(admin, floor.site["id"], "kiosk")
+
+    page.goto(device_page_url("kiosk", admin.tenant.slug, kiosk))
+    expect(page.locator("button.choice")).to_have_count(2)
+    loans = page.locator("button.choice", has_text="Loans")
+    expect(loans).to_contain_text("Queue A")  # the queue is named under the service
+    loans.click()
+
+    number = page.get_by_test_id("ticket-number")
+    expect(number).to_have_text(re.compile(r"^L-\d{3}$"))  # the chosen service's numbering

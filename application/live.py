@@ -26,8 +26,6 @@ from application.agent_board import AgentBoard, BoardEntry, BoardFilter
 from application.consistency import Consistency
 from application.views import QueueView, TicketView
 
-HEARTBEAT_CHANNEL = "sq.live.heartbeat"
-"""Every socket also hears the gateway's heartbeat: silence means changes are not flowing."""
 HEARTBEAT_SECONDS = 5.0
 READ_MODELS = ("tickets", "agent_board")
 """The read models live messages are read from; ``as_of`` is the lower of their positions."""
@@ -38,6 +36,13 @@ RECENT_CALLS = 10
 def queue_channel(tenant_id: UUID, queue_id: UUID) -> str:
     """The channel of one queue's changes (the tenant is part of the name)."""
     return f"sq.live.{tenant_id}.queue.{queue_id}"
+
+
+def heartbeat_channel(group: str) -> str:
+    """The channel of the heartbeat of ``group``'s display gateways, which every socket also
+    hears: silence means changes are not flowing. (Redis pub/sub channels span the server's
+    databases: a group of its own keeps another deployment's gateways out.)"""
+    return f"sq.live.heartbeat.{group}"
 
 
 def agent_channel(tenant_id: UUID, agent_id: UUID) -> str:

@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from uuid import UUID
 
 import redis
-from application.live import queue_channel
 
+from application.live import queue_channel
 from bench.fanout_load import Command, first_showing
 
 

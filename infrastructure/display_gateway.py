@@ -27,13 +27,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from application.consistency import ReadModelBehind
 from application.live import (
-    HEARTBEAT_CHANNEL,
     HEARTBEAT_SECONDS,
     READ_MODELS,
     BatchReads,
     Heartbeat,
     LiveEvent,
     LiveViews,
+    heartbeat_channel,
 )
 from domain.errors import DomainError, InvalidInput
 from infrastructure.event_contract import topic_of
@@ -145,7 +145,7 @@ class DisplayGateway:
         encoded = msgspec.json.encode(beat)
         pipeline = self.redis.pipeline(transaction=False)
         pipeline.set(heartbeat_key(self.group), encoded, ex=int(every * 3))
-        pipeline.publish(HEARTBEAT_CHANNEL, encoded)
+        pipeline.publish(heartbeat_channel(self.group), encoded)
         pipeline.execute()
         self.last_beat = now
 

@@ -27,7 +27,7 @@ from litestar.params import FromPath, FromQuery
 
 from application.errors import Unavailable
 from application.identity import Principal
-from application.live import HEARTBEAT_CHANNEL, ChangeHeader, agent_channel, queue_channel
+from application.live import ChangeHeader, agent_channel, heartbeat_channel, queue_channel
 from domain.errors import QueueNotFound
 from domain.tenancy import Tenant
 from infrastructure.container import Container
@@ -214,7 +214,7 @@ async def _serve(
     except Unavailable as error:
         await socket.close(code=UNAVAILABLE, reason=str(error)[:120])
         return
-    listener.channels.append(HEARTBEAT_CHANNEL)
+    listener.channels.append(heartbeat_channel(container.settings.live.gateway_group))
     subscriber = await channels.subscribe(listener.channels)
     try:
         try:

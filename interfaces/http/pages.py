@@ -14,6 +14,7 @@ from pathlib import Path
 from litestar import Response, Router, get
 from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from litestar.static_files import create_static_files_router
 
 from domain.tenancy import SLUG
@@ -76,7 +77,7 @@ def pages_router() -> Router:
             include_in_schema=False,
             sync_to_thread=False,
         )
-        def handler(slug: str) -> Response[bytes]:
+        def handler(slug: FromPath[str]) -> Response[bytes]:
             if not SLUG.match(slug):
                 raise NotFoundException()
             html = _page(name, static_prefix)

@@ -40,6 +40,24 @@ def warn(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def run_interruptibly(measure: Callable[[], object], cleaned_up: str) -> int:
+    """Run a benchmark's ``measure``; 0, or 130 when interrupted. Ctrl-C and SIGTERM unwind
+    through every cleanup, even when started with SIGINT ignored (as background jobs of a
+    non-interactive shell are); ``cleaned_up`` says what the cleanups did."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        measure()
+    except KeyboardInterrupt:
+        warn(f"interrupted; {cleaned_up}")
+        return 130
+    return 0
+
+
 def reporting_failure(action: Callable[[], object], what: str) -> Callable[[], None]:
     """An exit callback that reports a failure instead of hiding the cleanups after it."""
 

@@ -29,7 +29,6 @@ import argparse
 import contextlib
 import os
 import shutil
-import signal
 import statistics
 import sys
 import tempfile
@@ -46,6 +45,7 @@ from bench.environment import (
     check_local,
     machine_context,
     reporting_failure,
+    run_interruptibly,
     start_embedded_server,
     warn,
 )
@@ -134,10 +134,6 @@ def report_kafka(options: argparse.Namespace, results: list, baselines: list) ->
     print(latency_line("raw produce → consume (baseline)", baselines))
 
 
-def _interrupt(signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def run(options: argparse.Namespace) -> None:
     with contextlib.ExitStack() as stack:
         workdir = Path(tempfile.mkdtemp(prefix="sq-bench-fanout-"))
@@ -176,14 +172,9 @@ def run(options: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Measure and report; 130 when interrupted (after cleaning up)."""
     options = parse_options(argv)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        run(options)
-    except KeyboardInterrupt:
-        warn("interrupted; every process this benchmark started is stopped")
-        return 130
-    return 0
+    return run_interruptibly(
+        lambda: run(options), "every process this benchmark started is stopped"
+    )
 
 
 if __name__ == "__main__":

@@ -32,7 +32,6 @@ import argparse
 import contextlib
 import os
 import shutil
-import signal
 import sys
 import tempfile
 import warnings
@@ -49,6 +48,7 @@ from bench.environment import (
     check_local,
     machine_context,
     reporting_failure,
+    run_interruptibly,
     scratch_database,
     warn,
 )
@@ -278,16 +278,11 @@ def run_lags(options: Options, admin_url: str) -> None:
     print(load_note(load) + "\n")
 
 
-def _interrupt(signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Measure and report; 130 when interrupted (after cleaning up)."""
     options = parse_options(argv)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _interrupt)
-    try:
+
+    def measure() -> None:
         with server(options) as (admin_url, embedded):
             print_context(options, admin_url, embedded)
             if "rebuild" in options.parts:
@@ -295,10 +290,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     run_rebuilds(options, container)
             if "lag" in options.parts:
                 run_lags(options, admin_url)
-    except KeyboardInterrupt:
-        warn("interrupted; subprocesses stopped, scratch databases dropped")
-        return 130
-    return 0
+
+    return run_interruptibly(measure, "subprocesses stopped, scratch databases dropped")
 
 
 if __name__ == "__main__":

@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import shutil
-import signal
 import statistics
 import sys
 import tempfile
@@ -51,6 +50,7 @@ from bench.environment import (
     machine_context,
     open_container,
     reporting_failure,
+    run_interruptibly,
     running_api,
     scratch_database,
     usable_cores,
@@ -508,11 +508,6 @@ def print_context(context: list[tuple[str, str]], options: Options) -> None:
     print(flush=True)
 
 
-def _interrupt(signum: int, _frame: object) -> None:
-    """SIGTERM unwinds like Ctrl-C, so every cleanup runs."""
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def benchmark(options: Options) -> None:
     """Set everything up, run the matrix, print the report; tear everything down on the way out.
 
@@ -540,16 +535,9 @@ def benchmark(options: Options) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Measure and report; 130 when interrupted (after cleaning up)."""
     options = parse_options(argv)
-    # Ctrl-C and SIGTERM unwind through every cleanup, even when started with SIGINT ignored
-    # (as background jobs of a non-interactive shell are).
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        benchmark(options)
-    except KeyboardInterrupt:
-        warn("interrupted; subprocesses stopped and the scratch database dropped")
-        return 130
-    return 0
+    return run_interruptibly(
+        lambda: benchmark(options), "subprocesses stopped and the scratch database dropped"
+    )
 
 
 if __name__ == "__main__":

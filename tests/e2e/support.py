@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -346,16 +347,19 @@ class LiveSocket:
 
         ticket = ticket if ticket is not None else socket_ticket(base_url, session)
         ws_url = base_url.replace("http://", "ws://", 1)
-        self.connection = connect(
-            f"{ws_url}/ws/tenants/{session.tenant.slug}/{path}/?ticket={ticket}",
-            open_timeout=10,
+        self._opened = ExitStack()
+        self.connection = self._opened.enter_context(
+            connect(
+                f"{ws_url}/ws/tenants/{session.tenant.slug}/{path}/?ticket={ticket}",
+                open_timeout=10,
+            )
         )
 
     def __enter__(self) -> LiveSocket:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.connection.close()
+        self._opened.close()
 
     def receive(self, timeout: float = 5.0) -> dict:
         """The next message (``TimeoutError`` if none comes in time)."""

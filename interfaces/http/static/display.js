@@ -1,6 +1,7 @@
 // The hall display: one WebSocket per queue of the site (snapshot, then changes), merged by
 // as_of; polling GET queues/ and GET tickets/ while a queue has no live socket, so the screen is
-// never blank and keeps its last known state while it reconnects.
+// never blank and keeps its last known state while it reconnects. With ?counter=<name> it is a
+// counter display: only the ticket called to, or served at, that counter, very large.
 
 import { DeviceClient, NetworkError, showSetup, startDevice } from "./device.js";
 import { h, setUpLanguage, slugFromPath, sleep } from "./dom.js";
@@ -21,6 +22,7 @@ const SILENCE_MS = 15000;
 const POLLED = -1; // as_of of data read over HTTP: any socket message is newer
 
 const slug = slugFromPath();
+const counterOnly = new URLSearchParams(location.search).get("counter")?.trim() || null;
 const client = new DeviceClient("display", slug);
 const $ = (id) => document.getElementById(id);
 const queues = new Map(); // id -> {id, name, status, waiting, next, asOf, primed}
@@ -58,6 +60,7 @@ function noticeCall(ticket, queueId, recalled) {
   announced.add(key);
   // The first state of a queue is not news; what changes after it is.
   if (!queues.get(queueId)?.primed) return;
+  if (counterOnly && ticket.counter !== counterOnly) return; // another counter's call
   fresh.set(ticket.id, Date.now() + FRESH_SECONDS * 1000);
   const counter = ticket.counter;
   const announcer = $("announcer");
@@ -237,11 +240,14 @@ const isServing = (ticket) => ticket.status === "called" || ticket.status === "s
 const newestCallFirst = (a, b) => Date.parse(b.called_at) - Date.parse(a.called_at);
 
 function render() {
-  document.title = `${t("display.title")} · SmartQueue`;
+  const title = counterOnly ? t("display.counter", { counter: counterOnly }) : t("display.title");
+  document.title = `${title} · SmartQueue`;
   if (!$("now-list")) return; // the set-up form replaced the page
   const all = [...tickets.values()].map((known) => known.ticket).filter((ticket) => ticket.called_at);
   all.sort(newestCallFirst);
-  const serving = all.filter(isServing).slice(0, NOW_SERVING);
+  const serving = counterOnly
+    ? all.filter((ticket) => isServing(ticket) && ticket.counter === counterOnly).slice(0, 1)
+    : all.filter(isServing).slice(0, NOW_SERVING);
   const now = Date.now();
   $("now-list").replaceChildren(
     ...serving.map((ticket, index) =>
@@ -258,6 +264,11 @@ function render() {
     ),
   );
   $("now-empty").hidden = serving.length > 0;
+  if (counterOnly) {
+    $("now-title").textContent = title;
+    $("now-empty").textContent = t("display.counterIdle");
+    return renderStatus(); // a counter display shows neither the last calls nor the queues
+  }
   const calls = all.slice(0, LAST_CALLS);
   $("calls-list").replaceChildren(
     ...calls.map((ticket) =>
@@ -312,6 +323,7 @@ function tick() {
   element.textContent = clock(now);
 }
 
+if (counterOnly) document.body.classList.add("counter-display");
 setUpLanguage(() => {
   render();
   tick();

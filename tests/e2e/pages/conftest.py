@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
@@ -86,11 +86,15 @@ def register_device(admin: Session, site_id: str, kind: str, name: str = "Device
     return admin.ok("POST", "devices/", {"site_id": site_id, "kind": kind, "name": name}, 201)
 
 
-def device_page_url(kind: str, slug: str, registered: dict | None, lang: str | None = "en") -> str:
-    """The page of a device, with the provisioning fragment when ``registered`` is given."""
+def device_page_url(
+    kind: str, slug: str, registered: dict | None, lang: str | None = "en", **query: str
+) -> str:
+    """The page of a device, with the provisioning fragment when ``registered`` is given and
+    ``query`` (``counter="3"``) in its query string."""
     url = f"/{kind}/{slug}/"
-    if lang:
-        url += f"?lang={lang}"
+    parameters = ({"lang": lang} if lang else {}) | query
+    if parameters:
+        url += f"?{urlencode(parameters)}"
     if registered:
         device_id, secret = registered["device"]["id"], registered["secret"]
         url += f"#device={quote(device_id)}&secret={quote(secret)}"

@@ -32,10 +32,10 @@ class DisplayScreen:
         return self.page.get_by_test_id("queues").locator(f'[data-queue-id="{queue_id}"] .waiting')
 
 
-def _open_display(browser: Browser, base_url: str, admin: Session, site_id: str):
+def _open_display(browser: Browser, base_url: str, admin: Session, site_id: str, **query: str):
     display = register_device(admin, site_id, "display", "Hall")
     page, problems = new_page(browser, base_url)
-    page.goto(device_page_url("display", admin.tenant.slug, display))
+    page.goto(device_page_url("display", admin.tenant.slug, display, **query))
     return page, problems
 
 
@@ -153,3 +153,50 @@ def test_the_display_signs_in_again_before_its_token_expires_and_stays_live(
             )
         finally:
             _close(page, problems)
+
+
+def test_a_counter_display_shows_only_the_ticket_at_its_counter(
+    browser: Browser, live: Live, admin: Session
+):
+    floor = open_floor(admin)
+    queue_id = floor.queue["id"]
+    for _ in range(3):
+        admin.issue(queue_id)
+    here = admin.add_agent([queue_id])
+    here.set_status("available", counter="3")
+    elsewhere = admin.add_agent([queue_id])
+    elsewhere.set_status("available", counter="7")
+    page, problems = _open_display(browser, live.api_url, admin, floor.site["id"], counter="3")
+    try:
+        screen = DisplayScreen(page)
+        expect(screen.status).to_have_attribute("data-state", "live")
+        expect(page.locator("#now-title")).to_have_text("Counter 3")
+        expect(page).to_have_title("Counter 3 · SmartQueue")
+        expect(page.get_by_test_id("last-calls")).to_be_hidden()
+        expect(page.get_by_test_id("queues")).to_be_hidden()
+        idle = page.locator("#now-empty")
+        expect(idle).to_have_text("No ticket at this counter")
+
+        other = elsewhere.ok("POST", "agents/call-next/", {"queue_id": queue_id})
+        mine = here.ok("POST", "agents/call-next/", {"queue_id": queue_id})
+        expect(screen.latest.locator(".number")).to_have_text(
+            mine["number"], timeout=CALL_SHOWN_SECONDS * 1000
+        )
+        expect(page.get_by_test_id("announcer")).to_have_text(
+            f"Ticket {mine['number']}, please go to counter 3"
+        )
+        expect(screen.now_serving.locator("li")).to_have_count(1)
+        expect(screen.now_serving).not_to_contain_text(other["number"])
+        expect(idle).to_be_hidden()
+
+        # Served and closed: the counter is free again, though counter 7 still has its ticket.
+        here.ok("POST", f"tickets/{mine['id']}/start/")
+        here.ok("POST", f"tickets/{mine['id']}/close/")
+        expect(idle).to_be_visible(timeout=CALL_SHOWN_SECONDS * 1000)
+        expect(screen.now_serving.locator("li")).to_have_count(0)
+
+        page.locator("#lang-toggle").click()
+        expect(page.locator("#now-title")).to_have_text("Guichet 3")
+        expect(idle).to_have_text("Aucun ticket à ce guichet")
+    finally:
+        _close(page, problems)

@@ -1,15 +1,20 @@
-"""``smartqueue gateway``: the display gateway, events from Kafka onto the live Redis channels."""
+"""``smartqueue gateway``: the display gateway, events from Kafka onto the live Redis channels;
+``smartqueue gateway status``: its group's lag and last heartbeat."""
 
 from __future__ import annotations
 
+import sys
 import threading
+from datetime import UTC, datetime
 
 import click
+import redis
 
 from infrastructure.container import Container, build_container
-from infrastructure.display_gateway import start_gateway
-from infrastructure.kafka_broker import resolve_kafka, stop_embedded_kafka
+from infrastructure.display_gateway import group_lag, last_heartbeat, start_gateway
+from infrastructure.kafka_broker import resolve_kafka, running_broker, stop_embedded_kafka
 from infrastructure.logging import configure_logging
+from infrastructure.redis_server import connect_redis, resolve_redis_url
 from infrastructure.settings import Settings, load_settings
 from interfaces.relay_cli import with_broker
 from interfaces.signals import stop_on_signals
@@ -24,10 +29,13 @@ def run_gateway_in_background(
     )
 
 
-@click.command("gateway")
-def gateway_command() -> None:
+@click.group("gateway", invoke_without_command=True)
+@click.pass_context
+def gateway_command(ctx: click.Context) -> None:
     """Turn events into live updates for the API's WebSockets (hall displays, agent screens).
     Run as many as you like: the Kafka consumer group shares the partitions among them."""
+    if ctx.invoked_subcommand is not None:
+        return
     stop = stop_on_signals()
     settings = load_settings()
     configure_logging(settings.log)
@@ -47,3 +55,40 @@ def gateway_command() -> None:
         container.close()
         if started:
             stop_embedded_kafka(settings.home)
+
+
+@gateway_command.command("status")
+def status_command() -> None:
+    """Print the gateway group's last heartbeat and, per partition of its topics, the committed
+    offset, the end and the lag between them. Exits 1 when no gateway beat recently."""
+    settings = load_settings()
+    configure_logging(settings.log)
+    group = settings.live.gateway_group
+    bootstrap = settings.kafka.bootstrap_servers or running_broker(settings.home / "kafka")
+    if bootstrap is None:
+        raise click.ClickException(
+            "no Kafka broker: set KAFKA_BOOTSTRAP_SERVERS, or start smartqueue dev"
+        )
+    lags = group_lag(with_broker(settings, bootstrap).kafka, group)
+    client = connect_redis(resolve_redis_url(settings))
+    try:
+        beat = last_heartbeat(client, group)
+    except redis.RedisError as error:
+        raise click.ClickException(f"Redis unreachable: {error}") from error
+    finally:
+        client.close()
+    if beat is None:
+        click.echo(f"display_gateway\tgroup {group}\tsilent (no heartbeat in the last 15 s)")
+    else:
+        age = (datetime.now(UTC) - beat.at).total_seconds()
+        click.echo(
+            f"display_gateway\tgroup {group}\tlast beat {beat.at.isoformat()} ({age:.0f} s ago)"
+            f"\tposition {beat.position}"
+        )
+    for lag in lags:
+        behind = "no position yet" if lag.behind is None else f"lag {lag.behind}"
+        committed = "-" if lag.committed is None else lag.committed
+        click.echo(f"{lag.topic}[{lag.partition}]\tcommitted {committed}\tend {lag.end}\t{behind}")
+    click.echo(f"total lag {sum(lag.behind or 0 for lag in lags)}")
+    if beat is None:
+        sys.exit(1)

@@ -4,6 +4,7 @@ display gateway (each its own process), onto the WebSockets of another API proce
 from __future__ import annotations
 
 import signal
+import subprocess
 import time
 from collections.abc import Callable
 
@@ -18,6 +19,8 @@ from tests.e2e.support import (
     Tenant,
     login,
     open_floor,
+    process_env,
+    smartqueue_executable,
     socket_ticket,
 )
 
@@ -359,6 +362,36 @@ def test_changes_keep_flowing_when_a_display_gateway_is_killed(
         assert survivor.poll() is None
 
 
+def _gateway_status(live: Live) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [smartqueue_executable(), "gateway", "status"],
+        env={**process_env(live.database_url, live.home, live.redis_url), **live.env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _lag_by_topic(status: subprocess.CompletedProcess[str]) -> dict[str, int]:
+    """``{topic: messages behind}`` from ``smartqueue gateway status``'s partition lines."""
+    lags: dict[str, int] = {}
+    for line in status.stdout.splitlines():
+        if line.startswith("smartqueue.") and "\tlag " in line:
+            topic = line.split("[", 1)[0]
+            lags[topic] = lags.get(topic, 0) + int(line.rsplit("\tlag ", 1)[1])
+    return lags
+
+
+def _until_status(
+    live: Live, wanted: Callable[[subprocess.CompletedProcess[str]], bool], timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
+    deadline = time.monotonic() + timeout
+    while not wanted(status := _gateway_status(live)):
+        assert time.monotonic() < deadline, (status.returncode, status.stdout, status.stderr)
+        time.sleep(1)
+    return status
+
+
 def test_sockets_hear_the_gateway_beat_and_readiness_reports_a_silent_one(
     live: Live, new_tenant: Callable[[], Tenant], first_api: httpx.Client
 ) -> None:
@@ -383,7 +416,26 @@ def test_sockets_hear_the_gateway_beat_and_readiness_reports_a_silent_one(
         with LiveSocket(live.api_url, admin, f"queues/{queue_id}") as socket:
             socket.receive()
             assert [m for m in socket.quiet_for(6) if m["type"] == "heartbeat"] == []
+        # `smartqueue gateway status` tells the operator: silent (exit 1), and the ticket
+        # topic's lag grows with what the relay publishes meanwhile.
+        admin.issue(queue_id)
+        silent = _until_status(
+            live, lambda s: _lag_by_topic(s).get("smartqueue.ticket.v1", 0) >= 1
+        )
+        assert silent.returncode == 1
+        assert "silent" in silent.stdout.splitlines()[0]
     finally:
         live.start_role("gateway")
     live.wait_until_flowing(new_tenant())
     assert first_api.get(f"{API}/health/ready").json()["checks"]["display_gateway"] == "ok"
+    # The new gateway resumes from the group's positions and works the backlog off.
+    caught_up = _until_status(
+        live, lambda s: s.returncode == 0 and s.stdout.rstrip().endswith("total lag 0")
+    )
+    first = caught_up.stdout.splitlines()[0]
+    assert "last beat" in first and live.env["SMARTQUEUE_GATEWAY_GROUP"] in first
+    assert set(_lag_by_topic(caught_up)) == {
+        "smartqueue.ticket.v1",
+        "smartqueue.queue.v1",
+        "smartqueue.agent.v1",
+    }

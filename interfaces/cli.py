@@ -106,15 +106,20 @@ DEMO_PAGES = "demo-pages.txt"
 def demo_pages(
     container: Container, context: CommandContext, settings: Settings, slug: str, site_id: UUID
 ) -> str:
-    """Register a hall display and a kiosk at the demo site; their pages' provisioning URLs
-    (kept, readable by the owner only, in SMARTQUEUE_HOME so `smartqueue dev` shows them on
-    every start: a device's secret is shown once)."""
+    """Register a hall display, a display above counter 1 and a kiosk at the demo site; their
+    pages' provisioning URLs (kept, readable by the owner only, in SMARTQUEUE_HOME so
+    `smartqueue dev` shows them on every start: a device's secret is shown once)."""
     base = f"http://{settings.http.host}:{settings.http.port}"
     lines = []
-    for kind, name in (("display", "Hall display"), ("kiosk", "Entrance kiosk")):
+    pages = (
+        ("display", "Hall display", "display page", ""),
+        ("display", "Counter 1 display", "counter display", "?counter=1"),
+        ("kiosk", "Entrance kiosk", "kiosk page", ""),
+    )
+    for kind, name, label, query in pages:
         registered = container.devices.register_device(context, site_id, kind, name)
         fragment = f"#device={registered.device.id}&secret={registered.secret}"
-        lines.append(f"  {kind} page: {base}/{kind}/{slug}/{fragment}\n")
+        lines.append(f"  {label}: {base}/{kind}/{slug}/{query}{fragment}\n")
     text = "".join(lines)
     path = settings.home / DEMO_PAGES
     path.parent.mkdir(parents=True, exist_ok=True)

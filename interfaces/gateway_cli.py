@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 from datetime import UTC, datetime
@@ -63,6 +64,7 @@ def status_command() -> None:
     offset, the end and the lag between them. Exits 1 when no gateway beat recently."""
     settings = load_settings()
     configure_logging(settings.log)
+    logging.getLogger("kafka").setLevel(logging.WARNING)  # its connection chatter
     group = settings.live.gateway_group
     bootstrap = settings.kafka.bootstrap_servers or running_broker(settings.home / "kafka")
     if bootstrap is None:

@@ -1,4 +1,6 @@
-"""The AsyncAPI 3 document of the event contract, generated from its msgspec types."""
+"""The AsyncAPI 3 document of SmartQueue's asynchronous contracts, generated from their msgspec
+types: every event on Kafka (for analytics) and the live WebSocket protocol (for hall displays
+and agent screens)."""
 
 from __future__ import annotations
 
@@ -7,12 +9,30 @@ from typing import Any
 
 import msgspec
 
+from application.live import HEARTBEAT_SECONDS, AgentSnapshot, Change, Heartbeat, QueueSnapshot
 from infrastructure.event_contract import AGGREGATES, catalogue, envelope_type, topic_of
 from infrastructure.relay import HEADERS
+from interfaces.http.controllers import live as sockets
 
 ASYNCAPI_VERSION = "3.0.0"
-CONTRACT_VERSION = "1.0.0"
+CONTRACT_VERSION = "1.1.0"  # 1.1: the live WebSocket protocol added (nothing changed)
 KAFKA_BINDING = "0.5.0"
+WS_BINDING = "0.1.0"
+LIVE_MESSAGES = {
+    "queueSnapshot": QueueSnapshot,
+    "agentSnapshot": AgentSnapshot,
+    "change": Change,
+    "heartbeat": Heartbeat,
+}
+CLOSE_CODES = {
+    sockets.UNAUTHORIZED: "no, used or expired ticket; or the token behind it expired or was "
+    "revoked: sign in again, then reconnect",
+    sockets.FORBIDDEN: "the token lacks the scope, or a display asked for another site's queue",
+    sockets.NOT_FOUND: "no such queue or agent in this tenant (another tenant's included)",
+    sockets.LAGGING: "the client did not take its changes fast enough: reconnect",
+    sockets.RESUBSCRIBE: "what the socket follows changed (an agent's queues): reconnect",
+    sockets.UNAVAILABLE: "Redis or the database unreachable: reconnect with back-off",
+}
 REF = "#/components/schemas/{name}"
 HEADER_DESCRIPTIONS = {
     "event_id": "{aggregate_id}:{aggregate_version}; de-duplicate by it",
@@ -35,12 +55,90 @@ def _headers_schema() -> dict[str, Any]:
     }
 
 
+def _socket_channel(what: str, parameter: str, snapshot: str, scope: str) -> dict[str, Any]:
+    codes = "; ".join(f"{code}: {reason}" for code, reason in CLOSE_CODES.items())
+    return {
+        "address": f"/ws/tenants/{{slug}}/{what}s/{{{parameter}}}/",
+        "title": f"Live updates of one {what}",
+        "description": (
+            f"A WebSocket of any API process (scope {scope}). First message: a snapshot; then "
+            f"changes, and the display gateway's heartbeat every {HEARTBEAT_SECONDS:.0f} s "
+            "(silence means changes stopped: reconnect). Snapshots and changes carry as_of, the "
+            "read-model position their data was read at: keep, per item, the data with the "
+            f"highest as_of. Close codes: {codes}."
+        ),
+        "servers": [{"$ref": "#/servers/api"}],
+        "parameters": {
+            "slug": {"description": "the tenant's slug"},
+            parameter: {"description": f"the {what}'s id (a UUID)"},
+        },
+        "messages": {
+            name: {"$ref": f"#/components/messages/{name}"}
+            for name in (snapshot, "change", "heartbeat")
+        },
+        "bindings": {
+            "ws": {
+                "query": {
+                    "type": "object",
+                    "properties": {
+                        "ticket": {
+                            "type": "string",
+                            "description": "a single-use ticket from POST "
+                            "/api/v1/tenants/{slug}/ws-tickets/ (browsers cannot send "
+                            "Authorization on a WebSocket)",
+                        }
+                    },
+                    "required": ["ticket"],
+                },
+                "bindingVersion": WS_BINDING,
+            }
+        },
+    }
+
+
+def _live_part(references: dict[str, dict[str, str]]) -> tuple[dict, dict, dict]:
+    """The WebSocket channels, their operations and messages."""
+    messages = {
+        name: {
+            "name": name,
+            "title": struct.__name__,
+            "summary": (struct.__doc__ or "").strip().splitlines()[0].replace("``", ""),
+            "contentType": "application/json",
+            "payload": references[name],
+        }
+        for name, struct in LIVE_MESSAGES.items()
+    }
+    channels = {
+        "queueSocket": _socket_channel("queue", "queue_id", "queueSnapshot", "queues:read"),
+        "agentSocket": _socket_channel("agent", "agent_id", "agentSnapshot", "agents:read"),
+    }
+    operations = {
+        f"send{name[0].upper()}{name[1:]}Updates": {
+            "action": "send",
+            "channel": {"$ref": f"#/channels/{name}"},
+            "summary": "Snapshot first, then every change, within a second of the command.",
+            "messages": [
+                {"$ref": f"#/channels/{name}/messages/{message}"}
+                for message in channel["messages"]
+            ],
+        }
+        for name, channel in channels.items()
+    }
+    return channels, operations, messages
+
+
 @cache
 def asyncapi_document() -> dict[str, Any]:
     """The document served at ``/schema/asyncapi.json``."""
     event_types = sorted(catalogue().values(), key=lambda event_type: event_type.name)
     types = [envelope_type(event_type) for event_type in event_types]
-    references, schemas = msgspec.json.schema_components(types, ref_template=REF)
+    all_references, schemas = msgspec.json.schema_components(
+        [*types, *LIVE_MESSAGES.values()], ref_template=REF
+    )
+    references = all_references[: len(types)]
+    live_channels, live_operations, live_messages = _live_part(
+        dict(zip(LIVE_MESSAGES, all_references[len(types) :], strict=True))
+    )
     headers = _headers_schema()
     messages = {
         event_type.name: {
@@ -73,6 +171,7 @@ def asyncapi_document() -> dict[str, Any]:
             "messages": {
                 message: {"$ref": f"#/components/messages/{message}"} for message in owned
             },
+            "servers": [{"$ref": "#/servers/kafka"}],
             "bindings": {"kafka": {"topic": topic_of(name), "bindingVersion": KAFKA_BINDING}},
         }
         operations[f"publish{name}Events"] = {
@@ -91,7 +190,9 @@ def asyncapi_document() -> dict[str, Any]:
             "description": (
                 "Every event of SmartQueue's log, published by the relay to Kafka. At least "
                 "once: de-duplicate by event_id. Consumers ignore unknown fields and event "
-                "types; a breaking change moves an aggregate's events to a new topic (.v2)."
+                "types; a breaking change moves an aggregate's events to a new topic (.v2). "
+                "And the live WebSocket protocol of the API (queueSocket, agentSocket): "
+                "clients ignore unknown fields and message types."
             ),
         },
         "defaultContentType": "application/json",
@@ -101,11 +202,17 @@ def asyncapi_document() -> dict[str, Any]:
                 "protocol": "kafka",
                 "description": "KAFKA_BOOTSTRAP_SERVERS of the deployment",
                 "variables": {"bootstrap": {"default": "localhost:9092"}},
-            }
+            },
+            "api": {
+                "host": "{host}",
+                "protocol": "ws",
+                "description": "any SmartQueue API process (wss behind TLS)",
+                "variables": {"host": {"default": "127.0.0.1:8000"}},
+            },
         },
-        "channels": channels,
-        "operations": operations,
-        "components": {"messages": messages, "schemas": schemas},
+        "channels": {**channels, **live_channels},
+        "operations": {**operations, **live_operations},
+        "components": {"messages": {**messages, **live_messages}, "schemas": schemas},
     }
 
 

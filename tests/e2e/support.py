@@ -6,6 +6,8 @@ line; nothing reaches into the application's objects.
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import re
 import subprocess
@@ -337,14 +339,40 @@ def socket_ticket(base_url: str, session: Session) -> str:
     return response.json()["ticket"]
 
 
+CONTRACT = Path(__file__).parents[2] / "docs" / "asyncapi.json"
+
+
+@functools.cache
+def live_contract() -> dict[str, Any]:
+    """The live protocol's message schemas from the published AsyncAPI document (which the
+    API serves; ``test_event_contract_http`` checks the two are equal): ``{channel: {message
+    type: validator}}``."""
+    import jsonschema_rs
+
+    document = json.loads(CONTRACT.read_text())
+    messages = document["components"]["messages"]
+    contract = {}
+    for channel in ("queueSocket", "agentSocket"):
+        by_type = {}
+        for name in document["channels"][channel]["messages"]:
+            schema = {**messages[name]["payload"], "components": document["components"]}
+            message_type = "snapshot" if name.endswith("Snapshot") else name
+            by_type[message_type] = jsonschema_rs.validator_for(schema)
+        contract[channel] = by_type
+    return contract
+
+
 class LiveSocket:
-    """A WebSocket client of ``/ws/tenants/{slug}/{path}/`` on the API at ``base_url``."""
+    """A WebSocket client of ``/ws/tenants/{slug}/{path}/`` on the API at ``base_url``. Every
+    message it receives is checked against the published contract first."""
 
     def __init__(
         self, base_url: str, session: Session, path: str, ticket: str | None = None
     ) -> None:
         from websockets.sync.client import connect
 
+        channel = "agentSocket" if path.startswith("agents/") else "queueSocket"
+        self.contract = live_contract()[channel]
         ticket = ticket if ticket is not None else socket_ticket(base_url, session)
         ws_url = base_url.replace("http://", "ws://", 1)
         self._opened = ExitStack()
@@ -362,10 +390,12 @@ class LiveSocket:
         self._opened.close()
 
     def receive(self, timeout: float = 5.0) -> dict:
-        """The next message (``TimeoutError`` if none comes in time)."""
-        import json
-
-        return json.loads(self.connection.recv(timeout=timeout))
+        """The next message (``TimeoutError`` if none comes in time), valid by the contract."""
+        message = json.loads(self.connection.recv(timeout=timeout))
+        validator = self.contract.get(message.get("type"))
+        assert validator is not None, f"a message type the contract does not name: {message}"
+        validator.validate(message)
+        return message
 
     def until(self, wanted: Any, timeout: float = 5.0) -> dict:
         """The first message ``wanted(message)`` accepts, skipping the others."""

@@ -56,16 +56,26 @@ def test_every_event_type_of_the_domain_has_a_schema_and_an_asyncapi_message():
     assert "Ticket.Called" in expected and "Customer.Erased" in expected
     assert set(json_schemas()) == expected
     document = asyncapi_document()
-    assert set(document["components"]["messages"]) == expected
+    live = {"queueSnapshot", "agentSnapshot", "change", "heartbeat"}
+    assert set(document["components"]["messages"]) == expected | live
     in_channels = {
-        name for channel in document["channels"].values() for name in channel["messages"]
+        name for channel in _kafka_channels(document).values() for name in channel["messages"]
     }
     assert in_channels == expected
 
 
+def _kafka_channels(document: dict[str, Any]) -> dict[str, Any]:
+    """The document's Kafka topics (the others are the API's WebSockets)."""
+    channels = document["channels"]
+    kafka = {name: channel for name, channel in channels.items() if "kafka" in channel["bindings"]}
+    assert set(channels) - set(kafka) == {"queueSocket", "agentSocket"}
+    assert all(channel["servers"] == [{"$ref": "#/servers/kafka"}] for channel in kafka.values())
+    return kafka
+
+
 def test_each_aggregate_has_its_own_versioned_topic_carrying_only_its_events():
     document = asyncapi_document()
-    for channel in document["channels"].values():
+    for channel in _kafka_channels(document).values():
         for name in channel["messages"]:
             aggregate = name.split(".")[0]
             assert channel["address"] == topic_of(aggregate)
@@ -149,3 +159,54 @@ def test_the_contract_changes_only_on_purpose():
     ``python -m interfaces.asyncapi > docs/asyncapi.json``."""
     pinned = json.loads(PINNED.read_text())
     assert asyncapi_document() == pinned
+
+
+def _live_validator(document: dict[str, Any], message: str) -> jsonschema_rs.Validator:
+    payload = document["components"]["messages"][message]["payload"]
+    return jsonschema_rs.validator_for({**payload, "components": document["components"]})
+
+
+def test_the_live_websocket_protocol_is_in_the_document_and_its_schemas_hold():
+    from datetime import UTC, datetime
+    from uuid import uuid4
+
+    import msgspec
+
+    from application.live import Change, Heartbeat, LiveTicket, QueueSnapshot, QueueSummary
+
+    document = asyncapi_document()
+    queue_socket = document["channels"]["queueSocket"]
+    assert queue_socket["address"] == "/ws/tenants/{slug}/queues/{queue_id}/"
+    assert document["channels"]["agentSocket"]["address"] == "/ws/tenants/{slug}/agents/{agent_id}/"
+    assert queue_socket["servers"] == [{"$ref": "#/servers/api"}]
+    assert document["servers"]["api"]["protocol"] == "ws"
+    assert queue_socket["bindings"]["ws"]["query"]["required"] == ["ticket"]
+    assert set(queue_socket["messages"]) == {"queueSnapshot", "change", "heartbeat"}
+    assert "4401" in queue_socket["description"] and "4404" in queue_socket["description"]
+
+    queue_id = uuid4()
+    ticket = LiveTicket(
+        id=uuid4(),
+        number="A-001",
+        status="called",
+        queue_id=queue_id,
+        counter="3",
+        called_at=datetime.now(UTC),
+        position=None,
+    )
+    summary = QueueSummary(id=queue_id, waiting=1, next=["A-002"])
+    messages = {
+        "queueSnapshot": QueueSnapshot(as_of=7, queue=summary, tickets=[ticket]),
+        "change": Change(as_of=8, position=8, event="Ticket.Called", queue=summary, ticket=ticket),
+        "heartbeat": Heartbeat(at=datetime.now(UTC), position=8),
+    }
+    for name, message in messages.items():
+        validator = _live_validator(document, name)
+        encoded = json.loads(msgspec.json.encode(message))
+        validator.validate(encoded)
+        assert not validator.is_valid({**encoded, "type": "something else"})
+    change = json.loads(msgspec.json.encode(messages["change"]))
+    assert not _live_validator(document, "change").is_valid({**change, "as_of": "8"})
+    snapshot = json.loads(msgspec.json.encode(messages["queueSnapshot"]))
+    del snapshot["tickets"][0]["number"]
+    assert not _live_validator(document, "queueSnapshot").is_valid(snapshot)

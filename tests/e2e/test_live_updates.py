@@ -6,12 +6,16 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
+import uuid
 from collections.abc import Callable
 
 import httpx
+import msgspec
 import pytest
+import redis
 
-from tests.e2e.conftest import Live
+from application.live import Change, QueueSummary, queue_channel
+from tests.e2e.conftest import Live, running_api
 from tests.e2e.support import (
     API,
     LiveSocket,
@@ -439,3 +443,73 @@ def test_sockets_hear_the_gateway_beat_and_readiness_reports_a_silent_one(
         "smartqueue.queue.v1",
         "smartqueue.agent.v1",
     }
+
+
+def test_an_agent_socket_sends_the_change_of_its_queues_then_closes_with_4409(
+    live: Live, new_tenant: Callable[[], Tenant], first_api: httpx.Client
+) -> None:
+    admin = _admin(live, new_tenant, first_api)
+    floor = open_floor(admin)
+    first = floor.queue["id"]
+    second = admin.open_queue(floor.site["id"], [floor.service["id"]], "fifo", name="Second")["id"]
+    agent = admin.add_agent(queue_ids=[first])
+    agent_id = agent.me()["id"]
+    admin.settle()
+    assert Session.read_models is not None
+    Session.read_models.caught_up("agent_board")
+
+    with LiveSocket(live.api_url, agent, f"agents/{agent_id}") as socket:
+        assert socket.receive()["agent"]["queue_ids"] == [first]
+        admin.ok("PUT", f"agents/{agent_id}/queues/", {"queue_ids": [first, second]})
+        change = socket.until(_is("Agent.QueuesAssigned"), timeout=CHANGE_SECONDS)
+        assert sorted(change["agent"]["queue_ids"]) == sorted([first, second])
+        assert socket.closed_with() == (4409, "the subscription changed; reconnect")
+
+    # Reconnected, the socket follows the new queue too.
+    with LiveSocket(live.api_url, agent, f"agents/{agent_id}") as socket:
+        snapshot = socket.receive()
+        assert {queue["id"] for queue in snapshot["queues"]} == {first, second}
+        issued = admin.issue(second)
+        change = socket.until(_is("Ticket.Issued", issued["number"]), timeout=CHANGE_SECONDS)
+        assert change["queue"] == {"id": second, "waiting": 1, "next": [issued["number"]]}
+
+
+def test_a_client_too_slow_for_its_changes_is_closed_with_4408_and_a_new_socket_recovers(
+    live: Live, new_tenant: Callable[[], Tenant], first_api: httpx.Client
+) -> None:
+    """A burst of changes larger than the socket's backlog (2 here) on its queue's channel:
+    rather than silently dropping some, the API closes the socket; the client reconnects and
+    its snapshot is the truth again."""
+    admin = _admin(live, new_tenant, first_api)
+    queue_id = open_floor(admin).queue["id"]
+    small = {**live.env, "SMARTQUEUE_WS_BACKLOG": "2"}
+    with running_api(live.database_url, live.redis_url, live.home, None, **small) as url:
+        with LiveSocket(url, admin, f"queues/{queue_id}") as socket:
+            snapshot = socket.receive()
+            channel = queue_channel(uuid.UUID(admin.tenant.id), uuid.UUID(queue_id))
+            burst = [
+                msgspec.json.encode(
+                    Change(
+                        as_of=snapshot["as_of"] + n,
+                        position=snapshot["as_of"] + n,
+                        event="Queue.TicketJoined",
+                        queue=QueueSummary(id=uuid.UUID(queue_id), waiting=0, next=[]),
+                    )
+                )
+                for n in range(1, 301)
+            ]
+            client = redis.Redis.from_url(live.redis_url)
+            try:
+                with client.pipeline(transaction=False) as pipe:
+                    for message in burst:
+                        pipe.publish(channel, message)
+                    pipe.execute()
+            finally:
+                client.close()
+            assert socket.closed_with() == (4408, "too far behind; reconnect")
+        with LiveSocket(url, admin, f"queues/{queue_id}") as socket:
+            again = socket.receive()
+            assert again["type"] == "snapshot" and again["queue"]["waiting"] == 0
+            issued = admin.issue(queue_id)
+            change = socket.until(_is("Ticket.Issued", issued["number"]), timeout=CHANGE_SECONDS)
+            assert change["queue"]["waiting"] == 1

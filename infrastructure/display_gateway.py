@@ -12,6 +12,7 @@ ends: displays get the past from their snapshot.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -105,7 +106,9 @@ class DisplayGateway:
         self.last_beat = 0.0
 
     def run(self, stop: threading.Event) -> None:
-        """Consume until ``stop``; Kafka, Redis or database trouble backs off and retries."""
+        """Consume until ``stop``. Redis or database trouble: the consumer keeps its partitions
+        (no rebalance), reads the failed batch again and backs off. Kafka trouble: a new
+        consumer after the back-off. Nothing unpublished is ever committed."""
         from kafka.errors import KafkaError
 
         logging.getLogger("kafka").setLevel(logging.WARNING)
@@ -116,18 +119,16 @@ class DisplayGateway:
             try:
                 consumer = self._consumer()
                 while not stop.is_set():
-                    self.consume(consumer, stop)
-                    self.beat()
-                    backoff = self.backoff_seconds
-            except (
-                KafkaError,
-                OSError,
-                redis.RedisError,
-                SQLAlchemyError,
-                PersistenceError,
-            ) as error:
-                # Nothing was committed: the batch is consumed again after the back-off.
-                log.warning("display gateway interrupted; retrying", error=repr(error))
+                    try:
+                        self.consume(consumer, stop)
+                        self.beat()
+                        backoff = self.backoff_seconds
+                    except (redis.RedisError, SQLAlchemyError, PersistenceError) as error:
+                        log.warning("display gateway cannot publish; retrying", error=repr(error))
+                        stop.wait(backoff)
+                        backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+            except (KafkaError, OSError) as error:
+                log.warning("display gateway lost Kafka; reconnecting", error=repr(error))
                 stop.wait(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
             finally:
@@ -138,9 +139,11 @@ class DisplayGateway:
                         log.debug("gateway consumer close failed", error=str(error))
 
     def beat(self, every: float = HEARTBEAT_SECONDS) -> None:
-        """Every few seconds: tell the sockets (and the API's readiness) changes flow."""
+        """Every few seconds: tell the sockets (and the API's readiness) changes flow. Only a
+        gateway that holds partitions beats: one left without any (a group that did not
+        rebalance) must not pass for a working one."""
         now = time.monotonic()
-        if now - self.last_beat < every:
+        if now - self.last_beat < every or not self.pinned:
             return
         beat = Heartbeat(at=datetime.now(UTC), position=self.position)
         encoded = msgspec.json.encode(beat)
@@ -169,12 +172,28 @@ class DisplayGateway:
             for record in records
         ]
         if events:
-            self.publish(events, stop)
-            consumer.commit()
+            published = False
+            try:
+                published = self.publish(events, stop)
+            finally:
+                if not published:  # read the batch again next time (or never commit it)
+                    self._rewind(consumer, batch)
+            if published:
+                consumer.commit()
         assigned = consumer.assignment()
         if assigned != self.pinned:
             self._pin(consumer, assigned)
         return len(events)
+
+    @staticmethod
+    def _rewind(consumer: Any, batch: dict[Any, list[Any]]) -> None:
+        """Seek back to the first record of each partition of ``batch``."""
+        from kafka.errors import KafkaError
+
+        for partition, records in batch.items():
+            # A partition handed over meanwhile resumes at the committed offset with its new owner.
+            with contextlib.suppress(KafkaError):
+                consumer.seek(partition, records[0].offset)
 
     def _pin(self, consumer: Any, assigned: set[Any]) -> None:
         """Commit a position for every newly assigned partition, even one nothing was read
@@ -188,10 +207,13 @@ class DisplayGateway:
         }
         if offsets:
             consumer.commit(offsets)
+        positions = (f"{tp.topic}[{tp.partition}]@{at.offset}" for tp, at in offsets.items())
+        log.info("gateway partitions assigned", partitions=sorted(positions))
         self.pinned = set(assigned)
 
-    def publish(self, events: list[Envelope], stop: threading.Event) -> None:
-        """Publish each event's changes, once the read models have applied them all."""
+    def publish(self, events: list[Envelope], stop: threading.Event) -> bool:
+        """Publish each event's changes, once the read models have applied them all; False if
+        ``stop`` came first (nothing was published)."""
         latest = max(event.log_position for event in events)
         while True:
             try:
@@ -200,7 +222,7 @@ class DisplayGateway:
             except ReadModelBehind:
                 log.warning("read models behind the gateway; waiting", position=latest)
                 if stop.is_set():
-                    return
+                    return False
             except InvalidInput:
                 # Beyond the end of this database's log: the topics carry another log's events
                 # (a restored database, or a broker shared by mistake). Read what there is; such
@@ -236,6 +258,7 @@ class DisplayGateway:
             messages=published,
             ms=round((time.perf_counter() - started) * 1000, 1),
         )
+        return True
 
 
 def start_gateway(

@@ -169,6 +169,7 @@ class Live:
     redis_url: str
     home: Path
     processes: list[subprocess.Popen] = field(default_factory=list)
+    started: int = 0
 
     @property
     def api_url(self) -> str:
@@ -178,11 +179,16 @@ class Live:
         """One more API process with the live settings (on ``port`` when given): its URL."""
         return running_api(self.database_url, self.redis_url, self.home, port, **self.env)
 
-    def start_role(self, *command: str) -> subprocess.Popen:
-        log = (self.home / f"{command[0]}-{len(self.processes)}.stderr").open("wb")
+    def start_role(self, *command: str, **extra_env: str) -> subprocess.Popen:
+        self.started += 1  # each process its own log, also after others stopped
+        log = (self.home / f"{command[0]}-{self.started}.stderr").open("wb")
         process = subprocess.Popen(
             [smartqueue_executable(), *command],
-            env={**process_env(self.database_url, self.home, self.redis_url), **self.env},
+            env={
+                **process_env(self.database_url, self.home, self.redis_url),
+                **self.env,
+                **extra_env,
+            },
             stdout=subprocess.DEVNULL,
             stderr=log,
         )

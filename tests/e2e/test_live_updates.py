@@ -16,6 +16,7 @@ import redis
 
 from application.live import Change, QueueSummary, queue_channel
 from tests.e2e.conftest import Live, running_api
+from tests.e2e.cuttable_proxy import CuttableProxy
 from tests.e2e.support import (
     API,
     LiveSocket,
@@ -513,3 +514,49 @@ def test_a_client_too_slow_for_its_changes_is_closed_with_4408_and_a_new_socket_
             issued = admin.issue(queue_id)
             change = socket.until(_is("Ticket.Issued", issued["number"]), timeout=CHANGE_SECONDS)
             assert change["queue"]["waiting"] == 1
+
+
+def _stop_gateways(live: Live) -> None:
+    for process in [p for p in live.processes if p.args[-1] == "gateway"]:
+        process.terminate()
+        process.wait(15)
+        live.processes.remove(process)
+
+
+def test_a_gateway_cut_off_from_redis_publishes_what_it_missed_once_redis_is_back(
+    live: Live, new_tenant: Callable[[], Tenant], first_api: httpx.Client
+) -> None:
+    """Only the gateway loses Redis (through a proxy we cut): it commits nothing it could not
+    publish, so once Redis is back it publishes every change of the outage; no socket closes."""
+    admin = _admin(live, new_tenant, first_api)
+    queue_id = open_floor(admin).queue["id"]
+    proxy = CuttableProxy(live.redis_url).start()
+    _stop_gateways(live)
+    try:
+        cut_off = live.start_role("gateway", REDIS_URL=proxy.url)
+        with LiveSocket(live.api_url, admin, f"queues/{queue_id}") as socket:
+            socket.receive()
+            admin.issue(queue_id)  # the group (re)joined and publishes through the proxy
+            pending = {"Ticket.Issued", "Queue.TicketJoined"}  # two topics: either order
+            while pending:
+                heard_now = socket.until(lambda m: m.get("event") in pending, timeout=30)
+                pending.discard(heard_now["event"])
+
+            proxy.cut()
+            missed = {admin.issue(queue_id)["number"] for _ in range(3)}
+            assert [m for m in socket.quiet_for(3.0) if m["type"] == "change"] == []
+            proxy.start()
+
+            heard: set[str] = set()
+            deadline = time.monotonic() + 30
+            while not missed <= heard:
+                left = deadline - time.monotonic()
+                assert left > 0, f"never published after the outage: {missed - heard}"
+                message = socket.until(_is("Ticket.Issued"), timeout=left)
+                heard.add(message["ticket"]["number"])
+            assert cut_off.poll() is None
+    finally:
+        proxy.cut()
+        _stop_gateways(live)
+        live.start_role("gateway")
+    live.wait_until_flowing(new_tenant())

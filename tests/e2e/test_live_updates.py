@@ -233,6 +233,13 @@ def test_a_paused_queue_reaches_its_displays_with_its_new_status(
         assert change["queue"]["name"]
 
 
+def _board_settled(admin: Session) -> None:
+    """Wait until the tickets and agent board read models have applied every event so far."""
+    admin.settle()
+    assert Session.read_models is not None
+    Session.read_models.caught_up("agent_board")
+
+
 def test_an_agent_socket_follows_the_agent_and_their_queues(
     live: Live, new_tenant: Callable[[], Tenant], first_api: httpx.Client
 ) -> None:
@@ -242,9 +249,7 @@ def test_an_agent_socket_follows_the_agent_and_their_queues(
     agent_id = agent.me()["id"]
     agent.set_status("available", counter="5")
     ticket = admin.issue(queue_id)
-    admin.settle()
-    assert Session.read_models is not None
-    Session.read_models.caught_up("agent_board")
+    _board_settled(admin)
 
     with LiveSocket(live.api_url, agent, f"agents/{agent_id}") as socket:
         snapshot = socket.receive()
@@ -455,9 +460,7 @@ def test_an_agent_socket_sends_the_change_of_its_queues_then_closes_with_4409(
     second = admin.open_queue(floor.site["id"], [floor.service["id"]], "fifo", name="Second")["id"]
     agent = admin.add_agent(queue_ids=[first])
     agent_id = agent.me()["id"]
-    admin.settle()
-    assert Session.read_models is not None
-    Session.read_models.caught_up("agent_board")
+    _board_settled(admin)
 
     with LiveSocket(live.api_url, agent, f"agents/{agent_id}") as socket:
         assert socket.receive()["agent"]["queue_ids"] == [first]

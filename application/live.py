@@ -32,6 +32,24 @@ READ_MODELS = ("tickets", "agent_board")
 NEXT_NUMBERS = 5
 RECENT_CALLS = 10
 
+# How the server closes a socket (4000-4999 are the application's: the HTTP status they stand
+# for, plus 4000), and what each tells the client; published in the AsyncAPI document.
+UNAUTHORIZED = 4401
+FORBIDDEN = 4403
+NOT_FOUND = 4404
+LAGGING = 4408
+RESUBSCRIBE = 4409
+UNAVAILABLE = 1013  # the WebSocket standard's "try again later"
+CLOSE_CODES = {
+    UNAUTHORIZED: "no, used or expired ticket; or the token behind it expired or was revoked: "
+    "sign in again, then reconnect",
+    FORBIDDEN: "the token lacks the scope, or a display asked for another site's queue",
+    NOT_FOUND: "no such queue or agent in this tenant (another tenant's included)",
+    LAGGING: "the client did not take its changes fast enough: reconnect",
+    RESUBSCRIBE: "what the socket follows changed (an agent's queues): reconnect",
+    UNAVAILABLE: "Redis or the database unreachable: reconnect with back-off",
+}
+
 
 def queue_channel(tenant_id: UUID, queue_id: UUID) -> str:
     """The channel of one queue's changes (the tenant is part of the name)."""

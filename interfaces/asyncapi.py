@@ -9,10 +9,16 @@ from typing import Any
 
 import msgspec
 
-from application.live import HEARTBEAT_SECONDS, AgentSnapshot, Change, Heartbeat, QueueSnapshot
+from application.live import (
+    CLOSE_CODES,
+    HEARTBEAT_SECONDS,
+    AgentSnapshot,
+    Change,
+    Heartbeat,
+    QueueSnapshot,
+)
 from infrastructure.event_contract import AGGREGATES, catalogue, envelope_type, topic_of
 from infrastructure.relay import HEADERS
-from interfaces.http.controllers import live as sockets
 
 ASYNCAPI_VERSION = "3.0.0"
 CONTRACT_VERSION = "1.1.0"  # 1.1: the live WebSocket protocol added (nothing changed)
@@ -23,15 +29,6 @@ LIVE_MESSAGES = {
     "agentSnapshot": AgentSnapshot,
     "change": Change,
     "heartbeat": Heartbeat,
-}
-CLOSE_CODES = {
-    sockets.UNAUTHORIZED: "no, used or expired ticket; or the token behind it expired or was "
-    "revoked: sign in again, then reconnect",
-    sockets.FORBIDDEN: "the token lacks the scope, or a display asked for another site's queue",
-    sockets.NOT_FOUND: "no such queue or agent in this tenant (another tenant's included)",
-    sockets.LAGGING: "the client did not take its changes fast enough: reconnect",
-    sockets.RESUBSCRIBE: "what the socket follows changed (an agent's queues): reconnect",
-    sockets.UNAVAILABLE: "Redis or the database unreachable: reconnect with back-off",
 }
 REF = "#/components/schemas/{name}"
 HEADER_DESCRIPTIONS = {

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import click
 import redis
 
+from application.live import HEARTBEAT_SECONDS
 from infrastructure.container import Container, build_container
 from infrastructure.display_gateway import group_lag, last_heartbeat, start_gateway
 from infrastructure.kafka_broker import resolve_kafka, running_broker, stop_embedded_kafka
@@ -80,7 +81,8 @@ def status_command() -> None:
     finally:
         client.close()
     if beat is None:
-        click.echo(f"display_gateway\tgroup {group}\tsilent (no heartbeat in the last 15 s)")
+        silence = f"no heartbeat in the last {HEARTBEAT_SECONDS * 3:.0f} s"
+        click.echo(f"display_gateway\tgroup {group}\tsilent ({silence})")
     else:
         age = (datetime.now(UTC) - beat.at).total_seconds()
         click.echo(

@@ -27,7 +27,18 @@ from litestar.params import FromPath, FromQuery
 
 from application.errors import Unavailable
 from application.identity import Principal
-from application.live import ChangeHeader, agent_channel, heartbeat_channel, queue_channel
+from application.live import (
+    FORBIDDEN,
+    LAGGING,
+    NOT_FOUND,
+    RESUBSCRIBE,
+    UNAUTHORIZED,
+    UNAVAILABLE,
+    ChangeHeader,
+    agent_channel,
+    heartbeat_channel,
+    queue_channel,
+)
 from domain.errors import QueueNotFound
 from domain.tenancy import Tenant
 from infrastructure.container import Container
@@ -36,13 +47,6 @@ from interfaces.http.security import bearer_token, container_of, scoped
 
 log = structlog.get_logger(__name__)
 
-# Close codes (4000-4999 are the application's): the HTTP status they stand for, plus 4000.
-UNAUTHORIZED = 4401  # no, unknown, used or expired ticket; or the token behind it expired/revoked
-FORBIDDEN = 4403  # the token lacks the scope, or a device asks for another site's queue
-NOT_FOUND = 4404  # no such queue or agent in this tenant (another tenant's included)
-LAGGING = 4408  # the client did not take its changes fast enough: reconnect for a snapshot
-RESUBSCRIBE = 4409  # what the socket listens to changed (an agent's queues): reconnect
-UNAVAILABLE = 1013  # "try again later": Redis or the database cannot be reached
 
 
 class SocketTicket(msgspec.Struct, kw_only=True):

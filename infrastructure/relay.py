@@ -39,7 +39,7 @@ from infrastructure.single_active import SingleActive
 RELAY_NAME = "kafka_relay"
 POLL_SECONDS = 0.1
 MAX_BACKOFF_SECONDS = 5.0
-# Consumer settings that make a group join in ~3 s instead of 20+ (see the README).
+# Consumer settings that make a group join in ~3 s instead of 20+ (see docs/events.md).
 FAST_GROUP = {
     "session_timeout_ms": 6000,
     "heartbeat_interval_ms": 1000,

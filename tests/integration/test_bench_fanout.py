@@ -1,6 +1,6 @@
 """A smoke run of the fan-out benchmark at a tiny scale, so the script does not rot.
 
-The real run (500 clients, about 3 minutes) is never part of the suite; see README, Benchmarks.
+The real run (500 clients, about 3 minutes) is never part of the suite; see docs/benchmarks.md.
 """
 
 from __future__ import annotations

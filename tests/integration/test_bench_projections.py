@@ -1,6 +1,6 @@
 """A smoke run of the projection benchmark on a tiny history, so the script does not rot.
 
-The real run (200,000 events, minutes) is never part of the suite; see README, Benchmarks.
+The real run (200,000 events, minutes) is never part of the suite; see docs/benchmarks.md.
 """
 
 from __future__ import annotations

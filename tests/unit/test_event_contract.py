@@ -155,7 +155,7 @@ def test_a_schema_refuses_an_envelope_of_another_type_or_missing_fields():
 
 def test_the_contract_changes_only_on_purpose():
     """``docs/asyncapi.json`` is the published contract. If this fails, the generated contract
-    changed: follow the versioning rules (README, "Event contract"), then regenerate it with
+    changed: follow the versioning rules (docs/events.md), then regenerate it with
     ``python -m interfaces.asyncapi > docs/asyncapi.json``."""
     pinned = json.loads(PINNED.read_text())
     assert asyncapi_document() == pinned

@@ -18,5 +18,5 @@ from interfaces.asyncapi import asyncapi_document
     media_type="application/json",
 )
 def asyncapi() -> dict[str, Any]:
-    """The AsyncAPI 3 document of the events published to Kafka (see the README's contract)."""
+    """The AsyncAPI 3 document of the events published to Kafka (see docs/events.md)."""
     return asyncapi_document()

@@ -23,7 +23,7 @@ from application.context import CommandContext
 from application.errors import AuthenticationFailed
 from application.paging import Page, PageRequest, paginate
 from application.ports import LoginLimiter, PasswordHasher, SideWrite, TokenService, TokenSubject
-from domain.access import DEVICE_ROLE, DEVICE_SCOPES
+from domain.access import DEVICE_ROLE, DEVICE_SCOPES, device_rights
 from domain.devices import Device, DeviceKind
 from domain.errors import NotFound, NotPermitted, QueueNotFound, ResourceNotFound
 from domain.queues import Queue
@@ -173,8 +173,12 @@ class Devices:
     def register_device(
         self, context: CommandContext, site_id: UUID, kind: str, name: str
     ) -> DeviceWithSecret:
-        """Register a display or kiosk at a site of the tenant; its secret is returned once."""
+        """Register a display or kiosk at a site of the tenant; its secret is returned once.
+
+        The caller must hold every right the device will have (``NotPermitted`` otherwise).
+        """
         kind = DeviceKind.parse(kind).value
+        context.check_can_grant(device_rights(kind))
         name = check_name(name, "device")
         secret = new_secret()
         secret_hash = self.hasher.hash(secret)
@@ -219,7 +223,10 @@ class Devices:
         return self._view(device)
 
     def rotate_secret(self, context: CommandContext, device_id: UUID) -> DeviceWithSecret:
-        """A new secret, shown once; the old one and every token issued with it stop working."""
+        """A new secret, shown once; the old one and every token issued with it stop working.
+
+        Whoever learns the secret holds the device's rights, so the caller must hold them too.
+        """
         secret = new_secret()
         secret_hash = self.hasher.hash(secret)
         device = self._rotate(context, device_id, secret_hash)
@@ -229,6 +236,7 @@ class Devices:
     @retry_on_conflict
     def _rotate(self, context: CommandContext, device_id: UUID, secret_hash: str) -> Device:
         device = self._load(context.tenant_id, device_id)
+        context.check_can_grant(device_rights(device.kind))
         device.rotate_secret()
         self.app.save_in_context(
             context, device, side_writes=[self.credentials.replace(device.id, secret_hash)]

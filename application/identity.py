@@ -23,10 +23,11 @@ from application.ports import (
     TokenSubject,
 )
 from application.views import UserView
+from domain.access import scopes_of
 from domain.agents import Agent
 from domain.errors import InvalidInput
 from domain.platform import PLATFORM_ID
-from domain.tenancy import StaffUser
+from domain.tenancy import Role, StaffUser
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 8
@@ -113,13 +114,15 @@ class Identity:
     ) -> UserView:
         """Create a staff user with a password; the email must be unused on the platform.
 
-        ``queue_ids`` become the agent's queues; they are checked before anything is written,
-        so a refusal leaves no half-made user behind.
+        ``queue_ids`` become the agent's queues; they, and the caller's right to grant the role,
+        are checked before anything is written, so a refusal leaves no half-made user behind
+        and the email free.
         """
         email = normalise_email(email)
         check_password(password)
         if context.tenant_id is None:
             raise InvalidInput("a user belongs to a tenant")
+        context.check_can_grant(scopes_of(Role.parse(role).value))
         if queue_ids:
             self.app.check_agent_queues(context.tenant_id, queue_ids)
         user_id = self._reserve(context.tenant_id, email, password)
@@ -161,7 +164,9 @@ class Identity:
         if self.credentials.find_by_email(email) is not None:
             raise InvalidInput(f"a user with email {email!r} already exists")
         tenant_id = self.app.create_tenant(context, slug, name)
-        admin_context = msgspec.structs.replace(context, tenant_id=tenant_id)
+        # The first admin is the system's doing: the platform administrator who asked holds no
+        # rights inside tenants, so the rule on granting does not apply to this one user.
+        admin_context = msgspec.structs.replace(context, tenant_id=tenant_id, actor_scopes=None)
         admin = self.create_user(admin_context, email, admin_password, "Administrator", "admin")
         return tenant_id, admin
 
@@ -237,31 +242,24 @@ class Identity:
         name: str | None = None,
         role: str | None = None,
         scopes: list[str] | None = None,
-        granter_scopes: frozenset[str] | None = None,
     ) -> UserView:
         """Rename a user or change their rights; a change of rights revokes their tokens, so the
         next request needs a sign-in (or a refresh, which reads the new rights)."""
         before = self.app.get_user(context.tenant_id, user_id)  # type: ignore[arg-type]
-        after = self.app.change_user(
-            context, user_id, name=name, role=role, scopes=scopes, granter_scopes=granter_scopes
-        )
+        after = self.app.change_user(context, user_id, name=name, role=role, scopes=scopes)
         if (after.role, sorted(after.scopes)) != (before.role, sorted(before.scopes)):
             self.tokens.revoke_user(user_id)
         return after
 
-    def deactivate_user(
-        self, context: CommandContext, user_id: UUID, granter_scopes: frozenset[str] | None = None
-    ) -> UserView:
+    def deactivate_user(self, context: CommandContext, user_id: UUID) -> UserView:
         """The user can no longer sign in, and every token they hold is refused at once."""
-        user = self.app.deactivate_user(context, user_id, granter_scopes=granter_scopes)
+        user = self.app.deactivate_user(context, user_id)
         self.revoke_user_tokens(user_id, active=False)
         return user
 
-    def reactivate_user(
-        self, context: CommandContext, user_id: UUID, granter_scopes: frozenset[str] | None = None
-    ) -> UserView:
+    def reactivate_user(self, context: CommandContext, user_id: UUID) -> UserView:
         """The user may sign in again."""
-        user = self.app.reactivate_user(context, user_id, granter_scopes=granter_scopes)
+        user = self.app.reactivate_user(context, user_id)
         self.credentials.set_active(user_id, True)
         return user
 

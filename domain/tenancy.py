@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from eventsourcing.domain import Aggregate, event
 
 from domain.access import check_grantable, scopes_of
-from domain.errors import DuplicateResource, InvalidInput, LastAdmin, NotPermitted, UserError
+from domain.errors import DuplicateResource, InvalidInput, LastAdmin, UserError
 from domain.hours import WeeklyHours, check_closed_dates, check_opening_hours, closed_week
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -360,16 +360,3 @@ class StaffUser(Aggregate):
     @event("Reactivated")
     def _reactivated(self) -> None:
         self.active = True
-
-
-def check_can_manage(held: frozenset[str], *scope_sets: frozenset[str]) -> None:
-    """Raise :class:`NotPermitted` unless ``held`` covers every scope in ``scope_sets``.
-
-    Whoever changes a user must already hold every right that user has and will have: nobody
-    grants what they lack, promotes someone above themselves, or acts on a more powerful user.
-    """
-    missing = sorted(frozenset().union(*scope_sets) - held)
-    if missing:
-        raise NotPermitted(
-            f"you cannot manage a user with scopes you do not hold: {', '.join(missing)}"
-        )

@@ -211,16 +211,17 @@ class Identity:
     def refresh(self, refresh_token: str) -> TokenPair:
         """New tokens for the same sign-in session; the refresh token used is spent.
 
-        The user is read again, so a changed role or deactivation applies at once.
+        Spending is atomic, so of two refreshes with one token exactly one succeeds, and reusing
+        a spent token revokes the whole session. The user is read again, so a changed role or
+        deactivation applies at once.
         """
-        claims = self.tokens.verify_refresh(refresh_token)
+        claims = self.tokens.spend_refresh(refresh_token)
         if claims is None:
             raise AuthenticationFailed("the refresh token is invalid, expired or revoked")
         user = self.app.find(StaffUser, claims.user_id)
         if user is None or not user.active or user.tenant_id != claims.tenant_id:
             self.tokens.revoke_session(claims.session_id)
             raise AuthenticationFailed("the refresh token is invalid, expired or revoked")
-        self.tokens.revoke(claims)
         return self.tokens.issue(_subject(user), session_id=claims.session_id)
 
     def authenticate(self, token: str) -> Principal | None:

@@ -8,6 +8,10 @@
 - Revocation: a token id (``jti``) or a whole sign-in session (``sid``) is written to a Redis
   denylist that expires with the longest token it can concern; every verification checks both in
   one round trip. Each user's live sessions are remembered so deactivation can revoke them all.
+- Refresh tokens rotate: each is spent with one atomic ``SET NX`` on its ``jti``, so of two
+  parallel refreshes exactly one wins; a spent token presented again (a thief's copy or the
+  owner's, whichever came second) revokes its whole session (RFC 6819 5.2.2.3, OAuth 2.0
+  Security BCP 4.14), so neither side keeps a working token.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from uuid import UUID, uuid4
 
 import jwt
 import redis
+import structlog
 
 from application.errors import Unavailable
 from application.ports import Claims, TokenPair, TokenSubject
@@ -33,6 +38,8 @@ REFRESH_TYPE = "refresh+jwt"
 REQUIRED_CLAIMS = ["iss", "aud", "exp", "iat", "sub", "jti", "sid", "tenant", "role", "scope"]
 MIN_SECRET_BYTES = 32
 PREFIX = "sq:auth"
+
+log = structlog.get_logger(__name__)
 
 
 def load_signing_key(configured: str | None, home: Path) -> bytes:
@@ -118,10 +125,41 @@ class JwtTokenService:
     def verify_access(self, token: str) -> Claims | None:
         return self._verify(token, ACCESS_TYPE)
 
-    def verify_refresh(self, token: str) -> Claims | None:
-        return self._verify(token, REFRESH_TYPE)
+    def spend_refresh(self, token: str) -> Claims | None:
+        claims = self._decode(token, REFRESH_TYPE)
+        if claims is None:
+            return None
+        spent = f"{PREFIX}:spent:{claims.token_id}"
+        with self._redis() as client:
+            pipeline = client.pipeline(transaction=True)  # MULTI/EXEC: one atomic step
+            pipeline.set(spent, "1", nx=True, ex=self._remaining_seconds(claims))
+            pipeline.exists(
+                f"{PREFIX}:denied:{claims.token_id}", f"{PREFIX}:denied:{claims.session_id}"
+            )
+            first_spend, denied = pipeline.execute()
+        if not first_spend:
+            log.warning(
+                "refresh_token_reused",
+                session_id=claims.session_id,
+                user_id=str(claims.user_id),
+                tenant_id=str(claims.tenant_id),
+            )
+            self.revoke_session(claims.session_id)
+            return None
+        return None if denied else claims
 
     def _verify(self, token: str, kind: str) -> Claims | None:
+        claims = self._decode(token, kind)
+        if claims is None:
+            return None
+        with self._redis() as client:
+            denied = client.exists(
+                f"{PREFIX}:denied:{claims.token_id}", f"{PREFIX}:denied:{claims.session_id}"
+            )
+        return None if denied else claims
+
+    def _decode(self, token: str, kind: str) -> Claims | None:
+        """The claims of a well-signed, current token of ``kind``; revocation is not checked."""
         try:
             header = jwt.get_unverified_header(token)
             if header.get("alg") != ALGORITHM or header.get("typ") != kind:
@@ -146,19 +184,13 @@ class JwtTokenService:
             )
         except (jwt.InvalidTokenError, ValueError, TypeError, KeyError):
             return None
-        with self._redis() as client:
-            denied = client.exists(
-                f"{PREFIX}:denied:{claims.token_id}", f"{PREFIX}:denied:{claims.session_id}"
-            )
-        return None if denied else claims
+        return claims
+
+    def _remaining_seconds(self, claims: Claims) -> int:
+        """How long a mark about this token must last: until it expires, and at least 1 s."""
+        return max(1, int(claims.expires_at.timestamp() - self.clock()) + 1)
 
     # -- revoking ---------------------------------------------------------------------------------
-
-    def revoke(self, claims: Claims) -> None:
-        remaining = int(claims.expires_at.timestamp() - self.clock()) + 1
-        if remaining > 0:
-            with self._redis() as client:
-                client.set(f"{PREFIX}:denied:{claims.token_id}", "1", ex=remaining)
 
     def revoke_session(self, session_id: str) -> None:
         # A session lives as long as its newest refresh token can.

@@ -4,7 +4,8 @@
   ``typ`` headers are checked before the signature, so ``alg=none`` or a refresh token presented as
   an access token (``typ`` ``at+jwt`` vs ``refresh+jwt``, RFC 9068) is refused.
 - ``iss``, ``aud``, ``exp``, ``iat``, ``sub``, ``jti``, ``sid``, ``tenant``, ``role`` and ``scope``
-  are required and verified.
+  are required and verified; ``iat``, ``nbf`` and ``exp`` with a small leeway for clock skew
+  between API processes.
 - Revocation: a token id (``jti``) or a whole sign-in session (``sid``) is written to a Redis
   denylist that expires with the longest token it can concern; every verification checks both in
   one round trip. Each user's live sessions are remembered so deactivation can revoke them all.
@@ -78,6 +79,7 @@ class JwtTokenService:
         access_ttl_seconds: int,
         refresh_ttl_seconds: int,
         clock: Callable[[], float] = time.time,
+        leeway_seconds: int = 0,
     ) -> None:
         self.redis = client
         self.key = key
@@ -86,6 +88,7 @@ class JwtTokenService:
         self.access_ttl = access_ttl_seconds
         self.refresh_ttl = refresh_ttl_seconds
         self.clock = clock
+        self.leeway = leeway_seconds
 
     # -- issuing ----------------------------------------------------------------------------------
 
@@ -98,7 +101,7 @@ class JwtTokenService:
         with self._redis() as client:
             pipeline = client.pipeline()
             pipeline.sadd(sessions, session_id)
-            pipeline.expire(sessions, self.refresh_ttl)
+            pipeline.expire(sessions, self._session_mark_seconds)
             pipeline.execute()
         return TokenPair(access_token=access, refresh_token=refresh, expires_in=self.access_ttl)
 
@@ -171,6 +174,7 @@ class JwtTokenService:
                 audience=self.audience,
                 issuer=self.issuer,
                 options={"require": REQUIRED_CLAIMS},
+                leeway=self.leeway,  # clock skew between the processes that mint and check
             )
             claims = Claims(
                 token_id=str(payload["jti"]),
@@ -187,22 +191,27 @@ class JwtTokenService:
         return claims
 
     def _remaining_seconds(self, claims: Claims) -> int:
-        """How long a mark about this token must last: until it expires, and at least 1 s."""
-        return max(1, int(claims.expires_at.timestamp() - self.clock()) + 1)
+        """How long a mark about this token must last: as long as it is accepted (its expiry
+        plus the leeway), and at least 1 s."""
+        return max(1, int(claims.expires_at.timestamp() - self.clock()) + 1 + self.leeway)
+
+    @property
+    def _session_mark_seconds(self) -> int:
+        """A session lives as long as its newest refresh token is accepted."""
+        return self.refresh_ttl + self.leeway
 
     # -- revoking ---------------------------------------------------------------------------------
 
     def revoke_session(self, session_id: str) -> None:
-        # A session lives as long as its newest refresh token can.
         with self._redis() as client:
-            client.set(f"{PREFIX}:denied:{session_id}", "1", ex=self.refresh_ttl)
+            client.set(f"{PREFIX}:denied:{session_id}", "1", ex=self._session_mark_seconds)
 
     def revoke_user(self, user_id: UUID) -> None:
         sessions = f"{PREFIX}:sessions:{user_id}"
         with self._redis() as client:
             pipeline = client.pipeline()
             for session_id in client.smembers(sessions):
-                pipeline.set(f"{PREFIX}:denied:{session_id}", "1", ex=self.refresh_ttl)
+                pipeline.set(f"{PREFIX}:denied:{session_id}", "1", ex=self._session_mark_seconds)
             pipeline.delete(sessions)
             pipeline.execute()
 

@@ -27,7 +27,7 @@ from domain.access import scopes_of
 from domain.agents import Agent
 from domain.errors import InvalidInput
 from domain.platform import PLATFORM_ID
-from domain.tenancy import Role, StaffUser
+from domain.tenancy import Role, StaffUser, UserAlreadyActive, UserAlreadyDeactivated
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 8
@@ -235,6 +235,10 @@ class Identity:
 
     # -- changing rights: every token issued before the change is revoked at once ----------------
 
+    # The event is saved first and the denylist written after; if Redis fails in between the
+    # client gets 503, and the same command sent again must finish the revocation. So every
+    # command below re-applies its token writes even when the stored state says it is done.
+
     def change_user(
         self,
         context: CommandContext,
@@ -244,23 +248,35 @@ class Identity:
         role: str | None = None,
         scopes: list[str] | None = None,
     ) -> UserView:
-        """Rename a user or change their rights; a change of rights revokes their tokens, so the
-        next request needs a sign-in (or a refresh, which reads the new rights)."""
-        before = self.app.get_user(context.tenant_id, user_id)  # type: ignore[arg-type]
+        """Rename a user or change their rights. A request naming a role or scopes revokes the
+        user's tokens, even when they were already so (a retry), so the next request needs a
+        sign-in; a rename alone keeps them."""
         after = self.app.change_user(context, user_id, name=name, role=role, scopes=scopes)
-        if (after.role, sorted(after.scopes)) != (before.role, sorted(before.scopes)):
+        if role is not None or scopes is not None:
             self.tokens.revoke_user(user_id)
         return after
 
     def deactivate_user(self, context: CommandContext, user_id: UUID) -> UserView:
-        """The user can no longer sign in, and every token they hold is refused at once."""
-        user = self.app.deactivate_user(context, user_id)
+        """The user can no longer sign in, and every token they hold is refused at once.
+
+        Deactivating a deactivated user still answers ``UserAlreadyDeactivated`` (409), after
+        revoking their tokens again: a retry after a failure completes the revocation.
+        """
+        try:
+            user = self.app.deactivate_user(context, user_id)
+        except UserAlreadyDeactivated:
+            self.revoke_user_tokens(user_id, active=False)
+            raise
         self.revoke_user_tokens(user_id, active=False)
         return user
 
     def reactivate_user(self, context: CommandContext, user_id: UUID) -> UserView:
-        """The user may sign in again."""
-        user = self.app.reactivate_user(context, user_id)
+        """The user may sign in again (re-applied when already active, then 409)."""
+        try:
+            user = self.app.reactivate_user(context, user_id)
+        except UserAlreadyActive:
+            self.credentials.set_active(user_id, True)
+            raise
         self.credentials.set_active(user_id, True)
         return user
 

@@ -286,6 +286,14 @@ class Service(Aggregate):
         self.expected_service_minutes = expected_service_minutes
 
 
+class UserAlreadyDeactivated(UserError):
+    """Raised when a deactivated user is deactivated again (a retry, or a second manager)."""
+
+
+class UserAlreadyActive(UserError):
+    """Raised when an active user is reactivated."""
+
+
 class StaffUser(Aggregate):
     """A person who signs in: an admin, a manager or an agent. No secret is ever stored here.
 
@@ -344,7 +352,7 @@ class StaffUser(Aggregate):
     def deactivate(self) -> None:
         """The user can no longer sign in or act; their history stays."""
         if not self.active:
-            raise UserError(f"user {self.email} is already deactivated")
+            raise UserAlreadyDeactivated(f"user {self.email} is already deactivated")
         self._deactivated()
 
     @event("Deactivated")
@@ -354,7 +362,7 @@ class StaffUser(Aggregate):
     def reactivate(self) -> None:
         """The user may sign in again, with the role and scopes they had."""
         if self.active:
-            raise UserError(f"user {self.email} is already active")
+            raise UserAlreadyActive(f"user {self.email} is already active")
         self._reactivated()
 
     @event("Reactivated")

@@ -6,6 +6,8 @@ from uuid import UUID, uuid4
 
 import msgspec
 
+from domain.access import check_can_grant
+
 
 class CommandContext(msgspec.Struct, frozen=True, kw_only=True):
     """The metadata every event carries; the audit log is a projection of it."""
@@ -16,6 +18,10 @@ class CommandContext(msgspec.Struct, frozen=True, kw_only=True):
     client_ip: str | None = None
     correlation_id: str = msgspec.field(default_factory=lambda: uuid4().hex)
     causation_id: str | None = None
+    actor_scopes: frozenset[str] | None = None
+    """What the actor may do; commands that give or touch rights check it. ``None`` is the
+    system (the operator's command line, a tenant's first admin), which may grant anything.
+    Not part of the events' metadata."""
 
     def as_metadata(self) -> dict[str, str | None]:
         """Plain strings, so the metadata survives any transcoder unchanged."""
@@ -27,6 +33,11 @@ class CommandContext(msgspec.Struct, frozen=True, kw_only=True):
             "correlation_id": self.correlation_id,
             "causation_id": self.causation_id,
         }
+
+    def check_can_grant(self, *scope_sets: frozenset[str]) -> None:
+        """Raise ``NotPermitted`` unless the actor holds every scope in ``scope_sets``."""
+        if self.actor_scopes is not None:
+            check_can_grant(self.actor_scopes, *scope_sets)
 
     @classmethod
     def system(cls, tenant_id: UUID | None, reason: str = "cli") -> CommandContext:

@@ -23,8 +23,8 @@ from application.context import CommandContext
 from application.errors import AuthenticationFailed
 from application.paging import Page, PageRequest, paginate
 from application.ports import LoginLimiter, PasswordHasher, SideWrite, TokenService, TokenSubject
-from domain.access import DEVICE_ROLE, DEVICE_SCOPES
-from domain.devices import Device, DeviceKind
+from domain.access import DEVICE_ROLE, DEVICE_SCOPES, device_rights
+from domain.devices import Device, DeviceKind, DeviceRevoked
 from domain.errors import NotFound, NotPermitted, QueueNotFound, ResourceNotFound
 from domain.queues import Queue
 from domain.tenancy import Site, Tenant, check_name
@@ -173,8 +173,12 @@ class Devices:
     def register_device(
         self, context: CommandContext, site_id: UUID, kind: str, name: str
     ) -> DeviceWithSecret:
-        """Register a display or kiosk at a site of the tenant; its secret is returned once."""
+        """Register a display or kiosk at a site of the tenant; its secret is returned once.
+
+        The caller must hold every right the device will have (``NotPermitted`` otherwise).
+        """
         kind = DeviceKind.parse(kind).value
+        context.check_can_grant(device_rights(kind))
         name = check_name(name, "device")
         secret = new_secret()
         secret_hash = self.hasher.hash(secret)
@@ -204,22 +208,25 @@ class Devices:
         name: str | None = None,
         site_id: UUID | None = None,
     ) -> DeviceView:
-        """Rename a device or move it to another site; a move signs it out (its tokens name
-        its old site)."""
+        """Rename a device or move it to another site; naming a site signs it out (its tokens
+        may name its old site), also when it is there already, so a retry after a failure
+        completes the sign-out."""
         device = self._load(context.tenant_id, device_id)
         if name is not None:
             device.rename(check_name(name, "device"))
-        moved = False
         if site_id is not None:
             site = self.app.load(Site, site_id, context.tenant_id, ResourceNotFound)
-            moved = device.move(site.id)
+            device.move(site.id)
         self.app.save_in_context(context, device)
-        if moved:
+        if site_id is not None:
             self.tokens.revoke_user(device.id)
         return self._view(device)
 
     def rotate_secret(self, context: CommandContext, device_id: UUID) -> DeviceWithSecret:
-        """A new secret, shown once; the old one and every token issued with it stop working."""
+        """A new secret, shown once; the old one and every token issued with it stop working.
+
+        Whoever learns the secret holds the device's rights, so the caller must hold them too.
+        """
         secret = new_secret()
         secret_hash = self.hasher.hash(secret)
         device = self._rotate(context, device_id, secret_hash)
@@ -229,6 +236,7 @@ class Devices:
     @retry_on_conflict
     def _rotate(self, context: CommandContext, device_id: UUID, secret_hash: str) -> Device:
         device = self._load(context.tenant_id, device_id)
+        context.check_can_grant(device_rights(device.kind))
         device.rotate_secret()
         self.app.save_in_context(
             context, device, side_writes=[self.credentials.replace(device.id, secret_hash)]
@@ -236,8 +244,17 @@ class Devices:
         return device
 
     def revoke_device(self, context: CommandContext, device_id: UUID) -> DeviceView:
-        """The device can never sign in again, and every token it holds is refused at once."""
-        device = self._revoke(context, device_id)
+        """The device can never sign in again, and every token it holds is refused at once.
+
+        Revoking a revoked device still answers ``DeviceRevoked`` (409), after refusing its
+        tokens again: a retry after a failure between the event and the denylist completes it.
+        """
+        try:
+            device = self._revoke(context, device_id)
+        except DeviceRevoked:
+            self.tokens.revoke_user(device_id)
+            self.presence.forget(context.tenant_id, device_id)  # type: ignore[arg-type]
+            raise
         self.tokens.revoke_user(device.id)
         self.presence.forget(device.tenant_id, device.id)
         return self._view(device)

@@ -23,10 +23,11 @@ from application.ports import (
     TokenSubject,
 )
 from application.views import UserView
+from domain.access import scopes_of
 from domain.agents import Agent
 from domain.errors import InvalidInput
 from domain.platform import PLATFORM_ID
-from domain.tenancy import StaffUser
+from domain.tenancy import Role, StaffUser, UserAlreadyActive, UserAlreadyDeactivated
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 8
@@ -113,13 +114,15 @@ class Identity:
     ) -> UserView:
         """Create a staff user with a password; the email must be unused on the platform.
 
-        ``queue_ids`` become the agent's queues; they are checked before anything is written,
-        so a refusal leaves no half-made user behind.
+        ``queue_ids`` become the agent's queues; they, and the caller's right to grant the role,
+        are checked before anything is written, so a refusal leaves no half-made user behind
+        and the email free.
         """
         email = normalise_email(email)
         check_password(password)
         if context.tenant_id is None:
             raise InvalidInput("a user belongs to a tenant")
+        context.check_can_grant(scopes_of(Role.parse(role).value))
         if queue_ids:
             self.app.check_agent_queues(context.tenant_id, queue_ids)
         user_id = self._reserve(context.tenant_id, email, password)
@@ -161,7 +164,9 @@ class Identity:
         if self.credentials.find_by_email(email) is not None:
             raise InvalidInput(f"a user with email {email!r} already exists")
         tenant_id = self.app.create_tenant(context, slug, name)
-        admin_context = msgspec.structs.replace(context, tenant_id=tenant_id)
+        # The first admin is the system's doing: the platform administrator who asked holds no
+        # rights inside tenants, so the rule on granting does not apply to this one user.
+        admin_context = msgspec.structs.replace(context, tenant_id=tenant_id, actor_scopes=None)
         admin = self.create_user(admin_context, email, admin_password, "Administrator", "admin")
         return tenant_id, admin
 
@@ -206,16 +211,17 @@ class Identity:
     def refresh(self, refresh_token: str) -> TokenPair:
         """New tokens for the same sign-in session; the refresh token used is spent.
 
-        The user is read again, so a changed role or deactivation applies at once.
+        Spending is atomic, so of two refreshes with one token exactly one succeeds, and reusing
+        a spent token revokes the whole session. The user is read again, so a changed role or
+        deactivation applies at once.
         """
-        claims = self.tokens.verify_refresh(refresh_token)
+        claims = self.tokens.spend_refresh(refresh_token)
         if claims is None:
             raise AuthenticationFailed("the refresh token is invalid, expired or revoked")
         user = self.app.find(StaffUser, claims.user_id)
         if user is None or not user.active or user.tenant_id != claims.tenant_id:
             self.tokens.revoke_session(claims.session_id)
             raise AuthenticationFailed("the refresh token is invalid, expired or revoked")
-        self.tokens.revoke(claims)
         return self.tokens.issue(_subject(user), session_id=claims.session_id)
 
     def authenticate(self, token: str) -> Principal | None:
@@ -229,6 +235,10 @@ class Identity:
 
     # -- changing rights: every token issued before the change is revoked at once ----------------
 
+    # The event is saved first and the denylist written after; if Redis fails in between the
+    # client gets 503, and the same command sent again must finish the revocation. So every
+    # command below re-applies its token writes even when the stored state says it is done.
+
     def change_user(
         self,
         context: CommandContext,
@@ -237,31 +247,36 @@ class Identity:
         name: str | None = None,
         role: str | None = None,
         scopes: list[str] | None = None,
-        granter_scopes: frozenset[str] | None = None,
     ) -> UserView:
-        """Rename a user or change their rights; a change of rights revokes their tokens, so the
-        next request needs a sign-in (or a refresh, which reads the new rights)."""
-        before = self.app.get_user(context.tenant_id, user_id)  # type: ignore[arg-type]
-        after = self.app.change_user(
-            context, user_id, name=name, role=role, scopes=scopes, granter_scopes=granter_scopes
-        )
-        if (after.role, sorted(after.scopes)) != (before.role, sorted(before.scopes)):
+        """Rename a user or change their rights. A request naming a role or scopes revokes the
+        user's tokens, even when they were already so (a retry), so the next request needs a
+        sign-in; a rename alone keeps them."""
+        after = self.app.change_user(context, user_id, name=name, role=role, scopes=scopes)
+        if role is not None or scopes is not None:
             self.tokens.revoke_user(user_id)
         return after
 
-    def deactivate_user(
-        self, context: CommandContext, user_id: UUID, granter_scopes: frozenset[str] | None = None
-    ) -> UserView:
-        """The user can no longer sign in, and every token they hold is refused at once."""
-        user = self.app.deactivate_user(context, user_id, granter_scopes=granter_scopes)
+    def deactivate_user(self, context: CommandContext, user_id: UUID) -> UserView:
+        """The user can no longer sign in, and every token they hold is refused at once.
+
+        Deactivating a deactivated user still answers ``UserAlreadyDeactivated`` (409), after
+        revoking their tokens again: a retry after a failure completes the revocation.
+        """
+        try:
+            user = self.app.deactivate_user(context, user_id)
+        except UserAlreadyDeactivated:
+            self.revoke_user_tokens(user_id, active=False)
+            raise
         self.revoke_user_tokens(user_id, active=False)
         return user
 
-    def reactivate_user(
-        self, context: CommandContext, user_id: UUID, granter_scopes: frozenset[str] | None = None
-    ) -> UserView:
-        """The user may sign in again."""
-        user = self.app.reactivate_user(context, user_id, granter_scopes=granter_scopes)
+    def reactivate_user(self, context: CommandContext, user_id: UUID) -> UserView:
+        """The user may sign in again (re-applied when already active, then 409)."""
+        try:
+            user = self.app.reactivate_user(context, user_id)
+        except UserAlreadyActive:
+            self.credentials.set_active(user_id, True)
+            raise
         self.credentials.set_active(user_id, True)
         return user
 

@@ -83,11 +83,9 @@ class TokenService(Protocol):
     def verify_access(self, token: str) -> Claims | None:
         """The claims of a valid, unrevoked access token, else ``None``."""
 
-    def verify_refresh(self, token: str) -> Claims | None:
-        """The claims of a valid, unrevoked refresh token, else ``None``."""
-
-    def revoke(self, claims: Claims) -> None:
-        """Refuse this token from now on (it expires from the denylist with the token)."""
+    def spend_refresh(self, token: str) -> Claims | None:
+        """The claims of a valid, unrevoked, unspent refresh token, spent by this call in one
+        atomic step, else ``None``. A token spent before revokes its whole session."""
 
     def revoke_session(self, session_id: str) -> None:
         """Refuse every token of one sign-in session."""

@@ -13,7 +13,7 @@ from application.paging import Page, PageRequest, map_page, paginate
 from application.views import UserView
 from domain.agents import Agent
 from domain.errors import AgentBusy, ResourceNotFound
-from domain.tenancy import Role, StaffUser, Tenant, check_can_manage, check_name
+from domain.tenancy import Role, StaffUser, Tenant, check_name
 
 
 class TenancyCommands(ContextualApplication):
@@ -21,8 +21,9 @@ class TenancyCommands(ContextualApplication):
     active admins, so "never leave a tenant without an admin" holds under concurrent changes:
     two admins demoting each other both save the tenant, and the second one retries and loses.
 
-    Commands that change a user take ``granter_scopes``, the caller's scopes: the caller must
-    hold every scope the user has and will have. ``None`` (operators, the command line) skips it.
+    Whoever creates or changes a user must hold every scope that user has and will have
+    (``CommandContext.check_can_grant``); the system context (operators, the command line) may
+    grant anything.
     """
 
     # -- staff users ------------------------------------------------------------------------------
@@ -43,6 +44,7 @@ class TenancyCommands(ContextualApplication):
             name=check_name(name, "user"),
             role=Role.parse(role).value,
         )
+        context.check_can_grant(user.all_scopes)
         agent = Agent(user_id=user_id, tenant_id=tenant.id, name=user.name)
         tenant.add_user(user.id)
         _count_admin(tenant, user)
@@ -58,7 +60,6 @@ class TenancyCommands(ContextualApplication):
         name: str | None = None,
         role: str | None = None,
         scopes: list[str] | None = None,
-        granter_scopes: frozenset[str] | None = None,
     ) -> UserView:
         """Rename a user, change their role or replace their extra scopes (``None`` keeps one).
 
@@ -78,27 +79,20 @@ class TenancyCommands(ContextualApplication):
             user.change_role(role)
         if scopes is not None:
             user.grant_scopes(scopes)
-        if granter_scopes is not None:
-            check_can_manage(granter_scopes, before, user.all_scopes)
+        context.check_can_grant(before, user.all_scopes)
         _count_admin(tenant, user)
         self.save_in_context(context, *changed)
         return user_view(user)
 
     @retry_on_conflict
-    def deactivate_user(
-        self,
-        context: CommandContext,
-        user_id: UUID,
-        granter_scopes: frozenset[str] | None = None,
-    ) -> UserView:
+    def deactivate_user(self, context: CommandContext, user_id: UUID) -> UserView:
         """The user can no longer act; their agent profile goes offline.
 
         Refused while they hold a ticket (it would be stranded) and for the last active admin.
         """
         tenant = self.load(Tenant, context.tenant_id, context.tenant_id, ResourceNotFound)
         user = self.load(StaffUser, user_id, tenant.id, ResourceNotFound)
-        if granter_scopes is not None:
-            check_can_manage(granter_scopes, user.all_scopes)
+        context.check_can_grant(user.all_scopes)
         user.deactivate()
         changed: list = [tenant, user]
         agent = self.find(Agent, Agent.create_id(user.id))
@@ -115,18 +109,12 @@ class TenancyCommands(ContextualApplication):
         return user_view(user)
 
     @retry_on_conflict
-    def reactivate_user(
-        self,
-        context: CommandContext,
-        user_id: UUID,
-        granter_scopes: frozenset[str] | None = None,
-    ) -> UserView:
+    def reactivate_user(self, context: CommandContext, user_id: UUID) -> UserView:
         """The user may act again, with the role and scopes they had; their agent stays offline
         until they set a status."""
         tenant = self.load(Tenant, context.tenant_id, context.tenant_id, ResourceNotFound)
         user = self.load(StaffUser, user_id, tenant.id, ResourceNotFound)
-        if granter_scopes is not None:
-            check_can_manage(granter_scopes, user.all_scopes)
+        context.check_can_grant(user.all_scopes)
         user.reactivate()
         _count_admin(tenant, user)
         self.save_in_context(context, tenant, user)

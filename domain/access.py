@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, NotPermitted
 
 
 class Scope(StrEnum):
@@ -113,3 +113,23 @@ def check_grantable(values: list[str]) -> frozenset[Scope]:
 def scopes_of(role: str, extra: frozenset[str] | set[str] = frozenset()) -> frozenset[str]:
     """What a user with ``role`` and ``extra`` scopes may do."""
     return frozenset(str(scope) for scope in ROLE_SCOPES.get(role, frozenset())) | frozenset(extra)
+
+
+def device_rights(kind: str) -> frozenset[str]:
+    """What a device of ``kind`` may do that a person may also hold: whoever registers the
+    device, or learns its secret, must hold all of it. Its own heartbeat is left out."""
+    return frozenset(str(scope) for scope in DEVICE_SCOPES[kind] - DEVICE_ONLY_SCOPES)
+
+
+def check_can_grant(held: frozenset[str], *scope_sets: frozenset[str]) -> None:
+    """Raise :class:`NotPermitted` unless ``held`` covers every scope in ``scope_sets``.
+
+    The one rule for every principal with rights (staff users, devices): whoever creates,
+    invites, changes or equips one must already hold every right it has and will have. Nobody
+    grants what they lack, promotes someone above themselves, or acts on a more powerful user.
+    """
+    missing = sorted(frozenset().union(*scope_sets) - held)
+    if missing:
+        raise NotPermitted(
+            f"you cannot grant, or act on a holder of, scopes you do not hold: {', '.join(missing)}"
+        )

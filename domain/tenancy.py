@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from eventsourcing.domain import Aggregate, event
 
 from domain.access import check_grantable, scopes_of
-from domain.errors import DuplicateResource, InvalidInput, LastAdmin, NotPermitted, UserError
+from domain.errors import DuplicateResource, InvalidInput, LastAdmin, UserError
 from domain.hours import WeeklyHours, check_closed_dates, check_opening_hours, closed_week
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -286,6 +286,14 @@ class Service(Aggregate):
         self.expected_service_minutes = expected_service_minutes
 
 
+class UserAlreadyDeactivated(UserError):
+    """Raised when a deactivated user is deactivated again (a retry, or a second manager)."""
+
+
+class UserAlreadyActive(UserError):
+    """Raised when an active user is reactivated."""
+
+
 class StaffUser(Aggregate):
     """A person who signs in: an admin, a manager or an agent. No secret is ever stored here.
 
@@ -344,7 +352,7 @@ class StaffUser(Aggregate):
     def deactivate(self) -> None:
         """The user can no longer sign in or act; their history stays."""
         if not self.active:
-            raise UserError(f"user {self.email} is already deactivated")
+            raise UserAlreadyDeactivated(f"user {self.email} is already deactivated")
         self._deactivated()
 
     @event("Deactivated")
@@ -354,22 +362,9 @@ class StaffUser(Aggregate):
     def reactivate(self) -> None:
         """The user may sign in again, with the role and scopes they had."""
         if self.active:
-            raise UserError(f"user {self.email} is already active")
+            raise UserAlreadyActive(f"user {self.email} is already active")
         self._reactivated()
 
     @event("Reactivated")
     def _reactivated(self) -> None:
         self.active = True
-
-
-def check_can_manage(held: frozenset[str], *scope_sets: frozenset[str]) -> None:
-    """Raise :class:`NotPermitted` unless ``held`` covers every scope in ``scope_sets``.
-
-    Whoever changes a user must already hold every right that user has and will have: nobody
-    grants what they lack, promotes someone above themselves, or acts on a more powerful user.
-    """
-    missing = sorted(frozenset().union(*scope_sets) - held)
-    if missing:
-        raise NotPermitted(
-            f"you cannot manage a user with scopes you do not hold: {', '.join(missing)}"
-        )

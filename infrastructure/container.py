@@ -105,6 +105,7 @@ def build_container(settings: Settings) -> Container:
             audience=auth.audience,
             access_ttl_seconds=auth.token_ttl_seconds,
             refresh_ttl_seconds=auth.refresh_ttl_seconds,
+            leeway_seconds=auth.jwt_leeway_seconds,
         ),
         hasher=Argon2Hasher(),
         limiter=RedisLoginLimiter(

@@ -57,6 +57,9 @@ class AuthSettings:
     """SMARTQUEUE_LOGIN_LIMIT_ACCOUNT: sign-in attempts per email (default ``10/5minutes``)."""
     login_attempts_per_address: str
     """SMARTQUEUE_LOGIN_LIMIT_ADDRESS: sign-in attempts per client address (``30/5minutes``)."""
+    jwt_leeway_seconds: int = 30
+    """SMARTQUEUE_JWT_LEEWAY_SECONDS: clock skew tolerated between API processes when checking
+    a token's ``iat``, ``nbf`` and ``exp`` (default 30; 0 to 300)."""
 
 
 @dataclass(frozen=True)
@@ -206,6 +209,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             audience=env.get("SMARTQUEUE_JWT_AUDIENCE", "smartqueue-api"),
             login_attempts_per_account=env.get("SMARTQUEUE_LOGIN_LIMIT_ACCOUNT", "10/5minutes"),
             login_attempts_per_address=env.get("SMARTQUEUE_LOGIN_LIMIT_ADDRESS", "30/5minutes"),
+            jwt_leeway_seconds=_leeway(env.get("SMARTQUEUE_JWT_LEEWAY_SECONDS", "30")),
         ),
         log=LogSettings(
             format=env.get("SMARTQUEUE_LOG_FORMAT", "auto"),
@@ -240,3 +244,23 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             gateway_group=env.get("SMARTQUEUE_GATEWAY_GROUP", "smartqueue-display-gateway"),
         ),
     )
+
+
+MAX_JWT_LEEWAY_SECONDS = 300
+
+
+def _leeway(value: str) -> int:
+    """SMARTQUEUE_JWT_LEEWAY_SECONDS as a number of seconds, bounded: a large leeway would let
+    expired tokens live on."""
+    try:
+        seconds = int(value)
+    except ValueError:
+        raise ValueError(
+            f"SMARTQUEUE_JWT_LEEWAY_SECONDS must be a whole number; got {value!r}"
+        ) from None
+    if not 0 <= seconds <= MAX_JWT_LEEWAY_SECONDS:
+        raise ValueError(
+            f"SMARTQUEUE_JWT_LEEWAY_SECONDS must be between 0 and {MAX_JWT_LEEWAY_SECONDS}; "
+            f"got {seconds}"
+        )
+    return seconds

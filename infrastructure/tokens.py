@@ -4,10 +4,15 @@
   ``typ`` headers are checked before the signature, so ``alg=none`` or a refresh token presented as
   an access token (``typ`` ``at+jwt`` vs ``refresh+jwt``, RFC 9068) is refused.
 - ``iss``, ``aud``, ``exp``, ``iat``, ``sub``, ``jti``, ``sid``, ``tenant``, ``role`` and ``scope``
-  are required and verified.
+  are required and verified; ``iat``, ``nbf`` and ``exp`` with a small leeway for clock skew
+  between API processes.
 - Revocation: a token id (``jti``) or a whole sign-in session (``sid``) is written to a Redis
   denylist that expires with the longest token it can concern; every verification checks both in
   one round trip. Each user's live sessions are remembered so deactivation can revoke them all.
+- Refresh tokens rotate: each is spent with one atomic ``SET NX`` on its ``jti``, so of two
+  parallel refreshes exactly one wins; a spent token presented again (a thief's copy or the
+  owner's, whichever came second) revokes its whole session (RFC 6819 5.2.2.3, OAuth 2.0
+  Security BCP 4.14), so neither side keeps a working token.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from uuid import UUID, uuid4
 
 import jwt
 import redis
+import structlog
 
 from application.errors import Unavailable
 from application.ports import Claims, TokenPair, TokenSubject
@@ -33,6 +39,8 @@ REFRESH_TYPE = "refresh+jwt"
 REQUIRED_CLAIMS = ["iss", "aud", "exp", "iat", "sub", "jti", "sid", "tenant", "role", "scope"]
 MIN_SECRET_BYTES = 32
 PREFIX = "sq:auth"
+
+log = structlog.get_logger(__name__)
 
 
 def load_signing_key(configured: str | None, home: Path) -> bytes:
@@ -71,6 +79,7 @@ class JwtTokenService:
         access_ttl_seconds: int,
         refresh_ttl_seconds: int,
         clock: Callable[[], float] = time.time,
+        leeway_seconds: int = 0,
     ) -> None:
         self.redis = client
         self.key = key
@@ -79,6 +88,7 @@ class JwtTokenService:
         self.access_ttl = access_ttl_seconds
         self.refresh_ttl = refresh_ttl_seconds
         self.clock = clock
+        self.leeway = leeway_seconds
 
     # -- issuing ----------------------------------------------------------------------------------
 
@@ -91,7 +101,7 @@ class JwtTokenService:
         with self._redis() as client:
             pipeline = client.pipeline()
             pipeline.sadd(sessions, session_id)
-            pipeline.expire(sessions, self.refresh_ttl)
+            pipeline.expire(sessions, self._session_mark_seconds)
             pipeline.execute()
         return TokenPair(access_token=access, refresh_token=refresh, expires_in=self.access_ttl)
 
@@ -118,10 +128,41 @@ class JwtTokenService:
     def verify_access(self, token: str) -> Claims | None:
         return self._verify(token, ACCESS_TYPE)
 
-    def verify_refresh(self, token: str) -> Claims | None:
-        return self._verify(token, REFRESH_TYPE)
+    def spend_refresh(self, token: str) -> Claims | None:
+        claims = self._decode(token, REFRESH_TYPE)
+        if claims is None:
+            return None
+        spent = f"{PREFIX}:spent:{claims.token_id}"
+        with self._redis() as client:
+            pipeline = client.pipeline(transaction=True)  # MULTI/EXEC: one atomic step
+            pipeline.set(spent, "1", nx=True, ex=self._remaining_seconds(claims))
+            pipeline.exists(
+                f"{PREFIX}:denied:{claims.token_id}", f"{PREFIX}:denied:{claims.session_id}"
+            )
+            first_spend, denied = pipeline.execute()
+        if not first_spend:
+            log.warning(
+                "refresh_token_reused",
+                session_id=claims.session_id,
+                user_id=str(claims.user_id),
+                tenant_id=str(claims.tenant_id),
+            )
+            self.revoke_session(claims.session_id)
+            return None
+        return None if denied else claims
 
     def _verify(self, token: str, kind: str) -> Claims | None:
+        claims = self._decode(token, kind)
+        if claims is None:
+            return None
+        with self._redis() as client:
+            denied = client.exists(
+                f"{PREFIX}:denied:{claims.token_id}", f"{PREFIX}:denied:{claims.session_id}"
+            )
+        return None if denied else claims
+
+    def _decode(self, token: str, kind: str) -> Claims | None:
+        """The claims of a well-signed, current token of ``kind``; revocation is not checked."""
         try:
             header = jwt.get_unverified_header(token)
             if header.get("alg") != ALGORITHM or header.get("typ") != kind:
@@ -133,6 +174,7 @@ class JwtTokenService:
                 audience=self.audience,
                 issuer=self.issuer,
                 options={"require": REQUIRED_CLAIMS},
+                leeway=self.leeway,  # clock skew between the processes that mint and check
             )
             claims = Claims(
                 token_id=str(payload["jti"]),
@@ -146,31 +188,30 @@ class JwtTokenService:
             )
         except (jwt.InvalidTokenError, ValueError, TypeError, KeyError):
             return None
-        with self._redis() as client:
-            denied = client.exists(
-                f"{PREFIX}:denied:{claims.token_id}", f"{PREFIX}:denied:{claims.session_id}"
-            )
-        return None if denied else claims
+        return claims
+
+    def _remaining_seconds(self, claims: Claims) -> int:
+        """How long a mark about this token must last: as long as it is accepted (its expiry
+        plus the leeway), and at least 1 s."""
+        return max(1, int(claims.expires_at.timestamp() - self.clock()) + 1 + self.leeway)
+
+    @property
+    def _session_mark_seconds(self) -> int:
+        """A session lives as long as its newest refresh token is accepted."""
+        return self.refresh_ttl + self.leeway
 
     # -- revoking ---------------------------------------------------------------------------------
 
-    def revoke(self, claims: Claims) -> None:
-        remaining = int(claims.expires_at.timestamp() - self.clock()) + 1
-        if remaining > 0:
-            with self._redis() as client:
-                client.set(f"{PREFIX}:denied:{claims.token_id}", "1", ex=remaining)
-
     def revoke_session(self, session_id: str) -> None:
-        # A session lives as long as its newest refresh token can.
         with self._redis() as client:
-            client.set(f"{PREFIX}:denied:{session_id}", "1", ex=self.refresh_ttl)
+            client.set(f"{PREFIX}:denied:{session_id}", "1", ex=self._session_mark_seconds)
 
     def revoke_user(self, user_id: UUID) -> None:
         sessions = f"{PREFIX}:sessions:{user_id}"
         with self._redis() as client:
             pipeline = client.pipeline()
             for session_id in client.smembers(sessions):
-                pipeline.set(f"{PREFIX}:denied:{session_id}", "1", ex=self.refresh_ttl)
+                pipeline.set(f"{PREFIX}:denied:{session_id}", "1", ex=self._session_mark_seconds)
             pipeline.delete(sessions)
             pipeline.execute()
 

@@ -38,6 +38,7 @@ Channel = one_of(sorted(CHANNELS))
 PlacementName = one_of(Placement)
 AgentStatusName = one_of(AgentStatus)
 Scopes = Annotated[list[str], msgspec.Meta(max_length=32)]
+MAX_AGENT_QUEUES = 50  # the queues an agent serves, as assign-queues also bounds them
 
 
 def given(value: T | UnsetType) -> T | None:
@@ -198,7 +199,7 @@ class UserCreate(Body):
     password: Annotated[str, msgspec.Meta(min_length=8, max_length=1024)]
     name: Name
     role: RoleName = "agent"
-    queue_ids: list[UUID] = []
+    queue_ids: Annotated[list[UUID], msgspec.Meta(max_length=MAX_AGENT_QUEUES)] = []
 
 
 class UserPatch(Body):

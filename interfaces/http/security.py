@@ -89,6 +89,7 @@ def command_context(request: Request, principal: NamedDependency[Principal]) -> 
         client_ip=request.client.host if request.client else None,
         correlation_id=request.headers.get("x-correlation-id") or request_id or "",
         causation_id=request_id,
+        actor_scopes=frozenset(principal.scopes),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from uuid import UUID, uuid4
 
+import msgspec
 import pytest
 
 from domain.access import ADMIN_SCOPES, AGENT_SCOPES, MANAGER_SCOPES
@@ -105,33 +106,30 @@ def test_an_unknown_role_is_refused_naming_the_known_ones(world):
 
 def test_nobody_grants_a_scope_or_a_role_they_do_not_hold(world):
     agent = world.user("agent")
-    manager_scopes = MANAGER | {"users:manage"}
+    as_manager = msgspec.structs.replace(world.context, actor_scopes=MANAGER | {"users:manage"})
 
     with pytest.raises(NotPermitted, match="sites:manage"):
-        world.app.change_user(
-            world.context, agent, scopes=["sites:manage"], granter_scopes=manager_scopes
-        )
+        world.app.change_user(as_manager, agent, scopes=["sites:manage"])
     with pytest.raises(NotPermitted, match="sites:manage"):
-        world.app.change_user(world.context, agent, role="admin", granter_scopes=manager_scopes)
+        world.app.change_user(as_manager, agent, role="admin")
 
-    granted = world.app.change_user(
-        world.context, agent, scopes=["stats:read"], granter_scopes=manager_scopes
-    )
+    granted = world.app.change_user(as_manager, agent, scopes=["stats:read"])
     assert granted.scopes == ["stats:read"]
 
 
 def test_nobody_acts_on_a_user_more_powerful_than_themselves(world):
     world.user("admin")
     admin = world.user("admin")
-    manager_scopes = MANAGER | {"users:manage"}
+    as_manager = msgspec.structs.replace(world.context, actor_scopes=MANAGER | {"users:manage"})
 
     for command in (world.app.deactivate_user, world.app.reactivate_user):
         with pytest.raises(NotPermitted):
-            command(world.context, admin, granter_scopes=manager_scopes)
+            command(as_manager, admin)
     with pytest.raises(NotPermitted):
-        world.app.change_user(world.context, admin, name="Demoted", granter_scopes=manager_scopes)
+        world.app.change_user(as_manager, admin, name="Demoted")
 
-    assert world.app.deactivate_user(world.context, admin, granter_scopes=ADMIN).active is False
+    as_admin = msgspec.structs.replace(world.context, actor_scopes=ADMIN)
+    assert world.app.deactivate_user(as_admin, admin).active is False
 
 
 def test_deactivating_an_agent_takes_them_offline_and_reactivating_keeps_them_offline(world):

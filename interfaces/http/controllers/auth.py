@@ -52,10 +52,12 @@ class AuthController(Controller):
         status_code=200,
         sync_to_thread=True,
         security=[],
-        responses=problems(400, 401),
+        responses=problems(400, 401, 503),
     )
     def refresh(self, request: Request, data: JSONBody[Refresh]) -> Tokens:
-        """Exchange a refresh token for new tokens; the refresh token sent is spent."""
+        """Exchange a refresh token for new tokens; the refresh token sent is spent. Sending a
+        spent one again (a replay, or two refreshes racing) is 401 and ends the whole sign-in:
+        every token of it is refused, and the user signs in again."""
         tokens = container_of(request).identity.refresh(data.refresh_token)
         return Tokens(
             access_token=tokens.access_token,
@@ -82,7 +84,7 @@ class AuthController(Controller):
         dependencies=AUTHENTICATED,
         sync_to_thread=True,
         security=[{"BearerToken": []}],
-        responses=problems(401),
+        responses=problems(401, 503),
     )
     def logout(self, request: Request, principal: NamedDependency[Principal]) -> None:
         """End this sign-in: its access and refresh tokens are refused from now on."""

@@ -23,8 +23,9 @@ WRITE_ERRORS = problems(400, 401, 403, 404, 409, 422, 503)
 class UserController(Controller):
     """Admins, managers and agents of the tenant.
 
-    Whoever changes a user must hold every scope that user has and will have (403 otherwise),
-    and the tenant always keeps an active admin (409 ``last_admin``).
+    Whoever creates or changes a user must hold every scope that user has and will have (403
+    ``not_permitted`` otherwise), and the tenant always keeps an active admin (409
+    ``last_admin``).
     """
 
     path = f"{TENANT_PATH}/users"
@@ -104,7 +105,6 @@ class UserController(Controller):
             name=given(data.name),
             role=given(data.role),
             scopes=given(data.scopes),
-            granter_scopes=frozenset(member.scopes),
         )
 
     @post(
@@ -121,7 +121,7 @@ class UserController(Controller):
         """The user can no longer sign in or act; refused while they hold a ticket, and for the
         tenant's last active admin."""
         return container_of(request).identity.deactivate_user(
-            command_context(request, member), user_id, granter_scopes=frozenset(member.scopes)
+            command_context(request, member), user_id
         )
 
     @post(
@@ -137,5 +137,5 @@ class UserController(Controller):
     ) -> UserView:
         """The user may sign in again, with the role and scopes they had."""
         return container_of(request).identity.reactivate_user(
-            command_context(request, member), user_id, granter_scopes=frozenset(member.scopes)
+            command_context(request, member), user_id
         )

@@ -11,7 +11,7 @@ import msgspec
 
 from application.app import SmartQueue
 from application.context import CommandContext
-from application.errors import AuthenticationFailed
+from application.errors import AuthenticationFailed, EmailTaken
 from application.ports import (
     Claims,
     Credential,
@@ -159,7 +159,7 @@ class Identity:
         email = normalise_email(admin_email)
         check_password(admin_password)
         if self.credentials.find_by_email(email) is not None:
-            raise InvalidInput(f"a user with email {email!r} already exists")
+            raise EmailTaken
         tenant_id = self.app.create_tenant(context, slug, name)
         admin_context = msgspec.structs.replace(context, tenant_id=tenant_id)
         admin = self.create_user(admin_context, email, admin_password, "Administrator", "admin")

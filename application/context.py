@@ -2,11 +2,39 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from uuid import UUID, uuid4
 
 import msgspec
 
 from domain.access import check_can_grant
+
+# Correlation and causation ids end up in immutable event metadata, the audit log and Kafka
+# headers: only short opaque tokens may, so a client cannot make megabytes (or personal data in a
+# long free text) permanent and un-erasable.
+MAX_TOKEN_LENGTH = 64
+_TOKEN = re.compile(rf"[A-Za-z0-9._-]{{1,{MAX_TOKEN_LENGTH}}}")
+
+
+def is_safe_token(value: str | None) -> bool:
+    """True for 1 to 64 characters of ``[A-Za-z0-9._-]``: what an id from a client may be."""
+    return value is not None and _TOKEN.fullmatch(value) is not None
+
+
+def new_correlation_id() -> str:
+    """A fresh correlation id (32 hex digits)."""
+    return uuid4().hex
+
+
+def _ip_or_none(value: str | None) -> str | None:
+    # The address may come from a forwarding header: keep it only if it is an address at all.
+    if value is None:
+        return None
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
 
 
 class CommandContext(msgspec.Struct, frozen=True, kw_only=True):
@@ -16,12 +44,22 @@ class CommandContext(msgspec.Struct, frozen=True, kw_only=True):
     actor_id: UUID | None = None
     actor_role: str = "system"
     client_ip: str | None = None
-    correlation_id: str = msgspec.field(default_factory=lambda: uuid4().hex)
+    correlation_id: str = msgspec.field(default_factory=new_correlation_id)
     causation_id: str | None = None
     actor_scopes: frozenset[str] | None = None
     """What the actor may do; commands that give or touch rights check it. ``None`` is the
     system (the operator's command line, a tenant's first admin), which may grant anything.
     Not part of the events' metadata."""
+
+    def __post_init__(self) -> None:
+        # The last gate before values become immutable metadata: whatever a caller passed, only
+        # short tokens and real addresses are stamped (a bad correlation id gets a new one).
+        if not is_safe_token(self.correlation_id):
+            msgspec.structs.force_setattr(self, "correlation_id", new_correlation_id())
+        if self.causation_id is not None and not is_safe_token(self.causation_id):
+            msgspec.structs.force_setattr(self, "causation_id", None)
+        if self.client_ip is not None:
+            msgspec.structs.force_setattr(self, "client_ip", _ip_or_none(self.client_ip))
 
     def as_metadata(self) -> dict[str, str | None]:
         """Plain strings, so the metadata survives any transcoder unchanged."""

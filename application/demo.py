@@ -30,6 +30,34 @@ class DemoData:
     waiting_tickets: list[str]
 
 
+DEMO_AGENT_NAMES = ("Alice Martin", "Bruno Diallo")
+
+
+def demo_agent_login(slug: str, index: int) -> tuple[str, str]:
+    """The email and password of demo agent ``index`` (from 1): derived from the slug, so
+    anyone who read this code knows them."""
+    return f"agent{index}@{slug}.example", f"agent{index}-{slug}"
+
+
+def known_demo_logins(slug: str, admin_email: str, admin_password: str) -> list[tuple[str, str]]:
+    """Every sign-in of a demo tenant whose password is public: its admin and its agents."""
+    agents = [demo_agent_login(slug, index) for index in range(1, len(DEMO_AGENT_NAMES) + 1)]
+    return [(admin_email, admin_password), *agents]
+
+
+def logins_that_still_work(identity: Identity, logins: list[tuple[str, str]]) -> list[str]:
+    """The emails among ``logins`` of active accounts whose password is still the given one
+    (checked against the stored hash; no sign-in is attempted, so no limiter counts it)."""
+    still_open = []
+    for email, password in logins:
+        credential = identity.credentials.find_by_email(email)
+        if credential is None or not credential.active:
+            continue
+        if identity.hasher.verify(credential.password_hash, password):
+            still_open.append(email)
+    return still_open
+
+
 def seed_demo_data(identity: Identity, context: CommandContext, slug: str) -> DemoData:
     """A site, two services, a FIFO and a priority queue, two agents and a few waiting tickets."""
     app = identity.app
@@ -41,9 +69,8 @@ def seed_demo_data(identity: Identity, context: CommandContext, slug: str) -> De
     fifo = app.open_queue(context, "Accounts", site.id, [accounts.id], "fifo")
     priority = app.open_queue(context, "Advice", site.id, [advice.id], "priority")
     agents = []
-    for index, name in enumerate(("Alice Martin", "Bruno Diallo"), start=1):
-        email = f"agent{index}@{slug}.example"
-        password = f"agent{index}-{slug}"
+    for index, name in enumerate(DEMO_AGENT_NAMES, start=1):
+        email, password = demo_agent_login(slug, index)
         user = identity.create_user(context, email, password, name, "agent")
         profile = app.get_agent(context.tenant_id, Agent.create_id(user.id))
         app.assign_agent_queues(context, profile.id, [fifo.id, priority.id])

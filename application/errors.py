@@ -1,6 +1,6 @@
 """Errors the application adds on top of the domain's."""
 
-from domain.errors import Conflict, DomainError
+from domain.errors import Conflict, DomainError, DuplicateResource
 
 
 class Contention(Conflict):
@@ -29,3 +29,14 @@ class Unavailable(DomainError):
     """Raised when a service the command needs (Redis, the database) cannot be reached."""
 
     code = "unavailable"
+
+
+class EmailTaken(DuplicateResource):
+    """Raised when a staff account's email is already used by any account on the platform.
+
+    The message is the same wherever the address is used (this tenant, another, the platform's
+    operators) and never repeats it, so a 409 cannot tell one tenant about another's staff.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("this email address cannot be used for a new account; choose another")

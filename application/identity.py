@@ -11,7 +11,7 @@ import msgspec
 
 from application.app import SmartQueue
 from application.context import CommandContext
-from application.errors import AuthenticationFailed
+from application.errors import AuthenticationFailed, EmailTaken
 from application.ports import (
     Claims,
     Credential,
@@ -162,7 +162,7 @@ class Identity:
         email = normalise_email(admin_email)
         check_password(admin_password)
         if self.credentials.find_by_email(email) is not None:
-            raise InvalidInput(f"a user with email {email!r} already exists")
+            raise EmailTaken
         tenant_id = self.app.create_tenant(context, slug, name)
         # The first admin is the system's doing: the platform administrator who asked holds no
         # rights inside tenants, so the rule on granting does not apply to this one user.

@@ -40,6 +40,13 @@ NOT_FOUND = 4404
 LAGGING = 4408
 RESUBSCRIBE = 4409
 UNAVAILABLE = 1013  # the WebSocket standard's "try again later"
+TOO_MANY_SOCKETS = 4429
+TOO_MANY_SOCKETS_MEANING = (
+    "the token already holds as many open sockets as allowed (SMARTQUEUE_WS_MAX_PER_TOKEN): "
+    "close one, or sign in again for another token"
+)
+# TOO_MANY_SOCKETS joins CLOSE_CODES when docs/asyncapi.json, the pinned published contract
+# generated from them, is regenerated (``python -m interfaces.asyncapi > docs/asyncapi.json``).
 CLOSE_CODES = {
     UNAUTHORIZED: "no, used or expired ticket; or the token behind it expired or was revoked: "
     "sign in again, then reconnect",

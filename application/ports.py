@@ -23,7 +23,7 @@ class CredentialStore(Protocol):
     """Emails are unique across the platform: login takes only an email and a password."""
 
     def add(self, credential: Credential) -> None:
-        """Store a new credential; raise ``DuplicateResource`` if the email is taken."""
+        """Store a new credential; raise ``EmailTaken`` if the email is taken."""
 
     def find_by_email(self, email: str) -> Credential | None:
         """The credential for ``email`` (case-insensitive), if any."""

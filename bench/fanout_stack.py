@@ -62,6 +62,8 @@ class Services:
             # Every client of the benchmark signs in from 127.0.0.1.
             "SMARTQUEUE_LOGIN_LIMIT_ADDRESS": "10000/minute",
             "SMARTQUEUE_LOGIN_LIMIT_ACCOUNT": "10000/minute",
+            # Up to bench.ws_fleet.CLIENTS_PER_DISPLAY (50) clients share one display's token.
+            "SMARTQUEUE_WS_MAX_PER_TOKEN": "100",
         }
 
     def container(self, pool_size: int = 4) -> Container:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -41,6 +42,7 @@ from infrastructure.rate_limit import RedisLoginLimiter
 from infrastructure.read_models import UNSECURED_TENANT_TABLES, tenant_isolation_statements
 from infrastructure.redis_server import connect_redis, resolve_redis_url
 from infrastructure.settings import Settings
+from infrastructure.socket_slots import RedisSocketSlots
 from infrastructure.socket_tickets import RedisSocketTickets
 from infrastructure.sql import sqlalchemy_engine
 from infrastructure.ticket_store import PostgresLiveRecords, PostgresTicketRecords
@@ -72,6 +74,14 @@ class Container:
     live: LiveViews
     socket_tickets: RedisSocketTickets
     closed: bool = field(default=False)
+
+    @functools.cached_property
+    def socket_slots(self) -> RedisSocketSlots:
+        """The open-socket count of each token; a slot's lease outlives a few token checks,
+        which renew it."""
+        live = self.settings.live
+        lease = max(30.0, 3 * live.token_check_seconds)
+        return RedisSocketSlots(self.redis, live.max_sockets_per_token, lease)
 
     def close(self) -> None:
         """Release every connection this process holds."""

@@ -8,8 +8,8 @@ import argon2
 import psycopg
 from psycopg_pool import ConnectionPool
 
+from application.errors import EmailTaken
 from application.ports import Credential
-from domain.errors import DuplicateResource
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS identity_credentials (
@@ -48,7 +48,7 @@ class PostgresCredentialStore:
                     ),
                 )
         except psycopg.errors.UniqueViolation:
-            raise DuplicateResource(f"a user with email {credential.email!r} exists") from None
+            raise EmailTaken from None  # never says by whom, or in which tenant
 
     def find_by_email(self, email: str) -> Credential | None:
         with self.pool.connection() as connection:

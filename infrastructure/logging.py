@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import sys
 
@@ -21,7 +22,7 @@ def configure_logging(settings: LogSettings) -> None:
     renderer = (
         structlog.processors.JSONRenderer()
         if as_json
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        else console_renderer(colors=sys.stderr.isatty())
     )
     structlog.configure(
         processors=[
@@ -52,3 +53,18 @@ def configure_logging(settings: LogSettings) -> None:
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+
+
+def console_renderer(colors: bool) -> structlog.dev.ConsoleRenderer:
+    """The human-friendly renderer, with tracebacks that never show local variables.
+
+    structlog's default console formatter is Rich's traceback with ``show_locals=True``: every
+    frame's locals (passwords, tokens, a customer's phone number) would be printed to the
+    terminal and to any file capturing it.
+    """
+    formatter: structlog.typing.ExceptionRenderer = structlog.dev.plain_traceback
+    if importlib.util.find_spec("rich") is not None:
+        formatter = structlog.dev.RichTracebackFormatter(
+            show_locals=False, color_system="truecolor" if colors else None
+        )
+    return structlog.dev.ConsoleRenderer(colors=colors, exception_formatter=formatter)

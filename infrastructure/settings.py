@@ -165,6 +165,9 @@ class LiveSettings:
     is closed with 4408 and reconnects for a fresh snapshot (default 1000)."""
     gateway_group: str = "smartqueue-display-gateway"
     """SMARTQUEUE_GATEWAY_GROUP: the display gateway's Kafka consumer group."""
+    max_sockets_per_token: int = 20
+    """SMARTQUEUE_WS_MAX_PER_TOKEN: WebSockets one access token may hold open at once, across
+    every API process; the next is closed with 4429 (default 20; 0 for no limit)."""
 
 
 @dataclass(frozen=True)
@@ -242,6 +245,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             token_check_seconds=float(env.get("SMARTQUEUE_WS_TOKEN_CHECK_SECONDS", "30")),
             socket_backlog=int(env.get("SMARTQUEUE_WS_BACKLOG", "1000")),
             gateway_group=env.get("SMARTQUEUE_GATEWAY_GROUP", "smartqueue-display-gateway"),
+            max_sockets_per_token=int(env.get("SMARTQUEUE_WS_MAX_PER_TOKEN", "20")),
         ),
     )
 

@@ -21,6 +21,7 @@ from infrastructure.redis_server import stop_embedded_redis
 from infrastructure.relay import reset_relay, start_relay
 from infrastructure.settings import Settings, load_settings
 from infrastructure.sql import sqlalchemy_engine
+from interfaces.dev_exposure import warn_if_exposed
 from interfaces.gateway_cli import gateway_command, run_gateway_in_background
 from interfaces.projections_cli import projections_group, run_in_background
 from interfaces.relay_cli import relay_group, with_broker
@@ -184,6 +185,7 @@ def dev_command(host: str | None, port: int | None, demo: bool) -> None:
     if demo and pages.exists() and not created:
         click.echo("Demo devices (open once; the page keeps its credentials):")
         click.echo(pages.read_text(), nl=False)
+    warn_if_exposed(container.identity, host, DEMO)
     # uvicorn re-raises SIGTERM once it has shut down; exiting normally then runs the clean-up
     # below and the embedded servers' exit hooks instead of dying with them still running.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)

@@ -10,7 +10,7 @@ from litestar.exceptions import NotAuthorizedException, NotFoundException, Permi
 from litestar.openapi.spec import Operation
 from litestar.params import FromPath
 
-from application.context import CommandContext
+from application.context import CommandContext, new_correlation_id
 from application.identity import Principal
 from domain.tenancy import Tenant
 from infrastructure.container import Container
@@ -81,13 +81,15 @@ def provide_tenant_principal(
 
 def command_context(request: Request, principal: NamedDependency[Principal]) -> CommandContext:
     """The metadata stamped on the events of this request's command."""
-    request_id = request.scope.get("state", {}).get("request_id")
+    # Both ids were checked (short tokens) by RequestContextMiddleware, which echoes them.
+    state = request.scope.get("state", {})
+    request_id = state.get("request_id")
     return CommandContext(
         tenant_id=principal.tenant_id,
         actor_id=principal.user_id,
         actor_role=principal.role,
         client_ip=request.client.host if request.client else None,
-        correlation_id=request.headers.get("x-correlation-id") or request_id or "",
+        correlation_id=state.get("correlation_id") or request_id or new_correlation_id(),
         causation_id=request_id,
         actor_scopes=frozenset(principal.scopes),
     )

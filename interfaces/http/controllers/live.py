@@ -9,10 +9,11 @@ WebSocket) and closed with a 44xx code when it may not, or may no longer, listen
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import anyio
 import msgspec
@@ -32,6 +33,7 @@ from application.live import (
     LAGGING,
     NOT_FOUND,
     RESUBSCRIBE,
+    TOO_MANY_SOCKETS,
     UNAUTHORIZED,
     UNAVAILABLE,
     ChangeHeader,
@@ -46,7 +48,6 @@ from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, probl
 from interfaces.http.security import bearer_token, container_of, scoped
 
 log = structlog.get_logger(__name__)
-
 
 
 class SocketTicket(msgspec.Struct, kw_only=True):
@@ -95,11 +96,12 @@ class Refused(Exception):
 @dataclass(frozen=True)
 class Listener:
     """Who opened a socket (and the token it was opened with, checked again while it is open),
-    and the channels it listens to."""
+    the channels it listens to, and the name of the slot it holds among the token's sockets."""
 
     principal: Principal
     token: str
     channels: list[str]
+    slot: str = field(default_factory=lambda: uuid4().hex)
 
 
 def _container(socket: WebSocket) -> Container:
@@ -203,7 +205,8 @@ async def _serve(
     snapshot: Callable[[Container, Listener], Any],
     still_current: Callable[[Listener, bytes], bool] = lambda listener, payload: True,
 ) -> None:
-    """Accept; ``admit`` (or close with its refusal); subscribe, then read the ``snapshot`` (so
+    """Accept; ``admit`` (or close with its refusal); take one of the token's socket slots (or
+    close with 4429 when it holds them all); subscribe, then read the ``snapshot`` (so
     no change falls in between), send it and forward every change newer than it until the
     client leaves, its token stops being valid, it falls too far behind, or a change is one
     ``still_current`` says the subscription no longer fits (the client reconnects for a new
@@ -218,6 +221,32 @@ async def _serve(
     except Unavailable as error:
         await socket.close(code=UNAVAILABLE, reason=str(error)[:120])
         return
+    slots = container.socket_slots
+    try:
+        admitted = await anyio.to_thread.run_sync(slots.acquire, listener.token, listener.slot)
+    except Unavailable as error:
+        await socket.close(code=UNAVAILABLE, reason=str(error)[:120])
+        return
+    if not admitted:
+        reason = f"this token already holds {slots.limit} open sockets; close one first"
+        await socket.close(code=TOO_MANY_SOCKETS, reason=reason)
+        return
+    try:
+        await _listen(socket, channels, container, listener, snapshot, still_current)
+    finally:
+        with anyio.CancelScope(shield=True):  # also when the server shuts down mid-socket
+            await anyio.to_thread.run_sync(slots.release, listener.token, listener.slot)
+
+
+async def _listen(
+    socket: WebSocket,
+    channels: ChannelsPlugin,
+    container: Container,
+    listener: Listener,
+    snapshot: Callable[[Container, Listener], Any],
+    still_current: Callable[[Listener, bytes], bool],
+) -> None:
+    """Subscribe, send the snapshot, then forward changes (see ``_serve``)."""
     listener.channels.append(heartbeat_channel(container.settings.live.gateway_group))
     subscriber = await channels.subscribe(listener.channels)
     try:
@@ -277,6 +306,11 @@ async def _hold(
                 continue  # Redis is down: keep serving what was authorized, check again later
             if valid is None:
                 ending.end(UNAUTHORIZED, "the token expired or was revoked")
+                continue
+            with contextlib.suppress(Unavailable):  # a lapsed lease only risks one extra socket
+                await anyio.to_thread.run_sync(
+                    container.socket_slots.renew, listener.token, listener.slot
+                )
 
 
 @websocket("/ws/tenants/{slug:str}/queues/{queue_id:uuid}", name="queue_socket")

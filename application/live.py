@@ -45,8 +45,6 @@ TOO_MANY_SOCKETS_MEANING = (
     "the token already holds as many open sockets as allowed (SMARTQUEUE_WS_MAX_PER_TOKEN): "
     "close one, or sign in again for another token"
 )
-# TOO_MANY_SOCKETS joins CLOSE_CODES when docs/asyncapi.json, the pinned published contract
-# generated from them, is regenerated (``python -m interfaces.asyncapi > docs/asyncapi.json``).
 CLOSE_CODES = {
     UNAUTHORIZED: "no, used or expired ticket; or the token behind it expired or was revoked: "
     "sign in again, then reconnect",
@@ -55,6 +53,7 @@ CLOSE_CODES = {
     LAGGING: "the client did not take its changes fast enough: reconnect",
     RESUBSCRIBE: "what the socket follows changed (an agent's queues): reconnect",
     UNAVAILABLE: "Redis or the database unreachable: reconnect with back-off",
+    TOO_MANY_SOCKETS: TOO_MANY_SOCKETS_MEANING,
 }
 
 

@@ -62,6 +62,11 @@ class Services:
             # Every client of the benchmark signs in from 127.0.0.1.
             "SMARTQUEUE_LOGIN_LIMIT_ADDRESS": "10000/minute",
             "SMARTQUEUE_LOGIN_LIMIT_ACCOUNT": "10000/minute",
+            # Throughput, not the limits, is measured: one kiosk and one token drive each lane.
+            "SMARTQUEUE_API_LIMIT_TOKEN": "100000000/minute",
+            "SMARTQUEUE_KIOSK_LIMIT_DEVICE": "100000000/minute",
+            "SMARTQUEUE_KIOSK_LIMIT_QUEUE": "100000000/minute",
+            "SMARTQUEUE_QUEUE_MAX_WAITING": "0",
         }
 
     def container(self, pool_size: int = 4) -> Container:

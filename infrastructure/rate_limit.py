@@ -12,7 +12,7 @@ import hashlib
 import math
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import redis
 from limits import RateLimitItem, parse
@@ -67,9 +67,10 @@ class RateVerdict:
     allowed: bool
     quota: int
     window_seconds: int
-    remaining: int
-    reset_seconds: int
-    """Seconds until the window frees room for one more request (at least 1 when refused)."""
+    remaining: int | None = None
+    """Requests left in the window; read only for a refused request (0 then)."""
+    reset_seconds: int | None = None
+    """Seconds until the window has room again (at least 1); read only for a refused request."""
 
 
 class RedisRequestLimiter:
@@ -86,19 +87,15 @@ class RedisRequestLimiter:
         }
 
     def hit(self, policy: str, key: str) -> RateVerdict:
-        """Count one request of ``key`` under ``policy``; refused ones are not counted."""
+        """Count one request of ``key`` under ``policy``; refused ones are not counted. One
+        round trip to Redis for a request that passes, two for a refused one."""
         item = self.policies[policy]
+        verdict = RateVerdict(policy, True, item.amount, item.get_expiry())
         try:
-            allowed = self.limiter.hit(item, policy, key)
+            if self.limiter.hit(item, policy, key):
+                return verdict
             stats = self.limiter.get_window_stats(item, policy, key)
         except redis.RedisError as error:
             raise Unavailable("the rate limiter (Redis) is unreachable; retry shortly") from error
-        wait = max(0, math.ceil(stats.reset_time - time.time()))
-        return RateVerdict(
-            policy=policy,
-            allowed=allowed,
-            quota=item.amount,
-            window_seconds=item.get_expiry(),
-            remaining=stats.remaining,
-            reset_seconds=wait if allowed else max(1, wait),
-        )
+        wait = max(1, math.ceil(stats.reset_time - time.time()))
+        return replace(verdict, allowed=False, remaining=stats.remaining, reset_seconds=wait)

@@ -4,8 +4,9 @@
 - a ticket issued by a kiosk counts against that kiosk (``device``) and against the queue
   (``queue``, shared by every kiosk and, later, public web joins; staff issues do not count).
 
-A refusal carries ``Retry-After`` and the IETF RateLimit headers in the form of
-draft-ietf-httpapi-ratelimit-headers-09 (structured fields naming the policy)::
+A refusal (only a refusal: a request that passes costs one Redis round trip and no header)
+carries ``Retry-After`` and the IETF RateLimit headers in the structured-field form of
+draft-ietf-httpapi-ratelimit-headers since -08 (unchanged in -10 and -11), naming the policy::
 
     RateLimit-Policy: "device";q=30;w=60
     RateLimit: "device";r=0;t=12
@@ -28,11 +29,11 @@ TOKEN_POLICY, DEVICE_POLICY, QUEUE_POLICY = "token", "device", "queue"
 
 
 def ratelimit_headers(verdict: RateVerdict) -> dict[str, str]:
-    """The ``RateLimit-Policy`` and ``RateLimit`` fields of one policy's state."""
+    """The ``RateLimit-Policy`` and ``RateLimit`` fields of a refused request's policy."""
     name = f'"{verdict.policy}"'
     return {
         "RateLimit-Policy": f"{name};q={verdict.quota};w={verdict.window_seconds}",
-        "RateLimit": f"{name};r={verdict.remaining};t={verdict.reset_seconds}",
+        "RateLimit": f"{name};r={verdict.remaining or 0};t={verdict.reset_seconds or 1}",
     }
 
 
@@ -40,7 +41,7 @@ def enforce(verdict: RateVerdict, what: str) -> None:
     """Raise ``429`` with ``Retry-After`` and the RateLimit headers unless the request passed."""
     if verdict.allowed:
         return
-    wait = verdict.reset_seconds
+    wait = verdict.reset_seconds or 1
     raise TooManyRequestsException(
         detail=f"too many requests {what} (at most {verdict.quota} per "
         f"{verdict.window_seconds} s); retry in {wait} s",

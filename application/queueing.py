@@ -112,8 +112,10 @@ class QueueingCommands(ContextualApplication):
         customer_id: UUID | None = None,
         priority: int = 0,
         channel: str = "api",
+        max_waiting: int | None = None,
     ) -> TicketView:
-        """Give a customer a numbered ticket and a place in the queue's waiting line."""
+        """Give a customer a numbered ticket and a place in the queue's waiting line; with
+        ``max_waiting``, not in a line that already holds that many (``QueueFull``)."""
         if not 0 <= priority <= MAX_PRIORITY:
             raise InvalidInput(f"priority must be between 0 and {MAX_PRIORITY}")
         if channel not in CHANNELS:
@@ -138,7 +140,9 @@ class QueueingCommands(ContextualApplication):
             customer_id=customer_id,
             issued_at=now,
         )
-        queue.join(ticket.id, priority, now, service.target_wait_minutes * 60)
+        queue.join(
+            ticket.id, priority, now, service.target_wait_minutes * 60, max_waiting=max_waiting
+        )
         self.save_in_context(context, counter, ticket, queue)
         return self._ticket_view(ticket, queue)
 
@@ -255,7 +259,10 @@ class QueueingCommands(ContextualApplication):
         to_queue_id: UUID,
         placement: str = "last",
     ) -> TicketView:
-        """Send a ticket to wait in another queue, first, last or by its issue time."""
+        """Send a ticket to wait in another queue, first, last or by its issue time.
+
+        A transfer is staff's decision about a ticket already in the building: it is not held
+        to the waiting-line cap that refuses new tickets."""
         where = Placement.parse(placement)
         ticket = self.load(Ticket, ticket_id, context.tenant_id, TicketNotFound)
         ticket.check_can("transfer")

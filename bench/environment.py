@@ -138,6 +138,12 @@ def smartqueue_environment(database_url: str, home: Path, pool_size: int) -> dic
         "SMARTQUEUE_DB_POOL_SIZE": str(pool_size),
         "SMARTQUEUE_LOG_LEVEL": "WARNING",
         "SMARTQUEUE_LOG_FORMAT": "json",
+        # A benchmark drives one token and one kiosk far faster than anyone would; it measures
+        # throughput, not the limits, so neither the request rates nor the line's cap apply.
+        "SMARTQUEUE_API_LIMIT_TOKEN": "100000000/minute",
+        "SMARTQUEUE_KIOSK_LIMIT_DEVICE": "100000000/minute",
+        "SMARTQUEUE_KIOSK_LIMIT_QUEUE": "100000000/minute",
+        "SMARTQUEUE_QUEUE_MAX_WAITING": "0",
     }
 
 

@@ -64,6 +64,11 @@ class Services:
             "SMARTQUEUE_LOGIN_LIMIT_ACCOUNT": "10000/minute",
             # Up to bench.ws_fleet.CLIENTS_PER_DISPLAY (50) clients share one display's token.
             "SMARTQUEUE_WS_MAX_PER_TOKEN": "100",
+            # Throughput, not the limits, is measured: one kiosk and one token drive each lane.
+            "SMARTQUEUE_API_LIMIT_TOKEN": "100000000/minute",
+            "SMARTQUEUE_KIOSK_LIMIT_DEVICE": "100000000/minute",
+            "SMARTQUEUE_KIOSK_LIMIT_QUEUE": "100000000/minute",
+            "SMARTQUEUE_QUEUE_MAX_WAITING": "0",
         }
 
     def container(self, pool_size: int = 4) -> Container:

@@ -16,6 +16,7 @@ class Scope(StrEnum):
 
     TICKETS_READ = "tickets:read"
     TICKETS_ISSUE = "tickets:issue"  # take a ticket in a queue (staff, kiosks)
+    TICKETS_PRIORITIZE = "tickets:prioritize"  # issue with a priority above 0: staff only
     TICKETS_WRITE = "tickets:write"  # cancel tickets
     TICKETS_CALL = "tickets:call"  # call, start, pause, resume, recall, close, no-show, transfer
     QUEUES_READ = "queues:read"
@@ -51,6 +52,7 @@ AGENT_SCOPES = frozenset(
     {
         Scope.TICKETS_READ,
         Scope.TICKETS_ISSUE,
+        Scope.TICKETS_PRIORITIZE,
         Scope.TICKETS_WRITE,
         Scope.TICKETS_CALL,
         Scope.QUEUES_READ,

@@ -54,6 +54,12 @@ class QueueNotAccepting(QueueError):
     code = "queue_not_accepting"
 
 
+class QueueFull(QueueError):
+    """Raised when a ticket is issued to a queue whose waiting line has reached its cap."""
+
+    code = "queue_full"
+
+
 class AgentError(Conflict):
     """Base of agent refusals."""
 

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import InvalidInput, QueueError, QueueNotAccepting
+from domain.errors import InvalidInput, QueueError, QueueFull, QueueNotAccepting
 from domain.policies import (
     Placement,
     Policy,
@@ -137,9 +137,20 @@ class Queue(Aggregate):
         issued_at: datetime,
         target_wait_seconds: int,
         placement: Placement = Placement.LAST,
+        max_waiting: int | None = None,
     ) -> None:
-        """Put a ticket in the waiting line, at the end or where a transfer asks."""
+        """Put a ticket in the waiting line, at the end or where a transfer asks.
+
+        With ``max_waiting``, a line that already holds that many tickets refuses it
+        (:class:`QueueFull`). The count is this version's: two joins racing for the last place
+        both pass here, and the save of the second loses on the queue's version, so it is
+        retried against the full line.
+        """
         self.check_accepting()
+        if max_waiting and len(self.waiting) >= max_waiting:
+            raise QueueFull(
+                f"queue {self.name!r} is full: {len(self.waiting)} tickets wait; try again later"
+            )
         if any(entry.ticket_id == ticket_id for entry in self.waiting):
             raise QueueError("the ticket already waits in this queue")
         rank = rank_for_placement(self.waiting, placement, issued_at, self.next_rank)

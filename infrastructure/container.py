@@ -38,7 +38,7 @@ from infrastructure.idempotency_store import PostgresIdempotencyStore
 from infrastructure.identity_store import SCHEMA, Argon2Hasher, PostgresCredentialStore
 from infrastructure.presence import RedisPresence
 from infrastructure.queue_stats_store import PostgresQueueStats
-from infrastructure.rate_limit import RedisLoginLimiter
+from infrastructure.rate_limit import RedisLoginLimiter, RedisRequestLimiter
 from infrastructure.read_models import UNSECURED_TENANT_TABLES, tenant_isolation_statements
 from infrastructure.redis_server import connect_redis, resolve_redis_url
 from infrastructure.settings import Settings
@@ -74,6 +74,8 @@ class Container:
     live: LiveViews
     socket_tickets: RedisSocketTickets
     closed: bool = field(default=False)
+    request_limits: RedisRequestLimiter | None = None
+    """Request rates per access token, per kiosk and per queue."""
 
     @functools.cached_property
     def socket_slots(self) -> RedisSocketSlots:
@@ -163,6 +165,20 @@ def build_container(settings: Settings) -> Container:
         devices,
         LiveViews(PostgresLiveRecords(read_engine), agent_board, app, consistency),
         RedisSocketTickets(client, settings.live.socket_ticket_seconds),
+        request_limits=request_limiter(redis_url, settings),
+    )
+
+
+def request_limiter(redis_url: str, settings: Settings) -> RedisRequestLimiter:
+    """The request rate policies of ``settings.limits``, by the names the API uses."""
+    limits = settings.limits
+    return RedisRequestLimiter(
+        redis_url,
+        {
+            "token": limits.api_per_access,
+            "device": limits.kiosk_per_device,
+            "queue": limits.kiosk_per_queue,
+        },
     )
 
 

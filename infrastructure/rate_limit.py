@@ -1,4 +1,5 @@
-"""Sign-in attempt limits shared by every process, kept in Redis by the ``limits`` library.
+"""Sign-in attempt and request rate limits shared by every process, kept in Redis by the
+``limits`` library.
 
 Attempts are counted in a moving window per account (a digest of the email, so Redis holds no
 address) and per client address. Unknown accounts are counted like known ones, so the limiter does
@@ -10,11 +11,13 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 import redis
 from limits import RateLimitItem, parse
 from limits.storage import RedisStorage
-from limits.strategies import MovingWindowRateLimiter
+from limits.strategies import MovingWindowRateLimiter, SlidingWindowCounterRateLimiter
 
 from application.errors import TooManyAttempts, Unavailable
 
@@ -54,3 +57,45 @@ class RedisLoginLimiter:
                     )
         except redis.RedisError as error:
             raise Unavailable("the rate limiter (Redis) is unreachable; retry shortly") from error
+
+
+@dataclass(frozen=True)
+class RateVerdict:
+    """One request counted against one policy: whether it may pass, and the policy's state."""
+
+    policy: str
+    allowed: bool
+    quota: int
+    window_seconds: int
+    remaining: int | None = None
+    """Requests left in the window; read only for a refused request (0 then)."""
+    reset_seconds: int | None = None
+    """Seconds until the window has room again (at least 1); read only for a refused request."""
+
+
+class RedisRequestLimiter:
+    """Request rates per named policy and key (an access token, a device, a queue), counted by a
+    sliding window in Redis so every API process shares them (two counters per key, whatever
+    the rate)."""
+
+    def __init__(self, redis_url: str, policies: Mapping[str, str]) -> None:
+        self.limiter = SlidingWindowCounterRateLimiter(
+            RedisStorage(_storage_uri(redis_url), key_prefix="sq:rate")
+        )
+        self.policies: dict[str, RateLimitItem] = {
+            name: parse(rate) for name, rate in policies.items()
+        }
+
+    def hit(self, policy: str, key: str) -> RateVerdict:
+        """Count one request of ``key`` under ``policy``; refused ones are not counted. One
+        round trip to Redis for a request that passes, two for a refused one."""
+        item = self.policies[policy]
+        verdict = RateVerdict(policy, True, item.amount, item.get_expiry())
+        try:
+            if self.limiter.hit(item, policy, key):
+                return verdict
+            stats = self.limiter.get_window_stats(item, policy, key)
+        except redis.RedisError as error:
+            raise Unavailable("the rate limiter (Redis) is unreachable; retry shortly") from error
+        wait = max(1, math.ceil(stats.reset_time - time.time()))
+        return replace(verdict, allowed=False, remaining=stats.remaining, reset_seconds=wait)

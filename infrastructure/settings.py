@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from ipaddress import ip_network
 from pathlib import Path
+
+from limits import parse as parse_rate
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,68 @@ class LiveSettings:
 
 
 @dataclass(frozen=True)
+class LimitSettings:
+    """Abuse limits: request rates (counted in Redis, shared by every API process; each a
+    ``limits`` rate such as ``30/minute``) and the length of a queue's waiting line."""
+
+    api_per_access: str = "600/minute"
+    """SMARTQUEUE_API_LIMIT_TOKEN: requests one access token may make (default
+    ``600/minute``)."""
+    kiosk_per_device: str = "30/minute"
+    """SMARTQUEUE_KIOSK_LIMIT_DEVICE: tickets one kiosk (device token) may issue (default
+    ``30/minute``)."""
+    kiosk_per_queue: str = "120/minute"
+    """SMARTQUEUE_KIOSK_LIMIT_QUEUE: tickets all kiosks together may issue into one queue
+    (default ``120/minute``); staff issues are not counted."""
+    queue_max_waiting: int = 500
+    """SMARTQUEUE_QUEUE_MAX_WAITING: tickets that may wait in one queue; issuing into a full
+    queue answers 409 ``queue_full`` (default 500; 0 means no cap). Staff transfers may exceed
+    it."""
+
+
+@dataclass(frozen=True)
+class ProxySettings:
+    """Which reverse proxies may name the client's address."""
+
+    trusted: tuple[str, ...] = ()
+    """SMARTQUEUE_TRUSTED_PROXIES: comma-separated addresses or CIDR networks of the proxies
+    whose ``X-Forwarded-For``/``X-Forwarded-Proto`` are believed (``*`` for any peer). Empty
+    (the default) believes no forwarding header: the client is the TCP peer."""
+
+
+def _rate(env: Mapping[str, str], name: str, default: str) -> str:
+    value = env.get(name, "").strip() or default
+    try:
+        parse_rate(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a rate such as 30/minute; got {value!r}") from None
+    return value
+
+
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit():
+        raise ValueError(f"{name} must be a whole number, 0 or more; got {value!r}")
+    return int(value)
+
+
+def _trusted_proxies(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    entries = tuple(part.strip() for part in env.get(name, "").split(",") if part.strip())
+    for entry in entries:
+        if entry == "*":
+            continue
+        try:
+            ip_network(entry, strict=False)
+        except ValueError:
+            raise ValueError(
+                f"{name} lists addresses or CIDR networks separated by commas; got {entry!r}"
+            ) from None
+    return entries
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a SmartQueue process is configured with."""
 
@@ -187,6 +252,8 @@ class Settings:
     kafka: KafkaSettings = field(default_factory=KafkaSettings)
     devices: DeviceSettings = field(default_factory=DeviceSettings)
     live: LiveSettings = field(default_factory=LiveSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
+    proxies: ProxySettings = field(default_factory=ProxySettings)
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -247,6 +314,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             gateway_group=env.get("SMARTQUEUE_GATEWAY_GROUP", "smartqueue-display-gateway"),
             max_sockets_per_token=int(env.get("SMARTQUEUE_WS_MAX_PER_TOKEN", "20")),
         ),
+        limits=LimitSettings(
+            api_per_access=_rate(env, "SMARTQUEUE_API_LIMIT_TOKEN", "600/minute"),
+            kiosk_per_device=_rate(env, "SMARTQUEUE_KIOSK_LIMIT_DEVICE", "30/minute"),
+            kiosk_per_queue=_rate(env, "SMARTQUEUE_KIOSK_LIMIT_QUEUE", "120/minute"),
+            queue_max_waiting=_count(env, "SMARTQUEUE_QUEUE_MAX_WAITING", 500),
+        ),
+        proxies=ProxySettings(trusted=_trusted_proxies(env, "SMARTQUEUE_TRUSTED_PROXIES")),
     )
 
 

@@ -201,7 +201,9 @@ def dev_command(host: str | None, port: int | None, demo: bool) -> None:
     click.echo(f"Kafka at {bootstrap} (relay and display gateway running)")
     projection_threads.append(run_worker_in_background(container, stop_projections))
     try:
-        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+        uvicorn.run(
+            app, host=host, port=port, log_config=None, access_log=False, **proxy_options(settings)
+        )
     finally:
         stop_projections.set()
         for thread in [*projection_threads, relay_thread]:
@@ -236,7 +238,18 @@ def api_command(host: str | None, port: int | None, workers: int | None) -> None
         workers=workers or settings.http.workers,
         log_config=None,
         access_log=False,
+        **proxy_options(settings),
     )
+
+
+def proxy_options(settings: Settings) -> dict[str, object]:
+    """uvicorn's forwarding-header options from SMARTQUEUE_TRUSTED_PROXIES. Left to itself,
+    uvicorn believes ``X-Forwarded-For`` from loopback, so any local client could pick the
+    address the limiter and the audit trail see; with no trusted proxy, no header is read."""
+    trusted = settings.proxies.trusted
+    if not trusted:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": list(trusted)}
 
 
 main.add_command(projections_group)

@@ -21,6 +21,8 @@ NOT_STORED = frozenset(
     {b"content-length", b"date", b"server", b"set-cookie", b"x-request-id", b"connection"}
 )
 NO_CONTENT_STATUSES = frozenset({204, 304})
+# Refusals that say "try again later" are not the request's answer: a retry must run again.
+TRANSIENT_STATUSES = frozenset({429})
 
 
 def canonical_body(body: bytes) -> bytes:
@@ -71,8 +73,14 @@ class ResponseRecorder:
         await self._send(message)
 
     def final_response(self) -> StoredResponse | None:
-        """The response to replay, or ``None`` if it must not be kept (5xx, or never finished)."""
-        if not self.complete or self.status is None or self.status >= 500:
+        """The response to replay, or ``None`` if it must not be kept (429, 5xx, or never
+        finished)."""
+        if (
+            not self.complete
+            or self.status is None
+            or self.status >= 500
+            or self.status in TRANSIENT_STATUSES
+        ):
             return None
         headers = tuple(
             (name.decode("latin-1").lower(), value.decode("latin-1"))

@@ -6,7 +6,12 @@ from typing import Any
 
 from litestar import Request
 from litestar.di import NamedDependency
-from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.exceptions import (
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    TooManyRequestsException,
+)
 from litestar.openapi.spec import Operation
 from litestar.params import FromPath
 
@@ -15,8 +20,10 @@ from application.identity import Principal
 from domain.tenancy import Tenant
 from infrastructure.container import Container
 from interfaces.http.errors import TenantMismatch
+from interfaces.http.rate_limits import limit_token
 
 VERIFIED_PRINCIPAL = "verified_principal"  # request-state key
+RATE_REFUSAL = "rate_refusal"  # request-state key: the 429 of a token over its rate
 SCHEMES = ("bearer", "token")  # "Token" is what clients of the older API send
 
 
@@ -52,16 +59,22 @@ def _verified_principal(request: Request) -> Principal:
     (idempotency keys) leaves it in the request's state for the handler's dependency."""
     state = request.scope.setdefault("state", {})
     cached = state.get(VERIFIED_PRINCIPAL)
-    if cached is not None:
-        return cached
-    token = bearer_token(request)
-    if token is None:
-        raise NotAuthorizedException("send Authorization: Bearer <token>")
-    principal = container_of(request).identity.authenticate(token)
-    if principal is None:
-        raise NotAuthorizedException("the token is invalid, expired or revoked")
-    state[VERIFIED_PRINCIPAL] = principal
-    return principal
+    if cached is None:
+        token = bearer_token(request)
+        if token is None:
+            raise NotAuthorizedException("send Authorization: Bearer <token>")
+        cached = container_of(request).identity.authenticate(token)
+        if cached is None:
+            raise NotAuthorizedException("the token is invalid, expired or revoked")
+        state[VERIFIED_PRINCIPAL] = cached
+        try:
+            limit_token(request, cached)  # counted once per request, however often asked
+        except TooManyRequestsException as refusal:
+            state[RATE_REFUSAL] = refusal
+    refusal = state.get(RATE_REFUSAL)
+    if refusal is not None:
+        raise refusal
+    return cached
 
 
 def provide_tenant_principal(

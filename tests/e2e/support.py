@@ -35,6 +35,13 @@ def smartqueue_executable() -> str:
     return str(script)
 
 
+HIGH_RATE_LIMITS = {
+    "SMARTQUEUE_API_LIMIT_TOKEN": "1000000/minute",
+    "SMARTQUEUE_KIOSK_LIMIT_DEVICE": "1000000/minute",
+    "SMARTQUEUE_KIOSK_LIMIT_QUEUE": "1000000/minute",
+}
+
+
 def process_env(database_url: str, home: Path, redis_url: str) -> dict[str, str]:
     """The environment of a SmartQueue subprocess using ``database_url`` and ``redis_url``."""
     return {
@@ -43,6 +50,9 @@ def process_env(database_url: str, home: Path, redis_url: str) -> dict[str, str]
         "REDIS_URL": redis_url,
         # Every e2e client signs in from 127.0.0.1; the per-address limit has its own tests.
         "SMARTQUEUE_LOGIN_LIMIT_ADDRESS": "100000/minute",
+        # The heavy suites (fuzzing, concurrency, live fan-out) send far more requests per token
+        # and per kiosk than a person or a kiosk would; the limits have their own tests.
+        **HIGH_RATE_LIMITS,
         "SMARTQUEUE_HOME": str(home),
         "SMARTQUEUE_LOG_FORMAT": "json",
         "SMARTQUEUE_LOG_LEVEL": "WARNING",

@@ -10,7 +10,8 @@ from interfaces.http.security import provide_principal, provide_tenant_principal
 
 
 def problems(*statuses: int) -> dict[int, ResponseSpec]:
-    """Declare problem+json error responses so the OpenAPI document is honest."""
+    """Declare problem+json error responses so the OpenAPI document is honest. An operation that
+    takes a token (401) may also answer 429: every access token has a request rate."""
     descriptions = {
         400: "Malformed request or body",
         401: "Missing, invalid, expired or revoked token",
@@ -18,9 +19,11 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
         404: "No such resource in this tenant",
         409: "Not allowed in the current state",
         422: "The values break a business rule",
-        429: "Too many attempts; retry after the given delay",
+        429: "Too many requests or attempts; retry after the delay in Retry-After",
         503: "Busy, a service is down, or a read model is behind; retry after the given delay",
     }
+    if 401 in statuses and 429 not in statuses:
+        statuses = (*statuses, 429)
     return {
         status: ResponseSpec(
             data_container=Problem,

@@ -7,18 +7,21 @@ from uuid import UUID
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
+from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from application.identity import Principal
 from application.paging import DEFAULT_PAGE_SIZE
 from application.ticket_queries import STATUSES, TicketFilter, parse_statuses
 from application.views import TicketView
+from domain.access import DEVICE_ROLE, Scope
 from domain.errors import TicketNotFound
 from interfaces.http.consistency import MinPosition, await_read_models
 from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, problems
 from interfaces.http.idempotency import idempotent
 from interfaces.http.moments import aware, moment_parameter
 from interfaces.http.pagination import Cursor, Limit, Paginated, page_request, to_response
+from interfaces.http.rate_limits import limit_public_issue
 from interfaces.http.schemas import TicketCancel, TicketIssue, TicketTransfer
 from interfaces.http.security import command_context, container_of, scoped
 
@@ -43,6 +46,8 @@ CustomerFilter = _id_filter("customer_id", "Only this customer's tickets")
 SiteFilter = _id_filter("site_id", "Only the tickets of this site's queues")
 IssuedSince = moment_parameter("since", "Tickets issued at or after (ISO 8601; UTC if naive)")
 IssuedUntil = moment_parameter("until", "Tickets issued before (ISO 8601)")
+
+PRIORITIZE = str(Scope.TICKETS_PRIORITIZE)
 
 # 422: an Idempotency-Key reused for another request.
 LIFECYCLE_ERRORS = problems(400, 401, 403, 404, 409, 422, 503)
@@ -95,16 +100,27 @@ class TicketController(Controller):
         "/",
         operation_id="issueTicket",
         sync_to_thread=True,
-        responses=problems(400, 401, 403, 404, 409, 422, 503),
+        responses=problems(400, 401, 403, 404, 409, 422, 429, 503),
         **idempotent(scoped("tickets:issue")),
     )
     def issue(
         self, request: Request, member: NamedDependency[Principal], data: JSONBody[TicketIssue]
     ) -> TicketView:
-        """Take a ticket in a queue: its number, position and ETA. A kiosk may issue only in
-        the queues of its own site (403 ``wrong_site``)."""
+        """Take a ticket in a queue: its number, position and ETA.
+
+        A priority above 0 needs the ``tickets:prioritize`` scope (staff; 403 otherwise). A kiosk
+        may issue only in the queues of its own site (403 ``wrong_site``), and at a limited rate
+        per kiosk and per queue (429 with ``Retry-After`` and ``RateLimit`` headers). A queue
+        whose waiting line is full answers 409 ``queue_full``."""
+        if data.priority != 0 and PRIORITIZE not in member.scopes:
+            raise PermissionDeniedException(
+                f"setting a priority needs the {PRIORITIZE!r} scope (staff only); "
+                "leave priority out to take a ticket"
+            )
         container = container_of(request)
         container.devices.check_queue_site(member.tenant_id, member.site_id, data.queue_id)
+        if member.role == DEVICE_ROLE:
+            limit_public_issue(request, f"device:{member.user_id}", data.queue_id)
         ticket = container.app.issue_ticket(
             command_context(request, member),
             data.queue_id,
@@ -112,6 +128,7 @@ class TicketController(Controller):
             customer_id=data.customer_id,
             priority=data.priority,
             channel=data.channel,
+            max_waiting=container.settings.limits.queue_max_waiting or None,
         )
         return container.tickets.with_eta(member.tenant_id, ticket)
 

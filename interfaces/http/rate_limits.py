@@ -1,0 +1,71 @@
+"""Request rate limits at the HTTP edge, answered with ``429`` problem+json.
+
+- every request with a valid access token counts against that token (``token`` policy);
+- a ticket issued by a kiosk counts against that kiosk (``device``) and against the queue
+  (``queue``, shared by every kiosk and, later, public web joins; staff issues do not count).
+
+A refusal (only a refusal: a request that passes costs one Redis round trip and no header)
+carries ``Retry-After`` and the IETF RateLimit headers in the structured-field form of
+draft-ietf-httpapi-ratelimit-headers since -08 (unchanged in -10 and -11), naming the policy::
+
+    RateLimit-Policy: "device";q=30;w=60
+    RateLimit: "device";r=0;t=12
+
+``q`` is the quota, ``w`` the window in seconds, ``r`` what remains and ``t`` the seconds until
+the window has room again. The counts live in Redis, shared by every API process.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from litestar import Request
+from litestar.exceptions import TooManyRequestsException
+
+from application.identity import Principal
+from infrastructure.rate_limit import RateVerdict, RedisRequestLimiter
+
+TOKEN_POLICY, DEVICE_POLICY, QUEUE_POLICY = "token", "device", "queue"
+
+
+def ratelimit_headers(verdict: RateVerdict) -> dict[str, str]:
+    """The ``RateLimit-Policy`` and ``RateLimit`` fields of a refused request's policy."""
+    name = f'"{verdict.policy}"'
+    return {
+        "RateLimit-Policy": f"{name};q={verdict.quota};w={verdict.window_seconds}",
+        "RateLimit": f"{name};r={verdict.remaining or 0};t={verdict.reset_seconds or 1}",
+    }
+
+
+def enforce(verdict: RateVerdict, what: str) -> None:
+    """Raise ``429`` with ``Retry-After`` and the RateLimit headers unless the request passed."""
+    if verdict.allowed:
+        return
+    wait = verdict.reset_seconds or 1
+    raise TooManyRequestsException(
+        detail=f"too many requests {what} (at most {verdict.quota} per "
+        f"{verdict.window_seconds} s); retry in {wait} s",
+        headers={"Retry-After": str(wait), **ratelimit_headers(verdict)},
+    )
+
+
+def _limiter(request: Request) -> RedisRequestLimiter | None:
+    container = getattr(request.app.state, "container", None)
+    return container.request_limits if container is not None else None
+
+
+def limit_token(request: Request, principal: Principal) -> None:
+    """Count a request made with ``principal``'s access token (keyed by the token's id)."""
+    limiter = _limiter(request)
+    if limiter is not None:
+        enforce(limiter.hit(TOKEN_POLICY, principal.token_id), "with this access token")
+
+
+def limit_public_issue(request: Request, who: str, queue_id: UUID) -> None:
+    """Count a ticket issued by a kiosk (``who`` = ``device:<id>``) or, later, a public web join
+    (``address:<ip>``): first against the issuer, then against the queue."""
+    limiter = _limiter(request)
+    if limiter is None:
+        return
+    enforce(limiter.hit(DEVICE_POLICY, who), "from this kiosk")
+    enforce(limiter.hit(QUEUE_POLICY, str(queue_id)), "into this queue from kiosks")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID, uuid4
 
 import msgspec
@@ -16,6 +17,9 @@ class CommandContext(msgspec.Struct, frozen=True, kw_only=True):
     client_ip: str | None = None
     correlation_id: str = msgspec.field(default_factory=lambda: uuid4().hex)
     causation_id: str | None = None
+    side_writes: tuple[Any, ...] = ()
+    """Side writes (``application.ports.SideWrite``) saved with every save of the command, in
+    the events' transaction: the HTTP layer marks the request's Idempotency-Key applied so."""
 
     def as_metadata(self) -> dict[str, str | None]:
         """Plain strings, so the metadata survives any transcoder unchanged."""

@@ -10,7 +10,10 @@ A handler opts in with ``**idempotent(scoped("tickets:write"))``. Then a request
   finish in time;
 - reused for a different request is refused with ``422``.
 
-A ``5xx`` (including ``503`` contention) stores nothing: the key is released so a retry runs again.
+A ``5xx`` (including ``503`` contention) stores nothing: the key is released so a retry runs again,
+unless the command took effect before the failure (the database went away after, or during, the
+commit): a marker saved in the same transaction as the command's events says so, and a retry is
+then refused with ``409 idempotency_key_applied`` rather than applied twice.
 Authentication happens before a key is claimed; a request that fails it never claims one.
 """
 
@@ -30,6 +33,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from application.idempotency import Claim, IdempotencyStore, Verdict, is_valid_key
 from interfaces.http.errors import problem
 from interfaces.http.idempotency_http import (
+    APPLIED_MARKER,
     IDEMPOTENT,
     ResponseRecorder,
     documenting_idempotency_key,
@@ -100,6 +104,13 @@ class IdempotencyMiddleware:
             await self._run_once(store, caller.tenant_id, key, claim, scope, receive, send)
         elif claim.verdict is Verdict.REPLAY and claim.record and claim.record.response:
             await replay(claim.record.response, send)
+        elif claim.verdict is Verdict.APPLIED:
+            detail = (
+                f"the request with the Idempotency-Key {key!r} took effect, but its response was"
+                " lost (the server lost its database while answering); it is not applied again:"
+                " read the resource's current state instead of retrying"
+            )
+            await _answer(request, 409, "idempotency_key_applied", detail, scope, receive, send)
         elif claim.verdict is Verdict.MISMATCH:
             detail = (
                 f"the Idempotency-Key {key!r} was used for another request (method, path, body"
@@ -129,6 +140,11 @@ class IdempotencyMiddleware:
         assert claim.claim_id is not None
         recorder = ResponseRecorder(send)
         stored = False
+        # Saved with the command's events: if they commit, a retry never runs the command again,
+        # even when this request then fails (the commit's outcome lost with its connection).
+        scope.setdefault("state", {})[APPLIED_MARKER] = store.applied_marker(
+            tenant_id, key, claim.claim_id
+        )
         try:
             await self.app(scope, receive, recorder.send)
             final = recorder.final_response()

@@ -15,6 +15,7 @@ from application.identity import Principal
 from domain.tenancy import Tenant
 from infrastructure.container import Container
 from interfaces.http.errors import TenantMismatch
+from interfaces.http.idempotency_http import APPLIED_MARKER
 
 VERIFIED_PRINCIPAL = "verified_principal"  # request-state key
 SCHEMES = ("bearer", "token")  # "Token" is what clients of the older API send
@@ -81,7 +82,9 @@ def provide_tenant_principal(
 
 def command_context(request: Request, principal: NamedDependency[Principal]) -> CommandContext:
     """The metadata stamped on the events of this request's command."""
-    request_id = request.scope.get("state", {}).get("request_id")
+    state = request.scope.get("state", {})
+    request_id = state.get("request_id")
+    marker = state.get(APPLIED_MARKER)
     return CommandContext(
         tenant_id=principal.tenant_id,
         actor_id=principal.user_id,
@@ -89,6 +92,7 @@ def command_context(request: Request, principal: NamedDependency[Principal]) -> 
         client_ip=request.client.host if request.client else None,
         correlation_id=request.headers.get("x-correlation-id") or request_id or "",
         causation_id=request_id,
+        side_writes=(marker,) if marker is not None else (),
     )
 
 

@@ -7,6 +7,7 @@ from psycopg_pool import ConnectionPool
 
 from infrastructure.embedded import embedded_database_url
 from infrastructure.event_store import CONNINFO, FACTORY_TOPIC
+from infrastructure.pool_check import PurgingCheck
 from infrastructure.recorder import POSTGRES_RECORDER_TOPIC
 from infrastructure.settings import Settings
 
@@ -54,13 +55,15 @@ def open_pool(database_url: str, size: int) -> ConnectionPool:
     Each connection is checked as it leaves the pool: one the server closed meanwhile (a
     restart, ``pg_terminate_backend``) is replaced instead of failing the request.
     """
+    check = PurgingCheck()
     pool = ConnectionPool(
         database_url,
         min_size=1,
         max_size=size,
         open=False,
         name="smartqueue",
-        check=ConnectionPool.check_connection,
+        check=check,
     )
+    check.pool = pool
     pool.open(wait=True, timeout=30)
     return pool

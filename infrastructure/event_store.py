@@ -5,14 +5,20 @@ from its settings, so ``sslmode``, ``sslrootcert``, ``options``, ``application_n
 ``target_session_attrs`` would be lost. It has no setting for the rest of a conninfo; its pool is
 a ``psycopg_pool.ConnectionPool`` whose public ``conninfo`` and ``kwargs`` attributes say how new
 connections are made. This factory hands the pool the whole conninfo and keeps only the keywords
-the library adds beyond connecting (its row factory). Nothing else of the library is changed;
-``tests/integration/test_database_url_options.py`` fails if the library stops honouring it.
+the library adds beyond connecting (its row factory); ``tests/integration/
+test_database_url_options.py`` fails if the library stops honouring it.
+
+Its ``POSTGRES_PRE_PING`` check is replaced by :class:`~infrastructure.pool_check.PurgingCheck`,
+through the pool's private ``_check`` (the pool has no public setter):
+``tests/integration/test_pool_recovery.py`` fails if that stops working.
 """
 
 from __future__ import annotations
 
 from eventsourcing.postgres import PostgresFactory
 from eventsourcing.utils import Environment, EnvType
+
+from infrastructure.pool_check import PurgingCheck
 
 FACTORY_TOPIC = "infrastructure.event_store:ConninfoPostgresFactory"
 CONNINFO = "POSTGRES_CONNINFO"
@@ -34,3 +40,7 @@ class ConninfoPostgresFactory(PostgresFactory):
             pool.kwargs = {
                 name: value for name, value in kept.items() if name not in _CONNECTION_KEYWORDS
             }
+        if self.datastore.pre_ping:
+            check = PurgingCheck()
+            check.pool = self.datastore.pool
+            self.datastore.pool._check = check

@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 from uuid import UUID
 
 import anyio
+import structlog
 from litestar import Request
 from litestar.exceptions import HTTPException
 from litestar.openapi.spec import Operation
@@ -44,6 +45,7 @@ from interfaces.http.security import provide_principal, provide_tenant_principal
 
 HEADER = b"idempotency-key"
 FIRST_POLL_SECONDS, MAX_POLL_SECONDS = 0.02, 0.25
+log = structlog.get_logger("smartqueue.http")
 
 
 class Caller(NamedTuple):
@@ -149,14 +151,28 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, recorder.send)
             final = recorder.final_response()
             if final is not None:
-                stored = await anyio.to_thread.run_sync(
+                stored = await _after_response(
                     store.complete, tenant_id, key, claim.claim_id, final
                 )
         finally:
             if not stored:
-                # No final answer (5xx, contention, a crash): a retry with this key runs again.
+                # No final answer (5xx, contention, a crash): a retry with this key runs again,
+                # unless the command was applied (see ``applied_marker``).
                 with anyio.CancelScope(shield=True):
-                    await anyio.to_thread.run_sync(store.release, tenant_id, key, claim.claim_id)
+                    await _after_response(store.release, tenant_id, key, claim.claim_id)
+
+
+async def _after_response(operation: Callable[..., Any], *args: Any) -> Any:
+    """Store or release the key once the response went out. If the store is unreachable, the
+    client keeps its response (failing now would drop its connection) and the key stays claimed
+    until its lease ends; retries meanwhile wait, then are answered by the rules."""
+    try:
+        return await anyio.to_thread.run_sync(operation, *args)
+    except Exception as error:
+        log.warning(
+            "idempotency_key_not_recorded", operation=operation.__name__, error=str(error)[:200]
+        )
+        return False
 
 
 async def _claim_or_wait(

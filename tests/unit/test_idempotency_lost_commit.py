@@ -147,3 +147,25 @@ def test_a_connection_lost_before_the_commit_answers_503_and_the_retry_applies_o
 def test_requests_without_a_key_save_no_marker(client, floor) -> None:
     assert client.post("/tickets").status_code == 201
     assert floor.waiting() == 1
+
+
+class ForgetfulStore(MemoryIdempotencyStore):
+    """Loses the database just after the command: storing or releasing the key fails."""
+
+    def complete(self, *args: Any) -> bool:
+        raise psycopg.OperationalError(LOST)
+
+    def release(self, *args: Any) -> None:
+        raise psycopg.OperationalError(LOST)
+
+
+def test_a_key_that_cannot_be_stored_after_the_response_leaves_the_response_intact(floor) -> None:
+    """The response went out already: the server must not fail the exchange after it (the
+    connection would be dropped under the client's next request)."""
+    store = ForgetfulStore(lambda: datetime.now(UTC))
+    with TestClient(build_app(floor, store)) as client:
+        created = _issue(client, "k-3")
+        assert created.status_code == 201
+        floor.lose_after_commit = 1
+        assert _issue(client, "k-4").status_code == 503
+    assert floor.waiting() == 2

@@ -106,6 +106,7 @@ class ContextualApplication(Application[UUID]):
         customer's personal data) are applied by the recorder in the same transaction.
         """
         processing_event: ProcessingEvent[UUID] = ProcessingEvent()
+        side_writes = (*side_writes, *context.side_writes)
         if side_writes:
             # A stock recorder would silently drop them: refuse rather than lose data.
             if not getattr(self.recorder, "applies_side_writes", False):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from typing import Any
 from uuid import UUID, uuid4
 
 import msgspec
@@ -50,6 +51,9 @@ class CommandContext(msgspec.Struct, frozen=True, kw_only=True):
     """What the actor may do; commands that give or touch rights check it. ``None`` is the
     system (the operator's command line, a tenant's first admin), which may grant anything.
     Not part of the events' metadata."""
+    side_writes: tuple[Any, ...] = ()
+    """Side writes (``application.ports.SideWrite``) saved with every save of the command, in
+    the events' transaction: the HTTP layer marks the request's Idempotency-Key applied so."""
 
     def __post_init__(self) -> None:
         # The last gate before values become immutable metadata: whatever a caller passed, only

@@ -13,8 +13,11 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from uuid import UUID
+
+if TYPE_CHECKING:
+    from application.ports import SideWrite
 
 MAX_KEY_LENGTH = 255
 # Visible ASCII (RFC 5234 VCHAR), no spaces: a key survives any proxy and log line unchanged.
@@ -62,6 +65,9 @@ class KeyRecord:
     locked_until: datetime | None
     claim_id: UUID
     response: StoredResponse | None = None
+    applied: bool = False
+    """The claim's command committed (its marker is written with the command's events): even
+    without a response, running it again would apply it twice."""
 
 
 class Verdict(enum.Enum):
@@ -72,6 +78,7 @@ class Verdict(enum.Enum):
     REPLAY = "replay"  # the same request finished: answer with its response
     MISMATCH = "mismatch"  # the key was used for another request: refuse
     WAIT = "wait"  # the same request is running: wait for its response
+    APPLIED = "applied"  # the same request took effect but ended without a response: refuse
 
 
 @dataclass(frozen=True)
@@ -93,7 +100,9 @@ def judge(
     if record.state is KeyState.COMPLETED:
         return Verdict.REPLAY
     if record.locked_until is None or record.locked_until <= now:
-        return Verdict.TAKE_OVER
+        # The holder ended without a response (released, or its process died). Had its command
+        # committed, running it again would apply it twice.
+        return Verdict.APPLIED if record.applied else Verdict.TAKE_OVER
     return Verdict.WAIT
 
 
@@ -123,7 +132,13 @@ class IdempotencyStore(Protocol):
         """Remember the final response of the claim; False if the claim was lost meanwhile."""
 
     def release(self, tenant_id: UUID, key: str, claim_id: UUID) -> None:
-        """Forget a claim whose request ended without a final response, so a retry runs."""
+        """End a claim whose request ended without a final response: forget it, so a retry
+        runs, unless its command was applied; then a retry is refused (``APPLIED``)."""
+
+    def applied_marker(self, tenant_id: UUID, key: str, claim_id: UUID) -> SideWrite:
+        """A side write recording that the claim's command took effect. Saved in the same
+        transaction as the command's events, it is there exactly when they are, also when the
+        connection dies during COMMIT and nobody knows which way it went."""
 
     def purge_expired(self, limit: int) -> int:
         """Delete up to ``limit`` expired keys; return how many went."""

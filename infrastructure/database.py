@@ -6,6 +6,8 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool
 
 from infrastructure.embedded import embedded_database_url
+from infrastructure.event_store import CONNINFO, FACTORY_TOPIC
+from infrastructure.pool_check import PurgingCheck
 from infrastructure.recorder import POSTGRES_RECORDER_TOPIC
 from infrastructure.settings import Settings
 
@@ -22,10 +24,14 @@ def event_store_env(
 
     Roles start with table creation off: several processes creating the library's tables at once
     fail ("tuple concurrently updated"), so ``smartqueue migrate`` creates them once.
+    The whole URL is passed on too, so every option in it (``sslmode``, ``application_name``,
+    ...) reaches the server; the separate parts only satisfy the library's required settings.
+    Connections are checked before use, so a pool recovers after PostgreSQL restarts.
     """
     parts = conninfo_to_dict(database_url)
     return {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "PERSISTENCE_MODULE": FACTORY_TOPIC,
+        CONNINFO: database_url,
         "POSTGRES_DBNAME": str(parts.get("dbname", "postgres")),
         "POSTGRES_HOST": str(parts.get("host", "127.0.0.1")),
         "POSTGRES_PORT": str(parts.get("port", "5432")),
@@ -36,6 +42,7 @@ def event_store_env(
         "POSTGRES_MAX_OVERFLOW": str(settings.database.pool_size),
         "POSTGRES_CONNECT_TIMEOUT": "10",
         "POSTGRES_LOCK_TIMEOUT": "5",
+        "POSTGRES_PRE_PING": "y",
         "CREATE_TABLE": "y" if create_tables else "n",
         # Writes customers' personal data in the same transaction as their events.
         "APPLICATION_RECORDER_TOPIC": POSTGRES_RECORDER_TOPIC,
@@ -43,7 +50,20 @@ def event_store_env(
 
 
 def open_pool(database_url: str, size: int) -> ConnectionPool:
-    """A psycopg pool for the plain tables (identity). Opened explicitly, never at import."""
-    pool = ConnectionPool(database_url, min_size=1, max_size=size, open=False, name="smartqueue")
+    """A psycopg pool for the plain tables (identity). Opened explicitly, never at import.
+
+    Each connection is checked as it leaves the pool: one the server closed meanwhile (a
+    restart, ``pg_terminate_backend``) is replaced instead of failing the request.
+    """
+    check = PurgingCheck()
+    pool = ConnectionPool(
+        database_url,
+        min_size=1,
+        max_size=size,
+        open=False,
+        name="smartqueue",
+        check=check,
+    )
+    check.pool = pool
     pool.open(wait=True, timeout=30)
     return pool

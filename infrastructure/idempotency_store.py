@@ -5,8 +5,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID, uuid4
 
+from psycopg import Cursor
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
@@ -35,11 +37,13 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     PRIMARY KEY (tenant_id, key)
 );
 CREATE INDEX IF NOT EXISTS idempotency_keys_created_at ON idempotency_keys (created_at);
+-- Set in the transaction of the command's events (a side write): the command took effect.
+ALTER TABLE idempotency_keys ADD COLUMN IF NOT EXISTS applied boolean NOT NULL DEFAULT false;
 """
 
 _COLUMNS = (
     "request_fingerprint, state, created_at, locked_until, claim_id,"
-    " response_status, response_headers, response_body"
+    " response_status, response_headers, response_body, applied"
 )
 # A row vanishing or changing between our statements (released, taken over) means: look again.
 # Each turn is a few milliseconds; after this many the caller is told to wait and ask later.
@@ -106,7 +110,7 @@ class PostgresIdempotencyStore:
             taken = connection.execute(
                 "UPDATE idempotency_keys SET request_fingerprint = %(fingerprint)s,"
                 " state = 'in_flight', claim_id = %(claim_id)s, created_at = %(now)s,"
-                " locked_until = %(locked_until)s, response_status = NULL,"
+                " locked_until = %(locked_until)s, response_status = NULL, applied = false,"
                 " response_headers = NULL, response_body = NULL"
                 " WHERE tenant_id = %(tenant_id)s AND key = %(key)s AND claim_id = %(seen)s"
                 " RETURNING claim_id",
@@ -136,10 +140,19 @@ class PostgresIdempotencyStore:
     def release(self, tenant_id: UUID, key: str, claim_id: UUID) -> None:
         with self.pool.connection() as connection:
             connection.execute(
-                "DELETE FROM idempotency_keys"
-                " WHERE tenant_id = %s AND key = %s AND claim_id = %s AND state = 'in_flight'",
+                "DELETE FROM idempotency_keys WHERE tenant_id = %s AND key = %s"
+                " AND claim_id = %s AND state = 'in_flight' AND NOT applied",
                 (tenant_id, key, claim_id),
             )
+            # An applied command's key is kept, its lease ended: retries are refused at once.
+            connection.execute(
+                "UPDATE idempotency_keys SET locked_until = created_at WHERE tenant_id = %s"
+                " AND key = %s AND claim_id = %s AND state = 'in_flight' AND applied",
+                (tenant_id, key, claim_id),
+            )
+
+    def applied_marker(self, tenant_id: UUID, key: str, claim_id: UUID) -> AppliedMarker:
+        return AppliedMarker(tenant_id, key, claim_id)
 
     def purge_expired(self, limit: int) -> int:
         # Bounded by ``limit`` and served by the created_at index, so its cost stays flat.
@@ -168,9 +181,34 @@ class PostgresIdempotencyStore:
         ).fetchone()
         if row is None:
             return None
-        fingerprint, state, created_at, locked_until, claim_id, status, headers, body = row
+        fingerprint, state, created_at, locked_until, claim_id, status, headers, body, applied = row
         response = None
         if state == KeyState.COMPLETED:
             pairs = tuple((str(name), str(value)) for name, value in headers or [])
             response = StoredResponse(status, pairs, bytes(body or b""))
-        return KeyRecord(fingerprint, KeyState(state), created_at, locked_until, claim_id, response)
+        return KeyRecord(
+            fingerprint,
+            KeyState(state),
+            created_at,
+            locked_until,
+            claim_id,
+            response,
+            applied=bool(applied),
+        )
+
+
+class AppliedMarker:
+    """The side write marking a claim's command as applied; a claim taken over meanwhile (its
+    claim id changed) is left alone."""
+
+    def __init__(self, tenant_id: UUID, key: str, claim_id: UUID) -> None:
+        self.tenant_id = tenant_id
+        self.key = key
+        self.claim_id = claim_id
+
+    def apply(self, transaction: Cursor[Any]) -> None:
+        transaction.execute(
+            "UPDATE idempotency_keys SET applied = true WHERE tenant_id = %s AND key = %s"
+            " AND claim_id = %s AND state = 'in_flight'",
+            (self.tenant_id, self.key, self.claim_id),
+        )

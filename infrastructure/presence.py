@@ -54,8 +54,12 @@ class RedisPresence:
         self.ttl_ms = max(1, int(ttl_seconds * 1000))
         self.clock = clock
 
+    def _redis(self) -> _RedisCall:
+        """Redis unreachable becomes ``Unavailable`` (503), as for tokens."""
+        return _RedisCall(self.redis, "device presence")
+
     def touch(self, tenant_id: UUID, device_id: UUID) -> bool:
-        with _RedisCall(self.redis) as client:
+        with self._redis() as client:
             pipeline = client.pipeline()
             pipeline.set(_alive(device_id), "1", px=self.ttl_ms)
             pipeline.hset(_seen(tenant_id), str(device_id), repr(self.clock()))
@@ -64,15 +68,15 @@ class RedisPresence:
         return not marked
 
     def alive(self, device_id: UUID) -> bool:
-        with _RedisCall(self.redis) as client:
+        with self._redis() as client:
             return bool(client.exists(_alive(device_id)))
 
     def marked_online(self, device_id: UUID) -> bool:
-        with _RedisCall(self.redis) as client:
+        with self._redis() as client:
             return bool(client.sismember(ONLINE, str(device_id)))
 
     def mark(self, tenant_id: UUID, device_id: UUID, online: bool) -> None:
-        with _RedisCall(self.redis) as client:
+        with self._redis() as client:
             if online:
                 client.sadd(ONLINE, str(device_id))
             else:
@@ -81,17 +85,17 @@ class RedisPresence:
     @contextmanager
     def transition(self, device_id: UUID) -> Iterator[bool]:
         key, token = f"{PREFIX}:claim:{device_id}", uuid4().hex
-        with _RedisCall(self.redis) as client:
+        with self._redis() as client:
             claimed = bool(client.set(key, token, nx=True, ex=CLAIM_SECONDS))
         try:
             yield claimed
         finally:
             if claimed:
-                with _RedisCall(self.redis) as client:
+                with self._redis() as client:
                     client.eval(RELEASE, 1, key, token)
 
     def expired(self) -> list[UUID]:
-        with _RedisCall(self.redis) as client:
+        with self._redis() as client:
             members = sorted(client.smembers(ONLINE))
             pipeline = client.pipeline()
             for member in members:
@@ -104,7 +108,7 @@ class RedisPresence:
     def seen(self, tenant_id: UUID, device_ids: list[UUID]) -> dict[UUID, Seen]:
         if not device_ids:
             return {}
-        with _RedisCall(self.redis) as client:
+        with self._redis() as client:
             pipeline = client.pipeline()
             pipeline.hmget(_seen(tenant_id), [str(device_id) for device_id in device_ids])
             for device_id in device_ids:
@@ -119,7 +123,7 @@ class RedisPresence:
         }
 
     def forget(self, tenant_id: UUID, device_id: UUID) -> None:
-        with _RedisCall(self.redis) as client:
+        with self._redis() as client:
             pipeline = client.pipeline()
             pipeline.delete(_alive(device_id))
             pipeline.srem(ONLINE, str(device_id))

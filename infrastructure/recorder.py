@@ -41,6 +41,16 @@ class SideWritingPostgresRecorder(PostgresApplicationRecorder):
 
     applies_side_writes = True
 
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """The stock insert, tried once. The library retries it on a lost connection, but the
+        connection may have been lost during COMMIT, after the events were stored: the retry
+        then hits their unique versions, which reads as a concurrency conflict, and the command
+        ran again (a second ticket). Failing instead lets the caller answer 503, and a client
+        retrying with its Idempotency-Key learns whether the command took effect."""
+        return _insert_events_once(self, stored_events, **kwargs)
+
     def _insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
@@ -64,6 +74,11 @@ class SideWritingPostgresRecorder(PostgresApplicationRecorder):
         if ids:
             curs.execute("SELECT pg_notify(%s, %s)", (self.channel_name, str(max(ids))))
         return ids
+
+
+# ``eventsourcing.utils.retry`` wraps with functools.wraps: the undecorated insert is kept there.
+# tests/integration/test_insert_not_retried.py fails if that changes.
+_insert_events_once = PostgresApplicationRecorder.insert_events.__wrapped__  # type: ignore[attr-defined]
 
 
 class SideWritingPOPORecorder(POPOApplicationRecorder):

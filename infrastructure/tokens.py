@@ -222,12 +222,13 @@ class JwtTokenService:
 class _RedisCall:
     """Turns an unreachable Redis into a 503, never a 500 and never a token accepted unchecked."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis, store: str = "the token store") -> None:
         self.client = client
+        self.store = store  # named in the 503's detail
 
     def __enter__(self) -> redis.Redis:
         return self.client
 
     def __exit__(self, kind: object, error: BaseException | None, trace: object) -> None:
         if isinstance(error, redis.RedisError):
-            raise Unavailable("the token store (Redis) is unreachable; retry shortly") from error
+            raise Unavailable(f"{self.store} (Redis) is unreachable; retry shortly") from error

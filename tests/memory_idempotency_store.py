@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from uuid import UUID, uuid4
 
@@ -57,7 +57,19 @@ class MemoryIdempotencyStore:
         with self._lock:
             record = self.records.get((tenant_id, key))
             if record and record.claim_id == claim_id and record.state is KeyState.IN_FLIGHT:
-                del self.records[(tenant_id, key)]
+                if record.applied:
+                    self.records[(tenant_id, key)] = replace(record, locked_until=record.created_at)
+                else:
+                    del self.records[(tenant_id, key)]
+
+    def applied_marker(self, tenant_id: UUID, key: str, claim_id: UUID) -> _Marker:
+        return _Marker(self, tenant_id, key, claim_id)
+
+    def mark_applied(self, tenant_id: UUID, key: str, claim_id: UUID) -> None:
+        with self._lock:
+            record = self.records.get((tenant_id, key))
+            if record and record.claim_id == claim_id and record.state is KeyState.IN_FLIGHT:
+                self.records[(tenant_id, key)] = replace(record, applied=True)
 
     def purge_expired(self, limit: int) -> int:
         cut = self.clock() - self.policy.ttl
@@ -70,3 +82,16 @@ class MemoryIdempotencyStore:
             for _, where in expired:
                 del self.records[where]
         return len(expired)
+
+
+@dataclass(frozen=True)
+class _Marker:
+    """The in-memory side write: applied by the in-memory recorder with the events."""
+
+    store: MemoryIdempotencyStore
+    tenant_id: UUID
+    key: str
+    claim_id: UUID
+
+    def apply(self, transaction: object) -> None:
+        self.store.mark_applied(self.tenant_id, self.key, self.claim_id)

@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import eventsourcing.persistence
 import msgspec
 import psycopg
+import redis
+import sqlalchemy.exc
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import (
@@ -210,7 +213,46 @@ def handle_unstorable_value(request: Request, exc: psycopg.DataError) -> Respons
     )
 
 
-EXCEPTION_HANDLERS = {
+# Losing the database or Redis mid-request (a restart, a failover, ``pg_terminate_backend``, a
+# pool with no connection left in time): each library names it its own way. psycopg_pool's
+# PoolTimeout and TooManyRequests are psycopg OperationalErrors; lock and statement timeouts are
+# too, and are just as transient.
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    eventsourcing.persistence.OperationalError,
+    eventsourcing.persistence.InterfaceError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.DisconnectionError,
+    sqlalchemy.exc.TimeoutError,
+    redis.RedisError,
+)
+RETRY_AFTER_SECONDS = 1
+
+
+def handle_unavailable(request: Request, exc: Exception) -> Response[Problem]:
+    """A store could not be reached: ``503`` with ``Retry-After``, never a 500. Whether a
+    command that failed this way took effect is unknown to the server too (the connection may
+    have died during COMMIT); a retry with the same ``Idempotency-Key`` is the safe way on."""
+    store = "Redis" if isinstance(exc, redis.RedisError) else "the database"
+    log.warning(
+        "store_unavailable",
+        path=request.url.path,
+        error_type=type(exc).__name__,
+        error=str(exc).splitlines()[0] if str(exc) else "",
+    )
+    return problem(
+        request,
+        503,
+        "unavailable",
+        f"{store} is unreachable or restarting; retry shortly",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+    **dict.fromkeys(UNAVAILABLE_ERRORS, handle_unavailable),
     psycopg.DataError: handle_unstorable_value,
     DomainError: handle_domain_error,
     HTTPException: handle_http_exception,

@@ -10,7 +10,10 @@ A handler opts in with ``**idempotent(scoped("tickets:write"))``. Then a request
   finish in time;
 - reused for a different request is refused with ``422``.
 
-A ``5xx`` (including ``503`` contention) stores nothing: the key is released so a retry runs again.
+A ``5xx`` (including ``503`` contention) stores nothing: the key is released so a retry runs again,
+unless the command took effect before the failure (the database went away after, or during, the
+commit): a marker saved in the same transaction as the command's events says so, and a retry is
+then refused with ``409 idempotency_key_applied`` rather than applied twice.
 Authentication happens before a key is claimed; a request that fails it never claims one.
 """
 
@@ -22,6 +25,7 @@ from typing import Any, NamedTuple
 from uuid import UUID
 
 import anyio
+import structlog
 from litestar import Request
 from litestar.exceptions import HTTPException
 from litestar.openapi.spec import Operation
@@ -30,6 +34,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from application.idempotency import Claim, IdempotencyStore, Verdict, is_valid_key
 from interfaces.http.errors import problem
 from interfaces.http.idempotency_http import (
+    APPLIED_MARKER,
     IDEMPOTENT,
     ResponseRecorder,
     documenting_idempotency_key,
@@ -40,6 +45,7 @@ from interfaces.http.security import provide_principal, provide_tenant_principal
 
 HEADER = b"idempotency-key"
 FIRST_POLL_SECONDS, MAX_POLL_SECONDS = 0.02, 0.25
+log = structlog.get_logger("smartqueue.http")
 
 
 class Caller(NamedTuple):
@@ -100,6 +106,13 @@ class IdempotencyMiddleware:
             await self._run_once(store, caller.tenant_id, key, claim, scope, receive, send)
         elif claim.verdict is Verdict.REPLAY and claim.record and claim.record.response:
             await replay(claim.record.response, send)
+        elif claim.verdict is Verdict.APPLIED:
+            detail = (
+                f"the request with the Idempotency-Key {key!r} took effect, but its response was"
+                " lost (the server lost its database while answering); it is not applied again:"
+                " read the resource's current state instead of retrying"
+            )
+            await _answer(request, 409, "idempotency_key_applied", detail, scope, receive, send)
         elif claim.verdict is Verdict.MISMATCH:
             detail = (
                 f"the Idempotency-Key {key!r} was used for another request (method, path, body"
@@ -129,18 +142,37 @@ class IdempotencyMiddleware:
         assert claim.claim_id is not None
         recorder = ResponseRecorder(send)
         stored = False
+        # Saved with the command's events: if they commit, a retry never runs the command again,
+        # even when this request then fails (the commit's outcome lost with its connection).
+        scope.setdefault("state", {})[APPLIED_MARKER] = store.applied_marker(
+            tenant_id, key, claim.claim_id
+        )
         try:
             await self.app(scope, receive, recorder.send)
             final = recorder.final_response()
             if final is not None:
-                stored = await anyio.to_thread.run_sync(
+                stored = await _after_response(
                     store.complete, tenant_id, key, claim.claim_id, final
                 )
         finally:
             if not stored:
-                # No final answer (5xx, contention, a crash): a retry with this key runs again.
+                # No final answer (5xx, contention, a crash): a retry with this key runs again,
+                # unless the command was applied (see ``applied_marker``).
                 with anyio.CancelScope(shield=True):
-                    await anyio.to_thread.run_sync(store.release, tenant_id, key, claim.claim_id)
+                    await _after_response(store.release, tenant_id, key, claim.claim_id)
+
+
+async def _after_response(operation: Callable[..., Any], *args: Any) -> Any:
+    """Store or release the key once the response went out. If the store is unreachable, the
+    client keeps its response (failing now would drop its connection) and the key stays claimed
+    until its lease ends; retries meanwhile wait, then are answered by the rules."""
+    try:
+        return await anyio.to_thread.run_sync(operation, *args)
+    except Exception as error:
+        log.warning(
+            "idempotency_key_not_recorded", operation=operation.__name__, error=str(error)[:200]
+        )
+        return False
 
 
 async def _claim_or_wait(

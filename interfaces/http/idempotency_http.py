@@ -15,6 +15,9 @@ from litestar.types import Message, Send
 from application.idempotency import MAX_KEY_LENGTH, StoredResponse, fingerprint
 
 IDEMPOTENT = "idempotent"  # the handler ``opt`` flag that turns the header on
+# The scope state entry holding the claimed key's applied marker: the command's context saves it
+# with the command's events (``interfaces.http.security.command_context``).
+APPLIED_MARKER = "idempotency_applied_marker"
 # Per-connection or per-request headers: a replay gets its own (the outer middleware adds the
 # replay's X-Request-ID); cookies are never stored.
 NOT_STORED = frozenset(

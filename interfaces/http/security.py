@@ -20,6 +20,7 @@ from application.identity import Principal
 from domain.tenancy import Tenant
 from infrastructure.container import Container
 from interfaces.http.errors import TenantMismatch
+from interfaces.http.idempotency_http import APPLIED_MARKER
 from interfaces.http.rate_limits import limit_token
 
 VERIFIED_PRINCIPAL = "verified_principal"  # request-state key
@@ -97,6 +98,7 @@ def command_context(request: Request, principal: NamedDependency[Principal]) -> 
     # Both ids were checked (short tokens) by RequestContextMiddleware, which echoes them.
     state = request.scope.get("state", {})
     request_id = state.get("request_id")
+    marker = state.get(APPLIED_MARKER)
     return CommandContext(
         tenant_id=principal.tenant_id,
         actor_id=principal.user_id,
@@ -105,6 +107,7 @@ def command_context(request: Request, principal: NamedDependency[Principal]) -> 
         correlation_id=state.get("correlation_id") or request_id or new_correlation_id(),
         causation_id=request_id,
         actor_scopes=frozenset(principal.scopes),
+        side_writes=(marker,) if marker is not None else (),
     )
 
 

@@ -127,7 +127,9 @@ def build_container(settings: Settings) -> Container:
     read_engine = sqlalchemy_engine(
         database_url, pool_size=max(2, settings.database.pool_size // 2)
     )
-    wait_estimator = PostgresWaitEstimator(read_engine)
+    wait_estimator = PostgresWaitEstimator(
+        read_engine, serving_window_seconds=settings.eta.serving_window_seconds
+    )
     consistency = Consistency(
         PostgresProjectionPositions(read_engine, app.recorder),
         max_wait_seconds=settings.read.max_wait_seconds,

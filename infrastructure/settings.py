@@ -117,6 +117,19 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ValueError(f"{name} must be true or false; got {value!r}")
 
 
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise ValueError(f"{name} must be a number of seconds, 0 or more; got {value!r}")
+    return seconds
+
+
 @dataclass(frozen=True)
 class KafkaSettings:
     """The broker the relay publishes the event log to."""
@@ -165,6 +178,15 @@ class LiveSettings:
 
 
 @dataclass(frozen=True)
+class EtaSettings:
+    """How the ETA of waiting tickets is estimated."""
+
+    serving_window_seconds: float = 900.0
+    """SMARTQUEUE_ETA_SERVING_WINDOW_SECONDS: an agent on duty who called or finished a ticket of
+    a queue this recently counts as serving it, assigned to it or not (default 900, 15 minutes)."""
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a SmartQueue process is configured with."""
 
@@ -181,6 +203,7 @@ class Settings:
     kafka: KafkaSettings = field(default_factory=KafkaSettings)
     devices: DeviceSettings = field(default_factory=DeviceSettings)
     live: LiveSettings = field(default_factory=LiveSettings)
+    eta: EtaSettings = field(default_factory=EtaSettings)
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -238,5 +261,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             token_check_seconds=float(env.get("SMARTQUEUE_WS_TOKEN_CHECK_SECONDS", "30")),
             socket_backlog=int(env.get("SMARTQUEUE_WS_BACKLOG", "1000")),
             gateway_group=env.get("SMARTQUEUE_GATEWAY_GROUP", "smartqueue-display-gateway"),
+        ),
+        eta=EtaSettings(
+            serving_window_seconds=_seconds(env, "SMARTQUEUE_ETA_SERVING_WINDOW_SECONDS", 900.0)
         ),
     )

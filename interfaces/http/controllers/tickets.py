@@ -140,10 +140,10 @@ class TicketController(Controller):
     ) -> Paginated[TicketView]:
         """A page of tickets matching every given filter, newest first.
 
-        Waiting tickets carry their position; ``eta_seconds`` is only given by
-        ``GET tickets/{id}/``. The list trails commands by the projection's lag.
+        Waiting tickets carry their position and ETA (the same as ``GET tickets/{id}/`` gives).
+        The list trails commands by the projections' lag.
         """
-        await_read_models(request, ("tickets",), min_position)
+        await_read_models(request, ("tickets", "agent_board"), min_position)
         where = TicketFilter(
             statuses=parse_statuses(status or []),
             queue_id=queue_id,

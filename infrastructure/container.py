@@ -135,6 +135,7 @@ def build_container(settings: Settings) -> Container:
         max_wait_seconds=settings.read.max_wait_seconds,
     )
     agent_board = PostgresAgentBoard(read_engine)
+    ticket_queries = TicketQueries(PostgresTicketRecords(read_engine), wait_estimator)
     return Container(
         settings,
         database_url,
@@ -150,9 +151,9 @@ def build_container(settings: Settings) -> Container:
         agent_board,
         wait_estimator,
         StatsQueries(app, PostgresQueueStats(read_engine)),
-        TicketQueries(PostgresTicketRecords(read_engine), wait_estimator),
+        ticket_queries,
         devices,
-        LiveViews(PostgresLiveRecords(read_engine), agent_board, app, consistency),
+        LiveViews(PostgresLiveRecords(read_engine), agent_board, app, consistency, ticket_queries),
         RedisSocketTickets(client, settings.live.socket_ticket_seconds),
     )
 

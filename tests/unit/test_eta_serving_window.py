@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from infrastructure.settings import load_settings
 from projections.agent_board_rows import BoardAgent
 from projections.eta import QueueState, eta_seconds, handover, serves_queue
 
@@ -92,3 +94,12 @@ def test_the_eta_shown_is_the_rounded_hand_over_estimate(position, agents, holds
     )
     estimate = handover(state)
     assert eta_seconds(state) == (None if estimate is None else round(estimate))
+
+
+def test_the_window_is_a_setting_with_a_default_and_a_bad_value_names_the_variable():
+    assert load_settings({}).eta.serving_window_seconds == 900
+    window = load_settings({"SMARTQUEUE_ETA_SERVING_WINDOW_SECONDS": "300"})
+    assert window.eta.serving_window_seconds == 300
+    for bad in ("soon", "-5", "inf", "nan"):
+        with pytest.raises(ValueError, match="SMARTQUEUE_ETA_SERVING_WINDOW_SECONDS"):
+            load_settings({"SMARTQUEUE_ETA_SERVING_WINDOW_SECONDS": bad})

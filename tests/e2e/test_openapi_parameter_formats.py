@@ -59,6 +59,15 @@ def test_a_phone_region_is_declared_as_one_of_the_supported_codes(document: dict
     assert {"FR", "CA", "US"} <= set(regions) and all(len(code) == 2 for code in regions)
 
 
+def test_opening_times_and_closed_dates_are_declared_in_the_site_bodies(document: dict) -> None:
+    schemas = document["components"]["schemas"]
+    interval = schemas["OpeningIntervalBody"]["properties"]
+    assert interval["open"]["pattern"] == "^([01][0-9]|2[0-3]):[0-5][0-9]$"
+    assert interval["close"]["pattern"] == "^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"
+    for body in ("SiteCreate", "SitePatch"):
+        assert schemas[body]["properties"]["closed_dates"]["items"]["format"] == "date", body
+
+
 def test_every_cursor_is_an_opaque_string_with_its_pattern(document: dict) -> None:
     for path in LISTS:
         if path not in document["paths"]:
@@ -87,6 +96,10 @@ def test_the_declared_parameters_are_still_validated(admin: Session) -> None:
     assert_problem(admin.get("agents/board/", params={"status": "asleep"}), 422)
 
     assert_problem(admin.get("customers/", params={"phone": "0612", "phone_region": "ZZ"}), 422)
+    hours = {"opening_hours": {"monday": [{"open": "9h", "close": "17:00"}]}}
+    assert_problem(admin.post("sites/", {"name": "S", "timezone": "UTC", **hours}), 422)
+    dates = {"closed_dates": ["2026-02-30"]}
+    assert_problem(admin.post("sites/", {"name": "S", "timezone": "UTC", **dates}), 422)
 
     # A cursor of the right alphabet that the API never issued, and one outside it.
     body = assert_problem(admin.get("tickets/", params={"cursor": "bm90LWFuLWlk"}), 422)

@@ -14,7 +14,7 @@ a client that reconnects is consistent again with its first message.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -75,7 +75,7 @@ def agent_channel(tenant_id: UUID, agent_id: UUID) -> str:
 
 
 class LiveTicket(msgspec.Struct, kw_only=True):
-    """A ticket as a hall display shows it: no customer, no ETA."""
+    """A ticket as a hall display shows it: no customer."""
 
     id: UUID
     number: str
@@ -85,6 +85,9 @@ class LiveTicket(msgspec.Struct, kw_only=True):
     called_at: datetime | None
     position: int | None
     """1-based, for a waiting ticket only."""
+    eta_seconds: int | None = None
+    """For a waiting ticket: the estimated wait when the message was read, the same number
+    ``GET tickets/{id}/`` gives then; ``null`` when nobody serves the queue."""
 
     @classmethod
     def of(cls, ticket: TicketView) -> LiveTicket:
@@ -96,6 +99,7 @@ class LiveTicket(msgspec.Struct, kw_only=True):
             counter=ticket.counter,
             called_at=ticket.called_at,
             position=ticket.position,
+            eta_seconds=ticket.eta_seconds,
         )
 
 
@@ -223,6 +227,14 @@ class LiveRecords(Protocol):
         of the site-local day."""
 
 
+class TicketEtas(Protocol):
+    """Where live messages take waiting tickets' ETAs from: the same queries as the HTTP API
+    (:class:`application.ticket_queries.TicketQueries`), so both show the same number."""
+
+    def with_etas(self, tenant_id: UUID, tickets: Sequence[TicketView]) -> list[TicketView]:
+        """``tickets`` with the ETAs of the waiting ones."""
+
+
 class Queues(Protocol):
     def get_queue(self, tenant_id: UUID, queue_id: UUID) -> QueueView:
         """The queue (``QueueNotFound`` if it is not the tenant's)."""
@@ -243,11 +255,13 @@ class LiveViews:
         board: AgentBoard,
         queues: Queues,
         consistency: Consistency,
+        etas: TicketEtas,
     ) -> None:
         self.records = records
         self.board = board
         self.queues = queues
         self.consistency = consistency
+        self.etas = etas
 
     # -- snapshots ----------------------------------------------------------------------------
 
@@ -256,7 +270,9 @@ class LiveViews:
         is not the tenant's)."""
         queue = self.queues.get_queue(tenant_id, queue_id)
         as_of = self.consistency.await_position(READ_MODELS, None)
-        tickets = self.records.on_display(tenant_id, queue_id, RECENT_CALLS)
+        tickets = self.etas.with_etas(
+            tenant_id, self.records.on_display(tenant_id, queue_id, RECENT_CALLS)
+        )
         return QueueSnapshot(
             as_of=as_of,
             queue=self._summary(tenant_id, queue_id, queue),
@@ -320,6 +336,7 @@ class LiveViews:
         view = self.records.ticket(tenant_id, event.aggregate_id)
         if view is None:
             return []
+        [view] = self.etas.with_etas(tenant_id, [view])
         ticket = LiveTicket.of(view)
         publications = [
             Publication(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -174,3 +175,9 @@ class WaitEstimator(Protocol):
     def estimate(self, tenant_id: UUID, queue_id: UUID, position: int) -> int | None:
         """The wait of the ticket at ``position`` (1 for the next one called) of the queue;
         ``None`` when nobody is on duty for the queue, so no estimate can be made."""
+
+    def estimate_all(
+        self, tenant_id: UUID, waiting: Sequence[tuple[UUID, int]]
+    ) -> list[int | None]:
+        """The waits of several tickets given as ``(queue_id, position)``, in that order, all
+        estimated from the same facts at the same moment (what one answer shows together)."""

@@ -6,7 +6,7 @@ queries read the projection and so trail commands by its lag.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -81,7 +81,8 @@ class ListKey:
 class TicketRecords(Protocol):
     """The tickets read model's query side (PostgreSQL, under the tenant's row-level security).
 
-    Views carry ``position`` (computed under the queue's current policy) and no ETA."""
+    Views carry ``position`` (computed under the queue's current policy) and no ETA: the
+    queries add it."""
 
     def find(self, tenant_id: UUID, ticket_id: UUID) -> TicketView | None:
         """``tenant_id``'s ticket, or ``None`` (also for another tenant's)."""
@@ -107,14 +108,27 @@ class TicketQueries:
     def with_eta(self, tenant_id: UUID, ticket: TicketView) -> TicketView:
         """``ticket`` with the estimator's ETA when it waits (also used on the write side's
         answers to issue and transfer, so a ticket's ETA has one source)."""
-        if ticket.position is None:
-            return ticket
-        eta_seconds = self.estimator.estimate(tenant_id, ticket.queue_id, ticket.position)
-        return msgspec.structs.replace(ticket, eta_seconds=eta_seconds)
+        return self.with_etas(tenant_id, [ticket])[0]
+
+    def with_etas(self, tenant_id: UUID, tickets: Sequence[TicketView]) -> list[TicketView]:
+        """``tickets`` with their ETAs, the waiting ones estimated together: from the same
+        facts, so a ticket shows the same number here as alone in :meth:`with_eta`."""
+        waiting = [ticket for ticket in tickets if ticket.position is not None]
+        etas = self.estimator.estimate_all(
+            tenant_id, [(ticket.queue_id, ticket.position) for ticket in waiting]
+        )
+        by_id = {ticket.id: eta for ticket, eta in zip(waiting, etas, strict=True)}
+        return [
+            msgspec.structs.replace(ticket, eta_seconds=by_id[ticket.id])
+            if ticket.id in by_id
+            else ticket
+            for ticket in tickets
+        ]
 
     def list_tickets(
         self, tenant_id: UUID, where: TicketFilter, page: PageRequest | None = None
     ) -> Page[TicketView]:
         """A page of tickets matching ``where``, newest first: waiting ones with their
-        position, none with an ETA (one estimate per row is left to ``get_ticket``)."""
-        return self.records.search(tenant_id, where, page or PageRequest())
+        position and ETA (one read of the estimator's facts for the whole page)."""
+        found = self.records.search(tenant_id, where, page or PageRequest())
+        return Page(self.with_etas(tenant_id, found.items), found.next_cursor)

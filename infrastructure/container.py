@@ -140,12 +140,15 @@ def build_container(settings: Settings) -> Container:
     read_engine = sqlalchemy_engine(
         database_url, pool_size=max(2, settings.database.pool_size // 2)
     )
-    wait_estimator = PostgresWaitEstimator(read_engine)
+    wait_estimator = PostgresWaitEstimator(
+        read_engine, serving_window_seconds=settings.eta.serving_window_seconds
+    )
     consistency = Consistency(
         PostgresProjectionPositions(read_engine, app.recorder),
         max_wait_seconds=settings.read.max_wait_seconds,
     )
     agent_board = PostgresAgentBoard(read_engine)
+    ticket_queries = TicketQueries(PostgresTicketRecords(read_engine), wait_estimator)
     return Container(
         settings,
         database_url,
@@ -161,9 +164,9 @@ def build_container(settings: Settings) -> Container:
         agent_board,
         wait_estimator,
         StatsQueries(app, PostgresQueueStats(read_engine)),
-        TicketQueries(PostgresTicketRecords(read_engine), wait_estimator),
+        ticket_queries,
         devices,
-        LiveViews(PostgresLiveRecords(read_engine), agent_board, app, consistency),
+        LiveViews(PostgresLiveRecords(read_engine), agent_board, app, consistency, ticket_queries),
         RedisSocketTickets(client, settings.live.socket_ticket_seconds),
         request_limits=request_limiter(redis_url, settings),
     )

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
@@ -86,6 +87,8 @@ agent_board = Table(
     Column("served_day", Date),
     Column("served_timezone", Text),
     Column("served_count", Integer, nullable=False),
+    # {queue id: epoch seconds} of the agent's latest call or finish per queue (migration 0005).
+    Column("worked_at", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Index("agent_board_tenant_id_idx", "tenant_id"),
 )
 

@@ -123,6 +123,19 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ValueError(f"{name} must be true or false; got {value!r}")
 
 
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise ValueError(f"{name} must be a number of seconds, 0 or more; got {value!r}")
+    return seconds
+
+
 @dataclass(frozen=True)
 class KafkaSettings:
     """The broker the relay publishes the event log to."""
@@ -236,6 +249,15 @@ def _trusted_proxies(env: Mapping[str, str], name: str) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class EtaSettings:
+    """How the ETA of waiting tickets is estimated."""
+
+    serving_window_seconds: float = 900.0
+    """SMARTQUEUE_ETA_SERVING_WINDOW_SECONDS: an agent on duty who called or finished a ticket of
+    a queue this recently counts as serving it, assigned to it or not (default 900, 15 minutes)."""
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a SmartQueue process is configured with."""
 
@@ -254,6 +276,7 @@ class Settings:
     live: LiveSettings = field(default_factory=LiveSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     proxies: ProxySettings = field(default_factory=ProxySettings)
+    eta: EtaSettings = field(default_factory=EtaSettings)
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -321,6 +344,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             queue_max_waiting=_count(env, "SMARTQUEUE_QUEUE_MAX_WAITING", 500),
         ),
         proxies=ProxySettings(trusted=_trusted_proxies(env, "SMARTQUEUE_TRUSTED_PROXIES")),
+        eta=EtaSettings(
+            serving_window_seconds=_seconds(env, "SMARTQUEUE_ETA_SERVING_WINDOW_SECONDS", 900.0)
+        ),
     )
 
 

@@ -21,7 +21,9 @@ from infrastructure.event_contract import AGGREGATES, catalogue, envelope_type, 
 from infrastructure.relay import HEADERS
 
 ASYNCAPI_VERSION = "3.0.0"
-CONTRACT_VERSION = "1.2.0"  # 1.1: the live WebSocket protocol added; 1.2: close code 4429
+# 1.1: the live WebSocket protocol added; 1.2: live tickets carry eta_seconds, close code 4429
+# (too many sockets for one token); both compatible
+CONTRACT_VERSION = "1.2.0"
 KAFKA_BINDING = "0.5.0"
 WS_BINDING = "0.1.0"
 LIVE_MESSAGES = {

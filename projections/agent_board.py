@@ -4,7 +4,8 @@ queue, the recent holds and services the ETA estimator needs.
 Three kinds of rows, all per tenant:
 
 - one per agent (:class:`BoardAgent`), from the ``Agent`` events and the ``Ticket`` events of the
-  ticket the agent holds (its number and queue come from ``Ticket.Issued``);
+  ticket the agent holds (its number and queue come from ``Ticket.Issued``), with when the agent
+  last called or finished a ticket of each queue (the ETA counts them serving it);
 - one per *live* ticket (:class:`LiveTicket`): issued and not yet finished. It remembers the
   number, queue, call and service start the board and the samples need later; it is dropped when
   the ticket finishes, so the table holds the tickets still open, not history;
@@ -166,6 +167,15 @@ def _called(ticket: LiveTicket, event: Any, state: BoardState) -> None:
     ticket.status = TicketStatus.CALLED.value
     ticket.agent_id = event.agent_id
     ticket.called_at = event.at
+    _worked(state, event.agent_id, ticket.queue_id, event.at)
+
+
+def _worked(state: BoardState, agent_id: UUID | None, queue_id: UUID, at: datetime) -> None:
+    """Remember that the agent served ``queue_id`` at ``at`` (the ETA counts them on duty)."""
+    agent = state.agent(agent_id) if agent_id is not None else None
+    if agent is not None:
+        agent.worked(queue_id, at)
+        state.put_agent(agent)
 
 
 def _moved(status: TicketStatus) -> Callable[[LiveTicket, Any, BoardState], None]:
@@ -199,6 +209,8 @@ def _finished(status: TicketStatus) -> Callable[[LiveTicket, Any, BoardState], N
             state.put_queue(queue)
         if status == TicketStatus.COMPLETED and ticket.agent_id is not None:
             _count_served(state, ticket.agent_id, event.at, queue)
+        if ticket.called_at is not None:
+            _worked(state, ticket.agent_id, ticket.queue_id, event.at)
 
     return apply
 

@@ -38,6 +38,15 @@ class BoardAgent:
     """The site-local day of ``served_count``'s completions."""
     served_timezone: str | None = None
     served_count: int = 0
+    worked_at: dict[str, float] = field(default_factory=dict)
+    """By queue id: when the agent last called or finished one of that queue's tickets (epoch
+    seconds). Agents may serve queues they are not assigned to; see
+    :func:`projections.eta.serves_queue`."""
+
+    def worked(self, queue_id: UUID, at: datetime) -> None:
+        """The agent called or finished a ticket of ``queue_id`` at ``at``."""
+        key = str(queue_id)
+        self.worked_at = {**self.worked_at, key: max(at.timestamp(), self.worked_at.get(key, 0.0))}
 
     def hold(self, ticket: LiveTicket) -> None:
         """Show ``ticket`` as the one this agent holds."""

@@ -29,6 +29,7 @@ from collections.abc import Sequence
 import msgspec
 
 DEFAULT_SERVICE_SECONDS = 300.0  # before the day has any completed service to measure
+DEFAULT_SERVING_WINDOW_SECONDS = 900.0  # longer than most services: see serves_queue
 ALPHA = 0.05  # weight of the newest hold: small, as single service times vary a lot
 OVERDUE_SHARE = 0.25  # a service already longer than every recent one: expect it to end soon
 
@@ -119,3 +120,31 @@ def handover_eta_seconds(state: QueueState, alpha: float = ALPHA) -> float | Non
 def handover(state: QueueState) -> float | None:
     """:func:`handover_eta_seconds` with its default weighting."""
     return handover_eta_seconds(state)
+
+
+def eta_seconds(state: QueueState) -> int | None:
+    """The ETA every answer shows for a waiting ticket (the ticket, lists, the issue response,
+    live messages): the hand-over estimate in whole seconds, ``None`` when nobody is on duty."""
+    eta = handover(state)
+    return None if eta is None else round(eta)
+
+
+def serves_queue(
+    *,
+    assigned: bool,
+    holds_its_ticket: bool,
+    last_worked_at: float | None,
+    now: float,
+    window_seconds: float = DEFAULT_SERVING_WINDOW_SECONDS,
+) -> bool:
+    """Whether an agent on duty (available or busy) counts among a queue's active agents.
+
+    Assigned agents always do, and so does an agent holding one of the queue's tickets. Agents
+    may also call from any queue by its id without being assigned to it: one who called, or
+    finished, one of its tickets within the last ``window_seconds`` is serving it too. The
+    window runs from the latest of those moments, so an agent finishing a long service is
+    still counted while they take the next ticket; an agent who went elsewhere drops out.
+    """
+    if assigned or holds_its_ticket:
+        return True
+    return last_worked_at is not None and now - last_worked_at <= window_seconds

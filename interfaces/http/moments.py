@@ -18,8 +18,11 @@ ISO_MOMENT = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}
 
 def moment_parameter(name: str, description: str) -> Any:
     """The annotation of an optional ISO 8601 query parameter ``name``."""
+    # format: date-time tells schema-driven clients which strings name a real moment; the
+    # pattern (enforced) also lets through a bare date or a time without offset (taken as UTC).
     return Annotated[
-        str | None, QueryParameter(name=name, pattern=ISO_MOMENT, description=description)
+        str | None,
+        QueryParameter(name=name, pattern=ISO_MOMENT, format="date-time", description=description),
     ]
 
 

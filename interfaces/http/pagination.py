@@ -15,9 +15,18 @@ from application.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageReque
 
 T = TypeVar("T")
 
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]+$"
+"""Every cursor is unpadded URL-safe base64 (:func:`application.paging.encode_cursor`)."""
+
 Cursor = Annotated[
     str | None,
-    QueryParameter(name="cursor", description="`cursor` of the previous page", max_length=512),
+    QueryParameter(
+        name="cursor",
+        description="`cursor` of the previous page (opaque: send it back as it came)",
+        min_length=1,
+        max_length=512,
+        pattern=CURSOR_PATTERN,
+    ),
 ]
 Limit = Annotated[
     int,

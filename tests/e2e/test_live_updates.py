@@ -103,6 +103,7 @@ def test_a_call_on_one_api_process_reaches_a_display_socket_of_the_other(
             "counter": "7",
             "called_at": change["ticket"]["called_at"],
             "position": None,
+            "eta_seconds": None,  # only a waiting ticket has one
         }
         assert change["ticket"]["called_at"]
         assert change["queue"] == {"id": queue_id, "waiting": 1, "next": [second["number"]]}

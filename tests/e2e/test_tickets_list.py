@@ -63,10 +63,14 @@ def test_each_filter_and_their_combination_select_exactly_the_matching_tickets(a
     assert _ids(admin, queue_id=floor.queue["id"], status="waiting") == [a2["id"]]
     assert _ids(admin, customer_id=customer["id"], status="waiting", since=middle) == [l1["id"]]
 
+    assert Session.read_models is not None
+    Session.read_models.caught_up("agent_board")  # the ETAs come from the agent board
     items = admin.get("tickets/", params={"status": "waiting"}).json()["items"]
     positions = {item["id"]: item["position"] for item in items}
     assert positions == {a2["id"]: 1, l1["id"]: 1, l2["id"]: 2}
-    assert all(item["eta_seconds"] is None for item in items)  # only GET tickets/{id}/ has one
+    etas = {item["id"]: item["eta_seconds"] for item in items}
+    assert isinstance(etas[a2["id"]], int)  # the agent of queue A serves it
+    assert etas[l1["id"]] is None and etas[l2["id"]] is None  # nobody serves Loans
 
 
 def test_a_cursor_walk_sees_every_ticket_once_while_new_tickets_are_issued(admin: Session):

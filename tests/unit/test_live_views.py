@@ -3,7 +3,7 @@ fake read models (the real ones are exercised end to end in tests/e2e/test_live_
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
@@ -136,6 +136,16 @@ def _agent(agent_id: UUID, ticket: TicketView | None = None) -> BoardEntry:
     )
 
 
+class Etas:
+    """Ninety seconds per place, for waiting tickets only."""
+
+    def with_etas(self, tenant_id: UUID, tickets: Sequence[TicketView]) -> list[TicketView]:
+        return [
+            msgspec.structs.replace(t, eta_seconds=t.position * 90) if t.position else t
+            for t in tickets
+        ]
+
+
 class World:
     def __init__(self, position: int = 10) -> None:
         self.positions = Positions(position)
@@ -147,6 +157,7 @@ class World:
             self.board,
             self.queues,
             Consistency(self.positions, max_wait_seconds=0.05, poll_seconds=0.01),
+            Etas(),
         )
 
 
@@ -173,6 +184,7 @@ def test_a_call_changes_the_queue_and_the_agent_holding_the_ticket() -> None:
     assert (on_queue.as_of, on_queue.position, on_queue.event) == (12, 11, "Ticket.Called")
     assert on_queue.ticket is not None
     assert (on_queue.ticket.number, on_queue.ticket.counter) == ("A-001", "4")
+    assert on_queue.ticket.eta_seconds is None  # a called ticket has no ETA
     assert on_queue.queue is not None
     assert (on_queue.queue.waiting, on_queue.queue.next) == (2, ["A-002", "A-003"])
     assert on_queue.queue.name is None  # a ticket event does not re-send the queue's definition
@@ -200,6 +212,8 @@ def test_a_transfer_is_published_to_the_queue_left_and_the_queue_joined() -> Non
         queue_channel(TENANT, source.id),
     }
     assert all(p.change.ticket and p.change.ticket.queue_id == target.id for p in published)
+    # The waiting ticket's ETA, from the same queries as GET tickets/{id}/.
+    assert all(p.change.ticket and p.change.ticket.eta_seconds == 90 for p in published)
 
 
 def test_queue_state_events_carry_the_queue_name_and_status() -> None:

@@ -3,6 +3,7 @@ waiting ticket gets its ETA from the estimator port."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
@@ -67,6 +68,11 @@ class PerPlaceEstimator:
         self.asked.append((tenant_id, queue_id, position))
         return position * 120
 
+    def estimate_all(
+        self, tenant_id: UUID, waiting: Sequence[tuple[UUID, int]]
+    ) -> list[int | None]:
+        return [self.estimate(tenant_id, queue_id, position) for queue_id, position in waiting]
+
 
 def test_statuses_may_be_repeated_or_comma_separated_and_must_be_known():
     assert parse_statuses(["waiting,called", " paused ", "waiting"]) == {
@@ -104,3 +110,13 @@ def test_a_waiting_ticket_gets_the_estimate_for_its_position_and_others_none():
     assert queries.get_ticket(tenant_id, done.id).eta_seconds is None
     with pytest.raises(TicketNotFound):
         queries.get_ticket(tenant_id, uuid4())
+
+
+def test_a_listed_waiting_ticket_gets_the_same_estimate_as_alone():
+    waiting, done = _view(3), _view(None, status="completed")
+    queries = TicketQueries(FakeRecords(waiting, done), PerPlaceEstimator())
+    tenant_id = uuid4()
+
+    listed = {t.id: t.eta_seconds for t in queries.list_tickets(tenant_id, TicketFilter()).items}
+    assert listed == {waiting.id: 360, done.id: None}
+    assert listed[waiting.id] == queries.get_ticket(tenant_id, waiting.id).eta_seconds

@@ -14,6 +14,7 @@ from application.agent_board import BoardEntry, BoardFilter
 from application.identity import Principal
 from application.paging import DEFAULT_PAGE_SIZE
 from application.views import AgentView, TicketView
+from domain.agents import AgentStatus
 from interfaces.http.consistency import MinPosition, await_read_models
 from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, problems
 from interfaces.http.idempotency import idempotent
@@ -36,6 +37,8 @@ StatusFilter = Annotated[
     QueryParameter(
         name="status",
         max_length=20,
+        # Documented, not enforced by the framework: BoardFilter answers an unknown one 422.
+        enum=[status.value for status in AgentStatus],
         description="Only agents in this status: `available`, `busy`, `paused` or `offline`",
     ),
 ]

@@ -10,6 +10,7 @@ import msgspec
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
+from phonenumbers import SUPPORTED_REGIONS
 
 from application.identity import Principal
 from application.paging import DEFAULT_PAGE_SIZE
@@ -37,7 +38,14 @@ PhoneQuery = Annotated[
 ]
 RegionQuery = Annotated[
     str | None,
-    QueryParameter(name="phone_region", max_length=2, description="ISO code for a national phone"),
+    QueryParameter(
+        name="phone_region",
+        max_length=2,
+        # Documented, not enforced by the framework: check_region answers another code 422 (it
+        # also takes lower case).
+        enum=sorted(SUPPORTED_REGIONS),
+        description="ISO code for a national phone",
+    ),
 ]
 NameQuery = Annotated[
     str | None,

@@ -25,6 +25,7 @@ Day = Annotated[
     QueryParameter(
         name="day",
         pattern=r"^\d{4}-\d{2}-\d{2}$",
+        format="date",
         description="Site-local day (ISO 8601 date); default: today where the queue is",
     ),
 ]

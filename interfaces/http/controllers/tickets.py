@@ -8,6 +8,7 @@ from uuid import UUID
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import PermissionDeniedException
+from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from application.identity import Principal
@@ -31,6 +32,9 @@ StatusFilter = Annotated[
         name="status",
         description=f"Only tickets in these statuses (repeat it or separate by commas): "
         f"{', '.join(STATUSES)}",
+        # The repeated form's items, as documented (not enforced by the framework: the comma
+        # form is accepted too, and parse_statuses answers an unknown status 422).
+        schema_extra={"items": Schema(type=OpenAPIType.STRING, enum=list(STATUSES))},
     ),
 ]
 
@@ -157,10 +161,10 @@ class TicketController(Controller):
     ) -> Paginated[TicketView]:
         """A page of tickets matching every given filter, newest first.
 
-        Waiting tickets carry their position; ``eta_seconds`` is only given by
-        ``GET tickets/{id}/``. The list trails commands by the projection's lag.
+        Waiting tickets carry their position and ETA (the same as ``GET tickets/{id}/`` gives).
+        The list trails commands by the projections' lag.
         """
-        await_read_models(request, ("tickets",), min_position)
+        await_read_models(request, ("tickets", "agent_board"), min_position)
         where = TicketFilter(
             statuses=parse_statuses(status or []),
             queue_id=queue_id,

@@ -50,6 +50,7 @@ def process_env(database_url: str, home: Path, redis_url: str) -> dict[str, str]
         "REDIS_URL": redis_url,
         # Every e2e client signs in from 127.0.0.1; the per-address limit has its own tests.
         "SMARTQUEUE_LOGIN_LIMIT_ADDRESS": "100000/minute",
+        "SMARTQUEUE_LOGIN_LIMIT_ACCOUNT": "100000/minute",
         # The heavy suites (fuzzing, concurrency, live fan-out) send far more requests per token
         # and per kiosk than a person or a kiosk would; the limits have their own tests.
         **HIGH_RATE_LIMITS,

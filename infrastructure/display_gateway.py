@@ -6,8 +6,15 @@ polled batch the gateway waits until the read models have applied its last event
 events changed (:meth:`application.live.LiveViews.changes`) and publishes it with Redis
 ``PUBLISH`` on the channels the channels plugin of every API process subscribes to; then it
 commits the batch's offsets. A crash re-publishes at most a batch (clients keep, per item, the
-data with the highest ``as_of``, so a repeat changes nothing). A new group starts at the topics'
-ends: displays get the past from their snapshot.
+data with the highest ``as_of``, so a repeat changes nothing).
+
+A new group (no committed offset on a partition) starts at the offsets of the gateway's own start
+time, a few seconds early for clock skew: joining the group takes seconds, and what was published
+meanwhile must reach the displays; what came before, displays get from their snapshot.
+
+A malformed record (an envelope that does not decode, or an event whose changes cannot be read)
+is logged at error, counted in Redis (``smartqueue gateway status``) and skipped; its offset is
+committed with the batch.
 """
 
 from __future__ import annotations
@@ -41,17 +48,31 @@ from domain.errors import DomainError, InvalidInput
 from infrastructure.event_contract import topic_of
 from infrastructure.relay import FAST_GROUP, ensure_topics
 from infrastructure.settings import KafkaSettings
+from infrastructure.supervisor import Supervisor
 
 log = structlog.get_logger(__name__)
 
 TOPICS = tuple(topic_of(aggregate) for aggregate in ("Ticket", "Queue", "Agent"))
 MAX_BACKOFF_SECONDS = 5.0
 POLL_MS = 200
+START_MARGIN_SECONDS = 5.0  # a new group starts this much before the gateway's start time
+TRANSIENT = (redis.RedisError, SQLAlchemyError, PersistenceError)  # retried, never skipped
 
 
 def heartbeat_key(group: str) -> str:
     """Where the gateways of ``group`` leave their last heartbeat (expires after three beats)."""
     return f"sq:live:gateway:{group}"
+
+
+def skipped_key(group: str) -> str:
+    """How many malformed records ``group``'s gateways skipped (and, under ``:last``, why)."""
+    return f"sq:live:gateway:{group}:skipped"
+
+
+def skipped_records(client: redis.Redis, group: str) -> tuple[int, str | None]:
+    """The number of malformed records ``group`` skipped and a description of the last one."""
+    count, last = client.mget(skipped_key(group), skipped_key(group) + ":last")
+    return int(count or 0), None if last is None else bytes(last).decode()
 
 
 def last_heartbeat(client: redis.Redis, group: str) -> Heartbeat | None:
@@ -77,7 +98,8 @@ def consumer_options(settings: KafkaSettings, group: str) -> dict[str, Any]:
         "group_id": group,
         "client_id": "smartqueue-gateway",
         "enable_auto_commit": False,
-        "auto_offset_reset": "latest",
+        # No committed offset: poll raises and the gateway seeks to its start time itself.
+        "auto_offset_reset": "none",
         "fetch_max_wait_ms": 20,
         **FAST_GROUP,
     }
@@ -104,6 +126,8 @@ class DisplayGateway:
         self.pinned: set[Any] = set()
         self.position = 0  # the highest log position handled
         self.last_beat = 0.0
+        self.started_at = time.time()  # a new group starts here (less the margin)
+        self.skipped = 0  # malformed records skipped by this gateway
 
     def run(self, stop: threading.Event) -> None:
         """Consume until ``stop``. Redis or database trouble: the consumer keeps its partitions
@@ -165,12 +189,21 @@ class DisplayGateway:
 
     def consume(self, consumer: Any, stop: threading.Event) -> int:
         """One poll: publish its events' changes, then commit. The number of events."""
-        batch = consumer.poll(timeout_ms=POLL_MS, max_records=500)
-        events = [
-            msgspec.json.decode(record.value, type=Envelope)
-            for records in batch.values()
-            for record in records
-        ]
+        from kafka.errors import NoOffsetForPartitionError
+
+        try:
+            batch = consumer.poll(timeout_ms=POLL_MS, max_records=500)
+        except NoOffsetForPartitionError as error:
+            self._start_at_start_time(consumer, set(error.args[0]) if error.args else set())
+            return 0
+        events = []
+        for records in batch.values():
+            for record in records:
+                try:
+                    events.append(msgspec.json.decode(record.value, type=Envelope))
+                except (msgspec.DecodeError, TypeError) as error:
+                    where = f"{record.topic}[{record.partition}]@{record.offset}"
+                    self.skip(f"{where}: {type(error).__name__}: {error}")
         if events:
             published = False
             try:
@@ -180,6 +213,8 @@ class DisplayGateway:
                     self._rewind(consumer, batch)
             if published:
                 consumer.commit()
+        elif batch:
+            consumer.commit()  # nothing but malformed records: skipped for good
         assigned = consumer.assignment()
         if assigned != self.pinned:
             self._pin(consumer, assigned)
@@ -194,6 +229,48 @@ class DisplayGateway:
             # A partition handed over meanwhile resumes at the committed offset with its new owner.
             with contextlib.suppress(KafkaError):
                 consumer.seek(partition, records[0].offset)
+
+    def skip(self, why: str) -> None:
+        """Log, count and leave out one malformed record (its offset is committed)."""
+        log.error("display gateway skipped a malformed record", record=why)
+        self.skipped += 1
+        pipeline = self.redis.pipeline(transaction=False)
+        pipeline.incr(skipped_key(self.group))
+        pipeline.set(skipped_key(self.group) + ":last", f"{datetime.now(UTC).isoformat()} {why}")
+        pipeline.execute()
+
+    def _start_at_start_time(self, consumer: Any, partitions: set[Any]) -> None:
+        """Seek ``partitions`` (without a committed offset: a new group) to the first offset
+        stamped at or after the gateway's start time less the margin, and commit it.
+
+        Where the broker finds none, the end as read *before* the lookup: anything published
+        since has a later offset. Tansu (the embedded broker) answers a time after its last
+        record with offset 0 and timestamp -1 instead of "none": taken as none, not as 0. It
+        also under-reports ends, which only means a few records published again (harmless)."""
+        from kafka.errors import KafkaError
+        from kafka.structs import OffsetAndMetadata
+
+        partitions = partitions or set(consumer.assignment())
+        if not partitions:
+            return
+        since = int((self.started_at - START_MARGIN_SECONDS) * 1000)
+        ends = consumer.end_offsets(list(partitions))
+        try:
+            found = consumer.offsets_for_times(dict.fromkeys(partitions, since))
+        except KafkaError as error:  # a broker without lookups by time: the ends read before
+            log.warning("offsets by time unsupported; starting at the ends", error=repr(error))
+            found = {}
+        offsets = {}
+        for partition in partitions:
+            at = found.get(partition)
+            usable = at is not None and at.offset >= 0 and at.timestamp >= 0
+            offsets[partition] = at.offset if usable else int(ends[partition])
+            consumer.seek(partition, offsets[partition])
+        consumer.commit({tp: OffsetAndMetadata(at, "", -1) for tp, at in offsets.items()})
+        log.info(
+            "gateway group starts at its start time",
+            partitions=sorted(f"{tp.topic}[{tp.partition}]@{at}" for tp, at in offsets.items()),
+        )
 
     def _pin(self, consumer: Any, assigned: set[Any]) -> None:
         """Commit a position for every newly assigned partition, even one nothing was read
@@ -246,6 +323,14 @@ class DisplayGateway:
             except DomainError as error:  # names something this database does not know
                 log.warning("event skipped", event=event.event_type, error=str(error))
                 continue
+            except TRANSIENT:
+                raise  # the batch is read again after a back-off
+            except Exception as error:  # a malformed event: skipping it beats stopping the flow
+                self.skip(
+                    f"log position {event.log_position} ({event.event_type}): "
+                    f"{type(error).__name__}: {error}"
+                )
+                continue
             for publication in publications:
                 pipeline.publish(publication.channel, msgspec.json.encode(publication.change))
         published = len(pipeline)
@@ -266,13 +351,12 @@ def start_gateway(
     client: redis.Redis,
     settings: KafkaSettings,
     group: str,
-    stop: threading.Event,
-) -> threading.Thread:
-    """Run a gateway in a daemon thread until ``stop`` is set (``smartqueue dev``)."""
+    supervisor: Supervisor,
+) -> DisplayGateway:
+    """Run a gateway in a supervised thread until the supervisor's stop is set."""
     gateway = DisplayGateway(views, client, settings, group)
-    thread = threading.Thread(target=gateway.run, args=(stop,), name="display-gateway", daemon=True)
-    thread.start()
-    return thread
+    supervisor.add("display-gateway", gateway.run)
+    return gateway
 
 
 @dataclass(frozen=True)

@@ -165,6 +165,24 @@ class LiveSettings:
 
 
 @dataclass(frozen=True)
+class SupervisionSettings:
+    """The roles' worker threads, poison events and the status probes."""
+
+    projection_max_attempts: int = 3
+    """SMARTQUEUE_PROJECTION_MAX_ATTEMPTS: a projection that fails this many times in a row on
+    the same event records it as a dead letter and goes on without it (default 3)."""
+    max_restarts: int = 5
+    """SMARTQUEUE_MAX_THREAD_RESTARTS: a role's thread that dies this many times in a row (with
+    back-off) makes the process exit non-zero, for its supervisor to restart it (default 5)."""
+    silent_seconds: float = 30.0
+    """SMARTQUEUE_ROLE_SILENT_SECONDS: a projection or the relay that has neither moved nor
+    checked in for this long is silent (dead, or not running) (default 30)."""
+    max_lag: int = 1000
+    """SMARTQUEUE_MAX_LAG: events a projection or the relay may trail the log before the status
+    probes fail (default 1000)."""
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a SmartQueue process is configured with."""
 
@@ -181,6 +199,7 @@ class Settings:
     kafka: KafkaSettings = field(default_factory=KafkaSettings)
     devices: DeviceSettings = field(default_factory=DeviceSettings)
     live: LiveSettings = field(default_factory=LiveSettings)
+    supervision: SupervisionSettings = field(default_factory=SupervisionSettings)
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -238,5 +257,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             token_check_seconds=float(env.get("SMARTQUEUE_WS_TOKEN_CHECK_SECONDS", "30")),
             socket_backlog=int(env.get("SMARTQUEUE_WS_BACKLOG", "1000")),
             gateway_group=env.get("SMARTQUEUE_GATEWAY_GROUP", "smartqueue-display-gateway"),
+        ),
+        supervision=SupervisionSettings(
+            projection_max_attempts=int(env.get("SMARTQUEUE_PROJECTION_MAX_ATTEMPTS", "3")),
+            max_restarts=int(env.get("SMARTQUEUE_MAX_THREAD_RESTARTS", "5")),
+            silent_seconds=float(env.get("SMARTQUEUE_ROLE_SILENT_SECONDS", "30")),
+            max_lag=int(env.get("SMARTQUEUE_MAX_LAG", "1000")),
         ),
     )

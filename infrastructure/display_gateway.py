@@ -72,7 +72,9 @@ def skipped_key(group: str) -> str:
 def skipped_records(client: redis.Redis, group: str) -> tuple[int, str | None]:
     """The number of malformed records ``group`` skipped and a description of the last one."""
     count, last = client.mget(skipped_key(group), skipped_key(group) + ":last")
-    return int(count or 0), None if last is None else bytes(last).decode()
+    if isinstance(last, bytes):
+        last = last.decode()
+    return int(count or 0), last
 
 
 def last_heartbeat(client: redis.Redis, group: str) -> Heartbeat | None:
@@ -128,6 +130,7 @@ class DisplayGateway:
         self.last_beat = 0.0
         self.started_at = time.time()  # a new group starts here (less the margin)
         self.skipped = 0  # malformed records skipped by this gateway
+        self.older_than: dict[Any, int] = {}  # partitions read from their start: skip before
 
     def run(self, stop: threading.Event) -> None:
         """Consume until ``stop``. Redis or database trouble: the consumer keeps its partitions
@@ -197,8 +200,8 @@ class DisplayGateway:
             self._start_at_start_time(consumer, set(error.args[0]) if error.args else set())
             return 0
         events = []
-        for records in batch.values():
-            for record in records:
+        for partition, records in batch.items():
+            for record in self._recent(partition, records):
                 try:
                     events.append(msgspec.json.decode(record.value, type=Envelope))
                 except (msgspec.DecodeError, TypeError) as error:
@@ -240,15 +243,16 @@ class DisplayGateway:
         pipeline.execute()
 
     def _start_at_start_time(self, consumer: Any, partitions: set[Any]) -> None:
-        """Seek ``partitions`` (without a committed offset: a new group) to the first offset
-        stamped at or after the gateway's start time less the margin, and commit it.
+        """Start ``partitions`` (without a committed offset: a new group) at the gateway's start
+        time less the margin, and commit that.
 
-        Where the broker finds none, the end as read *before* the lookup: anything published
-        since has a later offset. Tansu (the embedded broker) answers a time after its last
-        record with offset 0 and timestamp -1 instead of "none": taken as none, not as 0. It
-        also under-reports ends, which only means a few records published again (harmless)."""
+        The broker's lookup by time gives the offset where it can. Where it says there is
+        nothing that recent (Kafka: ``None``), the end as read *before* the lookup: anything
+        published since has a later offset. Where it cannot tell (no lookup by time, or Tansu,
+        the embedded broker, which answers "offset 0, timestamp -1" even when newer records
+        exist), from the beginning, leaving out the records stamped before that time."""
         from kafka.errors import KafkaError
-        from kafka.structs import OffsetAndMetadata
+        from kafka.structs import OffsetAndMetadata, OffsetAndTimestamp
 
         partitions = partitions or set(consumer.assignment())
         if not partitions:
@@ -257,20 +261,39 @@ class DisplayGateway:
         ends = consumer.end_offsets(list(partitions))
         try:
             found = consumer.offsets_for_times(dict.fromkeys(partitions, since))
-        except KafkaError as error:  # a broker without lookups by time: the ends read before
-            log.warning("offsets by time unsupported; starting at the ends", error=repr(error))
-            found = {}
+        except KafkaError as error:
+            log.warning("the broker cannot look offsets up by time", error=repr(error))
+            found = dict.fromkeys(partitions, OffsetAndTimestamp(0, -1, -1))  # cannot tell
+        unknown = {tp for tp in partitions if found.get(tp) is not None and found[tp].timestamp < 0}
+        beginnings = consumer.beginning_offsets(sorted(unknown)) if unknown else {}
         offsets = {}
         for partition in partitions:
             at = found.get(partition)
-            usable = at is not None and at.offset >= 0 and at.timestamp >= 0
-            offsets[partition] = at.offset if usable else int(ends[partition])
+            if partition in unknown:
+                offsets[partition] = int(beginnings[partition])
+                self.older_than[partition] = since
+            else:
+                offsets[partition] = int(ends[partition]) if at is None else at.offset
             consumer.seek(partition, offsets[partition])
         consumer.commit({tp: OffsetAndMetadata(at, "", -1) for tp, at in offsets.items()})
         log.info(
             "gateway group starts at its start time",
+            since=since,
             partitions=sorted(f"{tp.topic}[{tp.partition}]@{at}" for tp, at in offsets.items()),
+            filtered=sorted(f"{tp.topic}[{tp.partition}]" for tp in unknown),
         )
+
+    def _recent(self, partition: Any, records: list[Any]) -> list[Any]:
+        """``records`` without those stamped before the start time of a partition started from
+        its beginning (see :meth:`_start_at_start_time`)."""
+        since = self.older_than.get(partition)
+        if since is None:
+            return records
+        recent = [record for record in records if record.timestamp >= since]
+        if recent:
+            del self.older_than[partition]  # from here on, every record counts
+            return records[records.index(recent[0]) :]
+        return []
 
     def _pin(self, consumer: Any, assigned: set[Any]) -> None:
         """Commit a position for every newly assigned partition, even one nothing was read

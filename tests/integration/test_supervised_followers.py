@@ -10,6 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from litestar.testing import TestClient
 from sqlalchemy import Connection
 
 from infrastructure.container import Container
@@ -19,6 +20,7 @@ from infrastructure.role_health import roles_health
 from infrastructure.settings import SupervisionSettings
 from infrastructure.sql import sqlalchemy_engine
 from infrastructure.supervisor import Supervisor
+from interfaces.http.app import create_app
 from tests.integration.conftest import TenantWorld, on_own_database
 from tests.integration.projection_support import (
     audit_positions,
@@ -103,6 +105,15 @@ def test_status_calls_a_projection_that_stopped_checking_in_silent_or_stalled(
     for _ in range(2):
         container.app.issue_ticket(world.context, world.queue_id)
     assert audit().problem.startswith("stalled (no check-in for")
+    # Readiness reports it too: degraded, still 200 (the API itself serves).
+    quick_settings = replace(container.settings, supervision=quick)
+    with TestClient(
+        create_app(quick_settings, replace(container, settings=quick_settings))
+    ) as client:
+        ready = client.get("/api/v1/health/ready")
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["status"] == "degraded"
+    assert ready.json()["roles"]["audit_log"].startswith("stalled (no check-in for")
 
     follower_engine = sqlalchemy_engine(container.database_url, pool_size=1)
     stop = threading.Event()

@@ -36,9 +36,9 @@ class HealthController(Controller):
 
         ``roles`` says whether each projection (and the relay) is alive and keeping up, and
         ``dead_letters`` which events projections set aside: a silent, stalled or lagging role,
-        or a dead letter, makes the status ``degraded``, still with 200 (taking the API out of
-        a load balancer would not help a role; the probes of the roles themselves are
-        ``smartqueue projections status`` and ``smartqueue relay status``)."""
+        a silent display gateway or a dead letter makes the status ``degraded``, still with 200
+        (taking the API out of a load balancer would not help a role; the probes of the roles
+        themselves are ``smartqueue projections status`` and ``smartqueue relay status``)."""
         container = container_of(request)
         checks, lag, relay = {}, None, None
         roles: dict[str, str] | None = None
@@ -65,7 +65,11 @@ class HealthController(Controller):
             checks["display_gateway"] = gateway_heartbeat(container)
             with contextlib.suppress(Exception):  # PostgreSQL down: already reported above
                 relay = relay_lag(container.read_engine, container.app.recorder).behind
-        degraded = bool(letters) or any(state != "ok" for state in (roles or {}).values())
+        degraded = (
+            bool(letters)
+            or any(state != "ok" for state in (roles or {}).values())
+            or checks.get("display_gateway", "ok") == "silent"
+        )
         return Response(
             Health(
                 status="unavailable" if not ready else "degraded" if degraded else "ok",

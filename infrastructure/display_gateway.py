@@ -23,7 +23,6 @@ import contextlib
 import logging
 import threading
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -46,6 +45,7 @@ from application.live import (
 )
 from domain.errors import DomainError, InvalidInput
 from infrastructure.event_contract import topic_of
+from infrastructure.gateway_start import NewGroupStart
 from infrastructure.relay import FAST_GROUP, ensure_topics
 from infrastructure.settings import KafkaSettings
 from infrastructure.supervisor import Supervisor
@@ -55,7 +55,6 @@ log = structlog.get_logger(__name__)
 TOPICS = tuple(topic_of(aggregate) for aggregate in ("Ticket", "Queue", "Agent"))
 MAX_BACKOFF_SECONDS = 5.0
 POLL_MS = 200
-START_MARGIN_SECONDS = 5.0  # a new group starts this much before the gateway's start time
 TRANSIENT = (redis.RedisError, SQLAlchemyError, PersistenceError)  # retried, never skipped
 
 
@@ -128,9 +127,8 @@ class DisplayGateway:
         self.pinned: set[Any] = set()
         self.position = 0  # the highest log position handled
         self.last_beat = 0.0
-        self.started_at = time.time()  # a new group starts here (less the margin)
+        self.start = NewGroupStart(time.time())  # where partitions without offsets start
         self.skipped = 0  # malformed records skipped by this gateway
-        self.older_than: dict[Any, int] = {}  # partitions read from their start: skip before
 
     def run(self, stop: threading.Event) -> None:
         """Consume until ``stop``. Redis or database trouble: the consumer keeps its partitions
@@ -197,11 +195,11 @@ class DisplayGateway:
         try:
             batch = consumer.poll(timeout_ms=POLL_MS, max_records=500)
         except NoOffsetForPartitionError as error:
-            self._start_at_start_time(consumer, set(error.args[0]) if error.args else set())
+            self.start.seek(consumer, set(error.args[0]) if error.args else set())
             return 0
         events = []
         for partition, records in batch.items():
-            for record in self._recent(partition, records):
+            for record in self.start.recent(partition, records):
                 try:
                     events.append(msgspec.json.decode(record.value, type=Envelope))
                 except (msgspec.DecodeError, TypeError) as error:
@@ -241,59 +239,6 @@ class DisplayGateway:
         pipeline.incr(skipped_key(self.group))
         pipeline.set(skipped_key(self.group) + ":last", f"{datetime.now(UTC).isoformat()} {why}")
         pipeline.execute()
-
-    def _start_at_start_time(self, consumer: Any, partitions: set[Any]) -> None:
-        """Start ``partitions`` (without a committed offset: a new group) at the gateway's start
-        time less the margin, and commit that.
-
-        The broker's lookup by time gives the offset where it can. Where it says there is
-        nothing that recent (Kafka: ``None``), the end as read *before* the lookup: anything
-        published since has a later offset. Where it cannot tell (no lookup by time, or Tansu,
-        the embedded broker, which answers "offset 0, timestamp -1" even when newer records
-        exist), from the beginning, leaving out the records stamped before that time."""
-        from kafka.errors import KafkaError
-        from kafka.structs import OffsetAndMetadata, OffsetAndTimestamp
-
-        partitions = partitions or set(consumer.assignment())
-        if not partitions:
-            return
-        since = int((self.started_at - START_MARGIN_SECONDS) * 1000)
-        ends = consumer.end_offsets(list(partitions))
-        try:
-            found = consumer.offsets_for_times(dict.fromkeys(partitions, since))
-        except KafkaError as error:
-            log.warning("the broker cannot look offsets up by time", error=repr(error))
-            found = dict.fromkeys(partitions, OffsetAndTimestamp(0, -1, -1))  # cannot tell
-        unknown = {tp for tp in partitions if found.get(tp) is not None and found[tp].timestamp < 0}
-        beginnings = consumer.beginning_offsets(sorted(unknown)) if unknown else {}
-        offsets = {}
-        for partition in partitions:
-            at = found.get(partition)
-            if partition in unknown:
-                offsets[partition] = int(beginnings[partition])
-                self.older_than[partition] = since
-            else:
-                offsets[partition] = int(ends[partition]) if at is None else at.offset
-            consumer.seek(partition, offsets[partition])
-        consumer.commit({tp: OffsetAndMetadata(at, "", -1) for tp, at in offsets.items()})
-        log.info(
-            "gateway group starts at its start time",
-            since=since,
-            partitions=sorted(f"{tp.topic}[{tp.partition}]@{at}" for tp, at in offsets.items()),
-            filtered=sorted(f"{tp.topic}[{tp.partition}]" for tp in unknown),
-        )
-
-    def _recent(self, partition: Any, records: list[Any]) -> list[Any]:
-        """``records`` without those stamped before the start time of a partition started from
-        its beginning (see :meth:`_start_at_start_time`)."""
-        since = self.older_than.get(partition)
-        if since is None:
-            return records
-        recent = [record for record in records if record.timestamp >= since]
-        if recent:
-            del self.older_than[partition]  # from here on, every record counts
-            return records[records.index(recent[0]) :]
-        return []
 
     def _pin(self, consumer: Any, assigned: set[Any]) -> None:
         """Commit a position for every newly assigned partition, even one nothing was read
@@ -380,80 +325,3 @@ def start_gateway(
     gateway = DisplayGateway(views, client, settings, group)
     supervisor.add("display-gateway", gateway.run)
     return gateway
-
-
-@dataclass(frozen=True)
-class PartitionLag:
-    """Where a consumer group stands on one partition of the gateway's topics."""
-
-    topic: str
-    partition: int
-    committed: int | None
-    """The group's committed offset; None before the group ever committed here."""
-    end: int
-    """The offset the partition's next message will get."""
-
-    @property
-    def behind(self) -> int | None:
-        """Messages published but not yet handled by the group (None: no position yet)."""
-        return None if self.committed is None else max(self.end - self.committed, 0)
-
-
-def group_lag(settings: KafkaSettings, group: str) -> list[PartitionLag]:
-    """The committed offset and the end of every partition of the gateway's topics, for
-    ``group`` (``smartqueue gateway status``). Topics not created yet have no partitions."""
-    from kafka import KafkaAdminClient, KafkaConsumer
-    from kafka.structs import TopicPartition
-
-    admin = KafkaAdminClient(
-        bootstrap_servers=settings.bootstrap_servers, client_id="smartqueue-gateway-status"
-    )
-    try:
-        committed = admin.list_group_offsets({group: None}).get(group, {})
-    finally:
-        admin.close()
-    consumer = KafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers,
-        client_id="smartqueue-gateway-status",
-        enable_auto_commit=False,
-        max_poll_records=100_000,
-    )
-    try:
-        partitions = [
-            TopicPartition(topic, number)
-            for topic in TOPICS
-            for number in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
-        ends = _ends(consumer, consumer.end_offsets(partitions)) if partitions else {}
-    finally:
-        consumer.close()
-    lags = []
-    for partition in partitions:
-        offset = committed.get(partition)
-        known = offset is not None and offset.offset >= 0
-        lags.append(
-            PartitionLag(
-                partition.topic,
-                partition.partition,
-                offset.offset if known else None,
-                int(ends[partition]),
-            )
-        )
-    return lags
-
-
-def _ends(consumer: Any, reported: dict[Any, int], timeout: float = 3.0) -> dict[Any, int]:
-    """The true end of each partition. Tansu 0.6 (the embedded broker) reports a partition's end
-    as its last *batch's* first offset + 1: read from the offset before the reported end to the
-    last record there. On Kafka that read finds the one record before the end: no change."""
-    ends = dict(reported)
-    pending = {partition for partition, end in reported.items() if end > 0}
-    consumer.assign(sorted(pending))
-    for partition in pending:
-        consumer.seek(partition, reported[partition] - 1)
-    deadline = time.monotonic() + timeout
-    while pending and time.monotonic() < deadline:
-        for partition, records in consumer.poll(timeout_ms=200).items():
-            ends[partition] = max(ends[partition], records[-1].offset + 1)
-            pending.discard(partition)
-    return ends

@@ -14,11 +14,11 @@ from application.live import HEARTBEAT_SECONDS
 from infrastructure.container import Container, build_container
 from infrastructure.display_gateway import (
     DisplayGateway,
-    group_lag,
     last_heartbeat,
     skipped_records,
     start_gateway,
 )
+from infrastructure.gateway_lag import group_lag
 from infrastructure.kafka_broker import resolve_kafka, running_broker, stop_embedded_kafka
 from infrastructure.logging import configure_logging
 from infrastructure.redis_server import connect_redis, resolve_redis_url

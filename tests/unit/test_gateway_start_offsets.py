@@ -11,8 +11,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import UnsupportedVersionError
 from kafka.structs import OffsetAndMetadata, OffsetAndTimestamp, TopicPartition
 
-from infrastructure.display_gateway import START_MARGIN_SECONDS, DisplayGateway
-from infrastructure.settings import KafkaSettings
+from infrastructure.gateway_start import START_MARGIN_SECONDS, NewGroupStart
 
 FOUND, NOTHING, CANNOT_TELL = (TopicPartition("t", n) for n in range(3))
 STARTED = 1_000_000.0
@@ -50,10 +49,8 @@ class FakeConsumer:
         self.committed.update(offsets)
 
 
-def _gateway() -> DisplayGateway:
-    gateway = DisplayGateway(None, None, KafkaSettings(), "g")  # type: ignore[arg-type]
-    gateway.started_at = STARTED
-    return gateway
+def _gateway() -> NewGroupStart:
+    return NewGroupStart(STARTED)
 
 
 def _record(partition: TopicPartition, offset: int, timestamp: int) -> ConsumerRecord:
@@ -72,7 +69,7 @@ def test_a_new_group_starts_where_the_broker_s_answer_allows():
         }
     )
     gateway = _gateway()
-    gateway._start_at_start_time(consumer, {FOUND, NOTHING, CANNOT_TELL})
+    gateway.seek(consumer, {FOUND, NOTHING, CANNOT_TELL})
     assert consumer.asked_since == {SINCE}
     assert consumer.seeks == {FOUND: 7, NOTHING: 41, CANNOT_TELL: 12}
     assert {tp: at.offset for tp, at in consumer.committed.items()} == consumer.seeks
@@ -81,13 +78,13 @@ def test_a_new_group_starts_where_the_broker_s_answer_allows():
 
 def test_a_partition_read_from_its_beginning_leaves_out_the_records_before_the_start_time():
     gateway = _gateway()
-    gateway._start_at_start_time(FakeConsumer(UnsupportedVersionError()), set())
+    gateway.seek(FakeConsumer(UnsupportedVersionError()), set())
     assert set(gateway.older_than) == {FOUND, NOTHING, CANNOT_TELL}
     old, new, later = (
         _record(FOUND, 10, SINCE - 1),
         _record(FOUND, 11, SINCE),
         _record(FOUND, 12, SINCE - 50),  # once past the start time, every record counts
     )
-    assert gateway._recent(FOUND, [old]) == []
-    assert gateway._recent(FOUND, [new, later]) == [new, later]
-    assert gateway._recent(FOUND, [old]) == [old]
+    assert gateway.recent(FOUND, [old]) == []
+    assert gateway.recent(FOUND, [new, later]) == [new, later]
+    assert gateway.recent(FOUND, [old]) == [old]

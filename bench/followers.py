@@ -15,6 +15,7 @@ from infrastructure.container import build_container
 from infrastructure.projection_process import start_followers
 from infrastructure.projection_runner import read_models
 from infrastructure.sql import sqlalchemy_engine
+from infrastructure.supervisor import Supervisor
 
 
 def main() -> None:
@@ -29,12 +30,12 @@ def main() -> None:
     engine = sqlalchemy_engine(container.database_url, pool_size=len(read_models()) + 1)
     try:
         app = container.app
-        threads = start_followers(
-            engine, app.recorder, app.mapper, stop, listen=options.wake == "notify"
+        supervisor = Supervisor(stop)
+        start_followers(
+            engine, app.recorder, app.mapper, supervisor, listen=options.wake == "notify"
         )
         stop.wait()
-        for thread in threads:
-            thread.join(10)
+        supervisor.join(10)
     finally:
         engine.dispose()
         container.close()

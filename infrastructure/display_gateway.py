@@ -6,8 +6,15 @@ polled batch the gateway waits until the read models have applied its last event
 events changed (:meth:`application.live.LiveViews.changes`) and publishes it with Redis
 ``PUBLISH`` on the channels the channels plugin of every API process subscribes to; then it
 commits the batch's offsets. A crash re-publishes at most a batch (clients keep, per item, the
-data with the highest ``as_of``, so a repeat changes nothing). A new group starts at the topics'
-ends: displays get the past from their snapshot.
+data with the highest ``as_of``, so a repeat changes nothing).
+
+A new group (no committed offset on a partition) starts at the offsets of the gateway's own start
+time, a few seconds early for clock skew: joining the group takes seconds, and what was published
+meanwhile must reach the displays; what came before, displays get from their snapshot.
+
+A malformed record (an envelope that does not decode, or an event whose changes cannot be read)
+is logged at error, counted in Redis (``smartqueue gateway status``) and skipped; its offset is
+committed with the batch.
 """
 
 from __future__ import annotations
@@ -16,7 +23,6 @@ import contextlib
 import logging
 import threading
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -39,19 +45,35 @@ from application.live import (
 )
 from domain.errors import DomainError, InvalidInput
 from infrastructure.event_contract import topic_of
+from infrastructure.gateway_start import NewGroupStart
 from infrastructure.relay import FAST_GROUP, ensure_topics
 from infrastructure.settings import KafkaSettings
+from infrastructure.supervisor import Supervisor
 
 log = structlog.get_logger(__name__)
 
 TOPICS = tuple(topic_of(aggregate) for aggregate in ("Ticket", "Queue", "Agent"))
 MAX_BACKOFF_SECONDS = 5.0
 POLL_MS = 200
+TRANSIENT = (redis.RedisError, SQLAlchemyError, PersistenceError)  # retried, never skipped
 
 
 def heartbeat_key(group: str) -> str:
     """Where the gateways of ``group`` leave their last heartbeat (expires after three beats)."""
     return f"sq:live:gateway:{group}"
+
+
+def skipped_key(group: str) -> str:
+    """How many malformed records ``group``'s gateways skipped (and, under ``:last``, why)."""
+    return f"sq:live:gateway:{group}:skipped"
+
+
+def skipped_records(client: redis.Redis, group: str) -> tuple[int, str | None]:
+    """The number of malformed records ``group`` skipped and a description of the last one."""
+    count, last = client.mget(skipped_key(group), skipped_key(group) + ":last")
+    if isinstance(last, bytes):
+        last = last.decode()
+    return int(count or 0), last
 
 
 def last_heartbeat(client: redis.Redis, group: str) -> Heartbeat | None:
@@ -77,7 +99,8 @@ def consumer_options(settings: KafkaSettings, group: str) -> dict[str, Any]:
         "group_id": group,
         "client_id": "smartqueue-gateway",
         "enable_auto_commit": False,
-        "auto_offset_reset": "latest",
+        # No committed offset: poll raises and the gateway seeks to its start time itself.
+        "auto_offset_reset": "none",
         "fetch_max_wait_ms": 20,
         **FAST_GROUP,
     }
@@ -104,6 +127,8 @@ class DisplayGateway:
         self.pinned: set[Any] = set()
         self.position = 0  # the highest log position handled
         self.last_beat = 0.0
+        self.start = NewGroupStart(time.time())  # where partitions without offsets start
+        self.skipped = 0  # malformed records skipped by this gateway
 
     def run(self, stop: threading.Event) -> None:
         """Consume until ``stop``. Redis or database trouble: the consumer keeps its partitions
@@ -165,12 +190,21 @@ class DisplayGateway:
 
     def consume(self, consumer: Any, stop: threading.Event) -> int:
         """One poll: publish its events' changes, then commit. The number of events."""
-        batch = consumer.poll(timeout_ms=POLL_MS, max_records=500)
-        events = [
-            msgspec.json.decode(record.value, type=Envelope)
-            for records in batch.values()
-            for record in records
-        ]
+        from kafka.errors import NoOffsetForPartitionError
+
+        try:
+            batch = consumer.poll(timeout_ms=POLL_MS, max_records=500)
+        except NoOffsetForPartitionError as error:
+            self.start.seek(consumer, set(error.args[0]) if error.args else set())
+            return 0
+        events = []
+        for partition, records in batch.items():
+            for record in self.start.recent(partition, records):
+                try:
+                    events.append(msgspec.json.decode(record.value, type=Envelope))
+                except (msgspec.DecodeError, TypeError) as error:
+                    where = f"{record.topic}[{record.partition}]@{record.offset}"
+                    self.skip(f"{where}: {type(error).__name__}: {error}")
         if events:
             published = False
             try:
@@ -180,6 +214,8 @@ class DisplayGateway:
                     self._rewind(consumer, batch)
             if published:
                 consumer.commit()
+        elif batch:
+            consumer.commit()  # nothing but malformed records: skipped for good
         assigned = consumer.assignment()
         if assigned != self.pinned:
             self._pin(consumer, assigned)
@@ -194,6 +230,15 @@ class DisplayGateway:
             # A partition handed over meanwhile resumes at the committed offset with its new owner.
             with contextlib.suppress(KafkaError):
                 consumer.seek(partition, records[0].offset)
+
+    def skip(self, why: str) -> None:
+        """Log, count and leave out one malformed record (its offset is committed)."""
+        log.error("display gateway skipped a malformed record", record=why)
+        self.skipped += 1
+        pipeline = self.redis.pipeline(transaction=False)
+        pipeline.incr(skipped_key(self.group))
+        pipeline.set(skipped_key(self.group) + ":last", f"{datetime.now(UTC).isoformat()} {why}")
+        pipeline.execute()
 
     def _pin(self, consumer: Any, assigned: set[Any]) -> None:
         """Commit a position for every newly assigned partition, even one nothing was read
@@ -246,6 +291,14 @@ class DisplayGateway:
             except DomainError as error:  # names something this database does not know
                 log.warning("event skipped", event=event.event_type, error=str(error))
                 continue
+            except TRANSIENT:
+                raise  # the batch is read again after a back-off
+            except Exception as error:  # a malformed event: skipping it beats stopping the flow
+                self.skip(
+                    f"log position {event.log_position} ({event.event_type}): "
+                    f"{type(error).__name__}: {error}"
+                )
+                continue
             for publication in publications:
                 pipeline.publish(publication.channel, msgspec.json.encode(publication.change))
         published = len(pipeline)
@@ -266,87 +319,9 @@ def start_gateway(
     client: redis.Redis,
     settings: KafkaSettings,
     group: str,
-    stop: threading.Event,
-) -> threading.Thread:
-    """Run a gateway in a daemon thread until ``stop`` is set (``smartqueue dev``)."""
+    supervisor: Supervisor,
+) -> DisplayGateway:
+    """Run a gateway in a supervised thread until the supervisor's stop is set."""
     gateway = DisplayGateway(views, client, settings, group)
-    thread = threading.Thread(target=gateway.run, args=(stop,), name="display-gateway", daemon=True)
-    thread.start()
-    return thread
-
-
-@dataclass(frozen=True)
-class PartitionLag:
-    """Where a consumer group stands on one partition of the gateway's topics."""
-
-    topic: str
-    partition: int
-    committed: int | None
-    """The group's committed offset; None before the group ever committed here."""
-    end: int
-    """The offset the partition's next message will get."""
-
-    @property
-    def behind(self) -> int | None:
-        """Messages published but not yet handled by the group (None: no position yet)."""
-        return None if self.committed is None else max(self.end - self.committed, 0)
-
-
-def group_lag(settings: KafkaSettings, group: str) -> list[PartitionLag]:
-    """The committed offset and the end of every partition of the gateway's topics, for
-    ``group`` (``smartqueue gateway status``). Topics not created yet have no partitions."""
-    from kafka import KafkaAdminClient, KafkaConsumer
-    from kafka.structs import TopicPartition
-
-    admin = KafkaAdminClient(
-        bootstrap_servers=settings.bootstrap_servers, client_id="smartqueue-gateway-status"
-    )
-    try:
-        committed = admin.list_group_offsets({group: None}).get(group, {})
-    finally:
-        admin.close()
-    consumer = KafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers,
-        client_id="smartqueue-gateway-status",
-        enable_auto_commit=False,
-        max_poll_records=100_000,
-    )
-    try:
-        partitions = [
-            TopicPartition(topic, number)
-            for topic in TOPICS
-            for number in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
-        ends = _ends(consumer, consumer.end_offsets(partitions)) if partitions else {}
-    finally:
-        consumer.close()
-    lags = []
-    for partition in partitions:
-        offset = committed.get(partition)
-        known = offset is not None and offset.offset >= 0
-        lags.append(
-            PartitionLag(
-                partition.topic,
-                partition.partition,
-                offset.offset if known else None,
-                int(ends[partition]),
-            )
-        )
-    return lags
-
-
-def _ends(consumer: Any, reported: dict[Any, int], timeout: float = 3.0) -> dict[Any, int]:
-    """The true end of each partition. Tansu 0.6 (the embedded broker) reports a partition's end
-    as its last *batch's* first offset + 1: read from the offset before the reported end to the
-    last record there. On Kafka that read finds the one record before the end: no change."""
-    ends = dict(reported)
-    pending = {partition for partition, end in reported.items() if end > 0}
-    consumer.assign(sorted(pending))
-    for partition in pending:
-        consumer.seek(partition, reported[partition] - 1)
-    deadline = time.monotonic() + timeout
-    while pending and time.monotonic() < deadline:
-        for partition, records in consumer.poll(timeout_ms=200).items():
-            ends[partition] = max(ends[partition], records[-1].offset + 1)
-            pending.discard(partition)
-    return ends
+    supervisor.add("display-gateway", gateway.run)
+    return gateway

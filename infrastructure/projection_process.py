@@ -14,8 +14,10 @@ writer that does not notify) only delays them; a notification never replaces rea
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -24,12 +26,22 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper
 from psycopg import sql
 from sqlalchemy import Connection, Engine
 
-from infrastructure.projection_runner import ProjectionRunner, ReadModel, read_models
-from infrastructure.projection_store import tracked_position
+from infrastructure.dead_letters import DeadLetter
+from infrastructure.projection_runner import (
+    EventFailed,
+    ProjectionRunner,
+    ReadModel,
+    read_models,
+)
+from infrastructure.projection_store import record_position, tracked_position
 from infrastructure.single_active import STANDBY_SECONDS, SingleActive
+from infrastructure.supervisor import Supervisor
 from projections.queue_day import SlaRule
 
 POLL_SECONDS = 0.2
+CHECK_IN_SECONDS = 5.0  # an idle follower touches its tracking row this often: "alive"
+MAX_ATTEMPTS = 3
+RETRY_SECONDS = 0.2  # first pause after a failed batch; doubles with each attempt
 
 log = structlog.get_logger(__name__)
 
@@ -103,13 +115,19 @@ def doorbell_for(recorder: ApplicationRecorder) -> Doorbell | None:
     return Doorbell(lambda: psycopg.connect(pool.conninfo, autocommit=True, **settings), channel)
 
 
-def start_doorbell(recorder: ApplicationRecorder, stop: threading.Event) -> Doorbell | None:
-    """A doorbell listening in a daemon thread until ``stop`` (None without notifications)."""
+def start_doorbell(
+    recorder: ApplicationRecorder, stop: threading.Event, supervisor: Supervisor | None = None
+) -> Doorbell | None:
+    """A doorbell listening until ``stop`` (None without notifications), supervised when a
+    ``supervisor`` is given, else in a daemon thread of its own."""
     doorbell = doorbell_for(recorder)
     if doorbell is not None:
-        threading.Thread(
-            target=doorbell.run, args=(stop,), name="log-doorbell", daemon=True
-        ).start()
+        if supervisor is not None:
+            supervisor.add("log-doorbell", doorbell.run)
+        else:
+            threading.Thread(
+                target=doorbell.run, args=(stop,), name="log-doorbell", daemon=True
+            ).start()
     return doorbell
 
 
@@ -117,7 +135,12 @@ class Follower:
     """Keeps one read model up to date while it holds the model's lock; waits as standby else.
 
     With a ``doorbell`` it wakes as soon as newer events are announced, and polls every
-    ``poll_interval`` all the same; without one it polls only.
+    ``poll_interval`` all the same; without one it polls only. While idle it touches its
+    tracking row every few seconds, so a follower that died shows as silent.
+
+    An event the projection fails on is tried again (the whole batch, after a short pause);
+    after ``max_attempts`` failures in a row it becomes a dead letter and is skipped (see
+    :mod:`infrastructure.dead_letters`).
     """
 
     def __init__(
@@ -128,11 +151,16 @@ class Follower:
         poll_interval: float = POLL_SECONDS,
         standby_interval: float = STANDBY_SECONDS,
         doorbell: Doorbell | None = None,
+        max_attempts: int = MAX_ATTEMPTS,
+        retry_interval: float = RETRY_SECONDS,
     ) -> None:
         self.runner = runner
         self.engine = engine
         self.poll_interval = poll_interval
         self.doorbell = doorbell
+        self.max_attempts = max_attempts
+        self.retry_interval = retry_interval
+        self.failing: dict[int, DeadLetter] = {}  # by position: failures not yet given up on
         self.role = SingleActive(
             runner.model.name, engine, self._follow, standby_interval=standby_interval
         )
@@ -143,15 +171,54 @@ class Follower:
         self.role.run(stop)
 
     def _follow(self, connection: Connection, stop: threading.Event) -> None:
+        name = self.runner.tracking_name
+        checked_in = 0.0  # check in at once: a follower that just took over is alive
         while not stop.is_set():
-            with connection.begin():
-                count = self.runner.apply_batch(connection)
-                position = tracked_position(connection, self.runner.tracking_name)
+            poison = {at: letter for at, letter in self.failing.items() if self._given_up(letter)}
+            try:
+                with connection.begin():
+                    count = self.runner.apply_batch(connection, poison)
+                    position = tracked_position(connection, name)
+                    if count == 0 and time.monotonic() - checked_in >= CHECK_IN_SECONDS:
+                        record_position(connection, name, position)  # only its updated_at moves
+                        checked_in = time.monotonic()
+            except EventFailed as failure:
+                attempts = self._count(failure)
+                log.warning("projection failed on an event", error=str(failure), attempt=attempts)
+                stop.wait(self.retry_interval * 2 ** (attempts - 1))
+                continue
+            if count:
+                checked_in = time.monotonic()  # moving the position checked in
+                self.failing = {at: f for at, f in self.failing.items() if at > position}
             if count < self.runner.batch_size:
                 if self.doorbell is None:
                     stop.wait(self.poll_interval)
                 else:
                     self.doorbell.wait(position, self.poll_interval)
+
+    def _given_up(self, letter: DeadLetter) -> bool:
+        return letter.attempts >= self.max_attempts
+
+    def _count(self, failure: EventFailed) -> int:
+        """Count one more failure on ``failure``'s event; the attempts so far."""
+        now = datetime.now(UTC)
+        known = self.failing.get(failure.position)
+        if known is None:
+            known = DeadLetter(
+                failure.projection,
+                failure.position,
+                failure.event_id,
+                failure.topic,
+                failure.error,
+                now,
+                now,
+                0,
+            )
+        letter = replace(
+            known, error=failure.error, last_failed_at=now, attempts=known.attempts + 1
+        )
+        self.failing[failure.position] = letter
+        return letter.attempts
 
 
 @dataclass(frozen=True)
@@ -181,32 +248,32 @@ def start_followers(
     engine: Engine,
     recorder: ApplicationRecorder,
     mapper: Mapper[Any],
-    stop: threading.Event,
+    supervisor: Supervisor,
     names: list[str] | None = None,
     sla: SlaRule | None = None,
     *,
     listen: bool = True,
-) -> list[threading.Thread]:
-    """A daemon thread per read model (all by default), following until ``stop`` is set, and
-    one doorbell thread that wakes them on new events (unless ``listen`` is false)."""
-    threads = []
+    max_attempts: int = MAX_ATTEMPTS,
+) -> list[Follower]:
+    """A supervised thread per read model (all by default), following until the supervisor's
+    stop is set, and one doorbell thread that wakes them on new events (unless ``listen`` is
+    false); the followers."""
     doorbell = doorbell_for(recorder) if listen else None
     if doorbell is not None:
-        thread = threading.Thread(
-            target=doorbell.run, args=(stop,), name="projection-doorbell", daemon=True
-        )
-        thread.start()
-        threads.append(thread)
+        supervisor.add("projection-doorbell", doorbell.run)
+    followers = []
     for name, model in read_models(sla).items():
         if names and name not in names:
             continue
-        follower = Follower(ProjectionRunner(model, recorder, mapper), engine, doorbell=doorbell)
-        thread = threading.Thread(
-            target=follower.run, args=(stop,), name=f"projection-{name}", daemon=True
+        follower = Follower(
+            ProjectionRunner(model, recorder, mapper),
+            engine,
+            doorbell=doorbell,
+            max_attempts=max_attempts,
         )
-        thread.start()
-        threads.append(thread)
-    return threads
+        supervisor.add(f"projection-{name}", follower.run)
+        followers.append(follower)
+    return followers
 
 
 def model_named(name: str, sla: SlaRule | None = None) -> ReadModel:

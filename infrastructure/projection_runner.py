@@ -15,14 +15,16 @@ committed in id order, so once id ``n`` is visible every smaller id that will ev
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from eventsourcing.persistence import ApplicationRecorder, Mapper
+import structlog
+from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 from sqlalchemy import Connection, Engine, MetaData, Table
 
 from infrastructure.agent_board_view import PostgresAgentBoardView
+from infrastructure.dead_letters import DeadLetter, record_dead_letter
 from infrastructure.projection_store import (
     PostgresAuditLogView,
     record_position,
@@ -48,6 +50,23 @@ from projections.queue_stats_projection import QueueStatsProjection
 from projections.tickets import TicketsProjection
 
 DEFAULT_BATCH_SIZE = 1000
+
+log = structlog.get_logger(__name__)
+
+
+class EventFailed(Exception):
+    """A projection could not apply one event: decoding or handling it raised. The batch's
+    transaction is to be rolled back; the follower counts the attempts on that event."""
+
+    def __init__(self, projection: str, notification: Notification, error: Exception) -> None:
+        self.projection = projection
+        self.position = notification.id
+        self.event_id = f"{notification.originator_id}:{notification.originator_version}"
+        self.topic = notification.topic
+        self.error = f"{type(error).__name__}: {error}"
+        super().__init__(
+            f"{projection} failed on event {self.position} ({self.topic}): {self.error}"
+        )
 
 
 class FlushingView(Protocol):
@@ -145,11 +164,15 @@ class ProjectionRunner:
         self.tracking_name = tracking_name or model.name
         self.tables = tables or model.tables
 
-    def apply_batch(self, connection: Connection) -> int:
+    def apply_batch(
+        self, connection: Connection, poison: Mapping[int, DeadLetter] | None = None
+    ) -> int:
         """Apply the next batch inside the caller's open transaction; the number of events read.
 
         The tracking row stays locked until the caller commits, so a second runner (or a rebuild
-        swapping tables) waits instead of applying the same events again.
+        swapping tables) waits instead of applying the same events again. An event that raises
+        raises :class:`EventFailed`; one in ``poison`` (by position) is not applied but stored
+        as its dead letter, in the same transaction as the position that passes it.
         """
         position = tracked_position(connection, self.tracking_name, lock=True)
         notifications = self.recorder.select_notifications(
@@ -162,13 +185,33 @@ class ProjectionRunner:
         for notification in notifications:
             if notification.id <= last:  # a redelivery: already applied
                 continue
-            event = self.mapper.to_domain_event(notification)
-            self.model.projection.handle(event, notification.id, view)
+            letter = (poison or {}).get(notification.id)
+            if letter is None:
+                self.apply_one(notification, view)
+            else:
+                record_dead_letter(connection, letter)
+                log.error(
+                    "projection set a poison event aside",
+                    projection=letter.projection,
+                    position=letter.position,
+                    event_id=letter.event_id,
+                    topic=letter.topic,
+                    attempts=letter.attempts,
+                    error=letter.error,
+                )
             last = notification.id
         view.flush(connection)
         if last != position:
             record_position(connection, self.tracking_name, last)
         return len(notifications)
+
+    def apply_one(self, notification: Notification, view: Any) -> None:
+        """Decode one notification and let the projection apply it to ``view``."""
+        try:
+            event = self.mapper.to_domain_event(notification)
+            self.model.projection.handle(event, notification.id, view)
+        except Exception as error:  # any failure is this event's: the follower counts it
+            raise EventFailed(self.model.name, notification, error) from error
 
     def catch_up(self, engine: Engine, on_progress: Callable[[int], None] | None = None) -> int:
         """Apply batches, one transaction each, until the log is exhausted; events read."""

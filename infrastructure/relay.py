@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,9 +36,11 @@ from infrastructure.projection_store import tracked_position
 from infrastructure.read_models import projection_tracking
 from infrastructure.settings import KafkaSettings
 from infrastructure.single_active import SingleActive
+from infrastructure.supervisor import Supervisor
 
 RELAY_NAME = "kafka_relay"
 POLL_SECONDS = 0.1
+CHECK_IN_SECONDS = 5.0  # an idle relay touches its tracking row this often: "alive"
 MAX_BACKOFF_SECONDS = 5.0
 # Consumer settings that make a group join in ~3 s instead of 20+ (see docs/events.md).
 FAST_GROUP = {
@@ -161,10 +164,16 @@ class KafkaRelay:
         from kafka.errors import KafkaError
 
         backoff = self.settings.retry_backoff_seconds
+        checked_in = 0.0  # at once: a relay that just took over is alive
         try:
             while not stop.is_set():
                 try:
                     count = self.publish_batch(connection)
+                    if count:
+                        checked_in = time.monotonic()
+                    elif time.monotonic() - checked_in >= CHECK_IN_SECONDS:
+                        self.check_in(connection)
+                        checked_in = time.monotonic()
                 except PositionMoved as error:
                     log.warning("relay lost its position; standing by", error=str(error))
                     return
@@ -181,6 +190,19 @@ class KafkaRelay:
                     self._idle(stop)
         finally:
             self.drop_producer()
+
+    def check_in(self, connection: Connection) -> None:
+        """Touch the tracking row's ``updated_at`` (only while the position is this relay's): an
+        idle relay shows it is alive (:mod:`infrastructure.role_health`)."""
+        with connection.begin():
+            connection.execute(
+                update(projection_tracking)
+                .where(
+                    projection_tracking.c.projection_name == self.name,
+                    projection_tracking.c.position == self.position,
+                )
+                .values(updated_at=datetime.now(UTC))
+            )
 
     def _idle(self, stop: threading.Event) -> None:
         """Wait for newer events: woken by the recorder's NOTIFY when there is a doorbell,
@@ -249,16 +271,14 @@ def start_relay(
     recorder: ApplicationRecorder,
     mapper: Mapper[Any],
     settings: KafkaSettings,
-    stop: threading.Event,
-) -> threading.Thread:
-    """Run the relay (or its standby) in a daemon thread until ``stop`` is set, woken by the
-    recorder's notifications."""
-    _, role = relay_role(
-        engine, recorder, mapper, settings, doorbell=start_doorbell(recorder, stop)
-    )
-    thread = threading.Thread(target=role.run, args=(stop,), name="kafka-relay", daemon=True)
-    thread.start()
-    return thread
+    supervisor: Supervisor,
+) -> KafkaRelay:
+    """Run the relay (or its standby) under ``supervisor`` until its stop is set, woken by the
+    recorder's notifications (a supervised doorbell too)."""
+    doorbell = start_doorbell(recorder, supervisor.stop, supervisor)
+    relay, role = relay_role(engine, recorder, mapper, settings, doorbell=doorbell)
+    supervisor.add("kafka-relay", role.run)
+    return relay
 
 
 @dataclass(frozen=True)

@@ -258,6 +258,24 @@ class EtaSettings:
 
 
 @dataclass(frozen=True)
+class SupervisionSettings:
+    """The roles' worker threads, poison events and the status probes."""
+
+    projection_max_attempts: int = 3
+    """SMARTQUEUE_PROJECTION_MAX_ATTEMPTS: a projection that fails this many times in a row on
+    the same event records it as a dead letter and goes on without it (default 3)."""
+    max_restarts: int = 5
+    """SMARTQUEUE_MAX_THREAD_RESTARTS: a role's thread that dies this many times in a row (with
+    back-off) makes the process exit non-zero, for its supervisor to restart it (default 5)."""
+    silent_seconds: float = 30.0
+    """SMARTQUEUE_ROLE_SILENT_SECONDS: a projection or the relay that has neither moved nor
+    checked in for this long is silent (dead, or not running) (default 30)."""
+    max_lag: int = 1000
+    """SMARTQUEUE_MAX_LAG: events a projection or the relay may trail the log before the status
+    probes fail (default 1000)."""
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a SmartQueue process is configured with."""
 
@@ -277,6 +295,7 @@ class Settings:
     limits: LimitSettings = field(default_factory=LimitSettings)
     proxies: ProxySettings = field(default_factory=ProxySettings)
     eta: EtaSettings = field(default_factory=EtaSettings)
+    supervision: SupervisionSettings = field(default_factory=SupervisionSettings)
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -346,6 +365,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         proxies=ProxySettings(trusted=_trusted_proxies(env, "SMARTQUEUE_TRUSTED_PROXIES")),
         eta=EtaSettings(
             serving_window_seconds=_seconds(env, "SMARTQUEUE_ETA_SERVING_WINDOW_SECONDS", 900.0)
+        ),
+        supervision=SupervisionSettings(
+            projection_max_attempts=int(env.get("SMARTQUEUE_PROJECTION_MAX_ATTEMPTS", "3")),
+            max_restarts=int(env.get("SMARTQUEUE_MAX_THREAD_RESTARTS", "5")),
+            silent_seconds=float(env.get("SMARTQUEUE_ROLE_SILENT_SECONDS", "30")),
+            max_lag=int(env.get("SMARTQUEUE_MAX_LAG", "1000")),
         ),
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import secrets
 import signal
 import sys
@@ -21,7 +22,9 @@ from infrastructure.redis_server import stop_embedded_redis
 from infrastructure.relay import reset_relay, start_relay
 from infrastructure.settings import Settings, load_settings
 from infrastructure.sql import sqlalchemy_engine
+from infrastructure.supervisor import Supervisor
 from interfaces.dev_exposure import warn_if_exposed
+from interfaces.dev_ready import announce_when_ready, waiting_for
 from interfaces.gateway_cli import gateway_command, run_gateway_in_background
 from interfaces.projections_cli import projections_group, run_in_background
 from interfaces.relay_cli import relay_group, with_broker
@@ -180,40 +183,68 @@ def dev_command(host: str | None, port: int | None, demo: bool) -> None:
         container = build_container(settings)
     app = create_app(settings, container)
     host, port = settings.http.host, settings.http.port
-    click.echo(f"SmartQueue on http://{host}:{port}  (API docs: http://{host}:{port}/schema)")
     pages = settings.home / DEMO_PAGES
-    if demo and pages.exists() and not created:
-        click.echo("Demo devices (open once; the page keeps its credentials):")
-        click.echo(pages.read_text(), nl=False)
-    warn_if_exposed(container.identity, host, DEMO)
+
+    def announce() -> None:
+        click.echo(f"SmartQueue on http://{host}:{port}  (API docs: http://{host}:{port}/schema)")
+        click.echo(f"Kafka at {bootstrap} (relay and display gateway running)")
+        if demo and pages.exists() and not created:
+            click.echo("Demo devices (open once; the page keeps its credentials):")
+            click.echo(pages.read_text(), nl=False)
+        click.echo("ready: API, projections, relay, display gateway and worker")
+        warn_if_exposed(container.identity, host, DEMO)
+
     # uvicorn re-raises SIGTERM once it has shut down; exiting normally then runs the clean-up
     # below and the embedded servers' exit hooks instead of dying with them still running.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    stop_projections = threading.Event()
-    projection_threads = run_in_background(container, stop_projections)
+    stop_roles = threading.Event()
+    supervisor = Supervisor(stop_roles, max_restarts=settings.supervision.max_restarts)
+    run_in_background(container, supervisor)
     relay_engine = sqlalchemy_engine(container.database_url, pool_size=1)
     if broker_started:
         reset_relay(relay_engine)  # a new embedded broker is empty: publish the whole log
-    relay_thread = start_relay(
-        relay_engine, container.app.recorder, container.app.mapper, settings.kafka, stop_projections
+    start_relay(
+        relay_engine, container.app.recorder, container.app.mapper, settings.kafka, supervisor
     )
-    projection_threads.append(run_gateway_in_background(container, settings, stop_projections))
-    click.echo(f"Kafka at {bootstrap} (relay and display gateway running)")
-    projection_threads.append(run_worker_in_background(container, stop_projections))
+    gateway = run_gateway_in_background(container, settings, supervisor)
+    run_worker_in_background(container, supervisor)
+    local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 - a comparison
+    announce_when_ready(
+        lambda: waiting_for(
+            f"http://{local}:{port}",
+            container.read_engine,
+            container.app.recorder,
+            gateway,
+            settings.supervision,
+        ),
+        announce,
+        stop_roles,
+    )
+    threading.Thread(
+        target=_stop_when_given_up, args=(supervisor,), name="dev-give-up", daemon=True
+    ).start()
     try:
         uvicorn.run(
             app, host=host, port=port, log_config=None, access_log=False, **proxy_options(settings)
         )
     finally:
-        stop_projections.set()
-        for thread in [*projection_threads, relay_thread]:
-            thread.join(10)
+        stop_roles.set()
+        supervisor.join(10)
         relay_engine.dispose()
         container.close()
         if settings.redis.url is None:
             stop_embedded_redis(settings.home)
         if broker_started:
             stop_embedded_kafka(settings.home)
+        if supervisor.gave_up.is_set():
+            raise SystemExit(1)  # a role could not recover: let the process supervisor know
+
+
+def _stop_when_given_up(supervisor: Supervisor) -> None:
+    """A role of ``dev`` keeps dying: stop the whole process (uvicorn shuts down on SIGTERM)."""
+    supervisor.gave_up.wait()
+    click.echo("a role keeps failing (see the log): stopping", err=True)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:

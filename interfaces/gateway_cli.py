@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import threading
 from datetime import UTC, datetime
 
 import click
@@ -13,21 +12,28 @@ import redis
 
 from application.live import HEARTBEAT_SECONDS
 from infrastructure.container import Container, build_container
-from infrastructure.display_gateway import group_lag, last_heartbeat, start_gateway
+from infrastructure.display_gateway import (
+    DisplayGateway,
+    last_heartbeat,
+    skipped_records,
+    start_gateway,
+)
+from infrastructure.gateway_lag import group_lag
 from infrastructure.kafka_broker import resolve_kafka, running_broker, stop_embedded_kafka
 from infrastructure.logging import configure_logging
 from infrastructure.redis_server import connect_redis, resolve_redis_url
 from infrastructure.settings import Settings, load_settings
+from infrastructure.supervisor import Supervisor
 from interfaces.relay_cli import with_broker
 from interfaces.signals import stop_on_signals
 
 
 def run_gateway_in_background(
-    container: Container, settings: Settings, stop: threading.Event
-) -> threading.Thread:
-    """The display gateway in a daemon thread of this process (``smartqueue dev``)."""
+    container: Container, settings: Settings, supervisor: Supervisor
+) -> DisplayGateway:
+    """The display gateway in a supervised thread of this process (also ``smartqueue dev``)."""
     return start_gateway(
-        container.live, container.redis, settings.kafka, settings.live.gateway_group, stop
+        container.live, container.redis, settings.kafka, settings.live.gateway_group, supervisor
     )
 
 
@@ -44,25 +50,28 @@ def gateway_command(ctx: click.Context) -> None:
     bootstrap, started = resolve_kafka(settings)
     settings = with_broker(settings, bootstrap)
     container = build_container(settings)
+    supervisor = Supervisor(stop, max_restarts=settings.supervision.max_restarts)
     try:
-        thread = run_gateway_in_background(container, settings, stop)
+        run_gateway_in_background(container, settings, supervisor)
         click.echo(
             f"display gateway consuming {bootstrap} as group {settings.live.gateway_group}",
             err=True,
         )
-        while not stop.wait(1.0):
-            pass
-        thread.join(10)
+        stop.wait()
+        supervisor.join(10)
     finally:
         container.close()
         if started:
             stop_embedded_kafka(settings.home)
+    if supervisor.gave_up.is_set():
+        sys.exit(1)  # for the process supervisor to restart the role
 
 
 @gateway_command.command("status")
 def status_command() -> None:
-    """Print the gateway group's last heartbeat and, per partition of its topics, the committed
-    offset, the end and the lag between them. Exits 1 when no gateway beat recently."""
+    """Print the gateway group's last heartbeat, the malformed records it skipped (if any) and,
+    per partition of its topics, the committed offset, the end and the lag between them. Exits 1
+    when no gateway beat recently."""
     settings = load_settings()
     configure_logging(settings.log)
     logging.getLogger("kafka").setLevel(logging.WARNING)  # its connection chatter
@@ -76,6 +85,7 @@ def status_command() -> None:
     client = connect_redis(resolve_redis_url(settings))
     try:
         beat = last_heartbeat(client, group)
+        skipped, last_skipped = skipped_records(client, group)
     except redis.RedisError as error:
         raise click.ClickException(f"Redis unreachable: {error}") from error
     finally:
@@ -89,6 +99,8 @@ def status_command() -> None:
             f"display_gateway\tgroup {group}\tlast beat {beat.at.isoformat()} ({age:.0f} s ago)"
             f"\tposition {beat.position}"
         )
+    if skipped:
+        click.echo(f"malformed records skipped {skipped}\tlast {last_skipped}")
     for lag in lags:
         behind = "no position yet" if lag.behind is None else f"lag {lag.behind}"
         committed = "-" if lag.committed is None else lag.committed

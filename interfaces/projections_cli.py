@@ -1,7 +1,9 @@
-"""``smartqueue projections``: follow the log, rebuild a read model, show lag."""
+"""``smartqueue projections``: follow the log, rebuild a read model, show lag and dead letters,
+retry dead letters."""
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,13 +11,18 @@ from contextlib import contextmanager
 import click
 
 from infrastructure.container import Container, build_container
+from infrastructure.dead_letters import dead_letters
 from infrastructure.logging import configure_logging
-from infrastructure.projection_process import lag, model_named, start_followers
+from infrastructure.projection_process import model_named, start_followers
+from infrastructure.projection_retry import RetryOutcome, retry_dead_letters
 from infrastructure.projection_runner import ReadModel, read_models
 from infrastructure.queue_stats_store import sla_rule
 from infrastructure.rebuild import rebuild
+from infrastructure.role_health import roles_health
 from infrastructure.settings import load_settings
 from infrastructure.sql import sqlalchemy_engine
+from infrastructure.supervisor import Supervisor
+from interfaces.relay_cli import limits_option, probe_limits
 from interfaces.signals import stop_on_signals
 
 
@@ -30,38 +37,45 @@ def _container() -> Iterator[Container]:
         container.close()
 
 
-def run_in_background(container: Container, stop: threading.Event) -> list[threading.Thread]:
-    """Follow every projection in daemon threads of this process (``smartqueue dev``)."""
+def run_in_background(container: Container, supervisor: Supervisor) -> None:
+    """Follow every projection in supervised threads of this process (also ``smartqueue
+    dev``); the engine is released once the supervisor's stop is set."""
     # A dedicated engine: each follower keeps one connection for as long as it holds its lock.
     engine = sqlalchemy_engine(container.database_url, pool_size=len(read_models()) + 1)
     sla = sla_rule(container.settings.stats)
-    threads = start_followers(engine, container.app.recorder, container.app.mapper, stop, sla=sla)
+    start_followers(
+        engine,
+        container.app.recorder,
+        container.app.mapper,
+        supervisor,
+        sla=sla,
+        max_attempts=container.settings.supervision.projection_max_attempts,
+    )
 
     def release_when_stopped() -> None:
-        stop.wait()
-        for thread in threads:
-            thread.join(5)
+        supervisor.stop.wait()
+        supervisor.join(5)
         engine.dispose()
 
-    watcher = threading.Thread(target=release_when_stopped, name="projections-cleanup", daemon=True)
-    watcher.start()
-    return [*threads, watcher]
+    threading.Thread(target=release_when_stopped, name="projections-cleanup", daemon=True).start()
 
 
 @click.group("projections", invoke_without_command=True)
 @click.pass_context
 def projections_group(ctx: click.Context) -> None:
-    """Run every projection (follow the log; a standby waits if another process runs them)."""
+    """Run every projection (follow the log; a standby waits if another process runs them).
+    Exits 1 when a thread keeps dying, for the process supervisor to restart the role."""
     if ctx.invoked_subcommand is not None:
         return
     stop = stop_on_signals()
     with _container() as container:
-        threads = run_in_background(container, stop)
+        supervisor = Supervisor(stop, max_restarts=container.settings.supervision.max_restarts)
+        run_in_background(container, supervisor)
         click.echo(f"following {', '.join(sorted(read_models()))}")
-        while not stop.wait(1.0):
-            pass
-        for thread in threads:
-            thread.join(10)
+        stop.wait()
+        supervisor.join(10)
+    if supervisor.gave_up.is_set():
+        sys.exit(1)
 
 
 @projections_group.command("rebuild")
@@ -98,10 +112,67 @@ def _rebuild_with_progress(container: Container, model: ReadModel) -> int:
 
 
 @projections_group.command("status")
-def status_command() -> None:
-    """Print each projection's position, the log's head and the lag between them."""
+@limits_option
+def status_command(max_lag: int | None, silent_seconds: float | None) -> None:
+    """Print each projection's position, the log's head, the lag, the last check-in and its dead
+    letters. Exits 1 when one is silent, stalled or behind the threshold (a probe); dead letters
+    alone do not fail it (the projection works: see ``dead-letters``)."""
     with _container() as container:
-        for row in lag(container.read_engine, container.app.recorder):
-            click.echo(
-                f"{row.projection}\tposition {row.position}\thead {row.head}\tlag {row.behind}"
-            )
+        limits = probe_limits(container.settings, max_lag, silent_seconds)
+        health = roles_health(
+            container.read_engine, container.app.recorder, sorted(read_models()), limits
+        )
+    for row in health:
+        click.echo(row.describe())
+    if any(row.problem for row in health):
+        sys.exit(1)
+
+
+@projections_group.command("dead-letters")
+@click.option("--projection", default=None, help="Only this projection's.")
+def dead_letters_command(projection: str | None) -> None:
+    """List the events projections set aside after failing on them (in log order)."""
+    with _container() as container, container.read_engine.connect() as connection:
+        letters = dead_letters(connection, projection)
+    if not letters:
+        click.echo("no dead letters")
+    for letter in letters:
+        click.echo(
+            f"{letter.projection}\tposition {letter.position}\tevent {letter.event_id}"
+            f"\t{letter.topic}\tattempts {letter.attempts}"
+            f"\tfirst {letter.first_failed_at.isoformat()}"
+            f"\tlast {letter.last_failed_at.isoformat()}"
+            f"\t{letter.error}"
+        )
+
+
+@projections_group.command("retry")
+@click.option("--projection", default=None, help="Only this projection's dead letters.")
+@click.option("--position", type=int, default=None, help="Only the dead letter at this position.")
+@click.option("--all", "every", is_flag=True, help="Every dead letter (of --projection if given).")
+def retry_command(projection: str | None, position: int | None, every: bool) -> None:
+    """Apply dead letters again, in log order, each in one transaction with removing it. Stops
+    at the first that fails again (it stays, its attempts counted) and exits 1."""
+    if (position is None) == (not every):
+        raise click.UsageError("give --position N or --all")
+    sla = sla_rule(load_settings().stats)
+
+    def report(outcome: RetryOutcome) -> None:
+        letter = outcome.letter
+        verdict = "applied" if outcome.error is None else f"failed again: {outcome.error}"
+        click.echo(f"{letter.projection}\tposition {letter.position}\t{verdict}")
+
+    with _container() as container:
+        outcomes = retry_dead_letters(
+            container.read_engine,
+            container.app.recorder,
+            container.app.mapper,
+            read_models(sla),
+            projection=projection,
+            position=position,
+            on_outcome=report,
+        )
+    if not outcomes:
+        click.echo("no dead letters to retry")
+    if any(outcome.error for outcome in outcomes):
+        sys.exit(1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 
 import click
 
@@ -11,9 +12,11 @@ from infrastructure.database import event_store_env, resolve_database_url
 from infrastructure.kafka_broker import resolve_kafka, stop_embedded_kafka
 from infrastructure.logging import configure_logging
 from infrastructure.projection_process import start_doorbell
-from infrastructure.relay import relay_lag, relay_role
-from infrastructure.settings import Settings, load_settings
+from infrastructure.relay import RELAY_NAME, relay_role
+from infrastructure.role_health import roles_health
+from infrastructure.settings import Settings, SupervisionSettings, load_settings
 from infrastructure.sql import sqlalchemy_engine
+from infrastructure.supervisor import Supervisor
 from interfaces.signals import stop_on_signals
 
 
@@ -37,38 +40,72 @@ def relay_group(ctx: click.Context) -> None:
     # The relay needs the log only: no Redis, no identity tables.
     app = SmartQueue(env=event_store_env(database_url, settings, create_tables=False))
     engine = sqlalchemy_engine(database_url, pool_size=1)
+    supervisor = Supervisor(stop, max_restarts=settings.supervision.max_restarts)
     try:
         _, role = relay_role(
             engine,
             app.recorder,
             app.mapper,
             with_broker(settings, bootstrap).kafka,
-            doorbell=start_doorbell(app.recorder, stop),
+            doorbell=start_doorbell(app.recorder, stop, supervisor),
         )
+        supervisor.add("kafka-relay", role.run)
         click.echo(f"relaying the event log to Kafka at {bootstrap}", err=True)
-        role.run(stop)
+        stop.wait()
+        supervisor.join(10)
     finally:
         engine.dispose()
         app.close()
         if started:
             stop_embedded_kafka(settings.home)
+    if supervisor.gave_up.is_set():
+        sys.exit(1)  # for the process supervisor to restart the role
+
+
+def limits_option(function):  # type: ignore[no-untyped-def]
+    """``--max-lag`` and ``--silent-seconds``, overriding the settings' probe thresholds."""
+    function = click.option(
+        "--silent-seconds",
+        type=float,
+        default=None,
+        help="Silent/stalled after this long without a check-in (SMARTQUEUE_ROLE_SILENT_SECONDS).",
+    )(function)
+    return click.option(
+        "--max-lag",
+        type=int,
+        default=None,
+        help="Fail beyond this many events behind the log (SMARTQUEUE_MAX_LAG).",
+    )(function)
+
+
+def probe_limits(
+    settings: Settings, max_lag: int | None, silent_seconds: float | None
+) -> SupervisionSettings:
+    """The settings' thresholds, with the command line's where given."""
+    limits = settings.supervision
+    if max_lag is not None:
+        limits = dataclasses.replace(limits, max_lag=max_lag)
+    if silent_seconds is not None:
+        limits = dataclasses.replace(limits, silent_seconds=silent_seconds)
+    return limits
 
 
 @relay_group.command("status")
-def status_command() -> None:
-    """Print the relay's position, the log's head and the lag between them."""
+@limits_option
+def status_command(max_lag: int | None, silent_seconds: float | None) -> None:
+    """Print the relay's position, the log's head, the lag and its last check-in. Exits 1 when
+    the relay is silent, stalled or behind the threshold (a probe)."""
     settings = load_settings()
     configure_logging(settings.log)
+    limits = probe_limits(settings, max_lag, silent_seconds)
     database_url = resolve_database_url(settings)
     app = SmartQueue(env=event_store_env(database_url, settings, create_tables=False))
     engine = sqlalchemy_engine(database_url, pool_size=1)
     try:
-        lag = relay_lag(engine, app.recorder)
+        [health] = roles_health(engine, app.recorder, [RELAY_NAME], limits)
     finally:
         engine.dispose()
         app.close()
-    updated = lag.updated_at.isoformat() if lag.updated_at else "never"
-    click.echo(
-        f"kafka_relay\tposition {lag.position}\thead {lag.head}\tlag {lag.behind}"
-        f"\tlast published {updated}"
-    )
+    click.echo(health.describe())
+    if health.problem:
+        sys.exit(1)

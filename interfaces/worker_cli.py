@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import threading
+import sys
 
 import click
 
 from infrastructure.container import Container, build_container
 from infrastructure.logging import configure_logging
 from infrastructure.settings import load_settings
+from infrastructure.supervisor import Supervisor
 from infrastructure.worker import PeriodicJob, Worker
 from interfaces.signals import stop_on_signals
 
@@ -19,12 +20,11 @@ def worker_jobs(container: Container) -> list[PeriodicJob]:
     return [PeriodicJob("device-presence", devices.sweep_interval_seconds, container.devices.sweep)]
 
 
-def run_worker_in_background(container: Container, stop: threading.Event) -> threading.Thread:
-    """The worker role in a daemon thread of this process (``smartqueue dev``)."""
+def run_worker_in_background(container: Container, supervisor: Supervisor) -> Worker:
+    """The worker role in a supervised thread of this process (also ``smartqueue dev``)."""
     worker = Worker(container.database_url, worker_jobs(container))
-    thread = threading.Thread(target=worker.run, args=(stop,), name="worker", daemon=True)
-    thread.start()
-    return thread
+    supervisor.add("worker", worker.run)
+    return worker
 
 
 @click.command("worker")
@@ -35,11 +35,13 @@ def worker_command() -> None:
     settings = load_settings()
     configure_logging(settings.log)
     container = build_container(settings)
+    supervisor = Supervisor(stop, max_restarts=settings.supervision.max_restarts)
     try:
-        thread = run_worker_in_background(container, stop)
+        run_worker_in_background(container, supervisor)
         click.echo("worker running: device-presence")
-        while not stop.wait(1.0):
-            pass
-        thread.join(10)
+        stop.wait()
+        supervisor.join(10)
     finally:
         container.close()
+    if supervisor.gave_up.is_set():
+        sys.exit(1)  # for the process supervisor to restart the role

@@ -297,6 +297,13 @@ class Health(msgspec.Struct):
     queries still answer, from slightly older data)."""
     relay_lag: int | None = None
     """Readiness, when a Kafka broker is configured: events the relay has still to publish."""
+    roles: dict[str, str] | None = None
+    """Readiness: each projection (and the relay, with Kafka configured): ``ok``, or
+    ``silent``/``stalled``/``behind`` with the reason. Any but ``ok`` makes the status
+    ``degraded`` (still 200: the API serves, from older data)."""
+    dead_letters: dict[str, int] | None = None
+    """Readiness: the events each projection set aside (only those with some); any makes the
+    status ``degraded``."""
 
 
 # -- customers -------------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
-from infrastructure.display_gateway import TOPICS, group_lag
+from infrastructure.display_gateway import TOPICS
+from infrastructure.gateway_lag import group_lag
 from infrastructure.relay import ensure_topics
 from infrastructure.settings import KafkaSettings, load_settings
 from tests.integration.conftest import on_own_broker
@@ -68,4 +69,3 @@ def test_lag_is_what_the_group_has_not_committed_counting_every_record_of_a_batc
     # Partitions the group never committed on have no position, hence no lag figure.
     others = [lag for key, lag in lags.items() if key not in {(TICKETS, 0), (TICKETS, 1)}]
     assert others and all(lag.committed is None and lag.behind is None for lag in others)
-

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper
-from sqlalchemy import Connection, Engine, MetaData, Table
+from sqlalchemy import Connection, Engine, MetaData, Table, text
 
 from infrastructure.agent_board_view import PostgresAgentBoardView
 from infrastructure.projection_store import (
@@ -30,6 +30,7 @@ from infrastructure.projection_store import (
 )
 from infrastructure.queue_stats_store import make_queue_stats_view
 from infrastructure.read_models import (
+    PROJECTOR_ROLE,
     agent_board,
     agent_board_tickets,
     audit_log,
@@ -149,8 +150,10 @@ class ProjectionRunner:
         """Apply the next batch inside the caller's open transaction; the number of events read.
 
         The tracking row stays locked until the caller commits, so a second runner (or a rebuild
-        swapping tables) waits instead of applying the same events again.
+        swapping tables) waits instead of applying the same events again. The batch runs as the
+        projector, the one role that may write every tenant's rows, and only until it returns.
         """
+        connection.execute(text(f"SET LOCAL ROLE {PROJECTOR_ROLE}"))
         position = tracked_position(connection, self.tracking_name, lock=True)
         notifications = self.recorder.select_notifications(
             start=position, limit=self.batch_size, inclusive_of_start=False
@@ -168,6 +171,7 @@ class ProjectionRunner:
         view.flush(connection)
         if last != position:
             record_position(connection, self.tracking_name, last)
+        connection.execute(text("SET LOCAL ROLE NONE"))
         return len(notifications)
 
     def catch_up(self, engine: Engine, on_progress: Callable[[int], None] | None = None) -> int:

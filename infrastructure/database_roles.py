@@ -220,7 +220,6 @@ _DEFINER = "SECURITY DEFINER SET search_path = pg_catalog, pg_temp"
 
 
 def _function_statements(runtime: str | None) -> list[sql.Composable]:
-    schema = sql.Identifier
     functions = {
         CREDENTIAL_BY_EMAIL: (
             "wanted text",
@@ -257,9 +256,10 @@ def _function_statements(runtime: str | None) -> list[sql.Composable]:
             sql.Identifier("public"), sql.Identifier(name), sql.SQL(arguments)
         )
         statements += [
-            sql.SQL("DROP FUNCTION IF EXISTS {}").format(function),
+            # Replaced in place, so processes calling it during a migration never miss it (a
+            # changed result type would need a DROP first).
             sql.SQL(
-                "CREATE FUNCTION {} RETURNS "
+                "CREATE OR REPLACE FUNCTION {} RETURNS "
                 + returns
                 + " LANGUAGE "
                 + language
@@ -271,7 +271,9 @@ def _function_statements(runtime: str | None) -> list[sql.Composable]:
         ]
         if runtime is not None:
             statements.append(
-                sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}").format(function, schema(runtime))
+                sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}").format(
+                    function, sql.Identifier(runtime)
+                )
             )
     return statements
 

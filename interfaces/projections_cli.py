@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import click
+import psycopg
+import sqlalchemy.exc
 
 from infrastructure.container import Container, build_container
 from infrastructure.database_roles import resolve_migration_url
@@ -99,6 +101,13 @@ def _rebuild_with_progress(container: Container, model: ReadModel) -> int:
 
         try:
             return rebuild(model, engine, recorder, container.app.mapper, on_progress=advance)
+        except sqlalchemy.exc.ProgrammingError as error:
+            if not isinstance(error.orig, psycopg.errors.InsufficientPrivilege):
+                raise
+            raise click.ClickException(
+                "a rebuild replaces tables, which only their owner may do: set "
+                f"MIGRATION_DATABASE_URL to the schema owner's login ({error.orig})"
+            ) from None
         finally:
             engine.dispose()
 

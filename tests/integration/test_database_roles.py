@@ -9,12 +9,14 @@ from uuid import UUID, uuid4
 
 import psycopg
 import pytest
+from click.testing import CliRunner
 from psycopg import sql
 
 from application.context import CommandContext
 from infrastructure.database_roles import WRITE_SIDE_TABLES
 from infrastructure.projection_runner import ProjectionRunner, read_models
 from infrastructure.read_models import PROJECTOR_ROLE, TENANT_SETTING, TENANT_TABLES
+from interfaces.cli import main
 
 pytestmark = pytest.mark.integration
 
@@ -199,3 +201,22 @@ def test_expired_idempotency_keys_of_every_tenant_are_purged(container, world, o
             "SELECT count(*) FROM idempotency_keys WHERE key = ANY(%s)", ([k for _, k in keys],)
         ).fetchone()
     assert left == (0,)
+
+
+def test_a_rebuild_by_the_runtime_login_is_refused_naming_the_owners_setting(
+    database_url, redis_url, tmp_path
+):
+    result = CliRunner().invoke(
+        main,
+        ["projections", "rebuild", "audit_log"],
+        env={
+            "DATABASE_URL": database_url,
+            "MIGRATION_DATABASE_URL": "",
+            "REDIS_URL": redis_url,
+            "SMARTQUEUE_HOME": str(tmp_path),
+            "SMARTQUEUE_LOG_FORMAT": "json",
+        },
+    )
+
+    assert result.exit_code == 1, result.output
+    assert "MIGRATION_DATABASE_URL" in result.output

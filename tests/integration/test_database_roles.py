@@ -220,3 +220,18 @@ def test_a_rebuild_by_the_runtime_login_is_refused_naming_the_owners_setting(
 
     assert result.exit_code == 1, result.output
     assert "MIGRATION_DATABASE_URL" in result.output
+
+
+def test_the_runtime_appends_to_the_event_log_but_cannot_rewrite_it(container, database_url):
+    with psycopg.connect(database_url) as connection:
+        rights = connection.execute(
+            "SELECT t, p, has_table_privilege(t, p) FROM unnest(ARRAY['smartqueue_events',"
+            " 'smartqueue_snapshots']) t, unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE',"
+            " 'TRUNCATE']) p"
+        ).fetchall()
+        version = connection.info.server_version
+    allowed = {(table, privilege) for table, privilege, granted in rights if granted}
+    # Before PostgreSQL 17 the recorder's LOCK TABLE ... IN EXCLUSIVE MODE needs UPDATE.
+    locking = {"UPDATE"} if version < 170000 else set()
+    for table in ("smartqueue_events", "smartqueue_snapshots"):
+        assert {p for t, p in allowed if t == table} == {"SELECT", "INSERT"} | locking

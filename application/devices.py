@@ -66,10 +66,10 @@ class DeviceCredentials(Protocol):
     def insert(self, credential: DeviceCredential) -> SideWrite:
         """Store a new device's secret."""
 
-    def replace(self, device_id: UUID, secret_hash: str) -> SideWrite:
+    def replace(self, tenant_id: UUID, device_id: UUID, secret_hash: str) -> SideWrite:
         """Give the device a new secret; the old one stops working."""
 
-    def deactivate(self, device_id: UUID) -> SideWrite:
+    def deactivate(self, tenant_id: UUID, device_id: UUID) -> SideWrite:
         """The secret no longer signs in (revocation)."""
 
     def get(self, device_id: UUID) -> DeviceCredential | None:
@@ -239,7 +239,9 @@ class Devices:
         context.check_can_grant(device_rights(device.kind))
         device.rotate_secret()
         self.app.save_in_context(
-            context, device, side_writes=[self.credentials.replace(device.id, secret_hash)]
+            context,
+            device,
+            side_writes=[self.credentials.replace(device.tenant_id, device.id, secret_hash)],
         )
         return device
 
@@ -264,7 +266,7 @@ class Devices:
         device = self._load(context.tenant_id, device_id)
         device.revoke()
         self.app.save_in_context(
-            context, device, side_writes=[self.credentials.deactivate(device.id)]
+            context, device, side_writes=[self.credentials.deactivate(device.tenant_id, device.id)]
         )
         return device
 

@@ -129,7 +129,7 @@ class Identity:
         try:
             user = self.app.register_user(context, user_id, email, name, role)
         except BaseException:
-            self.credentials.remove(user_id)  # no half-made user: the email is free again
+            self.credentials.remove(context.tenant_id, user_id)  # no half-made user: email free
             raise
         if queue_ids:
             self.app.assign_agent_queues(context, Agent.create_id(user.id), queue_ids)
@@ -145,7 +145,7 @@ class Identity:
                 CommandContext.system(PLATFORM_ID), user_id, email, name
             )
         except BaseException:
-            self.credentials.remove(user_id)
+            self.credentials.remove(PLATFORM_ID, user_id)
             raise
 
     def create_tenant(
@@ -202,7 +202,9 @@ class Identity:
         if not self.hasher.verify(credential.password_hash, password) or not credential.active:
             raise AuthenticationFailed("invalid email or password")
         if self.hasher.needs_rehash(credential.password_hash):
-            self.credentials.replace_hash(credential.user_id, self.hasher.hash(password))
+            self.credentials.replace_hash(
+                credential.tenant_id, credential.user_id, self.hasher.hash(password)
+            )
         user = self.app.find(StaffUser, credential.user_id)
         if user is None or not user.active or user.tenant_id != credential.tenant_id:
             raise AuthenticationFailed("invalid email or password")
@@ -265,9 +267,9 @@ class Identity:
         try:
             user = self.app.deactivate_user(context, user_id)
         except UserAlreadyDeactivated:
-            self.revoke_user_tokens(user_id, active=False)
+            self.revoke_user_tokens(user_id, active=False, tenant_id=context.tenant_id)  # type: ignore[arg-type]
             raise
-        self.revoke_user_tokens(user_id, active=False)
+        self.revoke_user_tokens(user_id, active=False, tenant_id=user.tenant_id)
         return user
 
     def reactivate_user(self, context: CommandContext, user_id: UUID) -> UserView:
@@ -275,15 +277,15 @@ class Identity:
         try:
             user = self.app.reactivate_user(context, user_id)
         except UserAlreadyActive:
-            self.credentials.set_active(user_id, True)
+            self.credentials.set_active(context.tenant_id, user_id, True)  # type: ignore[arg-type]
             raise
-        self.credentials.set_active(user_id, True)
+        self.credentials.set_active(user.tenant_id, user_id, True)
         return user
 
-    def revoke_user_tokens(self, user_id: UUID, active: bool) -> None:
+    def revoke_user_tokens(self, user_id: UUID, active: bool, *, tenant_id: UUID) -> None:
         """After deactivation or a change of rights: every token issued so far is refused, and
         sign-in follows ``active``."""
-        self.credentials.set_active(user_id, active)
+        self.credentials.set_active(tenant_id, user_id, active)
         self.tokens.revoke_user(user_id)
 
 

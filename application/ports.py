@@ -29,13 +29,13 @@ class CredentialStore(Protocol):
     def find_by_email(self, email: str) -> Credential | None:
         """The credential for ``email`` (case-insensitive), if any."""
 
-    def replace_hash(self, user_id: UUID, password_hash: str) -> None:
+    def replace_hash(self, tenant_id: UUID, user_id: UUID, password_hash: str) -> None:
         """Store a re-computed hash (parameters changed since it was made)."""
 
-    def remove(self, user_id: UUID) -> None:
+    def remove(self, tenant_id: UUID, user_id: UUID) -> None:
         """Forget a credential (used to undo a half-made user)."""
 
-    def set_active(self, user_id: UUID, active: bool) -> None:
+    def set_active(self, tenant_id: UUID, user_id: UUID, active: bool) -> None:
         """Allow or refuse sign-in for this user."""
 
 

@@ -19,8 +19,8 @@ def tenant_transaction(engine: Engine, tenant_id: UUID) -> Iterator[Connection]:
 
     The role and the tenant are both transaction-local (``SET LOCAL``, ``set_config(..., true)``):
     they end with the transaction, so a pooled connection never carries them to the next caller.
-    The role neither owns the tables nor bypasses RLS, so the policy always applies, even though
-    the pool connects as the tables' owner (or a superuser).
+    The role neither owns the tables nor bypasses RLS, so the policy always applies, whichever
+    login the pool uses (the runtime login, or an owner where one login does everything).
     """
     with engine.begin() as connection:
         connection.execute(text(f"SET LOCAL ROLE {READER_ROLE}"))

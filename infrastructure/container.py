@@ -9,10 +9,11 @@ from pathlib import Path
 
 import psycopg
 import redis
+import structlog
 from alembic import command
 from alembic.config import Config
 from psycopg_pool import ConnectionPool
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from application.agent_board import AgentBoard
 from application.app import SmartQueue
@@ -31,6 +32,12 @@ from infrastructure.consistency_store import PostgresProjectionPositions
 from infrastructure.customer_store import SCHEMA as CUSTOMER_SCHEMA
 from infrastructure.customer_store import PostgresCustomerProfiles
 from infrastructure.database import event_store_env, open_pool, resolve_database_url
+from infrastructure.database_roles import (
+    apply_privileges,
+    may_migrate,
+    prepare_roles,
+    resolve_migration_url,
+)
 from infrastructure.device_store import SCHEMA as DEVICE_SCHEMA
 from infrastructure.device_store import PostgresDeviceCredentials
 from infrastructure.idempotency_store import SCHEMA as IDEMPOTENCY_SCHEMA
@@ -39,7 +46,6 @@ from infrastructure.identity_store import SCHEMA, Argon2Hasher, PostgresCredenti
 from infrastructure.presence import RedisPresence
 from infrastructure.queue_stats_store import PostgresQueueStats
 from infrastructure.rate_limit import RedisLoginLimiter, RedisRequestLimiter
-from infrastructure.read_models import UNSECURED_TENANT_TABLES, tenant_isolation_statements
 from infrastructure.redis_server import connect_redis, resolve_redis_url
 from infrastructure.settings import Settings
 from infrastructure.socket_slots import RedisSocketSlots
@@ -47,6 +53,8 @@ from infrastructure.socket_tickets import RedisSocketTickets
 from infrastructure.sql import sqlalchemy_engine
 from infrastructure.ticket_store import PostgresLiveRecords, PostgresTicketRecords
 from infrastructure.tokens import JwtTokenService, load_signing_key
+
+log = structlog.get_logger(__name__)
 
 MIGRATION_LOCK = 7_301_001  # advisory lock id: one migrator at a time
 
@@ -187,20 +195,39 @@ def request_limiter(redis_url: str, settings: Settings) -> RedisRequestLimiter:
 
 def migrate(settings: Settings) -> str:
     """Create every table (event store, identity, customers, idempotency keys, then the read
-    models by Alembic) once, under an advisory lock."""
+    models by Alembic) once, under an advisory lock, as the migration role; then set up the
+    runtime role's grants and row-level security. Returns the runtime's URL.
+
+    Run by a login that may not create anything (the runtime's own, when no migration URL is
+    given), it does nothing: the schema is the migration role's business."""
     database_url = resolve_database_url(settings)
-    with psycopg.connect(database_url, autocommit=True) as connection:
+    owner_url = resolve_migration_url(settings)
+    with psycopg.connect(owner_url, autocommit=True) as connection:
+        if not may_migrate(connection):
+            log.info(
+                "schema left alone: this login may not create objects", role=connection.info.user
+            )
+            return database_url
         connection.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
         try:
-            SmartQueue(env=event_store_env(database_url, settings, create_tables=True)).close()
+            runtime = prepare_roles(connection, database_url)
+            app = SmartQueue(env=event_store_env(owner_url, settings, create_tables=True))
+            event_tables = _event_tables(app)
+            app.close()
             connection.execute(SCHEMA)
             connection.execute(CUSTOMER_SCHEMA)
             connection.execute(IDEMPOTENCY_SCHEMA)
             connection.execute(DEVICE_SCHEMA)
-            upgrade_read_models(database_url)
+            upgrade_read_models(owner_url)
+            apply_privileges(connection, runtime, event_tables)
         finally:
             connection.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
     return database_url
+
+
+def _event_tables(app: SmartQueue) -> list[str]:
+    recorders = [app.recorder, getattr(app.snapshots, "recorder", None)]
+    return [name for r in recorders if (name := getattr(r, "events_table_name", None))]
 
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -215,8 +242,5 @@ def upgrade_read_models(database_url: str) -> None:
         with engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
-            unsecured = list(connection.execute(text(UNSECURED_TENANT_TABLES)).scalars())
-            for statement in tenant_isolation_statements(unsecured):
-                connection.execute(text(statement))
     finally:
         engine.dispose()

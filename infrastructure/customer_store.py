@@ -17,6 +17,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from application.ports import CustomerProfile
+from infrastructure.database_roles import set_tenant
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS customer_profiles (
@@ -47,12 +48,15 @@ INSERT = (
 
 @dataclass(frozen=True)
 class SqlWrite:
-    """One SQL statement for the recorder to execute in its write transaction."""
+    """One SQL statement for the recorder to execute in its write transaction, for the rows
+    of ``tenant_id`` (row-level security admits no other)."""
 
     statement: str
     params: tuple[Any, ...]
+    tenant_id: UUID
 
     def apply(self, transaction: Cursor[Any]) -> None:
+        set_tenant(transaction, self.tenant_id)
         transaction.execute(self.statement, self.params)
 
 
@@ -74,6 +78,7 @@ class PostgresCustomerProfiles:
                 Jsonb(profile.metadata),
                 profile.created_at,
             ),
+            profile.tenant_id,
         )
 
     def update(self, profile: CustomerProfile) -> SqlWrite:
@@ -88,16 +93,19 @@ class PostgresCustomerProfiles:
                 profile.tenant_id,
                 profile.customer_id,
             ),
+            profile.tenant_id,
         )
 
     def delete(self, tenant_id: UUID, customer_id: UUID) -> SqlWrite:
         return SqlWrite(
             "DELETE FROM customer_profiles WHERE tenant_id = %s AND customer_id = %s",
             (tenant_id, customer_id),
+            tenant_id,
         )
 
     def get(self, tenant_id: UUID, customer_id: UUID) -> CustomerProfile | None:
         with self.pool.connection() as connection:
+            set_tenant(connection, tenant_id)
             row = connection.execute(
                 SELECT + sql.SQL("tenant_id = %s AND customer_id = %s"),
                 (tenant_id, customer_id),
@@ -127,6 +135,7 @@ class PostgresCustomerProfiles:
             params.append(name)
         params.append(limit)
         with self.pool.connection() as connection:
+            set_tenant(connection, tenant_id)
             rows = connection.execute(
                 SELECT
                 + sql.SQL(" AND ").join(sql.SQL(condition) for condition in conditions)

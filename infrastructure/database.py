@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from psycopg.conninfo import conninfo_to_dict
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import ConnectionPool
 
 from infrastructure.embedded import embedded_database_url
@@ -11,10 +11,15 @@ from infrastructure.pool_check import PurgingCheck
 from infrastructure.recorder import POSTGRES_RECORDER_TOPIC
 from infrastructure.settings import Settings
 
+EMBEDDED_RUNTIME_ROLE = "smartqueue_app"  # the runtime login on the embedded default
+
 
 def resolve_database_url(settings: Settings) -> str:
-    """DATABASE_URL when set, else the embedded PostgreSQL (started if need be)."""
-    return settings.database.url or embedded_database_url(settings.home)
+    """DATABASE_URL when set, else the embedded PostgreSQL (started if need be) as its runtime
+    login, which ``migrate`` creates and which owns nothing."""
+    if settings.database.url:
+        return settings.database.url
+    return make_conninfo(embedded_database_url(settings.home), user=EMBEDDED_RUNTIME_ROLE)
 
 
 def event_store_env(

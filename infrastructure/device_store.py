@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from application.devices import DeviceCredential
 from infrastructure.customer_store import SqlWrite
+from infrastructure.database_roles import DEVICE_CREDENTIAL
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS device_credentials (
@@ -35,24 +37,30 @@ class PostgresDeviceCredentials:
             "INSERT INTO device_credentials (device_id, tenant_id, secret_hash, active)"
             " VALUES (%s, %s, %s, %s)",
             (credential.device_id, credential.tenant_id, credential.secret_hash, credential.active),
+            credential.tenant_id,
         )
 
-    def replace(self, device_id: UUID, secret_hash: str) -> SqlWrite:
+    def replace(self, tenant_id: UUID, device_id: UUID, secret_hash: str) -> SqlWrite:
         return SqlWrite(
             "UPDATE device_credentials SET secret_hash = %s WHERE device_id = %s",
             (secret_hash, device_id),
+            tenant_id,
         )
 
-    def deactivate(self, device_id: UUID) -> SqlWrite:
+    def deactivate(self, tenant_id: UUID, device_id: UUID) -> SqlWrite:
         return SqlWrite(
-            "UPDATE device_credentials SET active = false WHERE device_id = %s", (device_id,)
+            "UPDATE device_credentials SET active = false WHERE device_id = %s",
+            (device_id,),
+            tenant_id,
         )
 
     def get(self, device_id: UUID) -> DeviceCredential | None:
+        # A device signs in before its tenant is known: the definer function returns its row.
         with self.pool.connection() as connection:
             row = connection.execute(
-                "SELECT device_id, tenant_id, secret_hash, active FROM device_credentials"
-                " WHERE device_id = %s",
+                sql.SQL("SELECT device_id, tenant_id, secret_hash, active FROM {}(%s)").format(
+                    sql.Identifier(DEVICE_CREDENTIAL)
+                ),
                 (device_id,),
             ).fetchone()
         return DeviceCredential(*row) if row else None

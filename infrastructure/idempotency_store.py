@@ -21,6 +21,7 @@ from application.idempotency import (
     Verdict,
     judge,
 )
+from infrastructure.database_roles import PURGE_IDEMPOTENCY_KEYS, set_tenant
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS idempotency_keys (
@@ -74,6 +75,7 @@ class PostgresIdempotencyStore:
 
     def claim(self, tenant_id: UUID, key: str, request_fingerprint: str) -> Claim:
         with self.pool.connection() as connection:
+            set_tenant(connection, tenant_id)
             claim = self._claim(connection, tenant_id, key, request_fingerprint, self.clock())
         if claim.won:
             self._purge_now_and_then()
@@ -122,6 +124,7 @@ class PostgresIdempotencyStore:
 
     def complete(self, tenant_id: UUID, key: str, claim_id: UUID, response: StoredResponse) -> bool:
         with self.pool.connection() as connection:
+            set_tenant(connection, tenant_id)
             updated = connection.execute(
                 "UPDATE idempotency_keys SET state = 'completed', locked_until = NULL,"
                 " response_status = %s, response_headers = %s, response_body = %s"
@@ -139,6 +142,7 @@ class PostgresIdempotencyStore:
 
     def release(self, tenant_id: UUID, key: str, claim_id: UUID) -> None:
         with self.pool.connection() as connection:
+            set_tenant(connection, tenant_id)
             connection.execute(
                 "DELETE FROM idempotency_keys WHERE tenant_id = %s AND key = %s"
                 " AND claim_id = %s AND state = 'in_flight' AND NOT applied",
@@ -155,15 +159,14 @@ class PostgresIdempotencyStore:
         return AppliedMarker(tenant_id, key, claim_id)
 
     def purge_expired(self, limit: int) -> int:
-        # Bounded by ``limit`` and served by the created_at index, so its cost stays flat.
+        # Bounded by ``limit`` and served by the created_at index, so its cost stays flat. Keys
+        # expire across tenants: the definer function deletes expired rows and nothing else.
         with self.pool.connection() as connection:
-            deleted = connection.execute(
-                "DELETE FROM idempotency_keys WHERE (tenant_id, key) IN ("
-                " SELECT tenant_id, key FROM idempotency_keys WHERE created_at <= %s"
-                " ORDER BY created_at LIMIT %s FOR UPDATE SKIP LOCKED)",
+            row = connection.execute(
+                f"SELECT {PURGE_IDEMPOTENCY_KEYS}(%s, %s)",
                 (self.clock() - self.policy.ttl, limit),
-            )
-            return deleted.rowcount
+            ).fetchone()
+            return int(row[0]) if row else 0
 
     def _purge_now_and_then(self) -> None:
         """Purge a batch at most once a minute per process: expired rows are ignored anyway."""

@@ -6,10 +6,12 @@ from uuid import UUID
 
 import argon2
 import psycopg
+from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from application.errors import EmailTaken
 from application.ports import Credential
+from infrastructure.database_roles import CREDENTIAL_BY_EMAIL, set_tenant
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS identity_credentials (
@@ -27,7 +29,9 @@ DROP TABLE IF EXISTS identity_tokens;
 
 
 class PostgresCredentialStore:
-    """Credentials keyed by user, unique by lower-cased email."""
+    """Credentials keyed by user, unique by lower-cased email. Every statement runs for one
+    tenant under row-level security, except the look-up by email at sign-in, which goes
+    through the one definer function that returns the credential asked for."""
 
     def __init__(self, pool: ConnectionPool) -> None:
         self.pool = pool
@@ -35,6 +39,7 @@ class PostgresCredentialStore:
     def add(self, credential: Credential) -> None:
         try:
             with self.pool.connection() as connection:
+                set_tenant(connection, credential.tenant_id)
                 connection.execute(
                     "INSERT INTO identity_credentials"
                     " (user_id, tenant_id, email, password_hash, active)"
@@ -53,25 +58,29 @@ class PostgresCredentialStore:
     def find_by_email(self, email: str) -> Credential | None:
         with self.pool.connection() as connection:
             row = connection.execute(
-                "SELECT user_id, tenant_id, email, password_hash, active FROM identity_credentials"
-                " WHERE lower(email) = lower(%s)",
+                sql.SQL(
+                    "SELECT user_id, tenant_id, email, password_hash, active FROM {}(%s)"
+                ).format(sql.Identifier(CREDENTIAL_BY_EMAIL)),
                 (email,),
             ).fetchone()
         return Credential(*row) if row else None
 
-    def replace_hash(self, user_id: UUID, password_hash: str) -> None:
+    def replace_hash(self, tenant_id: UUID, user_id: UUID, password_hash: str) -> None:
         with self.pool.connection() as connection:
+            set_tenant(connection, tenant_id)
             connection.execute(
                 "UPDATE identity_credentials SET password_hash = %s WHERE user_id = %s",
                 (password_hash, user_id),
             )
 
-    def remove(self, user_id: UUID) -> None:
+    def remove(self, tenant_id: UUID, user_id: UUID) -> None:
         with self.pool.connection() as connection:
+            set_tenant(connection, tenant_id)
             connection.execute("DELETE FROM identity_credentials WHERE user_id = %s", (user_id,))
 
-    def set_active(self, user_id: UUID, active: bool) -> None:
+    def set_active(self, tenant_id: UUID, user_id: UUID, active: bool) -> None:
         with self.pool.connection() as connection:
+            set_tenant(connection, tenant_id)
             connection.execute(
                 "UPDATE identity_credentials SET active = %s WHERE user_id = %s", (active, user_id)
             )

@@ -21,6 +21,7 @@ from infrastructure.projection_runner import (
     ProjectionRunner,
     ReadModel,
     StatefulView,
+    act_as_projector,
 )
 from infrastructure.projection_store import tracked_position
 
@@ -74,6 +75,7 @@ def _retry_one(
     runner = ProjectionRunner(model, recorder, mapper)
     try:
         with engine.begin() as connection:
+            act_as_projector(connection)  # it writes read-model rows, as a batch does
             tracked_position(connection, runner.tracking_name, lock=True)
             [notification] = _at(
                 recorder.select_notifications(

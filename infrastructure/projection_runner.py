@@ -21,7 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import structlog
 from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
-from sqlalchemy import Connection, Engine, MetaData, Table
+from sqlalchemy import Connection, Engine, MetaData, Table, text
 
 from infrastructure.agent_board_view import PostgresAgentBoardView
 from infrastructure.dead_letters import DeadLetter, record_dead_letter
@@ -32,6 +32,7 @@ from infrastructure.projection_store import (
 )
 from infrastructure.queue_stats_store import make_queue_stats_view
 from infrastructure.read_models import (
+    PROJECTOR_ROLE,
     agent_board,
     agent_board_tickets,
     audit_log,
@@ -144,6 +145,12 @@ def read_models(sla: SlaRule | None = None) -> dict[str, ReadModel]:
     return {model.name: model for model in models}
 
 
+def act_as_projector(connection: Connection) -> None:
+    """Write every tenant's read-model rows for the rest of this transaction (``SET LOCAL``:
+    the role ends with the transaction, so a pooled connection never keeps it)."""
+    connection.execute(text(f"SET LOCAL ROLE {PROJECTOR_ROLE}"))
+
+
 class ProjectionRunner:
     """Applies the log to one read model, batch by batch."""
 
@@ -172,8 +179,11 @@ class ProjectionRunner:
         The tracking row stays locked until the caller commits, so a second runner (or a rebuild
         swapping tables) waits instead of applying the same events again. An event that raises
         raises :class:`EventFailed`; one in ``poison`` (by position) is not applied but stored
-        as its dead letter, in the same transaction as the position that passes it.
+        as its dead letter, in the same transaction as the position that passes it. The batch
+        runs as the projector, the one role that may write every tenant's rows, and only until
+        it returns.
         """
+        act_as_projector(connection)
         position = tracked_position(connection, self.tracking_name, lock=True)
         notifications = self.recorder.select_notifications(
             start=position, limit=self.batch_size, inclusive_of_start=False
@@ -203,6 +213,7 @@ class ProjectionRunner:
         view.flush(connection)
         if last != position:
             record_position(connection, self.tracking_name, last)
+        connection.execute(text("SET LOCAL ROLE NONE"))
         return len(notifications)
 
     def apply_one(self, notification: Notification, view: Any) -> None:

@@ -1,8 +1,8 @@
 """The read-model tables (SQLAlchemy Core) and the row-level security that isolates tenants.
 
-Alembic migrations create these tables; the projection runner writes them as the connecting
-(owning) user, and the API reads them as ``READER_ROLE``, which neither owns them nor bypasses
-RLS, with the tenant set per transaction.
+Alembic migrations create these tables (as the migration role, which owns them); the projection
+runner writes them as ``PROJECTOR_ROLE``, and the API reads them as ``READER_ROLE``; neither owns
+them nor bypasses RLS, and readers set the tenant per transaction.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 READER_ROLE = "smartqueue_reader"
+# Writes every tenant's read-model rows; see infrastructure/database_roles.py.
+PROJECTOR_ROLE = "smartqueue_projector"
 TENANT_SETTING = "app.tenant_id"
 
 metadata = MetaData()
@@ -254,12 +256,13 @@ TENANT_TABLES = (
 
 
 def secure_statements(table: str, policy_table: str | None = None) -> list[str]:
-    """SQL that turns on forced RLS for ``table``, adds the tenant policy and lets the reader
-    select. ``policy_table`` names the policy (a rebuilt table keeps its final name's policy).
+    """SQL that turns on forced RLS for the read model ``table``, adds the tenant policy and
+    the projector's, and grants the reader and the projector. ``policy_table`` names the
+    policies (a rebuilt table keeps its final name's policies).
 
-    ``FORCE`` makes the policy apply to the owner too, so even a query run as the owner by
-    mistake sees only the transaction's tenant; the projection writer is exempt through its own
-    policy, below, rather than through ownership.
+    ``FORCE`` makes the tenant policy apply to the owner too; nobody bypasses it by owning the
+    table. The projector writes every tenant's rows through its own policy, and only roles that
+    switch to it (``SET LOCAL ROLE``, in projection batches) get that policy.
     """
     name = policy_table or table
     return [
@@ -269,29 +272,8 @@ def secure_statements(table: str, policy_table: str | None = None) -> list[str]:
         # nothing, instead of failing with a cast error.
         f"CREATE POLICY {name}_tenant_isolation ON {table} "
         f"USING (tenant_id = nullif(current_setting('{TENANT_SETTING}', true), '')::uuid)",
-        # The owner (the migrating user, who runs the projections) writes every tenant's rows.
-        f"CREATE POLICY {name}_projection_writer ON {table} TO CURRENT_USER "
+        f"CREATE POLICY {name}_projection_writer ON {table} TO {PROJECTOR_ROLE} "
         "USING (true) WITH CHECK (true)",
         f"GRANT SELECT ON {table} TO {READER_ROLE}",
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {PROJECTOR_ROLE}",
     ]
-
-
-UNSECURED_TENANT_TABLES = """
-SELECT c.relname FROM pg_class c
-JOIN pg_namespace n ON n.oid = c.relnamespace
-JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
-WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')
-  AND NOT (c.relrowsecurity AND c.relforcerowsecurity)
-ORDER BY c.relname
-"""
-
-
-def tenant_isolation_statements(unsecured: list[str]) -> list[str]:
-    """Forced RLS for write-side tables that carry ``tenant_id`` (credentials, customer
-    profiles, idempotency keys): their owner, the application, keeps every row through its own
-    policy, while any other role sees only the transaction's tenant. The reader gets no grant on
-    them. Run on every ``migrate()``, so a table added later is covered too."""
-    statements = []
-    for table in unsecured:
-        statements += [s for s in secure_statements(table) if not s.startswith("GRANT")]
-    return statements

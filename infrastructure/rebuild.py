@@ -20,7 +20,12 @@ from sqlalchemy import Connection, Engine, delete, text, update
 
 from infrastructure.projection_runner import DEFAULT_BATCH_SIZE, ProjectionRunner, ReadModel
 from infrastructure.projection_store import record_position, tracked_position
-from infrastructure.read_models import projection_state, projection_tracking, secure_statements
+from infrastructure.read_models import (
+    PROJECTOR_ROLE,
+    projection_state,
+    projection_tracking,
+    secure_statements,
+)
 
 SHADOW = "__rebuild"
 
@@ -34,12 +39,18 @@ def rebuild(
     on_progress: Callable[[int], None] | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE * 5,
 ) -> int:
-    """Rebuild ``model`` from the start of the log; returns the position it stands at."""
+    """Rebuild ``model`` from the start of the log; returns the position it stands at.
+
+    ``engine`` logs in as the migration role: it creates, drops and renames the tables."""
     shadow_name = model.name + SHADOW
     with engine.begin() as connection:
         for table in model.tables:
             connection.execute(text(f"DROP TABLE IF EXISTS {table}{SHADOW}"))
             connection.execute(text(f"CREATE TABLE {table}{SHADOW} (LIKE {table} INCLUDING ALL)"))
+            # Batches run as the projector; the shadow gets its RLS and grants at the swap.
+            connection.execute(
+                text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table}{SHADOW} TO {PROJECTOR_ROLE}")
+            )
         _forget(connection, shadow_name)
     runner = ProjectionRunner(
         model,

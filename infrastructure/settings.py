@@ -19,6 +19,10 @@ class DatabaseSettings:
     """DATABASE_URL; unset means: start the embedded PostgreSQL under SMARTQUEUE_HOME."""
     pool_size: int
     """SMARTQUEUE_DB_POOL_SIZE: connections per process for the event store (default 10)."""
+    migration_url: str | None = None
+    """MIGRATION_DATABASE_URL: the login that owns the schema, used by ``smartqueue migrate``
+    and ``smartqueue projections rebuild``; unset means DATABASE_URL (one login for both), or on
+    the embedded default the server's own superuser while the roles use ``smartqueue_app``."""
 
 
 @dataclass(frozen=True)
@@ -306,6 +310,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         database=DatabaseSettings(
             url=env.get("DATABASE_URL") or None,
             pool_size=int(env.get("SMARTQUEUE_DB_POOL_SIZE", "10")),
+            migration_url=env.get("MIGRATION_DATABASE_URL") or None,
         ),
         redis=RedisSettings(url=env.get("REDIS_URL") or None),
         http=HttpSettings(

@@ -9,8 +9,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import click
+import psycopg
+import sqlalchemy.exc
 
 from infrastructure.container import Container, build_container
+from infrastructure.database_roles import resolve_migration_url
 from infrastructure.dead_letters import dead_letters
 from infrastructure.logging import configure_logging
 from infrastructure.projection_process import model_named, start_followers
@@ -81,7 +84,10 @@ def projections_group(ctx: click.Context) -> None:
 @projections_group.command("rebuild")
 @click.argument("name", required=False)
 def rebuild_command(name: str | None) -> None:
-    """Rebuild NAME (every projection by default) from the start of the log, then swap it in."""
+    """Rebuild NAME (every projection by default) from the start of the log, then swap it in.
+
+    Runs as the migration role (MIGRATION_DATABASE_URL): it replaces tables, which only their
+    owner may do."""
     # The SLA rule is read at rebuild time: rebuilding is how a changed rule reaches past days.
     sla = sla_rule(load_settings().stats)
     try:
@@ -97,6 +103,7 @@ def rebuild_command(name: str | None) -> None:
 def _rebuild_with_progress(container: Container, model: ReadModel) -> int:
     recorder = container.app.recorder
     head = recorder.max_notification_id() or 0
+    engine = sqlalchemy_engine(resolve_migration_url(container.settings), pool_size=1)
     with click.progressbar(length=head, label=f"rebuilding {model.name}") as bar:
         done = 0
 
@@ -106,9 +113,17 @@ def _rebuild_with_progress(container: Container, model: ReadModel) -> int:
             bar.update(max(0, reached - done))
             done = max(done, reached)
 
-        return rebuild(
-            model, container.read_engine, recorder, container.app.mapper, on_progress=advance
-        )
+        try:
+            return rebuild(model, engine, recorder, container.app.mapper, on_progress=advance)
+        except sqlalchemy.exc.ProgrammingError as error:
+            if not isinstance(error.orig, psycopg.errors.InsufficientPrivilege):
+                raise
+            raise click.ClickException(
+                "a rebuild replaces tables, which only their owner may do: set "
+                f"MIGRATION_DATABASE_URL to the schema owner's login ({error.orig})"
+            ) from None
+        finally:
+            engine.dispose()
 
 
 @projections_group.command("status")

@@ -61,15 +61,37 @@ def _allow_connections(server: object, count: int) -> None:
     server._postmaster_info = PostmasterInfo.read_from_pgdata(server.pgdata)  # type: ignore[attr-defined]
 
 
+# The runtime login of the test databases: it owns nothing; ``migrate`` creates it and grants it
+# what the application needs, as on the embedded default.
+RUNTIME_ROLE = "smartqueue_app"
+# Each test database's runtime URL -> the URL of its owner (the server's administrator), which
+# ``settings_for`` passes as MIGRATION_DATABASE_URL.
+_OWNER_URLS: dict[str, str] = {}
+
+
+def runtime_database(server_url: str, name: str) -> str:
+    """The runtime login's URL of database ``name`` on the server of ``server_url`` (whose
+    login then owns the schema: ``settings_for`` makes it the migration role)."""
+    # libpq conninfo strings: psycopg, the recorder settings and DATABASE_URL all accept them.
+    owner = make_conninfo(server_url, dbname=name)
+    runtime = make_conninfo(owner, user=RUNTIME_ROLE)
+    _OWNER_URLS[runtime] = owner
+    return runtime
+
+
+def owner_url(database_url: str) -> str:
+    """The owner's (migration role's) URL of a test database given by its runtime URL."""
+    return _OWNER_URLS.get(database_url, database_url)
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A fresh, migrated database on a real PostgreSQL server."""
+    """A fresh, migrated database on a real PostgreSQL server, as the runtime login."""
     server_url = _server_url()
     name = f"sq_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(server_url, autocommit=True) as connection:
         connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    # A libpq conninfo string: psycopg, the recorder settings and DATABASE_URL all accept it.
-    url = make_conninfo(server_url, dbname=name)
+    url = runtime_database(server_url, name)
     from infrastructure.container import migrate
 
     migrate(settings_for(url, tmp_path_factory.getbasetemp()))
@@ -78,6 +100,13 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         connection.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
+
+
+@pytest.fixture(scope="session")
+def owner_database_url(database_url: str) -> str:
+    """The session database as its owner, the migration role (for what only it may do:
+    rebuilding read models, inspecting every tenant's rows)."""
+    return owner_url(database_url)
 
 
 @pytest.fixture(scope="session")
@@ -112,10 +141,12 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def settings_for(
     database_url: str, home: Path, redis_url: str | None = None, **extra: str
 ) -> Settings:
-    """Settings for a process using ``database_url`` (and ``redis_url``)."""
+    """Settings for a process using ``database_url`` (and ``redis_url``); a test database's
+    owner is its migration role."""
     return load_settings(
         {
             "DATABASE_URL": database_url,
+            "MIGRATION_DATABASE_URL": owner_url(database_url),
             **({"REDIS_URL": redis_url} if redis_url else {}),
             "SMARTQUEUE_HOME": str(home),
             "SMARTQUEUE_LOG_FORMAT": "json",

@@ -21,10 +21,10 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    from infrastructure.database import resolve_database_url
+    from infrastructure.database_roles import resolve_migration_url
     from infrastructure.settings import load_settings
 
-    url = resolve_database_url(load_settings())
+    url = resolve_migration_url(load_settings())
     engine = create_engine("postgresql+psycopg://", creator=lambda: psycopg.connect(url))
     with engine.connect() as fresh:
         _run(fresh)

@@ -110,12 +110,21 @@ def test_another_tenant_gets_404_and_an_agent_gets_403(
 
 
 def test_a_rebuild_while_the_projection_runs_keeps_the_entries_and_the_follower_going(
-    admin: Session, projections: None, database_url: str, redis_url: str, e2e_home: Path
+    admin: Session,
+    projections: None,
+    database_url: str,
+    owner_database_url: str,
+    redis_url: str,
+    e2e_home: Path,
 ):
     floor = open_floor(admin)
     before = admin.issue(floor.queue["id"])["id"]
     _entries(admin, lambda items: any(i["aggregate_id"] == before for i in items))
-    env = process_env(database_url, e2e_home, redis_url)
+    # A rebuild replaces tables: it runs as the schema owner, like `smartqueue migrate`.
+    env = {
+        **process_env(database_url, e2e_home, redis_url),
+        "MIGRATION_DATABASE_URL": owner_database_url,
+    }
 
     rebuilt = subprocess.run(
         [smartqueue_executable(), "projections", "rebuild", "audit_log"],

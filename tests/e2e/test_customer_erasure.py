@@ -68,7 +68,7 @@ def _served_ticket(admin: Session, agent: Session, queue_id: str, customer_id: s
 
 
 def test_erasure_leaves_no_trace_in_any_table_and_keeps_the_customers_tickets(
-    admin: Session, database_url: str
+    admin: Session, owner_database_url: str
 ) -> None:
     token = secrets.token_hex(5)
     digits = f"{int(token, 16) % 10**7:07d}"
@@ -108,7 +108,8 @@ def test_erasure_leaves_no_trace_in_any_table_and_keeps_the_customers_tickets(
     # proves the scan reads bytea columns at all.
     kept = uuid.UUID(customer["id"]).hex
 
-    before = traces(database_url, [*personal, kept])
+    # As the owner: the application's own login sees no row without a tenant.
+    before = traces(owner_database_url, [*personal, kept])
     assert all(before[needle] == ["public.customer_profiles"] for needle in (email, card, e164))
     assert "public.customer_profiles" in before[name]
     assert any(where.endswith(".state") for where in before[kept]), before[kept]
@@ -117,7 +118,7 @@ def test_erasure_leaves_no_trace_in_any_table_and_keeps_the_customers_tickets(
 
     assert erased.status_code == 204, erased.text
     assert erased.content == b""
-    after = traces(database_url, [*personal, kept])
+    after = traces(owner_database_url, [*personal, kept])
     assert {needle: after[needle] for needle in personal} == {needle: [] for needle in personal}
     assert after[kept] == before[kept]
     gone = assert_problem(admin.get(f"customers/{customer['id']}/"), 404, "not_found")

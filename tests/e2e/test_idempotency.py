@@ -199,7 +199,9 @@ def _hold_key(database_url: str, admin: Session, key: str, body: dict, lease_sec
         b"",
         json.dumps(body).encode(),
     )
-    with psycopg.connect(database_url, autocommit=True) as connection:
+    with psycopg.connect(database_url) as connection:
+        # Row-level security admits the tenant's rows only inside the tenant's transaction.
+        connection.execute("SELECT set_config('app.tenant_id', %s, true)", (admin.tenant.id,))
         connection.execute(
             "INSERT INTO idempotency_keys (tenant_id, key, request_fingerprint, state, claim_id,"
             " created_at, locked_until) VALUES (%s, %s, %s, 'in_flight', %s, now(),"

@@ -245,7 +245,12 @@ def test_bad_days_unknown_queues_other_tenants_and_agents_are_refused(
 
 
 def test_a_rebuild_while_the_projection_runs_keeps_the_counts_and_goes_on_counting(
-    admin: Session, projections: None, database_url: str, redis_url: str, e2e_home: Path
+    admin: Session,
+    projections: None,
+    database_url: str,
+    owner_database_url: str,
+    redis_url: str,
+    e2e_home: Path,
 ):
     day = Day(admin)
     first = admin.issue(day.q1)
@@ -255,7 +260,11 @@ def test_a_rebuild_while_the_projection_runs_keeps_the_counts_and_goes_on_counti
 
     rebuilt = subprocess.run(
         [smartqueue_executable(), "projections", "rebuild", "queue_stats"],
-        env=process_env(database_url, e2e_home, redis_url),
+        # A rebuild replaces tables: it runs as the schema owner, like `smartqueue migrate`.
+        env={
+            **process_env(database_url, e2e_home, redis_url),
+            "MIGRATION_DATABASE_URL": owner_database_url,
+        },
         capture_output=True,
         text=True,
         timeout=300,

@@ -9,6 +9,7 @@ from sqlalchemy import Engine, select
 from infrastructure.container import Container
 from infrastructure.projection_runner import ProjectionRunner, read_models
 from infrastructure.read_models import agent_board, agent_board_tickets, queue_eta
+from tests.integration.roles_support import every_tenant
 
 
 def board_runner(container: Container, **options: Any) -> ProjectionRunner:
@@ -25,7 +26,7 @@ def project_board(container: Container, **options: Any) -> None:
 
 def board_tables(engine: Engine) -> dict[str, list[dict[str, Any]]]:
     """Every row of the board's tables, in key order."""
-    with engine.connect() as connection:
+    with every_tenant(engine) as connection:
         return {
             table.name: [
                 dict(row)

@@ -17,7 +17,7 @@ from application.context import CommandContext
 from domain.agents import Agent
 from infrastructure.container import Container, build_container, migrate
 from infrastructure.kafka_broker import EmbeddedBroker
-from tests.conftest import settings_for
+from tests.conftest import owner_url, runtime_database, settings_for
 
 
 @pytest.fixture(scope="session")
@@ -89,16 +89,17 @@ def own_container(
     """A database of its own for the module: tests that rebuild or fold the whole log need it
     small (the session's log holds every other test's events)."""
     name = f"sq_rebuild_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(database_url, autocommit=True) as connection:
+    server_url = owner_url(database_url)
+    with psycopg.connect(server_url, autocommit=True) as connection:
         connection.execute(f"CREATE DATABASE {name}")
-    url = psycopg.conninfo.make_conninfo(database_url, dbname=name)
+    url = runtime_database(server_url, name)
     home: Path = tmp_path_factory.mktemp("rebuild-home")
     settings = settings_for(url, home, redis_url)
     migrate(settings)
     built = build_container(settings)
     yield built
     built.close()
-    with psycopg.connect(database_url, autocommit=True) as connection:
+    with psycopg.connect(server_url, autocommit=True) as connection:
         connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 

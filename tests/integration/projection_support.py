@@ -12,6 +12,7 @@ from infrastructure.projection_runner import ProjectionRunner, read_models
 from infrastructure.read_models import READER_ROLE, audit_log, queue_stats
 from projections.queue_day import QueueStatsRow, SlaRule
 from projections.queue_stats import QueueStatistics
+from tests.integration.roles_support import every_tenant
 
 
 def audit_runner(container: Container, **options: Any) -> ProjectionRunner:
@@ -42,13 +43,13 @@ def log_positions(container: Container) -> list[int]:
 
 def audit_positions(engine: Engine) -> list[int]:
     """Every position in the audit log, in order, with repeats if there were any."""
-    with engine.connect() as connection:
+    with every_tenant(engine) as connection:
         return list(connection.execute(select(audit_log.c.position).order_by("position")).scalars())
 
 
 def audit_rows(engine: Engine) -> list[dict[str, Any]]:
-    """The whole audit log as the owner sees it, in position order."""
-    with engine.connect() as connection:
+    """The whole audit log as the projector sees it, in position order."""
+    with every_tenant(engine) as connection:
         rows = connection.execute(select(audit_log).order_by(audit_log.c.position)).mappings()
         return [dict(row) for row in rows]
 
@@ -84,8 +85,8 @@ def folded_rows(container: Container, sla: SlaRule | None = None) -> list[QueueS
 
 
 def stats_rows(engine: Engine) -> list[QueueStatsRow]:
-    """The whole ``queue_stats`` table as the owner sees it, in the fold's row order."""
-    with engine.connect() as connection:
+    """The whole ``queue_stats`` table as the projector sees it, in the fold's row order."""
+    with every_tenant(engine) as connection:
         rows = connection.execute(select(queue_stats)).mappings().all()
     stored = [QueueStatsRow(**dict(row)) for row in rows]
     return sorted(stored, key=lambda row: (str(row.queue_id), row.day))

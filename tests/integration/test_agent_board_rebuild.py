@@ -11,6 +11,7 @@ from infrastructure.projection_runner import read_models
 from infrastructure.rebuild import rebuild
 from tests.integration.board_support import board_tables, project_board
 from tests.integration.projection_support import log_positions
+from tests.integration.roles_support import owner_engine
 
 pytestmark = pytest.mark.integration
 
@@ -93,7 +94,7 @@ def test_a_rebuild_of_the_board_from_zero_yields_exactly_the_incremental_rows(
 
     position = rebuild(
         read_models()["agent_board"],
-        container.read_engine,
+        owner_engine(container),
         container.app.recorder,
         container.app.mapper,
         batch_size=max(2, batch_size // 2),

@@ -16,8 +16,8 @@ pytestmark = pytest.mark.integration
 SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "fanout.py"
 
 
-def test_the_fanout_benchmark_reports_throughput_and_both_latencies(database_url):
-    command = [sys.executable, str(SCRIPT), "--database-url", database_url, "--runs", "1"]
+def test_the_fanout_benchmark_reports_throughput_and_both_latencies(owner_database_url):
+    command = [sys.executable, str(SCRIPT), "--database-url", owner_database_url, "--runs", "1"]
     command += ["--seconds", "1", "--events", "600", "--clients", "10", "--client-processes", "1"]
     finished = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
 

@@ -18,8 +18,8 @@ pytestmark = pytest.mark.integration
 SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "projections.py"
 
 
-def test_the_projection_benchmark_reports_rebuild_throughput_and_lag(database_url):
-    command = [sys.executable, str(SCRIPT), "--database-url", database_url, "--no-cache"]
+def test_the_projection_benchmark_reports_rebuild_throughput_and_lag(owner_database_url):
+    command = [sys.executable, str(SCRIPT), "--database-url", owner_database_url, "--no-cache"]
     # --target 0: a tiny history's rebuild is all fixed costs; do not profile it.
     command += ["--events", "600", "--runs", "1", "--workers", "1", "--target", "0"]
     command += ["--rates", "20", "--lag-seconds", "1", "--wake", "notify"]

@@ -11,12 +11,14 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 
 from domain.customers import Customer
+from infrastructure.database_roles import set_tenant
 
 pytestmark = pytest.mark.integration
 
 
 def _profile_row(world, customer_id):
     with psycopg.connect(world.container.database_url) as connection:
+        set_tenant(connection, world.tenant_id)  # row-level security: the tenant's rows only
         return connection.execute(
             "SELECT name, phone_e164, email, metadata FROM customer_profiles"
             " WHERE tenant_id = %s AND customer_id = %s",

@@ -12,6 +12,7 @@ from psycopg_pool import ConnectionPool
 
 from application.idempotency import Claim, Verdict
 from infrastructure.database import open_pool
+from infrastructure.database_roles import set_tenant
 from infrastructure.idempotency_store import PostgresIdempotencyStore
 from tests.idempotency_contract import CREATED, START, IdempotencyStoreContract
 from tests.unit.world import Clock
@@ -101,12 +102,14 @@ def test_an_expired_row_is_purged_when_a_later_claim_wins(pool: ConnectionPool) 
     store.claim(tenant, "forgotten", "fp")
     clock.advance(hours=25)
     with pool.connection() as connection:
+        set_tenant(connection, tenant)  # row-level security: the tenant's rows only
         counted = "SELECT count(*) FROM idempotency_keys WHERE tenant_id = %s"
         assert connection.execute(counted, (tenant,)).fetchone()[0] == 1
 
     store.claim(tenant, "fresh", "fp")
 
     with pool.connection() as connection:
+        set_tenant(connection, tenant)
         keys = connection.execute(
             "SELECT key FROM idempotency_keys WHERE tenant_id = %s", (tenant,)
         ).fetchall()

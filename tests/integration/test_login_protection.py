@@ -104,7 +104,9 @@ def test_a_hash_made_with_weaker_parameters_is_upgraded_at_the_next_login(
     weak = argon2.PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)
     credential = container.identity.credentials.find_by_email(email)
     assert credential is not None
-    container.identity.credentials.replace_hash(credential.user_id, weak.hash("password1"))
+    container.identity.credentials.replace_hash(
+        credential.tenant_id, credential.user_id, weak.hash("password1")
+    )
 
     container.identity.login(email, "password1", _address())
 
@@ -142,7 +144,7 @@ def test_refresh_reads_the_user_again_and_refuses_a_deactivated_one(
     email = _user(world)
     tokens, user = container.identity.login(email, "password1", _address())
 
-    container.identity.revoke_user_tokens(user.id, active=False)
+    container.identity.revoke_user_tokens(user.id, active=False, tenant_id=user.tenant_id)
 
     assert container.identity.authenticate(tokens.access_token) is None
     with pytest.raises(AuthenticationFailed):

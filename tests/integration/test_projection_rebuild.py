@@ -17,6 +17,7 @@ from tests.integration.projection_support import (
     log_positions,
     table_catalogue,
 )
+from tests.integration.roles_support import owner_engine
 
 pytestmark = pytest.mark.integration
 
@@ -73,7 +74,7 @@ def test_a_rebuild_from_zero_yields_exactly_the_incremental_rows(
 
     position = rebuild(
         read_models()["audit_log"],
-        container.read_engine,
+        owner_engine(container),
         container.app.recorder,
         container.app.mapper,
         batch_size=max(2, batch_size // 2),
@@ -87,7 +88,7 @@ def test_the_rebuilt_table_keeps_its_index_names_security_and_grants(own_contain
     container.app.issue_ticket(world.context, world.queue_id)
     rebuild(
         read_models()["audit_log"],
-        container.read_engine,
+        owner_engine(container),
         container.app.recorder,
         container.app.mapper,
     )

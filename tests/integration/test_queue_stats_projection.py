@@ -30,6 +30,7 @@ from tests.integration.projection_support import (
     tracked,
 )
 from tests.integration.projection_victim import Hanging
+from tests.integration.roles_support import every_tenant, owner_engine
 
 pytestmark = pytest.mark.integration
 
@@ -111,7 +112,7 @@ def test_incremental_batches_and_a_rebuild_both_store_exactly_a_fold_of_the_log(
     floor.play(unseen)  # the live projection is behind when the rebuild swaps in
     position = rebuild(
         read_models()["queue_stats"],
-        engine,
+        owner_engine(container),
         container.app.recorder,
         container.app.mapper,
         batch_size=max(2, batch_size // 2),
@@ -130,7 +131,12 @@ def test_a_rebuild_hands_its_state_to_the_live_projection(own_container, own_wor
     floor = Floor(own_world)
     stats_runner(container).catch_up(engine)
     floor.play([("issue", 0), ("issue", 1), ("call", 0)])  # the live projection never sees these
-    rebuild(read_models()["queue_stats"], engine, container.app.recorder, container.app.mapper)
+    rebuild(
+        read_models()["queue_stats"],
+        owner_engine(container),
+        container.app.recorder,
+        container.app.mapper,
+    )
 
     floor.play([("start", 0), ("close", 0), ("call", 1)])  # outcomes of visits opened before
     stats_runner(container).catch_up(engine)
@@ -150,7 +156,7 @@ class Crashing(Hanging):
 
 def _snapshot(container: Any) -> tuple[int, bytes | None, list[Any]]:
     engine = container.read_engine
-    with engine.connect() as connection:
+    with every_tenant(engine) as connection:
         state = stored_state(connection, "queue_stats")
     return tracked(engine, "queue_stats"), state, stats_rows(engine)
 
@@ -250,12 +256,14 @@ def test_a_rebuild_applies_a_changed_sla_rule_to_past_days(own_container, own_wo
     strict = SlaRule(count_abandoned=False, count_no_show=False)
     app = container.app
     try:
-        rebuild(read_models(strict)["queue_stats"], engine, app.recorder, app.mapper)
+        rebuild(
+            read_models(strict)["queue_stats"], owner_engine(container), app.recorder, app.mapper
+        )
         [row] = [row for row in stats_rows(engine) if row.queue_id == floor.queues[0]]
         assert (row.no_show, row.sla_counted) == (1, 0)
         assert stats_rows(engine) == folded_rows(container, strict)
     finally:  # the module's other tests expect the default rule
-        rebuild(read_models()["queue_stats"], engine, app.recorder, app.mapper)
+        rebuild(read_models()["queue_stats"], owner_engine(container), app.recorder, app.mapper)
 
 
 def test_the_rebuilt_table_keeps_its_key_index_security_and_grants(own_container, own_world):
@@ -263,7 +271,7 @@ def test_the_rebuilt_table_keeps_its_key_index_security_and_grants(own_container
     container.app.issue_ticket(own_world.context, own_world.queue_id)
     rebuild(
         read_models()["queue_stats"],
-        container.read_engine,
+        owner_engine(container),
         container.app.recorder,
         container.app.mapper,
     )
@@ -273,7 +281,7 @@ def test_the_rebuilt_table_keeps_its_key_index_security_and_grants(own_container
         "may_read": True,
         "leftovers": 0,
     }
-    with container.read_engine.connect() as connection:
+    with every_tenant(container.read_engine) as connection:
         shadow_state = connection.execute(
             text("SELECT count(*) FROM projection_state WHERE projection_name LIKE '%rebuild%'")
         ).scalar()

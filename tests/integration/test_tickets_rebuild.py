@@ -15,6 +15,7 @@ from infrastructure.projection_runner import read_models
 from infrastructure.read_models import READER_ROLE, ticket_queues, tickets, waiting_line
 from infrastructure.rebuild import rebuild
 from tests.integration.projection_support import log_positions, tracked
+from tests.integration.roles_support import every_tenant, owner_engine
 from tests.integration.ticket_history import HISTORY, Floor, tickets_runner
 
 pytestmark = pytest.mark.integration
@@ -24,7 +25,7 @@ TABLES = (tickets, waiting_line, ticket_queues)
 
 def _rows(engine: Engine) -> dict[str, list[dict[str, Any]]]:
     """Every row of the model's tables, in key order."""
-    with engine.connect() as connection:
+    with every_tenant(engine) as connection:
         return {
             table.name: [
                 dict(row)
@@ -39,7 +40,7 @@ def _rows(engine: Engine) -> dict[str, list[dict[str, Any]]]:
 def _rebuild(container, batch_size: int) -> int:
     return rebuild(
         read_models()["tickets"],
-        container.read_engine,
+        owner_engine(container),
         container.app.recorder,
         container.app.mapper,
         batch_size=batch_size,

@@ -37,7 +37,7 @@ OPERATOR_COMMANDS = {
 # wants. build_container (api, projections, gateway, worker) opens Redis; the relay and migrate
 # use the log only; relay and gateway resolve the broker.
 NEEDS = {
-    "migrate": {"DATABASE_URL"},
+    "migrate": {"DATABASE_URL", "MIGRATION_DATABASE_URL"},
     "api": {"DATABASE_URL", "REDIS_URL", "SMARTQUEUE_JWT_SECRET"},
     "projections": {"DATABASE_URL", "REDIS_URL"},
     "relay": {"DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS"},
@@ -45,8 +45,17 @@ NEEDS = {
     "worker": {"DATABASE_URL", "REDIS_URL"},
 }
 # The service each connection variable points at, which the role must wait for.
-BACKING_SERVICE = {"DATABASE_URL": "postgres", "REDIS_URL": "redis"}
-SECRETS = {"SMARTQUEUE_JWT_SECRET", "POSTGRES_PASSWORD"}
+BACKING_SERVICE = {
+    "DATABASE_URL": "postgres",
+    "MIGRATION_DATABASE_URL": "postgres",
+    "REDIS_URL": "redis",
+}
+SECRETS = {"SMARTQUEUE_JWT_SECRET", "POSTGRES_PASSWORD", "SMARTQUEUE_DB_PASSWORD"}
+# Each database login's password variable: the runtime login owns nothing, the owner migrates.
+DATABASE_PASSWORDS = {
+    "DATABASE_URL": "SMARTQUEUE_DB_PASSWORD",
+    "MIGRATION_DATABASE_URL": "POSTGRES_PASSWORD",
+}
 REQUIRED_VARIABLE = re.compile(r"\$\{(\w+):\?[^}]*\}")
 INTERPOLATION = re.compile(r"\$\{(\w+)[^}]*\}")
 
@@ -245,10 +254,10 @@ def test_secrets_are_required_placeholders_never_values() -> None:
         for variable, value in service.get("environment", {}).items():
             if variable in SECRETS:
                 assert REQUIRED_VARIABLE.fullmatch(str(value)), f"{name}: {variable}={value}"
-            if variable == "DATABASE_URL":
+            if variable in DATABASE_PASSWORDS:
                 assert REQUIRED_VARIABLE.search(str(value)), f"{name}: a password in the URL"
                 password = urlsplit(interpolated(value)).password
-                assert password == "from-env-POSTGRES_PASSWORD", f"{name}: {value}"
+                assert password == f"from-env-{DATABASE_PASSWORDS[variable]}", f"{name}: {value}"
     example = dict(re.findall(r"^(\w+)=(.*)$", (DEPLOY / ".env.example").read_text(), re.M))
     assert set(REQUIRED_VARIABLE.findall(text)) <= set(example), "deploy/.env.example is incomplete"
     # Empty, so that compose refuses to start until real values replace them.
@@ -304,3 +313,21 @@ def test_the_static_pages_are_package_data_of_the_installed_package() -> None:
     assert files
     unpackaged = [name for name in files if not any(fnmatch(name, glob) for glob in globs)]
     assert not unpackaged, f"not in the wheel: {unpackaged}"
+
+
+def test_the_roles_log_in_as_a_runtime_role_and_only_migrate_as_the_schema_owner() -> None:
+    spec = compose()
+    owner = spec["services"]["postgres"]["environment"]["POSTGRES_USER"]
+    logins = {
+        name: {
+            variable: urlsplit(interpolated(value)).username
+            for variable, value in service.get("environment", {}).items()
+            if variable in DATABASE_PASSWORDS
+        }
+        for name, service in role_services(spec).items()
+    }
+    runtime = {login["DATABASE_URL"] for login in logins.values() if "DATABASE_URL" in login}
+    assert len(runtime) == 1 and owner not in runtime, runtime
+    with_owner = [name for name, login in logins.items() if "MIGRATION_DATABASE_URL" in login]
+    assert with_owner == ["migrate"]
+    assert logins["migrate"]["MIGRATION_DATABASE_URL"] == owner

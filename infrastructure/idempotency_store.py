@@ -210,6 +210,8 @@ class AppliedMarker:
         self.claim_id = claim_id
 
     def apply(self, transaction: Cursor[Any]) -> None:
+        # In the event store's transaction, under the table's forced row-level security.
+        set_tenant(transaction, self.tenant_id)
         transaction.execute(
             "UPDATE idempotency_keys SET applied = true WHERE tenant_id = %s AND key = %s"
             " AND claim_id = %s AND state = 'in_flight'",

@@ -17,6 +17,7 @@ import psycopg
 from psycopg import sql
 
 from infrastructure.projection_runner import read_models
+from tests.conftest import owner_url
 from tests.e2e.support import API, Session, process_env, smartqueue_executable
 
 RETRIES = 20  # a client retries a 503 with the same Idempotency-Key, as the docs advise
@@ -122,13 +123,16 @@ def assert_only_success_or_unavailable(requests: list[Request]) -> None:
 
 def issued_by_correlation(database_url: str, tenant_id: str) -> Counter[tuple[str, str]]:
     """``(correlation id, ticket id)`` of each stored ``Ticket.Issued`` of the tenant, counted,
-    read from the audit log (a projection of the store's metadata)."""
-    with psycopg.connect(database_url, autocommit=True) as connection:
+    read from the audit log (a projection of the store's metadata), as the tenant: the table is
+    under forced row-level security."""
+    with psycopg.connect(database_url) as connection, connection.transaction():
+        connection.execute("SELECT set_config('app.tenant_id', %s, true)", (tenant_id,))
         rows = connection.execute(
             "SELECT correlation_id, aggregate_id::text FROM audit_log"
             " WHERE tenant_id = %s AND event_type = 'Ticket.Issued'",
             (tenant_id,),
         ).fetchall()
+    assert rows, "the audit log shows no ticket of the tenant"
     return Counter((correlation, ticket) for correlation, ticket in rows)
 
 
@@ -196,7 +200,9 @@ def tenant_rows(database_url: str, tenant_id: str) -> dict[str, list[tuple[Any, 
         if "tenant_id" in table.c
     )
     rows: dict[str, list[tuple[Any, ...]]] = {}
-    with psycopg.connect(database_url, autocommit=True) as connection:
+    # As the tenant: the read models are under forced row-level security.
+    with psycopg.connect(database_url) as connection, connection.transaction():
+        connection.execute("SELECT set_config('app.tenant_id', %s, true)", (tenant_id,))
         for table in tables:
             query = sql.SQL("SELECT * FROM {} WHERE tenant_id = %s").format(sql.Identifier(table))
             rows[table] = sorted(
@@ -209,7 +215,11 @@ def rebuild_all(database_url: str, home: Path, redis_url: str) -> None:
     """``smartqueue projections rebuild``: every read model from the start of the log."""
     completed = subprocess.run(
         [smartqueue_executable(), "projections", "rebuild"],
-        env=process_env(database_url, home, redis_url),
+        # A rebuild replaces tables: it runs as the schema owner, like `smartqueue migrate`.
+        env={
+            **process_env(database_url, home, redis_url),
+            "MIGRATION_DATABASE_URL": owner_url(database_url),
+        },
         capture_output=True,
         text=True,
         timeout=120,
@@ -224,6 +234,7 @@ def assert_read_models_equal_a_rebuild(
     """After catching up, the tenant's read models are what a rebuild from zero makes."""
     wait_caught_up(database_url, timeout=30)
     incremental = tenant_rows(database_url, tenant_id)
+    assert incremental["tickets"], "the tenant has no ticket rows to compare"
     rebuild_all(database_url, home, redis_url)
     assert tenant_rows(database_url, tenant_id) == incremental
 

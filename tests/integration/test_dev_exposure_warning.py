@@ -44,7 +44,7 @@ def _change_password(container: Container, email: str) -> None:
     credential = container.identity.credentials.find_by_email(email)
     assert credential is not None
     new_hash = container.identity.hasher.hash(uuid.uuid4().hex)
-    container.identity.credentials.replace_hash(credential.user_id, new_hash)
+    container.identity.credentials.replace_hash(credential.tenant_id, credential.user_id, new_hash)
 
 
 def test_listening_on_every_interface_with_the_demo_passwords_names_the_open_accounts(

@@ -29,7 +29,6 @@ from application.ticket_queries import TicketQueries
 from infrastructure.agent_board_store import PostgresAgentBoard, PostgresWaitEstimator
 from infrastructure.audit_store import PostgresAuditLog
 from infrastructure.consistency_store import PostgresProjectionPositions
-from infrastructure.customer_store import SCHEMA as CUSTOMER_SCHEMA
 from infrastructure.customer_store import PostgresCustomerProfiles
 from infrastructure.database import event_store_env, open_pool, resolve_database_url
 from infrastructure.database_roles import (
@@ -38,11 +37,9 @@ from infrastructure.database_roles import (
     prepare_roles,
     resolve_migration_url,
 )
-from infrastructure.device_store import SCHEMA as DEVICE_SCHEMA
 from infrastructure.device_store import PostgresDeviceCredentials
-from infrastructure.idempotency_store import SCHEMA as IDEMPOTENCY_SCHEMA
 from infrastructure.idempotency_store import PostgresIdempotencyStore
-from infrastructure.identity_store import SCHEMA, Argon2Hasher, PostgresCredentialStore
+from infrastructure.identity_store import Argon2Hasher, PostgresCredentialStore
 from infrastructure.presence import RedisPresence
 from infrastructure.queue_stats_store import PostgresQueueStats
 from infrastructure.rate_limit import RedisLoginLimiter, RedisRequestLimiter
@@ -194,9 +191,9 @@ def request_limiter(redis_url: str, settings: Settings) -> RedisRequestLimiter:
 
 
 def migrate(settings: Settings) -> str:
-    """Create every table (event store, identity, customers, idempotency keys, then the read
-    models by Alembic) once, under an advisory lock, as the migration role; then set up the
-    runtime role's grants and row-level security. Returns the runtime's URL.
+    """Create every table (the event store's, then by Alembic the write-side tables and the
+    read models) once, under an advisory lock, as the migration role; then set up the runtime
+    role's grants and row-level security. Returns the runtime's URL.
 
     Run by a login that may not create anything (the runtime's own, when no migration URL is
     given), it does nothing: the schema is the migration role's business."""
@@ -214,10 +211,6 @@ def migrate(settings: Settings) -> str:
             app = SmartQueue(env=event_store_env(owner_url, settings, create_tables=True))
             event_tables = _event_tables(app)
             app.close()
-            connection.execute(SCHEMA)
-            connection.execute(CUSTOMER_SCHEMA)
-            connection.execute(IDEMPOTENCY_SCHEMA)
-            connection.execute(DEVICE_SCHEMA)
             upgrade_read_models(owner_url)
             apply_privileges(connection, runtime, event_tables)
         finally:
@@ -234,7 +227,8 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def upgrade_read_models(database_url: str) -> None:
-    """Apply the Alembic migrations of the read models (idempotent: Alembic tracks its head)."""
+    """Apply the Alembic migrations: the read models and the write-side tables (idempotent:
+    Alembic tracks its head)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     engine = sqlalchemy_engine(database_url, pool_size=1)

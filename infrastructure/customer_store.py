@@ -2,7 +2,7 @@
 
 Writes are not executed here: they are returned as :class:`SqlWrite` side writes, which the
 side-writing recorder executes on its own cursor, inside the transaction that records the
-customer's events. Reads use the process's pool.
+customer's events. Reads use the process's pool. The table is defined by Alembic revision 0007.
 """
 
 from __future__ import annotations
@@ -19,22 +19,6 @@ from psycopg_pool import ConnectionPool
 from application.ports import CustomerProfile
 from infrastructure.database_roles import set_tenant
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS customer_profiles (
-    tenant_id   uuid NOT NULL,
-    customer_id uuid NOT NULL,
-    name        text NOT NULL,
-    phone_e164  text,
-    email       text,
-    metadata    jsonb NOT NULL DEFAULT '{}'::jsonb,
-    created_at  timestamptz NOT NULL,
-    PRIMARY KEY (tenant_id, customer_id)
-);
-CREATE INDEX IF NOT EXISTS customer_profiles_order
-    ON customer_profiles (tenant_id, created_at, customer_id);
-CREATE INDEX IF NOT EXISTS customer_profiles_phone
-    ON customer_profiles (tenant_id, phone_e164) WHERE phone_e164 IS NOT NULL;
-"""
 SELECT = sql.SQL(
     "SELECT tenant_id, customer_id, name, phone_e164, email, metadata, created_at"
     " FROM customer_profiles WHERE "

@@ -1,7 +1,8 @@
 """Devices' hashed secrets in PostgreSQL: the ``device_credentials`` table.
 
 Writes are side writes: the recorder executes them in the transaction that records the device's
-events, so a device never exists without its secret, nor a revocation without its effect.
+events, so a device never exists without its secret, nor a revocation without its effect. The
+table is defined by Alembic revision 0007.
 """
 
 from __future__ import annotations
@@ -14,16 +15,6 @@ from psycopg_pool import ConnectionPool
 from application.devices import DeviceCredential
 from infrastructure.customer_store import SqlWrite
 from infrastructure.database_roles import DEVICE_CREDENTIAL
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS device_credentials (
-    device_id   uuid PRIMARY KEY,
-    tenant_id   uuid NOT NULL,
-    secret_hash text NOT NULL,
-    active      boolean NOT NULL DEFAULT true,
-    created_at  timestamptz NOT NULL DEFAULT now()
-);
-"""
 
 
 class PostgresDeviceCredentials:

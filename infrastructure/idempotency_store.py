@@ -1,4 +1,7 @@
-"""Idempotency keys in PostgreSQL: claimed with ``INSERT ... ON CONFLICT DO NOTHING``."""
+"""Idempotency keys in PostgreSQL: claimed with ``INSERT ... ON CONFLICT DO NOTHING``.
+
+The ``idempotency_keys`` table is defined by Alembic revision 0007.
+"""
 
 from __future__ import annotations
 
@@ -22,25 +25,6 @@ from application.idempotency import (
     judge,
 )
 from infrastructure.database_roles import PURGE_IDEMPOTENCY_KEYS, set_tenant
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS idempotency_keys (
-    tenant_id           uuid NOT NULL,
-    key                 text NOT NULL,
-    request_fingerprint text NOT NULL,
-    state               text NOT NULL CHECK (state IN ('in_flight', 'completed')),
-    claim_id            uuid NOT NULL,
-    response_status     smallint,
-    response_headers    jsonb,
-    response_body       bytea,
-    created_at          timestamptz NOT NULL,
-    locked_until        timestamptz,
-    PRIMARY KEY (tenant_id, key)
-);
-CREATE INDEX IF NOT EXISTS idempotency_keys_created_at ON idempotency_keys (created_at);
--- Set in the transaction of the command's events (a side write): the command took effect.
-ALTER TABLE idempotency_keys ADD COLUMN IF NOT EXISTS applied boolean NOT NULL DEFAULT false;
-"""
 
 _COLUMNS = (
     "request_fingerprint, state, created_at, locked_until, claim_id,"

@@ -1,4 +1,7 @@
-"""The PostgreSQL table of credentials, and the argon2id password hasher."""
+"""The PostgreSQL table of credentials, and the argon2id password hasher.
+
+The table is defined by Alembic revision 0007 (``infrastructure/migrations/versions``).
+"""
 
 from __future__ import annotations
 
@@ -12,20 +15,6 @@ from psycopg_pool import ConnectionPool
 from application.errors import EmailTaken
 from application.ports import Credential
 from infrastructure.database_roles import CREDENTIAL_BY_EMAIL, set_tenant
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS identity_credentials (
-    user_id       uuid PRIMARY KEY,
-    tenant_id     uuid NOT NULL,
-    email         text NOT NULL,
-    password_hash text NOT NULL,
-    active        boolean NOT NULL DEFAULT true,
-    created_at    timestamptz NOT NULL DEFAULT now()
-);
-CREATE UNIQUE INDEX IF NOT EXISTS identity_credentials_email ON identity_credentials (lower(email));
--- Opaque tokens were replaced by signed JWTs with a Redis denylist.
-DROP TABLE IF EXISTS identity_tokens;
-"""
 
 
 class PostgresCredentialStore:

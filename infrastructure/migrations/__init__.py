@@ -1,4 +1,5 @@
-"""Alembic migrations of the read-model tables, and what their revisions share."""
+"""Alembic migrations of the read-model tables and (from 0007) the write-side tables, and
+what their revisions share."""
 
 from __future__ import annotations
 

@@ -16,18 +16,18 @@ from application.context import CommandContext
 from application.demo import seed_demo_data
 from domain.errors import DomainError
 from infrastructure.container import Container, build_container, migrate
-from infrastructure.kafka_broker import resolve_kafka, stop_embedded_kafka
-from infrastructure.logging import configure_logging
+from infrastructure.kafka_broker import stop_embedded_kafka
 from infrastructure.redis_server import stop_embedded_redis
 from infrastructure.relay import reset_relay, start_relay
-from infrastructure.settings import Settings, load_settings
+from infrastructure.settings import Settings
 from infrastructure.sql import sqlalchemy_engine
 from infrastructure.supervisor import Supervisor
 from interfaces.dev_exposure import warn_if_exposed
 from interfaces.dev_ready import announce_when_ready, waiting_for
 from interfaces.gateway_cli import gateway_command, run_gateway_in_background
 from interfaces.projections_cli import projections_group, run_in_background
-from interfaces.relay_cli import relay_group, with_broker
+from interfaces.relay_cli import relay_group
+from interfaces.startup import resolve_broker, start_role
 from interfaces.worker_cli import run_worker_in_background, worker_command
 
 DEMO = {
@@ -46,8 +46,7 @@ def main() -> None:
 @main.command("migrate")
 def migrate_command() -> None:
     """Create the event store and identity tables (safe to run again)."""
-    settings = load_settings()
-    configure_logging(settings.log)
+    settings = start_role().settings
     migrate(settings)
     click.echo("schema ready")
 
@@ -64,8 +63,7 @@ def create_tenant_command(
     name: str, slug: str, admin_email: str, admin_password: str | None, with_demo_data: bool
 ) -> None:
     """Create a tenant and its first admin (works whether or not `smartqueue dev` is running)."""
-    settings = load_settings()
-    configure_logging(settings.log)
+    settings = start_role().settings
     migrate(settings)
     try:
         create_tenant(settings, name, slug, admin_email, admin_password, with_demo_data)
@@ -138,8 +136,7 @@ def demo_pages(
 @click.option("--name", default="Platform administrator")
 def create_platform_admin_command(email: str, password: str | None, name: str) -> None:
     """Create a platform administrator, who manages tenants (GET/POST /api/v1/tenants/)."""
-    settings = load_settings()
-    configure_logging(settings.log)
+    settings = start_role().settings
     migrate(settings)
     password = password or secrets.token_urlsafe(12)
     container = build_container(settings)
@@ -165,15 +162,14 @@ def dev_command(host: str | None, port: int | None, demo: bool) -> None:
 
     from interfaces.http.app import create_app
 
-    settings = load_settings()
+    settings = start_role().settings
     http = dataclasses.replace(
         settings.http, host=host or settings.http.host, port=port or settings.http.port
     )
     settings = dataclasses.replace(settings, http=http)
-    configure_logging(settings.log)
     migrate(settings)
-    bootstrap, broker_started = resolve_kafka(settings)
-    settings = with_broker(settings, bootstrap)
+    settings, broker_started = resolve_broker(settings)
+    bootstrap = settings.kafka.bootstrap_servers
     container = build_container(settings)
     created = False
     if demo and container.identity.credentials.find_by_email(DEMO["email"]) is None:
@@ -259,8 +255,7 @@ def api_command(host: str | None, port: int | None, workers: int | None) -> None
     """The HTTP API role. Run `smartqueue migrate` once before starting any role."""
     import uvicorn
 
-    settings = load_settings()
-    configure_logging(settings.log)
+    settings = start_role().settings
     uvicorn.run(
         "interfaces.http.app:create_app",
         factory=True,

@@ -19,13 +19,12 @@ from infrastructure.display_gateway import (
     start_gateway,
 )
 from infrastructure.gateway_lag import group_lag
-from infrastructure.kafka_broker import resolve_kafka, running_broker, stop_embedded_kafka
-from infrastructure.logging import configure_logging
+from infrastructure.kafka_broker import running_broker
 from infrastructure.redis_server import connect_redis, resolve_redis_url
-from infrastructure.settings import Settings, load_settings
+from infrastructure.settings import Settings
 from infrastructure.supervisor import Supervisor
-from interfaces.relay_cli import with_broker
 from interfaces.signals import stop_on_signals
+from interfaces.startup import start_role, with_broker
 
 
 def run_gateway_in_background(
@@ -45,10 +44,9 @@ def gateway_command(ctx: click.Context) -> None:
     if ctx.invoked_subcommand is not None:
         return
     stop = stop_on_signals()
-    settings = load_settings()
-    configure_logging(settings.log)
-    bootstrap, started = resolve_kafka(settings)
-    settings = with_broker(settings, bootstrap)
+    started = start_role(broker=True)
+    settings = started.settings
+    bootstrap = settings.kafka.bootstrap_servers
     container = build_container(settings)
     supervisor = Supervisor(stop, max_restarts=settings.supervision.max_restarts)
     try:
@@ -61,8 +59,7 @@ def gateway_command(ctx: click.Context) -> None:
         supervisor.join(10)
     finally:
         container.close()
-        if started:
-            stop_embedded_kafka(settings.home)
+        started.stop_broker()
     if supervisor.gave_up.is_set():
         sys.exit(1)  # for the process supervisor to restart the role
 
@@ -72,8 +69,7 @@ def status_command() -> None:
     """Print the gateway group's last heartbeat, the malformed records it skipped (if any) and,
     per partition of its topics, the committed offset, the end and the lag between them. Exits 1
     when no gateway beat recently."""
-    settings = load_settings()
-    configure_logging(settings.log)
+    settings = start_role().settings
     logging.getLogger("kafka").setLevel(logging.WARNING)  # its connection chatter
     group = settings.live.gateway_group
     bootstrap = settings.kafka.bootstrap_servers or running_broker(settings.home / "kafka")

@@ -15,25 +15,22 @@ import sqlalchemy.exc
 from infrastructure.container import Container, build_container
 from infrastructure.database_roles import resolve_migration_url
 from infrastructure.dead_letters import dead_letters
-from infrastructure.logging import configure_logging
 from infrastructure.projection_process import model_named, start_followers
 from infrastructure.projection_retry import RetryOutcome, retry_dead_letters
 from infrastructure.projection_runner import ReadModel, read_models
 from infrastructure.queue_stats_store import sla_rule
 from infrastructure.rebuild import rebuild
 from infrastructure.role_health import roles_health
-from infrastructure.settings import load_settings
 from infrastructure.sql import sqlalchemy_engine
 from infrastructure.supervisor import Supervisor
 from interfaces.relay_cli import limits_option, probe_limits
 from interfaces.signals import stop_on_signals
+from interfaces.startup import role_settings, start_role
 
 
 @contextmanager
 def _container() -> Iterator[Container]:
-    settings = load_settings()
-    configure_logging(settings.log)
-    container = build_container(settings)
+    container = build_container(start_role().settings)
     try:
         yield container
     finally:
@@ -89,7 +86,7 @@ def rebuild_command(name: str | None) -> None:
     Runs as the migration role (MIGRATION_DATABASE_URL): it replaces tables, which only their
     owner may do."""
     # The SLA rule is read at rebuild time: rebuilding is how a changed rule reaches past days.
-    sla = sla_rule(load_settings().stats)
+    sla = sla_rule(role_settings().stats)
     try:
         models = [model_named(name, sla)] if name else list(read_models(sla).values())
     except KeyError as error:
@@ -170,7 +167,7 @@ def retry_command(projection: str | None, position: int | None, every: bool) -> 
     at the first that fails again (it stays, its attempts counted) and exits 1."""
     if (position is None) == (not every):
         raise click.UsageError("give --position N or --all")
-    sla = sla_rule(load_settings().stats)
+    sla = sla_rule(role_settings().stats)
 
     def report(outcome: RetryOutcome) -> None:
         letter = outcome.letter

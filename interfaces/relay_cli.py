@@ -9,21 +9,14 @@ import click
 
 from application.app import SmartQueue
 from infrastructure.database import event_store_env, resolve_database_url
-from infrastructure.kafka_broker import resolve_kafka, stop_embedded_kafka
-from infrastructure.logging import configure_logging
 from infrastructure.projection_process import start_doorbell
 from infrastructure.relay import RELAY_NAME, relay_role
 from infrastructure.role_health import roles_health
-from infrastructure.settings import Settings, SupervisionSettings, load_settings
+from infrastructure.settings import Settings, SupervisionSettings
 from infrastructure.sql import sqlalchemy_engine
 from infrastructure.supervisor import Supervisor
 from interfaces.signals import stop_on_signals
-
-
-def with_broker(settings: Settings, bootstrap_servers: str) -> Settings:
-    """``settings`` naming the broker actually used (the embedded one when none was set)."""
-    kafka = dataclasses.replace(settings.kafka, bootstrap_servers=bootstrap_servers)
-    return dataclasses.replace(settings, kafka=kafka)
+from interfaces.startup import start_role
 
 
 @click.group("relay", invoke_without_command=True)
@@ -33,9 +26,9 @@ def relay_group(ctx: click.Context) -> None:
     if ctx.invoked_subcommand is not None:
         return
     stop = stop_on_signals()
-    settings = load_settings()
-    configure_logging(settings.log)
-    bootstrap, started = resolve_kafka(settings)
+    started = start_role(broker=True)
+    settings = started.settings
+    bootstrap = settings.kafka.bootstrap_servers
     database_url = resolve_database_url(settings)
     # The relay needs the log only: no Redis, no identity tables.
     app = SmartQueue(env=event_store_env(database_url, settings, create_tables=False))
@@ -46,7 +39,7 @@ def relay_group(ctx: click.Context) -> None:
             engine,
             app.recorder,
             app.mapper,
-            with_broker(settings, bootstrap).kafka,
+            settings.kafka,
             doorbell=start_doorbell(app.recorder, stop, supervisor),
         )
         supervisor.add("kafka-relay", role.run)
@@ -56,8 +49,7 @@ def relay_group(ctx: click.Context) -> None:
     finally:
         engine.dispose()
         app.close()
-        if started:
-            stop_embedded_kafka(settings.home)
+        started.stop_broker()
     if supervisor.gave_up.is_set():
         sys.exit(1)  # for the process supervisor to restart the role
 
@@ -95,8 +87,7 @@ def probe_limits(
 def status_command(max_lag: int | None, silent_seconds: float | None) -> None:
     """Print the relay's position, the log's head, the lag and its last check-in. Exits 1 when
     the relay is silent, stalled or behind the threshold (a probe)."""
-    settings = load_settings()
-    configure_logging(settings.log)
+    settings = start_role().settings
     limits = probe_limits(settings, max_lag, silent_seconds)
     database_url = resolve_database_url(settings)
     app = SmartQueue(env=event_store_env(database_url, settings, create_tables=False))

@@ -7,11 +7,10 @@ import sys
 import click
 
 from infrastructure.container import Container, build_container
-from infrastructure.logging import configure_logging
-from infrastructure.settings import load_settings
 from infrastructure.supervisor import Supervisor
 from infrastructure.worker import PeriodicJob, Worker
 from interfaces.signals import stop_on_signals
+from interfaces.startup import start_role
 
 
 def worker_jobs(container: Container) -> list[PeriodicJob]:
@@ -32,8 +31,7 @@ def worker_command() -> None:
     """Periodic jobs: record devices whose pings stopped as offline. Run as many as you like;
     one is active, the others wait as standbys."""
     stop = stop_on_signals()
-    settings = load_settings()
-    configure_logging(settings.log)
+    settings = start_role().settings
     container = build_container(settings)
     supervisor = Supervisor(stop, max_restarts=settings.supervision.max_restarts)
     try:

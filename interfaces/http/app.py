@@ -11,7 +11,7 @@ from litestar.openapi.spec import Components, OpenAPI, Schema, SecurityScheme
 from infrastructure.container import Container, build_container
 from infrastructure.logging import configure_logging
 from infrastructure.redis_server import resolve_redis_url
-from infrastructure.settings import Settings, load_settings
+from infrastructure.settings import Settings, current_settings
 from interfaces.http.consistency import add_position_headers
 from interfaces.http.controllers.agents import AgentController
 from interfaces.http.controllers.audit import AuditController
@@ -81,7 +81,7 @@ def _subclasses(cls: type) -> set[type]:
 
 def create_app(settings: Settings | None = None, container: Container | None = None) -> Litestar:
     """Build the API. Connections are opened at startup, never at import."""
-    settings = settings or load_settings()
+    settings = settings or current_settings()
     configure_logging(settings.log)
     owned = container is None
     # Live updates reach every API process through Redis (the embedded one is started here when

@@ -22,9 +22,9 @@ def run_migrations_online() -> None:
         _run(connection)
         return
     from infrastructure.database_roles import resolve_migration_url
-    from infrastructure.settings import load_settings
+    from infrastructure.settings import current_settings
 
-    url = resolve_migration_url(load_settings())
+    url = resolve_migration_url(current_settings())
     engine = create_engine("postgresql+psycopg://", creator=lambda: psycopg.connect(url))
     with engine.connect() as fresh:
         _run(fresh)

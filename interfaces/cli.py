@@ -19,7 +19,7 @@ from infrastructure.container import Container, build_container, migrate
 from infrastructure.kafka_broker import stop_embedded_kafka
 from infrastructure.redis_server import stop_embedded_redis
 from infrastructure.relay import reset_relay, start_relay
-from infrastructure.settings import Settings
+from infrastructure.settings import Settings, current_settings
 from infrastructure.sql import sqlalchemy_engine
 from infrastructure.supervisor import Supervisor
 from interfaces.dev_exposure import warn_if_exposed
@@ -41,11 +41,14 @@ DEMO = {
 @click.group()
 def main() -> None:
     """SmartQueue: event-sourced queue management."""
+    # One command, one load of the environment: a process runs one command, but a test (or any
+    # caller) invoking several in one process must not get the previous command's settings.
+    current_settings.cache_clear()
 
 
 @main.command("migrate")
 def migrate_command() -> None:
-    """Create the event store and identity tables (safe to run again)."""
+    """Create or upgrade every table, the database roles and their grants (safe to run again)."""
     settings = start_role().settings
     migrate(settings)
     click.echo("schema ready")

@@ -58,3 +58,15 @@ def test_a_process_reads_its_environment_once(monkeypatch):
     monkeypatch.setenv("SMARTQUEUE_WS_BACKLOG", "8")
     assert current_settings() is first
     assert first.live.socket_backlog == 7
+
+
+def test_each_command_reads_the_environment_it_is_given(monkeypatch):
+    # A caller that ran one command (or read the settings) in this process, then runs another
+    # with another environment, gets the new one: the cache lives for one command.
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    current_settings()
+    result = CliRunner().invoke(
+        main, ["migrate"], env={"SMARTQUEUE_DB_POOL_SIZE": "ten"}, catch_exceptions=True
+    )
+    assert result.exit_code == 1
+    assert "SMARTQUEUE_DB_POOL_SIZE" in result.output

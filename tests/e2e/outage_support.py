@@ -18,7 +18,7 @@ from psycopg import sql
 
 from infrastructure.projection_runner import read_models
 from tests.conftest import owner_url
-from tests.e2e.support import API, Session, process_env, smartqueue_executable
+from tests.e2e.support import API, LiveSocket, Session, process_env, smartqueue_executable
 
 RETRIES = 20  # a client retries a 503 with the same Idempotency-Key, as the docs advise
 
@@ -247,3 +247,32 @@ def terminate_application_connections(database_url: str) -> int:
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
         ).fetchall()
     return len(rows)
+
+
+RESUME_SECONDS = 10.0
+"""How soon after the last fault every role must be back."""
+
+
+def assert_reaches_socket(socket: LiveSocket, ticket: dict, deadline: float) -> None:
+    """The ticket's change is pushed to the open socket before ``deadline``."""
+    seen = 0
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            message = socket.receive(left)
+        except TimeoutError:
+            break
+        seen += 1
+        if message.get("ticket", {}).get("id") == ticket["id"]:
+            return
+    raise AssertionError(f"ticket {ticket['number']} never reached the socket ({seen} others did)")
+
+
+def issue_until_accepted(admin: Session, queue_id: str, deadline: float) -> dict:
+    """A ticket issued once the API accepts commands again (503 meanwhile), before ``deadline``."""
+    while True:
+        response = admin.post("tickets/", {"queue_id": queue_id})
+        if response.status_code == 201:
+            return response.json()
+        assert response.status_code == 503, response.text
+        assert time.monotonic() < deadline, "the API did not accept a command in time"
+        time.sleep(0.2)

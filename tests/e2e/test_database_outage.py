@@ -13,43 +13,19 @@ import pytest
 
 from tests.e2e.conftest import Live
 from tests.e2e.outage_support import (
+    RESUME_SECONDS,
     Load,
     assert_nothing_lost_or_doubled,
     assert_only_success_or_unavailable,
+    assert_reaches_socket,
     assert_read_models_equal_a_rebuild,
+    issue_until_accepted,
     terminate_application_connections,
     wait_caught_up,
 )
 from tests.e2e.support import LiveSocket, Tenant, login, open_floor
 
 pytestmark = pytest.mark.e2e
-
-RESUME_SECONDS = 10.0
-
-
-def assert_reaches_socket(socket: LiveSocket, ticket: dict, deadline: float) -> None:
-    """The ticket's change is pushed to the open socket before ``deadline``."""
-    seen = 0
-    while (left := deadline - time.monotonic()) > 0:
-        try:
-            message = socket.receive(left)
-        except TimeoutError:
-            break
-        seen += 1
-        if message.get("ticket", {}).get("id") == ticket["id"]:
-            return
-    raise AssertionError(f"ticket {ticket['number']} never reached the socket ({seen} others did)")
-
-
-def _issue_until_accepted(admin, queue_id: str, deadline: float) -> dict:
-    while True:
-        response = admin.post("tickets/", {"queue_id": queue_id})
-        if response.status_code == 201:
-            return response.json()
-        assert response.status_code == 503, response.text
-        assert time.monotonic() < deadline, "the API did not accept a command in time"
-        time.sleep(0.2)
-
 
 def test_terminating_every_connection_under_load_loses_nothing(
     live: Live, new_tenant: Callable[[], Tenant]
@@ -72,7 +48,7 @@ def test_terminating_every_connection_under_load_loses_nothing(
 
             # Every role is back: a new command is accepted, projected, relayed and pushed.
             deadline = last_cut + RESUME_SECONDS
-            probe = _issue_until_accepted(admin, queue_id, deadline)
+            probe = issue_until_accepted(admin, queue_id, deadline)
             assert_reaches_socket(socket, probe, deadline)
             wait_caught_up(live.database_url, timeout=max(0.5, deadline - time.monotonic()))
 

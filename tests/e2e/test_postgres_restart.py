@@ -25,14 +25,16 @@ from infrastructure.kafka_broker import EmbeddedBroker
 from tests.conftest import settings_for
 from tests.e2e.conftest import Live, running_api
 from tests.e2e.outage_support import (
+    RESUME_SECONDS,
     Load,
     assert_nothing_lost_or_doubled,
     assert_only_success_or_unavailable,
+    assert_reaches_socket,
     assert_read_models_equal_a_rebuild,
+    issue_until_accepted,
     wait_caught_up,
 )
 from tests.e2e.support import LiveSocket, create_tenant, login, open_floor
-from tests.e2e.test_database_outage import RESUME_SECONDS, assert_reaches_socket
 
 pytestmark = pytest.mark.e2e
 
@@ -105,16 +107,6 @@ def own_live(redis_url: str, tmp_path: Path) -> Iterator[tuple[Live, OwnPostgres
         postgres.close()
 
 
-def _issue_until_accepted(admin, queue_id: str, deadline: float) -> dict:
-    while True:
-        response = admin.post("tickets/", {"queue_id": queue_id})
-        if response.status_code == 201:
-            return response.json()
-        assert response.status_code == 503, response.text
-        assert time.monotonic() < deadline, "the API did not accept a command in time"
-        time.sleep(0.2)
-
-
 def test_restarting_postgres_under_load_loses_nothing_and_every_role_resumes(own_live):
     live, postgres = own_live
     tenant = create_tenant(live.database_url, live.home, live.redis_url)
@@ -133,7 +125,7 @@ def test_restarting_postgres_under_load_loses_nothing_and_every_role_resumes(own
             requests = load.finish()
 
             deadline = back + RESUME_SECONDS
-            probe = _issue_until_accepted(admin, queue_id, deadline)
+            probe = issue_until_accepted(admin, queue_id, deadline)
             assert_reaches_socket(socket, probe, deadline)
             wait_caught_up(live.database_url, timeout=max(0.5, deadline - time.monotonic()))
 

@@ -13,15 +13,15 @@ from sqlalchemy import Connection, Engine, and_, any_, exists, or_, select
 from application.agent_board import BoardEntry, BoardFilter, BoardTicket, board_order
 from domain.agents import AgentStatus
 from domain.errors import InvalidInput
-from infrastructure.audit_store import tenant_transaction
-from infrastructure.read_models import agent_board, queue_eta
-from projections.agent_board_rows import BoardAgent, served_today
-from projections.eta import (
+from domain.eta import (
     DEFAULT_SERVING_WINDOW_SECONDS,
     QueueState,
     eta_seconds,
     serves_queue,
 )
+from infrastructure.audit_store import tenant_transaction
+from infrastructure.read_models import agent_board, queue_eta
+from projections.agent_board_rows import BoardAgent, served_today
 
 Clock = Callable[[], datetime]
 ON_DUTY = (AgentStatus.AVAILABLE.value, AgentStatus.BUSY.value)
@@ -87,11 +87,11 @@ def _entry(row: BoardAgent, now: datetime) -> BoardEntry:
 
 
 class PostgresWaitEstimator:
-    """:class:`application.ports.WaitEstimator` by :func:`projections.eta.eta_seconds`, fed
+    """:class:`application.ports.WaitEstimator` by :func:`domain.eta.eta_seconds`, fed
     from the agent board and the queue's recent samples.
 
     Active for a queue: agents available or busy who serve it by
-    :func:`projections.eta.serves_queue` (assigned to it, holding one of its tickets, or having
+    :func:`domain.eta.serves_queue` (assigned to it, holding one of its tickets, or having
     called or finished one of its tickets within ``serving_window_seconds``). Each of them
     holding a ticket (of any queue) is busy since they called it. With nobody on duty there is
     no estimate (``None``): neither the baseline nor the hand-over can say when someone will
@@ -175,7 +175,7 @@ class PostgresWaitEstimator:
 
 
 def _on_duty(connection: Connection, tenant_id: UUID) -> Sequence[Any]:
-    """The tenant's agents on duty: what :func:`projections.eta.serves_queue` needs of them and
+    """The tenant's agents on duty: what :func:`domain.eta.serves_queue` needs of them and
     when each called the ticket it holds (``ticket_since`` ``None``: free). A branch has tens of
     agents, so the rule is applied to all of them here rather than restated in SQL."""
     query = select(

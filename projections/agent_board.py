@@ -11,7 +11,7 @@ Three kinds of rows, all per tenant:
   the ticket finishes, so the table holds the tickets still open, not history;
 - one per queue (:class:`QueueSamples`): its site and time zone, and the latest ``RECENT``
   service durations (service start to completion) and holds (call to completion or no-show,
-  the agent's time spent on the ticket), oldest first, as :mod:`projections.eta` expects.
+  the agent's time spent on the ticket), oldest first, as :mod:`domain.eta` expects.
 
 A hold starts at the ticket's *first* call in its current queue (a recall does not restart it)
 and ends at completion or no-show, exactly as :mod:`projections.eta_evaluation` measures it. A

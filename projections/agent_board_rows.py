@@ -41,7 +41,7 @@ class BoardAgent:
     worked_at: dict[str, float] = field(default_factory=dict)
     """By queue id: when the agent last called or finished one of that queue's tickets (epoch
     seconds). Agents may serve queues they are not assigned to; see
-    :func:`projections.eta.serves_queue`."""
+    :func:`domain.eta.serves_queue`."""
 
     def worked(self, queue_id: UUID, at: datetime) -> None:
         """The agent called or finished a ticket of ``queue_id`` at ``at``."""

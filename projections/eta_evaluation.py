@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 
 import msgspec
 
-from projections.eta import QueueState
+from domain.eta import QueueState
 
 Estimator = Callable[[QueueState], float | None]
 RECENT = 20  # how many finished tickets count as "recent"

@@ -1,4 +1,4 @@
-"""The wait estimator on real PostgreSQL answers exactly what :mod:`projections.eta` answers for
+"""The wait estimator on real PostgreSQL answers exactly what :mod:`domain.eta` answers for
 the same facts, taken here from the command results themselves."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import msgspec
 import pytest
 
 from domain.errors import InvalidInput
+from domain.eta import QueueState, handover
 from infrastructure.agent_board_store import PostgresWaitEstimator
-from projections.eta import QueueState, handover
 from tests.integration.board_support import project_board
 
 pytestmark = pytest.mark.integration

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from projections.eta import (
+from domain.eta import (
     DEFAULT_SERVICE_SECONDS,
     OVERDUE_SHARE,
     QueueState,

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from projections.eta import QueueState, baseline, handover
+from domain.eta import QueueState, baseline, handover
 from projections.eta_evaluation import RecordedDay, RecordedVisit, mean_absolute_errors, state_at
 from tests.unit.synthetic_day import DayPlan, synthetic_day
 

@@ -1,4 +1,4 @@
-"""The rule that decides who serves a queue for its ETA (:func:`projections.eta.serves_queue`),
+"""The rule that decides who serves a queue for its ETA (:func:`domain.eta.serves_queue`),
 and the one function every answer takes its ETA from."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from domain.eta import QueueState, eta_seconds, handover, serves_queue
 from infrastructure.settings import load_settings
 from projections.agent_board_rows import BoardAgent
-from projections.eta import QueueState, eta_seconds, handover, serves_queue
 
 WINDOW = 600.0
 NOW = 1_000_000.0

@@ -31,7 +31,7 @@ import msgspec
 from eventsourcing.domain import Aggregate
 
 from domain import agents, customers, devices, numbering, platform, queues, tenancy, tickets
-from projections.audit_log import tenant_of
+from domain.ownership import tenant_of
 
 TOPIC_PREFIX = "smartqueue"
 TOPIC_MAJOR = 1

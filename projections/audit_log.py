@@ -14,8 +14,7 @@ from enum import Enum
 from typing import Any, ClassVar, Protocol
 from uuid import UUID
 
-from eventsourcing.domain import DomainEventProtocol
-
+from domain.ownership import tenant_of
 from projections.base import Handler, Projection
 
 # Attributes every stored event has; the row keeps them in their own columns, not in ``data``.
@@ -82,19 +81,6 @@ def jsonable(value: Any) -> Any:
 
 def _uuid(value: str | None) -> UUID | None:
     return UUID(value) if value else None
-
-
-def tenant_of(event: DomainEventProtocol[Any], metadata: dict[str, Any]) -> UUID | None:
-    """The tenant an event belongs to: from its metadata, else from the event itself (a tenant
-    is created before any context names it, and a tenant owns itself)."""
-    if metadata.get("tenant_id"):
-        return UUID(metadata["tenant_id"])
-    explicit = getattr(event, "tenant_id", None)
-    if isinstance(explicit, UUID):
-        return explicit
-    if type(event).__qualname__.startswith("Tenant."):
-        return event.originator_id
-    return None
 
 
 def _record(projection: AuditLogProjection, event: Any, position: int, view: AuditLogView) -> None:

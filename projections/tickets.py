@@ -23,9 +23,9 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar, Protocol
 from uuid import UUID
 
+from domain.ownership import tenant_of
 from domain.queues import Queue
 from domain.tickets import Ticket, TicketStatus
-from projections.audit_log import tenant_of
 from projections.base import Handler, Projection
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 from uuid import UUID
 
 import msgspec
@@ -31,47 +31,6 @@ READ_MODELS = ("tickets", "agent_board")
 """The read models live messages are read from; ``as_of`` is the lower of their positions."""
 NEXT_NUMBERS = 5
 RECENT_CALLS = 10
-
-# How the server closes a socket (4000-4999 are the application's: the HTTP status they stand
-# for, plus 4000), and what each tells the client; published in the AsyncAPI document.
-UNAUTHORIZED = 4401
-FORBIDDEN = 4403
-NOT_FOUND = 4404
-LAGGING = 4408
-RESUBSCRIBE = 4409
-UNAVAILABLE = 1013  # the WebSocket standard's "try again later"
-TOO_MANY_SOCKETS = 4429
-TOO_MANY_SOCKETS_MEANING = (
-    "the token already holds as many open sockets as allowed (SMARTQUEUE_WS_MAX_PER_TOKEN): "
-    "close one, or sign in again for another token"
-)
-CLOSE_CODES = {
-    UNAUTHORIZED: "no, used or expired ticket; or the token behind it expired or was revoked: "
-    "sign in again, then reconnect",
-    FORBIDDEN: "the token lacks the scope, or a display asked for another site's queue",
-    NOT_FOUND: "no such queue or agent in this tenant (another tenant's included)",
-    LAGGING: "the client did not take its changes fast enough: reconnect",
-    RESUBSCRIBE: "what the socket follows changed (an agent's queues): reconnect",
-    UNAVAILABLE: "Redis or the database unreachable: reconnect with back-off",
-    TOO_MANY_SOCKETS: TOO_MANY_SOCKETS_MEANING,
-}
-
-
-def queue_channel(tenant_id: UUID, queue_id: UUID) -> str:
-    """The channel of one queue's changes (the tenant is part of the name)."""
-    return f"sq.live.{tenant_id}.queue.{queue_id}"
-
-
-def heartbeat_channel(group: str) -> str:
-    """The channel of the heartbeat of ``group``'s display gateways, which every socket also
-    hears: silence means changes are not flowing. (Redis pub/sub channels span the server's
-    databases: a group of its own keeps another deployment's gateways out.)"""
-    return f"sq.live.heartbeat.{group}"
-
-
-def agent_channel(tenant_id: UUID, agent_id: UUID) -> str:
-    """The channel of one agent's changes."""
-    return f"sq.live.{tenant_id}.agent.{agent_id}"
 
 
 class LiveTicket(msgspec.Struct, kw_only=True):
@@ -203,8 +162,20 @@ class LiveEvent:
 
 
 @dataclass(frozen=True)
+class Audience:
+    """Who a change is for: the sockets following one queue, or one agent, of a tenant. (Which
+    channel carries it to them is the transport's business.)"""
+
+    kind: Literal["queue", "agent"]
+    tenant_id: UUID
+    id: UUID
+
+
+@dataclass(frozen=True)
 class Publication:
-    channel: str
+    """A change and the sockets it is for."""
+
+    audience: Audience
     change: Change
 
 
@@ -306,7 +277,7 @@ class LiveViews:
     def changes(
         self, event: LiveEvent, as_of: int | None = None, reads: BatchReads | None = None
     ) -> list[Publication]:
-        """What ``event`` changed, per channel, read once the read models have applied it
+        """What ``event`` changed, per audience, read once the read models have applied it
         (:class:`~application.consistency.ReadModelBehind` if they do not in time: the gateway
         tries again, it never publishes older data). A caller that already waited for a
         position at least the event's passes it as ``as_of``, and the same ``reads`` for every
@@ -326,13 +297,13 @@ class LiveViews:
             agent = reads.agent(tenant_id, event.aggregate_id)
             if agent is None:
                 return []
-            return [Publication(agent_channel(tenant_id, agent.id), change(agent=agent))]
+            return [Publication(Audience("agent", tenant_id, agent.id), change(agent=agent))]
         if aggregate == "Queue":
             queue = None
             if event.event_type in QUEUE_STATE_EVENTS:
                 queue = self.queues.get_queue(tenant_id, event.aggregate_id)
             summary = reads.summary(tenant_id, event.aggregate_id, queue)
-            return [Publication(queue_channel(tenant_id, summary.id), change(queue=summary))]
+            return [Publication(Audience("queue", tenant_id, summary.id), change(queue=summary))]
         view = self.records.ticket(tenant_id, event.aggregate_id)
         if view is None:
             return []
@@ -340,7 +311,7 @@ class LiveViews:
         ticket = LiveTicket.of(view)
         publications = [
             Publication(
-                queue_channel(tenant_id, queue_id),
+                Audience("queue", tenant_id, queue_id),
                 change(queue=reads.summary(tenant_id, queue_id), ticket=ticket),
             )
             for queue_id in _queues_touched(ticket, event)
@@ -349,7 +320,7 @@ class LiveViews:
             agent = reads.agent(tenant_id, view.agent_id)
             if agent is not None:
                 publications.append(
-                    Publication(agent_channel(tenant_id, agent.id), change(agent=agent))
+                    Publication(Audience("agent", tenant_id, agent.id), change(agent=agent))
                 )
         return publications
 

@@ -18,8 +18,8 @@ from uuid import UUID
 
 import redis
 
-from application.live import queue_channel
 from bench.fanout_load import Command, first_showing
+from infrastructure.live_channels import queue_channel
 
 
 class PublishSpy:

@@ -41,11 +41,11 @@ from application.live import (
     Heartbeat,
     LiveEvent,
     LiveViews,
-    heartbeat_channel,
 )
 from domain.errors import DomainError, InvalidInput
 from infrastructure.event_contract import topic_of
 from infrastructure.gateway_start import NewGroupStart
+from infrastructure.live_channels import channel_of, heartbeat_channel
 from infrastructure.relay import FAST_GROUP, ensure_topics
 from infrastructure.settings import KafkaSettings
 from infrastructure.supervisor import Supervisor
@@ -300,7 +300,8 @@ class DisplayGateway:
                 )
                 continue
             for publication in publications:
-                pipeline.publish(publication.channel, msgspec.json.encode(publication.change))
+                channel = channel_of(publication.audience)
+                pipeline.publish(channel, msgspec.json.encode(publication.change))
         published = len(pipeline)
         pipeline.execute()
         self.position = max(self.position, latest)

@@ -10,7 +10,6 @@ from typing import Any
 import msgspec
 
 from application.live import (
-    CLOSE_CODES,
     HEARTBEAT_SECONDS,
     AgentSnapshot,
     Change,
@@ -19,6 +18,7 @@ from application.live import (
 )
 from infrastructure.event_contract import AGGREGATES, catalogue, envelope_type, topic_of
 from infrastructure.relay import HEADERS
+from interfaces.http.close_codes import CLOSE_CODES
 
 ASYNCAPI_VERSION = "3.0.0"
 # 1.1: the live WebSocket protocol added; 1.2: live tickets carry eta_seconds, close code 4429

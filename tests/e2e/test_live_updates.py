@@ -14,7 +14,8 @@ import msgspec
 import pytest
 import redis
 
-from application.live import Change, QueueSummary, queue_channel
+from application.live import Change, QueueSummary
+from infrastructure.live_channels import queue_channel
 from tests.e2e.conftest import Live, running_api
 from tests.e2e.cuttable_proxy import CuttableProxy
 from tests.e2e.support import (
@@ -430,9 +431,7 @@ def test_sockets_hear_the_gateway_beat_and_readiness_reports_a_silent_one(
         # `smartqueue gateway status` tells the operator: silent (exit 1), and the ticket
         # topic's lag grows with what the relay publishes meanwhile.
         admin.issue(queue_id)
-        silent = _until_status(
-            live, lambda s: _lag_by_topic(s).get("smartqueue.ticket.v1", 0) >= 1
-        )
+        silent = _until_status(live, lambda s: _lag_by_topic(s).get("smartqueue.ticket.v1", 0) >= 1)
         assert silent.returncode == 1
         assert "silent" in silent.stdout.splitlines()[0]
     finally:

@@ -19,11 +19,10 @@ from application.live import (
     LiveEvent,
     LiveViews,
     QueueLine,
-    agent_channel,
-    queue_channel,
 )
 from application.views import QueueView, TicketView
 from domain.errors import QueueNotFound
+from infrastructure.live_channels import agent_channel, channel_of, queue_channel
 
 NOW = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)
 TENANT, OTHER_TENANT = uuid4(), uuid4()
@@ -176,7 +175,7 @@ def test_a_call_changes_the_queue_and_the_agent_holding_the_ticket() -> None:
 
     published = world.views.changes(_event("Ticket.Called", called.id, position=11))
 
-    assert [p.channel for p in published] == [
+    assert [channel_of(p.audience) for p in published] == [
         queue_channel(TENANT, queue.id),
         agent_channel(TENANT, agent_id),
     ]
@@ -207,7 +206,7 @@ def test_a_transfer_is_published_to_the_queue_left_and_the_queue_joined() -> Non
         )
     )
 
-    assert {p.channel for p in published} == {
+    assert {channel_of(p.audience) for p in published} == {
         queue_channel(TENANT, target.id),
         queue_channel(TENANT, source.id),
     }
@@ -227,7 +226,7 @@ def test_queue_state_events_carry_the_queue_name_and_status() -> None:
     assert paused.change.queue is not None and joined.change.queue is not None
     assert (paused.change.queue.name, paused.change.queue.status) == ("Accounts", "paused")
     assert joined.change.queue.name is None
-    assert paused.channel == queue_channel(TENANT, queue.id)
+    assert channel_of(paused.audience) == queue_channel(TENANT, queue.id)
 
 
 def test_events_of_no_tenant_or_of_other_aggregates_publish_nothing_and_wait_for_nothing() -> None:

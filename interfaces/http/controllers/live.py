@@ -28,7 +28,12 @@ from litestar.params import FromPath, FromQuery
 
 from application.errors import Unavailable
 from application.identity import Principal
-from application.live import (
+from application.live import ChangeHeader
+from domain.errors import QueueNotFound
+from domain.tenancy import Tenant
+from infrastructure.container import Container
+from infrastructure.live_channels import agent_channel, heartbeat_channel, queue_channel
+from interfaces.http.close_codes import (
     FORBIDDEN,
     LAGGING,
     NOT_FOUND,
@@ -36,14 +41,7 @@ from application.live import (
     TOO_MANY_SOCKETS,
     UNAUTHORIZED,
     UNAVAILABLE,
-    ChangeHeader,
-    agent_channel,
-    heartbeat_channel,
-    queue_channel,
 )
-from domain.errors import QueueNotFound
-from domain.tenancy import Tenant
-from infrastructure.container import Container
 from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, problems
 from interfaces.http.security import bearer_token, container_of, scoped
 

@@ -21,7 +21,7 @@ from domain.errors import (
     TicketNotFound,
 )
 from domain.numbering import DailyCounter, format_ticket_number
-from domain.policies import Placement, WaitingTicket
+from domain.policies import Placement, Policy, WaitingTicket
 from domain.queues import Queue, QueueStatus
 from domain.tenancy import Service, Site, Tenant
 from domain.tickets import Ticket, TicketStatus
@@ -368,17 +368,34 @@ def local_day(moment: datetime, timezone: str) -> str:
 
 
 def _most_urgent(queues: list[Queue], now: datetime) -> Queue | None:
-    """Of several queues, the one whose next ticket has the highest priority, then oldest."""
-    heads: list[tuple[WaitingTicket, Queue]] = []
+    """Of an agent's queues, the one to call from now.
+
+    Each open queue nominates the ticket its own policy would call. Across queues:
+
+    1. a nominee of an ``sla`` queue past its target wait goes first, the one furthest past its
+       deadline first: a broken service target is the most urgent thing an agent can fix;
+    2. then higher priority, but only for nominees of ``priority`` queues: a ``fifo`` or ``sla``
+       queue does not let priority jump its own line, so it does not across lines either;
+    3. then the longest wait (earliest issue).
+    """
+    nominees: list[tuple[tuple, Queue]] = []
     for queue in queues:
         if queue.status == QueueStatus.CLOSED:
             continue
         head = queue.peek_next(now)
         if head is not None:
-            heads.append((head, queue))
-    if not heads:
+            nominees.append((_urgency(head, Policy(queue.policy), now), queue))
+    if not nominees:
         return None
-    return min(heads, key=lambda pair: (-pair[0].priority, pair[0].issued_at))[1]
+    return min(nominees, key=lambda nominee: nominee[0])[1]
+
+
+def _urgency(head: WaitingTicket, policy: Policy, now: datetime) -> tuple:
+    """A sort key, lowest first, comparable across queues of any policy (see _most_urgent)."""
+    if policy is Policy.SLA and head.deadline <= now:
+        return (0, 0, head.deadline)
+    priority = head.priority if policy is Policy.PRIORITY else 0
+    return (1, -priority, head.issued_at)
 
 
 def queue_view(queue: Queue) -> QueueView:

@@ -178,7 +178,9 @@ def test_finishing_a_ticket_releases_the_agent(world, finish):
 
 
 def test_calling_from_the_agents_queues_picks_the_highest_priority_head(world):
-    first, second = world.queue(world.service("A")), world.queue(world.service("B"))
+    # Priority queues: a fifo queue's priority does not jump lines (test_calling_across_policies).
+    first = world.queue(world.service("A"), algorithm="priority")
+    second = world.queue(world.service("B"), algorithm="priority")
     agent = world.agent()
     world.app.assign_agent_queues(world.context, agent, [first, second])
     world.issue(first, priority=0)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 from uuid import UUID
 
-import msgspec
-
 from application.paging import Page, PageRequest, decode_cursor, encode_cursor
+from domain.audit import AuditRecord
 from domain.errors import InvalidInput
 
 
@@ -28,22 +27,8 @@ class AuditFilter:
             raise InvalidInput("since must be earlier than until")
 
 
-class AuditEntryView(msgspec.Struct, kw_only=True):
+class AuditEntryView(AuditRecord, kw_only=True):
     """One event as the audit log shows it."""
-
-    position: int
-    event_id: str
-    event_type: str
-    aggregate_type: str
-    aggregate_id: UUID
-    aggregate_version: int
-    actor_id: UUID | None
-    actor_role: str | None
-    client_ip: str | None
-    correlation_id: str | None
-    causation_id: str | None
-    recorded_at: datetime
-    data: dict[str, Any]
 
 
 class AuditLog(Protocol):

@@ -12,7 +12,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import msgspec
 import structlog
@@ -23,6 +23,7 @@ from application.context import CommandContext
 from application.errors import AuthenticationFailed
 from application.paging import Page, PageRequest, paginate
 from application.ports import LoginLimiter, PasswordHasher, SideWrite, TokenService, TokenSubject
+from application.sign_in import SecretSignIn
 from domain.access import DEVICE_ROLE, DEVICE_SCOPES, device_rights
 from domain.devices import Device, DeviceKind, DeviceRevoked
 from domain.errors import NotFound, NotPermitted, QueueNotFound, ResourceNotFound
@@ -166,7 +167,7 @@ class Devices:
         self.hasher = hasher
         self.limiter = limiter
         self.presence = presence
-        self._decoy_hash = hasher.hash(uuid4().hex)
+        self.secret_check = SecretSignIn(hasher, limiter)
 
     # -- managing devices -------------------------------------------------------------------------
 
@@ -311,14 +312,14 @@ class Devices:
 
         Attempts are counted like staff sign-ins; unknown and known devices cost the same.
         """
-        self.limiter.check(f"device:{device_id}", client_address)
         refused = DeviceAuthenticationFailed("invalid device id or secret")
-        credential = self.credentials.get(device_id)
-        if credential is None:
-            self.hasher.verify(self._decoy_hash, secret)
-            raise refused
-        if not self.hasher.verify(credential.secret_hash, secret) or not credential.active:
-            raise refused
+        credential = self.secret_check.admit(
+            f"device:{device_id}",
+            client_address,
+            secret,
+            lambda: self.credentials.get(device_id),
+            refused,
+        )
         device = self.app.find(Device, device_id)
         if device is None or device.revoked or device.tenant_id != credential.tenant_id:
             raise refused

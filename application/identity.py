@@ -22,6 +22,7 @@ from application.ports import (
     TokenService,
     TokenSubject,
 )
+from application.sign_in import SecretSignIn
 from application.views import UserView
 from domain.access import scopes_of
 from domain.agents import Agent
@@ -98,8 +99,7 @@ class Identity:
         self.tokens = tokens
         self.hasher = hasher
         self.limiter = limiter
-        # Verifying against a real hash when the email is unknown makes both failures cost the same.
-        self._decoy_hash = hasher.hash(uuid4().hex)
+        self.secret_check = SecretSignIn(hasher, limiter)
 
     # -- accounts ---------------------------------------------------------------------------------
 
@@ -191,24 +191,24 @@ class Identity:
 
         Attempts are counted before the password is checked, so guessing costs the guesser.
         """
-        self.limiter.check(email, client_address)
-        try:
-            credential = self.credentials.find_by_email(normalise_email(email))
-        except InvalidInput:
-            credential = None  # no account can have that address
-        if credential is None:
-            self.hasher.verify(self._decoy_hash, password)
-            raise AuthenticationFailed("invalid email or password")
-        if not self.hasher.verify(credential.password_hash, password) or not credential.active:
-            raise AuthenticationFailed("invalid email or password")
+        refused = AuthenticationFailed("invalid email or password")
+        credential = self.secret_check.admit(
+            email, client_address, password, lambda: self._find_credential(email), refused
+        )
         if self.hasher.needs_rehash(credential.password_hash):
             self.credentials.replace_hash(
                 credential.tenant_id, credential.user_id, self.hasher.hash(password)
             )
         user = self.app.find(StaffUser, credential.user_id)
         if user is None or not user.active or user.tenant_id != credential.tenant_id:
-            raise AuthenticationFailed("invalid email or password")
+            raise refused
         return self.tokens.issue(_subject(user)), self.app.get_user(user.tenant_id, user.id)
+
+    def _find_credential(self, email: str) -> Credential | None:
+        try:
+            return self.credentials.find_by_email(normalise_email(email))
+        except InvalidInput:
+            return None  # no account can have that address
 
     def refresh(self, refresh_token: str) -> TokenPair:
         """New tokens for the same sign-in session; the refresh token used is spent.

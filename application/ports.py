@@ -19,6 +19,11 @@ class Credential:
     password_hash: str
     active: bool = True
 
+    @property
+    def secret_hash(self) -> str:
+        """The password's hash, under the name every sign-in reads (``application.sign_in``)."""
+        return self.password_hash
+
 
 class CredentialStore(Protocol):
     """Emails are unique across the platform: login takes only an email and a password."""

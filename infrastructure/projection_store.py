@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,7 +11,8 @@ from sqlalchemy.dialects.postgresql import insert
 from infrastructure.read_models import projection_state, projection_tracking
 from projections.audit_log import AuditEntry
 
-ENTRY_FIELDS = tuple(field.name for field in fields(AuditEntry))
+# The row's columns: the recorded fields and the tenant.
+ENTRY_FIELDS = AuditEntry.__struct_fields__
 
 
 class PostgresAuditLogView:
@@ -23,7 +23,7 @@ class PostgresAuditLogView:
         self.pending: list[dict[str, Any]] = []
 
     def append(self, entry: AuditEntry) -> None:
-        # Shallow on purpose: ``dataclasses.asdict`` deep-copies the event data and took over
+        # Shallow on purpose: ``dataclasses.asdict`` deep-copied the event data and took over
         # half of a rebuild's time.
         self.pending.append({name: getattr(entry, name) for name in ENTRY_FIELDS})
 

@@ -7,13 +7,13 @@ did.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any, ClassVar, Protocol
 from uuid import UUID
 
+from domain.audit import AuditRecord
 from domain.ownership import tenant_of
 from projections.base import Handler, Projection
 
@@ -21,24 +21,10 @@ from projections.base import Handler, Projection
 ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "metadata"})
 
 
-@dataclass(frozen=True)
-class AuditEntry:
-    """One row of the audit log."""
+class AuditEntry(AuditRecord, frozen=True, kw_only=True):
+    """One row of the audit log: the recorded fields and the tenant the row belongs to."""
 
-    position: int
     tenant_id: UUID | None
-    event_id: str
-    event_type: str
-    aggregate_type: str
-    aggregate_id: UUID
-    aggregate_version: int
-    actor_id: UUID | None
-    actor_role: str | None
-    client_ip: str | None
-    correlation_id: str | None
-    causation_id: str | None
-    recorded_at: datetime
-    data: dict[str, Any]
 
 
 class AuditLogView(Protocol):

@@ -11,32 +11,22 @@ visit started, in the queue's time zone. A day's numbers therefore always reconc
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
+from typing import Literal
 from uuid import UUID
 
 import msgspec
 
+from domain.tickets import TicketStatus
 
-class VisitStatus(StrEnum):
-    """Where a visit to one queue stands; ``transferred_out`` ends it with the ticket elsewhere."""
+# A visit stands where its ticket stands (``TicketStatus``), until a transfer ends it with the
+# ticket elsewhere: that last status is a visit's only, and is counted under this name.
+TRANSFERRED_OUT = "transferred_out"
 
-    WAITING = "waiting"
-    CALLED = "called"
-    SERVING = "serving"
-    PAUSED = "paused"
-    COMPLETED = "completed"
-    NO_SHOW = "no_show"
-    CANCELLED = "cancelled"
-    TRANSFERRED_OUT = "transferred_out"
+# The statuses a day counts: the ticket's, and ``TRANSFERRED_OUT``.
+VisitStatus = TicketStatus | Literal["transferred_out"]
 
-
-FINISHED = frozenset(
-    {
-        VisitStatus.COMPLETED,
-        VisitStatus.NO_SHOW,
-        VisitStatus.CANCELLED,
-        VisitStatus.TRANSFERRED_OUT,
-    }
+FINISHED: frozenset[VisitStatus] = frozenset(
+    {TicketStatus.COMPLETED, TicketStatus.NO_SHOW, TicketStatus.CANCELLED, TRANSFERRED_OUT}
 )
 
 
@@ -149,15 +139,15 @@ class QueueDay(msgspec.Struct):
             day=self.day,
             issued=self.issued,
             transferred_in=self.transferred_in,
-            waiting=status(VisitStatus.WAITING, 0),
-            called=status(VisitStatus.CALLED, 0),
-            serving=status(VisitStatus.SERVING, 0),
-            paused=status(VisitStatus.PAUSED, 0),
-            completed=status(VisitStatus.COMPLETED, 0),
-            no_show=status(VisitStatus.NO_SHOW, 0),
-            cancelled=status(VisitStatus.CANCELLED, 0),
+            waiting=status(TicketStatus.WAITING, 0),
+            called=status(TicketStatus.CALLED, 0),
+            serving=status(TicketStatus.SERVING, 0),
+            paused=status(TicketStatus.PAUSED, 0),
+            completed=status(TicketStatus.COMPLETED, 0),
+            no_show=status(TicketStatus.NO_SHOW, 0),
+            cancelled=status(TicketStatus.CANCELLED, 0),
             abandoned=self.abandoned,
-            transferred_out=status(VisitStatus.TRANSFERRED_OUT, 0),
+            transferred_out=status(TRANSFERRED_OUT, 0),
             waits_counted=self.waits.count,
             wait_total_seconds=self.waits.total,
             average_wait_seconds=self.waits.mean,
@@ -180,7 +170,7 @@ class Visit(msgspec.Struct):
     queue_id: UUID
     day: date
     joined_at: datetime
-    status: VisitStatus = VisitStatus.WAITING
+    status: TicketStatus = TicketStatus.WAITING  # an open visit's: never ``TRANSFERRED_OUT``
     target_wait_seconds: int | None = None
     called_at: datetime | None = None
     started_at: datetime | None = None

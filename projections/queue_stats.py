@@ -34,9 +34,10 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from domain.queues import Queue
-from domain.tickets import Ticket
+from domain.tickets import Ticket, TicketStatus
 from projections.queue_day import (
     FINISHED,
+    TRANSFERRED_OUT,
     FoldState,
     QueueDay,
     QueueStatsRow,
@@ -45,7 +46,7 @@ from projections.queue_day import (
     VisitStatus,
 )
 
-V = VisitStatus
+V = TicketStatus
 
 # How far past the end of a day the newest event must be before that day's finished buckets are
 # forgotten (see the module docstring).
@@ -159,7 +160,7 @@ class QueueStatistics:
         self._open_visit(ticket_id, tenant_id, event.queue_id, event.issued_at).issued += 1
 
     def _transferred(self, event: Ticket.Transferred) -> None:
-        tenant_id = self._move(event.originator_id, V.TRANSFERRED_OUT)[1].tenant_id
+        tenant_id = self._move(event.originator_id, TRANSFERRED_OUT)[1].tenant_id
         bucket = self._open_visit(event.originator_id, tenant_id, event.to_queue_id, event.at)
         bucket.transferred_in += 1
 
@@ -228,9 +229,10 @@ class QueueStatistics:
         bucket.move(visit.status, status)
         if visit.status == V.WAITING:
             del bucket.waiting_since[ticket_id]
-        visit.status = status
         if status in FINISHED:
-            del self._visits[ticket_id]
+            del self._visits[ticket_id]  # over: only the day's count keeps its last status
+        else:
+            visit.status = TicketStatus(status)
         self._changed.add(key)
         return visit, bucket
 

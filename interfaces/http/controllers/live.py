@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncGenerator, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID, uuid4
@@ -46,6 +46,11 @@ from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, probl
 from interfaces.http.security import bearer_token, container_of, scoped
 
 log = structlog.get_logger(__name__)
+
+# How soon the live channels read Redis again after losing it: 0.1 s doubling to 1 s, so
+# sockets get changes within about a second of Redis' return without spinning meanwhile.
+STREAM_RETRY_FIRST = 0.1
+STREAM_RETRY_MAX = 1.0
 
 
 class SocketTicket(msgspec.Struct, kw_only=True):
@@ -181,6 +186,25 @@ class SerialPubSubBackend(RedisChannelsPubSubBackend):
     async def unsubscribe(self, channels: Iterable[str]) -> None:
         async with self._one_at_a_time:
             await super().unsubscribe(channels)
+
+    async def stream_events(self) -> AsyncGenerator[tuple[str, Any], None]:
+        """Litestar's stream of published messages, outliving a Redis outage.
+
+        Litestar's stream ends on the first Redis error, and with it the plugin's only reader:
+        after Redis returned, every socket of the process got its snapshot and then nothing.
+        Here the stream waits and reads again; redis-py's ``PubSub`` reconnects on that read
+        and subscribes again to every channel it had.
+        """
+        pause = STREAM_RETRY_FIRST
+        while True:
+            try:
+                async for event in super().stream_events():
+                    pause = STREAM_RETRY_FIRST
+                    yield event
+            except (redis.RedisError, OSError) as error:
+                log.warning("live channels cannot read Redis; retrying", error=repr(error)[:200])
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, STREAM_RETRY_MAX)
 
 
 def channels_plugin(redis_url: str, backlog: int) -> ChannelsPlugin:

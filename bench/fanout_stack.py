@@ -30,8 +30,8 @@ from bench.environment import (
 from bench.harness import BenchmarkError
 from domain.agents import Agent
 from infrastructure.container import Container, build_container, migrate
-from infrastructure.kafka_broker import EmbeddedBroker, _die_with_parent
-from infrastructure.redis_server import embedded_redis_url, stop_embedded_redis
+from infrastructure.kafka.broker import EmbeddedBroker, _die_with_parent
+from infrastructure.redis.server import embedded_redis_url, stop_embedded_redis
 from infrastructure.settings import load_settings
 
 AGENT_PASSWORD = "bench-agent-password"

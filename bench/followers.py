@@ -12,10 +12,10 @@ import threading
 
 from bench.history import settings_for
 from infrastructure.container import build_container
-from infrastructure.projection_process import start_followers
-from infrastructure.projection_runner import read_models
-from infrastructure.sql import sqlalchemy_engine
-from infrastructure.supervisor import Supervisor
+from infrastructure.following.process import start_followers
+from infrastructure.following.runner import read_models
+from infrastructure.postgres.sql import sqlalchemy_engine
+from infrastructure.roles.supervisor import Supervisor
 
 
 def main() -> None:

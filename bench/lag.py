@@ -29,7 +29,7 @@ from bench.branch import Branch
 from bench.environment import stop_process, warn
 from bench.harness import BenchmarkError, percentile_ms
 from infrastructure.container import Container
-from infrastructure.projection_runner import read_models
+from infrastructure.following.runner import read_models
 
 WATCH_SECONDS = 0.002
 CATCH_UP_TIMEOUT_SECONDS = 120.0

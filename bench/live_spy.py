@@ -19,7 +19,7 @@ from uuid import UUID
 import redis
 
 from bench.fanout_load import Command, first_showing
-from infrastructure.live_channels import queue_channel
+from infrastructure.redis.channels import queue_channel
 
 
 class PublishSpy:

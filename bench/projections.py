@@ -4,7 +4,7 @@
    with queues and agents: issue, call, recall, start, pause, close, no-show, transfer, agents
    on break; ``bench/branch.py``) by ``--workers`` processes, kept in the database
    ``bench_history_<events>`` so reruns skip it (``--regenerate`` makes it anew). Every read
-   model of ``read_models()`` is rebuilt ``--runs`` times with ``infrastructure.rebuild``;
+   model of ``read_models()`` is rebuilt ``--runs`` times with ``infrastructure.following.rebuild``;
    events/s (median, min, max) beside a raw baseline in this process (the same notifications
    read in batches of the same size, one audit-shaped row per event, ``executemany`` or
    ``COPY``). A read model below ``--target`` events/s is profiled (cProfile), ``--profile``
@@ -70,8 +70,8 @@ from bench.rebuild_runs import (
 )
 from bench.write_path import _positive_ints, _subset_of
 from infrastructure.container import Container, build_container, migrate
-from infrastructure.projection_process import POLL_SECONDS
-from infrastructure.projection_runner import read_models
+from infrastructure.following.process import POLL_SECONDS
+from infrastructure.following.runner import read_models
 
 ROOT = Path(__file__).resolve().parents[1]
 PARTS = ("rebuild", "lag")

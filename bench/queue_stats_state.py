@@ -38,9 +38,9 @@ from application.context import CommandContext
 from bench.environment import scratch_database
 from domain.agents import Agent
 from infrastructure.container import upgrade_read_models
-from infrastructure.projection_runner import ProjectionRunner, read_models
-from infrastructure.projection_store import stored_state
-from infrastructure.sql import sqlalchemy_engine
+from infrastructure.following.runner import ProjectionRunner, read_models
+from infrastructure.postgres.sql import sqlalchemy_engine
+from infrastructure.postgres.tracking import stored_state
 from projections.queue_stats import QueueStatistics
 
 

@@ -27,8 +27,8 @@ from psycopg.rows import dict_row
 from bench.environment import warn
 from bench.harness import CpuMeter
 from infrastructure.container import Container
-from infrastructure.projection_runner import DEFAULT_BATCH_SIZE, ReadModel, read_models
-from infrastructure.rebuild import rebuild
+from infrastructure.following.rebuild import rebuild
+from infrastructure.following.runner import DEFAULT_BATCH_SIZE, ReadModel, read_models
 
 REBUILD_BATCH_SIZE = DEFAULT_BATCH_SIZE * 5  # rebuild()'s default
 RAW_TABLE = "bench_raw_projection"

@@ -31,10 +31,10 @@ from application.context import CommandContext
 from bench.environment import open_container, scratch_database, warn
 from domain.tickets import Ticket
 from infrastructure.container import Container
-from infrastructure.kafka_broker import EmbeddedBroker
-from infrastructure.redis_server import stop_embedded_redis
-from infrastructure.relay import KafkaRelay
-from infrastructure.sql import sqlalchemy_engine
+from infrastructure.kafka.broker import EmbeddedBroker
+from infrastructure.kafka.relay import KafkaRelay
+from infrastructure.postgres.sql import sqlalchemy_engine
+from infrastructure.redis.server import stop_embedded_redis
 
 TICKETS_PER_SAVE = 100
 

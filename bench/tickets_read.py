@@ -32,10 +32,10 @@ from application.context import CommandContext
 from application.paging import PageRequest
 from application.ticket_queries import TicketFilter
 from bench.environment import open_container, scratch_database
-from infrastructure.audit_store import tenant_transaction
-from infrastructure.projection_runner import ProjectionRunner, read_models
-from infrastructure.rebuild import rebuild
-from infrastructure.ticket_store import PostgresTicketRecords
+from infrastructure.following.rebuild import rebuild
+from infrastructure.following.runner import ProjectionRunner, read_models
+from infrastructure.postgres.tenancy import tenant_transaction
+from infrastructure.read_models.tickets import PostgresTicketRecords
 
 
 def median_ms(action: Callable[[], object], reads: int) -> float:

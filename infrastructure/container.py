@@ -26,30 +26,31 @@ from application.live import LiveViews
 from application.ports import WaitEstimator
 from application.stats import StatsQueries
 from application.ticket_queries import TicketQueries
-from infrastructure.agent_board_store import PostgresAgentBoard, PostgresWaitEstimator
-from infrastructure.audit_store import PostgresAuditLog
-from infrastructure.consistency_store import PostgresProjectionPositions
-from infrastructure.customer_store import PostgresCustomerProfiles
-from infrastructure.database import event_store_env, open_pool, resolve_database_url
-from infrastructure.database_roles import (
+from infrastructure.following.positions import PostgresProjectionPositions
+from infrastructure.identity.credentials import Argon2Hasher, PostgresCredentialStore
+from infrastructure.identity.devices import PostgresDeviceCredentials
+from infrastructure.identity.tokens import JwtTokenService, load_signing_key
+from infrastructure.postgres.database import event_store_env, open_pool, resolve_database_url
+from infrastructure.postgres.roles import (
     apply_privileges,
     may_migrate,
     prepare_roles,
     resolve_migration_url,
 )
-from infrastructure.device_store import PostgresDeviceCredentials
-from infrastructure.idempotency_store import PostgresIdempotencyStore
-from infrastructure.identity_store import Argon2Hasher, PostgresCredentialStore
-from infrastructure.presence import RedisPresence
-from infrastructure.queue_stats_store import PostgresQueueStats
-from infrastructure.rate_limit import RedisLoginLimiter, RedisRequestLimiter
-from infrastructure.redis_server import connect_redis, resolve_redis_url
+from infrastructure.postgres.sql import sqlalchemy_engine
+from infrastructure.read_models.agent_board import PostgresAgentBoard
+from infrastructure.read_models.audit_log import PostgresAuditLog
+from infrastructure.read_models.queue_stats import PostgresQueueStats
+from infrastructure.read_models.tickets import PostgresLiveRecords, PostgresTicketRecords
+from infrastructure.read_models.wait_estimates import PostgresWaitEstimator
+from infrastructure.redis.presence import RedisPresence
+from infrastructure.redis.rate_limit import RedisLoginLimiter, RedisRequestLimiter
+from infrastructure.redis.server import connect_redis, resolve_redis_url
+from infrastructure.redis.socket_slots import RedisSocketSlots
+from infrastructure.redis.socket_tickets import RedisSocketTickets
 from infrastructure.settings import Settings
-from infrastructure.socket_slots import RedisSocketSlots
-from infrastructure.socket_tickets import RedisSocketTickets
-from infrastructure.sql import sqlalchemy_engine
-from infrastructure.ticket_store import PostgresLiveRecords, PostgresTicketRecords
-from infrastructure.tokens import JwtTokenService, load_signing_key
+from infrastructure.stores.customers import PostgresCustomerProfiles
+from infrastructure.stores.idempotency import PostgresIdempotencyStore
 
 log = structlog.get_logger(__name__)
 
@@ -223,7 +224,7 @@ def _event_tables(app: SmartQueue) -> list[str]:
     return [name for r in recorders if (name := getattr(r, "events_table_name", None))]
 
 
-MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATIONS = Path(__file__).parent / "postgres" / "migrations"
 
 
 def upgrade_read_models(database_url: str) -> None:

@@ -16,8 +16,8 @@ from application.live import (
     Heartbeat,
     QueueSnapshot,
 )
-from infrastructure.event_contract import AGGREGATES, catalogue, envelope_type, topic_of
-from infrastructure.relay import HEADERS
+from infrastructure.kafka.contract import AGGREGATES, catalogue, envelope_type, topic_of
+from infrastructure.kafka.relay import HEADERS
 from interfaces.http.close_codes import CLOSE_CODES
 
 ASYNCAPI_VERSION = "3.0.0"
@@ -117,8 +117,7 @@ def _live_part(references: dict[str, dict[str, str]]) -> tuple[dict, dict, dict]
             "channel": {"$ref": f"#/channels/{name}"},
             "summary": "Snapshot first, then every change, within a second of the command.",
             "messages": [
-                {"$ref": f"#/channels/{name}/messages/{message}"}
-                for message in channel["messages"]
+                {"$ref": f"#/channels/{name}/messages/{message}"} for message in channel["messages"]
             ],
         }
         for name, channel in channels.items()

@@ -16,12 +16,12 @@ from application.context import CommandContext
 from application.demo import seed_demo_data
 from domain.errors import DomainError
 from infrastructure.container import Container, build_container, migrate
-from infrastructure.kafka_broker import stop_embedded_kafka
-from infrastructure.redis_server import stop_embedded_redis
-from infrastructure.relay import reset_relay, start_relay
+from infrastructure.kafka.broker import stop_embedded_kafka
+from infrastructure.kafka.relay import reset_relay, start_relay
+from infrastructure.postgres.sql import sqlalchemy_engine
+from infrastructure.redis.server import stop_embedded_redis
+from infrastructure.roles.supervisor import Supervisor
 from infrastructure.settings import Settings, current_settings
-from infrastructure.sql import sqlalchemy_engine
-from infrastructure.supervisor import Supervisor
 from interfaces.dev_exposure import warn_if_exposed
 from interfaces.dev_ready import announce_when_ready, waiting_for
 from interfaces.gateway_cli import gateway_command, run_gateway_in_background

@@ -13,10 +13,10 @@ import structlog
 from eventsourcing.persistence import ApplicationRecorder
 from sqlalchemy import Engine
 
-from infrastructure.display_gateway import DisplayGateway
-from infrastructure.projection_runner import read_models
-from infrastructure.relay import relay_lag
-from infrastructure.role_health import roles_health
+from infrastructure.following.runner import read_models
+from infrastructure.kafka.display_gateway import DisplayGateway
+from infrastructure.kafka.relay import relay_lag
+from infrastructure.roles.health import roles_health
 from infrastructure.settings import SupervisionSettings
 
 log = structlog.get_logger(__name__)

@@ -12,17 +12,17 @@ import redis
 
 from application.live import HEARTBEAT_SECONDS
 from infrastructure.container import Container, build_container
-from infrastructure.display_gateway import (
+from infrastructure.kafka.broker import running_broker
+from infrastructure.kafka.display_gateway import (
     DisplayGateway,
     last_heartbeat,
     skipped_records,
     start_gateway,
 )
-from infrastructure.gateway_lag import group_lag
-from infrastructure.kafka_broker import running_broker
-from infrastructure.redis_server import connect_redis, resolve_redis_url
+from infrastructure.kafka.gateway_lag import group_lag
+from infrastructure.redis.server import connect_redis, resolve_redis_url
+from infrastructure.roles.supervisor import Supervisor
 from infrastructure.settings import Settings
-from infrastructure.supervisor import Supervisor
 from interfaces.signals import stop_on_signals
 from interfaces.startup import start_role, with_broker
 

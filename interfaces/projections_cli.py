@@ -13,16 +13,16 @@ import psycopg
 import sqlalchemy.exc
 
 from infrastructure.container import Container, build_container
-from infrastructure.database_roles import resolve_migration_url
-from infrastructure.dead_letters import dead_letters
-from infrastructure.projection_process import model_named, start_followers
-from infrastructure.projection_retry import RetryOutcome, retry_dead_letters
-from infrastructure.projection_runner import ReadModel, read_models
-from infrastructure.queue_stats_store import sla_rule
-from infrastructure.rebuild import rebuild
-from infrastructure.role_health import roles_health
-from infrastructure.sql import sqlalchemy_engine
-from infrastructure.supervisor import Supervisor
+from infrastructure.following.dead_letters import dead_letters
+from infrastructure.following.process import model_named, start_followers
+from infrastructure.following.rebuild import rebuild
+from infrastructure.following.retry import RetryOutcome, retry_dead_letters
+from infrastructure.following.runner import ReadModel, read_models
+from infrastructure.postgres.roles import resolve_migration_url
+from infrastructure.postgres.sql import sqlalchemy_engine
+from infrastructure.read_models.queue_stats import sla_rule
+from infrastructure.roles.health import roles_health
+from infrastructure.roles.supervisor import Supervisor
 from interfaces.relay_cli import limits_option, probe_limits
 from interfaces.signals import stop_on_signals
 from interfaces.startup import role_settings, start_role

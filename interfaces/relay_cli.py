@@ -8,13 +8,13 @@ import sys
 import click
 
 from application.app import SmartQueue
-from infrastructure.database import event_store_env, resolve_database_url
-from infrastructure.projection_process import start_doorbell
-from infrastructure.relay import RELAY_NAME, relay_role
-from infrastructure.role_health import roles_health
+from infrastructure.kafka.relay import RELAY_NAME, relay_role
+from infrastructure.postgres.database import event_store_env, resolve_database_url
+from infrastructure.postgres.doorbell import start_doorbell
+from infrastructure.postgres.sql import sqlalchemy_engine
+from infrastructure.roles.health import roles_health
+from infrastructure.roles.supervisor import Supervisor
 from infrastructure.settings import Settings, SupervisionSettings
-from infrastructure.sql import sqlalchemy_engine
-from infrastructure.supervisor import Supervisor
 from interfaces.signals import stop_on_signals
 from interfaces.startup import start_role
 

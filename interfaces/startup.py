@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import click
 
-from infrastructure.kafka_broker import resolve_kafka, stop_embedded_kafka
+from infrastructure.kafka.broker import resolve_kafka, stop_embedded_kafka
 from infrastructure.logging import configure_logging
 from infrastructure.settings import Settings, SettingsError, current_settings
 

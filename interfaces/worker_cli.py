@@ -7,8 +7,8 @@ import sys
 import click
 
 from infrastructure.container import Container, build_container
-from infrastructure.supervisor import Supervisor
-from infrastructure.worker import PeriodicJob, Worker
+from infrastructure.roles.supervisor import Supervisor
+from infrastructure.roles.worker import PeriodicJob, Worker
 from interfaces.signals import stop_on_signals
 from interfaces.startup import start_role
 

@@ -112,7 +112,7 @@ def owner_database_url(database_url: str) -> str:
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Redis for the session, emptied first; an embedded one is stopped at the end."""
-    from infrastructure.redis_server import connect_redis, embedded_redis_url, stop_embedded_redis
+    from infrastructure.redis.server import connect_redis, embedded_redis_url, stop_embedded_redis
 
     configured = os.environ.get("TEST_REDIS_URL")
     home = tmp_path_factory.mktemp("redis-home")
@@ -131,7 +131,7 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if configured:
         yield configured
         return
-    from infrastructure.kafka_broker import EmbeddedBroker
+    from infrastructure.kafka.broker import EmbeddedBroker
 
     broker = EmbeddedBroker(tmp_path_factory.mktemp("kafka")).start()
     yield broker.bootstrap_servers

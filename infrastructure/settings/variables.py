@@ -27,7 +27,7 @@ Interval = Annotated[float, msgspec.Meta(gt=0)]
 """A finite number of seconds, more than 0 (a wait of 0 would spin)."""
 
 MIN_SECRET_BYTES = 32
-"""The HS256 key's minimum length; infrastructure/tokens.py checks it again when signing."""
+"""The HS256 key's minimum length; infrastructure/identity/tokens.py checks it when signing."""
 
 
 class SettingsError(ValueError):

@@ -10,7 +10,7 @@ from litestar.openapi.spec import Components, OpenAPI, Schema, SecurityScheme
 
 from infrastructure.container import Container, build_container
 from infrastructure.logging import configure_logging
-from infrastructure.redis_server import resolve_redis_url
+from infrastructure.redis.server import resolve_redis_url
 from infrastructure.settings import Settings, current_settings
 from interfaces.http.consistency import add_position_headers
 from interfaces.http.controllers.agents import AgentController

@@ -23,7 +23,7 @@ from litestar import Request
 from litestar.exceptions import TooManyRequestsException
 
 from application.identity import Principal
-from infrastructure.rate_limit import RateVerdict, RedisRequestLimiter
+from infrastructure.redis.rate_limit import RateVerdict, RedisRequestLimiter
 
 TOKEN_POLICY, DEVICE_POLICY, QUEUE_POLICY = "token", "device", "queue"
 

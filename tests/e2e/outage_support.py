@@ -17,7 +17,7 @@ import psycopg
 import redis
 from psycopg import sql
 
-from infrastructure.projection_runner import read_models
+from infrastructure.following.runner import read_models
 from tests.conftest import owner_url
 from tests.e2e.conftest import _free_port
 from tests.e2e.support import API, LiveSocket, Session, process_env, smartqueue_executable

@@ -15,7 +15,7 @@ import pytest
 import redis
 
 from application.live import Change, QueueSummary
-from infrastructure.live_channels import queue_channel
+from infrastructure.redis.channels import queue_channel
 from tests.e2e.conftest import Live, running_api
 from tests.e2e.cuttable_proxy import CuttableProxy
 from tests.e2e.support import (

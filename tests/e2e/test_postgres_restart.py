@@ -21,7 +21,7 @@ import httpx
 import psycopg
 import pytest
 
-from infrastructure.kafka_broker import EmbeddedBroker
+from infrastructure.kafka.broker import EmbeddedBroker
 from tests.conftest import settings_for
 from tests.e2e.conftest import Live, running_api
 from tests.e2e.outage_support import (

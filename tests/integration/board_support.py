@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from infrastructure.container import Container
-from infrastructure.projection_runner import ProjectionRunner, read_models
-from infrastructure.read_models import agent_board, agent_board_tickets, queue_eta
+from infrastructure.following.runner import ProjectionRunner, read_models
+from infrastructure.postgres.tables import agent_board, agent_board_tickets, queue_eta
 from tests.integration.roles_support import every_tenant
 
 

@@ -16,7 +16,7 @@ import pytest
 from application.context import CommandContext
 from domain.agents import Agent
 from infrastructure.container import Container, build_container, migrate
-from infrastructure.kafka_broker import EmbeddedBroker
+from infrastructure.kafka.broker import EmbeddedBroker
 from tests.conftest import owner_url, runtime_database, settings_for
 
 

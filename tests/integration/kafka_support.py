@@ -20,9 +20,10 @@ from sqlalchemy import Engine
 
 from bench.relay import called_tickets
 from infrastructure.container import Container
-from infrastructure.event_contract import topics
-from infrastructure.relay import FAST_GROUP, relay_lag, relay_role
-from infrastructure.sql import sqlalchemy_engine
+from infrastructure.kafka.client import FAST_GROUP
+from infrastructure.kafka.contract import topics
+from infrastructure.kafka.relay import relay_lag, relay_role
+from infrastructure.postgres.sql import sqlalchemy_engine
 from tests.e2e.support import smartqueue_executable
 from tests.integration.conftest import TenantWorld
 

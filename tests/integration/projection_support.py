@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import Engine, select, text
 
 from infrastructure.container import Container
-from infrastructure.projection_runner import ProjectionRunner, read_models
-from infrastructure.read_models import READER_ROLE, audit_log, queue_stats
+from infrastructure.following.runner import ProjectionRunner, read_models
+from infrastructure.postgres.tables import READER_ROLE, audit_log, queue_stats
 from projections.queue_day import QueueStatsRow, SlaRule
 from projections.queue_stats import QueueStatistics
 from tests.integration.roles_support import every_tenant

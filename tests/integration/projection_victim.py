@@ -14,11 +14,11 @@ from typing import Any
 from sqlalchemy import Connection
 
 from application.app import SmartQueue
-from infrastructure.database import event_store_env
-from infrastructure.projection_process import Follower
-from infrastructure.projection_runner import ProjectionRunner, read_models
+from infrastructure.following.process import Follower
+from infrastructure.following.runner import ProjectionRunner, read_models
+from infrastructure.postgres.database import event_store_env
+from infrastructure.postgres.sql import sqlalchemy_engine
 from infrastructure.settings import load_settings
-from infrastructure.sql import sqlalchemy_engine
 
 
 class Hanging:

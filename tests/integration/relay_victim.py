@@ -11,11 +11,11 @@ from dataclasses import replace
 from typing import Any
 
 from application.app import SmartQueue
-from infrastructure.database import event_store_env
-from infrastructure.relay import KafkaRelay
+from infrastructure.kafka.relay import KafkaRelay
+from infrastructure.postgres.database import event_store_env
+from infrastructure.postgres.single_active import SingleActive
+from infrastructure.postgres.sql import sqlalchemy_engine
 from infrastructure.settings import load_settings
-from infrastructure.single_active import SingleActive
-from infrastructure.sql import sqlalchemy_engine
 
 
 class HangingRelay(KafkaRelay):

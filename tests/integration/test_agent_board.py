@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import func, select, text
 
 from application.agent_board import BoardFilter
-from infrastructure.agent_board_store import PostgresAgentBoard
-from infrastructure.audit_store import tenant_transaction
-from infrastructure.read_models import READER_ROLE, agent_board, agent_board_tickets, queue_eta
+from infrastructure.postgres.tables import READER_ROLE, agent_board, agent_board_tickets, queue_eta
+from infrastructure.postgres.tenancy import tenant_transaction
+from infrastructure.read_models.agent_board import PostgresAgentBoard
 from projections.eta_evaluation import RECENT
 from tests.integration.board_support import board_tables, project_board
 

@@ -7,8 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain.errors import DomainError
-from infrastructure.projection_runner import read_models
-from infrastructure.rebuild import rebuild
+from infrastructure.following.rebuild import rebuild
+from infrastructure.following.runner import read_models
 from tests.integration.board_support import board_tables, project_board
 from tests.integration.projection_support import log_positions
 from tests.integration.roles_support import owner_engine

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from infrastructure.projection_runner import read_models
+from infrastructure.following.runner import read_models
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ from eventsourcing.persistence import IntegrityError
 
 from application.app import SmartQueue
 from domain.queues import Queue
-from infrastructure.database import event_store_env
+from infrastructure.postgres.database import event_store_env
 
 pytestmark = pytest.mark.integration
 

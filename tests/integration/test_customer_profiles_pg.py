@@ -11,7 +11,7 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 
 from domain.customers import Customer
-from infrastructure.database_roles import set_tenant
+from infrastructure.postgres.tenancy import set_tenant
 
 pytestmark = pytest.mark.integration
 

@@ -13,9 +13,9 @@ from click.testing import CliRunner
 from psycopg import sql
 
 from application.context import CommandContext
-from infrastructure.database_roles import WRITE_SIDE_TABLES
-from infrastructure.projection_runner import ProjectionRunner, read_models
-from infrastructure.read_models import PROJECTOR_ROLE, TENANT_SETTING, TENANT_TABLES
+from infrastructure.following.runner import ProjectionRunner, read_models
+from infrastructure.postgres.roles import WRITE_SIDE_TABLES
+from infrastructure.postgres.tables import PROJECTOR_ROLE, TENANT_SETTING, TENANT_TABLES
 from interfaces.cli import main
 
 pytestmark = pytest.mark.integration

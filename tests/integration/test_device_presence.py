@@ -13,8 +13,8 @@ from application.context import CommandContext
 from application.devices import DeviceAuthenticationFailed, Devices, WrongSite
 from application.errors import AuthenticationFailed
 from domain.errors import QueueNotFound
-from infrastructure.device_store import PostgresDeviceCredentials
-from infrastructure.presence import RedisPresence
+from infrastructure.identity.devices import PostgresDeviceCredentials
+from infrastructure.redis.presence import RedisPresence
 
 TTL_SECONDS = 2.0
 

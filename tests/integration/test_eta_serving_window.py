@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from infrastructure.agent_board_store import PostgresWaitEstimator
+from infrastructure.read_models.wait_estimates import PostgresWaitEstimator
 from tests.integration.board_support import project_board
 
 pytestmark = pytest.mark.integration

@@ -10,9 +10,9 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
-from infrastructure.display_gateway import TOPICS
-from infrastructure.gateway_lag import group_lag
-from infrastructure.relay import ensure_topics
+from infrastructure.kafka.client import ensure_topics
+from infrastructure.kafka.display_gateway import TOPICS
+from infrastructure.kafka.gateway_lag import group_lag
 from infrastructure.settings import KafkaSettings, load_settings
 from tests.integration.conftest import on_own_broker
 

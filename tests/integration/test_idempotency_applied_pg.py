@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 from psycopg_pool import ConnectionPool
 
-from infrastructure.database import open_pool
-from infrastructure.idempotency_store import PostgresIdempotencyStore
+from infrastructure.postgres.database import open_pool
+from infrastructure.stores.idempotency import PostgresIdempotencyStore
 from tests.idempotency_applied_contract import AppliedCommandContract
 
 pytestmark = pytest.mark.integration

@@ -11,9 +11,9 @@ import pytest
 from psycopg_pool import ConnectionPool
 
 from application.idempotency import Claim, Verdict
-from infrastructure.database import open_pool
-from infrastructure.database_roles import set_tenant
-from infrastructure.idempotency_store import PostgresIdempotencyStore
+from infrastructure.postgres.database import open_pool
+from infrastructure.postgres.tenancy import set_tenant
+from infrastructure.stores.idempotency import PostgresIdempotencyStore
 from tests.idempotency_contract import CREATED, START, IdempotencyStoreContract
 from tests.unit.world import Clock
 

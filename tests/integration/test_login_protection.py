@@ -15,7 +15,7 @@ from litestar.testing import TestClient
 
 from application.errors import AuthenticationFailed, TooManyAttempts
 from infrastructure.container import Container, build_container
-from infrastructure.identity_store import Argon2Hasher
+from infrastructure.identity.credentials import Argon2Hasher
 from interfaces.http.app import create_app
 from tests.conftest import settings_for
 from tests.integration.conftest import TenantWorld

@@ -19,11 +19,11 @@ from litestar.testing import TestClient
 from sqlalchemy import Connection, text
 
 from infrastructure.container import Container
-from infrastructure.dead_letters import dead_letters
-from infrastructure.projection_process import Follower
-from infrastructure.projection_retry import retry_dead_letters
-from infrastructure.projection_runner import ProjectionRunner, read_models
-from infrastructure.sql import sqlalchemy_engine
+from infrastructure.following.dead_letters import dead_letters
+from infrastructure.following.process import Follower
+from infrastructure.following.retry import retry_dead_letters
+from infrastructure.following.runner import ProjectionRunner, read_models
+from infrastructure.postgres.sql import sqlalchemy_engine
 from interfaces.http.app import create_app
 from tests.integration.conftest import TenantWorld, on_own_database
 from tests.integration.projection_support import (

@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from application.errors import Unavailable
-from infrastructure.presence import RedisPresence
+from infrastructure.redis.presence import RedisPresence
 from tests.e2e.conftest import _free_port
 
 pytestmark = pytest.mark.integration

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from infrastructure.projection_process import Follower
-from infrastructure.sql import sqlalchemy_engine
+from infrastructure.following.process import Follower
+from infrastructure.postgres.sql import sqlalchemy_engine
 from tests.integration.conftest import on_own_database
 from tests.integration.projection_support import (
     audit_positions,

@@ -8,9 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain.errors import DomainError
-from infrastructure.projection_runner import read_models
-from infrastructure.read_models import audit_log
-from infrastructure.rebuild import rebuild
+from infrastructure.following.rebuild import rebuild
+from infrastructure.following.runner import read_models
+from infrastructure.postgres.tables import audit_log
 from tests.integration.projection_support import (
     audit_rows,
     audit_runner,

@@ -14,9 +14,9 @@ from sqlalchemy import Connection
 from application.audit import AuditFilter
 from application.context import CommandContext
 from application.paging import PageRequest
-from infrastructure.projection_process import Follower, lag
-from infrastructure.projection_runner import ProjectionRunner, read_models
-from infrastructure.sql import sqlalchemy_engine
+from infrastructure.following.process import Follower, lag
+from infrastructure.following.runner import ProjectionRunner, read_models
+from infrastructure.postgres.sql import sqlalchemy_engine
 from tests.integration.conftest import on_own_database
 from tests.integration.projection_support import (
     audit_positions,

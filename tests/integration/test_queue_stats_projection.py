@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 from sqlalchemy import Connection, select, text
 
 from domain.errors import DomainError
-from infrastructure.projection_runner import ProjectionRunner, read_models
-from infrastructure.projection_store import stored_state
-from infrastructure.read_models import queue_stats
-from infrastructure.rebuild import rebuild
+from infrastructure.following.rebuild import rebuild
+from infrastructure.following.runner import ProjectionRunner, read_models
+from infrastructure.postgres.tables import queue_stats
+from infrastructure.postgres.tracking import stored_state
 from projections.queue_day import SlaRule
 from tests.integration.conftest import TenantWorld
 from tests.integration.projection_support import (

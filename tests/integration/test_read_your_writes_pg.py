@@ -9,8 +9,8 @@ import time
 import pytest
 
 from application.consistency import Consistency, ReadModelBehind, tracking_positions
-from infrastructure.consistency_store import PostgresProjectionPositions
 from infrastructure.container import Container
+from infrastructure.following.positions import PostgresProjectionPositions
 from tests.integration.conftest import TenantWorld
 from tests.integration.projection_support import audit_runner
 

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from infrastructure.kafka_broker import EmbeddedBroker
-from infrastructure.relay import relay_lag
+from infrastructure.kafka.broker import EmbeddedBroker
+from infrastructure.kafka.relay import relay_lag
 from tests.integration.conftest import on_own_database
 from tests.integration.kafka_support import (
     RelayProcess,

@@ -10,7 +10,7 @@ import pytest
 
 from application.context import CommandContext
 from domain.agents import Agent
-from infrastructure.event_contract import catalogue, json_schemas
+from infrastructure.kafka.contract import catalogue, json_schemas
 from tests.integration.conftest import on_own_broker, on_own_database
 from tests.integration.kafka_support import (
     consume,

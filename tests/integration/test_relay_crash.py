@@ -13,7 +13,7 @@ from collections import defaultdict
 
 import pytest
 
-from infrastructure.relay import relay_lag
+from infrastructure.kafka.relay import relay_lag
 from tests.integration.conftest import on_own_broker, on_own_database
 from tests.integration.kafka_support import (
     RelayProcess,

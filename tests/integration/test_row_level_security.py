@@ -10,15 +10,15 @@ import pytest
 from sqlalchemy import select, text
 
 from application.context import CommandContext
-from infrastructure.audit_store import tenant_transaction
-from infrastructure.read_models import (
+from infrastructure.postgres.sql import sqlalchemy_engine
+from infrastructure.postgres.tables import (
     READER_ROLE,
     TENANT_TABLES,
     ticket_queues,
     tickets,
     waiting_line,
 )
-from infrastructure.sql import sqlalchemy_engine
+from infrastructure.postgres.tenancy import tenant_transaction
 from tests.integration.projection_support import audit_runner, stats_runner
 from tests.integration.ticket_history import tickets_runner
 

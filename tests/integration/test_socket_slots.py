@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 
-from infrastructure.redis_server import connect_redis
-from infrastructure.socket_slots import RedisSocketSlots
+from infrastructure.redis.server import connect_redis
+from infrastructure.redis.socket_slots import RedisSocketSlots
 
 
 @pytest.fixture

@@ -13,11 +13,11 @@ from collections.abc import Callable
 import pytest
 
 from infrastructure.container import Container
-from infrastructure.projection_process import start_followers
-from infrastructure.projection_runner import read_models
-from infrastructure.relay import start_relay
-from infrastructure.sql import sqlalchemy_engine
-from infrastructure.supervisor import Supervisor
+from infrastructure.following.process import start_followers
+from infrastructure.following.runner import read_models
+from infrastructure.kafka.relay import start_relay
+from infrastructure.postgres.sql import sqlalchemy_engine
+from infrastructure.roles.supervisor import Supervisor
 from tests.e2e.support import smartqueue_executable
 from tests.integration.conftest import TenantWorld, on_own_broker, on_own_database
 

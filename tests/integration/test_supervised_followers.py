@@ -14,12 +14,12 @@ from litestar.testing import TestClient
 from sqlalchemy import Connection
 
 from infrastructure.container import Container
-from infrastructure.projection_process import Follower
-from infrastructure.projection_runner import ProjectionRunner, read_models
-from infrastructure.role_health import roles_health
+from infrastructure.following.process import Follower
+from infrastructure.following.runner import ProjectionRunner, read_models
+from infrastructure.postgres.sql import sqlalchemy_engine
+from infrastructure.roles.health import roles_health
+from infrastructure.roles.supervisor import Supervisor
 from infrastructure.settings import SupervisionSettings
-from infrastructure.sql import sqlalchemy_engine
-from infrastructure.supervisor import Supervisor
 from interfaces.http.app import create_app
 from tests.integration.conftest import TenantWorld, on_own_database
 from tests.integration.projection_support import (

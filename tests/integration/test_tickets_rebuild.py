@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select, text
 
-from infrastructure.projection_runner import read_models
-from infrastructure.read_models import READER_ROLE, ticket_queues, tickets, waiting_line
-from infrastructure.rebuild import rebuild
+from infrastructure.following.rebuild import rebuild
+from infrastructure.following.runner import read_models
+from infrastructure.postgres.tables import READER_ROLE, ticket_queues, tickets, waiting_line
 from tests.integration.projection_support import log_positions, tracked
 from tests.integration.roles_support import every_tenant, owner_engine
 from tests.integration.ticket_history import HISTORY, Floor, tickets_runner

@@ -10,7 +10,7 @@ import pytest
 
 from domain.errors import InvalidInput
 from domain.eta import QueueState, handover
-from infrastructure.agent_board_store import PostgresWaitEstimator
+from infrastructure.read_models.wait_estimates import PostgresWaitEstimator
 from tests.integration.board_support import project_board
 
 pytestmark = pytest.mark.integration

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from infrastructure.worker import PeriodicJob, Worker
+from infrastructure.roles.worker import PeriodicJob, Worker
 
 
 def _wait_for(condition, seconds: float = 10.0) -> bool:

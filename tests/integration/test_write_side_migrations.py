@@ -17,8 +17,8 @@ from alembic.config import Config
 from psycopg import sql
 
 from infrastructure.container import MIGRATIONS, migrate
-from infrastructure.database_roles import set_tenant
-from infrastructure.sql import sqlalchemy_engine
+from infrastructure.postgres.sql import sqlalchemy_engine
+from infrastructure.postgres.tenancy import set_tenant
 from tests.conftest import owner_url, runtime_database, settings_for
 
 WRITE_SIDE_TABLES = (

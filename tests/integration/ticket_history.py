@@ -23,7 +23,7 @@ from domain.agents import Agent
 from domain.errors import DomainError
 from domain.queues import Queue
 from infrastructure.container import Container
-from infrastructure.projection_runner import ProjectionRunner, read_models
+from infrastructure.following.runner import ProjectionRunner, read_models
 
 POLICIES = ("fifo", "priority", "sla")
 PLACEMENTS = ("first", "last", "sorted")

@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from application.ports import CustomerProfile
-from infrastructure.recorder import IN_MEMORY_PERSISTENCE_TOPIC
+from infrastructure.postgres.recorder import IN_MEMORY_PERSISTENCE_TOPIC
 from tests.unit.world import MORNING, Clock, TransactionSpy, World, make_world
 
 

@@ -15,7 +15,7 @@ import pytest
 from eventsourcing.domain import Aggregate
 
 import domain
-from infrastructure.event_contract import catalogue, json_schemas, topic_of
+from infrastructure.kafka.contract import catalogue, json_schemas, topic_of
 from interfaces.asyncapi import asyncapi_document
 
 PINNED = Path(__file__).parents[2] / "docs" / "asyncapi.json"

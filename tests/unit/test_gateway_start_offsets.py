@@ -11,7 +11,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import UnsupportedVersionError
 from kafka.structs import OffsetAndMetadata, OffsetAndTimestamp, TopicPartition
 
-from infrastructure.gateway_start import START_MARGIN_SECONDS, NewGroupStart
+from infrastructure.kafka.gateway_start import START_MARGIN_SECONDS, NewGroupStart
 
 FOUND, NOTHING, CANNOT_TELL = (TopicPartition("t", n) for n in range(3))
 STARTED = 1_000_000.0

@@ -21,7 +21,7 @@ from litestar.middleware import DefineMiddleware
 from litestar.testing import TestClient
 
 from application.identity import Principal
-from infrastructure.recorder import IN_MEMORY_PERSISTENCE_TOPIC
+from infrastructure.postgres.recorder import IN_MEMORY_PERSISTENCE_TOPIC
 from infrastructure.settings import IdempotencySettings
 from interfaces.http.errors import EXCEPTION_HANDLERS
 from interfaces.http.idempotency import Caller, IdempotencyMiddleware

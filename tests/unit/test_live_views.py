@@ -22,7 +22,7 @@ from application.live import (
 )
 from application.views import QueueView, TicketView
 from domain.errors import QueueNotFound
-from infrastructure.live_channels import agent_channel, channel_of, queue_channel
+from infrastructure.redis.channels import agent_channel, channel_of, queue_channel
 
 NOW = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)
 TENANT, OTHER_TENANT = uuid4(), uuid4()

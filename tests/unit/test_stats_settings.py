@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from infrastructure.queue_stats_store import sla_rule
+from infrastructure.read_models.queue_stats import sla_rule
 from infrastructure.settings import load_settings
 from projections.queue_day import SlaRule
 

@@ -7,7 +7,7 @@ import itertools
 import threading
 import time
 
-from infrastructure.supervisor import Supervisor
+from infrastructure.roles.supervisor import Supervisor
 
 
 def _until(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]

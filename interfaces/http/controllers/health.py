@@ -7,10 +7,11 @@ import contextlib
 from litestar import Controller, Request, Response, get
 
 from infrastructure.container import Container
-from infrastructure.display_gateway import last_heartbeat
-from infrastructure.projection_runner import read_models
-from infrastructure.relay import RELAY_NAME, broker_reachable, relay_lag
-from infrastructure.role_health import RoleHealth, roles_health
+from infrastructure.following.runner import read_models
+from infrastructure.kafka.client import broker_reachable
+from infrastructure.kafka.display_gateway import last_heartbeat
+from infrastructure.kafka.relay import RELAY_NAME, relay_lag
+from infrastructure.roles.health import RoleHealth, roles_health
 from interfaces.http.schemas import Health
 from interfaces.http.security import container_of
 

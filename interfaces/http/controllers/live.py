@@ -32,7 +32,7 @@ from application.live import ChangeHeader
 from domain.errors import QueueNotFound
 from domain.tenancy import Tenant
 from infrastructure.container import Container
-from infrastructure.live_channels import agent_channel, heartbeat_channel, queue_channel
+from infrastructure.redis.channels import agent_channel, heartbeat_channel, queue_channel
 from interfaces.http.close_codes import (
     FORBIDDEN,
     LAGGING,

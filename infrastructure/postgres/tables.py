@@ -1,0 +1,279 @@
+"""The read-model tables (SQLAlchemy Core) and the row-level security that isolates tenants.
+
+Alembic migrations create these tables (as the migration role, which owns them); the projection
+runner writes them as ``PROJECTOR_ROLE``, and the API reads them as ``READER_ROLE``; neither owns
+them nor bypasses RLS, and readers set the tenant per transaction.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Double,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    Uuid,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+READER_ROLE = "smartqueue_reader"
+# Writes every tenant's read-model rows; see infrastructure/postgres/roles.py.
+PROJECTOR_ROLE = "smartqueue_projector"
+TENANT_SETTING = "app.tenant_id"
+
+metadata = MetaData()
+
+projection_tracking = Table(
+    "projection_tracking",
+    metadata,
+    Column("projection_name", String(100), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("position", BigInteger, primary_key=True, autoincrement=False),
+    # Null only for platform-level events; RLS then hides them from every tenant.
+    Column("tenant_id", Uuid, nullable=True),
+    Column("event_id", Text, nullable=False),
+    Column("event_type", Text, nullable=False),
+    Column("aggregate_type", Text, nullable=False),
+    Column("aggregate_id", Uuid, nullable=False),
+    Column("aggregate_version", Integer, nullable=False),
+    Column("actor_id", Uuid),
+    Column("actor_role", Text),
+    Column("client_ip", Text),
+    Column("correlation_id", Text),
+    Column("causation_id", Text),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("data", JSONB, nullable=False),
+    # Names follow PostgreSQL's own pattern ({table}_{columns}_idx), which is what a rebuild's
+    # ``CREATE TABLE ... (LIKE ... INCLUDING ALL)`` produces, so a swap can restore them.
+    Index("audit_log_tenant_id_position_idx", "tenant_id", "position"),
+    Index("audit_log_tenant_id_actor_id_position_idx", "tenant_id", "actor_id", "position"),
+    Index("audit_log_tenant_id_event_type_position_idx", "tenant_id", "event_type", "position"),
+    Index("audit_log_tenant_id_aggregate_id_position_idx", "tenant_id", "aggregate_id", "position"),
+    Index("audit_log_tenant_id_recorded_at_idx", "tenant_id", "recorded_at"),
+)
+
+# The agent board (projections/agent_board.py): one row per agent ...
+agent_board = Table(
+    "agent_board",
+    metadata,
+    Column("agent_id", Uuid, primary_key=True),
+    Column("tenant_id", Uuid, nullable=False),
+    Column("user_id", Uuid, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("status_since", DateTime(timezone=True), nullable=False),
+    Column("counter", Text),
+    Column("queue_ids", ARRAY(Uuid), nullable=False),
+    Column("ticket_id", Uuid),
+    Column("ticket_number", Text),
+    Column("ticket_queue_id", Uuid),
+    Column("ticket_status", String(20)),
+    Column("ticket_since", DateTime(timezone=True)),
+    Column("served_day", Date),
+    Column("served_timezone", Text),
+    Column("served_count", Integer, nullable=False),
+    # {queue id: epoch seconds} of the agent's latest call or finish per queue (migration 0005).
+    Column("worked_at", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Index("agent_board_tenant_id_idx", "tenant_id"),
+)
+
+# ... one per ticket still open (the number and call time the board and the samples need) ...
+agent_board_tickets = Table(
+    "agent_board_tickets",
+    metadata,
+    Column("ticket_id", Uuid, primary_key=True),
+    Column("tenant_id", Uuid, nullable=False),
+    Column("queue_id", Uuid, nullable=False),
+    Column("number", Text, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("agent_id", Uuid),
+    Column("called_at", DateTime(timezone=True)),
+    Column("started_at", DateTime(timezone=True)),
+)
+
+# ... and one per queue: its site, time zone and latest service times and holds, for the ETA.
+queue_eta = Table(
+    "queue_eta",
+    metadata,
+    Column("queue_id", Uuid, primary_key=True),
+    Column("tenant_id", Uuid, nullable=False),
+    Column("site_id", Uuid, nullable=False),
+    Column("timezone", Text, nullable=False),
+    Column("service_seconds", ARRAY(Double), nullable=False),
+    Column("occupancy_seconds", ARRAY(Double), nullable=False),
+    Index("queue_eta_tenant_id_site_id_idx", "tenant_id", "site_id"),
+)
+
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("ticket_id", Uuid, primary_key=True),
+    Column("tenant_id", Uuid, nullable=False),
+    Column("number", Text, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("queue_id", Uuid, nullable=False),
+    Column("service_id", Uuid, nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("customer_id", Uuid),
+    Column("agent_id", Uuid),
+    Column("counter", Text),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("first_called_at", DateTime(timezone=True)),
+    Column("called_at", DateTime(timezone=True)),
+    Column("service_started_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("recalls", Integer, nullable=False),
+    Column("transfers", Integer, nullable=False),
+    # Lists are newest first with (issued_at, ticket_id) as the keyset; each filter has its own
+    # (tenant_id, filter, issued_at, ticket_id) index so a filtered page is one index range.
+    Index("tickets_tenant_id_issued_at_ticket_id_idx", "tenant_id", "issued_at", "ticket_id"),
+    *(
+        Index(
+            f"tickets_tenant_id_{column}_issued_at_ticket_id_idx",
+            "tenant_id",
+            column,
+            "issued_at",
+            "ticket_id",
+        )
+        for column in ("status", "queue_id", "service_id", "agent_id", "customer_id")
+    ),
+)
+
+# Each queue's waiting line, entry for entry as the Queue aggregate holds it (TicketJoined,
+# TicketLeft, Renumbered). ``priority_order`` is ``-priority``, so every policy's sort key is
+# ascending in each column and a position is one row comparison over one index.
+waiting_line = Table(
+    "waiting_line",
+    metadata,
+    Column("queue_id", Uuid, primary_key=True),
+    Column("ticket_id", Uuid, primary_key=True),
+    Column("tenant_id", Uuid, nullable=False),
+    Column("rank", Float(precision=53), nullable=False),
+    Column("priority_order", Integer, nullable=False),
+    Column("deadline", DateTime(timezone=True), nullable=False),
+    # One index per policy key (domain/policies.py): fifo, priority, sla.
+    Index("waiting_line_queue_id_rank_idx", "queue_id", "rank"),
+    Index("waiting_line_queue_id_priority_order_rank_idx", "queue_id", "priority_order", "rank"),
+    Index(
+        "waiting_line_queue_id_deadline_priority_order_rank_idx",
+        "queue_id",
+        "deadline",
+        "priority_order",
+        "rank",
+    ),
+)
+
+# What the tickets read model needs of a queue: its site and its current policy.
+ticket_queues = Table(
+    "ticket_queues",
+    metadata,
+    Column("queue_id", Uuid, primary_key=True),
+    Column("tenant_id", Uuid, nullable=False),
+    Column("site_id", Uuid, nullable=False),
+    Column("policy", String(20), nullable=False),
+)
+
+# The working state of a stateful projection (a fold's open visits and current days), keyed by
+# tracking name like ``projection_tracking`` and written in the same transaction as its rows and
+# position. Not a tenant table: it mixes every tenant's state and the reader gets no grant on it.
+projection_state = Table(
+    "projection_state",
+    metadata,
+    Column("projection_name", String(100), primary_key=True),
+    Column("state", LargeBinary, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# One row per queue and site-local day; the columns are the fields of ``QueueStatsRow``.
+queue_stats = Table(
+    "queue_stats",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("queue_id", Uuid, nullable=False),
+    Column("day", Date, nullable=False),
+    *(
+        Column(name, Integer, nullable=False)
+        for name in (
+            "issued",
+            "transferred_in",
+            "waiting",
+            "called",
+            "serving",
+            "paused",
+            "completed",
+            "no_show",
+            "cancelled",
+            "abandoned",
+            "transferred_out",
+            "waits_counted",
+        )
+    ),
+    Column("wait_total_seconds", Double, nullable=False),
+    Column("average_wait_seconds", Double),
+    Column("shortest_wait_seconds", Double),
+    Column("longest_wait_seconds", Double),
+    Column("services_counted", Integer, nullable=False),
+    Column("service_total_seconds", Double, nullable=False),
+    Column("average_service_seconds", Double),
+    Column("longest_service_seconds", Double),
+    Column("sla_met", Integer, nullable=False),
+    Column("sla_counted", Integer, nullable=False),
+    Column("sla_compliance", Double),
+    Column("oldest_waiting_since", DateTime(timezone=True)),
+    PrimaryKeyConstraint("tenant_id", "queue_id", "day", name="queue_stats_pkey"),
+    Index("queue_stats_tenant_id_day_idx", "tenant_id", "day"),
+)
+
+# Every table holding tenant rows; each gets RLS by ``secure_statements``.
+TENANT_TABLES = (
+    "audit_log",
+    "agent_board",
+    "agent_board_tickets",
+    "queue_eta",
+    "queue_stats",
+    "tickets",
+    "waiting_line",
+    "ticket_queues",
+)
+
+
+def secure_statements(table: str, policy_table: str | None = None) -> list[str]:
+    """SQL that turns on forced RLS for the read model ``table``, adds the tenant policy and
+    the projector's, and grants the reader and the projector. ``policy_table`` names the
+    policies (a rebuilt table keeps its final name's policies).
+
+    ``FORCE`` makes the tenant policy apply to the owner too; nobody bypasses it by owning the
+    table. The projector writes every tenant's rows through its own policy, and only roles that
+    switch to it (``SET LOCAL ROLE``, in projection batches) get that policy.
+    """
+    name = policy_table or table
+    return [
+        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
+        # missing_ok=true: without a tenant set, the setting is '' and nullif makes it match
+        # nothing, instead of failing with a cast error.
+        f"CREATE POLICY {name}_tenant_isolation ON {table} "
+        f"USING (tenant_id = nullif(current_setting('{TENANT_SETTING}', true), '')::uuid)",
+        f"CREATE POLICY {name}_projection_writer ON {table} TO {PROJECTOR_ROLE} "
+        "USING (true) WITH CHECK (true)",
+        f"GRANT SELECT ON {table} TO {READER_ROLE}",
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {PROJECTOR_ROLE}",
+    ]

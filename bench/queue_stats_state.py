@@ -40,6 +40,7 @@ from domain.agents import Agent
 from infrastructure.container import upgrade_read_models
 from infrastructure.projection_runner import ProjectionRunner, read_models
 from infrastructure.projection_store import stored_state
+from infrastructure.recorder import IN_MEMORY_PERSISTENCE_TOPIC
 from infrastructure.sql import sqlalchemy_engine
 from projections.queue_stats import QueueStatistics
 
@@ -55,7 +56,7 @@ class Clock:
 def history(days: int, tickets: int, unattended_tickets: int) -> SmartQueue:
     """A branch's ``days`` of activity in an in-memory application."""
     clock = Clock()
-    app = SmartQueue(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
+    app = SmartQueue(env={"PERSISTENCE_MODULE": IN_MEMORY_PERSISTENCE_TOPIC}, clock=clock)
     tenant_id = app.create_tenant(CommandContext.system(None), "bench", "Bench")
     context = CommandContext.system(tenant_id)
     site = app.add_site(context, "Branch", "Europe/Paris")

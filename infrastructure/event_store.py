@@ -18,6 +18,7 @@ from __future__ import annotations
 from eventsourcing.postgres import PostgresFactory
 from eventsourcing.utils import Environment, EnvType
 
+from infrastructure.event_metadata import StampingEventStoreFactory
 from infrastructure.pool_check import PurgingCheck
 
 FACTORY_TOPIC = "infrastructure.event_store:ConninfoPostgresFactory"
@@ -26,9 +27,10 @@ CONNINFO = "POSTGRES_CONNINFO"
 _CONNECTION_KEYWORDS = frozenset({"dbname", "host", "port", "user", "password"})
 
 
-class ConninfoPostgresFactory(PostgresFactory):
+class ConninfoPostgresFactory(StampingEventStoreFactory, PostgresFactory):
     """``PERSISTENCE_MODULE`` for the event store: the stock factory, connecting with the
-    conninfo (URL or ``key=value``) in ``POSTGRES_CONNINFO`` when it is set."""
+    conninfo (URL or ``key=value``) in ``POSTGRES_CONNINFO`` when it is set, whose event store
+    stamps each event with its command's metadata."""
 
     def __init__(self, env: Environment | EnvType | None):
         super().__init__(env)

@@ -9,8 +9,9 @@ the library adds beyond connecting (its row factory); ``tests/integration/
 test_database_url_options.py`` fails if the library stops honouring it.
 
 Its ``POSTGRES_PRE_PING`` check is replaced by :class:`~infrastructure.pool_check.PurgingCheck`,
-through the pool's private ``_check`` (the pool has no public setter):
-``tests/integration/test_pool_recovery.py`` fails if that stops working.
+through the pool's private ``_check`` (the pool has no public setter), set in
+:mod:`infrastructure.eventsourcing_internals`: ``tests/integration/test_pool_recovery.py`` fails
+if that stops working.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from eventsourcing.postgres import PostgresFactory
 from eventsourcing.utils import Environment, EnvType
 
 from infrastructure.event_metadata import StampingEventStoreFactory
+from infrastructure.eventsourcing_internals import replace_pool_check
 from infrastructure.pool_check import PurgingCheck
 
 FACTORY_TOPIC = "infrastructure.event_store:ConninfoPostgresFactory"
@@ -45,4 +47,4 @@ class ConninfoPostgresFactory(StampingEventStoreFactory, PostgresFactory):
         if self.datastore.pre_ping:
             check = PurgingCheck()
             check.pool = self.datastore.pool
-            self.datastore.pool._check = check
+            replace_pool_check(self.datastore.pool, check)

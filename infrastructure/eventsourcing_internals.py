@@ -18,13 +18,26 @@ from typing import Any, TypeVar
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.popo import POPOApplicationRecorder
 from eventsourcing.postgres import PostgresApplicationRecorder
-from psycopg import Cursor
+from psycopg import Connection, Cursor
 from psycopg.rows import DictRow
+from psycopg_pool import ConnectionPool
 
 CHECKED_VERSIONS = ((9, 5, 6), (9, 6, 0))
 """The ``eventsourcing`` versions read: from the first (included) to the second (excluded)."""
 
 E = TypeVar("E")
+
+
+def replace_pool_check(pool: ConnectionPool[Any], check: Callable[[Connection[Any]], None]) -> None:
+    """Have ``pool`` run ``check`` on each connection it hands out.
+
+    The event store's pool is built by ``PostgresDatastore.__init__`` (checked against 9.5.6),
+    which passes ``check=ConnectionPool.check_connection`` when ``POSTGRES_PRE_PING`` is on and
+    offers no way to pass another. psycopg_pool (checked against 3.3.3) keeps the constructor's
+    ``check`` in the private ``_check``, read by ``_check_connection`` on every ``getconn``.
+    tests/integration/test_pool_recovery.py fails if the replacement stops taking effect.
+    """
+    pool._check = check
 
 
 def with_metadata(domain_event: E, metadata: Mapping[str, Any]) -> E:

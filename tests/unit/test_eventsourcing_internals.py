@@ -23,11 +23,13 @@ from eventsourcing.persistence import (
     UUIDAsHex,
 )
 from eventsourcing.popo import POPOAggregateRecorder, POPOApplicationRecorder
-from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from psycopg_pool import ConnectionPool
 
 from infrastructure.eventsourcing_internals import (
     CHECKED_VERSIONS,
     POPORecorderHooks,
+    replace_pool_check,
     with_metadata,
 )
 
@@ -147,3 +149,20 @@ def test_metadata_stamped_on_an_event_is_stored_with_it_and_read_back_as_an_attr
     assert loaded.metadata == metadata  # type: ignore[attr-defined]
     assert loaded.to == "Lyon"  # type: ignore[attr-defined]
     assert not hasattr(sent, "metadata")
+
+
+def test_the_event_store_pool_takes_its_check_from_the_datastore_and_keeps_it_privately():
+    assert "pre_ping" in _parameters(PostgresDatastore.__init__)
+    assert "check_connection" in _calls(PostgresDatastore.__init__)
+    assert "_check" in _calls(ConnectionPool._check_connection)
+    pool: ConnectionPool[Any] = ConnectionPool(
+        "", open=False, check=ConnectionPool.check_connection
+    )
+    assert pool._check is ConnectionPool.check_connection
+
+    def check(connection: Any) -> None:
+        pass
+
+    replace_pool_check(pool, check)
+
+    assert pool._check is check

@@ -25,8 +25,8 @@ P = ParamSpec("P")
 R = TypeVar("R")
 A = TypeVar("A", bound=Aggregate)
 
-# The keywords of ``save`` that the event store (infrastructure.event_metadata) and the recorder
-# (infrastructure.recorder) act on; a stock store or recorder would ignore them.
+# The keywords of ``save`` that the event store and the recorder configured for SmartQueue act on
+# (a stock store or recorder would ignore them).
 METADATA = "metadata"
 SIDE_WRITES = "side_writes"
 

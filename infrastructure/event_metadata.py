@@ -23,9 +23,8 @@ from eventsourcing.persistence import (
     Recording,
 )
 
+from application.base import METADATA
 from infrastructure.eventsourcing_internals import with_metadata
-
-METADATA = "metadata"  # the keyword ContextualApplication.save_in_context passes
 
 
 class MetadataStampingEventStore(EventStore[Any]):

@@ -20,11 +20,11 @@ from eventsourcing.popo import POPOFactory
 from psycopg import Cursor
 from psycopg.rows import DictRow
 
+from application.base import SIDE_WRITES
 from application.ports import SideWrite
 from infrastructure.event_metadata import StampingEventStoreFactory
 from infrastructure.eventsourcing_internals import POPORecorderHooks, PostgresRecorderHooks
 
-SIDE_WRITES = "side_writes"  # the keyword ContextualApplication.save_in_context passes
 POSTGRES_RECORDER_TOPIC = "infrastructure.recorder:SideWritingPostgresRecorder"
 IN_MEMORY_PERSISTENCE_TOPIC = "infrastructure.recorder:SideWritingPOPOFactory"
 

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.popo import POPOApplicationRecorder
-from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg import Connection, Cursor
 from psycopg.rows import DictRow
 from psycopg_pool import ConnectionPool
@@ -68,8 +68,18 @@ class PostgresRecorderHooks(PostgresApplicationRecorder):
     Checked against 9.5.6, where ``insert_events`` opens a pipelined transaction and calls
     ``_insert_events(curs, ...)`` (a no-op meant for "other things first"), then, if there are
     events, ``_insert_stored_events``, which takes the table lock, calls ``_notify_channel(curs)``
-    and inserts, then ``_fetch_ids_after_insert_events(curs, ...)``.
+    and inserts, then ``_fetch_ids_after_insert_events(curs, ...)``. With
+    ``POSTGRES_ENABLE_DB_FUNCTIONS`` it inserts through a database function instead and calls
+    none of them, so that setting is refused here.
     """
+
+    def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
+        if datastore.enable_db_functions:
+            raise ValueError(
+                f"{type(self).__name__} cannot run its hooks with POSTGRES_ENABLE_DB_FUNCTIONS "
+                "on; leave it off"
+            )
+        super().__init__(datastore, **kwargs)
 
     def before_insert(self, cursor: Cursor[DictRow], **kwargs: Any) -> None:
         """Runs first in the write transaction, with the keywords given to ``insert_events``."""

@@ -29,6 +29,7 @@ from psycopg_pool import ConnectionPool
 from infrastructure.eventsourcing_internals import (
     CHECKED_VERSIONS,
     POPORecorderHooks,
+    PostgresRecorderHooks,
     replace_pool_check,
     with_metadata,
 )
@@ -166,3 +167,16 @@ def test_the_event_store_pool_takes_its_check_from_the_datastore_and_keeps_it_pr
     replace_pool_check(pool, check)
 
     assert pool._check is check
+
+
+def _datastore(**options: Any) -> PostgresDatastore:
+    """A datastore whose pool is never opened (a recorder built on it would connect)."""
+    return PostgresDatastore("db", "127.0.0.1", 5432, "user", "password", **options)
+
+
+def test_the_postgres_hooks_refuse_the_database_function_insert_that_would_skip_them():
+    assert "enable_db_functions" in _parameters(PostgresDatastore.__init__)
+    assert "enable_db_functions" in _calls(PostgresApplicationRecorder.insert_events.__wrapped__)
+
+    with pytest.raises(ValueError, match="POSTGRES_ENABLE_DB_FUNCTIONS"):
+        PostgresRecorderHooks(_datastore(enable_db_functions=True))

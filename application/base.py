@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
 
@@ -24,6 +24,11 @@ from domain.policies import WaitingTicket
 P = ParamSpec("P")
 R = TypeVar("R")
 A = TypeVar("A", bound=Aggregate)
+
+# The keywords of ``save`` that the event store and the recorder configured for SmartQueue act on
+# (a stock store or recorder would ignore them).
+METADATA = "metadata"
+SIDE_WRITES = "side_writes"
 
 MAX_ATTEMPTS = 40
 BACKOFF_CAP_SECONDS = 0.1
@@ -101,28 +106,29 @@ class ContextualApplication(Application[UUID]):
         """Save all pending events of ``aggregates`` in one transaction, each stamped with the
         command's metadata. Returns the log position of the last event, if any was recorded.
 
-        The metadata is stamped here rather than passed through every domain method: it says who
-        asked, not what the domain decided. ``side_writes`` (plain-table changes, such as a
-        customer's personal data) are applied by the recorder in the same transaction.
+        The metadata is stamped by the event store rather than passed through every domain
+        method: it says who asked, not what the domain decided. ``side_writes`` (plain-table
+        changes, such as a customer's personal data) are applied by the recorder in the same
+        transaction. Both travel as keywords of the library's ``save``, which hands them to the
+        event store and on to the recorder.
         """
-        processing_event: ProcessingEvent[UUID] = ProcessingEvent()
+        # A stock recorder or event store would silently drop these keywords: refuse rather
+        # than lose a customer's data or the audit trail.
+        keywords: dict[str, Any] = {METADATA: context.as_metadata()}
         side_writes = (*side_writes, *context.side_writes)
         if side_writes:
-            # A stock recorder would silently drop them: refuse rather than lose data.
             if not getattr(self.recorder, "applies_side_writes", False):
                 raise RuntimeError(
                     f"{type(self.recorder).__name__} cannot apply side writes; configure a "
                     "side-writing recorder (APPLICATION_RECORDER_TOPIC)"
                 )
-            processing_event.collect_events(*aggregates, side_writes=tuple(side_writes))
-        else:
-            processing_event.collect_events(*aggregates)
-        metadata = context.as_metadata()
-        for domain_event in processing_event.events:
-            object.__setattr__(domain_event, "metadata", metadata)
-        recordings = self._record(processing_event)
-        self._take_snapshots(processing_event)
-        self._notify(recordings)
+            keywords[SIDE_WRITES] = side_writes
+        if not getattr(self.events, "stamps_metadata", False):
+            raise RuntimeError(
+                f"{type(self.events).__name__} cannot stamp events with metadata; configure a "
+                "stamping event store (PERSISTENCE_MODULE)"
+            )
+        recordings = self.save(*aggregates, **keywords)
         position = recordings[-1].notification.id if recordings else None
         note_written(position)
         return position

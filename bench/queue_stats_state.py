@@ -39,6 +39,7 @@ from bench.environment import scratch_database
 from domain.agents import Agent
 from infrastructure.container import upgrade_read_models
 from infrastructure.following.runner import ProjectionRunner, read_models
+from infrastructure.postgres.recorder import IN_MEMORY_PERSISTENCE_TOPIC
 from infrastructure.postgres.sql import sqlalchemy_engine
 from infrastructure.postgres.tracking import stored_state
 from projections.queue_stats import QueueStatistics
@@ -55,7 +56,7 @@ class Clock:
 def history(days: int, tickets: int, unattended_tickets: int) -> SmartQueue:
     """A branch's ``days`` of activity in an in-memory application."""
     clock = Clock()
-    app = SmartQueue(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
+    app = SmartQueue(env={"PERSISTENCE_MODULE": IN_MEMORY_PERSISTENCE_TOPIC}, clock=clock)
     tenant_id = app.create_tenant(CommandContext.system(None), "bench", "Bench")
     context = CommandContext.system(tenant_id)
     site = app.add_site(context, "Branch", "Europe/Paris")

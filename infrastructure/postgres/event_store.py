@@ -10,7 +10,7 @@ test_database_url_options.py`` fails if the library stops honouring it.
 
 Its ``POSTGRES_PRE_PING`` check is replaced by
 :class:`~infrastructure.postgres.pool_check.PurgingCheck`, through the pool's private ``_check``
-(the pool has no public setter):
+(the pool has no public setter), set in :mod:`infrastructure.postgres.eventsourcing_internals`:
 ``tests/integration/test_pool_recovery.py`` fails if that stops working.
 """
 
@@ -19,6 +19,8 @@ from __future__ import annotations
 from eventsourcing.postgres import PostgresFactory
 from eventsourcing.utils import Environment, EnvType
 
+from infrastructure.postgres.event_metadata import StampingEventStoreFactory
+from infrastructure.postgres.eventsourcing_internals import replace_pool_check
 from infrastructure.postgres.pool_check import PurgingCheck
 
 FACTORY_TOPIC = "infrastructure.postgres.event_store:ConninfoPostgresFactory"
@@ -27,9 +29,10 @@ CONNINFO = "POSTGRES_CONNINFO"
 _CONNECTION_KEYWORDS = frozenset({"dbname", "host", "port", "user", "password"})
 
 
-class ConninfoPostgresFactory(PostgresFactory):
+class ConninfoPostgresFactory(StampingEventStoreFactory, PostgresFactory):
     """``PERSISTENCE_MODULE`` for the event store: the stock factory, connecting with the
-    conninfo (URL or ``key=value``) in ``POSTGRES_CONNINFO`` when it is set."""
+    conninfo (URL or ``key=value``) in ``POSTGRES_CONNINFO`` when it is set, whose event store
+    stamps each event with its command's metadata."""
 
     def __init__(self, env: Environment | EnvType | None):
         super().__init__(env)
@@ -44,4 +47,4 @@ class ConninfoPostgresFactory(PostgresFactory):
         if self.datastore.pre_ping:
             check = PurgingCheck()
             check.pool = self.datastore.pool
-            self.datastore.pool._check = check
+            replace_pool_check(self.datastore.pool, check)

@@ -12,13 +12,13 @@ from typing import Any, ClassVar
 
 import psycopg
 import pytest
-from infrastructure.postgres.doorbell import Doorbell, doorbell_for
 from psycopg import sql
 from sqlalchemy import Connection
 
 from infrastructure.container import Container
 from infrastructure.following.process import Follower
 from infrastructure.following.runner import ProjectionRunner, ReadModel
+from infrastructure.postgres.doorbell import Doorbell, doorbell_for
 from infrastructure.postgres.sql import sqlalchemy_engine
 from projections.base import Projection
 from tests.integration.projection_support import log_positions, tracked

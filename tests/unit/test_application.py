@@ -361,3 +361,12 @@ def test_every_event_of_a_command_carries_who_asked_from_where_and_why(world):
             "correlation_id": "corr-42",
             "causation_id": "click-7",
         }
+
+
+def test_a_command_on_an_event_store_that_would_drop_its_metadata_is_refused():
+    app = SmartQueue(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+
+    with pytest.raises(RuntimeError, match="cannot stamp events with metadata"):
+        app.create_tenant(CommandContext.system(None), "acme", "Acme")
+
+    assert app.recorder.max_notification_id() is None

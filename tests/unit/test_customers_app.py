@@ -8,12 +8,15 @@ from uuid import uuid4
 
 import pytest
 from eventsourcing.persistence import IntegrityError
+from eventsourcing.popo import POPOFactory
+from eventsourcing.utils import get_topic
 
 from application.app import SmartQueue
 from application.paging import PageRequest
 from application.ports import CustomerProfile
 from domain.customers import Customer
 from domain.errors import CustomerNotFound, InvalidInput
+from infrastructure.postgres.event_metadata import StampingEventStoreFactory
 from tests.unit.customer_fakes import InMemoryCustomerProfiles, customer_world
 
 
@@ -228,9 +231,13 @@ def test_a_new_profile_is_not_written_when_its_events_are_refused(setup):
     assert profiles.rows == {}
 
 
+class StockRecorderFactory(StampingEventStoreFactory, POPOFactory):
+    """In-memory events stamped with metadata, and the library's own recorder."""
+
+
 def test_side_writes_on_a_store_that_would_ignore_them_are_refused():
     app = SmartQueue(
-        env={"PERSISTENCE_MODULE": "eventsourcing.popo"},
+        env={"PERSISTENCE_MODULE": get_topic(StockRecorderFactory)},
         customer_profiles=InMemoryCustomerProfiles(),
     )
     world, _ = customer_world(app=app)

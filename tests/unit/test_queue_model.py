@@ -26,6 +26,7 @@ from application.app import SmartQueue
 from domain.errors import QueueError, QueueNotAccepting
 from domain.policies import Placement, Policy
 from domain.queues import Queue, QueueStatus
+from infrastructure.postgres.recorder import IN_MEMORY_PERSISTENCE_TOPIC
 
 OPENING = datetime(2024, 3, 5, 8, 0, tzinfo=UTC)
 
@@ -107,7 +108,7 @@ class QueueMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.app = SnapshottingSmartQueue(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+        self.app = SnapshottingSmartQueue(env={"PERSISTENCE_MODULE": IN_MEMORY_PERSISTENCE_TOPIC})
         self.history: list = []
         self.taken: set[UUID] = set()
 

@@ -7,10 +7,11 @@ import pytest
 from application.app import SmartQueue
 from application.context import CommandContext
 from domain.errors import NotFound
+from infrastructure.postgres.recorder import IN_MEMORY_PERSISTENCE_TOPIC
 
 
 def test_a_command_without_a_tenant_cannot_reach_any_tenants_data():
-    app = SmartQueue(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    app = SmartQueue(env={"PERSISTENCE_MODULE": IN_MEMORY_PERSISTENCE_TOPIC})
     tenant_id = app.create_tenant(CommandContext.system(None), "acme", "Acme")
     context = CommandContext.system(tenant_id)
     site = app.add_site(context, "HQ", "Europe/Paris")
@@ -29,7 +30,7 @@ def test_a_command_without_a_tenant_cannot_reach_any_tenants_data():
 
 
 def test_a_tenant_cannot_load_another_tenant_as_its_own():
-    app = SmartQueue(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    app = SmartQueue(env={"PERSISTENCE_MODULE": IN_MEMORY_PERSISTENCE_TOPIC})
     first = app.create_tenant(CommandContext.system(None), "first", "First")
     second = app.create_tenant(CommandContext.system(None), "second", "Second")
     app.add_site(CommandContext.system(first), "HQ", "UTC")

@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 from application.app import SmartQueue
 from application.context import CommandContext
 from domain.agents import Agent
+from infrastructure.postgres.recorder import IN_MEMORY_PERSISTENCE_TOPIC
 
 MORNING = datetime(2024, 1, 15, 9, 0, tzinfo=UTC)
 
@@ -33,9 +34,10 @@ class TransactionSpy(SmartQueue):
         super().__init__(*args, **kwargs)
         self.transactions: list[set[str]] = []
 
-    def _record(self, processing_event):
-        self.transactions.append({type(e).__qualname__ for e in processing_event.events})
-        return super()._record(processing_event)
+    def save(self, *objs, **kwargs):
+        recordings = super().save(*objs, **kwargs)
+        self.transactions.append({type(r.domain_event).__qualname__ for r in recordings})
+        return recordings
 
 
 @dataclass
@@ -84,7 +86,9 @@ def make_world(
 ) -> World:
     """A new tenant with one site, in a new application or (for isolation tests) a shared one."""
     if app is None:
-        app = TransactionSpy(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=Clock(now))
+        app = TransactionSpy(
+            env={"PERSISTENCE_MODULE": IN_MEMORY_PERSISTENCE_TOPIC}, clock=Clock(now)
+        )
     clock = app.clock
     tenant_id = app.create_tenant(CommandContext.system(None), f"t-{uuid4().hex[:12]}", "Tenant")
     context = CommandContext(tenant_id=tenant_id, actor_role="admin")

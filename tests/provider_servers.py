@@ -214,7 +214,8 @@ class Delivered:
 
 
 class SmtpServer:
-    """aiosmtpd on 127.0.0.1: STARTTLS required when given a certificate, AUTH when given users.
+    """aiosmtpd on 127.0.0.1: STARTTLS required when given a certificate (or TLS from the first
+    byte with ``implicit_tls``), AUTH when given users.
 
     ``rcpt_replies`` maps a recipient to the SMTP reply its RCPT gets (``"550 5.1.1 no such
     user"``), so a test can make the server refuse one address.
@@ -225,16 +226,22 @@ class SmtpServer:
         certificate: Certificate | None = None,
         users: dict[str, str] | None = None,
         rcpt_replies: dict[str, str] | None = None,
+        implicit_tls: bool = False,
     ) -> None:
         self.delivered: list[Delivered] = []
         self._users = users or {}
         self._rcpt_replies = rcpt_replies or {}
         self.port = refused_port()
         options: dict[str, Any] = {}
-        if certificate is not None:
+        if certificate is not None and implicit_tls:
+            # aiosmtpd counts only STARTTLS as TLS for AUTH; here the whole session is TLS.
+            options.update(ssl_context=certificate.server_context(), auth_require_tls=False)
+        elif certificate is not None:
             options.update(tls_context=certificate.server_context(), require_starttls=True)
         if users:
-            options.update(authenticator=self._authenticate, auth_required=True)
+            # (aiosmtpd warns when AUTH is required without STARTTLS, even under implicit TLS;
+            # there the test checks that the channel logged in instead.)
+            options.update(authenticator=self._authenticate, auth_required=not implicit_tls)
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port, **options)
 
     def _authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:  # type: ignore[no-untyped-def]
@@ -251,13 +258,15 @@ class SmtpServer:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:  # type: ignore[no-untyped-def]
-        message = message_from_bytes(envelope.original_content, policy=policy.default)
+        # The wire's CRLF line ends become Python's newlines, as a mail client shows them.
+        content = envelope.original_content.replace(b"\r\n", b"\n")
+        message = message_from_bytes(content, policy=policy.default)
         self.delivered.append(
             Delivered(
                 mail_from=envelope.mail_from,
                 rcpt_tos=list(envelope.rcpt_tos),
                 message=message,  # type: ignore[arg-type]
-                tls=session.ssl is not None,
+                tls=server.transport.get_extra_info("ssl_object") is not None,
                 login=session.auth_data if session.authenticated else None,
             )
         )

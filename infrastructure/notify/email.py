@@ -64,13 +64,14 @@ class SmtpChannel:
             email["Subject"] = message.subject
             email["Date"] = formatdate(localtime=False, usegmt=True)
             email["Message-ID"] = self.message_id(message)
-            email["Content-Language"] = message.language
         except (ValueError, TypeError) as error:
             # The policy refuses line breaks in headers: no header injection from rendered text.
             raise PermanentFailure(f"email: invalid header ({error})") from None
         email.set_content(message.text)
         if message.html:
             email.add_alternative(message.html, subtype="html")
+        # After the parts: making the message multipart moves every Content-* header into them.
+        email["Content-Language"] = _UNSAFE_ID_CHARACTERS.sub("", message.language) or "und"
         return email
 
     def send(self, message: OutboundMessage) -> Receipt:

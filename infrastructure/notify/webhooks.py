@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
+import socket
 import time
 from collections.abc import Callable
 
 import httpx
 import msgspec
 
-from application.delivery import OutboundMessage, PermanentFailure, Receipt
+from application.delivery import OutboundMessage, PermanentFailure, Receipt, TransientFailure
 from infrastructure.notify.http import DEFAULT_TIMEOUT, http_client, post
 
 SIGNATURE_HEADER = "SmartQueue-Signature"
@@ -39,10 +41,16 @@ class WebhookChannel:
         client: httpx.Client | None = None,
         clock: Callable[[], float] = time.time,
         user_agent: str = "SmartQueue-Webhooks/1",
+        public_only: bool = True,
     ) -> None:
         """``signing_secret`` gives the secret of the subscription a message belongs to (the
-        ledger's record of it); the secret never travels in the message itself."""
+        ledger's record of it); the secret never travels in the message itself.
+
+        ``public_only`` refuses URLs whose host resolves to a loopback, private, link-local or
+        otherwise non-global address, so a tenant's subscription cannot reach the operator's
+        internal network. Turn it off only where receivers are local (development, tests)."""
         self._secret_for = signing_secret
+        self._public_only = public_only
         self._client = client or http_client(timeout)
         self._clock = clock
         self._user_agent = user_agent
@@ -51,6 +59,8 @@ class WebhookChannel:
         """POST the signed body; any 2xx is delivered, redirects are not followed."""
         if not message.recipient.startswith(("https://", "http://")):
             raise PermanentFailure(f"webhook: not an http(s) URL: {message.recipient[:200]!r}")
+        if self._public_only:
+            check_public(message.recipient)
         body = msgspec.json.encode(message.data)
         headers = {
             "Content-Type": "application/json",
@@ -65,6 +75,27 @@ class WebhookChannel:
     def close(self) -> None:
         """Release the HTTP connections."""
         self._client.close()
+
+
+def check_public(url: str) -> None:
+    """Refuse ``url`` unless every address its host resolves to is a global one.
+
+    This is checked before the request and the client resolves the name again, so a name whose
+    answers change between the two (DNS rebinding) is not covered; an egress proxy is.
+    """
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as error:
+        raise PermanentFailure(f"webhook: invalid URL ({error})") from None
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        answers = socket.getaddrinfo(parsed.host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as error:
+        raise TransientFailure(f"webhook: cannot resolve {parsed.host!r} ({error})") from None
+    for *_, address in answers:
+        ip = ipaddress.ip_address(str(address[0]).split("%", 1)[0])
+        if not ip.is_global:
+            raise PermanentFailure(f"webhook: {parsed.host!r} is not a public address ({ip})")
 
 
 def signature(secret: str, body: bytes, timestamp: int) -> str:

@@ -51,7 +51,8 @@ def event(url: str, message_id: str = "wh-42") -> OutboundMessage:
 
 
 def channel(clock=time.time, secret: str = SECRET, timeout: float = 5.0) -> WebhookChannel:  # type: ignore[no-untyped-def]
-    return WebhookChannel(lambda message: secret, clock=clock, timeout=timeout)
+    # The receiver is on the loopback, which production refuses (see the test below).
+    return WebhookChannel(lambda message: secret, clock=clock, timeout=timeout, public_only=False)
 
 
 def test_a_webhook_is_a_json_post_signed_over_timestamp_and_body(provider: ProviderServer) -> None:
@@ -155,6 +156,24 @@ def test_a_redirect_is_not_followed(provider: ProviderServer) -> None:
 def test_a_url_that_is_not_http_is_refused_before_any_request() -> None:
     with pytest.raises(PermanentFailure):
         channel().send(event("file:///etc/passwd"))
+
+
+def test_by_default_a_url_on_the_loopback_or_a_private_network_is_refused(
+    provider: ProviderServer,
+) -> None:
+    guarded = WebhookChannel(lambda message: SECRET)
+    for url in (
+        provider.url + HOOK,
+        "http://localhost:8080/hook",
+        "http://10.1.2.3/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+    ):
+        with pytest.raises(PermanentFailure) as failure:
+            guarded.send(event(url))
+        assert "not a public address" in failure.value.reason, url
+    assert provider.requests == []
 
 
 class TestWebhookAnswers(HttpChannelContract):

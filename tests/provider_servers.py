@@ -16,7 +16,7 @@ import ssl
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -278,9 +278,3 @@ class SmtpServer:
 
     def __exit__(self, *exc: object) -> None:
         self._controller.stop()
-
-
-def serving(server: ProviderServer) -> Iterator[ProviderServer]:
-    """A fixture body: run ``server`` for the test."""
-    with server:
-        yield server

@@ -119,7 +119,10 @@ def _check_tree(tree: nodes.Template, kind: MessageKind, field: str) -> None:
     for node in (tree, *tree.find_all(nodes.Node)):
         line = getattr(node, "lineno", None) or 1
         if type(node) not in ALLOWED_NODES:
-            reason = f"{_describe(node)} is not allowed in a template; use {{variable}} only"
+            reason = (
+                f"{_describe(node)} is not allowed in a template; "
+                "use {variable}, {% if variable %} and filters only"
+            )
             raise TemplateSyntaxInvalid(field, line, reason)
         if isinstance(node, nodes.Filter) and node.name not in FILTERS:
             raise TemplateSyntaxInvalid(

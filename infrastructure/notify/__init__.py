@@ -1,0 +1,1 @@
+"""Notification channels: one adapter per provider family (SMTP, Twilio, FCM, webhooks, console)."""

@@ -43,6 +43,7 @@ from infrastructure.identity_store import Argon2Hasher, PostgresCredentialStore
 from infrastructure.presence import RedisPresence
 from infrastructure.queue_stats_store import PostgresQueueStats
 from infrastructure.rate_limit import RedisLoginLimiter, RedisRequestLimiter
+from infrastructure.read_models.directory import PostgresDirectory
 from infrastructure.redis_server import connect_redis, resolve_redis_url
 from infrastructure.settings import Settings
 from infrastructure.socket_slots import RedisSocketSlots
@@ -106,9 +107,13 @@ def build_container(settings: Settings) -> Container:
     database_url = resolve_database_url(settings)
     redis_url = resolve_redis_url(settings)
     pool = open_pool(database_url, size=max(2, settings.database.pool_size // 2))
+    read_engine = sqlalchemy_engine(
+        database_url, pool_size=max(2, settings.database.pool_size // 2)
+    )
     app = SmartQueue(
         env=event_store_env(database_url, settings, create_tables=False),
         customer_profiles=PostgresCustomerProfiles(pool),
+        directory=PostgresDirectory(read_engine),
     )
     client = connect_redis(redis_url)
     auth = settings.auth
@@ -142,9 +147,6 @@ def build_container(settings: Settings) -> Container:
         lease=timedelta(seconds=settings.idempotency.lease_seconds),
     )
     idempotency = PostgresIdempotencyStore(pool, policy)
-    read_engine = sqlalchemy_engine(
-        database_url, pool_size=max(2, settings.database.pool_size // 2)
-    )
     wait_estimator = PostgresWaitEstimator(
         read_engine, serving_window_seconds=settings.eta.serving_window_seconds
     )

@@ -36,16 +36,20 @@ from infrastructure.read_models import (
     agent_board,
     agent_board_tickets,
     audit_log,
+    directory_agents,
+    directory_queues,
     queue_eta,
     queue_stats,
     ticket_queues,
     tickets,
     waiting_line,
 )
+from infrastructure.read_models.directory import PostgresDirectoryView
 from infrastructure.ticket_store import PostgresTicketsView
 from projections.agent_board import AgentBoardProjection
 from projections.audit_log import AuditLogProjection
 from projections.base import Projection
+from projections.directory import DirectoryProjection
 from projections.queue_day import SlaRule
 from projections.queue_stats_projection import QueueStatsProjection
 from projections.tickets import TicketsProjection
@@ -140,6 +144,11 @@ def read_models(sla: SlaRule | None = None) -> dict[str, ReadModel]:
             TicketsProjection(),
             {"tickets": tickets, "waiting_line": waiting_line, "ticket_queues": ticket_queues},
             PostgresTicketsView,
+        ),
+        ReadModel(
+            DirectoryProjection(),
+            {"directory_queues": directory_queues, "directory_agents": directory_agents},
+            PostgresDirectoryView,
         ),
     ]
     return {model.name: model for model in models}

@@ -1,6 +1,7 @@
-"""The directory read model on PostgreSQL: after any history of queue and agent commands, and
-after a rebuild from zero, ``list_queues`` and ``list_agents`` page through exactly what loading
-the tenant and every aggregate says; a cursor that is not the previous page's is refused."""
+"""The directory read model on PostgreSQL: after any history of queue and agent commands, after a
+rebuild from zero and after its migration on a database with history, ``list_queues`` and
+``list_agents`` page through exactly what loading the tenant and every aggregate says; a cursor
+that is not the previous page's is refused."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import uuid
 from typing import Any
 
 import pytest
+from alembic import command
+from alembic.config import Config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select
@@ -15,6 +18,7 @@ from sqlalchemy import Engine, select
 from application.paging import PageRequest, encode_cursor
 from domain.agents import Agent
 from domain.errors import InvalidInput
+from infrastructure.container import MIGRATIONS
 from infrastructure.projection_runner import ProjectionRunner, read_models
 from infrastructure.read_models import directory_agents, directory_queues
 from infrastructure.rebuild import rebuild
@@ -133,3 +137,35 @@ def test_a_cursor_not_naming_an_item_of_the_list_is_refused(own_container):
     assert rest.next_cursor is None
     on_annex = app.list_queues(tenant.tenant_id, site_id=annex)
     assert [queue.id for queue in on_annex.items] == [annex_queue]
+
+
+def _alembic(container: Any, action: str, target: str) -> None:
+    """``alembic upgrade|downgrade target`` on the container's database, as its owner."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    engine = owner_engine(container)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        getattr(command, action)(config, target)
+
+
+def test_upgrading_a_database_with_history_fills_the_directory_from_the_whole_log(own_container):
+    container = own_container
+    tenant = Directory.open(container.app)
+    steps = [
+        ("issue", 0, 0),
+        ("issue", 0, 1),
+        ("call", 0, 0),
+        ("queue", 0, "sla"),
+        ("user", "manager"),
+    ]
+    tenant.play(steps, lambda _: None)
+    _project(container)
+
+    _alembic(container, "downgrade", "0007")  # a database from before the directory
+    _alembic(container, "upgrade", "head")
+    assert tracked(container.read_engine, "directory") == 0
+    assert _rows(container.read_engine) == {"directory_queues": [], "directory_agents": []}
+    _project(container)
+
+    assert _lists(tenant, 2) == _replayed(tenant)

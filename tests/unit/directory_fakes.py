@@ -1,5 +1,6 @@
 """The directory read model in memory: the projection's view and the application's port in one
-fake, fed from an in-memory SmartQueue's log."""
+fake, fed from an in-memory SmartQueue's log (by hand, or before every query once it is given
+the application as ``log``: a read model without lag)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ class MemoryDirectory:
     queue_rows: dict[UUID, QueueEntry] = field(default_factory=dict)
     agent_rows: dict[UUID, AgentEntry] = field(default_factory=dict)
     position: int = 0
+    log: Application | None = None
+    """When given, every query first applies what this application logged since the last."""
 
     # -- the projection's view --------------------------------------------------------------------
 
@@ -56,11 +59,16 @@ class MemoryDirectory:
                 projection.handle(event, notification.id, self)
             self.position = notifications[-1].id
 
+    def _catch_up(self) -> None:
+        if self.log is not None:
+            self.follow(self.log)
+
     # -- the application's port -------------------------------------------------------------------
 
     def queues(
         self, tenant_id: UUID, page: PageRequest, site_id: UUID | None = None
     ) -> Page[QueueView]:
+        self._catch_up()
         rows = sorted(
             (
                 row
@@ -72,6 +80,7 @@ class MemoryDirectory:
         return map_page(paginate(rows, lambda row: str(row.queue_id), page), queue_view)
 
     def agents(self, tenant_id: UUID, page: PageRequest) -> Page[AgentView]:
+        self._catch_up()
         rows = sorted(
             (row for row in self.agent_rows.values() if row.tenant_id == tenant_id),
             key=lambda row: row.listed_at,

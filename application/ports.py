@@ -8,6 +8,9 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
+from application.paging import Page, PageRequest
+from application.views import AgentView, QueueView
+
 
 @dataclass(frozen=True)
 class Credential:
@@ -186,3 +189,17 @@ class WaitEstimator(Protocol):
     ) -> list[int | None]:
         """The waits of several tickets given as ``(queue_id, position)``, in that order, all
         estimated from the same facts at the same moment (what one answer shows together)."""
+
+
+class Directory(Protocol):
+    """The tenant's queues and agents as their lists show them (a read model: it trails the
+    commands by its projection's lag)."""
+
+    def queues(
+        self, tenant_id: UUID, page: PageRequest, site_id: UUID | None = None
+    ) -> Page[QueueView]:
+        """A page of the tenant's queues in the order they were opened; only those of
+        ``site_id`` when given. A cursor that names no queue of the list is ``InvalidInput``."""
+
+    def agents(self, tenant_id: UUID, page: PageRequest) -> Page[AgentView]:
+        """A page of the tenant's agents in the order their users were registered."""

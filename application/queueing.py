@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from application.base import ContextualApplication, StaleRead, retry_on_conflict
 from application.context import CommandContext
-from application.paging import Page, PageRequest, map_page, paginate
+from application.paging import Page, PageRequest
+from application.ports import Directory
 from application.views import AgentView, QueueView, TicketView
 from domain.agents import Agent
 from domain.customers import Customer
@@ -30,7 +32,23 @@ CHANNELS = frozenset({"kiosk", "web", "mobile", "phone", "counter", "api"})
 MAX_PRIORITY = 10
 
 
-class QueueingCommands(ContextualApplication):
+class DirectoryReads(ContextualApplication):
+    """Lists of queues and agents come from the directory read model, not from replaying the
+    tenant and every queue or agent aggregate."""
+
+    def __init__(self, *args: Any, directory: Directory | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lists = directory
+
+    @property
+    def directory(self) -> Directory:
+        """The directory read model, wired by the composition root."""
+        if self.lists is None:
+            raise RuntimeError("no directory read model was given to the application")
+        return self.lists
+
+
+class QueueingCommands(DirectoryReads):
     """Everything between a customer taking a ticket and an agent finishing with it."""
 
     # -- queues -----------------------------------------------------------------------------------
@@ -90,16 +108,7 @@ class QueueingCommands(ContextualApplication):
     ) -> Page[QueueView]:
         """A page of the tenant's queues with their waiting counts, oldest first; only those of
         ``site_id`` when given."""
-        tenant = self.load(Tenant, tenant_id, tenant_id, ResourceNotFound)
-        queue_ids = tenant.queue_ids
-        if site_id is not None:
-            queue_ids = [
-                queue_id
-                for queue_id in queue_ids
-                if self.load(Queue, queue_id, tenant_id, QueueNotFound).site_id == site_id
-            ]
-        ids = paginate(queue_ids, str, page or PageRequest())
-        return map_page(ids, lambda queue_id: self.get_queue(tenant_id, queue_id))
+        return self.directory.queues(tenant_id, page or PageRequest(), site_id=site_id)
 
     # -- tickets ----------------------------------------------------------------------------------
 

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from application.base import ContextualApplication, retry_on_conflict
+from application.base import retry_on_conflict
 from application.context import CommandContext
-from application.paging import Page, PageRequest, map_page, paginate
-from application.queueing import agent_view
+from application.paging import Page, PageRequest
+from application.queueing import DirectoryReads, agent_view
 from application.views import AgentView
 from domain.agents import Agent
-from domain.errors import AgentNotFound, ResourceNotFound
-from domain.tenancy import Tenant
+from domain.errors import AgentNotFound
 
 
-class StaffingCommands(ContextualApplication):
+class StaffingCommands(DirectoryReads):
     """Every staff user has an agent profile; managers seat agents and watch them."""
 
     @retry_on_conflict
@@ -30,11 +29,4 @@ class StaffingCommands(ContextualApplication):
 
     def list_agents(self, tenant_id: UUID, page: PageRequest | None = None) -> Page[AgentView]:
         """A page of the tenant's agents (one per staff user), oldest first."""
-        tenant = self.load(Tenant, tenant_id, tenant_id, ResourceNotFound)
-        ids = paginate(tenant.user_ids, str, page or PageRequest())
-        return map_page(
-            ids,
-            lambda user_id: agent_view(
-                self.load(Agent, Agent.create_id(user_id), tenant_id, AgentNotFound)
-            ),
-        )
+        return self.directory.agents(tenant_id, page or PageRequest())

@@ -40,6 +40,7 @@ from infrastructure.postgres.roles import (
 from infrastructure.postgres.sql import sqlalchemy_engine
 from infrastructure.read_models.agent_board import PostgresAgentBoard
 from infrastructure.read_models.audit_log import PostgresAuditLog
+from infrastructure.read_models.directory import PostgresDirectory
 from infrastructure.read_models.queue_stats import PostgresQueueStats
 from infrastructure.read_models.tickets import PostgresLiveRecords, PostgresTicketRecords
 from infrastructure.read_models.wait_estimates import PostgresWaitEstimator
@@ -107,9 +108,13 @@ def build_container(settings: Settings) -> Container:
     database_url = resolve_database_url(settings)
     redis_url = resolve_redis_url(settings)
     pool = open_pool(database_url, size=max(2, settings.database.pool_size // 2))
+    read_engine = sqlalchemy_engine(
+        database_url, pool_size=max(2, settings.database.pool_size // 2)
+    )
     app = SmartQueue(
         env=event_store_env(database_url, settings, create_tables=False),
         customer_profiles=PostgresCustomerProfiles(pool),
+        directory=PostgresDirectory(read_engine),
     )
     client = connect_redis(redis_url)
     auth = settings.auth
@@ -143,9 +148,6 @@ def build_container(settings: Settings) -> Container:
         lease=timedelta(seconds=settings.idempotency.lease_seconds),
     )
     idempotency = PostgresIdempotencyStore(pool, policy)
-    read_engine = sqlalchemy_engine(
-        database_url, pool_size=max(2, settings.database.pool_size // 2)
-    )
     wait_estimator = PostgresWaitEstimator(
         read_engine, serving_window_seconds=settings.eta.serving_window_seconds
     )

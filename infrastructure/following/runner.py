@@ -29,6 +29,8 @@ from infrastructure.postgres.tables import (
     agent_board,
     agent_board_tickets,
     audit_log,
+    directory_agents,
+    directory_queues,
     queue_eta,
     queue_stats,
     ticket_queues,
@@ -38,11 +40,13 @@ from infrastructure.postgres.tables import (
 from infrastructure.postgres.tracking import record_position, tracked_position
 from infrastructure.read_models.agent_board import PostgresAgentBoardView
 from infrastructure.read_models.audit_log import PostgresAuditLogView
+from infrastructure.read_models.directory import PostgresDirectoryView
 from infrastructure.read_models.queue_stats import make_queue_stats_view
 from infrastructure.read_models.tickets import PostgresTicketsView
 from projections.agent_board import AgentBoardProjection
 from projections.audit_log import AuditLogProjection
 from projections.base import Projection
+from projections.directory import DirectoryProjection
 from projections.queue_day import SlaRule
 from projections.queue_stats_projection import QueueStatsProjection
 from projections.tickets import TicketsProjection
@@ -137,6 +141,11 @@ def read_models(sla: SlaRule | None = None) -> dict[str, ReadModel]:
             TicketsProjection(),
             {"tickets": tickets, "waiting_line": waiting_line, "ticket_queues": ticket_queues},
             PostgresTicketsView,
+        ),
+        ReadModel(
+            DirectoryProjection(),
+            {"directory_queues": directory_queues, "directory_agents": directory_agents},
+            PostgresDirectoryView,
         ),
     ]
     return {model.name: model for model in models}

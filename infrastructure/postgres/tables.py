@@ -242,6 +242,40 @@ queue_stats = Table(
     Index("queue_stats_tenant_id_day_idx", "tenant_id", "day"),
 )
 
+# The directory (projections/directory.py): every queue and agent of a tenant as lists show them.
+# ``listed_at`` is the log position of the queue's opening or the agent's registration, saved
+# with the tenant's ``QueueAdded`` / ``UserAdded``: ordering by it is the tenant's own order.
+directory_queues = Table(
+    "directory_queues",
+    metadata,
+    Column("queue_id", Uuid, primary_key=True),
+    Column("tenant_id", Uuid, nullable=False),
+    Column("listed_at", BigInteger, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("site_id", Uuid, nullable=False),
+    Column("service_ids", ARRAY(Uuid), nullable=False),
+    Column("algorithm", String(20), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("waiting", Integer, nullable=False),
+    Index("directory_queues_tenant_id_listed_at_idx", "tenant_id", "listed_at"),
+    Index("directory_queues_tenant_id_site_id_listed_at_idx", "tenant_id", "site_id", "listed_at"),
+)
+
+directory_agents = Table(
+    "directory_agents",
+    metadata,
+    Column("agent_id", Uuid, primary_key=True),
+    Column("tenant_id", Uuid, nullable=False),
+    Column("listed_at", BigInteger, nullable=False),
+    Column("user_id", Uuid, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("counter", Text),
+    Column("queue_ids", ARRAY(Uuid), nullable=False),
+    Column("current_ticket_id", Uuid),
+    Index("directory_agents_tenant_id_listed_at_idx", "tenant_id", "listed_at"),
+)
+
 # Every table holding tenant rows; each gets RLS by ``secure_statements``.
 TENANT_TABLES = (
     "audit_log",
@@ -252,6 +286,8 @@ TENANT_TABLES = (
     "tickets",
     "waiting_line",
     "ticket_queues",
+    "directory_queues",
+    "directory_agents",
 )
 
 

@@ -158,6 +158,10 @@ class ReadModels:
                 time.sleep(0.02)
 
 
+# List routes served by the directory read model (the others load aggregates).
+DIRECTORY_LISTS = ("queues/", "agents/")
+
+
 class Session:
     """One signed-in user talking to one tenant's routes."""
 
@@ -218,7 +222,10 @@ class Session:
         return self.request("PATCH", relative, json=json, **kwargs)
 
     def page(self, relative: str, cursor: str | None = None, limit: int | None = None) -> dict:
-        """One page of a list route: ``{"items", "results_per_page", "cursor"}`` (200)."""
+        """One page of a list route: ``{"items", "results_per_page", "cursor"}`` (200), once the
+        read model serving it (if any) has caught up with the log."""
+        if relative in DIRECTORY_LISTS:
+            self.settle("directory")
         params = {name: value for name, value in (("cursor", cursor), ("limit", limit)) if value}
         response = self.request("GET", relative, params=params)
         assert response.status_code == 200, (relative, params, response.text)
@@ -305,10 +312,10 @@ class Session:
         self.settle()
         return self.ok("GET", f"tickets/{ticket_id}/")
 
-    def settle(self) -> None:
-        """Wait until the tickets read model has applied every command made so far."""
+    def settle(self, projection: str = "tickets") -> None:
+        """Wait until ``projection``'s read model has applied every command made so far."""
         assert Session.read_models is not None, "ask for the projections fixture"
-        Session.read_models.caught_up()
+        Session.read_models.caught_up(projection)
 
     def set_status(self, status: str = "available", counter: str | None = None) -> dict:
         """Change the calling agent's status (200)."""

@@ -25,7 +25,8 @@ from tests.e2e.support import (
     smartqueue_executable,
 )
 
-pytestmark = pytest.mark.e2e
+# The lists of queues and agents are served by the directory read model.
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("projections")]
 
 PRESENCE_SECONDS = 3.0
 SWEEP_SECONDS = 0.2

@@ -6,7 +6,8 @@ import pytest
 
 from tests.e2e.support import Session, assert_problem
 
-pytestmark = pytest.mark.e2e
+# The lists of queues and agents are served by the directory read model.
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("projections")]
 
 LISTS = ("sites/", "queues/services/", "queues/", "users/", "agents/")
 

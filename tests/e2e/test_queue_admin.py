@@ -8,7 +8,8 @@ import pytest
 
 from tests.e2e.support import Session, assert_problem, open_floor
 
-pytestmark = pytest.mark.e2e
+# The lists of queues and agents are served by the directory read model.
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("projections")]
 
 
 def test_a_paused_queue_answers_409_to_new_tickets_until_resumed(admin: Session) -> None:

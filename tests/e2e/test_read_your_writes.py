@@ -104,3 +104,37 @@ def test_queue_statistics_count_a_ticket_on_the_first_answer(admin: Session, pro
         )
         assert stats.status_code == 200, stats.text
         assert (stats.json()["issued"], stats.json()["waiting"]) == (issued, issued)
+
+
+def test_the_list_of_queues_shows_a_queue_just_opened_on_the_first_answer(
+    admin: Session, projections: None
+):
+    floor = open_floor(admin)
+    opened = [floor.queue["id"]]
+    for name in ("Second", "Third"):
+        body = {"name": name, "site_id": floor.site["id"], "service_ids": [floor.service["id"]]}
+        response = admin.post("queues/", body)
+        assert response.status_code == 201, response.text
+        opened.append(response.json()["id"])
+        position = response.headers["X-Log-Position"]
+
+        listed = admin.get("queues/", params={"min_position": position})
+
+        assert listed.status_code == 200, listed.text
+        assert int(listed.headers["X-Read-Position"]) >= int(position)
+        assert [queue["id"] for queue in listed.json()["items"]] == opened
+
+
+def test_the_list_of_agents_shows_a_status_change_on_the_first_answer(
+    admin: Session, projections: None
+):
+    agent = admin.add_agent()
+    for status in ("available", "paused"):
+        response = agent.post("agents/set-status/", {"status": status, "counter": "4"})
+        assert response.status_code == 200, response.text
+
+        listed = admin.get("agents/", params={"min_position": response.headers["X-Log-Position"]})
+
+        assert listed.status_code == 200, listed.text
+        mine = [item for item in listed.json()["items"] if item["user_id"] == agent.user["id"]]
+        assert [(item["status"], item["counter"]) for item in mine] == [(status, "4")]

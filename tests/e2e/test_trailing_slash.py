@@ -6,12 +6,13 @@ import pytest
 
 from tests.e2e.support import API, Session, open_floor
 
-# GET tickets/{id}/ is served by the tickets read model.
+# GET tickets/{id}/ and GET queues/ are served by read models.
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("projections")]
 
 
 def test_tenant_routes_answer_with_and_without_a_trailing_slash(admin: Session) -> None:
     floor = open_floor(admin)
+    admin.settle("directory")
 
     without = admin.get("queues")
     with_slash = admin.get("queues/")

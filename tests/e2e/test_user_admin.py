@@ -9,7 +9,8 @@ import pytest
 
 from tests.e2e.support import API, PASSWORD, Session, assert_problem, login, open_floor
 
-pytestmark = pytest.mark.e2e
+# The lists of queues and agents are served by the directory read model.
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("projections")]
 
 
 def test_a_user_patch_changes_name_role_and_extra_scopes(admin: Session) -> None:

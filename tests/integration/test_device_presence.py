@@ -13,6 +13,7 @@ from application.context import CommandContext
 from application.devices import DeviceAuthenticationFailed, Devices, WrongSite
 from application.errors import AuthenticationFailed
 from domain.errors import QueueNotFound
+from infrastructure.following.runner import ProjectionRunner, read_models
 from infrastructure.identity.devices import PostgresDeviceCredentials
 from infrastructure.redis.presence import RedisPresence
 
@@ -101,7 +102,10 @@ def test_a_device_reaches_only_the_queues_of_its_own_site(world, devices):
         devices.check_queue_site(
             world.tenant_id, world.site_id, annex_queue.id, QueueNotFound("hidden")
         )
-    listed = world.container.app.list_queues(world.tenant_id, site_id=other_site.id)
+    directory = read_models()["directory"]
+    app = world.container.app
+    ProjectionRunner(directory, app.recorder, app.mapper).catch_up(world.container.read_engine)
+    listed = app.list_queues(world.tenant_id, site_id=other_site.id)
     assert [queue.id for queue in listed.items] == [annex_queue.id]
 
 

@@ -10,6 +10,7 @@ from application.app import SmartQueue
 from application.context import CommandContext
 from domain.agents import Agent
 from infrastructure.postgres.recorder import IN_MEMORY_PERSISTENCE_TOPIC
+from tests.unit.directory_fakes import MemoryDirectory
 
 MORNING = datetime(2024, 1, 15, 9, 0, tzinfo=UTC)
 
@@ -86,9 +87,13 @@ def make_world(
 ) -> World:
     """A new tenant with one site, in a new application or (for isolation tests) a shared one."""
     if app is None:
+        directory = MemoryDirectory()
         app = TransactionSpy(
-            env={"PERSISTENCE_MODULE": IN_MEMORY_PERSISTENCE_TOPIC}, clock=Clock(now)
+            env={"PERSISTENCE_MODULE": IN_MEMORY_PERSISTENCE_TOPIC},
+            clock=Clock(now),
+            directory=directory,
         )
+        directory.log = app  # lists answer from the directory, caught up before each query
     clock = app.clock
     tenant_id = app.create_tenant(CommandContext.system(None), f"t-{uuid4().hex[:12]}", "Tenant")
     context = CommandContext(tenant_id=tenant_id, actor_role="admin")

@@ -99,7 +99,7 @@ class AgentController(Controller):
         "/",
         operation_id="listAgents",
         sync_to_thread=True,
-        responses=problems(400, 401, 403, 404, 422),
+        responses=problems(400, 401, 403, 404, 422, 503),
         **scoped("agents:read"),
     )
     def list_agents(
@@ -108,8 +108,12 @@ class AgentController(Controller):
         member: NamedDependency[Principal],
         cursor: Cursor = None,
         limit: Limit = DEFAULT_PAGE_SIZE,
+        min_position: MinPosition = None,
     ) -> Paginated[AgentView]:
-        """A page of the tenant's agents (one per staff user) with status, counter and queues."""
+        """A page of the tenant's agents (one per staff user) with status, counter and queues,
+        oldest first (a read model: it trails commands by the projection's lag, unless
+        ``min_position`` asks to read one's own write)."""
+        await_read_models(request, ("directory",), min_position)
         page = container_of(request).app.list_agents(member.tenant_id, page_request(cursor, limit))
         return to_response(page, limit)
 

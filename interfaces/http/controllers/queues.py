@@ -12,6 +12,7 @@ from application.identity import Principal
 from application.paging import DEFAULT_PAGE_SIZE
 from application.views import QueueView
 from domain.errors import QueueNotFound
+from interfaces.http.consistency import MinPosition, await_read_models
 from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, problems
 from interfaces.http.pagination import Cursor, Limit, Paginated, page_request, to_response
 from interfaces.http.schemas import QueueCreate, QueuePatch, given
@@ -61,7 +62,7 @@ class QueueController(Controller):
         "/",
         operation_id="listQueues",
         sync_to_thread=True,
-        responses=problems(400, 401, 403, 404, 422),
+        responses=problems(400, 401, 403, 404, 422, 503),
         **scoped("queues:read"),
     )
     def list_queues(
@@ -70,9 +71,12 @@ class QueueController(Controller):
         member: NamedDependency[Principal],
         cursor: Cursor = None,
         limit: Limit = DEFAULT_PAGE_SIZE,
+        min_position: MinPosition = None,
     ) -> Paginated[QueueView]:
         """A page of the tenant's queues with their waiting counts, oldest first (a device's
-        token sees its own site's only)."""
+        token sees its own site's only). A read model: it trails commands by the projection's
+        lag, unless ``min_position`` asks to read one's own write."""
+        await_read_models(request, ("directory",), min_position)
         page = container_of(request).app.list_queues(
             member.tenant_id, page_request(cursor, limit), site_id=member.site_id
         )

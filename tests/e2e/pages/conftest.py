@@ -82,8 +82,13 @@ def page(browser: Browser, api_url: str) -> Iterator[Page]:
 
 
 def register_device(admin: Session, site_id: str, kind: str, name: str = "Device") -> dict:
-    """Register a display or kiosk over the API: ``{"device": {...}, "secret": "..."}``."""
-    return admin.ok("POST", "devices/", {"site_id": site_id, "kind": kind, "name": name}, 201)
+    """Register a display or kiosk over the API: ``{"device": {...}, "secret": "..."}``.
+
+    It returns once the directory read model has caught up: the page's first read is its
+    site's list of queues (ask for the ``projections`` fixture)."""
+    registered = admin.ok("POST", "devices/", {"site_id": site_id, "kind": kind, "name": name}, 201)
+    admin.settle("directory")
+    return registered
 
 
 def device_page_url(

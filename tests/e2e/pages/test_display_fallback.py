@@ -10,7 +10,8 @@ from playwright.sync_api import Page, expect
 from tests.e2e.pages.conftest import device_page_url, register_device
 from tests.e2e.support import ReadModels, Session, open_floor
 
-pytestmark = pytest.mark.e2e
+# A device page first reads its site's queues from the directory read model.
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("projections")]
 
 POLL_WAIT_MS = 15_000  # the 5 s poll plus the tickets read model's lag, with room
 

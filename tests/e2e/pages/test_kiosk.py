@@ -12,7 +12,8 @@ from playwright.sync_api import Browser, Page, expect
 from tests.e2e.pages.conftest import device_page_url, new_page, register_device
 from tests.e2e.support import ReadModels, Session, open_floor
 
-pytestmark = pytest.mark.e2e
+# A device page first reads its site's queues from the directory read model.
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("projections")]
 
 
 def _queue_button(page: Page, name: str):

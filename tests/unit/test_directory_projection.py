@@ -11,12 +11,13 @@ from hypothesis import strategies as st
 
 from application.app import SmartQueue
 from application.paging import PageRequest
+from infrastructure.postgres.recorder import IN_MEMORY_PERSISTENCE_TOPIC
 from tests.directory_history import HISTORY, Directory
 from tests.unit.directory_fakes import MemoryDirectory
 
 
 def _app(directory: MemoryDirectory) -> SmartQueue:
-    return SmartQueue(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, directory=directory)
+    return SmartQueue(env={"PERSISTENCE_MODULE": IN_MEMORY_PERSISTENCE_TOPIC}, directory=directory)
 
 
 def _walk(list_page: Any, limit: int) -> list[Any]:

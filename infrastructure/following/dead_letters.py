@@ -15,36 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    Connection,
-    DateTime,
-    Integer,
-    String,
-    Table,
-    Text,
-    delete,
-    func,
-    select,
-    update,
-)
+from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
-from infrastructure.postgres.tables import metadata
-
-projection_dead_letters = Table(
-    "projection_dead_letters",
-    metadata,
-    Column("projection_name", String(100), primary_key=True),
-    Column("position", BigInteger, primary_key=True, autoincrement=False),
-    Column("event_id", Text, nullable=False),
-    Column("topic", Text, nullable=False),
-    Column("error", Text, nullable=False),
-    Column("first_failed_at", DateTime(timezone=True), nullable=False),
-    Column("last_failed_at", DateTime(timezone=True), nullable=False),
-    Column("attempts", Integer, nullable=False),
-)
+from infrastructure.postgres.tables import projection_dead_letters
 
 
 @dataclass(frozen=True)

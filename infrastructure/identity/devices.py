@@ -14,7 +14,7 @@ from psycopg_pool import ConnectionPool
 
 from application.devices import DeviceCredential
 from infrastructure.postgres.roles import DEVICE_CREDENTIAL
-from infrastructure.stores.customers import SqlWrite
+from infrastructure.postgres.side_writes import SqlWrite
 
 
 class PostgresDeviceCredentials:

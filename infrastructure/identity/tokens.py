@@ -30,8 +30,8 @@ import jwt
 import redis
 import structlog
 
-from application.errors import Unavailable
 from application.ports import Claims, TokenPair, TokenSubject
+from infrastructure.redis.calls import RedisCall
 
 ALGORITHM = "HS256"
 ACCESS_TYPE = "at+jwt"
@@ -215,20 +215,5 @@ class JwtTokenService:
             pipeline.delete(sessions)
             pipeline.execute()
 
-    def _redis(self) -> _RedisCall:
-        return _RedisCall(self.redis)
-
-
-class _RedisCall:
-    """Turns an unreachable Redis into a 503, never a 500 and never a token accepted unchecked."""
-
-    def __init__(self, client: redis.Redis, store: str = "the token store") -> None:
-        self.client = client
-        self.store = store  # named in the 503's detail
-
-    def __enter__(self) -> redis.Redis:
-        return self.client
-
-    def __exit__(self, kind: object, error: BaseException | None, trace: object) -> None:
-        if isinstance(error, redis.RedisError):
-            raise Unavailable(f"{self.store} (Redis) is unreachable; retry shortly") from error
+    def _redis(self) -> RedisCall:
+        return RedisCall(self.redis)

@@ -276,6 +276,21 @@ directory_agents = Table(
     Index("directory_agents_tenant_id_listed_at_idx", "tenant_id", "listed_at"),
 )
 
+# Poison events set aside by the followers (infrastructure/following/dead_letters.py): operator
+# data across tenants, no tenant_id, no reader grant.
+projection_dead_letters = Table(
+    "projection_dead_letters",
+    metadata,
+    Column("projection_name", String(100), primary_key=True),
+    Column("position", BigInteger, primary_key=True, autoincrement=False),
+    Column("event_id", Text, nullable=False),
+    Column("topic", Text, nullable=False),
+    Column("error", Text, nullable=False),
+    Column("first_failed_at", DateTime(timezone=True), nullable=False),
+    Column("last_failed_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False),
+)
+
 # Every table holding tenant rows; each gets RLS by ``secure_statements``.
 TENANT_TABLES = (
     "audit_log",

@@ -23,7 +23,7 @@ from uuid import UUID, uuid4
 import redis
 
 from application.devices import Seen
-from infrastructure.identity.tokens import _RedisCall
+from infrastructure.redis.calls import RedisCall
 
 PREFIX = "sq:presence"
 ONLINE = f"{PREFIX}:online"
@@ -54,9 +54,9 @@ class RedisPresence:
         self.ttl_ms = max(1, int(ttl_seconds * 1000))
         self.clock = clock
 
-    def _redis(self) -> _RedisCall:
+    def _redis(self) -> RedisCall:
         """Redis unreachable becomes ``Unavailable`` (503), as for tokens."""
-        return _RedisCall(self.redis, "device presence")
+        return RedisCall(self.redis, "device presence")
 
     def touch(self, tenant_id: UUID, device_id: UUID) -> bool:
         with self._redis() as client:

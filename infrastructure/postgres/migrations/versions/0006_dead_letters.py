@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from alembic import op
 
-from infrastructure.following.dead_letters import projection_dead_letters
 from infrastructure.postgres.migrations import drop_tables
+from infrastructure.postgres.tables import projection_dead_letters
 
 revision = "0006"
 down_revision = "0005"

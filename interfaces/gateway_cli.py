@@ -13,13 +13,8 @@ import redis
 from application.live import HEARTBEAT_SECONDS
 from infrastructure.container import Container, build_container
 from infrastructure.kafka.broker import running_broker
-from infrastructure.kafka.display_gateway import (
-    DisplayGateway,
-    last_heartbeat,
-    skipped_records,
-    start_gateway,
-)
-from infrastructure.kafka.gateway_lag import group_lag
+from infrastructure.kafka.display_gateway import DisplayGateway, start_gateway
+from infrastructure.kafka.gateway_status import group_lag, last_heartbeat, skipped_records
 from infrastructure.redis.server import connect_redis, resolve_redis_url
 from infrastructure.roles.supervisor import Supervisor
 from infrastructure.settings import Settings

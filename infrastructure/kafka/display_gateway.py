@@ -43,42 +43,17 @@ from application.live import (
 )
 from domain.errors import DomainError, InvalidInput
 from infrastructure.kafka.client import FAST_GROUP, ensure_topics, quiet_kafka_python
-from infrastructure.kafka.contract import topic_of
 from infrastructure.kafka.gateway_start import NewGroupStart
+from infrastructure.kafka.gateway_status import TOPICS, heartbeat_key, skipped_key
 from infrastructure.redis.channels import channel_of, heartbeat_channel
 from infrastructure.roles.supervisor import Supervisor
 from infrastructure.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
 
-TOPICS = tuple(topic_of(aggregate) for aggregate in ("Ticket", "Queue", "Agent"))
 MAX_BACKOFF_SECONDS = 5.0
 POLL_MS = 200
 TRANSIENT = (redis.RedisError, SQLAlchemyError, PersistenceError)  # retried, never skipped
-
-
-def heartbeat_key(group: str) -> str:
-    """Where the gateways of ``group`` leave their last heartbeat (expires after three beats)."""
-    return f"sq:live:gateway:{group}"
-
-
-def skipped_key(group: str) -> str:
-    """How many malformed records ``group``'s gateways skipped (and, under ``:last``, why)."""
-    return f"sq:live:gateway:{group}:skipped"
-
-
-def skipped_records(client: redis.Redis, group: str) -> tuple[int, str | None]:
-    """The number of malformed records ``group`` skipped and a description of the last one."""
-    count, last = client.mget(skipped_key(group), skipped_key(group) + ":last")
-    if isinstance(last, bytes):
-        last = last.decode()
-    return int(count or 0), last
-
-
-def last_heartbeat(client: redis.Redis, group: str) -> Heartbeat | None:
-    """The latest heartbeat of ``group``'s gateways, if one beat within three intervals."""
-    value = client.get(heartbeat_key(group))
-    return None if value is None else msgspec.json.decode(value, type=Heartbeat)
 
 
 class Envelope(msgspec.Struct):

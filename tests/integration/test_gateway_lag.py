@@ -11,8 +11,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from infrastructure.kafka.client import ensure_topics
-from infrastructure.kafka.display_gateway import TOPICS
-from infrastructure.kafka.gateway_lag import group_lag
+from infrastructure.kafka.gateway_status import TOPICS, group_lag
 from infrastructure.settings import KafkaSettings, load_settings
 from tests.integration.conftest import on_own_broker
 

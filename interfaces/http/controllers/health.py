@@ -9,7 +9,7 @@ from litestar import Controller, Request, Response, get
 from infrastructure.container import Container
 from infrastructure.following.runner import read_models
 from infrastructure.kafka.client import broker_reachable
-from infrastructure.kafka.display_gateway import last_heartbeat
+from infrastructure.kafka.gateway_status import last_heartbeat
 from infrastructure.kafka.relay import RELAY_NAME, relay_lag
 from infrastructure.roles.health import RoleHealth, roles_health
 from interfaces.http.schemas import Health

@@ -1,5 +1,5 @@
-"""Where the display gateway's consumer group stands on its topics (``smartqueue gateway
-status``)."""
+"""What the display gateway says about itself: its heartbeat and skipped records in Redis, and
+where its consumer group stands on its topics (``smartqueue gateway status``, readiness)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,38 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from infrastructure.kafka.display_gateway import TOPICS
+import msgspec
+import redis
+
+from application.live import Heartbeat
+from infrastructure.kafka.contract import topic_of
 from infrastructure.settings import KafkaSettings
+
+TOPICS = tuple(topic_of(aggregate) for aggregate in ("Ticket", "Queue", "Agent"))
+
+
+def heartbeat_key(group: str) -> str:
+    """Where the gateways of ``group`` leave their last heartbeat (expires after three beats)."""
+    return f"sq:live:gateway:{group}"
+
+
+def skipped_key(group: str) -> str:
+    """How many malformed records ``group``'s gateways skipped (and, under ``:last``, why)."""
+    return f"sq:live:gateway:{group}:skipped"
+
+
+def skipped_records(client: redis.Redis, group: str) -> tuple[int, str | None]:
+    """The number of malformed records ``group`` skipped and a description of the last one."""
+    count, last = client.mget(skipped_key(group), skipped_key(group) + ":last")
+    if isinstance(last, bytes):
+        last = last.decode()
+    return int(count or 0), last
+
+
+def last_heartbeat(client: redis.Redis, group: str) -> Heartbeat | None:
+    """The latest heartbeat of ``group``'s gateways, if one beat within three intervals."""
+    value = client.get(heartbeat_key(group))
+    return None if value is None else msgspec.json.decode(value, type=Heartbeat)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ second sees what the first did. The table is defined by Alembic revision 0009.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -206,11 +207,10 @@ class PostgresLedger:
             raise LedgerEntryNotFound(f"no notification {message_id}")
         return _entry(row)
 
-    def transition(
-        self, tenant_id: UUID, message_id: UUID, change: Callable[[Delivery], None]
-    ) -> LedgerEntry:
-        """Apply ``change`` (a :class:`Delivery` method, which raises when the state forbids
-        it) to the message under a row lock, and store the result; the entry after it."""
+    @contextmanager
+    def locked(self, tenant_id: UUID, message_id: UUID) -> Iterator[LedgerEntry]:
+        """The message under a row lock for the block, written back when the block ends
+        (nothing is written when it raises): concurrent holders of one message take turns."""
         with self.pool.connection() as connection:
             set_tenant(connection, tenant_id)
             row = connection.execute(
@@ -220,8 +220,16 @@ class PostgresLedger:
             if row is None:
                 raise LedgerEntryNotFound(f"no notification {message_id}")
             entry = _entry(row)
-            change(entry.delivery)
+            yield entry
             _write(connection, entry)
+
+    def transition(
+        self, tenant_id: UUID, message_id: UUID, change: Callable[[Delivery], None]
+    ) -> LedgerEntry:
+        """Apply ``change`` (a :class:`Delivery` method, which raises when the state forbids
+        it) to the message under a row lock, and store the result; the entry after it."""
+        with self.locked(tenant_id, message_id) as entry:
+            change(entry.delivery)
         return entry
 
     def search(

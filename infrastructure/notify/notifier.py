@@ -1,14 +1,16 @@
 """The notifier: ticket events from Kafka become customer messages in the ledger and delivery
 jobs on dramatiq.
 
-A Kafka consumer group (``SMARTQUEUE_NOTIFIER_GROUP``) on the ticket topic: run as many
-``smartqueue notifier`` processes as wanted, the group shares the partitions. For each event
-that tells a ticket's customer something (:data:`application.notifications.TICKET_EVENT_KINDS`)
-the notifier loads the ticket, its queue and site and the customer, plans the messages
+A Kafka consumer group (``SMARTQUEUE_NOTIFIER_GROUP``) on the ticket and customer topics: run
+as many ``smartqueue notifier`` processes as wanted, the group shares the partitions. For
+each event that tells a ticket's customer something
+(:data:`application.notifications.TICKET_EVENT_KINDS`) the notifier loads the ticket, its
+queue and site and the customer, plans the messages
 (:func:`application.notifications.plan_messages`), renders each with the built-in template,
 records it in the ledger (a message already there is not added again) and queues its delivery.
-Offsets are committed only after a whole batch is handled, so a crash handles a batch again: the
-message ids are the same, the ledger adds nothing, and a job queued twice sends once.
+A customer's erasure erases the ledger's copies of their address and messages (unsent ones go
+dead). Offsets are committed only after a whole batch is handled, so a crash handles a batch
+again: the message ids are the same, the ledger adds nothing, and a job queued twice sends once.
 
 A new group starts at the notifier's start time (less a few seconds), never at the beginning of
 the topics: the history holds messages that are no longer news.
@@ -54,6 +56,8 @@ from infrastructure.settings.notify import NotifySettings
 log = structlog.get_logger(__name__)
 
 TOPIC = topic_of("Ticket")
+CUSTOMER_TOPIC = topic_of("Customer")
+ERASED = "Customer.Erased"
 POLL_MS = 200
 MAX_BACKOFF_SECONDS = 5.0
 TRANSIENT = (psycopg.Error, redis.RedisError, PersistenceError)
@@ -124,7 +128,14 @@ class Notifier:
     # -- deciding ----------------------------------------------------------------------------
 
     def handle(self, envelope: Envelope) -> list[PlannedMessage]:
-        """Record and queue the messages one event causes (none for most events)."""
+        """Record and queue the messages one event causes (none for most events); forget the
+        address and body of every message to an erased customer."""
+        if envelope.event_type == ERASED and envelope.tenant_id is not None:
+            erased = self.ledger.erase(
+                envelope.tenant_id, self.clock(), customer_id=envelope.aggregate_id
+            )
+            log.info("notifications erased", customer_id=str(envelope.aggregate_id), count=erased)
+            return []
         kind = TICKET_EVENT_KINDS.get(envelope.event_type)
         if kind is None or envelope.tenant_id is None:
             return []
@@ -230,7 +241,7 @@ class Notifier:
             fetch_max_wait_ms=20,
             **FAST_GROUP,
         )
-        consumer.subscribe([TOPIC])
+        consumer.subscribe([TOPIC, CUSTOMER_TOPIC])
         return consumer
 
     def consume(self, consumer: Any) -> int:

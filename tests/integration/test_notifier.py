@@ -206,3 +206,31 @@ def test_nothing_is_sent_during_the_customers_quiet_hours_or_without_a_chosen_ch
     (only,) = stack.smtp.delivered
     assert only.rcpt_tos == ["keen@example.org"]
     assert "Votre numéro est" in only.message.get_body(("plain",)).get_content()
+
+
+def test_erasing_a_customer_erases_their_address_and_messages_from_the_ledger(
+    stack: Stack, world: TenantWorld
+) -> None:
+    app = world.container.app
+    customer = app.register_customer(
+        world.context, "Leaving", email="leaving@example.org", channels=["email"]
+    )
+    stack.relay()
+    running = stack.notifier()
+    eventually(lambda: bool(running.notifier.pinned))
+    ticket = app.issue_ticket(world.context, world.queue_id, customer_id=customer.id)
+    stack.relay()
+    eventually(lambda: len(stack.smtp.delivered) == 1)
+
+    app.erase_customer(world.context, customer.id)
+    stack.relay()
+
+    def erased() -> bool:
+        page = stack.ledger.search(world.tenant_id, PageRequest(), ticket_id=ticket.id)
+        return [e.delivery.erased for e in page.items] == [True]
+
+    eventually(erased)
+    running.stop()
+    (entry,) = stack.ledger.search(world.tenant_id, PageRequest(), ticket_id=ticket.id).items
+    assert (entry.delivery.address, entry.body) == (None, None)
+    assert entry.delivery.status is DeliveryStatus.SENT

@@ -51,6 +51,12 @@ def event_uuid(aggregate_id: UUID, aggregate_version: int) -> UUID:
     return uuid5(aggregate_id, str(aggregate_version))
 
 
+def stint_id(ticket_id: UUID, transfers: int) -> UUID:
+    """The key of a ticket's stint in one queue: issued, it is in stint 0; each transfer opens
+    the next. "Your turn is near" is keyed by it, so it goes out once per stint."""
+    return uuid5(ticket_id, f"stint:{transfers}")
+
+
 @dataclass(frozen=True)
 class Recipient:
     """A customer as the notifier needs them: contact details and notification preferences."""

@@ -38,11 +38,13 @@ from application.notifications import (
     event_uuid,
     plan_messages,
     still_news,
+    stint_id,
 )
 from application.views import CustomerView, QueueView, SiteView, TicketView
 from domain.delivery import Delivery
 from domain.errors import NotFound
 from domain.messages import MessageKind
+from domain.notify_rules import NearThresholds
 from infrastructure.kafka.client import FAST_GROUP, ensure_topics, quiet_kafka_python
 from infrastructure.kafka.contract import topic_of
 from infrastructure.kafka.gateway_start import NewGroupStart
@@ -74,6 +76,8 @@ class TicketFacts(Protocol):
     def get_site(self, tenant_id: UUID, site_id: UUID) -> SiteView: ...
 
     def get_customer(self, tenant_id: UUID, customer_id: UUID) -> CustomerView: ...
+
+    def get_next_waiting(self, tenant_id: UUID, queue_id: UUID, count: int) -> list[TicketView]: ...
 
 
 class Envelope(msgspec.Struct):
@@ -124,71 +128,118 @@ class Notifier:
         self.pinned: set[Any] = set()
         self.recorded = 0  # new ledger entries, for tests and logs
         self.handled = 0  # events read and handled
+        self.near = NearThresholds(position=settings.near_position, eta_minutes=None)
 
     # -- deciding ----------------------------------------------------------------------------
 
     def handle(self, envelope: Envelope) -> list[PlannedMessage]:
-        """Record and queue the messages one event causes (none for most events); forget the
-        address and body of every message to an erased customer."""
-        if envelope.event_type == ERASED and envelope.tenant_id is not None:
-            erased = self.ledger.erase(
-                envelope.tenant_id, self.clock(), customer_id=envelope.aggregate_id
-            )
+        """Record and queue the messages one event causes (none for most events): the ticket's
+        own news, and "your turn is near" for the customers the event moved up the line; forget
+        the address and body of every message to an erased customer."""
+        tenant_id = envelope.tenant_id
+        if tenant_id is None:
+            return []
+        if envelope.event_type == ERASED:
+            erased = self.ledger.erase(tenant_id, self.clock(), customer_id=envelope.aggregate_id)
             log.info("notifications erased", customer_id=str(envelope.aggregate_id), count=erased)
             return []
         kind = TICKET_EVENT_KINDS.get(envelope.event_type)
-        if kind is None or envelope.tenant_id is None:
+        if kind is None:
             return []
-        tenant_id = envelope.tenant_id
         try:
             ticket = self.facts.get_ticket(tenant_id, envelope.aggregate_id)
-            if ticket.customer_id is None:
-                return []
-            if not still_news(kind, ticket.status):
-                log.info("notification stale", ticket_id=str(ticket.id), kind=kind.value)
-                return []
+        except NotFound as error:  # another database's event
+            log.info("notification skipped", event=envelope.event_type, reason=str(error))
+            return []
+        event_id = event_uuid(envelope.aggregate_id, envelope.aggregate_version)
+        counter = envelope.data.get("counter") if kind is MessageKind.CALLED else None
+        planned = self._tell(tenant_id, kind, event_id, ticket, counter)
+        # Every ticket event may move others up: the ticket's queue, and the one it left.
+        queues = {ticket.queue_id}
+        if envelope.data.get("from_queue_id"):
+            queues.add(UUID(str(envelope.data["from_queue_id"])))
+        for queue_id in queues:
+            planned += self._turn_near(tenant_id, queue_id)
+        return planned
+
+    def _tell(
+        self,
+        tenant_id: UUID,
+        kind: MessageKind,
+        event_id: UUID,
+        ticket: TicketView,
+        counter: object = None,
+    ) -> list[PlannedMessage]:
+        """Record and queue the messages of ``kind`` to the ticket's customer, if it has one
+        and the news is still news."""
+        if ticket.customer_id is None:
+            return []
+        if not still_news(kind, ticket.status):
+            log.info("notification stale", ticket_id=str(ticket.id), kind=kind.value)
+            return []
+        try:
             customer = self.facts.get_customer(tenant_id, ticket.customer_id)
             queue = self.facts.get_queue(tenant_id, ticket.queue_id)
             site = self.facts.get_site(tenant_id, queue.site_id)
-        except NotFound as error:  # an erased customer, or another database's event
-            log.info("notification skipped", event=envelope.event_type, reason=str(error))
+        except NotFound as error:  # an erased customer, a removed site
+            log.info("notification skipped", ticket_id=str(ticket.id), reason=str(error))
             return []
         now = self.clock()
-        event_id = event_uuid(envelope.aggregate_id, envelope.aggregate_version)
         plan = plan_messages(kind, event_id, recipient_of(customer), now, site.timezone)
         if plan.held_back:
             log.info("notification held back", ticket_id=str(ticket.id), reason=plan.held_back)
-        values = self._values(kind, envelope, ticket, queue, site)
+        values = self._values(ticket, queue, site, counter)
         for planned in plan.messages:
-            rendered = render_message(planned.kind, planned.channel, planned.language, values)
-            body = MessageBody(text=rendered.text, subject=rendered.subject, html=rendered.html)
-            delivery = Delivery(
-                id=planned.message_id,
-                kind=planned.kind,
-                channel=planned.channel,
-                created_at=now,
-                address=planned.address,
-                body=body.encode(),
-                ticket_id=ticket.id,
-                attempt_limit=self.settings.max_attempts,
-            )
-            entry = LedgerEntry(tenant_id, delivery, planned.language, customer.id)
-            if self.ledger.record(entry):
-                self.recorded += 1
-            # Queued even when the entry was there: a crash may have come between the two.
-            # The job sends only what is still queued.
-            self.jobs.enqueue(tenant_id, planned.message_id)
+            self._record_and_queue(tenant_id, planned, ticket, customer.id, values, now)
         return list(plan.messages)
 
-    def _values(
+    def _turn_near(self, tenant_id: UUID, queue_id: UUID) -> list[PlannedMessage]:
+        """ "Your turn is near" to each customer at the head of the line who reached the
+        threshold: once per stint, since the stint keys the message id."""
+        if self.near.position is None:
+            return []
+        try:
+            head = self.facts.get_next_waiting(tenant_id, queue_id, self.near.position)
+        except NotFound:
+            return []
+        planned: list[PlannedMessage] = []
+        for ticket in head:
+            if ticket.customer_id is not None and self.near.reached(ticket.position, None):
+                stint = stint_id(ticket.id, ticket.transfers)
+                planned += self._tell(tenant_id, MessageKind.TURN_NEAR, stint, ticket)
+        return planned
+
+    def _record_and_queue(
         self,
-        kind: MessageKind,
-        envelope: Envelope,
+        tenant_id: UUID,
+        planned: PlannedMessage,
         ticket: TicketView,
-        queue: QueueView,
-        site: SiteView,
+        customer_id: UUID,
+        values: dict[str, object],
+        now: datetime,
+    ) -> None:
+        rendered = render_message(planned.kind, planned.channel, planned.language, values)
+        body = MessageBody(text=rendered.text, subject=rendered.subject, html=rendered.html)
+        delivery = Delivery(
+            id=planned.message_id,
+            kind=planned.kind,
+            channel=planned.channel,
+            created_at=now,
+            address=planned.address,
+            body=body.encode(),
+            ticket_id=ticket.id,
+            attempt_limit=self.settings.max_attempts,
+        )
+        if self.ledger.record(LedgerEntry(tenant_id, delivery, planned.language, customer_id)):
+            self.recorded += 1
+        # Queued even when the entry was there: a crash may have come between the two. The
+        # job sends only what is still queued.
+        self.jobs.enqueue(tenant_id, planned.message_id)
+
+    @staticmethod
+    def _values(
+        ticket: TicketView, queue: QueueView, site: SiteView, counter: object = None
     ) -> dict[str, object]:
-        counter = envelope.data.get("counter") if kind is MessageKind.CALLED else None
         eta = ticket.eta_seconds
         return {
             "number": ticket.number,

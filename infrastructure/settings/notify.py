@@ -23,6 +23,9 @@ class NotifySettings:
     with jitter (default 5)."""
     max_backoff_seconds: Interval = env("SMARTQUEUE_NOTIFY_MAX_BACKOFF_SECONDS", 600.0)
     """SMARTQUEUE_NOTIFY_MAX_BACKOFF_SECONDS: the longest wait between retries (default 600)."""
+    near_position: Positive = env("SMARTQUEUE_NOTIFY_NEAR_POSITION", 3)
+    """SMARTQUEUE_NOTIFY_NEAR_POSITION: "your turn is near" goes to a waiting customer at this
+    position or closer (1 = next), once per ticket and queue (default 3)."""
     notifier_group: str = env("SMARTQUEUE_NOTIFIER_GROUP", "smartqueue-notifier")
     """SMARTQUEUE_NOTIFIER_GROUP: the notifiers' Kafka consumer group."""
     public_url: str = env("SMARTQUEUE_PUBLIC_URL", "")

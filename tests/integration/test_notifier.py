@@ -145,22 +145,25 @@ def test_a_called_customer_gets_please_go_to_counter_once_even_after_a_restart(
     agent_id = called_at_counter(world, "3")
     ticket = app.issue_ticket(world.context, world.queue_id, customer_id=customer.id)
     stack.relay()
-    eventually(lambda: len(stack.smtp.delivered) == 1)
+    # Issued first in line: the number, and at once "your turn is near".
+    eventually(lambda: len(stack.smtp.delivered) == 2)
     assert app.call_next(world.context, agent_id, world.queue_id).id == ticket.id
 
     stack.relay()
 
-    eventually(lambda: len(stack.smtp.delivered) == 2)
+    eventually(lambda: len(stack.smtp.delivered) == 3)
     running.stop()
-    issued, called = stack.smtp.delivered
+    by_subject = {d.message["Subject"]: d for d in stack.smtp.delivered}
+    called = by_subject[f"{ticket.number}: it's your turn, counter 3"]
     assert called.rcpt_tos == ["jeanne.martin@example.org"]
-    assert called.message["Subject"] == f"{ticket.number}: it's your turn, counter 3"
     text = called.message.get_body(("plain",)).get_content()
     assert "Please go to counter 3" in text
+    issued = by_subject[f"Your ticket {ticket.number}"]
     assert (
         f"Your number is {ticket.number} (Main). Position 1"
         in issued.message.get_body(("plain",)).get_content()
     )
+    assert f"{ticket.number}: your turn is near" in by_subject
 
     # The notifier restarts and its group reads the same events again.
     rewind(stack.bootstrap, stack.group, before)
@@ -170,9 +173,13 @@ def test_a_called_customer_gets_please_go_to_counter_once_even_after_a_restart(
     again.stop()
 
     assert again.notifier.recorded == 0
-    assert len(stack.smtp.delivered) == 2
+    assert len(stack.smtp.delivered) == 3
     entries = stack.ledger.search(world.tenant_id, PageRequest(), ticket_id=ticket.id).items
-    assert sorted(e.delivery.kind.value for e in entries) == ["called", "ticket_issued"]
+    assert sorted(e.delivery.kind.value for e in entries) == [
+        "called",
+        "ticket_issued",
+        "turn_near",
+    ]
     assert {(e.delivery.status, e.delivery.attempts) for e in entries} == {(DeliveryStatus.SENT, 1)}
 
 
@@ -200,12 +207,12 @@ def test_nothing_is_sent_during_the_customers_quiet_hours_or_without_a_chosen_ch
 
     stack.relay()
 
-    eventually(lambda: len(stack.smtp.delivered) == 1)
+    eventually(lambda: len(stack.smtp.delivered) == 2)  # the number, and "turn near" (third)
     time.sleep(1.0)
     running.stop()
-    (only,) = stack.smtp.delivered
-    assert only.rcpt_tos == ["keen@example.org"]
-    assert "Votre numéro est" in only.message.get_body(("plain",)).get_content()
+    assert {tuple(d.rcpt_tos) for d in stack.smtp.delivered} == {("keen@example.org",)}
+    bodies = [d.message.get_body(("plain",)).get_content() for d in stack.smtp.delivered]
+    assert any("Votre numéro est" in body for body in bodies)
 
 
 def test_erasing_a_customer_erases_their_address_and_messages_from_the_ledger(
@@ -220,17 +227,52 @@ def test_erasing_a_customer_erases_their_address_and_messages_from_the_ledger(
     eventually(lambda: bool(running.notifier.pinned))
     ticket = app.issue_ticket(world.context, world.queue_id, customer_id=customer.id)
     stack.relay()
-    eventually(lambda: len(stack.smtp.delivered) == 1)
+    eventually(lambda: len(stack.smtp.delivered) == 2)
 
     app.erase_customer(world.context, customer.id)
     stack.relay()
 
     def erased() -> bool:
         page = stack.ledger.search(world.tenant_id, PageRequest(), ticket_id=ticket.id)
-        return [e.delivery.erased for e in page.items] == [True]
+        return [e.delivery.erased for e in page.items] == [True, True]
 
     eventually(erased)
     running.stop()
-    (entry,) = stack.ledger.search(world.tenant_id, PageRequest(), ticket_id=ticket.id).items
-    assert (entry.delivery.address, entry.body) == (None, None)
-    assert entry.delivery.status is DeliveryStatus.SENT
+    for entry in stack.ledger.search(world.tenant_id, PageRequest(), ticket_id=ticket.id).items:
+        assert (entry.delivery.address, entry.body) == (None, None)
+        assert entry.delivery.status is DeliveryStatus.SENT
+
+
+def test_your_turn_is_near_goes_once_to_each_customer_who_reaches_the_third_place(
+    stack: Stack, world: TenantWorld
+) -> None:
+    app = world.container.app
+    customers = [
+        app.register_customer(
+            world.context, f"C{i}", email=f"c{i}@example.org", channels=["email"], language="en"
+        )
+        for i in range(4)
+    ]
+    agent_id = called_at_counter(world, "2")
+    stack.relay()
+    running = stack.notifier()
+    eventually(lambda: bool(running.notifier.pinned))
+    for customer in customers:
+        app.issue_ticket(world.context, world.queue_id, customer_id=customer.id)
+    stack.relay()
+    eventually(lambda: len(stack.smtp.delivered) == 7)  # 4 numbers, 3 near (places 1 to 3)
+
+    first = app.call_next(world.context, agent_id, world.queue_id)  # now 4th is 3rd
+    stack.relay()
+    eventually(lambda: len(stack.smtp.delivered) == 9)
+    app.start_ticket(world.context, first.id)
+    app.close_ticket(world.context, first.id)
+    app.call_next(world.context, agent_id, world.queue_id)  # nobody new reaches third place
+    stack.relay()
+    eventually(lambda: len(stack.smtp.delivered) == 10)
+    time.sleep(1.0)
+    running.stop()
+
+    near = [d.rcpt_tos[0] for d in stack.smtp.delivered if "turn is near" in d.message["Subject"]]
+    assert sorted(near) == [f"c{i}@example.org" for i in range(4)]
+    assert len(stack.smtp.delivered) == 10

@@ -11,6 +11,7 @@ from application.notifications import (
     event_uuid,
     plan_messages,
     still_news,
+    stint_id,
 )
 from domain.messages import Channel, MessageKind
 
@@ -91,3 +92,12 @@ def test_news_that_the_ticket_has_moved_past_is_stale():
     assert not still_news(MessageKind.CALLED, "serving")
     assert not still_news(MessageKind.TICKET_ISSUED, "called")
     assert still_news(MessageKind.CANCELLED, "cancelled")
+
+
+def test_each_transfer_opens_a_stint_with_a_turn_near_message_of_its_own():
+    ticket = uuid.uuid4()
+    stints = [stint_id(ticket, transfers) for transfers in (0, 0, 1, 2)]
+
+    assert stints[0] == stints[1]
+    assert len(set(stints)) == 3
+    assert stint_id(uuid.uuid4(), 0) != stints[0]

@@ -41,7 +41,7 @@ from application.delivery import (
 )
 from domain.delivery import Delivery, DeliveryStatus
 from infrastructure.notify.console import ConsoleChannel
-from infrastructure.notify.ledger import LedgerEntry, PostgresLedger
+from infrastructure.notify.ledger import LedgerEntry, LedgerEntryNotFound, PostgresLedger
 from infrastructure.settings.notify import NotifySettings
 
 log = structlog.get_logger(__name__)
@@ -126,28 +126,37 @@ class DeliveryJobs:
         started = time.monotonic()
         failure: list[DeliveryFailure] = []
         skipped: list[DeliveryStatus] = []
-        with self.ledger.locked(UUID(tenant_id), UUID(message_id)) as entry:
-            delivery = entry.delivery
-            if delivery.status in SETTLED:
-                skipped.append(delivery.status)
-            else:
-                self._attempt(entry, delivery, failure)
-        log.info(
-            "notification.job",
-            message_id=message_id,
-            tenant_id=tenant_id,
-            channel=delivery.channel.value,
-            status=delivery.status.value,
-            attempts=delivery.attempts,
-            skipped=bool(skipped),
-            error=delivery.error,
-            duration_ms=round((time.monotonic() - started) * 1000, 1),
-        )
+        with structlog.contextvars.bound_contextvars(job=ACTOR, message_id=message_id):
+            try:
+                with self.ledger.locked(UUID(tenant_id), UUID(message_id)) as entry:
+                    delivery = entry.delivery
+                    if delivery.status in SETTLED:
+                        skipped.append(delivery.status)
+                    else:
+                        self._attempt(entry, delivery, failure)
+            except LedgerEntryNotFound:
+                # Another database's message, or one deleted since: nothing to send, ever.
+                log.warning("notification.job", outcome="not in the ledger", tenant_id=tenant_id)
+                return
+            self._summary(tenant_id, delivery, bool(skipped), started)
         if delivery.status is DeliveryStatus.FAILED and failure:
             error = failure[0]
             retry_after = getattr(error, "retry_after", None)
             delay = int(retry_after * 1000) if retry_after else None
             raise dramatiq.Retry(error.reason, delay=delay)
+
+    @staticmethod
+    def _summary(tenant_id: str, delivery: Delivery, skipped: bool, started: float) -> None:
+        log.info(
+            "notification.job",
+            tenant_id=tenant_id,
+            channel=delivery.channel.value,
+            status=delivery.status.value,
+            attempts=delivery.attempts,
+            skipped=skipped,
+            error=delivery.error,
+            duration_ms=round((time.monotonic() - started) * 1000, 1),
+        )
 
     def _attempt(
         self, entry: LedgerEntry, delivery: Delivery, failure: list[DeliveryFailure]

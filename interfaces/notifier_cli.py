@@ -27,6 +27,7 @@ def run_notifier_in_background(
         settings.kafka,
         settings.notify,
         supervisor,
+        with_eta=container.tickets.with_eta,
     )
 
 

@@ -244,7 +244,12 @@ class PostgresLedger:
         """The tenant's messages, newest first, by ticket, status and channel."""
         conditions = [sql.SQL("tenant_id = %s")]
         params: list[Any] = [tenant_id]
-        for column, value in (("ticket_id", ticket_id), ("status", status), ("channel", channel)):
+        filters: tuple[tuple[str, object], ...] = (
+            ("ticket_id", ticket_id),
+            ("status", status.value if status else None),
+            ("channel", channel.value if channel else None),
+        )
+        for column, value in filters:
             if value is not None:
                 conditions.append(sql.SQL("{} = %s").format(sql.Identifier(column)))
                 params.append(value)

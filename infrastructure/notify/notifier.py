@@ -116,8 +116,11 @@ class Notifier:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         backoff_seconds: float = 0.5,
+        with_eta: Callable[[UUID, TicketView], TicketView] | None = None,
     ) -> None:
         self.facts = facts
+        self.with_eta = with_eta
+        """Adds a waiting ticket's ETA (the read side's estimator), for ``{eta_minutes}``."""
         self.ledger = ledger
         self.jobs = jobs
         self.kafka = kafka
@@ -185,6 +188,8 @@ class Notifier:
             log.info("notification skipped", ticket_id=str(ticket.id), reason=str(error))
             return []
         now = self.clock()
+        if self.with_eta is not None and ticket.position is not None:
+            ticket = self.with_eta(tenant_id, ticket)
         plan = plan_messages(kind, event_id, recipient_of(customer), now, site.timezone)
         if plan.held_back:
             log.info("notification held back", ticket_id=str(ticket.id), reason=plan.held_back)
@@ -344,8 +349,9 @@ def start_notifier(
     kafka: KafkaSettings,
     settings: NotifySettings,
     supervisor: Supervisor,
+    with_eta: Callable[[UUID, TicketView], TicketView] | None = None,
 ) -> Notifier:
     """Run a notifier in a supervised thread until the supervisor's stop is set."""
-    notifier = Notifier(facts, ledger, jobs, kafka, settings)
+    notifier = Notifier(facts, ledger, jobs, kafka, settings, with_eta=with_eta)
     supervisor.add("notifier", notifier.run)
     return notifier

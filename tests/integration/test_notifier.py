@@ -66,7 +66,15 @@ class Stack:
     def notifier(self) -> Running:
         settings = load_settings({"SMARTQUEUE_NOTIFIER_GROUP": self.group}).notify
         kafka = dataclasses.replace(self.container.settings.kafka, bootstrap_servers=self.bootstrap)
-        return Running(Notifier(self.container.app, self.ledger, self.jobs, kafka, settings))
+        notifier = Notifier(
+            self.container.app,
+            self.ledger,
+            self.jobs,
+            kafka,
+            settings,
+            with_eta=self.container.tickets.with_eta,
+        )
+        return Running(notifier)
 
     def relay(self) -> None:
         position = self.container.app.recorder.max_notification_id() or 0

@@ -126,6 +126,19 @@ def test_a_provider_failing_twice_gets_the_message_once_on_the_third_attempt(
     assert accepted["Body"] == ["Please go to counter 3"]
 
 
+def test_a_rate_limited_message_waits_as_long_as_the_provider_asks(
+    jobs: DeliveryJobs, ledger: PostgresLedger, provider: ProviderServer
+) -> None:
+    provider.script(MESSAGES, Reply(429, {"code": 20429}, headers={"Retry-After": "1"}))
+    entry = record(ledger)
+
+    jobs.enqueue(entry.tenant_id, entry.message_id)
+
+    assert settled(ledger, entry).attempts == 2
+    arrived = [seen.at for seen in provider.requests_to(MESSAGES)]
+    assert arrived[1] - arrived[0] >= 0.95  # not the 0.05 s back-off
+
+
 def test_a_job_delivered_twice_sends_once(
     jobs: DeliveryJobs, ledger: PostgresLedger, provider: ProviderServer
 ) -> None:

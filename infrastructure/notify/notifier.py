@@ -131,6 +131,7 @@ class Notifier:
         self.pinned: set[Any] = set()
         self.recorded = 0  # new ledger entries, for tests and logs
         self.handled = 0  # events read and handled
+        self.skipped: list[str] = []  # events that failed other than transiently, and why
         self.near = NearThresholds(position=settings.near_position, eta_minutes=None)
 
     # -- deciding ----------------------------------------------------------------------------
@@ -318,7 +319,14 @@ class Notifier:
                     where = f"{record.topic}[{record.partition}]@{record.offset}"
                     log.error("notifier skipped a malformed record", record=where, error=str(error))
                     continue
-                self.handle(envelope)
+                try:
+                    self.handle(envelope)
+                except TRANSIENT:
+                    raise  # the batch is handled again after a back-off
+                except Exception as error:  # one bad event must not stop every customer's news
+                    where = f"{record.topic}[{record.partition}]@{record.offset}"
+                    log.exception("notifier skipped an event it could not handle", record=where)
+                    self.skipped.append(f"{where}: {type(error).__name__}: {error}")
                 handled += 1
         if batch:
             consumer.commit()

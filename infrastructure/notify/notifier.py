@@ -41,7 +41,7 @@ from application.notifications import (
     stint_id,
 )
 from application.views import CustomerView, QueueView, SiteView, TicketView
-from domain.delivery import Delivery
+from domain.delivery import Delivery, DeliveryStatus
 from domain.errors import NotFound
 from domain.messages import MessageKind
 from domain.notify_rules import NearThresholds
@@ -62,6 +62,7 @@ CUSTOMER_TOPIC = topic_of("Customer")
 ERASED = "Customer.Erased"
 POLL_MS = 200
 MAX_BACKOFF_SECONDS = 5.0
+QUEUED = DeliveryStatus.QUEUED
 TRANSIENT = (psycopg.Error, redis.RedisError, PersistenceError)
 """Trouble that handling the batch again after a back-off can get past."""
 
@@ -238,8 +239,10 @@ class Notifier:
         )
         if self.ledger.record(LedgerEntry(tenant_id, delivery, planned.language, customer_id)):
             self.recorded += 1
-        # Queued even when the entry was there: a crash may have come between the two. The
-        # job sends only what is still queued.
+        elif self.ledger.get(tenant_id, planned.message_id).delivery.status is not QUEUED:
+            return  # decided before and on its way (or done): "turn near" is re-decided often
+        # A queued entry that was there already is queued again: a crash may have come between
+        # recording and queueing. The job sends only what is still queued, so never twice.
         self.jobs.enqueue(tenant_id, planned.message_id)
 
     @staticmethod

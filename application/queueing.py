@@ -23,7 +23,7 @@ from domain.errors import (
     TicketNotFound,
 )
 from domain.numbering import DailyCounter, format_ticket_number
-from domain.policies import Placement, Policy, WaitingTicket
+from domain.policies import Placement, Policy, WaitingTicket, order_waiting
 from domain.queues import Queue, QueueStatus
 from domain.tenancy import Service, Site, Tenant
 from domain.tickets import Ticket, TicketStatus
@@ -307,6 +307,16 @@ class QueueingCommands(DirectoryReads):
     def get_ticket(self, tenant_id: UUID, ticket_id: UUID) -> TicketView:
         """A ticket with its position and ETA when waiting."""
         return self._ticket_view(self.load(Ticket, ticket_id, tenant_id, TicketNotFound))
+
+    def get_next_waiting(self, tenant_id: UUID, queue_id: UUID, count: int) -> list[TicketView]:
+        """The first ``count`` tickets of a queue's waiting line, in the order they will be
+        called (position 1 first): who is about to be called, without loading the whole line."""
+        queue = self.load(Queue, queue_id, tenant_id, QueueNotFound)
+        head = order_waiting(queue.waiting, self.clock(), Policy(queue.policy))[:count]
+        return [
+            self._ticket_view(self.load(Ticket, entry.ticket_id, tenant_id, TicketNotFound), queue)
+            for entry in head
+        ]
 
     # -- agents -----------------------------------------------------------------------------------
 

@@ -25,6 +25,8 @@ from infrastructure.settings import Settings, current_settings
 from interfaces.dev_exposure import warn_if_exposed
 from interfaces.dev_ready import announce_when_ready, waiting_for
 from interfaces.gateway_cli import gateway_command, run_gateway_in_background
+from interfaces.jobs_cli import jobs_command
+from interfaces.notifier_cli import notifier_command
 from interfaces.projections_cli import projections_group, run_in_background
 from interfaces.relay_cli import relay_group
 from interfaces.startup import resolve_broker, start_role
@@ -284,6 +286,8 @@ def proxy_options(settings: Settings) -> dict[str, object]:
 main.add_command(projections_group)
 main.add_command(relay_group)
 main.add_command(worker_command)
+main.add_command(jobs_command)
+main.add_command(notifier_command)
 main.add_command(gateway_command)
 
 

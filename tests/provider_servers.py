@@ -43,6 +43,8 @@ class Seen:
     headers: dict[str, str]
     """Header names lower-cased."""
     body: bytes
+    at: float = field(default_factory=time.monotonic)
+    """When it arrived (``time.monotonic()``)."""
 
     def form(self) -> dict[str, list[str]]:
         """The ``application/x-www-form-urlencoded`` body."""

@@ -40,11 +40,18 @@ RUNTIME_ROLE = EMBEDDED_RUNTIME_ROLE
 CREDENTIAL_BY_EMAIL = "smartqueue_credential_by_email"
 DEVICE_CREDENTIAL = "smartqueue_device_credential"
 PURGE_IDEMPOTENCY_KEYS = "smartqueue_purge_idempotency_keys"
+DEAD_NOTIFICATIONS = "smartqueue_dead_notifications"
 
 # Write-side tables with personal data or secrets: the runtime reads and writes them for the
 # transaction's tenant only; the reader and the projector get nothing on them.
 WRITE_SIDE_TABLES = frozenset(
-    {"identity_credentials", "customer_profiles", "idempotency_keys", "device_credentials"}
+    {
+        "identity_credentials",
+        "customer_profiles",
+        "idempotency_keys",
+        "device_credentials",
+        "notification_ledger",
+    }
 )
 # Only the projector touches the folds' working state (it mixes tenants); nobody but the owner
 # touches Alembic's bookkeeping.
@@ -245,6 +252,17 @@ def _function_statements(runtime: str | None) -> list[sql.Composable]:
             " WHERE created_at <= expired_before ORDER BY created_at LIMIT max_rows"
             " FOR UPDATE SKIP LOCKED);"
             " GET DIAGNOSTICS purged = ROW_COUNT; RETURN purged; END",
+        ),
+        DEAD_NOTIFICATIONS: (
+            "wanted uuid, max_rows integer",
+            "TABLE (message_id uuid, tenant_id uuid, kind text, channel text, attempts integer,"
+            " error text, updated_at timestamptz)",
+            "sql STABLE",
+            # The operator's dead-letter list and retry: no tenant is known; no address or body.
+            "SELECT n.message_id, n.tenant_id, n.kind, n.channel, n.attempts, n.error,"
+            " n.updated_at FROM {schema}.notification_ledger n WHERE n.status = 'dead'"
+            " AND (wanted IS NULL OR n.message_id = wanted)"
+            " ORDER BY n.updated_at DESC LIMIT max_rows",
         ),
     }
     statements: list[sql.Composable] = []

@@ -34,6 +34,7 @@ from infrastructure.settings.connections import (
     LogSettings,
     RedisSettings,
 )
+from infrastructure.settings.notify import NotifySettings
 from infrastructure.settings.variables import SettingsError, group_variables, read_group
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "LimitSettings",
     "LiveSettings",
     "LogSettings",
+    "NotifySettings",
     "ProxySettings",
     "ReadSettings",
     "RedisSettings",
@@ -84,6 +86,7 @@ class Settings:
     proxies: ProxySettings = field(default_factory=ProxySettings)
     eta: EtaSettings = field(default_factory=EtaSettings)
     supervision: SupervisionSettings = field(default_factory=SupervisionSettings)
+    notify: NotifySettings = field(default_factory=NotifySettings)
 
 
 def _groups() -> dict[str, type]:

@@ -5,6 +5,7 @@ catalogue, so a table added later is covered without touching this file."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 import psycopg
@@ -13,7 +14,10 @@ from click.testing import CliRunner
 from psycopg import sql
 
 from application.context import CommandContext
+from domain.delivery import Delivery
+from domain.messages import Channel, MessageKind
 from infrastructure.following.runner import ProjectionRunner, read_models
+from infrastructure.notify.ledger import LedgerEntry, MessageBody, PostgresLedger
 from infrastructure.postgres.roles import WRITE_SIDE_TABLES
 from infrastructure.postgres.tables import PROJECTOR_ROLE, TENANT_SETTING, TENANT_TABLES
 from interfaces.cli import main
@@ -47,10 +51,24 @@ def _populate(container, world) -> UUID:
         app.register_customer(context, "Jeanne Martin", email="jeanne@example.com")
         container.devices.register_device(context, site_id, "kiosk", "Entrance")
         container.idempotency.claim(context.tenant_id, f"key-{uuid4().hex}", "fingerprint")
-        app.issue_ticket(context, queue_id)
+        ticket = app.issue_ticket(context, queue_id)
+        _record_notification(container, context.tenant_id, ticket.id)
     for model in read_models().values():
         ProjectionRunner(model, app.recorder, app.mapper).catch_up(container.read_engine)
     return other
+
+
+def _record_notification(container, tenant_id: UUID, ticket_id: UUID) -> None:
+    delivery = Delivery(
+        id=uuid4(),
+        kind=MessageKind.TICKET_ISSUED,
+        channel=Channel.EMAIL,
+        created_at=datetime.now(UTC),
+        address="jeanne@example.com",
+        body=MessageBody(text="Your number is A-001").encode(),
+        ticket_id=ticket_id,
+    )
+    PostgresLedger(container.pool).record(LedgerEntry(tenant_id, delivery, "en"))
 
 
 def _tenant_tables(connection: psycopg.Connection) -> list[tuple[str, bool]]:

@@ -164,6 +164,16 @@ def alembic(url: str, action: str, target: str) -> None:
         engine.dispose()
 
 
+def _head() -> str:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return str(ScriptDirectory.from_config(config).get_current_head())
+
+
+# Later revisions stack on 0007; a migrated database stands at the newest one.
+HEAD = _head()
+
+
 def version(url: str) -> str:
     with psycopg.connect(url) as connection:
         row = connection.execute("SELECT version_num FROM alembic_version").fetchone()

@@ -43,6 +43,8 @@ NEEDS = {
     "relay": {"DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS"},
     "gateway": {"DATABASE_URL", "REDIS_URL", "KAFKA_BOOTSTRAP_SERVERS"},
     "worker": {"DATABASE_URL", "REDIS_URL"},
+    "notifier": {"DATABASE_URL", "REDIS_URL", "KAFKA_BOOTSTRAP_SERVERS"},
+    "jobs": {"DATABASE_URL", "REDIS_URL"},
 }
 # The service each connection variable points at, which the role must wait for.
 BACKING_SERVICE = {

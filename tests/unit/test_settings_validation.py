@@ -47,6 +47,13 @@ BAD_VALUES = {
     "SMARTQUEUE_MAX_THREAD_RESTARTS": (["five", "-1"], "whole number, 0 or more"),
     "SMARTQUEUE_ROLE_SILENT_SECONDS": (["half a minute", "0"], "seconds, more than 0"),
     "SMARTQUEUE_MAX_LAG": (["1k", "-1"], "whole number, 0 or more"),
+    "SMARTQUEUE_JOBS_THREADS": (["four", "0"], "whole number, 1 or more"),
+    "SMARTQUEUE_NOTIFY_NEAR_POSITION": (["third", "0"], "whole number, 1 or more"),
+    "SMARTQUEUE_NOTIFY_MAX_ATTEMPTS": (["5x", "0"], "whole number, 1 or more"),
+    "SMARTQUEUE_NOTIFY_MIN_BACKOFF_SECONDS": (["0", "inf"], "seconds, more than 0"),
+    "SMARTQUEUE_NOTIFY_MAX_BACKOFF_SECONDS": (["-1", "long"], "seconds, more than 0"),
+    "SMARTQUEUE_SMTP_PORT": (["smtp", "0", "70000"], "whole number from 1 to 65535"),
+    "SMARTQUEUE_SMTP_SECURITY": (["ssl"], "one of starttls, tls, none"),
 }
 
 

@@ -1,0 +1,134 @@
+"""Which messages a ticket's event causes, for whom, on which channels, in which language.
+
+The notifier (``infrastructure/notify/notifier.py``) reads events from Kafka, loads what they
+are about and asks :func:`plan_messages`; what comes back is recorded in the delivery ledger and
+queued for delivery. Each message's id derives from the event, the channel, the customer and
+the kind, so planning the same event again (a redelivered record, a restarted notifier) names
+the same ledger entries and sends nothing more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID, uuid5
+
+from domain.delivery import message_id
+from domain.messages import Channel, MessageKind, QuietHours, pick_language
+from domain.tickets import TicketStatus
+
+TICKET_EVENT_KINDS: dict[str, MessageKind] = {
+    "Ticket.Issued": MessageKind.TICKET_ISSUED,
+    "Ticket.Called": MessageKind.CALLED,
+    "Ticket.Recalled": MessageKind.RECALLED,
+    "Ticket.Transferred": MessageKind.TRANSFERRED,
+    "Ticket.MarkedNoShow": MessageKind.NO_SHOW,
+    "Ticket.Cancelled": MessageKind.CANCELLED,
+}
+"""The ticket events that tell the ticket's customer something, and what."""
+
+STILL_NEWS_WHILE: dict[MessageKind, frozenset[str]] = {
+    MessageKind.TICKET_ISSUED: frozenset({TicketStatus.WAITING}),
+    MessageKind.TRANSFERRED: frozenset({TicketStatus.WAITING}),
+    MessageKind.TURN_NEAR: frozenset({TicketStatus.WAITING}),
+    MessageKind.CALLED: frozenset({TicketStatus.CALLED}),
+    MessageKind.RECALLED: frozenset({TicketStatus.CALLED}),
+}
+"""The ticket statuses in which a kind's message still tells the customer something; a kind
+not listed is always news (a no-show, a cancellation)."""
+
+
+def still_news(kind: MessageKind, ticket_status: str) -> bool:
+    """Whether a message of ``kind`` is worth sending about a ticket now ``ticket_status``: a
+    notifier that fell behind must not tell a customer being served to go to the counter."""
+    statuses = STILL_NEWS_WHILE.get(kind)
+    return statuses is None or ticket_status in statuses
+
+
+def event_uuid(aggregate_id: UUID, aggregate_version: int) -> UUID:
+    """A UUID for the event ``aggregate_version`` of ``aggregate_id`` (the contract's
+    ``event_id`` names it as ``{aggregate_id}:{version}``), stable wherever it is derived."""
+    return uuid5(aggregate_id, str(aggregate_version))
+
+
+def stint_id(ticket_id: UUID, transfers: int) -> UUID:
+    """The key of a ticket's stint in one queue: issued, it is in stint 0; each transfer opens
+    the next. "Your turn is near" is keyed by it, so it goes out once per stint."""
+    return uuid5(ticket_id, f"stint:{transfers}")
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A customer as the notifier needs them: contact details and notification preferences."""
+
+    customer_id: UUID
+    email: str | None
+    phone: str | None
+    channels: tuple[str, ...]
+    """The channels the customer chose; none chosen means no message."""
+    language: str | None
+    quiet_hours: tuple[str, str] | None
+    """``(start, end)`` as ``HH:MM`` on the site's clock."""
+
+    def address(self, channel: Channel) -> str | None:
+        """Where ``channel`` reaches the customer, if they gave it."""
+        if channel is Channel.EMAIL:
+            return self.email
+        if channel in (Channel.SMS, Channel.WHATSAPP):
+            return self.phone
+        return None  # push needs a registered device, which customers do not have yet
+
+
+@dataclass(frozen=True)
+class PlannedMessage:
+    """One message to record and send."""
+
+    message_id: UUID
+    kind: MessageKind
+    channel: Channel
+    address: str
+    language: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The messages an event causes, and why none when there are none."""
+
+    messages: tuple[PlannedMessage, ...]
+    held_back: str | None = None
+    """Set when the customer's preferences keep every message back (``quiet hours``)."""
+
+
+def plan_messages(
+    kind: MessageKind,
+    event_id: UUID,
+    recipient: Recipient,
+    now: datetime,
+    timezone: str,
+    site_language: str | None = None,
+) -> Plan:
+    """The messages of ``kind`` that the event ``event_id`` sends ``recipient`` at ``now``:
+    one per chosen channel the customer gave an address for, in their language (else the
+    site's, else the default). None during their quiet hours (on the site's clock, in
+    ``timezone``): a ticket's news is stale by the time the window ends."""
+    if recipient.quiet_hours is not None:
+        start, end = recipient.quiet_hours
+        if QuietHours.parse(start, end, timezone).contains(now):
+            return Plan((), held_back="quiet hours")
+    language = pick_language(recipient.language, site_language)
+    messages = []
+    for name in recipient.channels:
+        channel = Channel(name)
+        address = recipient.address(channel)
+        if address is None:
+            continue
+        messages.append(
+            PlannedMessage(
+                message_id=message_id(event_id, channel, str(recipient.customer_id), kind.value),
+                kind=kind,
+                channel=channel,
+                address=address,
+                language=language,
+            )
+        )
+    return Plan(tuple(messages))

@@ -1,0 +1,331 @@
+"""The notification ledger in PostgreSQL: one row per message, moved through its states by the
+rules of :class:`domain.delivery.Delivery`.
+
+Every read and write is scoped to one tenant (forced row-level security: the table is a
+write-side table). A transition loads the row ``FOR UPDATE``, applies the domain method and
+writes the row back in one transaction, so two jobs racing on one message serialise and the
+second sees what the first did. The table is defined by Alembic revision 0009.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from psycopg import sql
+from psycopg_pool import ConnectionPool
+
+from application.paging import Page, PageRequest, decode_cursor, encode_cursor
+from domain.delivery import Delivery, DeliveryStatus
+from domain.errors import InvalidInput, ResourceNotFound
+from domain.messages import Channel, MessageKind
+from infrastructure.postgres.roles import DEAD_NOTIFICATIONS
+from infrastructure.postgres.tenancy import set_tenant
+
+COLUMNS = (
+    "message_id, tenant_id, ticket_id, customer_id, kind, channel, recipient, language,"
+    " body::text, status, attempts, attempt_limit, provider_id, error, erased, created_at,"
+    " sent_at, delivered_at, updated_at"
+)
+INSERT = (
+    "INSERT INTO notification_ledger (message_id, tenant_id, ticket_id, customer_id, kind,"
+    " channel, recipient, language, body, status, attempts, attempt_limit, provider_id, error,"
+    " erased, created_at, sent_at, delivered_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s,"
+    " %s, %s::jsonb, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (message_id) DO NOTHING"
+)
+SELECT = sql.SQL("SELECT {} FROM notification_ledger WHERE ").format(sql.SQL(COLUMNS))
+SELECT_ONE = SELECT + sql.SQL("tenant_id = %s AND message_id = %s")
+UPDATE = (
+    "UPDATE notification_ledger SET recipient = %s, body = %s::jsonb, status = %s,"
+    " attempts = %s, attempt_limit = %s, provider_id = %s, error = %s, erased = %s,"
+    " sent_at = %s, delivered_at = %s, updated_at = %s WHERE tenant_id = %s AND message_id = %s"
+)
+
+
+class MessageBody(msgspec.Struct, frozen=True, omit_defaults=True):
+    """A message's rendered parts, as the ledger keeps them until the customer is erased."""
+
+    text: str
+    subject: str | None = None
+    html: str | None = None
+
+    def encode(self) -> str:
+        """The JSON text stored in :attr:`Delivery.body`."""
+        return msgspec.json.encode(self).decode()
+
+    @classmethod
+    def decode(cls, body: str) -> MessageBody:
+        """The parts from :attr:`Delivery.body`."""
+        return msgspec.json.decode(body, type=cls)
+
+
+@dataclass
+class LedgerEntry:
+    """One message of a tenant: its delivery state, and who and what it is about."""
+
+    tenant_id: UUID
+    delivery: Delivery
+    language: str
+    customer_id: UUID | None = None
+
+    @property
+    def message_id(self) -> UUID:
+        return self.delivery.id
+
+    @property
+    def body(self) -> MessageBody | None:
+        """The rendered parts; ``None`` once erased."""
+        return MessageBody.decode(self.delivery.body) if self.delivery.body else None
+
+
+class LedgerEntryNotFound(ResourceNotFound):
+    """Raised when a tenant's ledger has no message with the id asked for."""
+
+    code = "notification_not_found"
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A dead message, as the operator's list across tenants shows it (no address, no body)."""
+
+    message_id: UUID
+    tenant_id: UUID
+    kind: str
+    channel: str
+    attempts: int
+    error: str | None
+    updated_at: datetime
+
+
+def _entry(row: Sequence[Any]) -> LedgerEntry:
+    (
+        message_id,
+        tenant_id,
+        ticket_id,
+        customer_id,
+        kind,
+        channel,
+        recipient,
+        language,
+        body,
+        status,
+        attempts,
+        attempt_limit,
+        provider_id,
+        error,
+        erased,
+        created_at,
+        sent_at,
+        delivered_at,
+        updated_at,
+    ) = row
+    delivery = Delivery(
+        id=message_id,
+        kind=MessageKind(kind),
+        channel=Channel(channel),
+        created_at=created_at,
+        address=recipient,
+        body=body,
+        ticket_id=ticket_id,
+        status=DeliveryStatus(status),
+        attempts=attempts,
+        attempt_limit=attempt_limit,
+        provider_id=provider_id,
+        error=error,
+        updated_at=updated_at,
+        sent_at=sent_at,
+        delivered_at=delivered_at,
+        erased=erased,
+    )
+    return LedgerEntry(tenant_id, delivery, language, customer_id)
+
+
+def _cursor_key(entry: LedgerEntry) -> str:
+    return f"{entry.delivery.created_at.isoformat()}|{entry.message_id}"
+
+
+def _decode_key(cursor: str) -> tuple[datetime, UUID]:
+    try:
+        created_at, message_id = decode_cursor(cursor).split("|")
+        return datetime.fromisoformat(created_at), UUID(message_id)
+    except ValueError:
+        raise InvalidInput("cursor is not valid; pass the cursor of the previous page") from None
+
+
+class PostgresLedger:
+    """The ledger of every tenant's messages, on the process's psycopg pool."""
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        self.pool = pool
+
+    def record(self, entry: LedgerEntry) -> bool:
+        """Add ``entry`` unless its message id is already there (a redelivered event, a
+        restarted notifier); whether it was added."""
+        d = entry.delivery
+        with self.pool.connection() as connection:
+            set_tenant(connection, entry.tenant_id)
+            cursor = connection.execute(
+                INSERT,
+                (
+                    d.id,
+                    entry.tenant_id,
+                    d.ticket_id,
+                    entry.customer_id,
+                    d.kind.value,
+                    d.channel.value,
+                    d.address,
+                    entry.language,
+                    d.body,
+                    d.status.value,
+                    d.attempts,
+                    d.attempt_limit,
+                    d.provider_id,
+                    d.error,
+                    d.erased,
+                    d.created_at,
+                    d.sent_at,
+                    d.delivered_at,
+                    d.updated_at or d.created_at,
+                ),
+            )
+            return cursor.rowcount == 1
+
+    def get(self, tenant_id: UUID, message_id: UUID) -> LedgerEntry:
+        """The tenant's message ``message_id``, or :class:`LedgerEntryNotFound`."""
+        with self.pool.connection() as connection:
+            set_tenant(connection, tenant_id)
+            row = connection.execute(
+                SELECT_ONE,
+                (tenant_id, message_id),
+            ).fetchone()
+        if row is None:
+            raise LedgerEntryNotFound(f"no notification {message_id}")
+        return _entry(row)
+
+    @contextmanager
+    def locked(self, tenant_id: UUID, message_id: UUID) -> Iterator[LedgerEntry]:
+        """The message under a row lock for the block, written back when the block ends
+        (nothing is written when it raises): concurrent holders of one message take turns."""
+        with self.pool.connection() as connection:
+            set_tenant(connection, tenant_id)
+            row = connection.execute(
+                SELECT_ONE + sql.SQL(" FOR UPDATE"),
+                (tenant_id, message_id),
+            ).fetchone()
+            if row is None:
+                raise LedgerEntryNotFound(f"no notification {message_id}")
+            entry = _entry(row)
+            yield entry
+            _write(connection, entry)
+
+    def transition(
+        self, tenant_id: UUID, message_id: UUID, change: Callable[[Delivery], None]
+    ) -> LedgerEntry:
+        """Apply ``change`` (a :class:`Delivery` method, which raises when the state forbids
+        it) to the message under a row lock, and store the result; the entry after it."""
+        with self.locked(tenant_id, message_id) as entry:
+            change(entry.delivery)
+        return entry
+
+    def search(
+        self,
+        tenant_id: UUID,
+        request: PageRequest,
+        *,
+        ticket_id: UUID | None = None,
+        status: DeliveryStatus | None = None,
+        channel: Channel | None = None,
+    ) -> Page[LedgerEntry]:
+        """The tenant's messages, newest first, by ticket, status and channel."""
+        conditions = [sql.SQL("tenant_id = %s")]
+        params: list[Any] = [tenant_id]
+        filters: tuple[tuple[str, object], ...] = (
+            ("ticket_id", ticket_id),
+            ("status", status.value if status else None),
+            ("channel", channel.value if channel else None),
+        )
+        for column, value in filters:
+            if value is not None:
+                conditions.append(sql.SQL("{} = %s").format(sql.Identifier(column)))
+                params.append(value)
+        if request.cursor is not None:
+            conditions.append(sql.SQL("(created_at, message_id) < (%s, %s)"))
+            params.extend(_decode_key(request.cursor))
+        params.append(request.limit + 1)
+        query = (
+            SELECT
+            + sql.SQL(" AND ").join(conditions)
+            + sql.SQL(" ORDER BY created_at DESC, message_id DESC LIMIT %s")
+        )
+        with self.pool.connection() as connection:
+            set_tenant(connection, tenant_id)
+            rows = connection.execute(query, params).fetchall()
+        entries = [_entry(row) for row in rows]
+        shown = entries[: request.limit]
+        more = len(entries) > request.limit
+        return Page(shown, encode_cursor(_cursor_key(shown[-1])) if more else None)
+
+    def erase(
+        self,
+        tenant_id: UUID,
+        at: datetime,
+        *,
+        customer_id: UUID | None = None,
+        ticket_id: UUID | None = None,
+    ) -> int:
+        """Forget the recipient and body of every message to ``customer_id`` (or about
+        ``ticket_id``); unsent ones go dead. How many entries were erased."""
+        if (customer_id is None) == (ticket_id is None):
+            raise InvalidInput("erase the messages of one customer or of one ticket")
+        column, value = ("customer_id", customer_id) if customer_id else ("ticket_id", ticket_id)
+        with self.pool.connection() as connection:
+            set_tenant(connection, tenant_id)
+            rows = connection.execute(
+                SELECT
+                + sql.SQL("tenant_id = %s AND {} = %s AND NOT erased FOR UPDATE").format(
+                    sql.Identifier(column)
+                ),
+                (tenant_id, value),
+            ).fetchall()
+            for row in rows:
+                entry = _entry(row)
+                entry.delivery.erase(at)
+                _write(connection, entry)
+        return len(rows)
+
+    def dead_letters(self, limit: int = 100, message_id: UUID | None = None) -> list[DeadLetter]:
+        """Dead messages of every tenant, most recent first (through the owner's function: the
+        operator's command knows no tenant); one message when ``message_id`` is given."""
+        with self.pool.connection() as connection:
+            rows = connection.execute(
+                sql.SQL("SELECT * FROM {}(%s, %s)").format(sql.Identifier(DEAD_NOTIFICATIONS)),
+                (message_id, limit),
+            ).fetchall()
+        return [DeadLetter(*row) for row in rows]
+
+
+def _write(connection: Any, entry: LedgerEntry) -> None:
+    d = entry.delivery
+    connection.execute(
+        UPDATE,
+        (
+            d.address,
+            d.body,
+            d.status.value,
+            d.attempts,
+            d.attempt_limit,
+            d.provider_id,
+            d.error,
+            d.erased,
+            d.sent_at,
+            d.delivered_at,
+            d.updated_at,
+            entry.tenant_id,
+            d.id,
+        ),
+    )

@@ -1,0 +1,368 @@
+"""The notifier: ticket events from Kafka become customer messages in the ledger and delivery
+jobs on dramatiq.
+
+A Kafka consumer group (``SMARTQUEUE_NOTIFIER_GROUP``) on the ticket and customer topics: run
+as many ``smartqueue notifier`` processes as wanted, the group shares the partitions. For
+each event that tells a ticket's customer something
+(:data:`application.notifications.TICKET_EVENT_KINDS`) the notifier loads the ticket, its
+queue and site and the customer, plans the messages
+(:func:`application.notifications.plan_messages`), renders each with the built-in template,
+records it in the ledger (a message already there is not added again) and queues its delivery.
+A customer's erasure erases the ledger's copies of their address and messages (unsent ones go
+dead). Offsets are committed only after a whole batch is handled, so a crash handles a batch
+again: the message ids are the same, the ledger adds nothing, and a job queued twice sends once.
+
+A new group starts at the notifier's start time (less a few seconds), never at the beginning of
+the topics: the history holds messages that are no longer news.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+import msgspec
+import psycopg
+import redis
+import structlog
+from eventsourcing.persistence import PersistenceError
+
+from application.notifications import (
+    TICKET_EVENT_KINDS,
+    PlannedMessage,
+    Recipient,
+    event_uuid,
+    plan_messages,
+    still_news,
+    stint_id,
+)
+from application.views import CustomerView, QueueView, SiteView, TicketView
+from domain.delivery import Delivery, DeliveryStatus
+from domain.errors import NotFound
+from domain.messages import MessageKind
+from domain.notify_rules import NearThresholds
+from infrastructure.kafka.client import FAST_GROUP, ensure_topics, quiet_kafka_python
+from infrastructure.kafka.contract import topic_of
+from infrastructure.kafka.gateway_start import NewGroupStart
+from infrastructure.notify.jobs import DeliveryJobs
+from infrastructure.notify.ledger import LedgerEntry, MessageBody, PostgresLedger
+from infrastructure.notify.templates import render_message
+from infrastructure.roles.supervisor import Supervisor
+from infrastructure.settings import KafkaSettings
+from infrastructure.settings.notify import NotifySettings
+
+log = structlog.get_logger(__name__)
+
+TOPIC = topic_of("Ticket")
+CUSTOMER_TOPIC = topic_of("Customer")
+ERASED = "Customer.Erased"
+POLL_MS = 200
+MAX_BACKOFF_SECONDS = 5.0
+QUEUED = DeliveryStatus.QUEUED
+TRANSIENT = (psycopg.Error, redis.RedisError, PersistenceError)
+"""Trouble that handling the batch again after a back-off can get past."""
+
+
+class TicketFacts(Protocol):
+    """The queries the notifier reads a ticket's context with (the application's)."""
+
+    def get_ticket(self, tenant_id: UUID, ticket_id: UUID) -> TicketView: ...
+
+    def get_queue(self, tenant_id: UUID, queue_id: UUID) -> QueueView: ...
+
+    def get_site(self, tenant_id: UUID, site_id: UUID) -> SiteView: ...
+
+    def get_customer(self, tenant_id: UUID, customer_id: UUID) -> CustomerView: ...
+
+    def get_next_waiting(self, tenant_id: UUID, queue_id: UUID, count: int) -> list[TicketView]: ...
+
+
+class Envelope(msgspec.Struct):
+    """The part of a published envelope the notifier reads."""
+
+    event_type: str
+    tenant_id: UUID | None
+    aggregate_id: UUID
+    aggregate_version: int
+    data: dict[str, Any]
+
+
+def recipient_of(customer: CustomerView) -> Recipient:
+    """The customer's contact details and preferences, as planning needs them."""
+    quiet = customer.preferences.quiet_hours
+    return Recipient(
+        customer_id=customer.id,
+        email=customer.email,
+        phone=customer.phone,
+        channels=tuple(customer.preferences.channels),
+        language=customer.preferences.language,
+        quiet_hours=(quiet.start, quiet.end) if quiet else None,
+    )
+
+
+class Notifier:
+    """Consumes, decides, records, queues, commits; see the module docstring."""
+
+    def __init__(
+        self,
+        facts: TicketFacts,
+        ledger: PostgresLedger,
+        jobs: DeliveryJobs,
+        kafka: KafkaSettings,
+        settings: NotifySettings,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        backoff_seconds: float = 0.5,
+        with_eta: Callable[[UUID, TicketView], TicketView] | None = None,
+    ) -> None:
+        self.facts = facts
+        self.with_eta = with_eta
+        """Adds a waiting ticket's ETA (the read side's estimator), for ``{eta_minutes}``."""
+        self.ledger = ledger
+        self.jobs = jobs
+        self.kafka = kafka
+        self.settings = settings
+        self.clock = clock
+        self.backoff_seconds = backoff_seconds
+        self.start = NewGroupStart(time.time())
+        self.pinned: set[Any] = set()
+        self.recorded = 0  # new ledger entries, for tests and logs
+        self.handled = 0  # events read and handled
+        self.skipped: list[str] = []  # events that failed other than transiently, and why
+        self.near = NearThresholds(position=settings.near_position, eta_minutes=None)
+
+    # -- deciding ----------------------------------------------------------------------------
+
+    def handle(self, envelope: Envelope) -> list[PlannedMessage]:
+        """Record and queue the messages one event causes (none for most events): the ticket's
+        own news, and "your turn is near" for the customers the event moved up the line; forget
+        the address and body of every message to an erased customer."""
+        tenant_id = envelope.tenant_id
+        if tenant_id is None:
+            return []
+        if envelope.event_type == ERASED:
+            erased = self.ledger.erase(tenant_id, self.clock(), customer_id=envelope.aggregate_id)
+            log.info("notifications erased", customer_id=str(envelope.aggregate_id), count=erased)
+            return []
+        kind = TICKET_EVENT_KINDS.get(envelope.event_type)
+        if kind is None:
+            return []
+        try:
+            ticket = self.facts.get_ticket(tenant_id, envelope.aggregate_id)
+        except NotFound as error:  # another database's event
+            log.info("notification skipped", event=envelope.event_type, reason=str(error))
+            return []
+        event_id = event_uuid(envelope.aggregate_id, envelope.aggregate_version)
+        counter = envelope.data.get("counter") if kind is MessageKind.CALLED else None
+        planned = self._tell(tenant_id, kind, event_id, ticket, counter)
+        # Every ticket event may move others up: the ticket's queue, and the one it left.
+        queues = {ticket.queue_id}
+        if envelope.data.get("from_queue_id"):
+            queues.add(UUID(str(envelope.data["from_queue_id"])))
+        for queue_id in queues:
+            planned += self._turn_near(tenant_id, queue_id)
+        return planned
+
+    def _tell(
+        self,
+        tenant_id: UUID,
+        kind: MessageKind,
+        event_id: UUID,
+        ticket: TicketView,
+        counter: object = None,
+    ) -> list[PlannedMessage]:
+        """Record and queue the messages of ``kind`` to the ticket's customer, if it has one
+        and the news is still news."""
+        if ticket.customer_id is None:
+            return []
+        if not still_news(kind, ticket.status):
+            log.info("notification stale", ticket_id=str(ticket.id), kind=kind.value)
+            return []
+        try:
+            customer = self.facts.get_customer(tenant_id, ticket.customer_id)
+            queue = self.facts.get_queue(tenant_id, ticket.queue_id)
+            site = self.facts.get_site(tenant_id, queue.site_id)
+        except NotFound as error:  # an erased customer, a removed site
+            log.info("notification skipped", ticket_id=str(ticket.id), reason=str(error))
+            return []
+        now = self.clock()
+        if self.with_eta is not None and ticket.position is not None:
+            ticket = self.with_eta(tenant_id, ticket)
+        plan = plan_messages(kind, event_id, recipient_of(customer), now, site.timezone)
+        if plan.held_back:
+            log.info("notification held back", ticket_id=str(ticket.id), reason=plan.held_back)
+        values = self._values(ticket, queue, site, counter)
+        for planned in plan.messages:
+            self._record_and_queue(tenant_id, planned, ticket, customer.id, values, now)
+        return list(plan.messages)
+
+    def _turn_near(self, tenant_id: UUID, queue_id: UUID) -> list[PlannedMessage]:
+        """ "Your turn is near" to each customer at the head of the line who reached the
+        threshold: once per stint, since the stint keys the message id."""
+        if self.near.position is None:
+            return []
+        try:
+            head = self.facts.get_next_waiting(tenant_id, queue_id, self.near.position)
+        except NotFound:
+            return []
+        planned: list[PlannedMessage] = []
+        for ticket in head:
+            if ticket.customer_id is not None and self.near.reached(ticket.position, None):
+                stint = stint_id(ticket.id, ticket.transfers)
+                planned += self._tell(tenant_id, MessageKind.TURN_NEAR, stint, ticket)
+        return planned
+
+    def _record_and_queue(
+        self,
+        tenant_id: UUID,
+        planned: PlannedMessage,
+        ticket: TicketView,
+        customer_id: UUID,
+        values: dict[str, object],
+        now: datetime,
+    ) -> None:
+        rendered = render_message(planned.kind, planned.channel, planned.language, values)
+        body = MessageBody(text=rendered.text, subject=rendered.subject, html=rendered.html)
+        delivery = Delivery(
+            id=planned.message_id,
+            kind=planned.kind,
+            channel=planned.channel,
+            created_at=now,
+            address=planned.address,
+            body=body.encode(),
+            ticket_id=ticket.id,
+            attempt_limit=self.settings.max_attempts,
+        )
+        if self.ledger.record(LedgerEntry(tenant_id, delivery, planned.language, customer_id)):
+            self.recorded += 1
+        elif self.ledger.get(tenant_id, planned.message_id).delivery.status is not QUEUED:
+            return  # decided before and on its way (or done): "turn near" is re-decided often
+        # A queued entry that was there already is queued again: a crash may have come between
+        # recording and queueing. The job sends only what is still queued, so never twice.
+        self.jobs.enqueue(tenant_id, planned.message_id)
+
+    @staticmethod
+    def _values(
+        ticket: TicketView, queue: QueueView, site: SiteView, counter: object = None
+    ) -> dict[str, object]:
+        eta = ticket.eta_seconds
+        return {
+            "number": ticket.number,
+            "position": ticket.position,
+            "eta_minutes": max(1, round(eta / 60)) if eta is not None else None,
+            "counter": counter or ticket.counter,
+            "queue": queue.name,
+            "site": site.name,
+            "link": None,
+        }
+
+    # -- consuming ---------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        """Consume until ``stop``; after Kafka, database or Redis trouble, a new consumer
+        resumes from the committed offsets (the unfinished batch is handled again)."""
+        from kafka.errors import KafkaError
+
+        quiet_kafka_python()
+        backoff = self.backoff_seconds
+        while not stop.is_set():
+            consumer = None
+            self.pinned = set()
+            try:
+                consumer = self._consumer()
+                while not stop.is_set():
+                    self.consume(consumer)
+                    backoff = self.backoff_seconds
+            except (KafkaError, OSError, *TRANSIENT) as error:
+                log.warning("notifier interrupted; resuming", error=repr(error))
+                stop.wait(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+            finally:
+                if consumer is not None:
+                    try:
+                        consumer.close(autocommit=False)
+                    except Exception as error:  # a broken consumer may fail to close; drop it
+                        log.debug("notifier consumer close failed", error=str(error))
+
+    def _consumer(self) -> Any:
+        from kafka import KafkaConsumer
+
+        ensure_topics(self.kafka)
+        consumer = KafkaConsumer(
+            bootstrap_servers=self.kafka.bootstrap_servers,
+            group_id=self.settings.notifier_group,
+            client_id="smartqueue-notifier",
+            enable_auto_commit=False,
+            auto_offset_reset="none",  # a new group: seek to the start time ourselves
+            fetch_max_wait_ms=20,
+            **FAST_GROUP,
+        )
+        consumer.subscribe([TOPIC, CUSTOMER_TOPIC])
+        return consumer
+
+    def consume(self, consumer: Any) -> int:
+        """One poll: handle its events, then commit. The number of events handled."""
+        from kafka.errors import NoOffsetForPartitionError
+
+        try:
+            batch = consumer.poll(timeout_ms=POLL_MS, max_records=200)
+        except NoOffsetForPartitionError as error:
+            self.start.seek(consumer, set(error.args[0]) if error.args else set())
+            return 0
+        handled = 0
+        for partition, records in batch.items():
+            for record in self.start.recent(partition, records):
+                try:
+                    envelope = msgspec.json.decode(record.value, type=Envelope)
+                except (msgspec.DecodeError, TypeError) as error:
+                    where = f"{record.topic}[{record.partition}]@{record.offset}"
+                    log.error("notifier skipped a malformed record", record=where, error=str(error))
+                    continue
+                try:
+                    self.handle(envelope)
+                except TRANSIENT:
+                    raise  # the batch is handled again after a back-off
+                except Exception as error:  # one bad event must not stop every customer's news
+                    where = f"{record.topic}[{record.partition}]@{record.offset}"
+                    log.exception("notifier skipped an event it could not handle", record=where)
+                    self.skipped.append(f"{where}: {type(error).__name__}: {error}")
+                handled += 1
+        if batch:
+            consumer.commit()
+        self.handled += handled
+        assigned = consumer.assignment()
+        if assigned != self.pinned:
+            self._pin(consumer, assigned)
+        return handled
+
+    def _pin(self, consumer: Any, assigned: set[Any]) -> None:
+        """Commit a position for every newly assigned partition, so a partition that changes
+        hands resumes where it was rather than at the new owner's start time."""
+        from kafka.structs import OffsetAndMetadata
+
+        offsets = {
+            partition: OffsetAndMetadata(consumer.position(partition), "", -1)
+            for partition in assigned
+        }
+        if offsets:
+            consumer.commit(offsets)
+        self.pinned = set(assigned)
+
+
+def start_notifier(
+    facts: TicketFacts,
+    ledger: PostgresLedger,
+    jobs: DeliveryJobs,
+    kafka: KafkaSettings,
+    settings: NotifySettings,
+    supervisor: Supervisor,
+    with_eta: Callable[[UUID, TicketView], TicketView] | None = None,
+) -> Notifier:
+    """Run a notifier in a supervised thread until the supervisor's stop is set."""
+    notifier = Notifier(facts, ledger, jobs, kafka, settings, with_eta=with_eta)
+    supervisor.add("notifier", notifier.run)
+    return notifier

@@ -1,0 +1,135 @@
+"""``smartqueue notifier`` and ``smartqueue jobs`` as the processes an operator runs, configured
+by environment variables only: a called customer gets one email from a real SMTP server, even
+when the notifier is killed (SIGKILL) and started again."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from infrastructure.container import Container
+from tests.conftest import owner_url
+from tests.e2e.support import smartqueue_executable
+from tests.integration.conftest import TenantWorld
+from tests.integration.kafka_support import relay_in_thread_until
+from tests.provider_servers import SmtpServer
+
+pytestmark = pytest.mark.integration
+
+
+def eventually(check: Callable[[], bool], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.1)
+
+
+class Role:
+    """A ``smartqueue <role>`` subprocess logging to a file under ``folder``."""
+
+    def __init__(self, role: str, env: dict[str, str], folder: Path) -> None:
+        self.log = folder / f"{role}-{uuid.uuid4().hex[:6]}.log"
+        with self.log.open("wb") as output:
+            self.process = subprocess.Popen(
+                [smartqueue_executable(), role], env=env, stdout=output, stderr=output
+            )
+
+    def text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    with SmtpServer() as server:
+        yield server
+
+
+@pytest.fixture
+def role_env(
+    container: Container, kafka_bootstrap: str, redis_url: str, smtp: SmtpServer, tmp_path: Path
+) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": container.database_url,
+        "MIGRATION_DATABASE_URL": owner_url(container.database_url),
+        "REDIS_URL": redis_url,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "SMARTQUEUE_HOME": str(tmp_path),
+        "SMARTQUEUE_LOG_FORMAT": "json",
+        "SMARTQUEUE_LOG_LEVEL": "INFO",
+        "SMARTQUEUE_NOTIFIER_GROUP": f"notifier-{uuid.uuid4().hex[:8]}",
+        "SMARTQUEUE_SMTP_HOST": "127.0.0.1",
+        "SMARTQUEUE_SMTP_PORT": str(smtp.port),
+        "SMARTQUEUE_SMTP_SECURITY": "none",
+        "SMARTQUEUE_SMTP_SENDER": "Town hall <queue@example.org>",
+    }
+
+
+def test_the_roles_deliver_one_email_per_message_across_a_killed_notifier(
+    container: Container,
+    world: TenantWorld,
+    kafka_bootstrap: str,
+    smtp: SmtpServer,
+    role_env: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    app = container.app
+
+    def relay() -> None:
+        relay_in_thread_until(container, kafka_bootstrap, app.recorder.max_notification_id() or 0)
+
+    relay()  # the topics exist before the notifier subscribes
+    jobs = Role("jobs", role_env, tmp_path)
+    notifier = Role("notifier", role_env, tmp_path)
+    try:
+        customer = app.register_customer(
+            world.context, "Ana", email="ana@example.org", channels=["email"], language="en"
+        )
+        agent_id = world.add_available_agent()
+        app.set_agent_status(world.context, agent_id, "available", counter="7")
+        eventually(lambda: "gateway group starts" in notifier.text())  # it holds its partitions
+        app.issue_ticket(world.context, world.queue_id, customer_id=customer.id)
+        app.issue_ticket(world.context, world.queue_id)  # no customer: no message
+        relay()
+        eventually(lambda: len(smtp.delivered) == 2)  # the number, and "your turn is near"
+
+        notifier.kill()
+        called = app.call_next(world.context, agent_id, world.queue_id)
+        relay()
+        notifier = Role("notifier", role_env, tmp_path)
+
+        eventually(lambda: len(smtp.delivered) == 3)
+        time.sleep(2.0)  # any second copy would arrive by now
+    finally:
+        notifier.stop()
+        jobs.stop()
+
+    assert called is not None
+    subjects = sorted(d.message["Subject"] for d in smtp.delivered)
+    assert subjects == sorted(
+        [
+            f"Your ticket {called.number}",
+            f"{called.number}: your turn is near",
+            f"{called.number}: it's your turn, counter 7",
+        ]
+    )
+    assert {tuple(d.rcpt_tos) for d in smtp.delivered} == {("ana@example.org",)}

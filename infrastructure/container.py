@@ -18,14 +18,21 @@ from sqlalchemy import Engine
 from application.agent_board import AgentBoard
 from application.app import SmartQueue
 from application.audit import AuditLog
+from application.catalogue import Catalogue
 from application.consistency import Consistency
+from application.customers import Customers
 from application.devices import Devices
 from application.idempotency import IdempotencyStore, KeyPolicy
 from application.identity import Identity
 from application.live import LiveViews
 from application.ports import WaitEstimator
+from application.queues import Queues
+from application.sign_in import SecretSignIn
+from application.staffing import Staffing
 from application.stats import StatsQueries
+from application.tenancy import Tenancy
 from application.ticket_queries import TicketQueries
+from application.tickets import Tickets
 from infrastructure.agent_board_store import PostgresAgentBoard, PostgresWaitEstimator
 from infrastructure.audit_store import PostgresAuditLog
 from infrastructure.consistency_store import PostgresProjectionPositions
@@ -63,19 +70,26 @@ class Container:
     settings: Settings
     database_url: str
     app: SmartQueue
+    """The event store every context saves through (the unit of work)."""
     pool: ConnectionPool
     redis_url: str
     redis: redis.Redis
-    identity: Identity
-    idempotency: IdempotencyStore
     read_engine: Engine
+    tenancy: Tenancy
+    catalogue: Catalogue
+    queues: Queues
+    tickets: Tickets
+    staffing: Staffing
+    customers: Customers
+    identity: Identity
+    devices: Devices
+    idempotency: IdempotencyStore
     audit: AuditLog
     consistency: Consistency
     agent_board: AgentBoard
     wait_estimator: WaitEstimator
     stats: StatsQueries
-    tickets: TicketQueries
-    devices: Devices
+    ticket_queries: TicketQueries
     live: LiveViews
     socket_tickets: RedisSocketTickets
     closed: bool = field(default=False)
@@ -106,42 +120,40 @@ def build_container(settings: Settings) -> Container:
     database_url = resolve_database_url(settings)
     redis_url = resolve_redis_url(settings)
     pool = open_pool(database_url, size=max(2, settings.database.pool_size // 2))
-    app = SmartQueue(
-        env=event_store_env(database_url, settings, create_tables=False),
-        customer_profiles=PostgresCustomerProfiles(pool),
-    )
+    app = SmartQueue(env=event_store_env(database_url, settings, create_tables=False))
     client = connect_redis(redis_url)
     auth = settings.auth
-    identity = Identity(
-        app=app,
-        credentials=PostgresCredentialStore(pool),
-        tokens=JwtTokenService(
-            client,
-            key=load_signing_key(auth.jwt_secret, settings.home),
-            issuer=auth.issuer,
-            audience=auth.audience,
-            access_ttl_seconds=auth.token_ttl_seconds,
-            refresh_ttl_seconds=auth.refresh_ttl_seconds,
-            leeway_seconds=auth.jwt_leeway_seconds,
-        ),
-        hasher=Argon2Hasher(),
-        limiter=RedisLoginLimiter(
+    tokens = JwtTokenService(
+        client,
+        key=load_signing_key(auth.jwt_secret, settings.home),
+        issuer=auth.issuer,
+        audience=auth.audience,
+        access_ttl_seconds=auth.token_ttl_seconds,
+        refresh_ttl_seconds=auth.refresh_ttl_seconds,
+        leeway_seconds=auth.jwt_leeway_seconds,
+    )
+    # One sign-in plumbing for staff and devices: the same limiter counts both.
+    sign_in = SecretSignIn(
+        Argon2Hasher(),
+        RedisLoginLimiter(
             redis_url, auth.login_attempts_per_account, auth.login_attempts_per_address
         ),
     )
+    tenancy = Tenancy(app)
+    staffing = Staffing(app)
+    queues = Queues(app)
+    identity = Identity(app, tenancy, staffing, PostgresCredentialStore(pool), tokens, sign_in)
     devices = Devices(
-        app=app,
-        credentials=PostgresDeviceCredentials(pool),
-        tokens=identity.tokens,
-        hasher=identity.hasher,
-        limiter=identity.limiter,
-        presence=RedisPresence(client, settings.devices.presence_ttl_seconds),
+        app,
+        PostgresDeviceCredentials(pool),
+        tokens,
+        sign_in,
+        RedisPresence(client, settings.devices.presence_ttl_seconds),
     )
     policy = KeyPolicy(
         ttl=timedelta(seconds=settings.idempotency.ttl_seconds),
         lease=timedelta(seconds=settings.idempotency.lease_seconds),
     )
-    idempotency = PostgresIdempotencyStore(pool, policy)
     read_engine = sqlalchemy_engine(
         database_url, pool_size=max(2, settings.database.pool_size // 2)
     )
@@ -155,24 +167,32 @@ def build_container(settings: Settings) -> Container:
     agent_board = PostgresAgentBoard(read_engine)
     ticket_queries = TicketQueries(PostgresTicketRecords(read_engine), wait_estimator)
     return Container(
-        settings,
-        database_url,
-        app,
-        pool,
-        redis_url,
-        client,
-        identity,
-        idempotency,
-        read_engine,
-        PostgresAuditLog(read_engine),
-        consistency,
-        agent_board,
-        wait_estimator,
-        StatsQueries(app, PostgresQueueStats(read_engine)),
-        ticket_queries,
-        devices,
-        LiveViews(PostgresLiveRecords(read_engine), agent_board, app, consistency, ticket_queries),
-        RedisSocketTickets(client, settings.live.socket_ticket_seconds),
+        settings=settings,
+        database_url=database_url,
+        app=app,
+        pool=pool,
+        redis_url=redis_url,
+        redis=client,
+        read_engine=read_engine,
+        tenancy=tenancy,
+        catalogue=Catalogue(app),
+        queues=queues,
+        tickets=Tickets(app),
+        staffing=staffing,
+        customers=Customers(app, PostgresCustomerProfiles(pool)),
+        identity=identity,
+        devices=devices,
+        idempotency=PostgresIdempotencyStore(pool, policy),
+        audit=PostgresAuditLog(read_engine),
+        consistency=consistency,
+        agent_board=agent_board,
+        wait_estimator=wait_estimator,
+        stats=StatsQueries(app, PostgresQueueStats(read_engine)),
+        ticket_queries=ticket_queries,
+        live=LiveViews(
+            PostgresLiveRecords(read_engine), agent_board, queues, consistency, ticket_queries
+        ),
+        socket_tickets=RedisSocketTickets(client, settings.live.socket_ticket_seconds),
         request_limits=request_limiter(redis_url, settings),
     )
 

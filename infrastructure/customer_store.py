@@ -16,7 +16,7 @@ from psycopg import Cursor, sql
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
-from application.ports import CustomerProfile
+from application.customers import CustomerProfile
 from infrastructure.database_roles import set_tenant
 
 SELECT = sql.SQL(

@@ -117,8 +117,7 @@ def _live_part(references: dict[str, dict[str, str]]) -> tuple[dict, dict, dict]
             "channel": {"$ref": f"#/channels/{name}"},
             "summary": "Snapshot first, then every change, within a second of the command.",
             "messages": [
-                {"$ref": f"#/channels/{name}/messages/{message}"}
-                for message in channel["messages"]
+                {"$ref": f"#/channels/{name}/messages/{message}"} for message in channel["messages"]
             ],
         }
         for name, channel in channels.items()

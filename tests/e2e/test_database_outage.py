@@ -27,6 +27,7 @@ from tests.e2e.support import LiveSocket, Tenant, login, open_floor
 
 pytestmark = pytest.mark.e2e
 
+
 def test_terminating_every_connection_under_load_loses_nothing(
     live: Live, new_tenant: Callable[[], Tenant]
 ):

@@ -89,9 +89,11 @@ def test_a_call_made_the_moment_dev_announces_itself_reaches_an_open_queue_socke
             assert called.status_code == 200, called.text
             assert called.json()["id"] == waiting["id"]
             change = socket.until(
-                lambda message: message.get("type") == "change"
-                and message.get("event") == "Ticket.Called"
-                and message["ticket"]["id"] == waiting["id"],
+                lambda message: (
+                    message.get("type") == "change"
+                    and message.get("event") == "Ticket.Called"
+                    and message["ticket"]["id"] == waiting["id"]
+                ),
                 timeout=20,
             )
             assert change["ticket"]["status"] == "called"

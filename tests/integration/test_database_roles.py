@@ -31,12 +31,12 @@ WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') ORDER BY 1
 def _populate(container, world) -> UUID:
     """Rows of two tenants in every table: credentials, a customer, a device, an idempotency
     key, tickets, and every read model caught up. Returns the second tenant."""
-    app = container.app
-    other = app.create_tenant(CommandContext.system(None), f"roles-{uuid4().hex[:12]}", "B")
+    app = container
+    other = app.tenancy.create_tenant(CommandContext.system(None), f"roles-{uuid4().hex[:12]}", "B")
     other_context = CommandContext.system(other)
-    site = app.add_site(other_context, "Other", "Europe/Paris")
-    service = app.add_service(other_context, "Loans", "L", target_wait_minutes=5)
-    queue = app.open_queue(other_context, "Other", site.id, [service.id], "fifo")
+    site = app.catalogue.add_site(other_context, "Other", "Europe/Paris")
+    service = app.catalogue.add_service(other_context, "Loans", "L", target_wait_minutes=5)
+    queue = app.queues.open_queue(other_context, "Other", site.id, [service.id], "fifo")
     for context, site_id, queue_id, slug in (
         (world.context, world.site_id, world.queue_id, world.slug),
         (other_context, site.id, queue.id, f"b{uuid4().hex[:8]}"),
@@ -44,12 +44,12 @@ def _populate(container, world) -> UUID:
         container.identity.create_user(
             context, f"{uuid4().hex[:10]}@{slug}.example", "password1", "Agent", "agent"
         )
-        app.register_customer(context, "Jeanne Martin", email="jeanne@example.com")
+        app.customers.register_customer(context, "Jeanne Martin", email="jeanne@example.com")
         container.devices.register_device(context, site_id, "kiosk", "Entrance")
         container.idempotency.claim(context.tenant_id, f"key-{uuid4().hex}", "fingerprint")
-        app.issue_ticket(context, queue_id)
+        app.tickets.issue_ticket(context, queue_id)
     for model in read_models().values():
-        ProjectionRunner(model, app.recorder, app.mapper).catch_up(container.read_engine)
+        ProjectionRunner(model, app.app.recorder, app.app.mapper).catch_up(container.read_engine)
     return other
 
 

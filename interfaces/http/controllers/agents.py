@@ -69,7 +69,7 @@ class AgentController(Controller):
         data: JSONBody[CallNext | None] = None,
     ) -> Response[TicketView | None]:
         """Call the next ticket of a queue, or of the agent's queues when none is named."""
-        ticket = container_of(request).app.call_next(
+        ticket = container_of(request).staffing.call_next(
             command_context(request, member), member.agent_id, data.queue_id if data else None
         )
         if ticket is None:
@@ -91,7 +91,7 @@ class AgentController(Controller):
         data: JSONBody[AgentStatusChange],
     ) -> AgentView:
         """``available``, ``busy``, ``paused`` or ``offline``, and optionally the counter."""
-        return container_of(request).app.set_agent_status(
+        return container_of(request).staffing.set_agent_status(
             command_context(request, member), member.agent_id, data.status, data.counter
         )
 
@@ -110,7 +110,9 @@ class AgentController(Controller):
         limit: Limit = DEFAULT_PAGE_SIZE,
     ) -> Paginated[AgentView]:
         """A page of the tenant's agents (one per staff user) with status, counter and queues."""
-        page = container_of(request).app.list_agents(member.tenant_id, page_request(cursor, limit))
+        page = container_of(request).staffing.list_agents(
+            member.tenant_id, page_request(cursor, limit)
+        )
         return to_response(page, limit)
 
     @get(
@@ -145,7 +147,7 @@ class AgentController(Controller):
     )
     def me(self, request: Request, member: NamedDependency[Principal]) -> AgentView:
         """The calling user's agent profile."""
-        return container_of(request).app.get_agent(member.tenant_id, member.agent_id)
+        return container_of(request).staffing.get_agent(member.tenant_id, member.agent_id)
 
     @get(
         "/{agent_id:uuid}",
@@ -158,7 +160,7 @@ class AgentController(Controller):
         self, request: Request, member: NamedDependency[Principal], agent_id: FromPath[UUID]
     ) -> AgentView:
         """An agent's status, counter, queues and current ticket."""
-        return container_of(request).app.get_agent(member.tenant_id, agent_id)
+        return container_of(request).staffing.get_agent(member.tenant_id, agent_id)
 
     @put(
         "/{agent_id:uuid}/queues",
@@ -175,7 +177,7 @@ class AgentController(Controller):
         data: JSONBody[AgentQueues],
     ) -> AgentView:
         """Set the queues the agent calls from when no queue is named."""
-        return container_of(request).app.assign_agent_queues(
+        return container_of(request).staffing.assign_agent_queues(
             command_context(request, member), agent_id, data.queue_ids
         )
 
@@ -194,6 +196,6 @@ class AgentController(Controller):
         data: JSONBody[AgentCounter],
     ) -> AgentView:
         """Seat an agent at a counter (``null`` for none); their next call announces it."""
-        return container_of(request).app.assign_agent_counter(
+        return container_of(request).staffing.assign_agent_counter(
             command_context(request, member), agent_id, data.counter
         )

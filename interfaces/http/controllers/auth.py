@@ -75,7 +75,7 @@ class AuthController(Controller):
     )
     def me(self, request: Request, principal: NamedDependency[Principal]) -> UserView:
         """The user the token belongs to."""
-        return container_of(request).app.get_user(principal.tenant_id, principal.user_id)
+        return container_of(request).tenancy.get_user(principal.tenant_id, principal.user_id)
 
     @post(
         "/logout",

@@ -82,7 +82,7 @@ class CustomerController(Controller):
         name: NameQuery = None,
     ) -> Paginated[CustomerView]:
         """Customers oldest first, optionally by exact phone or by part of the name."""
-        page = container_of(request).app.list_customers(
+        page = container_of(request).customers.list_customers(
             member.tenant_id, page_request(cursor, limit), phone, phone_region, name
         )
         return to_response(page, limit)
@@ -99,7 +99,7 @@ class CustomerController(Controller):
     ) -> CustomerView:
         """Register a customer; the phone is normalised to E.164."""
         wanted = data.preferences or CustomerPreferences()
-        return container_of(request).app.register_customer(
+        return container_of(request).customers.register_customer(
             command_context(request, member),
             data.name,
             phone=data.phone,
@@ -122,7 +122,7 @@ class CustomerController(Controller):
         self, request: Request, member: NamedDependency[Principal], customer_id: FromPath[UUID]
     ) -> CustomerView:
         """One customer; an erased customer is 404."""
-        return container_of(request).app.get_customer(member.tenant_id, customer_id)
+        return container_of(request).customers.get_customer(member.tenant_id, customer_id)
 
     @patch(
         "/{customer_id:uuid}",
@@ -152,7 +152,7 @@ class CustomerController(Controller):
                 changes["language"] = wanted.language
             if wanted.quiet_hours is not msgspec.UNSET:
                 changes["quiet_hours"] = _quiet(wanted.quiet_hours)
-        return container_of(request).app.update_customer(
+        return container_of(request).customers.update_customer(
             command_context(request, member),
             customer_id,
             phone_region=data.phone_region,
@@ -170,4 +170,6 @@ class CustomerController(Controller):
         self, request: Request, member: NamedDependency[Principal], customer_id: FromPath[UUID]
     ) -> None:
         """Erase the customer's personal data for good; their tickets stay in statistics."""
-        container_of(request).app.erase_customer(command_context(request, member), customer_id)
+        container_of(request).customers.erase_customer(
+            command_context(request, member), customer_id
+        )

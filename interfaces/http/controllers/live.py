@@ -352,7 +352,7 @@ async def queue_socket(
         missing = QueueNotFound(f"no queue with id {queue_id}")
         try:
             container.devices.check_queue_site(tenant_id, site_id, queue_id, missing)
-            container.app.get_queue(tenant_id, queue_id)
+            container.queues.get_queue(tenant_id, queue_id)
         except QueueNotFound as error:
             raise Refused(NOT_FOUND, str(error)) from None
         listener.channels.append(queue_channel(tenant_id, queue_id))

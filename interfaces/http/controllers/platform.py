@@ -38,7 +38,7 @@ class TenantController(Controller):
         limit: Limit = 50,
     ) -> Paginated[TenantView]:
         """Every tenant, oldest first."""
-        page = container_of(request).app.list_tenants(page_request(cursor, limit))
+        page = container_of(request).tenancy.list_tenants(page_request(cursor, limit))
         return to_response(page, limit)
 
     @post(
@@ -60,7 +60,7 @@ class TenantController(Controller):
             data.admin_email,
             data.admin_password,
         )
-        return container.app.get_tenant(tenant_id)
+        return container.tenancy.get_tenant(tenant_id)
 
     @get(
         "/{tenant_id:uuid}",
@@ -73,4 +73,4 @@ class TenantController(Controller):
         self, request: Request, principal: NamedDependency[Principal], tenant_id: FromPath[UUID]
     ) -> TenantView:
         """One tenant."""
-        return container_of(request).app.get_tenant(tenant_id)
+        return container_of(request).tenancy.get_tenant(tenant_id)

@@ -43,7 +43,7 @@ def _state_change(action: str, operation_id: str, summary: str):
         member: NamedDependency[Principal],
         queue_id: FromPath[UUID],
     ) -> QueueView:
-        command = getattr(container_of(request).app, STATE_COMMANDS[action])
+        command = getattr(container_of(request).queues, STATE_COMMANDS[action])
         return command(command_context(request, member), queue_id)
 
     handler.__doc__ = summary
@@ -73,7 +73,7 @@ class QueueController(Controller):
     ) -> Paginated[QueueView]:
         """A page of the tenant's queues with their waiting counts, oldest first (a device's
         token sees its own site's only)."""
-        page = container_of(request).app.list_queues(
+        page = container_of(request).queues.list_queues(
             member.tenant_id, page_request(cursor, limit), site_id=member.site_id
         )
         return to_response(page, limit)
@@ -89,7 +89,7 @@ class QueueController(Controller):
         self, request: Request, member: NamedDependency[Principal], data: JSONBody[QueueCreate]
     ) -> QueueView:
         """Open a queue at a site for some services, with a selection algorithm."""
-        return container_of(request).app.open_queue(
+        return container_of(request).queues.open_queue(
             command_context(request, member),
             data.name,
             data.site_id,
@@ -111,7 +111,7 @@ class QueueController(Controller):
         container = container_of(request)
         missing = QueueNotFound(f"no queue with id {queue_id}")
         container.devices.check_queue_site(member.tenant_id, member.site_id, queue_id, missing)
-        return container.app.get_queue(member.tenant_id, queue_id)
+        return container.queues.get_queue(member.tenant_id, queue_id)
 
     @patch(
         "/{queue_id:uuid}",
@@ -129,7 +129,7 @@ class QueueController(Controller):
     ) -> QueueView:
         """Rename a queue, change its services or algorithm; ``{}`` changes nothing. A closed
         queue cannot be reconfigured (409)."""
-        return container_of(request).app.reconfigure_queue(
+        return container_of(request).queues.reconfigure_queue(
             command_context(request, member),
             queue_id,
             name=given(data.name),

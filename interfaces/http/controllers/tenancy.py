@@ -53,7 +53,9 @@ class SiteController(Controller):
         limit: Limit = DEFAULT_PAGE_SIZE,
     ) -> Paginated[SiteView]:
         """A page of the tenant's sites, oldest first."""
-        page = container_of(request).app.list_sites(member.tenant_id, page_request(cursor, limit))
+        page = container_of(request).catalogue.list_sites(
+            member.tenant_id, page_request(cursor, limit)
+        )
         return to_response(page, limit)
 
     @post(
@@ -67,7 +69,7 @@ class SiteController(Controller):
         self, request: Request, member: NamedDependency[Principal], data: JSONBody[SiteCreate]
     ) -> SiteView:
         """Register a site with its IANA time zone and, optionally, its opening hours."""
-        return container_of(request).app.add_site(
+        return container_of(request).catalogue.add_site(
             command_context(request, member),
             data.name,
             data.timezone,
@@ -86,7 +88,7 @@ class SiteController(Controller):
         self, request: Request, member: NamedDependency[Principal], site_id: FromPath[UUID]
     ) -> SiteView:
         """One site."""
-        return container_of(request).app.get_site(member.tenant_id, site_id)
+        return container_of(request).catalogue.get_site(member.tenant_id, site_id)
 
     @patch(
         "/{site_id:uuid}",
@@ -104,7 +106,7 @@ class SiteController(Controller):
     ) -> SiteView:
         """Change a site's name, time zone, opening hours or closed dates; ``{}`` changes
         nothing. A new time zone moves the site's queues (and their daily numbering) with it."""
-        return container_of(request).app.change_site(
+        return container_of(request).catalogue.change_site(
             command_context(request, member),
             site_id,
             name=given(data.name),
@@ -136,8 +138,9 @@ class ServiceController(Controller):
         limit: Limit = DEFAULT_PAGE_SIZE,
     ) -> Paginated[ServiceView]:
         """A page of the tenant's services, oldest first."""
-        app = container_of(request).app
-        page = app.list_services(member.tenant_id, page_request(cursor, limit))
+        page = container_of(request).catalogue.list_services(
+            member.tenant_id, page_request(cursor, limit)
+        )
         return to_response(page, limit)
 
     @post(
@@ -151,7 +154,7 @@ class ServiceController(Controller):
         self, request: Request, member: NamedDependency[Principal], data: JSONBody[ServiceCreate]
     ) -> ServiceView:
         """Register a service; its code is unique in the tenant."""
-        return container_of(request).app.add_service(
+        return container_of(request).catalogue.add_service(
             command_context(request, member),
             data.name,
             data.code,
@@ -170,7 +173,7 @@ class ServiceController(Controller):
         self, request: Request, member: NamedDependency[Principal], service_id: FromPath[UUID]
     ) -> ServiceView:
         """One service."""
-        return container_of(request).app.get_service(member.tenant_id, service_id)
+        return container_of(request).catalogue.get_service(member.tenant_id, service_id)
 
     @patch(
         "/{service_id:uuid}",
@@ -188,7 +191,7 @@ class ServiceController(Controller):
     ) -> ServiceView:
         """Rename a service or change its target wait and expected service time; ``{}`` changes
         nothing. The code is immutable: a different one is refused with 422."""
-        return container_of(request).app.change_service(
+        return container_of(request).catalogue.change_service(
             command_context(request, member),
             service_id,
             name=given(data.name),

@@ -75,8 +75,7 @@ def _lifecycle(action: str, operation_id: str, summary: str):
         member: NamedDependency[Principal],
         ticket_id: FromPath[UUID],
     ) -> TicketView:
-        app = container_of(request).app
-        command = getattr(app, COMMANDS[action])
+        command = getattr(container_of(request).tickets, COMMANDS[action])
         return command(command_context(request, member), ticket_id)
 
     handler.__doc__ = summary
@@ -125,7 +124,7 @@ class TicketController(Controller):
         container.devices.check_queue_site(member.tenant_id, member.site_id, data.queue_id)
         if member.role == DEVICE_ROLE:
             limit_public_issue(request, f"device:{member.user_id}", data.queue_id)
-        ticket = container.app.issue_ticket(
+        ticket = container.tickets.issue_ticket(
             command_context(request, member),
             data.queue_id,
             service_id=data.service_id,
@@ -134,7 +133,7 @@ class TicketController(Controller):
             channel=data.channel,
             max_waiting=container.settings.limits.queue_max_waiting or None,
         )
-        return container.tickets.with_eta(member.tenant_id, ticket)
+        return container.ticket_queries.with_eta(member.tenant_id, ticket)
 
     @get(
         "/",
@@ -176,7 +175,7 @@ class TicketController(Controller):
             since=aware(since, "since"),
             until=aware(until, "until"),
         )
-        page = container_of(request).tickets.list_tickets(
+        page = container_of(request).ticket_queries.list_tickets(
             member.tenant_id, where, page_request(cursor, limit)
         )
         return to_response(page, limit)
@@ -200,7 +199,7 @@ class TicketController(Controller):
         A display sees only the tickets of its own site's queues."""
         await_read_models(request, ("tickets", "agent_board"), min_position)
         container = container_of(request)
-        ticket = container.tickets.get_ticket(member.tenant_id, ticket_id)
+        ticket = container.ticket_queries.get_ticket(member.tenant_id, ticket_id)
         missing = TicketNotFound(f"no ticket with id {ticket_id}")
         container.devices.check_queue_site(
             member.tenant_id, member.site_id, ticket.queue_id, missing
@@ -231,7 +230,7 @@ class TicketController(Controller):
     ) -> TicketView:
         """Withdraw a waiting or called ticket."""
         reason = data.reason if data else ""
-        return container_of(request).app.cancel_ticket(
+        return container_of(request).tickets.cancel_ticket(
             command_context(request, member), ticket_id, reason
         )
 
@@ -252,7 +251,7 @@ class TicketController(Controller):
     ) -> TicketView:
         """Send the ticket to wait in another queue: ``first``, ``last`` or ``sorted``."""
         container = container_of(request)
-        ticket = container.app.transfer_ticket(
+        ticket = container.tickets.transfer_ticket(
             command_context(request, member), ticket_id, data.queue_id, data.placement
         )
-        return container.tickets.with_eta(member.tenant_id, ticket)
+        return container.ticket_queries.with_eta(member.tenant_id, ticket)

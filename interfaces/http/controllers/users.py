@@ -47,7 +47,9 @@ class UserController(Controller):
         limit: Limit = DEFAULT_PAGE_SIZE,
     ) -> Paginated[UserView]:
         """A page of the tenant's staff users, oldest first."""
-        page = container_of(request).app.list_users(member.tenant_id, page_request(cursor, limit))
+        page = container_of(request).tenancy.list_users(
+            member.tenant_id, page_request(cursor, limit)
+        )
         return to_response(page, limit)
 
     @post(
@@ -81,7 +83,7 @@ class UserController(Controller):
         self, request: Request, member: NamedDependency[Principal], user_id: FromPath[UUID]
     ) -> UserView:
         """One staff user."""
-        return container_of(request).app.get_user(member.tenant_id, user_id)
+        return container_of(request).tenancy.get_user(member.tenant_id, user_id)
 
     @patch(
         "/{user_id:uuid}",

@@ -38,9 +38,7 @@ def test_without_live_updates_the_display_shows_its_site_from_the_api(
     expect(queues.locator(f'[data-queue-id="{floor.queue["id"]}"] .waiting')).to_have_text(
         "2 waiting"
     )
-    expect(queues.locator(f'[data-queue-id="{queue_b["id"]}"] .waiting')).to_have_text(
-        "1 waiting"
-    )
+    expect(queues.locator(f'[data-queue-id="{queue_b["id"]}"] .waiting')).to_have_text("1 waiting")
     expect(queues).not_to_contain_text("Annex queue")  # another site's
     now_serving = page.get_by_test_id("now-serving")
     expect(now_serving.locator(".latest .number")).to_have_text(first["number"])

@@ -138,13 +138,17 @@ def test_the_display_signs_in_again_before_its_token_expires_and_stays_live(
         try:
             screen = DisplayScreen(page)
             expect(screen.status).to_have_attribute("data-state", "live")
-            signed_in = page.evaluate("performance.getEntriesByType('resource').filter("
-                                      "entry => entry.name.endsWith('/auth/device/')).length")
+            signed_in = page.evaluate(
+                "performance.getEntriesByType('resource').filter("
+                "entry => entry.name.endsWith('/auth/device/')).length"
+            )
             page.wait_for_timeout(14_000)  # two token lifetimes
 
             expect(screen.status).to_have_attribute("data-state", "live", timeout=10_000)
-            again = page.evaluate("performance.getEntriesByType('resource').filter("
-                                  "entry => entry.name.endsWith('/auth/device/')).length")
+            again = page.evaluate(
+                "performance.getEntriesByType('resource').filter("
+                "entry => entry.name.endsWith('/auth/device/')).length"
+            )
             assert again >= signed_in + 2, (signed_in, again)
             expect(page.get_by_test_id("setup-error")).to_have_count(0)
             called = agent.ok("POST", "agents/call-next/", {"queue_id": queue_id})

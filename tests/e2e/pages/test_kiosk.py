@@ -85,9 +85,7 @@ def test_the_kiosk_speaks_french_or_english_as_asked(
     assert problems.errors == []
 
 
-def test_a_paused_queue_shows_the_refusal_in_words_and_issues_nothing(
-    page: Page, admin: Session
-):
+def test_a_paused_queue_shows_the_refusal_in_words_and_issues_nothing(page: Page, admin: Session):
     floor = open_floor(admin)
     kiosk = register_device(admin, floor.site["id"], "kiosk")
     page.goto(device_page_url("kiosk", admin.tenant.slug, kiosk, lang="fr"))

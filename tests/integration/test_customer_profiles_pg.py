@@ -58,7 +58,7 @@ def test_registering_commits_the_profile_row_and_the_event_and_the_event_holds_n
 
 def test_a_save_whose_events_are_refused_writes_no_profile(world):
     app = world.container
-    profiles = app.profiles
+    profiles = app.customers.profiles
     existing = app.customers.register_customer(world.context, "First")
     customer = Customer(tenant_id=world.tenant_id, preferences={})
     pending = customer.collect_events()
@@ -75,7 +75,7 @@ def test_a_save_whose_events_are_refused_writes_no_profile(world):
 
 def test_a_side_write_that_fails_records_no_event(world):
     app = world.container
-    profiles = app.profiles
+    profiles = app.customers.profiles
     customer_view = app.customers.register_customer(world.context, "Jeanne")
     customer = app.app.repository.get(customer_view.id)
     customer.change_contact(["name"])
@@ -89,7 +89,7 @@ def test_a_side_write_that_fails_records_no_event(world):
 
 def test_an_erasure_that_loses_a_race_deletes_nothing(world):
     app = world.container
-    profiles = app.profiles
+    profiles = app.customers.profiles
     customer = app.customers.register_customer(world.context, "Jeanne", email="j@example.org")
     winner = app.app.repository.get(customer.id)
     loser = app.app.repository.get(customer.id)

@@ -27,6 +27,7 @@ from application.identity import Identity
 from application.live import LiveViews
 from application.ports import WaitEstimator
 from application.queues import Queues
+from application.readiness import ReadinessProbe
 from application.sign_in import SecretSignIn
 from application.staffing import Staffing
 from application.stats import StatsQueries
@@ -50,6 +51,7 @@ from infrastructure.identity_store import Argon2Hasher, PostgresCredentialStore
 from infrastructure.presence import RedisPresence
 from infrastructure.queue_stats_store import PostgresQueueStats
 from infrastructure.rate_limit import RedisLoginLimiter, RedisRequestLimiter
+from infrastructure.readiness import ProcessReadiness
 from infrastructure.redis_server import connect_redis, resolve_redis_url
 from infrastructure.settings import Settings
 from infrastructure.socket_slots import RedisSocketSlots
@@ -92,6 +94,7 @@ class Container:
     ticket_queries: TicketQueries
     live: LiveViews
     socket_tickets: RedisSocketTickets
+    readiness: ReadinessProbe
     closed: bool = field(default=False)
     request_limits: RedisRequestLimiter | None = None
     """Request rates per access token, per kiosk and per queue."""
@@ -160,10 +163,8 @@ def build_container(settings: Settings) -> Container:
     wait_estimator = PostgresWaitEstimator(
         read_engine, serving_window_seconds=settings.eta.serving_window_seconds
     )
-    consistency = Consistency(
-        PostgresProjectionPositions(read_engine, app.recorder),
-        max_wait_seconds=settings.read.max_wait_seconds,
-    )
+    positions = PostgresProjectionPositions(read_engine, app.recorder)
+    consistency = Consistency(positions, max_wait_seconds=settings.read.max_wait_seconds)
     agent_board = PostgresAgentBoard(read_engine)
     ticket_queries = TicketQueries(PostgresTicketRecords(read_engine), wait_estimator)
     return Container(
@@ -193,6 +194,7 @@ def build_container(settings: Settings) -> Container:
             PostgresLiveRecords(read_engine), agent_board, queues, consistency, ticket_queries
         ),
         socket_tickets=RedisSocketTickets(client, settings.live.socket_ticket_seconds),
+        readiness=ProcessReadiness(settings, pool, client, read_engine, app.recorder, positions),
         request_limits=request_limiter(redis_url, settings),
     )
 

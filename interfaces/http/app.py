@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, OpenAPI, Schema, SecurityScheme
 
 from infrastructure.container import Container, build_container
+from infrastructure.live_channels import agent_channel, heartbeat_channel, queue_channel
 from infrastructure.logging import configure_logging
 from infrastructure.redis_server import resolve_redis_url
 from infrastructure.settings import Settings, current_settings
+from interfaces.asyncapi import asyncapi_document
 from interfaces.http.consistency import add_position_headers
 from interfaces.http.controllers.agents import AgentController
 from interfaces.http.controllers.audit import AuditController
@@ -21,6 +27,7 @@ from interfaces.http.controllers.devices import DeviceAuthController, DeviceCont
 from interfaces.http.controllers.events import asyncapi
 from interfaces.http.controllers.health import HealthController
 from interfaces.http.controllers.live import (
+    LiveSockets,
     SocketTicketController,
     agent_socket,
     channels_plugin,
@@ -79,6 +86,73 @@ def _subclasses(cls: type) -> set[type]:
     return found
 
 
+def use_cases(container: Container) -> dict[str, Any]:
+    """What handlers may receive, by the name they declare it under (``NamedDependency``): the
+    contexts and query services of the container, and the few values built from its settings.
+    Handlers never see the container itself, nor a pool, Redis or the read engine."""
+    live = container.settings.live
+    return {
+        "tenancy": container.tenancy,
+        "catalogue": container.catalogue,
+        "queues": container.queues,
+        "tickets": container.tickets,
+        "staffing": container.staffing,
+        "customers": container.customers,
+        "identity": container.identity,
+        "devices": container.devices,
+        "ticket_queries": container.ticket_queries,
+        "stats": container.stats,
+        "audit": container.audit,
+        "agent_board": container.agent_board,
+        "consistency": container.consistency,
+        "probe": container.readiness,
+        "max_waiting": container.settings.limits.queue_max_waiting or None,
+        "sockets": LiveSockets(
+            identity=container.identity,
+            devices=container.devices,
+            queues=container.queues,
+            views=container.live,
+            tickets=container.socket_tickets,
+            slots=container.socket_slots,
+            queue_channel=queue_channel,
+            agent_channel=agent_channel,
+            heartbeat_channel=heartbeat_channel(live.gateway_group),
+            token_check_seconds=live.token_check_seconds,
+        ),
+        "event_contract": asyncapi_document(),
+    }
+
+
+USE_CASE_NAMES = (
+    "tenancy",
+    "catalogue",
+    "queues",
+    "tickets",
+    "staffing",
+    "customers",
+    "identity",
+    "devices",
+    "ticket_queries",
+    "stats",
+    "audit",
+    "agent_board",
+    "consistency",
+    "probe",
+    "max_waiting",
+    "sockets",
+    "event_contract",
+)
+
+
+def _provider(name: str) -> Provide:
+    """Hands a handler what ``use_cases`` built under ``name`` when the process started."""
+
+    def provide(state: State) -> Any:
+        return state.use_cases[name]
+
+    return Provide(provide, sync_to_thread=False)
+
+
 def create_app(settings: Settings | None = None, container: Container | None = None) -> Litestar:
     """Build the API. Connections are opened at startup, never at import."""
     settings = settings or current_settings()
@@ -90,6 +164,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     def open_container(app: Litestar) -> None:
         app.state.container = container or build_container(settings)
+        app.state.use_cases = use_cases(app.state.container)
 
     def close_container(app: Litestar) -> None:
         if owned and getattr(app.state, "container", None) is not None:
@@ -118,6 +193,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             pages_router(),
         ],
         plugins=[channels_plugin(redis_url, settings.live.socket_backlog)],
+        dependencies={name: _provider(name) for name in USE_CASE_NAMES},
         on_startup=[open_container],
         on_shutdown=[close_container],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 from litestar import Litestar
@@ -86,66 +88,49 @@ def _subclasses(cls: type) -> set[type]:
     return found
 
 
-def use_cases(container: Container) -> dict[str, Any]:
-    """What handlers may receive, by the name they declare it under (``NamedDependency``): the
-    contexts and query services of the container, and the few values built from its settings.
-    Handlers never see the container itself, nor a pool, Redis or the read engine."""
+def live_sockets(container: Container) -> LiveSockets:
+    """What the live sockets need, with the channel names the display gateway publishes on."""
     live = container.settings.live
-    return {
-        "tenancy": container.tenancy,
-        "catalogue": container.catalogue,
-        "queues": container.queues,
-        "tickets": container.tickets,
-        "staffing": container.staffing,
-        "customers": container.customers,
-        "identity": container.identity,
-        "devices": container.devices,
-        "ticket_queries": container.ticket_queries,
-        "stats": container.stats,
-        "audit": container.audit,
-        "agent_board": container.agent_board,
-        "consistency": container.consistency,
-        "probe": container.readiness,
-        "max_waiting": container.settings.limits.queue_max_waiting or None,
-        "sockets": LiveSockets(
-            identity=container.identity,
-            devices=container.devices,
-            queues=container.queues,
-            views=container.live,
-            tickets=container.socket_tickets,
-            slots=container.socket_slots,
-            queue_channel=queue_channel,
-            agent_channel=agent_channel,
-            heartbeat_channel=heartbeat_channel(live.gateway_group),
-            token_check_seconds=live.token_check_seconds,
-        ),
-        "event_contract": asyncapi_document(),
-    }
+    return LiveSockets(
+        identity=container.identity,
+        devices=container.devices,
+        queues=container.queues,
+        views=container.live,
+        tickets=container.socket_tickets,
+        slots=container.socket_slots,
+        queue_channel=queue_channel,
+        agent_channel=agent_channel,
+        heartbeat_channel=heartbeat_channel(live.gateway_group),
+        token_check_seconds=live.token_check_seconds,
+    )
 
 
-USE_CASE_NAMES = (
-    "tenancy",
-    "catalogue",
-    "queues",
-    "tickets",
-    "staffing",
-    "customers",
-    "identity",
-    "devices",
-    "ticket_queries",
-    "stats",
-    "audit",
-    "agent_board",
-    "consistency",
-    "probe",
-    "max_waiting",
-    "sockets",
-    "event_contract",
-)
+USE_CASES: dict[str, Callable[[Container], Any]] = {
+    "tenancy": attrgetter("tenancy"),
+    "catalogue": attrgetter("catalogue"),
+    "queues": attrgetter("queues"),
+    "tickets": attrgetter("tickets"),
+    "staffing": attrgetter("staffing"),
+    "customers": attrgetter("customers"),
+    "identity": attrgetter("identity"),
+    "devices": attrgetter("devices"),
+    "ticket_queries": attrgetter("ticket_queries"),
+    "stats": attrgetter("stats"),
+    "audit": attrgetter("audit"),
+    "agent_board": attrgetter("agent_board"),
+    "consistency": attrgetter("consistency"),
+    "probe": attrgetter("readiness"),
+    "max_waiting": lambda container: container.settings.limits.queue_max_waiting or None,
+    "sockets": live_sockets,
+    "event_contract": lambda container: asyncapi_document(),
+}
+"""What handlers may receive (``UseCase[T]``), by the name they declare it under: the
+container's contexts and query services, and the few values built from its settings. Handlers
+never see the container itself, nor a pool, Redis or the read engine."""
 
 
 def _provider(name: str) -> Provide:
-    """Hands a handler what ``use_cases`` built under ``name`` when the process started."""
+    """Hands a handler what ``USE_CASES`` built under ``name`` when the process started."""
 
     def provide(state: State) -> Any:
         return state.use_cases[name]
@@ -164,7 +149,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     def open_container(app: Litestar) -> None:
         app.state.container = container or build_container(settings)
-        app.state.use_cases = use_cases(app.state.container)
+        app.state.use_cases = {
+            name: build(app.state.container) for name, build in USE_CASES.items()
+        }
 
     def close_container(app: Litestar) -> None:
         if owned and getattr(app.state, "container", None) is not None:
@@ -193,7 +180,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             pages_router(),
         ],
         plugins=[channels_plugin(redis_url, settings.live.socket_backlog)],
-        dependencies={name: _provider(name) for name in USE_CASE_NAMES},
+        dependencies={name: _provider(name) for name in USE_CASES},
         on_startup=[open_container],
         on_shutdown=[close_container],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -51,20 +51,23 @@ class Branch:
     @classmethod
     def open(cls, container: Container, seed: int, *, queues: int = 3, agents: int = 4) -> Branch:
         """Create the tenant, a site, one service and queue per policy, and available agents."""
-        app = container
         slug = f"branch-{uuid.uuid4().hex[:10]}"
-        tenant_id = app.tenancy.create_tenant(CommandContext.system(None), slug, f"Branch {seed}")
+        tenant_id = container.tenancy.create_tenant(
+            CommandContext.system(None), slug, f"Branch {seed}"
+        )
         admin = CommandContext.system(tenant_id, reason="bench")
-        site = app.catalogue.add_site(admin, "Main street", "Europe/Paris")
+        site = container.catalogue.add_site(admin, "Main street", "Europe/Paris")
         queue_ids = []
         for index in range(queues):
             code = service_code(index)
-            service = app.catalogue.add_service(
+            service = container.catalogue.add_service(
                 admin, f"Service {code}", code, target_wait_minutes=10
             )
             policy = POLICIES[index % len(POLICIES)]
             queue_ids.append(
-                app.queues.open_queue(admin, f"Queue {code}", site.id, [service.id], policy).id
+                container.queues.open_queue(
+                    admin, f"Queue {code}", site.id, [service.id], policy
+                ).id
             )
         counters = []
         for index in range(agents):
@@ -73,9 +76,11 @@ class Branch:
                 admin, email, AGENT_PASSWORD, f"Agent {index}", "agent", queue_ids=queue_ids
             )
             agent_id = Agent.create_id(user.id)
-            app.staffing.set_agent_status(admin, agent_id, "available", counter=str(index + 1))
+            container.staffing.set_agent_status(
+                admin, agent_id, "available", counter=str(index + 1)
+            )
             counters.append(Counter(user.id, agent_id, queue_ids))
-        return cls(app, tenant_id, queue_ids, counters, random.Random(seed))
+        return cls(container, tenant_id, queue_ids, counters, random.Random(seed))
 
     def _as(self, counter: Counter | None) -> CommandContext:
         """The context of a command: an agent at a counter, or a kiosk for customers."""

@@ -73,12 +73,13 @@ def open_queues(app: Container, context: CommandContext, site_id: UUID, count: i
 
 def build_world(container: Container, layout: str, callers: int, *, make_available: bool) -> World:
     """A tenant whose callers each own a queue (``distinct``) or all share one (``shared``)."""
-    app = container
     slug = f"bench-{uuid.uuid4().hex[:10]}"
-    tenant_id = app.tenancy.create_tenant(CommandContext.system(None), slug, "Benchmark tenant")
+    tenant_id = container.tenancy.create_tenant(
+        CommandContext.system(None), slug, "Benchmark tenant"
+    )
     context = CommandContext.system(tenant_id, reason="bench")
-    site = app.catalogue.add_site(context, "Bench site", "Europe/Paris")
-    queue_ids = open_queues(app, context, site.id, callers if layout == "distinct" else 1)
+    site = container.catalogue.add_site(context, "Bench site", "Europe/Paris")
+    queue_ids = open_queues(container, context, site.id, callers if layout == "distinct" else 1)
     members = []
     for index in range(callers):
         email = f"agent{index}@{slug}.example"
@@ -87,7 +88,7 @@ def build_world(container: Container, layout: str, callers: int, *, make_availab
         )
         agent_id = Agent.create_id(user.id)
         if make_available:
-            app.staffing.set_agent_status(context, agent_id, "available")
+            container.staffing.set_agent_status(context, agent_id, "available")
         members.append(Caller(user.id, agent_id, email, queue_ids[index % len(queue_ids)]))
     return World(tenant_id, slug, members)
 

@@ -94,10 +94,21 @@ class Container:
     ticket_queries: TicketQueries
     live: LiveViews
     socket_tickets: RedisSocketTickets
-    readiness: ReadinessProbe
     closed: bool = field(default=False)
     request_limits: RedisRequestLimiter | None = None
     """Request rates per access token, per kiosk and per queue."""
+
+    @functools.cached_property
+    def readiness(self) -> ReadinessProbe:
+        """The readiness probe over this process's connections and supervision settings."""
+        return ProcessReadiness(
+            self.settings,
+            self.pool,
+            self.redis,
+            self.read_engine,
+            self.app.recorder,
+            self.consistency.store,
+        )
 
     @functools.cached_property
     def socket_slots(self) -> RedisSocketSlots:
@@ -163,8 +174,10 @@ def build_container(settings: Settings) -> Container:
     wait_estimator = PostgresWaitEstimator(
         read_engine, serving_window_seconds=settings.eta.serving_window_seconds
     )
-    positions = PostgresProjectionPositions(read_engine, app.recorder)
-    consistency = Consistency(positions, max_wait_seconds=settings.read.max_wait_seconds)
+    consistency = Consistency(
+        PostgresProjectionPositions(read_engine, app.recorder),
+        max_wait_seconds=settings.read.max_wait_seconds,
+    )
     agent_board = PostgresAgentBoard(read_engine)
     ticket_queries = TicketQueries(PostgresTicketRecords(read_engine), wait_estimator)
     return Container(
@@ -194,7 +207,6 @@ def build_container(settings: Settings) -> Container:
             PostgresLiveRecords(read_engine), agent_board, queues, consistency, ticket_queries
         ),
         socket_tickets=RedisSocketTickets(client, settings.live.socket_ticket_seconds),
-        readiness=ProcessReadiness(settings, pool, client, read_engine, app.recorder, positions),
         request_limits=request_limiter(redis_url, settings),
     )
 

@@ -11,8 +11,8 @@ import redis
 from psycopg_pool import ConnectionPool
 from sqlalchemy import Engine
 
+from application.consistency import ProjectionPositions
 from application.readiness import Readiness
-from infrastructure.consistency_store import PostgresProjectionPositions
 from infrastructure.display_gateway import last_heartbeat
 from infrastructure.projection_runner import read_models
 from infrastructure.relay import RELAY_NAME, broker_reachable, relay_lag
@@ -29,7 +29,7 @@ class ProcessReadiness:
     redis: redis.Redis
     read_engine: Engine
     recorder: Any
-    positions: PostgresProjectionPositions
+    positions: ProjectionPositions
 
     def check(self) -> Readiness:
         """Check every store and role now (see ``GET /api/v1/health/ready``)."""

@@ -66,13 +66,12 @@ class TenantWorld:
 
 def new_world(container: Container, prefix: str = "t", name: str = "Test tenant") -> TenantWorld:
     """A new tenant with a site, a service and a fifo queue."""
-    app = container
     slug = f"{prefix}-{uuid.uuid4().hex[:12]}"
-    tenant_id = app.tenancy.create_tenant(CommandContext.system(None), slug, name)
+    tenant_id = container.tenancy.create_tenant(CommandContext.system(None), slug, name)
     context = CommandContext.system(tenant_id)
-    site = app.catalogue.add_site(context, "Main", "Europe/Paris")
-    service = app.catalogue.add_service(context, "Accounts", "A", target_wait_minutes=10)
-    queue = app.queues.open_queue(context, "Main", site.id, [service.id], "fifo")
+    site = container.catalogue.add_site(context, "Main", "Europe/Paris")
+    service = container.catalogue.add_service(context, "Accounts", "A", target_wait_minutes=10)
+    queue = container.queues.open_queue(context, "Main", site.id, [service.id], "fifo")
     return TenantWorld(container, tenant_id, slug, site.id, service.id, queue.id)
 
 

@@ -33,25 +33,25 @@ STEPS = st.lists(
 
 def _play(container, world, agent_id, steps, batch_size) -> None:
     """Run a random command history, projecting incrementally at random points."""
-    app, context = container, world.context
+    context = world.context
     tickets = []
     for action, pick in steps:
         try:
             if action == "issue":
                 tickets.append(
-                    app.tickets.issue_ticket(context, world.queue_id, priority=pick % 3).id
+                    container.tickets.issue_ticket(context, world.queue_id, priority=pick % 3).id
                 )
             elif action == "call":
-                app.staffing.call_next(context, agent_id, world.queue_id)
+                container.staffing.call_next(context, agent_id, world.queue_id)
             elif action == "project":
                 audit_runner(container, batch_size=batch_size).catch_up(container.read_engine)
             elif tickets:
                 ticket = tickets[pick % len(tickets)]
                 command = {
-                    "start": app.tickets.start_ticket,
-                    "close": app.tickets.close_ticket,
-                    "no_show": app.tickets.mark_no_show,
-                    "cancel": app.tickets.cancel_ticket,
+                    "start": container.tickets.start_ticket,
+                    "close": container.tickets.close_ticket,
+                    "no_show": container.tickets.mark_no_show,
+                    "cancel": container.tickets.cancel_ticket,
                 }[action]
                 command(context, ticket)
         except DomainError:

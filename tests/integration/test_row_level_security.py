@@ -57,15 +57,14 @@ def test_the_reader_role_cannot_bypass_security_and_owns_nothing(container):
 
 
 def _second_tenant(container) -> UUID:
-    app = container
-    tenant_id = app.tenancy.create_tenant(
+    tenant_id = container.tenancy.create_tenant(
         CommandContext.system(None), f"rls-{uuid4().hex[:12]}", "B"
     )
     context = CommandContext.system(tenant_id)
-    site = app.catalogue.add_site(context, "Other", "Europe/Paris")
-    service = app.catalogue.add_service(context, "Loans", "L", target_wait_minutes=5)
-    queue = app.queues.open_queue(context, "Other", site.id, [service.id], "fifo")
-    app.tickets.issue_ticket(context, queue.id)
+    site = container.catalogue.add_site(context, "Other", "Europe/Paris")
+    service = container.catalogue.add_service(context, "Loans", "L", target_wait_minutes=5)
+    queue = container.queues.open_queue(context, "Other", site.id, [service.id], "fifo")
+    container.tickets.issue_ticket(context, queue.id)
     return tenant_id
 
 

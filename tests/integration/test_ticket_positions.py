@@ -59,22 +59,24 @@ def test_a_ticket_of_another_tenant_is_not_found(container):
 
 def test_positions_survive_the_queue_renumbering_its_line(container):
     floor = Floor.open(container)
-    app, context = container, floor.context
+    context = floor.context
     fifo, other = floor.queue_ids[0], floor.queue_ids[1]
-    gone = app.tickets.issue_ticket(context, fifo).id  # so that ``first`` has rank 1, not 0
-    first = app.tickets.issue_ticket(context, fifo).id
-    app.tickets.cancel_ticket(context, gone)
-    between = [app.tickets.issue_ticket(context, other).id for _ in range(60)]
-    last = app.tickets.issue_ticket(context, fifo).id
+    gone = container.tickets.issue_ticket(context, fifo).id  # so that ``first`` has rank 1, not 0
+    first = container.tickets.issue_ticket(context, fifo).id
+    container.tickets.cancel_ticket(context, gone)
+    between = [container.tickets.issue_ticket(context, other).id for _ in range(60)]
+    last = container.tickets.issue_ticket(context, fifo).id
     # Each transfer placed by issue time lands between ``first`` and the previous one, halving
     # the gap of ranks above 1 until floats run out and the queue renumbers its line.
     for ticket_id in reversed(between):
-        app.tickets.transfer_ticket(context, ticket_id, fifo, "sorted")
+        container.tickets.transfer_ticket(context, ticket_id, fifo, "sorted")
     tickets_runner(container, batch_size=50).catch_up(container.read_engine)
 
     renumbered = [
         event
-        for event in map(app.app.mapper.to_domain_event, app.app.recorder.select_events(fifo))
+        for event in map(
+            container.app.mapper.to_domain_event, container.app.recorder.select_events(fifo)
+        )
         if type(event).__name__ == "Renumbered"
     ]
     assert renumbered

@@ -64,9 +64,9 @@ def test_a_served_ticket_shows_on_the_board_then_leaves_a_hold_and_a_service_sam
     world = make_world(timezone="Europe/Paris")
     queue_id = world.queue(world.service())
     agent_id = world.agent(counter="4")
-    app, context = world, world.context
-    ticket = app.tickets.issue_ticket(context, queue_id)
-    app.staffing.call_next(context, agent_id, queue_id)
+    context = world.context
+    ticket = world.tickets.issue_ticket(context, queue_id)
+    world.staffing.call_next(context, agent_id, queue_id)
 
     row = project(world).agents[agent_id]
     assert (row.status, row.counter, row.ticket_id, row.ticket_number) == (
@@ -82,11 +82,11 @@ def test_a_served_ticket_shows_on_the_board_then_leaves_a_hold_and_a_service_sam
     )
 
     world.clock.advance(seconds=60)
-    app.tickets.recall_ticket(context, ticket.id)
+    world.tickets.recall_ticket(context, ticket.id)
     world.clock.advance(seconds=30)
-    app.tickets.start_ticket(context, ticket.id)
+    world.tickets.start_ticket(context, ticket.id)
     world.clock.advance(seconds=240)
-    app.tickets.close_ticket(context, ticket.id)
+    world.tickets.close_ticket(context, ticket.id)
     board = project(world)
     row = board.agents[agent_id]
     assert (row.status, row.ticket_id, row.ticket_since) == ("available", None, None)

@@ -194,23 +194,22 @@ def test_a_ticket_names_only_a_live_customer_of_the_tenant(setup):
 def test_a_save_that_loses_a_race_applies_none_of_its_side_writes(setup):
     world, profiles = setup
     customer = _register(world)
-    app = world
-    winner = app.app.repository.get(customer.id)
-    loser = app.app.repository.get(customer.id)
+    winner = world.app.repository.get(customer.id)
+    loser = world.app.repository.get(customer.id)
     profile = profiles.get(world.tenant_id, customer.id)
 
     winner.change_contact(["name"])
-    app.app.save_in_context(
+    world.app.save_in_context(
         world.context, winner, side_writes=[profiles.update(_renamed(profile, "Winner"))]
     )
     loser.erase()
     with pytest.raises(IntegrityError):
-        app.app.save_in_context(
+        world.app.save_in_context(
             world.context, loser, side_writes=[profiles.delete(world.tenant_id, customer.id)]
         )
 
     assert profiles.get(world.tenant_id, customer.id).name == "Winner"
-    assert app.customers.get_customer(world.tenant_id, customer.id).name == "Winner"
+    assert world.customers.get_customer(world.tenant_id, customer.id).name == "Winner"
 
 
 def test_a_new_profile_is_not_written_when_its_events_are_refused(setup):

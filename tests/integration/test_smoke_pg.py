@@ -21,7 +21,7 @@ def test_a_ticket_goes_from_issue_to_completion_on_postgres(world):
 
 def test_every_stored_event_carries_the_commands_metadata(world):
     ticket = world.container.tickets.issue_ticket(world.context, world.queue_id)
-    events = list(world.container.events.get(ticket.id))
+    events = list(world.container.app.events.get(ticket.id))
     assert [type(event).__name__ for event in events] == ["Issued"]
     metadata = metadata_of(events[0])
     assert metadata["tenant_id"] == str(world.tenant_id)

@@ -30,7 +30,9 @@ from domain.tickets import Ticket, TicketStatus
 
 
 class Staffing:
-    """Agent commands and queries."""
+    """Every command an agent or a manager gives about agents (status, counter, queues, calling
+    the next ticket) and the queries of the agents themselves. The agent board, a read model,
+    is read through its own port (``application.agent_board``)."""
 
     def __init__(self, store: SmartQueue) -> None:
         self.store = store

@@ -34,7 +34,8 @@ MAX_PRIORITY = 10
 
 
 class Tickets:
-    """Everything between a customer taking a ticket and an agent finishing with it."""
+    """Everything done to a ticket between a customer taking it and an agent finishing with it,
+    except calling it: that is the agent's command (``Staffing.call_next``)."""
 
     def __init__(self, store: SmartQueue) -> None:
         self.store = store

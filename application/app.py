@@ -1,35 +1,26 @@
-"""The SmartQueue application: one event store and one notification log for every context."""
+"""The SmartQueue application: one event store and one notification log for every context.
+
+It holds no use case: those are the contexts' classes, each in its own module."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
-from application.customers import CustomerCommands
-from application.platform import PlatformCommands
-from application.queue_admin import QueueAdminCommands
-from application.queueing import QueueingCommands
-from application.services import ServiceCommands
-from application.sites import SiteCommands
-from application.staffing import StaffingCommands
-from application.tenancy import TenancyCommands
+from application.base import ContextualApplication
 from domain.agents import Agent
 from domain.numbering import DailyCounter
 from domain.queues import Queue
 from domain.tenancy import Tenant
 
 
-class SmartQueue(
-    PlatformCommands,
-    TenancyCommands,
-    SiteCommands,
-    ServiceCommands,
-    QueueingCommands,
-    QueueAdminCommands,
-    StaffingCommands,
-    CustomerCommands,
-):
-    """Tenancy and queueing share one log, so a queue's opening and its entry in the tenant's
-    directory commit together, and the relay and projections follow a single ordered stream.
+class SmartQueue(ContextualApplication):
+    """The unit of work every context shares: loads, finds and saves (in one transaction, stamped
+    with the command's context) over one event store.
+
+    The contexts (``Tenancy``, ``Catalogue``, ``Queues``, ``Tickets``, ``Staffing``,
+    ``Customers``, ``Devices``, ``Identity``) each take this store; they share one notification
+    log, so a queue's opening and its entry in the tenant's directory commit together, and the
+    relay and projections follow a single ordered stream.
     """
 
     name = "SmartQueue"

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from msgspec import UNSET, UnsetType
 
-from application.base import ContextualApplication, retry_on_conflict
+from application.app import SmartQueue
+from application.base import retry_on_conflict
 from application.context import CommandContext
 from application.paging import Page, PageRequest, decode_cursor, encode_cursor
-from application.ports import CustomerProfile, CustomerProfiles
+from application.ports import SideWrite
 from application.views import CustomerView, PreferencesView, QuietHoursView
 from domain.contact import check_customer_name, check_metadata, normalise_email, normalise_phone
 from domain.customers import Customer, Preferences
@@ -27,21 +29,55 @@ from domain.errors import CustomerNotFound, InvalidInput, ResourceNotFound
 from domain.tenancy import Tenant
 
 
-class CustomerCommands(ContextualApplication):
+@dataclass(frozen=True)
+class CustomerProfile:
+    """A customer's personal data. It lives in its own table, never in an event."""
+
+    tenant_id: UUID
+    customer_id: UUID
+    name: str
+    phone_e164: str | None
+    email: str | None
+    metadata: dict[str, Any]
+    created_at: datetime
+
+
+class CustomerProfiles(Protocol):
+    """Personal data of customers. Writes are returned as side writes for the event store to
+    apply atomically with the customer's events; reads go straight to the table."""
+
+    def insert(self, profile: CustomerProfile) -> SideWrite:
+        """Store a new customer's profile."""
+
+    def update(self, profile: CustomerProfile) -> SideWrite:
+        """Replace a customer's profile with ``profile``."""
+
+    def delete(self, tenant_id: UUID, customer_id: UUID) -> SideWrite:
+        """Delete a customer's profile for good (erasure)."""
+
+    def get(self, tenant_id: UUID, customer_id: UUID) -> CustomerProfile | None:
+        """The profile of a customer of ``tenant_id``, if any."""
+
+    def page(
+        self,
+        tenant_id: UUID,
+        *,
+        after: tuple[datetime, UUID] | None,
+        limit: int,
+        phone_e164: str | None = None,
+        name: str | None = None,
+    ) -> list[CustomerProfile]:
+        """Up to ``limit`` profiles of the tenant ordered by ``(created_at, customer_id)``,
+        strictly after ``after``; filtered by exact phone and by name, case-insensitively
+        contained."""
+
+
+class Customers:
     """The tenant's customers and the erasure of their personal data."""
 
-    def __init__(
-        self, *args: Any, customer_profiles: CustomerProfiles | None = None, **kwargs: Any
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        self.customer_profiles = customer_profiles
-
-    @property
-    def profiles(self) -> CustomerProfiles:
-        """The personal-data store, wired by the composition root."""
-        if self.customer_profiles is None:
-            raise RuntimeError("no customer profile store was given to the application")
-        return self.customer_profiles
+    def __init__(self, store: SmartQueue, profiles: CustomerProfiles) -> None:
+        self.store = store
+        self.profiles = profiles
 
     def register_customer(
         self,
@@ -58,7 +94,7 @@ class CustomerCommands(ContextualApplication):
         """Register a customer; the phone is stored in E.164, the email normalised."""
         if phone_region is not None and phone is None:
             raise InvalidInput("phone_region is only read together with phone")
-        tenant = self.load(Tenant, context.tenant_id, context.tenant_id, ResourceNotFound)
+        tenant = self.store.load(Tenant, context.tenant_id, context.tenant_id, ResourceNotFound)
         preferences = Preferences.parse(channels, language, quiet_hours)
         customer = Customer(tenant_id=tenant.id, preferences=preferences.as_dict())
         profile = CustomerProfile(
@@ -68,10 +104,10 @@ class CustomerCommands(ContextualApplication):
             phone_e164=normalise_phone(phone, phone_region) if phone is not None else None,
             email=normalise_email(email) if email is not None else None,
             metadata=check_metadata(metadata or {}),
-            created_at=self.clock(),
+            created_at=self.store.clock(),
         )
         # A new aggregate under a fresh id cannot lose a race, so no retry is needed.
-        self.save_in_context(context, customer, side_writes=[self.profiles.insert(profile)])
+        self.store.save_in_context(context, customer, side_writes=[self.profiles.insert(profile)])
         return _customer_view(profile, customer)
 
     @retry_on_conflict
@@ -115,7 +151,7 @@ class CustomerCommands(ContextualApplication):
         customer.change_contact(_changed_fields(profile, updated))
         customer.change_preferences(preferences)
         writes = [self.profiles.update(updated)] if updated != profile else []
-        self.save_in_context(context, customer, side_writes=writes)
+        self.store.save_in_context(context, customer, side_writes=writes)
         return _customer_view(updated, customer)
 
     @retry_on_conflict
@@ -124,7 +160,7 @@ class CustomerCommands(ContextualApplication):
         customer, _ = self._live(context.tenant_id, customer_id)
         customer.erase()
         delete = self.profiles.delete(customer.tenant_id, customer.id)
-        self.save_in_context(context, customer, side_writes=[delete])
+        self.store.save_in_context(context, customer, side_writes=[delete])
 
     def get_customer(self, tenant_id: UUID, customer_id: UUID) -> CustomerView:
         """A live customer of the tenant; an erased one is not found."""
@@ -141,7 +177,7 @@ class CustomerCommands(ContextualApplication):
     ) -> Page[CustomerView]:
         """The tenant's customers, oldest first; by exact phone (any input format, normalised)
         and by name, case-insensitively contained."""
-        self.load(Tenant, tenant_id, tenant_id, ResourceNotFound)
+        self.store.load(Tenant, tenant_id, tenant_id, ResourceNotFound)
         after = _decode(request.cursor) if request.cursor else None
         profiles = self.profiles.page(
             tenant_id,
@@ -152,14 +188,14 @@ class CustomerCommands(ContextualApplication):
         )
         shown = profiles[: request.limit]
         items = [
-            _customer_view(p, self.load(Customer, p.customer_id, tenant_id, CustomerNotFound))
+            _customer_view(p, self.store.load(Customer, p.customer_id, tenant_id, CustomerNotFound))
             for p in shown
         ]
         more = len(profiles) > request.limit
         return Page(items, _encode(shown[-1]) if more else None)
 
     def _live(self, tenant_id: UUID | None, customer_id: UUID) -> tuple[Customer, CustomerProfile]:
-        customer = self.load(Customer, customer_id, tenant_id, CustomerNotFound)
+        customer = self.store.load(Customer, customer_id, tenant_id, CustomerNotFound)
         customer.check_live()
         profile = self.profiles.get(customer.tenant_id, customer.id)
         if profile is None:  # only between an erasure's commit and a stale load of the customer

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 from uuid import UUID
 
+from application.catalogue import Catalogue
 from application.context import CommandContext
 from application.identity import Identity
+from application.queues import Queues
+from application.staffing import Staffing
+from application.tickets import Tickets
 from domain.agents import Agent
 
 
@@ -58,29 +63,39 @@ def logins_that_still_work(identity: Identity, logins: list[tuple[str, str]]) ->
     return still_open
 
 
-def seed_demo_data(identity: Identity, context: CommandContext, slug: str) -> DemoData:
+class DemoContexts(Protocol):
+    """The contexts seeding uses (the composition root's container has them all)."""
+
+    identity: Identity
+    catalogue: Catalogue
+    queues: Queues
+    staffing: Staffing
+    tickets: Tickets
+
+
+def seed_demo_data(contexts: DemoContexts, context: CommandContext, slug: str) -> DemoData:
     """A site, two services, a FIFO and a priority queue, two agents and a few waiting tickets."""
-    app = identity.app
-    site = app.add_site(context, "Main branch", "Europe/Paris")
-    accounts = app.add_service(context, "Accounts", "A", target_wait_minutes=10)
-    advice = app.add_service(
+    identity, catalogue, staffing = contexts.identity, contexts.catalogue, contexts.staffing
+    site = catalogue.add_site(context, "Main branch", "Europe/Paris")
+    accounts = catalogue.add_service(context, "Accounts", "A", target_wait_minutes=10)
+    advice = catalogue.add_service(
         context, "Advice", "B", target_wait_minutes=20, expected_service_minutes=15
     )
-    fifo = app.open_queue(context, "Accounts", site.id, [accounts.id], "fifo")
-    priority = app.open_queue(context, "Advice", site.id, [advice.id], "priority")
+    fifo = contexts.queues.open_queue(context, "Accounts", site.id, [accounts.id], "fifo")
+    priority = contexts.queues.open_queue(context, "Advice", site.id, [advice.id], "priority")
     agents = []
     for index, name in enumerate(DEMO_AGENT_NAMES, start=1):
         email, password = demo_agent_login(slug, index)
         user = identity.create_user(context, email, password, name, "agent")
-        profile = app.get_agent(context.tenant_id, Agent.create_id(user.id))
-        app.assign_agent_queues(context, profile.id, [fifo.id, priority.id])
-        app.set_agent_status(context, profile.id, "available", counter=str(index))
+        profile = staffing.get_agent(context.tenant_id, Agent.create_id(user.id))
+        staffing.assign_agent_queues(context, profile.id, [fifo.id, priority.id])
+        staffing.set_agent_status(context, profile.id, "available", counter=str(index))
         agents.append(DemoAgent(email=email, password=password, agent_id=profile.id))
     tickets = [
-        app.issue_ticket(context, fifo.id, channel="kiosk"),
-        app.issue_ticket(context, fifo.id, channel="web"),
-        app.issue_ticket(context, priority.id, channel="kiosk"),
-        app.issue_ticket(context, priority.id, priority=5, channel="counter"),
+        contexts.tickets.issue_ticket(context, fifo.id, channel="kiosk"),
+        contexts.tickets.issue_ticket(context, fifo.id, channel="web"),
+        contexts.tickets.issue_ticket(context, priority.id, channel="kiosk"),
+        contexts.tickets.issue_ticket(context, priority.id, priority=5, channel="counter"),
     ]
     return DemoData(
         site_id=site.id,

@@ -16,13 +16,13 @@ from application.ports import (
     Claims,
     Credential,
     CredentialStore,
-    LoginLimiter,
-    PasswordHasher,
     TokenPair,
     TokenService,
     TokenSubject,
 )
 from application.sign_in import SecretSignIn
+from application.staffing import Staffing
+from application.tenancy import Tenancy
 from application.views import UserView
 from domain.access import scopes_of
 from domain.agents import Agent
@@ -84,22 +84,25 @@ def check_password(password: str) -> str:
 
 
 class Identity:
-    """Staff accounts, sign-in and tokens on top of the SmartQueue application."""
+    """Staff accounts, sign-in and tokens. Users themselves are tenancy's (``Tenancy``); the
+    secrets that let them sign in are kept here, in the credential store, never in events."""
 
     def __init__(
         self,
-        app: SmartQueue,
+        store: SmartQueue,
+        tenancy: Tenancy,
+        staffing: Staffing,
         credentials: CredentialStore,
         tokens: TokenService,
-        hasher: PasswordHasher,
-        limiter: LoginLimiter,
+        sign_in: SecretSignIn,
     ) -> None:
-        self.app = app
+        self.store = store
+        self.tenancy = tenancy
+        self.staffing = staffing
         self.credentials = credentials
         self.tokens = tokens
-        self.hasher = hasher
-        self.limiter = limiter
-        self.secret_check = SecretSignIn(hasher, limiter)
+        self.secret_check = sign_in
+        self.hasher = sign_in.hasher
 
     # -- accounts ---------------------------------------------------------------------------------
 
@@ -124,15 +127,15 @@ class Identity:
             raise InvalidInput("a user belongs to a tenant")
         context.check_can_grant(scopes_of(Role.parse(role).value))
         if queue_ids:
-            self.app.check_agent_queues(context.tenant_id, queue_ids)
+            self.staffing.check_agent_queues(context.tenant_id, queue_ids)
         user_id = self._reserve(context.tenant_id, email, password)
         try:
-            user = self.app.register_user(context, user_id, email, name, role)
+            user = self.tenancy.register_user(context, user_id, email, name, role)
         except BaseException:
             self.credentials.remove(context.tenant_id, user_id)  # no half-made user: email free
             raise
         if queue_ids:
-            self.app.assign_agent_queues(context, Agent.create_id(user.id), queue_ids)
+            self.staffing.assign_agent_queues(context, Agent.create_id(user.id), queue_ids)
         return user
 
     def create_platform_admin(self, email: str, password: str, name: str) -> UserView:
@@ -141,7 +144,7 @@ class Identity:
         check_password(password)
         user_id = self._reserve(PLATFORM_ID, email, password)
         try:
-            return self.app.register_platform_admin(
+            return self.tenancy.register_platform_admin(
                 CommandContext.system(PLATFORM_ID), user_id, email, name
             )
         except BaseException:
@@ -163,7 +166,7 @@ class Identity:
         check_password(admin_password)
         if self.credentials.find_by_email(email) is not None:
             raise EmailTaken
-        tenant_id = self.app.create_tenant(context, slug, name)
+        tenant_id = self.tenancy.create_tenant(context, slug, name)
         # The first admin is the system's doing: the platform administrator who asked holds no
         # rights inside tenants, so the rule on granting does not apply to this one user.
         admin_context = msgspec.structs.replace(context, tenant_id=tenant_id, actor_scopes=None)
@@ -199,10 +202,10 @@ class Identity:
             self.credentials.replace_hash(
                 credential.tenant_id, credential.user_id, self.hasher.hash(password)
             )
-        user = self.app.find(StaffUser, credential.user_id)
+        user = self.store.find(StaffUser, credential.user_id)
         if user is None or not user.active or user.tenant_id != credential.tenant_id:
             raise refused
-        return self.tokens.issue(_subject(user)), self.app.get_user(user.tenant_id, user.id)
+        return self.tokens.issue(_subject(user)), self.tenancy.get_user(user.tenant_id, user.id)
 
     def _find_credential(self, email: str) -> Credential | None:
         try:
@@ -220,7 +223,7 @@ class Identity:
         claims = self.tokens.spend_refresh(refresh_token)
         if claims is None:
             raise AuthenticationFailed("the refresh token is invalid, expired or revoked")
-        user = self.app.find(StaffUser, claims.user_id)
+        user = self.store.find(StaffUser, claims.user_id)
         if user is None or not user.active or user.tenant_id != claims.tenant_id:
             self.tokens.revoke_session(claims.session_id)
             raise AuthenticationFailed("the refresh token is invalid, expired or revoked")
@@ -253,7 +256,7 @@ class Identity:
         """Rename a user or change their rights. A request naming a role or scopes revokes the
         user's tokens, even when they were already so (a retry), so the next request needs a
         sign-in; a rename alone keeps them."""
-        after = self.app.change_user(context, user_id, name=name, role=role, scopes=scopes)
+        after = self.tenancy.change_user(context, user_id, name=name, role=role, scopes=scopes)
         if role is not None or scopes is not None:
             self.tokens.revoke_user(user_id)
         return after
@@ -265,7 +268,7 @@ class Identity:
         revoking their tokens again: a retry after a failure completes the revocation.
         """
         try:
-            user = self.app.deactivate_user(context, user_id)
+            user = self.tenancy.deactivate_user(context, user_id)
         except UserAlreadyDeactivated:
             self.revoke_user_tokens(user_id, active=False, tenant_id=context.tenant_id)  # type: ignore[arg-type]
             raise
@@ -275,7 +278,7 @@ class Identity:
     def reactivate_user(self, context: CommandContext, user_id: UUID) -> UserView:
         """The user may sign in again (re-applied when already active, then 409)."""
         try:
-            user = self.app.reactivate_user(context, user_id)
+            user = self.tenancy.reactivate_user(context, user_id)
         except UserAlreadyActive:
             self.credentials.set_active(context.tenant_id, user_id, True)  # type: ignore[arg-type]
             raise

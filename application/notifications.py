@@ -13,6 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID, uuid5
 
+from application.catalogue import Catalogue
+from application.customers import Customers
+from application.queues import Queues
+from application.tickets import Tickets
+from application.views import CustomerView, QueueView, SiteView, TicketView
 from domain.delivery import message_id
 from domain.messages import Channel, MessageKind, QuietHours, pick_language
 from domain.tickets import TicketStatus
@@ -132,3 +137,29 @@ def plan_messages(
             )
         )
     return Plan(tuple(messages))
+
+
+@dataclass(frozen=True)
+class NotificationFacts:
+    """What the notifier reads about a ticket's event, from the contexts that own it: the
+    ticket and who is next (tickets), its queue (queues), the site (catalogue), the customer."""
+
+    tickets: Tickets
+    queues: Queues
+    catalogue: Catalogue
+    customers: Customers
+
+    def get_ticket(self, tenant_id: UUID, ticket_id: UUID) -> TicketView:
+        return self.tickets.get_ticket(tenant_id, ticket_id)
+
+    def get_next_waiting(self, tenant_id: UUID, queue_id: UUID, count: int) -> list[TicketView]:
+        return self.tickets.get_next_waiting(tenant_id, queue_id, count)
+
+    def get_queue(self, tenant_id: UUID, queue_id: UUID) -> QueueView:
+        return self.queues.get_queue(tenant_id, queue_id)
+
+    def get_site(self, tenant_id: UUID, site_id: UUID) -> SiteView:
+        return self.catalogue.get_site(tenant_id, site_id)
+
+    def get_customer(self, tenant_id: UUID, customer_id: UUID) -> CustomerView:
+        return self.customers.get_customer(tenant_id, customer_id)

@@ -134,49 +134,6 @@ class SideWrite(Protocol):
         """Perform the change inside ``transaction`` (the recorder's database cursor)."""
 
 
-@dataclass(frozen=True)
-class CustomerProfile:
-    """A customer's personal data. It lives in its own table, never in an event."""
-
-    tenant_id: UUID
-    customer_id: UUID
-    name: str
-    phone_e164: str | None
-    email: str | None
-    metadata: dict[str, Any]
-    created_at: datetime
-
-
-class CustomerProfiles(Protocol):
-    """Personal data of customers. Writes are returned as side writes for the event store to
-    apply atomically with the customer's events; reads go straight to the table."""
-
-    def insert(self, profile: CustomerProfile) -> SideWrite:
-        """Store a new customer's profile."""
-
-    def update(self, profile: CustomerProfile) -> SideWrite:
-        """Replace a customer's profile with ``profile``."""
-
-    def delete(self, tenant_id: UUID, customer_id: UUID) -> SideWrite:
-        """Delete a customer's profile for good (erasure)."""
-
-    def get(self, tenant_id: UUID, customer_id: UUID) -> CustomerProfile | None:
-        """The profile of a customer of ``tenant_id``, if any."""
-
-    def page(
-        self,
-        tenant_id: UUID,
-        *,
-        after: tuple[datetime, UUID] | None,
-        limit: int,
-        phone_e164: str | None = None,
-        name: str | None = None,
-    ) -> list[CustomerProfile]:
-        """Up to ``limit`` profiles of the tenant ordered by ``(created_at, customer_id)``,
-        strictly after ``after``; filtered by exact phone and by name, case-insensitively
-        contained."""
-
-
 class WaitEstimator(Protocol):
     """How long a waiting ticket should wait until it is called (seconds)."""
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from application.base import ContextualApplication
+from application.app import SmartQueue
 from domain.errors import QueueNotFound, ResourceNotFound
 from domain.queues import Queue
 from domain.tenancy import Tenant
@@ -79,16 +79,16 @@ class StatsQueries:
     """Reads the queue statistics of a tenant's queues. A queue of another tenant, or none, is
     :class:`QueueNotFound`; a day without activity is a row of zeros."""
 
-    def __init__(self, app: ContextualApplication, store: QueueStatsStore) -> None:
-        self.app = app
+    def __init__(self, store: SmartQueue, read_model: QueueStatsStore) -> None:
         self.store = store
+        self.read_model = read_model
 
     def get_queue_stats(
         self, tenant_id: UUID, queue_id: UUID, day: date | None = None, site_id: UUID | None = None
     ) -> QueueStatsView:
         """One queue on ``day`` (default: today where the queue is). With ``site_id`` (a
         display's site) a queue of another site is not found either."""
-        queue = self.app.load(Queue, queue_id, tenant_id, QueueNotFound)
+        queue = self.store.load(Queue, queue_id, tenant_id, QueueNotFound)
         if site_id is not None and queue.site_id != site_id:
             raise QueueNotFound(f"no queue with id {queue_id}")
         [view] = self._views(tenant_id, [queue], day)
@@ -99,9 +99,9 @@ class StatsQueries:
     ) -> list[QueueStatsView]:
         """Every queue of the tenant (of ``site_id`` only, when given) on ``day`` (default:
         today where each queue is), in the order the queues were opened."""
-        tenant = self.app.load(Tenant, tenant_id, tenant_id, ResourceNotFound)
+        tenant = self.store.load(Tenant, tenant_id, tenant_id, ResourceNotFound)
         queues = [
-            self.app.load(Queue, queue_id, tenant_id, QueueNotFound)
+            self.store.load(Queue, queue_id, tenant_id, QueueNotFound)
             for queue_id in tenant.queue_ids
         ]
         if site_id is not None:
@@ -111,11 +111,11 @@ class StatsQueries:
     def _views(
         self, tenant_id: UUID, queues: list[Queue], day: date | None
     ) -> list[QueueStatsView]:
-        now = self.app.clock()
+        now = self.store.clock()
         keys = [
             (queue.id, day or now.astimezone(ZoneInfo(queue.timezone)).date()) for queue in queues
         ]
-        stored = self.store.counters(tenant_id, keys)
+        stored = self.read_model.counters(tenant_id, keys)
         views = []
         for queue, key in zip(queues, keys, strict=True):
             counters = stored.get(key) or QueueDayCounters()

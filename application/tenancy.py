@@ -1,23 +1,27 @@
-"""Tenancy commands and queries: tenants and their staff users.
+"""Tenancy: the platform's tenants and each tenant's staff users.
 
-Sites and services have their own modules (``application.sites``, ``application.services``).
+Sites and services, the tenant's catalogue, are in ``application.catalogue``.
 """
 
 from __future__ import annotations
 
 from uuid import UUID
 
-from application.base import ContextualApplication, retry_on_conflict
+import msgspec
+
+from application.app import SmartQueue
+from application.base import retry_on_conflict
 from application.context import CommandContext
 from application.paging import Page, PageRequest, map_page, paginate
-from application.views import UserView
+from application.views import TenantView, UserView
 from domain.agents import Agent
-from domain.errors import AgentBusy, ResourceNotFound
+from domain.errors import AgentBusy, DuplicateResource, ResourceNotFound
+from domain.platform import PLATFORM_ID, Platform
 from domain.tenancy import Role, StaffUser, Tenant, check_name
 
 
-class TenancyCommands(ContextualApplication):
-    """The tenant and its staff. The Tenant aggregate doubles as their directory and counts the
+class Tenancy:
+    """Tenants and their staff. The Tenant aggregate doubles as their directory and counts the
     active admins, so "never leave a tenant without an admin" holds under concurrent changes:
     two admins demoting each other both save the tenant, and the second one retries and loses.
 
@@ -25,6 +29,61 @@ class TenancyCommands(ContextualApplication):
     (``CommandContext.check_can_grant``); the system context (operators, the command line) may
     grant anything.
     """
+
+    def __init__(self, store: SmartQueue) -> None:
+        self.store = store
+
+    # -- tenants ----------------------------------------------------------------------------------
+
+    @retry_on_conflict
+    def create_tenant(self, context: CommandContext, slug: str, name: str) -> UUID:
+        """Create a tenant; its slug is unique across the platform."""
+        tenant = Tenant(slug=Tenant.check_slug(slug), name=check_name(name, "tenant"))
+        if self.store.find(Tenant, tenant.id) is not None:
+            raise DuplicateResource(f"tenant slug {slug!r} is already taken")
+        platform = self.store.find(Platform, PLATFORM_ID) or Platform()
+        platform.add_tenant(tenant.id)
+        # The tenant and its directory entry commit together; a second creation of the same slug
+        # loses the race on the tenant's version and is retried, then refused as a duplicate.
+        self.store.save_in_context(
+            msgspec.structs.replace(context, tenant_id=tenant.id), tenant, platform
+        )
+        return tenant.id
+
+    def register_platform_admin(
+        self, context: CommandContext, user_id: UUID, email: str, name: str
+    ) -> UserView:
+        """Record a platform administrator (identity has stored the credential)."""
+        user = StaffUser(
+            id=user_id,
+            tenant_id=PLATFORM_ID,
+            email=email,
+            name=check_name(name, "user"),
+            role="platform_admin",
+        )
+        self.store.save_in_context(context, user)
+        return UserView(
+            id=user.id,
+            email=user.email,
+            name=user.name,
+            role=user.role,
+            active=user.active,
+            tenant_id=user.tenant_id,
+        )
+
+    def get_tenant(self, tenant_id: UUID) -> TenantView:
+        """One tenant, for platform administrators."""
+        tenant = self.store.find(Tenant, tenant_id)
+        if tenant is None:
+            raise ResourceNotFound(f"no tenant with id {tenant_id}")
+        return TenantView(id=tenant.id, slug=tenant.slug, name=tenant.name)
+
+    def list_tenants(self, page: PageRequest) -> Page[TenantView]:
+        """Tenants in the order they were created."""
+        platform = self.store.find(Platform, PLATFORM_ID)
+        ids = platform.tenant_ids if platform is not None else []
+        chosen = paginate(ids, str, page)
+        return Page([self.get_tenant(tenant_id) for tenant_id in chosen.items], chosen.next_cursor)
 
     # -- staff users ------------------------------------------------------------------------------
 
@@ -36,7 +95,7 @@ class TenancyCommands(ContextualApplication):
 
         The caller (identity) has already reserved the email and stored the password hash.
         """
-        tenant = self.load(Tenant, context.tenant_id, context.tenant_id, ResourceNotFound)
+        tenant = self.store.load(Tenant, context.tenant_id, context.tenant_id, ResourceNotFound)
         user = StaffUser(
             id=user_id,
             tenant_id=tenant.id,
@@ -48,7 +107,7 @@ class TenancyCommands(ContextualApplication):
         agent = Agent(user_id=user_id, tenant_id=tenant.id, name=user.name)
         tenant.add_user(user.id)
         _count_admin(tenant, user)
-        self.save_in_context(context, tenant, user, agent)
+        self.store.save_in_context(context, tenant, user, agent)
         return user_view(user)
 
     @retry_on_conflict
@@ -65,13 +124,13 @@ class TenancyCommands(ContextualApplication):
 
         Refused with ``LastAdmin`` if it would demote the tenant's last active admin.
         """
-        tenant = self.load(Tenant, context.tenant_id, context.tenant_id, ResourceNotFound)
-        user = self.load(StaffUser, user_id, tenant.id, ResourceNotFound)
+        tenant = self.store.load(Tenant, context.tenant_id, context.tenant_id, ResourceNotFound)
+        user = self.store.load(StaffUser, user_id, tenant.id, ResourceNotFound)
         before = user.all_scopes
         changed: list = [tenant, user]
         if name is not None:
             user.rename(name)
-            agent = self.find(Agent, Agent.create_id(user.id))
+            agent = self.store.find(Agent, Agent.create_id(user.id))
             if agent is not None:
                 agent.rename(user.name)
                 changed.append(agent)
@@ -81,7 +140,7 @@ class TenancyCommands(ContextualApplication):
             user.grant_scopes(scopes)
         context.check_can_grant(before, user.all_scopes)
         _count_admin(tenant, user)
-        self.save_in_context(context, *changed)
+        self.store.save_in_context(context, *changed)
         return user_view(user)
 
     @retry_on_conflict
@@ -90,12 +149,12 @@ class TenancyCommands(ContextualApplication):
 
         Refused while they hold a ticket (it would be stranded) and for the last active admin.
         """
-        tenant = self.load(Tenant, context.tenant_id, context.tenant_id, ResourceNotFound)
-        user = self.load(StaffUser, user_id, tenant.id, ResourceNotFound)
+        tenant = self.store.load(Tenant, context.tenant_id, context.tenant_id, ResourceNotFound)
+        user = self.store.load(StaffUser, user_id, tenant.id, ResourceNotFound)
         context.check_can_grant(user.all_scopes)
         user.deactivate()
         changed: list = [tenant, user]
-        agent = self.find(Agent, Agent.create_id(user.id))
+        agent = self.store.find(Agent, Agent.create_id(user.id))
         if agent is not None:
             if agent.current_ticket_id is not None:
                 raise AgentBusy(
@@ -105,28 +164,28 @@ class TenancyCommands(ContextualApplication):
             agent.set_status("offline")
             changed.append(agent)
         _count_admin(tenant, user)
-        self.save_in_context(context, *changed)
+        self.store.save_in_context(context, *changed)
         return user_view(user)
 
     @retry_on_conflict
     def reactivate_user(self, context: CommandContext, user_id: UUID) -> UserView:
         """The user may act again, with the role and scopes they had; their agent stays offline
         until they set a status."""
-        tenant = self.load(Tenant, context.tenant_id, context.tenant_id, ResourceNotFound)
-        user = self.load(StaffUser, user_id, tenant.id, ResourceNotFound)
+        tenant = self.store.load(Tenant, context.tenant_id, context.tenant_id, ResourceNotFound)
+        user = self.store.load(StaffUser, user_id, tenant.id, ResourceNotFound)
         context.check_can_grant(user.all_scopes)
         user.reactivate()
         _count_admin(tenant, user)
-        self.save_in_context(context, tenant, user)
+        self.store.save_in_context(context, tenant, user)
         return user_view(user)
 
     def get_user(self, tenant_id: UUID, user_id: UUID) -> UserView:
         """One staff user of the tenant."""
-        return user_view(self.load(StaffUser, user_id, tenant_id, ResourceNotFound))
+        return user_view(self.store.load(StaffUser, user_id, tenant_id, ResourceNotFound))
 
     def list_users(self, tenant_id: UUID, page: PageRequest | None = None) -> Page[UserView]:
         """A page of the tenant's staff users, oldest first."""
-        tenant = self.load(Tenant, tenant_id, tenant_id, ResourceNotFound)
+        tenant = self.store.load(Tenant, tenant_id, tenant_id, ResourceNotFound)
         ids = paginate(tenant.user_ids, str, page or PageRequest())
         return map_page(ids, lambda user_id: self.get_user(tenant_id, user_id))
 

@@ -15,7 +15,6 @@ import uuid
 from dataclasses import dataclass
 from uuid import UUID
 
-from application.app import SmartQueue
 from application.context import CommandContext
 from bench.workloads import service_code
 from domain.agents import Agent
@@ -42,7 +41,7 @@ class Counter:
 class Branch:
     """A tenant of its own, so branches driven from different threads share no aggregate."""
 
-    app: SmartQueue
+    app: Container
     tenant_id: UUID
     queue_ids: list[UUID]
     counters: list[Counter]
@@ -52,18 +51,23 @@ class Branch:
     @classmethod
     def open(cls, container: Container, seed: int, *, queues: int = 3, agents: int = 4) -> Branch:
         """Create the tenant, a site, one service and queue per policy, and available agents."""
-        app = container.app
         slug = f"branch-{uuid.uuid4().hex[:10]}"
-        tenant_id = app.create_tenant(CommandContext.system(None), slug, f"Branch {seed}")
+        tenant_id = container.tenancy.create_tenant(
+            CommandContext.system(None), slug, f"Branch {seed}"
+        )
         admin = CommandContext.system(tenant_id, reason="bench")
-        site = app.add_site(admin, "Main street", "Europe/Paris")
+        site = container.catalogue.add_site(admin, "Main street", "Europe/Paris")
         queue_ids = []
         for index in range(queues):
             code = service_code(index)
-            service = app.add_service(admin, f"Service {code}", code, target_wait_minutes=10)
+            service = container.catalogue.add_service(
+                admin, f"Service {code}", code, target_wait_minutes=10
+            )
             policy = POLICIES[index % len(POLICIES)]
             queue_ids.append(
-                app.open_queue(admin, f"Queue {code}", site.id, [service.id], policy).id
+                container.queues.open_queue(
+                    admin, f"Queue {code}", site.id, [service.id], policy
+                ).id
             )
         counters = []
         for index in range(agents):
@@ -72,9 +76,11 @@ class Branch:
                 admin, email, AGENT_PASSWORD, f"Agent {index}", "agent", queue_ids=queue_ids
             )
             agent_id = Agent.create_id(user.id)
-            app.set_agent_status(admin, agent_id, "available", counter=str(index + 1))
+            container.staffing.set_agent_status(
+                admin, agent_id, "available", counter=str(index + 1)
+            )
             counters.append(Counter(user.id, agent_id, queue_ids))
-        return cls(app, tenant_id, queue_ids, counters, random.Random(seed))
+        return cls(container, tenant_id, queue_ids, counters, random.Random(seed))
 
     def _as(self, counter: Counter | None) -> CommandContext:
         """The context of a command: an agent at a counter, or a kiosk for customers."""
@@ -97,7 +103,7 @@ class Branch:
             return
         counter = self.rng.choice(self.counters)
         if counter.on_break:
-            self.app.set_agent_status(self._as(counter), counter.agent_id, "available")
+            self.app.staffing.set_agent_status(self._as(counter), counter.agent_id, "available")
             counter.on_break = False
         elif counter.ticket_id is None:
             self._idle(counter)
@@ -106,22 +112,22 @@ class Branch:
         elif counter.held == "serving":
             self._serving(counter)
         else:  # paused service
-            self.app.resume_ticket(self._as(counter), counter.ticket_id)
+            self.app.tickets.resume_ticket(self._as(counter), counter.ticket_id)
             counter.held = "serving"
 
     def _issue(self) -> None:
         priority = self.rng.choice((0, 0, 0, 0, 1, 3, 5))
         queue_id = self.rng.choice(self.queue_ids)
         channel = self.rng.choice(CHANNELS)
-        self.app.issue_ticket(self._as(None), queue_id, priority=priority, channel=channel)
+        self.app.tickets.issue_ticket(self._as(None), queue_id, priority=priority, channel=channel)
         self.waiting += 1
 
     def _idle(self, counter: Counter) -> None:
         if self.rng.random() < 0.04:
-            self.app.set_agent_status(self._as(counter), counter.agent_id, "paused")
+            self.app.staffing.set_agent_status(self._as(counter), counter.agent_id, "paused")
             counter.on_break = True
             return
-        called = self.app.call_next(self._as(counter), counter.agent_id)
+        called = self.app.staffing.call_next(self._as(counter), counter.agent_id)
         if called is None:
             self._issue()  # nobody waits: the next customer walks in instead
             return
@@ -132,26 +138,28 @@ class Branch:
         assert counter.ticket_id is not None
         roll = self.rng.random()
         if roll < 0.08:
-            self.app.recall_ticket(self._as(counter), counter.ticket_id)
+            self.app.tickets.recall_ticket(self._as(counter), counter.ticket_id)
         elif roll < 0.16:
-            self.app.mark_no_show(self._as(counter), counter.ticket_id)
+            self.app.tickets.mark_no_show(self._as(counter), counter.ticket_id)
             counter.ticket_id = counter.held = None
         else:
-            self.app.start_ticket(self._as(counter), counter.ticket_id)
+            self.app.tickets.start_ticket(self._as(counter), counter.ticket_id)
             counter.held = "serving"
 
     def _serving(self, counter: Counter) -> None:
         assert counter.ticket_id is not None
         roll = self.rng.random()
         if roll < 0.06:
-            self.app.pause_ticket(self._as(counter), counter.ticket_id)
+            self.app.tickets.pause_ticket(self._as(counter), counter.ticket_id)
             counter.held = "paused"
         elif roll < 0.14:
             target = self.rng.choice(self.queue_ids)
             placement = self.rng.choice(("first", "last", "sorted"))
-            self.app.transfer_ticket(self._as(counter), counter.ticket_id, target, placement)
+            self.app.tickets.transfer_ticket(
+                self._as(counter), counter.ticket_id, target, placement
+            )
             counter.ticket_id = counter.held = None
             self.waiting += 1
         else:
-            self.app.close_ticket(self._as(counter), counter.ticket_id)
+            self.app.tickets.close_ticket(self._as(counter), counter.ticket_id)
             counter.ticket_id = counter.held = None

@@ -185,19 +185,22 @@ def open_site(container: Container, queues: int) -> BenchSite:
         CommandContext.system(None), slug, "Fan-out bench", admin_email, ADMIN_PASSWORD
     )
     admin = CommandContext.system(tenant_id, reason="bench")
-    app = container.app
-    site = app.add_site(admin, "Main street", "Europe/Paris")
+    site = container.catalogue.add_site(admin, "Main street", "Europe/Paris")
     queue_ids, agents = [], []
     for index in range(queues):
         code = chr(ord("A") + index)
-        service = app.add_service(admin, f"Service {code}", code, target_wait_minutes=10)
-        queue_id = app.open_queue(admin, f"Queue {code}", site.id, [service.id], "fifo").id
+        service = container.catalogue.add_service(
+            admin, f"Service {code}", code, target_wait_minutes=10
+        )
+        queue_id = container.queues.open_queue(
+            admin, f"Queue {code}", site.id, [service.id], "fifo"
+        ).id
         email = f"agent{index}@{slug}.example"
         user = container.identity.create_user(
             admin, email, AGENT_PASSWORD, f"Agent {index}", "agent", queue_ids=[queue_id]
         )
         agent_id = Agent.create_id(user.id)
-        app.set_agent_status(admin, agent_id, "available", counter=str(index + 1))
+        container.staffing.set_agent_status(admin, agent_id, "available", counter=str(index + 1))
         queue_ids.append(queue_id)
         agents.append(AgentSeat(user.id, agent_id, email, queue_id))
     return BenchSite(tenant_id, slug, site.id, queue_ids, agents, admin_email)

@@ -31,8 +31,8 @@ from bench.fanout_stack import AgentSeat, BenchSite, Services, open_site, runnin
 from bench.harness import BenchmarkError
 from bench.lag import drive_load
 from bench.relay import relay_to, time_backlog, write_backlog
-from infrastructure.kafka.client import FAST_GROUP
-from infrastructure.kafka.relay import producer_options, relay_lag, reset_relay
+from infrastructure.container import Container
+from infrastructure.kafka.relay import FAST_GROUP, producer_options, relay_lag, reset_relay
 from infrastructure.postgres.sql import sqlalchemy_engine
 
 FETCH_MAX_WAIT_MS = 5
@@ -163,24 +163,24 @@ def relay_key(record: Any) -> tuple[str, str] | None:
 class AppCommands:
     """A lane's commands through the application layer: a kiosk issues, the agent calls."""
 
-    app: SmartQueue
+    app: Container
     site: BenchSite
     seat: AgentSeat
 
     def issue(self, queue_id: str) -> str:
         context = self.site.kiosk_context()
-        return str(self.app.issue_ticket(context, UUID(queue_id), channel="kiosk").id)
+        return str(self.app.tickets.issue_ticket(context, UUID(queue_id), channel="kiosk").id)
 
     def call(self, queue_id: str) -> str | None:
         context = self.site.agent_context(self.seat)
-        called = self.app.call_next(context, self.seat.agent_id, UUID(queue_id))
+        called = self.app.staffing.call_next(context, self.seat.agent_id, UUID(queue_id))
         return None if called is None else str(called.id)
 
     def start(self, ticket_id: str) -> None:
-        self.app.start_ticket(self.site.agent_context(self.seat), UUID(ticket_id))
+        self.app.tickets.start_ticket(self.site.agent_context(self.seat), UUID(ticket_id))
 
     def close(self, ticket_id: str) -> None:
-        self.app.close_ticket(self.site.agent_context(self.seat), UUID(ticket_id))
+        self.app.tickets.close_ticket(self.site.agent_context(self.seat), UUID(ticket_id))
 
 
 def run_lanes(lanes: Sequence[Lane], rate: float, seconds: float) -> tuple[list[Command], Run]:
@@ -234,7 +234,7 @@ def measure_consumer_latency(
         producer = KafkaProducer(**{**options, "client_id": "bench-fanout-baseline"})
         stack.callback(lambda: producer.close(timeout=2))
         lanes = [
-            Lane(AppCommands(container.app, site, seat), str(seat.queue_id)) for seat in site.agents
+            Lane(AppCommands(container, site, seat), str(seat.queue_id)) for seat in site.agents
         ]
         results, baselines = [], []
         for run in range(-1, runs):  # run -1 warms everything up and is not reported

@@ -34,7 +34,12 @@ if __package__ in (None, ""):
 from sqlalchemy import Engine
 
 from application.app import SmartQueue
+from application.catalogue import Catalogue
 from application.context import CommandContext
+from application.queues import Queues
+from application.staffing import Staffing
+from application.tenancy import Tenancy
+from application.tickets import Tickets
 from bench.environment import scratch_database
 from domain.agents import Agent
 from infrastructure.container import upgrade_read_models
@@ -57,40 +62,44 @@ def history(days: int, tickets: int, unattended_tickets: int) -> SmartQueue:
     """A branch's ``days`` of activity in an in-memory application."""
     clock = Clock()
     app = SmartQueue(env={"PERSISTENCE_MODULE": IN_MEMORY_PERSISTENCE_TOPIC}, clock=clock)
-    tenant_id = app.create_tenant(CommandContext.system(None), "bench", "Bench")
+    tenancy, catalogue, staffing = Tenancy(app), Catalogue(app), Staffing(app)
+    tickets_ = Tickets(app)
+    tenant_id = tenancy.create_tenant(CommandContext.system(None), "bench", "Bench")
     context = CommandContext.system(tenant_id)
-    site = app.add_site(context, "Branch", "Europe/Paris")
+    site = catalogue.add_site(context, "Branch", "Europe/Paris")
     queues = [
-        app.open_queue(
-            context, code, site.id, [app.add_service(context, code, code, 10).id], "fifo"
-        ).id
+        Queues(app)
+        .open_queue(
+            context, code, site.id, [catalogue.add_service(context, code, code, 10).id], "fifo"
+        )
+        .id
         for code in ("A", "B", "C")
     ]
     queues, unattended = queues[:2], queues[2]
     user_id = uuid4()
-    app.register_user(context, user_id, f"{user_id}@bench.test", "Agent", "agent")
+    tenancy.register_user(context, user_id, f"{user_id}@bench.test", "Agent", "agent")
     agent = Agent.create_id(user_id)
-    app.set_agent_status(context, agent, "available", "1")
+    staffing.set_agent_status(context, agent, "available", "1")
     for day in range(days):
         clock.now = datetime(2026, 1, 5, 8, 0, tzinfo=UTC) + timedelta(days=day)
         for _ in range(unattended_tickets):
-            app.issue_ticket(context, unattended)  # waits for ever
+            tickets_.issue_ticket(context, unattended)  # waits for ever
         for number in range(tickets):
             for queue in queues:
                 clock.now += timedelta(seconds=40)
-                ticket = app.issue_ticket(context, queue).id
+                ticket = tickets_.issue_ticket(context, queue).id
                 if number % 13 == 5:
-                    app.cancel_ticket(context, ticket)
+                    tickets_.cancel_ticket(context, ticket)
                     continue
                 clock.now += timedelta(seconds=20)
-                called = app.call_next(context, agent, queue)
+                called = staffing.call_next(context, agent, queue)
                 assert called is not None and called.id == ticket
                 if number % 17 == 3:
-                    app.mark_no_show(context, called.id)
+                    tickets_.mark_no_show(context, called.id)
                     continue
-                app.start_ticket(context, called.id)
+                tickets_.start_ticket(context, called.id)
                 clock.now += timedelta(seconds=60)
-                app.close_ticket(context, called.id)
+                tickets_.close_ticket(context, called.id)
     return app
 
 

@@ -62,18 +62,19 @@ def called_tickets(tenant_id: UUID, queue_id: UUID, service_id: UUID, count: int
 
 def write_backlog(container, events: int) -> int:
     """At least ``events`` events in the log; the log's head."""
-    app = container.app
-    tenant_id = app.create_tenant(CommandContext.system(None), f"b-{uuid.uuid4().hex[:8]}", "B")
+    tenant_id = container.tenancy.create_tenant(
+        CommandContext.system(None), f"b-{uuid.uuid4().hex[:8]}", "B"
+    )
     context = CommandContext.system(tenant_id)
-    site = app.add_site(context, "Main", "Europe/Paris")
-    service = app.add_service(context, "Accounts", "A", target_wait_minutes=10)
-    queue = app.open_queue(context, "Main", site.id, [service.id], "fifo")
+    site = container.catalogue.add_site(context, "Main", "Europe/Paris")
+    service = container.catalogue.add_service(context, "Accounts", "A", target_wait_minutes=10)
+    queue = container.queues.open_queue(context, "Main", site.id, [service.id], "fifo")
     tickets = called_tickets(tenant_id, queue.id, service.id, TICKETS_PER_SAVE)
-    head = app.save_in_context(context, *tickets) or 0
+    head = container.app.save_in_context(context, *tickets) or 0
     while head < events:
         for ticket in tickets:
             ticket.recall(datetime.now(UTC))
-        head = app.save_in_context(context, *tickets) or head
+        head = container.app.save_in_context(context, *tickets) or head
     return head
 
 

@@ -63,18 +63,18 @@ def main() -> None:
 
 
 def run(container, waiting: int, reads: int) -> None:
-    app, rng = container.app, random.Random(7)
-    tenant_id = app.create_tenant(CommandContext.system(None), "bench", "Bench")
+    rng = random.Random(7)
+    tenant_id = container.tenancy.create_tenant(CommandContext.system(None), "bench", "Bench")
     context = CommandContext.system(tenant_id)
-    site = app.add_site(context, "Main", "Europe/Paris")
+    site = container.catalogue.add_site(context, "Main", "Europe/Paris")
     services = [
-        app.add_service(context, "Accounts", "A", target_wait_minutes=10).id,
-        app.add_service(context, "Loans", "L", target_wait_minutes=3).id,
+        container.catalogue.add_service(context, "Accounts", "A", target_wait_minutes=10).id,
+        container.catalogue.add_service(context, "Loans", "L", target_wait_minutes=3).id,
     ]
-    queue = app.open_queue(context, "Main", site.id, services, "fifo")
+    queue = container.queues.open_queue(context, "Main", site.id, services, "fifo")
     started = time.perf_counter()
     tickets = [
-        app.issue_ticket(
+        container.tickets.issue_ticket(
             context, queue.id, service_id=rng.choice(services), priority=rng.randint(0, 3)
         ).id
         for _ in range(waiting)
@@ -82,13 +82,13 @@ def run(container, waiting: int, reads: int) -> None:
     print(f"issued {waiting} tickets in {time.perf_counter() - started:.1f} s")
 
     model = read_models()["tickets"]
-    runner = ProjectionRunner(model, app.recorder, app.mapper)
+    runner = ProjectionRunner(model, container.app.recorder, container.app.mapper)
     started = time.perf_counter()
     events = runner.catch_up(container.read_engine)
     elapsed = time.perf_counter() - started
     print(f"projection: {events} events in {elapsed:.2f} s ({events / elapsed:,.0f} events/s)")
     started = time.perf_counter()
-    rebuild(model, container.read_engine, app.recorder, app.mapper)
+    rebuild(model, container.read_engine, container.app.recorder, container.app.mapper)
     elapsed = time.perf_counter() - started
     print(f"rebuild from zero: {elapsed:.2f} s ({events / elapsed:,.0f} events/s)")
 
@@ -97,9 +97,9 @@ def run(container, waiting: int, reads: int) -> None:
     waiting_page = TicketFilter(statuses=frozenset({"waiting"}), queue_id=queue.id)
     for policy in ("fifo", "priority", "sla"):
         if policy != "fifo":
-            app.reconfigure_queue(context, queue.id, algorithm=policy)
+            container.queues.reconfigure_queue(context, queue.id, algorithm=policy)
             runner.catch_up(container.read_engine)
-        expected = app.repository.get(queue.id).position_of(last, app.clock())
+        expected = container.app.repository.get(queue.id).position_of(last, container.app.clock())
         found = records.find(tenant_id, last)
         assert found is not None and found.position == expected, (policy, found, expected)
         one = median_ms(lambda: records.find(tenant_id, last), reads)

@@ -58,25 +58,28 @@ def service_code(index: int) -> str:
     return code
 
 
-def open_queues(app: SmartQueue, context: CommandContext, site_id: UUID, count: int) -> list[UUID]:
+def open_queues(app: Container, context: CommandContext, site_id: UUID, count: int) -> list[UUID]:
     """``count`` queues, each with its own service, so they share no ticket counter either."""
     queue_ids = []
     for index in range(count):
         code = service_code(index)
-        service = app.add_service(context, f"Service {code}", code, target_wait_minutes=10)
-        queue = app.open_queue(context, f"Queue {code}", site_id, [service.id], "fifo")
+        service = app.catalogue.add_service(
+            context, f"Service {code}", code, target_wait_minutes=10
+        )
+        queue = app.queues.open_queue(context, f"Queue {code}", site_id, [service.id], "fifo")
         queue_ids.append(queue.id)
     return queue_ids
 
 
 def build_world(container: Container, layout: str, callers: int, *, make_available: bool) -> World:
     """A tenant whose callers each own a queue (``distinct``) or all share one (``shared``)."""
-    app = container.app
     slug = f"bench-{uuid.uuid4().hex[:10]}"
-    tenant_id = app.create_tenant(CommandContext.system(None), slug, "Benchmark tenant")
+    tenant_id = container.tenancy.create_tenant(
+        CommandContext.system(None), slug, "Benchmark tenant"
+    )
     context = CommandContext.system(tenant_id, reason="bench")
-    site = app.add_site(context, "Bench site", "Europe/Paris")
-    queue_ids = open_queues(app, context, site.id, callers if layout == "distinct" else 1)
+    site = container.catalogue.add_site(context, "Bench site", "Europe/Paris")
+    queue_ids = open_queues(container, context, site.id, callers if layout == "distinct" else 1)
     members = []
     for index in range(callers):
         email = f"agent{index}@{slug}.example"
@@ -85,7 +88,7 @@ def build_world(container: Container, layout: str, callers: int, *, make_availab
         )
         agent_id = Agent.create_id(user.id)
         if make_available:
-            app.set_agent_status(context, agent_id, "available")
+            container.staffing.set_agent_status(context, agent_id, "available")
         members.append(Caller(user.id, agent_id, email, queue_ids[index % len(queue_ids)]))
     return World(tenant_id, slug, members)
 
@@ -118,15 +121,15 @@ class LostSaveCounter:
         recorder.insert_events = counting_insert_events  # type: ignore[method-assign]
 
 
-def app_cycle(app: SmartQueue, tenant_id: UUID, caller: Caller) -> None:
+def app_cycle(app: Container, tenant_id: UUID, caller: Caller) -> None:
     """Issue a ticket, call the next one, start and close it: four commands."""
     context = CommandContext(tenant_id=tenant_id, actor_id=caller.user_id, actor_role="agent")
-    app.issue_ticket(context, caller.queue_id)
-    called = app.call_next(context, caller.agent_id, caller.queue_id)
+    app.tickets.issue_ticket(context, caller.queue_id)
+    called = app.staffing.call_next(context, caller.agent_id, caller.queue_id)
     if called is None:  # every caller issues before calling, so a ticket is always waiting
         raise BenchmarkError("call_next found nobody waiting right after an issue")
-    app.start_ticket(context, called.id)
-    app.close_ticket(context, called.id)
+    app.tickets.start_ticket(context, called.id)
+    app.tickets.close_ticket(context, called.id)
 
 
 # -- the cycle over HTTP -------------------------------------------------------------------------

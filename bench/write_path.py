@@ -226,9 +226,10 @@ class Bench:
 
     def run_app_layer(self, layout: str, callers: int) -> RunStats:
         """Ticket cycles through the application in this process, one thread per agent."""
-        app = self.container.app
         world = build_world(self.container, layout, callers, make_available=True)
-        cycles = [partial(app_cycle, app, world.tenant_id, caller) for caller in world.callers]
+        cycles = [
+            partial(app_cycle, self.container, world.tenant_id, caller) for caller in world.callers
+        ]
         before = self.lost_saves.count
         stats = self._measure(cycles)
         # The count covers every cycle begun: the warm-ups (one per caller) and failed ones too.

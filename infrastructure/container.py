@@ -18,14 +18,22 @@ from sqlalchemy import Engine
 from application.agent_board import AgentBoard
 from application.app import SmartQueue
 from application.audit import AuditLog
+from application.catalogue import Catalogue
 from application.consistency import Consistency
+from application.customers import Customers
 from application.devices import Devices
 from application.idempotency import IdempotencyStore, KeyPolicy
 from application.identity import Identity
 from application.live import LiveViews
 from application.ports import WaitEstimator
+from application.queues import Queues
+from application.readiness import ReadinessProbe
+from application.sign_in import SecretSignIn
+from application.staffing import Staffing
 from application.stats import StatsQueries
+from application.tenancy import Tenancy
 from application.ticket_queries import TicketQueries
+from application.tickets import Tickets
 from infrastructure.following.positions import PostgresProjectionPositions
 from infrastructure.identity.credentials import Argon2Hasher, PostgresCredentialStore
 from infrastructure.identity.devices import PostgresDeviceCredentials
@@ -49,6 +57,7 @@ from infrastructure.redis.rate_limit import RedisLoginLimiter, RedisRequestLimit
 from infrastructure.redis.server import connect_redis, resolve_redis_url
 from infrastructure.redis.socket_slots import RedisSocketSlots
 from infrastructure.redis.socket_tickets import RedisSocketTickets
+from infrastructure.roles.readiness import ProcessReadiness
 from infrastructure.settings import Settings
 from infrastructure.stores.customers import PostgresCustomerProfiles
 from infrastructure.stores.idempotency import PostgresIdempotencyStore
@@ -65,24 +74,43 @@ class Container:
     settings: Settings
     database_url: str
     app: SmartQueue
+    """The event store every context saves through (the unit of work)."""
     pool: ConnectionPool
     redis_url: str
     redis: redis.Redis
-    identity: Identity
-    idempotency: IdempotencyStore
     read_engine: Engine
+    tenancy: Tenancy
+    catalogue: Catalogue
+    queues: Queues
+    tickets: Tickets
+    staffing: Staffing
+    customers: Customers
+    identity: Identity
+    devices: Devices
+    idempotency: IdempotencyStore
     audit: AuditLog
     consistency: Consistency
     agent_board: AgentBoard
     wait_estimator: WaitEstimator
     stats: StatsQueries
-    tickets: TicketQueries
-    devices: Devices
+    ticket_queries: TicketQueries
     live: LiveViews
     socket_tickets: RedisSocketTickets
     closed: bool = field(default=False)
     request_limits: RedisRequestLimiter | None = None
     """Request rates per access token, per kiosk and per queue."""
+
+    @functools.cached_property
+    def readiness(self) -> ReadinessProbe:
+        """The readiness probe over this process's connections and supervision settings."""
+        return ProcessReadiness(
+            self.settings,
+            self.pool,
+            self.redis,
+            self.read_engine,
+            self.app.recorder,
+            self.consistency.store,
+        )
 
     @functools.cached_property
     def socket_slots(self) -> RedisSocketSlots:
@@ -108,46 +136,44 @@ def build_container(settings: Settings) -> Container:
     database_url = resolve_database_url(settings)
     redis_url = resolve_redis_url(settings)
     pool = open_pool(database_url, size=max(2, settings.database.pool_size // 2))
-    read_engine = sqlalchemy_engine(
-        database_url, pool_size=max(2, settings.database.pool_size // 2)
-    )
-    app = SmartQueue(
-        env=event_store_env(database_url, settings, create_tables=False),
-        customer_profiles=PostgresCustomerProfiles(pool),
-        directory=PostgresDirectory(read_engine),
-    )
+    app = SmartQueue(env=event_store_env(database_url, settings, create_tables=False))
     client = connect_redis(redis_url)
     auth = settings.auth
-    identity = Identity(
-        app=app,
-        credentials=PostgresCredentialStore(pool),
-        tokens=JwtTokenService(
-            client,
-            key=load_signing_key(auth.jwt_secret, settings.home),
-            issuer=auth.issuer,
-            audience=auth.audience,
-            access_ttl_seconds=auth.token_ttl_seconds,
-            refresh_ttl_seconds=auth.refresh_ttl_seconds,
-            leeway_seconds=auth.jwt_leeway_seconds,
-        ),
-        hasher=Argon2Hasher(),
-        limiter=RedisLoginLimiter(
+    tokens = JwtTokenService(
+        client,
+        key=load_signing_key(auth.jwt_secret, settings.home),
+        issuer=auth.issuer,
+        audience=auth.audience,
+        access_ttl_seconds=auth.token_ttl_seconds,
+        refresh_ttl_seconds=auth.refresh_ttl_seconds,
+        leeway_seconds=auth.jwt_leeway_seconds,
+    )
+    # One sign-in plumbing for staff and devices: the same limiter counts both.
+    sign_in = SecretSignIn(
+        Argon2Hasher(),
+        RedisLoginLimiter(
             redis_url, auth.login_attempts_per_account, auth.login_attempts_per_address
         ),
     )
+    read_engine = sqlalchemy_engine(
+        database_url, pool_size=max(2, settings.database.pool_size // 2)
+    )
+    directory = PostgresDirectory(read_engine)
+    tenancy = Tenancy(app)
+    staffing = Staffing(app, directory)
+    queues = Queues(app, directory)
+    identity = Identity(app, tenancy, staffing, PostgresCredentialStore(pool), tokens, sign_in)
     devices = Devices(
-        app=app,
-        credentials=PostgresDeviceCredentials(pool),
-        tokens=identity.tokens,
-        hasher=identity.hasher,
-        limiter=identity.limiter,
-        presence=RedisPresence(client, settings.devices.presence_ttl_seconds),
+        app,
+        PostgresDeviceCredentials(pool),
+        tokens,
+        sign_in,
+        RedisPresence(client, settings.devices.presence_ttl_seconds),
     )
     policy = KeyPolicy(
         ttl=timedelta(seconds=settings.idempotency.ttl_seconds),
         lease=timedelta(seconds=settings.idempotency.lease_seconds),
     )
-    idempotency = PostgresIdempotencyStore(pool, policy)
     wait_estimator = PostgresWaitEstimator(
         read_engine, serving_window_seconds=settings.eta.serving_window_seconds
     )
@@ -158,24 +184,32 @@ def build_container(settings: Settings) -> Container:
     agent_board = PostgresAgentBoard(read_engine)
     ticket_queries = TicketQueries(PostgresTicketRecords(read_engine), wait_estimator)
     return Container(
-        settings,
-        database_url,
-        app,
-        pool,
-        redis_url,
-        client,
-        identity,
-        idempotency,
-        read_engine,
-        PostgresAuditLog(read_engine),
-        consistency,
-        agent_board,
-        wait_estimator,
-        StatsQueries(app, PostgresQueueStats(read_engine)),
-        ticket_queries,
-        devices,
-        LiveViews(PostgresLiveRecords(read_engine), agent_board, app, consistency, ticket_queries),
-        RedisSocketTickets(client, settings.live.socket_ticket_seconds),
+        settings=settings,
+        database_url=database_url,
+        app=app,
+        pool=pool,
+        redis_url=redis_url,
+        redis=client,
+        read_engine=read_engine,
+        tenancy=tenancy,
+        catalogue=Catalogue(app),
+        queues=queues,
+        tickets=Tickets(app),
+        staffing=staffing,
+        customers=Customers(app, PostgresCustomerProfiles(pool)),
+        identity=identity,
+        devices=devices,
+        idempotency=PostgresIdempotencyStore(pool, policy),
+        audit=PostgresAuditLog(read_engine),
+        consistency=consistency,
+        agent_board=agent_board,
+        wait_estimator=wait_estimator,
+        stats=StatsQueries(app, PostgresQueueStats(read_engine)),
+        ticket_queries=ticket_queries,
+        live=LiveViews(
+            PostgresLiveRecords(read_engine), agent_board, queues, consistency, ticket_queries
+        ),
+        socket_tickets=RedisSocketTickets(client, settings.live.socket_ticket_seconds),
         request_limits=request_limiter(redis_url, settings),
     )
 
@@ -226,7 +260,7 @@ def _event_tables(app: SmartQueue) -> list[str]:
     return [name for r in recorders if (name := getattr(r, "events_table_name", None))]
 
 
-MIGRATIONS = Path(__file__).parent / "postgres" / "migrations"
+MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def upgrade_read_models(database_url: str) -> None:

@@ -95,7 +95,7 @@ def create_tenant(
         click.echo(f"tenant {slug} created (id {tenant_id})")
         click.echo(f"  admin: {admin_email} / {password}")
         if with_demo_data:
-            demo = seed_demo_data(container.identity, context, slug)
+            demo = seed_demo_data(container, context, slug)
             click.echo(f"  site: {demo.site_id}")
             click.echo(f"  queues: fifo {demo.fifo_queue_id}, priority {demo.priority_queue_id}")
             for agent in demo.agents:

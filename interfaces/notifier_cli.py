@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from application.notifications import NotificationFacts
 from infrastructure.container import Container, build_container
 from infrastructure.notify.notifier import Notifier, start_notifier
 from infrastructure.notify.wiring import Notifications, build_notifications
@@ -20,14 +21,17 @@ def run_notifier_in_background(
     container: Container, notifications: Notifications, settings: Settings, supervisor: Supervisor
 ) -> Notifier:
     """The notifier in a supervised thread of this process (also ``smartqueue dev``)."""
+    facts = NotificationFacts(
+        container.tickets, container.queues, container.catalogue, container.customers
+    )
     return start_notifier(
-        container.app,
+        facts,
         notifications.ledger,
         notifications.jobs,
         settings.kafka,
         settings.notify,
         supervisor,
-        with_eta=container.tickets.with_eta,
+        with_eta=container.ticket_queries.with_eta,
     )
 
 

@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 
 from application.app import SmartQueue
 from application.context import CommandContext
-from application.queueing import agent_view, queue_view
+from application.queues import queue_view
+from application.staffing import agent_view
 from application.views import AgentView, QueueView
 from domain.agents import Agent
 from domain.errors import DomainError
@@ -64,7 +65,9 @@ class Directory:
     """A tenant with a site, two services, a queue and two available agents, whose queues and
     agents a history grows."""
 
-    app: SmartQueue
+    app: Any
+    """The contexts the history drives (the unit tests' ``Contexts`` or a ``Container``), with
+    their store as ``app.app``."""
     tenant_id: UUID
     service_ids: list[UUID]
     site_ids: list[UUID]
@@ -73,15 +76,15 @@ class Directory:
     tickets: list[UUID] = field(default_factory=list)
 
     @classmethod
-    def open(cls, app: SmartQueue) -> Directory:
-        tenant_id = app.create_tenant(
+    def open(cls, app: Any) -> Directory:
+        tenant_id = app.tenancy.create_tenant(
             CommandContext.system(None), f"dir-{uuid.uuid4().hex[:12]}", "Directory tenant"
         )
         context = CommandContext.system(tenant_id, reason="test")
-        site = app.add_site(context, "Main", "Europe/Paris")
+        site = app.catalogue.add_site(context, "Main", "Europe/Paris")
         services = [
-            app.add_service(context, "Accounts", "A", target_wait_minutes=10).id,
-            app.add_service(context, "Loans", "L", target_wait_minutes=3).id,
+            app.catalogue.add_service(context, "Accounts", "A", target_wait_minutes=10).id,
+            app.catalogue.add_service(context, "Loans", "L", target_wait_minutes=3).id,
         ]
         directory = cls(app, tenant_id, services, [site.id])
         # A queue and two agents on duty to start with, so short histories call and serve.
@@ -112,22 +115,24 @@ class Directory:
     def _step(self, step: tuple[Any, ...], project: Callable[[int], None]) -> None:
         app, context, action = self.app, self.context, step[0]
         if action == "site":
-            self.site_ids.append(app.add_site(context, f"Site {len(self.site_ids)}", "UTC").id)
+            self.site_ids.append(
+                app.catalogue.add_site(context, f"Site {len(self.site_ids)}", "UTC").id
+            )
         elif action == "queue":
             site_id = self.site_ids[step[1] % len(self.site_ids)]
             name = f"Queue {len(self.queue_ids)}"
             self.queue_ids.append(
-                app.open_queue(context, name, site_id, self.service_ids[:1], step[2]).id
+                app.queues.open_queue(context, name, site_id, self.service_ids[:1], step[2]).id
             )
         elif action == "user":
             user_id = uuid.uuid4()
-            app.register_user(context, user_id, f"{user_id}@x.test", "Someone", step[1])
+            app.tenancy.register_user(context, user_id, f"{user_id}@x.test", "Someone", step[1])
             self.user_ids.append(user_id)
         elif action == "project":
             project(step[1])
         elif action == "rename" and self.user_ids:
             user_id = self.user_ids[step[1] % len(self.user_ids)]
-            app.change_user(context, user_id, name=step[2])
+            app.tenancy.change_user(context, user_id, name=step[2])
         elif action in ("cancel", "transfer"):
             self._ticket_step(step)
         else:
@@ -137,23 +142,23 @@ class Directory:
         app, context, action = self.app, self.context, step[0]
         queue_id, agent_id = self._queue(step[1]), self._agent(step[1])
         if action == "status" and agent_id:
-            app.set_agent_status(context, agent_id, step[2])
+            app.staffing.set_agent_status(context, agent_id, step[2])
         elif action == "counter" and agent_id:
-            app.assign_agent_counter(context, agent_id, step[2])
+            app.staffing.assign_agent_counter(context, agent_id, step[2])
         elif action == "assign" and agent_id and self.queue_ids:
             chosen = list(dict.fromkeys(self.queue_ids[i % len(self.queue_ids)] for i in step[2]))
-            app.assign_agent_queues(context, agent_id, chosen)
+            app.staffing.assign_agent_queues(context, agent_id, chosen)
         elif action == "issue" and queue_id:
-            self.tickets.append(app.issue_ticket(context, queue_id, priority=step[2]).id)
+            self.tickets.append(app.tickets.issue_ticket(context, queue_id, priority=step[2]).id)
         elif action == "call" and agent_id:
-            app.call_next(context, agent_id, self._queue(step[2]))
+            app.staffing.call_next(context, agent_id, self._queue(step[2]))
         elif action == "finish" and agent_id:
-            held = app.get_agent(self.tenant_id, agent_id).current_ticket_id
+            held = app.staffing.get_agent(self.tenant_id, agent_id).current_ticket_id
             if held is not None and step[2]:
-                app.start_ticket(context, held)
-                app.close_ticket(context, held)
+                app.tickets.start_ticket(context, held)
+                app.tickets.close_ticket(context, held)
             elif held is not None:
-                app.mark_no_show(context, held)
+                app.tickets.mark_no_show(context, held)
         elif action == "reconfigure" and queue_id:
             # Renamed and serving both services (the second first), or back to the first only.
             name, services = (
@@ -164,7 +169,7 @@ class Directory:
                     self.service_ids[:1],
                 )
             )
-            app.reconfigure_queue(
+            app.queues.reconfigure_queue(
                 context, queue_id, name=name, service_ids=services, algorithm=step[2]
             )
         elif action in ("pause", "resume", "close") and queue_id:
@@ -175,15 +180,15 @@ class Directory:
             return
         ticket_id = self.tickets[step[1] % len(self.tickets)]
         if step[0] == "cancel":
-            self.app.cancel_ticket(self.context, ticket_id)
+            self.app.tickets.cancel_ticket(self.context, ticket_id)
         elif (queue_id := self._queue(step[2])) is not None:
-            self.app.transfer_ticket(self.context, ticket_id, queue_id)
+            self.app.tickets.transfer_ticket(self.context, ticket_id, queue_id)
 
     def replayed_queues(self, site_id: UUID | None = None) -> list[QueueView]:
-        return replayed_queues(self.app, self.tenant_id, site_id)
+        return replayed_queues(self.app.app, self.tenant_id, site_id)
 
     def replayed_agents(self) -> list[AgentView]:
-        return replayed_agents(self.app, self.tenant_id)
+        return replayed_agents(self.app.app, self.tenant_id)
 
 
 def replayed_queues(

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from operator import attrgetter
+from typing import Any
+
 from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
@@ -10,8 +16,10 @@ from litestar.openapi.spec import Components, OpenAPI, Schema, SecurityScheme
 
 from infrastructure.container import Container, build_container
 from infrastructure.logging import configure_logging
+from infrastructure.redis.channels import agent_channel, heartbeat_channel, queue_channel
 from infrastructure.redis.server import resolve_redis_url
 from infrastructure.settings import Settings, current_settings
+from interfaces.asyncapi import asyncapi_document
 from interfaces.http.consistency import add_position_headers
 from interfaces.http.controllers.agents import AgentController
 from interfaces.http.controllers.audit import AuditController
@@ -21,6 +29,7 @@ from interfaces.http.controllers.devices import DeviceAuthController, DeviceCont
 from interfaces.http.controllers.events import asyncapi
 from interfaces.http.controllers.health import HealthController
 from interfaces.http.controllers.live import (
+    LiveSockets,
     SocketTicketController,
     agent_socket,
     channels_plugin,
@@ -79,6 +88,56 @@ def _subclasses(cls: type) -> set[type]:
     return found
 
 
+def live_sockets(container: Container) -> LiveSockets:
+    """What the live sockets need, with the channel names the display gateway publishes on."""
+    live = container.settings.live
+    return LiveSockets(
+        identity=container.identity,
+        devices=container.devices,
+        queues=container.queues,
+        views=container.live,
+        tickets=container.socket_tickets,
+        slots=container.socket_slots,
+        queue_channel=queue_channel,
+        agent_channel=agent_channel,
+        heartbeat_channel=heartbeat_channel(live.gateway_group),
+        token_check_seconds=live.token_check_seconds,
+    )
+
+
+USE_CASES: dict[str, Callable[[Container], Any]] = {
+    "tenancy": attrgetter("tenancy"),
+    "catalogue": attrgetter("catalogue"),
+    "queues": attrgetter("queues"),
+    "tickets": attrgetter("tickets"),
+    "staffing": attrgetter("staffing"),
+    "customers": attrgetter("customers"),
+    "identity": attrgetter("identity"),
+    "devices": attrgetter("devices"),
+    "ticket_queries": attrgetter("ticket_queries"),
+    "stats": attrgetter("stats"),
+    "audit": attrgetter("audit"),
+    "agent_board": attrgetter("agent_board"),
+    "consistency": attrgetter("consistency"),
+    "probe": attrgetter("readiness"),
+    "max_waiting": lambda container: container.settings.limits.queue_max_waiting or None,
+    "sockets": live_sockets,
+    "event_contract": lambda container: asyncapi_document(),
+}
+"""What handlers may receive (``UseCase[T]``), by the name they declare it under: the
+container's contexts and query services, and the few values built from its settings. Handlers
+never see the container itself, nor a pool, Redis or the read engine."""
+
+
+def _provider(name: str) -> Provide:
+    """Hands a handler what ``USE_CASES`` built under ``name`` when the process started."""
+
+    def provide(state: State) -> Any:
+        return state.use_cases[name]
+
+    return Provide(provide, sync_to_thread=False)
+
+
 def create_app(settings: Settings | None = None, container: Container | None = None) -> Litestar:
     """Build the API. Connections are opened at startup, never at import."""
     settings = settings or current_settings()
@@ -90,6 +149,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     def open_container(app: Litestar) -> None:
         app.state.container = container or build_container(settings)
+        app.state.use_cases = {
+            name: build(app.state.container) for name, build in USE_CASES.items()
+        }
 
     def close_container(app: Litestar) -> None:
         if owned and getattr(app.state, "container", None) is not None:
@@ -118,6 +180,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             pages_router(),
         ],
         plugins=[channels_plugin(redis_url, settings.live.socket_backlog)],
+        dependencies={name: _provider(name) for name in USE_CASES},
         on_startup=[open_container],
         on_shutdown=[close_container],
         exception_handlers=EXCEPTION_HANDLERS,

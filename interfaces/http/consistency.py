@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Request, Response
+from litestar import Response
 from litestar.params import QueryParameter
 
-from application.consistency import current_positions
-from interfaces.http.security import container_of
+from application.consistency import Consistency, current_positions
 
 WRITTEN_HEADER = "X-Log-Position"
 READ_HEADER = "X-Read-Position"
@@ -30,9 +29,11 @@ MinPosition = Annotated[
 ]
 
 
-def await_read_models(request: Request, names: tuple[str, ...], min_position: int | None) -> int:
+def await_read_models(
+    consistency: Consistency, names: tuple[str, ...], min_position: int | None
+) -> int:
     """Wait until the read models ``names`` reach ``min_position`` (if given); their position."""
-    return container_of(request).consistency.await_position(names, min_position)
+    return consistency.await_position(names, min_position)
 
 
 def add_position_headers(response: Response) -> Response:

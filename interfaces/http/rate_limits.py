@@ -17,15 +17,39 @@ the window has room again. The counts live in Redis, shared by every API process
 
 from __future__ import annotations
 
+from typing import Protocol
 from uuid import UUID
 
 from litestar import Request
 from litestar.exceptions import TooManyRequestsException
 
 from application.identity import Principal
-from infrastructure.redis.rate_limit import RateVerdict, RedisRequestLimiter
 
 TOKEN_POLICY, DEVICE_POLICY, QUEUE_POLICY = "token", "device", "queue"
+
+
+class RateVerdict(Protocol):
+    """One request counted against one policy: whether it may pass, and the policy's state."""
+
+    @property
+    def policy(self) -> str: ...
+    @property
+    def allowed(self) -> bool: ...
+    @property
+    def quota(self) -> int: ...
+    @property
+    def window_seconds(self) -> int: ...
+    @property
+    def remaining(self) -> int | None: ...
+    @property
+    def reset_seconds(self) -> int | None: ...
+
+
+class RequestLimiter(Protocol):
+    """Request rates per named policy and key, shared by every API process."""
+
+    def hit(self, policy: str, key: str) -> RateVerdict:
+        """Count one request of ``key`` under ``policy`` (refused ones are not counted)."""
 
 
 def ratelimit_headers(verdict: RateVerdict) -> dict[str, str]:
@@ -49,7 +73,8 @@ def enforce(verdict: RateVerdict, what: str) -> None:
     )
 
 
-def _limiter(request: Request) -> RedisRequestLimiter | None:
+def _limiter(request: Request) -> RequestLimiter | None:
+    # Middleware-level, so no dependency injection: the process's limiter, when it has one.
     container = getattr(request.app.state, "container", None)
     return container.request_limits if container is not None else None
 

@@ -10,7 +10,7 @@ import msgspec
 from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Schema
 from msgspec import UNSET, UnsetType
 
-from application.queueing import CHANNELS
+from application.tickets import CHANNELS
 from application.views import UserView
 from domain.agents import AgentStatus
 from domain.policies import Placement, Policy

@@ -16,9 +16,8 @@ from litestar.openapi.spec import Operation
 from litestar.params import FromPath
 
 from application.context import CommandContext, new_correlation_id
-from application.identity import Principal
+from application.identity import Identity, Principal
 from domain.tenancy import Tenant
-from infrastructure.container import Container
 from interfaces.http.errors import TenantMismatch
 from interfaces.http.idempotency_http import APPLIED_MARKER
 from interfaces.http.rate_limits import limit_token
@@ -37,9 +36,10 @@ def bearer_token(request: Request) -> str | None:
     return None
 
 
-def container_of(request: Request) -> Container:
-    """The process's composition root."""
-    return request.app.state.container
+def identity_of(request: Request) -> Identity:
+    """The process's ``Identity``. Guards and middleware (which authenticate before a handler's
+    dependencies exist) take it here; handlers declare the use cases they need instead."""
+    return request.app.state.container.identity
 
 
 def provide_principal(request: Request) -> Principal:
@@ -64,7 +64,7 @@ def _verified_principal(request: Request) -> Principal:
         token = bearer_token(request)
         if token is None:
             raise NotAuthorizedException("send Authorization: Bearer <token>")
-        cached = container_of(request).identity.authenticate(token)
+        cached = identity_of(request).authenticate(token)
         if cached is None:
             raise NotAuthorizedException("the token is invalid, expired or revoked")
         state[VERIFIED_PRINCIPAL] = cached

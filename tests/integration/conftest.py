@@ -49,12 +49,12 @@ class TenantWorld:
             self.context, f"{uuid.uuid4().hex[:10]}@{self.slug}.example", "password1", name, "agent"
         )
         agent_id = Agent.create_id(user.id)
-        self.container.app.set_agent_status(self.context, agent_id, "available")
+        self.container.staffing.set_agent_status(self.context, agent_id, "available")
         return agent_id
 
     def open_queue(self, algorithm: str = "fifo") -> UUID:
         """Another queue on the same site and service."""
-        queue = self.container.app.open_queue(
+        queue = self.container.queues.open_queue(
             self.context,
             f"Queue {uuid.uuid4().hex[:4]}",
             self.site_id,
@@ -66,13 +66,12 @@ class TenantWorld:
 
 def new_world(container: Container, prefix: str = "t", name: str = "Test tenant") -> TenantWorld:
     """A new tenant with a site, a service and a fifo queue."""
-    app = container.app
     slug = f"{prefix}-{uuid.uuid4().hex[:12]}"
-    tenant_id = app.create_tenant(CommandContext.system(None), slug, name)
+    tenant_id = container.tenancy.create_tenant(CommandContext.system(None), slug, name)
     context = CommandContext.system(tenant_id)
-    site = app.add_site(context, "Main", "Europe/Paris")
-    service = app.add_service(context, "Accounts", "A", target_wait_minutes=10)
-    queue = app.open_queue(context, "Main", site.id, [service.id], "fifo")
+    site = container.catalogue.add_site(context, "Main", "Europe/Paris")
+    service = container.catalogue.add_service(context, "Accounts", "A", target_wait_minutes=10)
+    queue = container.queues.open_queue(context, "Main", site.id, [service.id], "fifo")
     return TenantWorld(container, tenant_id, slug, site.id, service.id, queue.id)
 
 

@@ -174,19 +174,21 @@ class CommandLoad:
     stop: threading.Event = field(default_factory=threading.Event)
 
     def run(self) -> None:
-        app, context = self.world.container.app, self.world.context
+        context = self.world.context
         agent_id = self.world.add_available_agent()
         step = 0
         while not self.stop.is_set():
             began = time.monotonic()
             try:
                 if step % 3 == 2:
-                    called = app.call_next(context, agent_id, self.world.queue_id)
+                    called = self.world.container.staffing.call_next(
+                        context, agent_id, self.world.queue_id
+                    )
                     if called is not None:
-                        app.start_ticket(context, called.id)
-                        app.close_ticket(context, called.id)
+                        self.world.container.tickets.start_ticket(context, called.id)
+                        self.world.container.tickets.close_ticket(context, called.id)
                 else:
-                    app.issue_ticket(context, self.world.queue_id)
+                    self.world.container.tickets.issue_ticket(context, self.world.queue_id)
                 self.succeeded += 1
             except Exception as error:
                 self.failures.append(repr(error))
@@ -211,14 +213,14 @@ def recall_stream(world: TenantWorld, events: int, per_second: float, tickets: i
     """Write ``events`` events at about ``per_second``: ``tickets`` called tickets recalled over
     and over, one recall of each per save, so every ticket's events span many relay batches.
     The events are real, saved by the application with their metadata."""
-    app, context = world.container.app, world.context
+    context = world.context
     called = called_tickets(world.tenant_id, world.queue_id, world.service_id, tickets)
-    app.save_in_context(context, *called)
+    world.container.app.save_in_context(context, *called)
     written = 2 * tickets
     while written < events:
         began = time.monotonic()
         for ticket in called:
             ticket.recall(datetime.now(UTC))
-        app.save_in_context(context, *called)
+        world.container.app.save_in_context(context, *called)
         written += tickets
         time.sleep(max(0.0, tickets / per_second - (time.monotonic() - began)))

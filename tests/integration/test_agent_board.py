@@ -31,17 +31,17 @@ def _row(container, world, agent_id: UUID):
 
 
 def test_the_board_follows_an_agent_through_status_counter_call_start_and_close(container, world):
-    app, context = container.app, world.context
+    context = world.context
     agent_id = world.add_available_agent("Alice")
-    app.assign_agent_queues(context, agent_id, [world.queue_id])
-    app.set_agent_status(context, agent_id, "available", counter="7")
+    container.staffing.assign_agent_queues(context, agent_id, [world.queue_id])
+    container.staffing.set_agent_status(context, agent_id, "available", counter="7")
     entry = _row(container, world, agent_id)
     assert (entry.name, entry.status, entry.counter) == ("Alice", "available", "7")
     assert entry.ticket is None
     assert entry.queue_ids == [world.queue_id]
 
-    issued = app.issue_ticket(context, world.queue_id)
-    called = app.call_next(context, agent_id, world.queue_id)
+    issued = container.tickets.issue_ticket(context, world.queue_id)
+    called = container.staffing.call_next(context, agent_id, world.queue_id)
     assert called is not None and called.id == issued.id
     entry = _row(container, world, agent_id)
     assert entry.status == "busy"
@@ -53,13 +53,13 @@ def test_the_board_follows_an_agent_through_status_counter_call_start_and_close(
     )
     assert (entry.ticket.status, entry.ticket.called_at) == ("called", called.called_at)
 
-    app.recall_ticket(context, issued.id)
-    started = app.start_ticket(context, issued.id)
+    container.tickets.recall_ticket(context, issued.id)
+    started = container.tickets.start_ticket(context, issued.id)
     entry = _row(container, world, agent_id)
     assert entry.ticket is not None
     assert (entry.ticket.status, entry.ticket.called_at) == ("serving", called.called_at)
 
-    closed = app.close_ticket(context, issued.id)
+    closed = container.tickets.close_ticket(context, issued.id)
     entry = _row(container, world, agent_id)
     assert (entry.status, entry.ticket, entry.served_today) == ("available", None, 1)
 
@@ -76,19 +76,19 @@ def test_the_board_follows_an_agent_through_status_counter_call_start_and_close(
 def test_a_transfer_or_a_no_show_frees_the_agent_and_only_the_no_show_leaves_a_hold(
     container, world
 ):
-    app, context = container.app, world.context
+    context = world.context
     agent_id = world.add_available_agent()
     other_queue = world.open_queue()
-    first = app.issue_ticket(context, world.queue_id)
-    second = app.issue_ticket(context, world.queue_id)
-    app.call_next(context, agent_id, world.queue_id)
-    app.transfer_ticket(context, first.id, other_queue)
+    first = container.tickets.issue_ticket(context, world.queue_id)
+    second = container.tickets.issue_ticket(context, world.queue_id)
+    container.staffing.call_next(context, agent_id, world.queue_id)
+    container.tickets.transfer_ticket(context, first.id, other_queue)
     entry = _row(container, world, agent_id)
     assert (entry.status, entry.ticket) == ("available", None)
 
-    app.call_next(context, agent_id, world.queue_id)
+    container.staffing.call_next(context, agent_id, world.queue_id)
     assert _row(container, world, agent_id).ticket.id == second.id
-    app.mark_no_show(context, second.id)
+    container.tickets.mark_no_show(context, second.id)
     entry = _row(container, world, agent_id)
     assert (entry.status, entry.ticket, entry.served_today) == ("available", None, 0)
     samples = {row["queue_id"]: row for row in board_tables(container.read_engine)["queue_eta"]}
@@ -98,13 +98,13 @@ def test_a_transfer_or_a_no_show_frees_the_agent_and_only_the_no_show_leaves_a_h
 
 
 def test_a_queue_keeps_only_its_latest_samples(container, world):
-    app, context = container.app, world.context
+    context = world.context
     agent_id = world.add_available_agent()
     for _ in range(RECENT + 3):
-        ticket = app.issue_ticket(context, world.queue_id)
-        app.call_next(context, agent_id, world.queue_id)
-        app.start_ticket(context, ticket.id)
-        app.close_ticket(context, ticket.id)
+        ticket = container.tickets.issue_ticket(context, world.queue_id)
+        container.staffing.call_next(context, agent_id, world.queue_id)
+        container.tickets.start_ticket(context, ticket.id)
+        container.tickets.close_ticket(context, ticket.id)
     project_board(container, batch_size=7)
     samples = {row["queue_id"]: row for row in board_tables(container.read_engine)["queue_eta"]}
     assert len(samples[world.queue_id]["occupancy_seconds"]) == RECENT
@@ -113,16 +113,16 @@ def test_a_queue_keeps_only_its_latest_samples(container, world):
 
 
 def test_filters_and_order_of_the_board(container, world):
-    app, context = container.app, world.context
+    context = world.context
     other_queue = world.open_queue()
     names = {"Zoe": "10", "Yann": "2", "Xavier": None, "Walt": "2"}
     ids = {}
     for name, counter in names.items():
         ids[name] = world.add_available_agent(name)
-        app.set_agent_status(context, ids[name], "available", counter=counter)
-    app.assign_agent_queues(context, ids["Zoe"], [world.queue_id])
-    app.assign_agent_queues(context, ids["Yann"], [other_queue])
-    app.set_agent_status(context, ids["Walt"], "paused")
+        container.staffing.set_agent_status(context, ids[name], "available", counter=counter)
+    container.staffing.assign_agent_queues(context, ids["Zoe"], [world.queue_id])
+    container.staffing.assign_agent_queues(context, ids["Yann"], [other_queue])
+    container.staffing.set_agent_status(context, ids["Walt"], "paused")
     project_board(container)
     board = container.agent_board
     everyone = board.board(world.tenant_id, BoardFilter())
@@ -137,7 +137,7 @@ def test_filters_and_order_of_the_board(container, world):
 
 def test_the_board_tables_have_forced_security_and_the_reader_sees_one_tenant(container, world):
     world.add_available_agent()
-    container.app.issue_ticket(world.context, world.queue_id)
+    container.tickets.issue_ticket(world.context, world.queue_id)
     project_board(container)
     with container.read_engine.connect() as connection:
         secured = dict(

@@ -41,34 +41,36 @@ STATUSES = ("available", "busy", "paused", "offline")
 
 def _play(container, world, agents, queues, steps, batch_size) -> None:
     """Run a random history of two agents over two queues, projecting at random points."""
-    app, context = container.app, world.context
+    context = world.context
     tickets = []
     ticket_commands = {
-        "recall": app.recall_ticket,
-        "start": app.start_ticket,
-        "pause": app.pause_ticket,
-        "resume": app.resume_ticket,
-        "close": app.close_ticket,
-        "no_show": app.mark_no_show,
-        "cancel": app.cancel_ticket,
+        "recall": container.tickets.recall_ticket,
+        "start": container.tickets.start_ticket,
+        "pause": container.tickets.pause_ticket,
+        "resume": container.tickets.resume_ticket,
+        "close": container.tickets.close_ticket,
+        "no_show": container.tickets.mark_no_show,
+        "cancel": container.tickets.cancel_ticket,
     }
     for action, pick in steps:
         agent, queue = agents[pick % 2], queues[pick // 2 % 2]
         try:
             if action == "issue":
-                tickets.append(app.issue_ticket(context, queue).id)
+                tickets.append(container.tickets.issue_ticket(context, queue).id)
             elif action == "call":
-                app.call_next(context, agent, queue)
+                container.staffing.call_next(context, agent, queue)
             elif action == "status":
-                app.set_agent_status(context, agent, STATUSES[pick % 4])
+                container.staffing.set_agent_status(context, agent, STATUSES[pick % 4])
             elif action == "counter":
-                app.assign_agent_counter(context, agent, f"{pick}" if pick % 3 else None)
+                container.staffing.assign_agent_counter(
+                    context, agent, f"{pick}" if pick % 3 else None
+                )
             elif action == "queues":
-                app.assign_agent_queues(context, agent, queues[: pick % 3])
+                container.staffing.assign_agent_queues(context, agent, queues[: pick % 3])
             elif action == "project":
                 project_board(container, batch_size=batch_size)
             elif tickets and action == "transfer":
-                app.transfer_ticket(context, tickets[pick % len(tickets)], queue)
+                container.tickets.transfer_ticket(context, tickets[pick % len(tickets)], queue)
             elif tickets:
                 ticket_commands[action](context, tickets[pick % len(tickets)])
         except DomainError:

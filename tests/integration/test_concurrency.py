@@ -20,8 +20,9 @@ CALLERS = 8
 
 
 def test_eight_agents_calling_next_on_one_queue_call_every_ticket_exactly_once(world):
-    app = world.container.app
-    issued = [app.issue_ticket(world.context, world.queue_id) for _ in range(WAITING)]
+    issued = [
+        world.container.tickets.issue_ticket(world.context, world.queue_id) for _ in range(WAITING)
+    ]
     agents = [world.add_available_agent(f"Agent {n}") for n in range(CALLERS)]
     start = threading.Barrier(CALLERS)
 
@@ -29,11 +30,13 @@ def test_eight_agents_calling_next_on_one_queue_call_every_ticket_exactly_once(w
         called = []
         start.wait()
         while True:
-            ticket = app.call_next(world.context, agent_id, world.queue_id)
+            ticket = world.container.staffing.call_next(world.context, agent_id, world.queue_id)
             if ticket is None:
                 return called
             called.append(ticket.number)
-            app.close_ticket(world.context, app.start_ticket(world.context, ticket.id).id)
+            world.container.tickets.close_ticket(
+                world.context, world.container.tickets.start_ticket(world.context, ticket.id).id
+            )
 
     with ThreadPoolExecutor(CALLERS) as pool:
         per_agent = list(pool.map(work, agents))
@@ -43,12 +46,14 @@ def test_eight_agents_calling_next_on_one_queue_call_every_ticket_exactly_once(w
     assert [number for number, count in counts.items() if count > 1] == []
     assert sorted(called) == sorted(ticket.number for ticket in issued)
     assert sum(1 for numbers in per_agent if numbers) > 1, "the callers never overlapped"
-    assert app.get_queue(world.tenant_id, world.queue_id).waiting == 0
+    assert world.container.queues.get_queue(world.tenant_id, world.queue_id).waiting == 0
 
 
 def test_fifo_order_holds_under_concurrent_calls(world):
-    app = world.container.app
-    issued = [app.issue_ticket(world.context, world.queue_id).number for _ in range(40)]
+    issued = [
+        world.container.tickets.issue_ticket(world.context, world.queue_id).number
+        for _ in range(40)
+    ]
     agents = [world.add_available_agent() for _ in range(4)]
     order_lock = threading.Lock()
     call_order: list[str] = []
@@ -56,12 +61,14 @@ def test_fifo_order_holds_under_concurrent_calls(world):
     def work(agent_id):
         while True:
             # The lock only records the order calls committed in; the calls themselves race.
-            ticket = app.call_next(world.context, agent_id, world.queue_id)
+            ticket = world.container.staffing.call_next(world.context, agent_id, world.queue_id)
             if ticket is None:
                 return
             with order_lock:
                 call_order.append((ticket.called_at, ticket.number))
-            app.close_ticket(world.context, app.start_ticket(world.context, ticket.id).id)
+            world.container.tickets.close_ticket(
+                world.context, world.container.tickets.start_ticket(world.context, ticket.id).id
+            )
 
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(work, agents))
@@ -69,20 +76,19 @@ def test_fifo_order_holds_under_concurrent_calls(world):
 
 
 def test_a_writer_that_loaded_a_stale_queue_loses_on_optimistic_concurrency(world, settings):
-    app = world.container.app
     other = SmartQueue(
         env=event_store_env(world.container.database_url, settings, create_tables=False)
     )
     try:
-        first = app.repository.get(world.queue_id)
+        first = world.container.app.repository.get(world.queue_id)
         second = other.repository.get(world.queue_id)
         assert isinstance(first, Queue) and isinstance(second, Queue)
         first.pause()
         second.reconfigure("Renamed", second.service_ids, "priority")
-        app.save_in_context(world.context, first)
+        world.container.app.save_in_context(world.context, first)
         with pytest.raises(IntegrityError):
             other.save_in_context(world.context, second)
-        reloaded = app.get_queue(world.tenant_id, world.queue_id)
+        reloaded = world.container.queues.get_queue(world.tenant_id, world.queue_id)
         assert reloaded.status == "paused"
         assert reloaded.name == "Main" and reloaded.algorithm == "fifo"
     finally:
@@ -90,11 +96,12 @@ def test_a_writer_that_loaded_a_stale_queue_loses_on_optimistic_concurrency(worl
 
 
 def test_concurrent_first_tickets_of_the_day_share_one_counter(world):
-    app = world.container.app
     queues = [world.open_queue() for _ in range(4)]
 
     def issue(queue_id):
-        return [app.issue_ticket(world.context, queue_id).number for _ in range(10)]
+        return [
+            world.container.tickets.issue_ticket(world.context, queue_id).number for _ in range(10)
+        ]
 
     with ThreadPoolExecutor(4) as pool:
         numbers = [n for batch in pool.map(issue, queues) for n in batch]

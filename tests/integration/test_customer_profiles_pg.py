@@ -33,9 +33,7 @@ def _event_topics(world, customer_id):
 def test_registering_commits_the_profile_row_and_the_event_and_the_event_holds_no_personal_data(
     world,
 ):
-    app = world.container.app
-
-    customer = app.register_customer(
+    customer = world.container.customers.register_customer(
         world.context,
         "Jeanne Dupont",
         phone="06 12 34 56 78",
@@ -51,56 +49,59 @@ def test_registering_commits_the_profile_row_and_the_event_and_the_event_holds_n
         {"card": "C-778899"},
     )
     assert _event_topics(world, customer.id) == ["Customer.Registered"]
-    state = b"".join(e.state for e in app.recorder.select_events(customer.id))
+    state = b"".join(e.state for e in world.container.app.recorder.select_events(customer.id))
     for personal in (b"Jeanne", b"612345678", b"example.org", b"778899"):
         assert personal not in state
-    assert app.get_customer(world.tenant_id, customer.id) == customer
+    assert world.container.customers.get_customer(world.tenant_id, customer.id) == customer
 
 
 def test_a_save_whose_events_are_refused_writes_no_profile(world):
-    app = world.container.app
-    profiles = app.profiles
-    existing = app.register_customer(world.context, "First")
+    profiles = world.container.customers.profiles
+    existing = world.container.customers.register_customer(world.context, "First")
     customer = Customer(tenant_id=world.tenant_id, preferences={})
     pending = customer.collect_events()
-    app.save_in_context(world.context, *pending)
+    world.container.app.save_in_context(world.context, *pending)
     template = profiles.get(world.tenant_id, existing.id)
     stray = replace(template, customer_id=customer.id, name="Stray")
 
     # The same events again: version 1 of this customer exists, so the insert is refused.
     with pytest.raises(IntegrityError):
-        app.save_in_context(world.context, *pending, side_writes=[profiles.insert(stray)])
+        world.container.app.save_in_context(
+            world.context, *pending, side_writes=[profiles.insert(stray)]
+        )
 
     assert _profile_row(world, customer.id) is None
 
 
 def test_a_side_write_that_fails_records_no_event(world):
-    app = world.container.app
-    profiles = app.profiles
-    customer_view = app.register_customer(world.context, "Jeanne")
-    customer = app.repository.get(customer_view.id)
+    profiles = world.container.customers.profiles
+    customer_view = world.container.customers.register_customer(world.context, "Jeanne")
+    customer = world.container.app.repository.get(customer_view.id)
     customer.change_contact(["name"])
     duplicate = profiles.insert(profiles.get(world.tenant_id, customer.id))
 
     with pytest.raises(IntegrityError):
-        app.save_in_context(world.context, customer, side_writes=[duplicate])
+        world.container.app.save_in_context(world.context, customer, side_writes=[duplicate])
 
     assert _event_topics(world, customer.id) == ["Customer.Registered"]
 
 
 def test_an_erasure_that_loses_a_race_deletes_nothing(world):
-    app = world.container.app
-    profiles = app.profiles
-    customer = app.register_customer(world.context, "Jeanne", email="j@example.org")
-    winner = app.repository.get(customer.id)
-    loser = app.repository.get(customer.id)
+    profiles = world.container.customers.profiles
+    customer = world.container.customers.register_customer(
+        world.context, "Jeanne", email="j@example.org"
+    )
+    winner = world.container.app.repository.get(customer.id)
+    loser = world.container.app.repository.get(customer.id)
 
     winner.change_contact(["name"])
     renamed = replace(profiles.get(world.tenant_id, customer.id), name="Jeanne Martin")
-    app.save_in_context(world.context, winner, side_writes=[profiles.update(renamed)])
+    world.container.app.save_in_context(
+        world.context, winner, side_writes=[profiles.update(renamed)]
+    )
     loser.erase()
     with pytest.raises(IntegrityError):
-        app.save_in_context(
+        world.container.app.save_in_context(
             world.context, loser, side_writes=[profiles.delete(world.tenant_id, customer.id)]
         )
 
@@ -109,20 +110,23 @@ def test_an_erasure_that_loses_a_race_deletes_nothing(world):
         "Customer.Registered",
         "Customer.ContactChanged",
     ]
-    app.erase_customer(world.context, customer.id)  # the command reloads and succeeds
+    world.container.customers.erase_customer(
+        world.context, customer.id
+    )  # the command reloads and succeeds
     assert _profile_row(world, customer.id) is None
     assert _event_topics(world, customer.id)[-1] == "Customer.Erased"
 
 
 def test_concurrent_updates_each_commit_once_with_their_own_event(world):
-    app = world.container.app
-    customer = app.register_customer(world.context, "Jeanne")
+    customer = world.container.customers.register_customer(world.context, "Jeanne")
     writers = 6
     start = threading.Barrier(writers)
 
     def update(writer):
         start.wait()
-        return app.update_customer(world.context, customer.id, metadata={"writer": writer})
+        return world.container.customers.update_customer(
+            world.context, customer.id, metadata={"writer": writer}
+        )
 
     with ThreadPoolExecutor(writers) as pool:
         list(pool.map(update, range(writers)))
@@ -131,4 +135,4 @@ def test_concurrent_updates_each_commit_once_with_their_own_event(world):
     assert topics.count("Customer.ContactChanged") == writers
     final = _profile_row(world, customer.id)[3]
     assert final["writer"] in range(writers)
-    assert app.get_customer(world.tenant_id, customer.id).metadata == final
+    assert world.container.customers.get_customer(world.tenant_id, customer.id).metadata == final

@@ -35,12 +35,13 @@ WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') ORDER BY 1
 def _populate(container, world) -> UUID:
     """Rows of two tenants in every table: credentials, a customer, a device, an idempotency
     key, tickets, and every read model caught up. Returns the second tenant."""
-    app = container.app
-    other = app.create_tenant(CommandContext.system(None), f"roles-{uuid4().hex[:12]}", "B")
+    other = container.tenancy.create_tenant(
+        CommandContext.system(None), f"roles-{uuid4().hex[:12]}", "B"
+    )
     other_context = CommandContext.system(other)
-    site = app.add_site(other_context, "Other", "Europe/Paris")
-    service = app.add_service(other_context, "Loans", "L", target_wait_minutes=5)
-    queue = app.open_queue(other_context, "Other", site.id, [service.id], "fifo")
+    site = container.catalogue.add_site(other_context, "Other", "Europe/Paris")
+    service = container.catalogue.add_service(other_context, "Loans", "L", target_wait_minutes=5)
+    queue = container.queues.open_queue(other_context, "Other", site.id, [service.id], "fifo")
     for context, site_id, queue_id, slug in (
         (world.context, world.site_id, world.queue_id, world.slug),
         (other_context, site.id, queue.id, f"b{uuid4().hex[:8]}"),
@@ -48,13 +49,15 @@ def _populate(container, world) -> UUID:
         container.identity.create_user(
             context, f"{uuid4().hex[:10]}@{slug}.example", "password1", "Agent", "agent"
         )
-        app.register_customer(context, "Jeanne Martin", email="jeanne@example.com")
+        container.customers.register_customer(context, "Jeanne Martin", email="jeanne@example.com")
         container.devices.register_device(context, site_id, "kiosk", "Entrance")
         container.idempotency.claim(context.tenant_id, f"key-{uuid4().hex}", "fingerprint")
-        ticket = app.issue_ticket(context, queue_id)
+        ticket = container.tickets.issue_ticket(context, queue_id)
         _record_notification(container, context.tenant_id, ticket.id)
     for model in read_models().values():
-        ProjectionRunner(model, app.recorder, app.mapper).catch_up(container.read_engine)
+        ProjectionRunner(model, container.app.recorder, container.app.mapper).catch_up(
+            container.read_engine
+        )
     return other
 
 

@@ -36,7 +36,7 @@ def demo(container: Container) -> dict[str, str]:
     tenant_id, _ = container.identity.create_tenant(
         CommandContext.system(None), slug, demo["name"], demo["email"], demo["password"]
     )
-    seed_demo_data(container.identity, CommandContext.system(tenant_id), slug)
+    seed_demo_data(container, CommandContext.system(tenant_id), slug)
     return demo
 
 

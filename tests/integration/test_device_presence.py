@@ -24,12 +24,11 @@ TTL_SECONDS = 2.0
 def devices(container) -> Devices:
     """Devices with a short presence window, on the session's database and Redis."""
     return Devices(
-        app=container.app,
-        credentials=PostgresDeviceCredentials(container.pool),
-        tokens=container.identity.tokens,
-        hasher=container.identity.hasher,
-        limiter=container.identity.limiter,
-        presence=RedisPresence(container.redis, TTL_SECONDS),
+        container.app,
+        PostgresDeviceCredentials(container.pool),
+        container.identity.tokens,
+        container.devices.secret_check,
+        RedisPresence(container.redis, TTL_SECONDS),
     )
 
 
@@ -90,8 +89,8 @@ def test_a_rotated_secret_replaces_the_old_one_and_signs_out_the_device(world, d
 
 
 def test_a_device_reaches_only_the_queues_of_its_own_site(world, devices):
-    other_site = world.container.app.add_site(world.context, "Annex", "Europe/Paris")
-    annex_queue = world.container.app.open_queue(
+    other_site = world.container.catalogue.add_site(world.context, "Annex", "Europe/Paris")
+    annex_queue = world.container.queues.open_queue(
         world.context, "Annex", other_site.id, [world.service_id], "fifo"
     )
     devices.check_queue_site(world.tenant_id, world.site_id, world.queue_id)
@@ -105,7 +104,7 @@ def test_a_device_reaches_only_the_queues_of_its_own_site(world, devices):
     directory = read_models()["directory"]
     app = world.container.app
     ProjectionRunner(directory, app.recorder, app.mapper).catch_up(world.container.read_engine)
-    listed = app.list_queues(world.tenant_id, site_id=other_site.id)
+    listed = world.container.queues.list_queues(world.tenant_id, site_id=other_site.id)
     assert [queue.id for queue in listed.items] == [annex_queue.id]
 
 
@@ -151,7 +150,7 @@ def test_racing_pings_record_one_went_online_and_the_sweeper_one_went_offline(wo
 def test_devices_are_listed_with_presence_and_filtered_by_site_and_online(world, devices):
     hall = devices.register_device(world.context, world.site_id, "display", "Hall").device
     kiosk = devices.register_device(world.context, world.site_id, "kiosk", "Door").device
-    other_site = world.container.app.add_site(world.context, "Annex", "Europe/Paris")
+    other_site = world.container.catalogue.add_site(world.context, "Annex", "Europe/Paris")
     annex = devices.register_device(world.context, other_site.id, "kiosk", "Annex").device
     devices.ping(_device_context(world, kiosk.id), kiosk.id)
 

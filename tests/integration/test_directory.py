@@ -65,12 +65,12 @@ def _walk(list_page: Any, limit: int) -> list[Any]:
 def _lists(tenant: Directory, limit: int) -> tuple[list[Any], ...]:
     app, tenant_id = tenant.app, tenant.tenant_id
     by_site = [
-        _walk(lambda page, site=site_id: app.list_queues(tenant_id, page, site), limit)
+        _walk(lambda page, site=site_id: app.queues.list_queues(tenant_id, page, site), limit)
         for site_id in tenant.site_ids
     ]
     return (
-        _walk(lambda page: app.list_queues(tenant_id, page), limit),
-        _walk(lambda page: app.list_agents(tenant_id, page), limit),
+        _walk(lambda page: app.queues.list_queues(tenant_id, page), limit),
+        _walk(lambda page: app.staffing.list_agents(tenant_id, page), limit),
         *by_site,
     )
 
@@ -90,7 +90,7 @@ def test_the_lists_equal_the_aggregates_after_any_history_and_after_a_rebuild(
     own_container, steps, batch_size, limit
 ):
     container = own_container
-    tenant = Directory.open(container.app)
+    tenant = Directory.open(container)
 
     tenant.play(steps, lambda size: _project(container, size))
     _project(container, batch_size)
@@ -112,30 +112,32 @@ def test_the_lists_equal_the_aggregates_after_any_history_and_after_a_rebuild(
 
 def test_a_cursor_not_naming_an_item_of_the_list_is_refused(own_container):
     container = own_container
-    app = container.app
+    app = container
     tenant, other = Directory.open(app), Directory.open(app)
     tenant.play([("site",), ("queue", 1, "fifo"), ("queue", 0, "sla")], lambda _: None)
     _project(container)
     main_site, annex = tenant.site_ids
-    first = app.list_queues(tenant.tenant_id, PageRequest(limit=1))
+    first = app.queues.list_queues(tenant.tenant_id, PageRequest(limit=1))
     annex_queue = tenant.queue_ids[1]
 
     forged = "bm90LWFuLWlk"  # "not-an-id"
     unknown = encode_cursor(str(uuid.uuid4()))
     for cursor in (forged, unknown, encode_cursor(str(other.queue_ids[0]))):
         with pytest.raises(InvalidInput, match="cursor is not valid"):
-            app.list_queues(tenant.tenant_id, PageRequest(cursor))
+            app.queues.list_queues(tenant.tenant_id, PageRequest(cursor))
     for cursor in (forged, unknown, encode_cursor(str(Agent.create_id(other.user_ids[0])))):
         with pytest.raises(InvalidInput, match="cursor is not valid"):
-            app.list_agents(tenant.tenant_id, PageRequest(cursor))
+            app.staffing.list_agents(tenant.tenant_id, PageRequest(cursor))
     with pytest.raises(InvalidInput, match="cursor is not valid"):
-        app.list_queues(tenant.tenant_id, PageRequest(encode_cursor(str(annex_queue))), main_site)
+        app.queues.list_queues(
+            tenant.tenant_id, PageRequest(encode_cursor(str(annex_queue))), main_site
+        )
 
     assert first.next_cursor == encode_cursor(str(tenant.queue_ids[0]))
-    rest = app.list_queues(tenant.tenant_id, PageRequest(first.next_cursor))
+    rest = app.queues.list_queues(tenant.tenant_id, PageRequest(first.next_cursor))
     assert [queue.id for queue in rest.items] == tenant.queue_ids[1:]
     assert rest.next_cursor is None
-    on_annex = app.list_queues(tenant.tenant_id, site_id=annex)
+    on_annex = app.queues.list_queues(tenant.tenant_id, site_id=annex)
     assert [queue.id for queue in on_annex.items] == [annex_queue]
 
 
@@ -151,7 +153,7 @@ def _alembic(container: Any, action: str, target: str) -> None:
 
 def test_upgrading_a_database_with_history_fills_the_directory_from_the_whole_log(own_container):
     container = own_container
-    tenant = Directory.open(container.app)
+    tenant = Directory.open(container)
     steps = [
         ("issue", 0, 0),
         ("issue", 0, 1),

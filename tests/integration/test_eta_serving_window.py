@@ -24,14 +24,16 @@ def _estimator_at(container, moment: datetime) -> PostgresWaitEstimator:
 
 
 def test_an_unassigned_agent_who_called_from_the_queue_serves_it_for_the_window(container, world):
-    app, context = container.app, world.context
+    context = world.context
     ann, bob = world.add_available_agent("Ann"), world.add_available_agent("Bob")  # unassigned
     for _ in range(4):
-        app.issue_ticket(context, world.queue_id)
-    ann_call = app.call_next(context, ann, world.queue_id)
-    bob_call = app.call_next(context, bob, world.queue_id)
-    app.start_ticket(context, ann_call.id)
-    finished = app.close_ticket(context, ann_call.id)  # Ann is free again, Bob still holds his
+        container.tickets.issue_ticket(context, world.queue_id)
+    ann_call = container.staffing.call_next(context, ann, world.queue_id)
+    bob_call = container.staffing.call_next(context, bob, world.queue_id)
+    container.tickets.start_ticket(context, ann_call.id)
+    finished = container.tickets.close_ticket(
+        context, ann_call.id
+    )  # Ann is free again, Bob still holds his
     project_board(container)
 
     soon = finished.finished_at + timedelta(minutes=1)
@@ -47,8 +49,8 @@ def test_an_unassigned_agent_who_called_from_the_queue_serves_it_for_the_window(
     assert state.active_agents == 1
     assert state.busy_since == (bob_call.called_at.timestamp(),)
 
-    app.start_ticket(context, bob_call.id)
-    bob_done = app.close_ticket(context, bob_call.id)
+    container.tickets.start_ticket(context, bob_call.id)
+    bob_done = container.tickets.close_ticket(context, bob_call.id)
     project_board(container)
     long_after = bob_done.finished_at + WINDOW + timedelta(seconds=1)
     estimator = _estimator_at(container, long_after)
@@ -57,14 +59,18 @@ def test_an_unassigned_agent_who_called_from_the_queue_serves_it_for_the_window(
 
 
 def test_the_window_counts_only_the_queue_called_from_and_only_agents_on_duty(container, world):
-    app, context = container.app, world.context
+    context = world.context
     other_queue = world.open_queue()
     ann, bob = world.add_available_agent("Ann"), world.add_available_agent("Bob")
-    app.issue_ticket(context, world.queue_id)
-    app.issue_ticket(context, world.queue_id)
-    app.close_ticket(context, _called_and_started(app, context, ann, world.queue_id))
-    app.close_ticket(context, _called_and_started(app, context, bob, world.queue_id))
-    app.set_agent_status(context, bob, "paused")
+    container.tickets.issue_ticket(context, world.queue_id)
+    container.tickets.issue_ticket(context, world.queue_id)
+    container.tickets.close_ticket(
+        context, _called_and_started(container, context, ann, world.queue_id)
+    )
+    container.tickets.close_ticket(
+        context, _called_and_started(container, context, bob, world.queue_id)
+    )
+    container.staffing.set_agent_status(context, bob, "paused")
     project_board(container)
 
     now = datetime.now(UTC)
@@ -78,6 +84,6 @@ def test_the_window_counts_only_the_queue_called_from_and_only_agents_on_duty(co
 
 
 def _called_and_started(app, context, agent, queue_id):
-    ticket = app.call_next(context, agent, queue_id)
-    app.start_ticket(context, ticket.id)
+    ticket = app.staffing.call_next(context, agent, queue_id)
+    app.tickets.start_ticket(context, ticket.id)
     return ticket.id

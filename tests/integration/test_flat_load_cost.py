@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from application.queueing import local_day
+from application.tickets import local_day
 from domain.agents import Agent
 from domain.numbering import DailyCounter, format_ticket_number
 from domain.queues import Queue
@@ -23,14 +23,13 @@ CHUNK = 50  # large pipelined inserts can stall psycopg; 50 tickets = ~350 event
 def write_history(world, queue_id, agent_id, tickets: int) -> None:
     """Serve ``tickets`` tickets through the aggregates' own methods, saved in large batches
     (the command path would take minutes; the events and snapshots written are the same)."""
-    app = world.container.app
-    queue = app.repository.get(queue_id)
-    agent = app.repository.get(agent_id)
-    now = app.clock()
+    queue = world.container.app.repository.get(queue_id)
+    agent = world.container.app.repository.get(agent_id)
+    now = world.container.app.clock()
     day = local_day(now, queue.timezone)
-    counter = app.find(DailyCounter, DailyCounter.create_id(world.service_id, day)) or DailyCounter(
-        service_id=world.service_id, day=day
-    )
+    counter = world.container.app.find(
+        DailyCounter, DailyCounter.create_id(world.service_id, day)
+    ) or DailyCounter(service_id=world.service_id, day=day)
     for _ in range(tickets // CHUNK):
         served = []
         for _ in range(CHUNK):
@@ -52,18 +51,19 @@ def write_history(world, queue_id, agent_id, tickets: int) -> None:
             ticket.close(now + timedelta(seconds=300))
             agent.release_ticket(ticket.id)
             served.append(ticket)
-        app.save_in_context(world.context, queue, agent, counter, *served)
+        world.container.app.save_in_context(world.context, queue, agent, counter, *served)
 
 
 def median_call_next_ms(world, queue_id, agent_id, rounds: int = 15) -> float:
-    app = world.container.app
     timings = []
     for _ in range(rounds):
-        app.issue_ticket(world.context, queue_id)
+        world.container.tickets.issue_ticket(world.context, queue_id)
         started = time.perf_counter()
-        ticket = app.call_next(world.context, agent_id, queue_id)
+        ticket = world.container.staffing.call_next(world.context, agent_id, queue_id)
         timings.append((time.perf_counter() - started) * 1000)
-        app.close_ticket(world.context, app.start_ticket(world.context, ticket.id).id)
+        world.container.tickets.close_ticket(
+            world.context, world.container.tickets.start_ticket(world.context, ticket.id).id
+        )
     return statistics.median(timings)
 
 
@@ -74,17 +74,19 @@ def events_after_latest_snapshot(app, aggregate_id) -> int:
 
 
 def test_call_next_costs_the_same_after_ten_thousand_past_tickets(world):
-    app = world.container.app
     fresh_queue, busy_queue = world.open_queue(), world.open_queue()
     fresh_agent, busy_agent = world.add_available_agent(), world.add_available_agent()
     write_history(world, busy_queue, busy_agent, PAST_TICKETS)
 
-    busy = app.repository.get(busy_queue)
+    busy = world.container.app.repository.get(busy_queue)
     assert isinstance(busy, Queue) and busy.version >= 2 * PAST_TICKETS
-    assert isinstance(app.repository.get(busy_agent), Agent)
+    assert isinstance(world.container.app.repository.get(busy_agent), Agent)
     # What a load reads is bounded by the snapshot interval, whatever the history.
     for aggregate_id in (busy_queue, busy_agent):
-        assert events_after_latest_snapshot(app, aggregate_id) < app.SNAPSHOT_INTERVAL
+        assert (
+            events_after_latest_snapshot(world.container.app, aggregate_id)
+            < world.container.app.SNAPSHOT_INTERVAL
+        )
 
     # Warm both paths once, then compare medians measured in the same process.
     median_call_next_ms(world, fresh_queue, fresh_agent, rounds=3)

@@ -27,13 +27,14 @@ class CutsItsConnection:
 
 
 def test_a_save_losing_its_connection_is_tried_once_and_fails(world):
-    app = world.container.app
     cut = CutsItsConnection()
     context = CommandContext(tenant_id=world.tenant_id, side_writes=(cut,))
-    waiting_before = app.get_queue(world.tenant_id, world.queue_id).waiting
+    waiting_before = world.container.queues.get_queue(world.tenant_id, world.queue_id).waiting
 
     with pytest.raises(OperationalError):
-        app.issue_ticket(context, world.queue_id)
+        world.container.tickets.issue_ticket(context, world.queue_id)
 
     assert cut.attempts == 1
-    assert app.get_queue(world.tenant_id, world.queue_id).waiting == waiting_before
+    assert (
+        world.container.queues.get_queue(world.tenant_id, world.queue_id).waiting == waiting_before
+    )

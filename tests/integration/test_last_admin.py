@@ -18,14 +18,15 @@ ROUNDS = 6
 
 @pytest.mark.parametrize("step_down", ["demote", "deactivate"])
 def test_two_admins_stepping_down_at_once_leave_exactly_one_active_admin(container, step_down):
-    app = container.app
     for _ in range(ROUNDS):
-        tenant_id = app.create_tenant(
+        tenant_id = container.tenancy.create_tenant(
             CommandContext.system(None), f"t-{uuid.uuid4().hex[:12]}", "Tenant"
         )
         context = CommandContext.system(tenant_id, reason="test")
         admins = [
-            app.register_user(context, uuid.uuid4(), f"{uuid.uuid4().hex}@x.test", "A", "admin").id
+            container.tenancy.register_user(
+                context, uuid.uuid4(), f"{uuid.uuid4().hex}@x.test", "A", "admin"
+            ).id
             for _ in range(2)
         ]
         start = threading.Barrier(2)
@@ -34,9 +35,9 @@ def test_two_admins_stepping_down_at_once_leave_exactly_one_active_admin(contain
             start.wait()  # both read a tenant with two admins, then race to save it
             try:
                 if step_down == "demote":
-                    app.change_user(context, user_id, role="manager")
+                    container.tenancy.change_user(context, user_id, role="manager")
                 else:
-                    app.deactivate_user(context, user_id)
+                    container.tenancy.deactivate_user(context, user_id)
             except LastAdmin:
                 return "refused"
             return "left"
@@ -45,5 +46,5 @@ def test_two_admins_stepping_down_at_once_leave_exactly_one_active_admin(contain
             outcomes = sorted(pool.map(leave, admins))
 
         assert outcomes == ["left", "refused"]
-        users = [app.get_user(tenant_id, admin) for admin in admins]
+        users = [container.tenancy.get_user(tenant_id, admin) for admin in admins]
         assert sum(user.role == "admin" and user.active for user in users) == 1

@@ -92,7 +92,7 @@ def test_the_roles_deliver_one_email_per_message_across_a_killed_notifier(
     role_env: dict[str, str],
     tmp_path: Path,
 ) -> None:
-    app = container.app
+    app = container
 
     def relay() -> None:
         relay_in_thread_until(container, kafka_bootstrap, app.recorder.max_notification_id() or 0)
@@ -101,19 +101,19 @@ def test_the_roles_deliver_one_email_per_message_across_a_killed_notifier(
     jobs = Role("jobs", role_env, tmp_path)
     notifier = Role("notifier", role_env, tmp_path)
     try:
-        customer = app.register_customer(
+        customer = app.customers.register_customer(
             world.context, "Ana", email="ana@example.org", channels=["email"], language="en"
         )
         agent_id = world.add_available_agent()
-        app.set_agent_status(world.context, agent_id, "available", counter="7")
+        app.staffing.set_agent_status(world.context, agent_id, "available", counter="7")
         eventually(lambda: "gateway group starts" in notifier.text())  # it holds its partitions
-        app.issue_ticket(world.context, world.queue_id, customer_id=customer.id)
-        app.issue_ticket(world.context, world.queue_id)  # no customer: no message
+        app.tickets.issue_ticket(world.context, world.queue_id, customer_id=customer.id)
+        app.tickets.issue_ticket(world.context, world.queue_id)  # no customer: no message
         relay()
         eventually(lambda: len(smtp.delivered) == 2)  # the number, and "your turn is near"
 
         notifier.kill()
-        called = app.call_next(world.context, agent_id, world.queue_id)
+        called = app.staffing.call_next(world.context, agent_id, world.queue_id)
         relay()
         notifier = Role("notifier", role_env, tmp_path)
 

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import dramatiq
 import pytest
 
+from application.notifications import NotificationFacts
 from application.paging import PageRequest
 from domain.delivery import DeliveryStatus
 from infrastructure.container import Container
@@ -66,13 +67,19 @@ class Stack:
     def notifier(self) -> Running:
         settings = load_settings({"SMARTQUEUE_NOTIFIER_GROUP": self.group}).notify
         kafka = dataclasses.replace(self.container.settings.kafka, bootstrap_servers=self.bootstrap)
+        facts = NotificationFacts(
+            self.container.tickets,
+            self.container.queues,
+            self.container.catalogue,
+            self.container.customers,
+        )
         notifier = Notifier(
-            self.container.app,
+            facts,
             self.ledger,
             self.jobs,
             kafka,
             settings,
-            with_eta=self.container.tickets.with_eta,
+            with_eta=self.container.ticket_queries.with_eta,
         )
         return Running(notifier)
 
@@ -131,19 +138,19 @@ def ends(bootstrap: str) -> dict:
 
 def called_at_counter(world: TenantWorld, counter: str) -> uuid.UUID:
     agent_id = world.add_available_agent()
-    world.container.app.set_agent_status(world.context, agent_id, "available", counter=counter)
+    world.container.staffing.set_agent_status(world.context, agent_id, "available", counter=counter)
     return agent_id
 
 
 def test_a_called_customer_gets_please_go_to_counter_once_even_after_a_restart(
     stack: Stack, world: TenantWorld
 ) -> None:
-    app = world.container.app
+    app = world.container
     stack.relay()  # the topics exist and hold the session's earlier events
     before = ends(stack.bootstrap)
     running = stack.notifier()
     eventually(lambda: bool(running.notifier.pinned))
-    customer = app.register_customer(
+    customer = app.customers.register_customer(
         world.context,
         "Jeanne Martin",
         email="jeanne.martin@example.org",
@@ -151,11 +158,11 @@ def test_a_called_customer_gets_please_go_to_counter_once_even_after_a_restart(
         language="en",
     )
     agent_id = called_at_counter(world, "3")
-    ticket = app.issue_ticket(world.context, world.queue_id, customer_id=customer.id)
+    ticket = app.tickets.issue_ticket(world.context, world.queue_id, customer_id=customer.id)
     stack.relay()
     # Issued first in line: the number, and at once "your turn is near".
     eventually(lambda: len(stack.smtp.delivered) == 2)
-    assert app.call_next(world.context, agent_id, world.queue_id).id == ticket.id
+    assert app.staffing.call_next(world.context, agent_id, world.queue_id).id == ticket.id
 
     stack.relay()
 
@@ -194,24 +201,26 @@ def test_a_called_customer_gets_please_go_to_counter_once_even_after_a_restart(
 def test_nothing_is_sent_during_the_customers_quiet_hours_or_without_a_chosen_channel(
     stack: Stack, world: TenantWorld
 ) -> None:
-    app = world.container.app
+    app = world.container
     local = datetime.now(ZoneInfo("Europe/Paris"))
     quiet = {
         "start": (local - timedelta(hours=1)).strftime("%H:%M"),
         "end": (local + timedelta(hours=1)).strftime("%H:%M"),
     }
-    sleeping = app.register_customer(
+    sleeping = app.customers.register_customer(
         world.context, "Night owl", email="owl@example.org", channels=["email"], quiet_hours=quiet
     )
-    unsubscribed = app.register_customer(world.context, "Quiet", email="quiet@example.org")
-    subscribed = app.register_customer(
+    unsubscribed = app.customers.register_customer(
+        world.context, "Quiet", email="quiet@example.org"
+    )
+    subscribed = app.customers.register_customer(
         world.context, "Keen", email="keen@example.org", channels=["email"], language="fr"
     )
     stack.relay()
     running = stack.notifier()
     eventually(lambda: bool(running.notifier.pinned))
     for customer in (sleeping, unsubscribed, subscribed):
-        app.issue_ticket(world.context, world.queue_id, customer_id=customer.id)
+        app.tickets.issue_ticket(world.context, world.queue_id, customer_id=customer.id)
 
     stack.relay()
 
@@ -226,18 +235,18 @@ def test_nothing_is_sent_during_the_customers_quiet_hours_or_without_a_chosen_ch
 def test_erasing_a_customer_erases_their_address_and_messages_from_the_ledger(
     stack: Stack, world: TenantWorld
 ) -> None:
-    app = world.container.app
-    customer = app.register_customer(
+    app = world.container
+    customer = app.customers.register_customer(
         world.context, "Leaving", email="leaving@example.org", channels=["email"]
     )
     stack.relay()
     running = stack.notifier()
     eventually(lambda: bool(running.notifier.pinned))
-    ticket = app.issue_ticket(world.context, world.queue_id, customer_id=customer.id)
+    ticket = app.tickets.issue_ticket(world.context, world.queue_id, customer_id=customer.id)
     stack.relay()
     eventually(lambda: len(stack.smtp.delivered) == 2)
 
-    app.erase_customer(world.context, customer.id)
+    app.customers.erase_customer(world.context, customer.id)
     stack.relay()
 
     def erased() -> bool:
@@ -254,9 +263,9 @@ def test_erasing_a_customer_erases_their_address_and_messages_from_the_ledger(
 def test_your_turn_is_near_goes_once_to_each_customer_who_reaches_the_third_place(
     stack: Stack, world: TenantWorld
 ) -> None:
-    app = world.container.app
+    app = world.container
     customers = [
-        app.register_customer(
+        app.customers.register_customer(
             world.context, f"C{i}", email=f"c{i}@example.org", channels=["email"], language="en"
         )
         for i in range(4)
@@ -266,16 +275,18 @@ def test_your_turn_is_near_goes_once_to_each_customer_who_reaches_the_third_plac
     running = stack.notifier()
     eventually(lambda: bool(running.notifier.pinned))
     for customer in customers:
-        app.issue_ticket(world.context, world.queue_id, customer_id=customer.id)
+        app.tickets.issue_ticket(world.context, world.queue_id, customer_id=customer.id)
     stack.relay()
     eventually(lambda: len(stack.smtp.delivered) == 7)  # 4 numbers, 3 near (places 1 to 3)
 
-    first = app.call_next(world.context, agent_id, world.queue_id)  # now 4th is 3rd
+    first = app.staffing.call_next(world.context, agent_id, world.queue_id)  # now 4th is 3rd
     stack.relay()
     eventually(lambda: len(stack.smtp.delivered) == 9)
-    app.start_ticket(world.context, first.id)
-    app.close_ticket(world.context, first.id)
-    app.call_next(world.context, agent_id, world.queue_id)  # nobody new reaches third place
+    app.tickets.start_ticket(world.context, first.id)
+    app.tickets.close_ticket(world.context, first.id)
+    app.staffing.call_next(
+        world.context, agent_id, world.queue_id
+    )  # nobody new reaches third place
     stack.relay()
     eventually(lambda: len(stack.smtp.delivered) == 10)
     time.sleep(1.0)

@@ -123,14 +123,13 @@ def breakable_follower(container: Container) -> Iterator[Follower]:
 
 def _call_and_more(container: Container, world: TenantWorld) -> int:
     """Issue two tickets, call one (the poison) and issue two more; the call's position."""
-    app = container.app
-    app.issue_ticket(world.context, world.queue_id)
-    app.issue_ticket(world.context, world.queue_id)
+    container.tickets.issue_ticket(world.context, world.queue_id)
+    container.tickets.issue_ticket(world.context, world.queue_id)
     agent_id = world.add_available_agent()
     start = log_positions(container)[-1]
-    assert app.call_next(world.context, agent_id, world.queue_id) is not None
-    app.issue_ticket(world.context, world.queue_id)
-    app.issue_ticket(world.context, world.queue_id)
+    assert container.staffing.call_next(world.context, agent_id, world.queue_id) is not None
+    container.tickets.issue_ticket(world.context, world.queue_id)
+    container.tickets.issue_ticket(world.context, world.queue_id)
     [called] = [
         n.id
         for n in notifications(container)
@@ -191,9 +190,10 @@ def test_status_and_readiness_report_dead_letters_and_retry_applies_them_once_fi
     assert ready.json()["roles"]["audit_log"] == "ok"
 
     # Retried before the fix (the breakable projection, in this process): it stays, counted.
-    app = container.app
     models = {"audit_log": _breakable_runner(container).model}
-    [outcome] = retry_dead_letters(container.read_engine, app.recorder, app.mapper, models)
+    [outcome] = retry_dead_letters(
+        container.read_engine, container.app.recorder, container.app.mapper, models
+    )
     assert outcome.error == "RuntimeError: the audit log cannot take a call today"
     [letter] = _letters(container)
     assert letter.attempts == 4

@@ -30,7 +30,7 @@ def test_a_projection_killed_mid_batch_resumes_without_loss_or_repeat(container,
     audit_runner(container).catch_up(engine)
     before = tracked(engine)
     for _ in range(4):
-        container.app.issue_ticket(world.context, world.queue_id)
+        container.tickets.issue_ticket(world.context, world.queue_id)
 
     victim = subprocess.Popen(
         [sys.executable, "-m", "tests.integration.projection_victim", container.database_url],
@@ -55,7 +55,7 @@ def test_a_projection_killed_mid_batch_resumes_without_loss_or_repeat(container,
 def test_a_standby_takes_over_within_seconds_when_the_active_process_is_killed(container, world):
     engine = container.read_engine
     audit_runner(container).catch_up(engine)
-    container.app.issue_ticket(world.context, world.queue_id)
+    container.tickets.issue_ticket(world.context, world.queue_id)
     victim = subprocess.Popen(
         [
             sys.executable,

@@ -33,23 +33,25 @@ STEPS = st.lists(
 
 def _play(container, world, agent_id, steps, batch_size) -> None:
     """Run a random command history, projecting incrementally at random points."""
-    app, context = container.app, world.context
+    context = world.context
     tickets = []
     for action, pick in steps:
         try:
             if action == "issue":
-                tickets.append(app.issue_ticket(context, world.queue_id, priority=pick % 3).id)
+                tickets.append(
+                    container.tickets.issue_ticket(context, world.queue_id, priority=pick % 3).id
+                )
             elif action == "call":
-                app.call_next(context, agent_id, world.queue_id)
+                container.staffing.call_next(context, agent_id, world.queue_id)
             elif action == "project":
                 audit_runner(container, batch_size=batch_size).catch_up(container.read_engine)
             elif tickets:
                 ticket = tickets[pick % len(tickets)]
                 command = {
-                    "start": app.start_ticket,
-                    "close": app.close_ticket,
-                    "no_show": app.mark_no_show,
-                    "cancel": app.cancel_ticket,
+                    "start": container.tickets.start_ticket,
+                    "close": container.tickets.close_ticket,
+                    "no_show": container.tickets.mark_no_show,
+                    "cancel": container.tickets.cancel_ticket,
                 }[action]
                 command(context, ticket)
         except DomainError:
@@ -85,7 +87,7 @@ def test_a_rebuild_from_zero_yields_exactly_the_incremental_rows(
 
 def test_the_rebuilt_table_keeps_its_index_names_security_and_grants(own_container, own_world):
     container, world = own_container, own_world
-    container.app.issue_ticket(world.context, world.queue_id)
+    container.tickets.issue_ticket(world.context, world.queue_id)
     rebuild(
         read_models()["audit_log"],
         owner_engine(container),

@@ -43,7 +43,7 @@ def test_the_audit_log_shows_each_event_with_its_actor_and_correlation_id(contai
         client_ip="203.0.113.9",
         correlation_id="corr-audit-1",
     )
-    ticket = container.app.issue_ticket(context, world.queue_id)
+    ticket = container.tickets.issue_ticket(context, world.queue_id)
     audit_runner(container).catch_up(container.read_engine)
 
     page = container.audit.search(
@@ -65,7 +65,7 @@ def test_a_batch_that_dies_before_its_commit_leaves_nothing_and_is_applied_once_
     audit_runner(container).catch_up(engine)
     before = tracked(engine)
     for _ in range(5):
-        container.app.issue_ticket(world.context, world.queue_id)
+        container.tickets.issue_ticket(world.context, world.queue_id)
 
     model = read_models()["audit_log"]
 
@@ -98,7 +98,7 @@ def test_events_delivered_twice_have_one_effect(container, world):
     engine = container.read_engine
     audit_runner(container).catch_up(engine)
     for _ in range(3):
-        container.app.issue_ticket(world.context, world.queue_id)
+        container.tickets.issue_ticket(world.context, world.queue_id)
 
     class Redelivering:
         """The log as an at-least-once transport would show it: every batch sent twice."""
@@ -132,7 +132,7 @@ def test_a_follower_never_skips_an_event_of_concurrent_writers(container, world,
     def write(queue_id: Any) -> None:
         try:
             for _ in range(25):
-                container.app.issue_ticket(world.context, queue_id)
+                container.tickets.issue_ticket(world.context, queue_id)
         except BaseException as error:  # reported below
             errors.append(error)
 
@@ -176,7 +176,7 @@ def test_only_one_follower_is_active_and_a_standby_takes_over_when_it_stops(cont
         stops[0].set()  # the active one goes away; its session, and lock, end with it
         threads[0].join(10)
         assert followers[1].active.wait(5)
-        container.app.issue_ticket(world.context, world.queue_id)
+        container.tickets.issue_ticket(world.context, world.queue_id)
         head = log_positions(container)[-1]
         deadline = time.monotonic() + 10
         while tracked(container.read_engine) < head and time.monotonic() < deadline:
@@ -194,7 +194,7 @@ def test_only_one_follower_is_active_and_a_standby_takes_over_when_it_stops(cont
 def test_lag_is_the_distance_between_the_log_head_and_the_tracking_position(container, world):
     engine = container.read_engine
     audit_runner(container).catch_up(engine)
-    container.app.issue_ticket(world.context, world.queue_id)
+    container.tickets.issue_ticket(world.context, world.queue_id)
     [behind] = [row for row in lag(engine, container.app.recorder) if row.projection == "audit_log"]
     assert behind.behind > 0
     assert behind.head == log_positions(container)[-1]

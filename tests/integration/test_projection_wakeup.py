@@ -84,7 +84,7 @@ def test_a_committed_write_announces_its_highest_notification_id(container, worl
     channel = container.app.recorder.channel_name
     with psycopg.connect(container.database_url, autocommit=True) as listener:
         listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
-        container.app.issue_ticket(world.context, world.queue_id)
+        container.tickets.issue_ticket(world.context, world.queue_id)
         head = log_positions(container)[-1]
         payloads = [n.payload for n in listener.notifies(timeout=5, stop_after=1)]
     # Issuing saves the counter, the ticket and the queue together: one notification, last id.
@@ -96,7 +96,7 @@ def test_a_follower_woken_by_the_doorbell_applies_a_new_event_well_under_its_pol
     doorbell = doorbell_for(container.app.recorder)
     assert doorbell is not None
     with following(runner, container, poll_interval=30.0, doorbell=doorbell):
-        container.app.issue_ticket(world.context, world.queue_id)
+        container.tickets.issue_ticket(world.context, world.queue_id)
         head = log_positions(container)[-1]
         took = wait_until_covered(container, runner.tracking_name, head, timeout=10)
     assert took < 1.0  # a poll would have taken up to 30 s
@@ -109,7 +109,7 @@ def test_a_follower_whose_doorbell_stays_silent_still_polls_the_log(container, w
     assert silent is not None
     silent.channel = f"nobody_notifies_{uuid.uuid4().hex[:8]}"  # the bell never rings
     with following(runner, container, poll_interval=0.1, doorbell=silent):
-        container.app.issue_ticket(world.context, world.queue_id)
+        container.tickets.issue_ticket(world.context, world.queue_id)
         head = log_positions(container)[-1]
         wait_until_covered(container, runner.tracking_name, head, timeout=10)
 

@@ -59,30 +59,36 @@ class Floor:
         self.tickets: list[Any] = []
 
     def play(self, steps: list[tuple[str, int]], project: Any = None) -> None:
-        app, context = self.world.container.app, self.world.context
+        context = self.world.context
         for action, pick in steps:
             queue = self.queues[pick % 2]
             try:
                 if action == "issue":
-                    self.tickets.append(app.issue_ticket(context, queue).id)
+                    self.tickets.append(
+                        self.world.container.tickets.issue_ticket(context, queue).id
+                    )
                 elif action == "call":
-                    app.call_next(context, self.agents[pick // 2 % 2], queue)
+                    self.world.container.staffing.call_next(
+                        context, self.agents[pick // 2 % 2], queue
+                    )
                 elif action == "project":
                     if project is not None:
                         project()
                 elif self.tickets:
                     ticket = self.tickets[pick % len(self.tickets)]
                     if action == "transfer":
-                        app.transfer_ticket(context, ticket, self.queues[pick // 3 % 2])
+                        self.world.container.tickets.transfer_ticket(
+                            context, ticket, self.queues[pick // 3 % 2]
+                        )
                         continue
                     command = {
-                        "start": app.start_ticket,
-                        "close": app.close_ticket,
-                        "pause": app.pause_ticket,
-                        "resume": app.resume_ticket,
-                        "no_show": app.mark_no_show,
-                        "cancel": app.cancel_ticket,
-                        "recall": app.recall_ticket,
+                        "start": self.world.container.tickets.start_ticket,
+                        "close": self.world.container.tickets.close_ticket,
+                        "pause": self.world.container.tickets.pause_ticket,
+                        "resume": self.world.container.tickets.resume_ticket,
+                        "no_show": self.world.container.tickets.mark_no_show,
+                        "cancel": self.world.container.tickets.cancel_ticket,
+                        "recall": self.world.container.tickets.recall_ticket,
                     }[action]
                     command(context, ticket)
             except DomainError:
@@ -254,21 +260,28 @@ def test_a_rebuild_applies_a_changed_sla_rule_to_past_days(own_container, own_wo
     assert (row.no_show, row.sla_counted) == (1, 1)  # by default a no-show counts by its call
 
     strict = SlaRule(count_abandoned=False, count_no_show=False)
-    app = container.app
     try:
         rebuild(
-            read_models(strict)["queue_stats"], owner_engine(container), app.recorder, app.mapper
+            read_models(strict)["queue_stats"],
+            owner_engine(container),
+            container.app.recorder,
+            container.app.mapper,
         )
         [row] = [row for row in stats_rows(engine) if row.queue_id == floor.queues[0]]
         assert (row.no_show, row.sla_counted) == (1, 0)
         assert stats_rows(engine) == folded_rows(container, strict)
     finally:  # the module's other tests expect the default rule
-        rebuild(read_models()["queue_stats"], owner_engine(container), app.recorder, app.mapper)
+        rebuild(
+            read_models()["queue_stats"],
+            owner_engine(container),
+            container.app.recorder,
+            container.app.mapper,
+        )
 
 
 def test_the_rebuilt_table_keeps_its_key_index_security_and_grants(own_container, own_world):
     container = own_container
-    container.app.issue_ticket(own_world.context, own_world.queue_id)
+    container.tickets.issue_ticket(own_world.context, own_world.queue_id)
     rebuild(
         read_models()["queue_stats"],
         owner_engine(container),

@@ -26,7 +26,7 @@ def test_a_command_notes_its_position_and_a_query_waits_for_the_projection_to_ap
     runner = audit_runner(container)
     runner.catch_up(container.read_engine)
     with tracking_positions() as positions:
-        container.app.issue_ticket(world.context, world.queue_id)
+        container.tickets.issue_ticket(world.context, world.queue_id)
     assert positions.written == container.app.recorder.max_notification_id()
 
     store = PostgresProjectionPositions(container.read_engine, container.app.recorder)
@@ -46,7 +46,7 @@ def test_a_command_notes_its_position_and_a_query_waits_for_the_projection_to_ap
 def test_a_projection_that_does_not_move_ends_the_wait_with_read_model_behind(
     container: Container, world: TenantWorld
 ):
-    container.app.issue_ticket(world.context, world.queue_id)
+    container.tickets.issue_ticket(world.context, world.queue_id)
     store = PostgresProjectionPositions(container.read_engine, container.app.recorder)
     head = store.head()
     assert store.positions(["nobody_runs_this"]) == {"nobody_runs_this": 0}

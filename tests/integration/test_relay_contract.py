@@ -32,28 +32,30 @@ SECRET_REASON = "Zéphyrine had to leave"
 
 def a_day_of_everything(world) -> None:
     """Commands that emit most event types, with personal data wherever the API takes it."""
-    identity, app, context = world.container.identity, world.container.app, world.context
-    customer = app.register_customer(context, SECRET_NAME, phone=SECRET_PHONE, email=SECRET_EMAIL)
+    identity, app, context = world.container.identity, world.container, world.context
+    customer = app.customers.register_customer(
+        context, SECRET_NAME, phone=SECRET_PHONE, email=SECRET_EMAIL
+    )
     user = identity.create_user(context, SECRET_EMAIL, "password1", SECRET_NAME, "agent")
     identity.change_user(context, user.id, name=SECRET_NAME + " Jr")
     agent_id = Agent.create_id(user.id)
-    app.set_agent_status(context, agent_id, "available", counter="7")
+    app.staffing.set_agent_status(context, agent_id, "available", counter="7")
     other_queue = world.open_queue()
-    first = app.issue_ticket(context, world.queue_id, customer_id=customer.id)
-    second = app.issue_ticket(context, world.queue_id)
-    third = app.issue_ticket(context, world.queue_id)
-    called = app.call_next(context, agent_id, world.queue_id)
+    first = app.tickets.issue_ticket(context, world.queue_id, customer_id=customer.id)
+    second = app.tickets.issue_ticket(context, world.queue_id)
+    third = app.tickets.issue_ticket(context, world.queue_id)
+    called = app.staffing.call_next(context, agent_id, world.queue_id)
     assert called is not None and called.id == first.id
-    app.recall_ticket(context, first.id)
-    app.start_ticket(context, first.id)
-    app.pause_ticket(context, first.id)
-    app.resume_ticket(context, first.id)
-    app.close_ticket(context, first.id)
-    app.transfer_ticket(context, second.id, other_queue)
-    app.cancel_ticket(context, third.id, SECRET_REASON)
-    app.erase_customer(context, customer.id)
-    app.pause_queue(context, world.queue_id)
-    app.resume_queue(context, world.queue_id)
+    app.tickets.recall_ticket(context, first.id)
+    app.tickets.start_ticket(context, first.id)
+    app.tickets.pause_ticket(context, first.id)
+    app.tickets.resume_ticket(context, first.id)
+    app.tickets.close_ticket(context, first.id)
+    app.tickets.transfer_ticket(context, second.id, other_queue)
+    app.tickets.cancel_ticket(context, third.id, SECRET_REASON)
+    app.customers.erase_customer(context, customer.id)
+    app.queues.pause_queue(context, world.queue_id)
+    app.queues.resume_queue(context, world.queue_id)
 
 
 def test_every_published_envelope_validates_against_its_schema(container, world, kafka_bootstrap):
@@ -114,7 +116,7 @@ def test_the_actor_and_correlation_of_a_command_travel_with_its_events(
         CommandContext.system(world.tenant_id), actor_id=actor, actor_role="agent"
     )
     start = container.app.recorder.max_notification_id() or 0
-    container.app.issue_ticket(context, world.queue_id)
+    container.tickets.issue_ticket(context, world.queue_id)
     end = container.app.recorder.max_notification_id() or 0
     relay_in_thread_until(container, kafka_bootstrap, end)
     expected = log_positions_between(container, start, end)

@@ -123,7 +123,7 @@ def test_a_relay_killed_after_the_broker_acknowledged_re_sends_that_batch(
     relay.stop()
     before = relay_lag(engine, recorder).position
     for _ in range(3):
-        container.app.issue_ticket(world.context, world.queue_id)
+        container.tickets.issue_ticket(world.context, world.queue_id)
     end = recorder.max_notification_id() or 0
 
     victim = subprocess.Popen(

@@ -57,18 +57,19 @@ def test_the_reader_role_cannot_bypass_security_and_owns_nothing(container):
 
 
 def _second_tenant(container) -> UUID:
-    app = container.app
-    tenant_id = app.create_tenant(CommandContext.system(None), f"rls-{uuid4().hex[:12]}", "B")
+    tenant_id = container.tenancy.create_tenant(
+        CommandContext.system(None), f"rls-{uuid4().hex[:12]}", "B"
+    )
     context = CommandContext.system(tenant_id)
-    site = app.add_site(context, "Other", "Europe/Paris")
-    service = app.add_service(context, "Loans", "L", target_wait_minutes=5)
-    queue = app.open_queue(context, "Other", site.id, [service.id], "fifo")
-    app.issue_ticket(context, queue.id)
+    site = container.catalogue.add_site(context, "Other", "Europe/Paris")
+    service = container.catalogue.add_service(context, "Loans", "L", target_wait_minutes=5)
+    queue = container.queues.open_queue(context, "Other", site.id, [service.id], "fifo")
+    container.tickets.issue_ticket(context, queue.id)
     return tenant_id
 
 
 def test_alternating_tenants_on_two_pooled_connections_never_see_a_foreign_row(container, world):
-    container.app.issue_ticket(world.context, world.queue_id)
+    container.tickets.issue_ticket(world.context, world.queue_id)
     other = _second_tenant(container)
     audit_runner(container).catch_up(container.read_engine)
     engine = sqlalchemy_engine(container.database_url, pool_size=2)
@@ -104,7 +105,7 @@ def test_alternating_tenants_on_two_pooled_connections_never_see_a_foreign_row(c
 
 
 def test_the_reader_sees_no_row_without_a_tenant(container, world):
-    container.app.issue_ticket(world.context, world.queue_id)
+    container.tickets.issue_ticket(world.context, world.queue_id)
     audit_runner(container).catch_up(container.read_engine)
     with container.read_engine.begin() as connection:
         connection.execute(text(f"SET LOCAL ROLE {READER_ROLE}"))
@@ -112,7 +113,7 @@ def test_the_reader_sees_no_row_without_a_tenant(container, world):
 
 
 def test_the_reader_sees_only_its_tenants_queue_statistics(container, world):
-    container.app.issue_ticket(world.context, world.queue_id)
+    container.tickets.issue_ticket(world.context, world.queue_id)
     other = _second_tenant(container)
     stats_runner(container).catch_up(container.read_engine)
     for tenant in (world.tenant_id, other):
@@ -132,7 +133,7 @@ def test_the_reader_sees_only_its_tenants_queue_statistics(container, world):
 
 
 def test_the_tickets_tables_show_the_reader_only_the_tenants_rows(container, world):
-    container.app.issue_ticket(world.context, world.queue_id)
+    container.tickets.issue_ticket(world.context, world.queue_id)
     other = _second_tenant(container)
     tickets_runner(container).catch_up(container.read_engine)
     for tenant in (world.tenant_id, other):

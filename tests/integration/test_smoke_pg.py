@@ -10,20 +10,18 @@ pytestmark = pytest.mark.integration
 
 
 def test_a_ticket_goes_from_issue_to_completion_on_postgres(world):
-    app = world.container.app
     agent_id = world.add_available_agent()
-    issued = app.issue_ticket(world.context, world.queue_id)
-    called = app.call_next(world.context, agent_id, world.queue_id)
+    issued = world.container.tickets.issue_ticket(world.context, world.queue_id)
+    called = world.container.staffing.call_next(world.context, agent_id, world.queue_id)
     assert called is not None and called.id == issued.id and called.status == "called"
-    assert app.start_ticket(world.context, called.id).status == "serving"
-    assert app.close_ticket(world.context, called.id).status == "completed"
-    assert app.get_agent(world.tenant_id, agent_id).current_ticket_id is None
+    assert world.container.tickets.start_ticket(world.context, called.id).status == "serving"
+    assert world.container.tickets.close_ticket(world.context, called.id).status == "completed"
+    assert world.container.staffing.get_agent(world.tenant_id, agent_id).current_ticket_id is None
 
 
 def test_every_stored_event_carries_the_commands_metadata(world):
-    app = world.container.app
-    ticket = app.issue_ticket(world.context, world.queue_id)
-    events = list(app.events.get(ticket.id))
+    ticket = world.container.tickets.issue_ticket(world.context, world.queue_id)
+    events = list(world.container.app.events.get(ticket.id))
     assert [type(event).__name__ for event in events] == ["Issued"]
     metadata = metadata_of(events[0])
     assert metadata["tenant_id"] == str(world.tenant_id)

@@ -65,7 +65,7 @@ def _running(start: Callable[[Supervisor], object]) -> tuple[threading.Event, Su
 def test_projections_status_fails_until_every_projection_runs_and_after_they_stop(
     container: Container, world: TenantWorld
 ):
-    container.app.issue_ticket(world.context, world.queue_id)
+    container.tickets.issue_ticket(world.context, world.queue_id)
     nobody = _status(container, "projections")
     assert nobody.returncode == 1
     assert "stalled (never checked in" in nobody.stdout or "stalled (no check-in" in nobody.stdout
@@ -86,7 +86,7 @@ def test_projections_status_fails_until_every_projection_runs_and_after_they_sto
     silent = _status(container, "projections", "--silent-seconds", "1")
     assert silent.returncode == 1
     assert "silent (no check-in for" in silent.stdout
-    container.app.issue_ticket(world.context, world.queue_id)
+    container.tickets.issue_ticket(world.context, world.queue_id)
     behind = _status(container, "projections", "--max-lag", "0", "--silent-seconds", "600")
     assert behind.returncode == 1
     assert "behind (" in behind.stdout
@@ -95,7 +95,7 @@ def test_projections_status_fails_until_every_projection_runs_and_after_they_sto
 def test_relay_status_fails_while_the_relay_is_silent_or_behind(
     container: Container, world: TenantWorld, kafka_bootstrap: str
 ):
-    container.app.issue_ticket(world.context, world.queue_id)
+    container.tickets.issue_ticket(world.context, world.queue_id)
     never = _status(container, "relay")
     assert never.returncode == 1, never.stdout + never.stderr
     assert never.stdout.startswith("kafka_relay\t")
@@ -121,6 +121,6 @@ def test_relay_status_fails_while_the_relay_is_silent_or_behind(
     time.sleep(1.5)
     silent = _status(container, "relay", "--silent-seconds", "1")
     assert silent.returncode == 1 and "silent (no check-in for" in silent.stdout
-    container.app.issue_ticket(world.context, world.queue_id)
+    container.tickets.issue_ticket(world.context, world.queue_id)
     behind = _status(container, "relay", "--max-lag", "0", "--silent-seconds", "600")
     assert behind.returncode == 1 and "behind (" in behind.stdout

@@ -71,7 +71,7 @@ def test_a_follower_thread_killed_by_an_unexpected_error_is_restarted_and_catche
     )
     try:
         for _ in range(3):
-            container.app.issue_ticket(world.context, world.queue_id)
+            container.tickets.issue_ticket(world.context, world.queue_id)
         head = log_positions(container)[-1]
         deadline = time.monotonic() + 30
         while tracked(engine) < head:
@@ -103,7 +103,7 @@ def test_status_calls_a_projection_that_stopped_checking_in_silent_or_stalled(
     time.sleep(1.5)  # nobody follows the audit log now: its last check-in ages
     assert audit().problem.startswith("silent (no check-in for")
     for _ in range(2):
-        container.app.issue_ticket(world.context, world.queue_id)
+        container.tickets.issue_ticket(world.context, world.queue_id)
     assert audit().problem.startswith("stalled (no check-in for")
     # Readiness reports it too: degraded, still 200 (the API itself serves).
     quick_settings = replace(container.settings, supervision=quick)
@@ -130,6 +130,6 @@ def test_status_calls_a_projection_that_stopped_checking_in_silent_or_stalled(
         supervisor.join(10)
         follower_engine.dispose()
     for _ in range(3):
-        container.app.issue_ticket(world.context, world.queue_id)
+        container.tickets.issue_ticket(world.context, world.queue_id)
     lagging = roles_health(engine, recorder, ["audit_log"], replace(quick, silent_seconds=60))
     assert lagging[0].problem.startswith("behind (")

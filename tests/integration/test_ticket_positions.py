@@ -34,11 +34,11 @@ def test_read_model_positions_equal_the_queues_own_positions(container, steps):
 
     expected = floor.write_model_positions()
     for ticket_id in floor.tickets:
-        read = container.tickets.get_ticket(floor.tenant_id, ticket_id)
+        read = container.ticket_queries.get_ticket(floor.tenant_id, ticket_id)
         assert read.position == expected.get(ticket_id), (ticket_id, read.status)
         assert msgspec.structs.replace(read, eta_seconds=None) == floor.written(ticket_id)
 
-    listed = container.tickets.list_tickets(
+    listed = container.ticket_queries.list_tickets(
         floor.tenant_id, TicketFilter(statuses=frozenset({"waiting"})), PageRequest(limit=200)
     )
     assert {ticket.id: ticket.position for ticket in listed.items} == expected
@@ -50,31 +50,33 @@ def test_a_ticket_of_another_tenant_is_not_found(container):
     tickets_runner(container).catch_up(container.read_engine)
     ticket_id = ours.tickets[0]
 
-    assert container.tickets.get_ticket(ours.tenant_id, ticket_id).position == 1
+    assert container.ticket_queries.get_ticket(ours.tenant_id, ticket_id).position == 1
     with pytest.raises(TicketNotFound):
-        container.tickets.get_ticket(theirs.tenant_id, ticket_id)
-    page = container.tickets.list_tickets(theirs.tenant_id, TicketFilter())
+        container.ticket_queries.get_ticket(theirs.tenant_id, ticket_id)
+    page = container.ticket_queries.list_tickets(theirs.tenant_id, TicketFilter())
     assert page.items == []
 
 
 def test_positions_survive_the_queue_renumbering_its_line(container):
     floor = Floor.open(container)
-    app, context = container.app, floor.context
+    context = floor.context
     fifo, other = floor.queue_ids[0], floor.queue_ids[1]
-    gone = app.issue_ticket(context, fifo).id  # so that ``first`` has rank 1, not 0
-    first = app.issue_ticket(context, fifo).id
-    app.cancel_ticket(context, gone)
-    between = [app.issue_ticket(context, other).id for _ in range(60)]
-    last = app.issue_ticket(context, fifo).id
+    gone = container.tickets.issue_ticket(context, fifo).id  # so that ``first`` has rank 1, not 0
+    first = container.tickets.issue_ticket(context, fifo).id
+    container.tickets.cancel_ticket(context, gone)
+    between = [container.tickets.issue_ticket(context, other).id for _ in range(60)]
+    last = container.tickets.issue_ticket(context, fifo).id
     # Each transfer placed by issue time lands between ``first`` and the previous one, halving
     # the gap of ranks above 1 until floats run out and the queue renumbers its line.
     for ticket_id in reversed(between):
-        app.transfer_ticket(context, ticket_id, fifo, "sorted")
+        container.tickets.transfer_ticket(context, ticket_id, fifo, "sorted")
     tickets_runner(container, batch_size=50).catch_up(container.read_engine)
 
     renumbered = [
         event
-        for event in map(app.mapper.to_domain_event, app.recorder.select_events(fifo))
+        for event in map(
+            container.app.mapper.to_domain_event, container.app.recorder.select_events(fifo)
+        )
         if type(event).__name__ == "Renumbered"
     ]
     assert renumbered
@@ -82,5 +84,6 @@ def test_positions_survive_the_queue_renumbering_its_line(container):
     assert [expected[t] for t in (first, *between, last)] == list(range(1, 63))
     for ticket_id in (first, *between, last):
         assert (
-            container.tickets.get_ticket(floor.tenant_id, ticket_id).position == expected[ticket_id]
+            container.ticket_queries.get_ticket(floor.tenant_id, ticket_id).position
+            == expected[ticket_id]
         )

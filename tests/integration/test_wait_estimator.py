@@ -21,25 +21,25 @@ def _seconds(start: datetime, end: datetime) -> float:
 
 
 def test_the_estimate_is_the_hand_over_estimate_of_the_board_and_the_samples(container, world):
-    app, context = container.app, world.context
+    context = world.context
     ann, bob = world.add_available_agent("Ann"), world.add_available_agent("Bob")
     elsewhere, paused = world.add_available_agent("Cid"), world.add_available_agent("Dee")
     other_queue = world.open_queue()
     for agent in (ann, bob, paused):
-        app.assign_agent_queues(context, agent, [world.queue_id])
-    app.assign_agent_queues(context, elsewhere, [other_queue])
-    app.set_agent_status(context, paused, "paused")
+        container.staffing.assign_agent_queues(context, agent, [world.queue_id])
+    container.staffing.assign_agent_queues(context, elsewhere, [other_queue])
+    container.staffing.set_agent_status(context, paused, "paused")
 
-    served = app.issue_ticket(context, world.queue_id)
-    missed = app.issue_ticket(context, world.queue_id)
-    served_call = app.call_next(context, ann, world.queue_id)
-    missed_call = app.call_next(context, bob, world.queue_id)
-    served_start = app.start_ticket(context, served.id)
-    served_end = app.close_ticket(context, served.id)
-    missed_end = app.mark_no_show(context, missed.id)
+    served = container.tickets.issue_ticket(context, world.queue_id)
+    missed = container.tickets.issue_ticket(context, world.queue_id)
+    served_call = container.staffing.call_next(context, ann, world.queue_id)
+    missed_call = container.staffing.call_next(context, bob, world.queue_id)
+    served_start = container.tickets.start_ticket(context, served.id)
+    served_end = container.tickets.close_ticket(context, served.id)
+    missed_end = container.tickets.mark_no_show(context, missed.id)
     for _ in range(5):
-        app.issue_ticket(context, world.queue_id)
-    holding = [app.call_next(context, agent, world.queue_id) for agent in (ann, bob)]
+        container.tickets.issue_ticket(context, world.queue_id)
+    holding = [container.staffing.call_next(context, agent, world.queue_id) for agent in (ann, bob)]
     project_board(container)
 
     now = datetime.now(UTC) + timedelta(seconds=42)
@@ -64,18 +64,18 @@ def test_the_estimate_is_the_hand_over_estimate_of_the_board_and_the_samples(con
 
 
 def test_nobody_on_duty_means_no_estimate_and_a_free_agent_means_no_wait(container, world):
-    app, context = container.app, world.context
+    context = world.context
     estimator = container.wait_estimator
     agent = world.add_available_agent()
     project_board(container)
     assert estimator.estimate(world.tenant_id, world.queue_id, 1) is None  # not assigned
 
-    app.assign_agent_queues(context, agent, [world.queue_id])
+    container.staffing.assign_agent_queues(context, agent, [world.queue_id])
     project_board(container)
     assert estimator.estimate(world.tenant_id, world.queue_id, 1) == 0
     assert estimator.estimate(world.tenant_id, world.queue_id, 2) > 0
 
-    app.set_agent_status(context, agent, "offline")
+    container.staffing.set_agent_status(context, agent, "offline")
     project_board(container)
     assert estimator.estimate(world.tenant_id, world.queue_id, 1) is None
 

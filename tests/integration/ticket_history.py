@@ -57,23 +57,26 @@ class Floor:
 
     @classmethod
     def open(cls, container: Container) -> Floor:
-        app = container.app
         slug = f"tk-{uuid.uuid4().hex[:12]}"
-        tenant_id = app.create_tenant(CommandContext.system(None), slug, "Tickets tenant")
+        tenant_id = container.tenancy.create_tenant(
+            CommandContext.system(None), slug, "Tickets tenant"
+        )
         context = CommandContext.system(tenant_id, reason="test")
-        site = app.add_site(context, "Main", "Europe/Paris")
+        site = container.catalogue.add_site(context, "Main", "Europe/Paris")
         services = [
-            app.add_service(context, "Accounts", "A", target_wait_minutes=10).id,
-            app.add_service(context, "Loans", "L", target_wait_minutes=3).id,
+            container.catalogue.add_service(context, "Accounts", "A", target_wait_minutes=10).id,
+            container.catalogue.add_service(context, "Loans", "L", target_wait_minutes=3).id,
         ]
-        queues = [app.open_queue(context, p, site.id, services, p).id for p in POLICIES]
+        queues = [
+            container.queues.open_queue(context, p, site.id, services, p).id for p in POLICIES
+        ]
         agents = []
         for index in range(2):
             user = container.identity.create_user(
                 context, f"agent{index}@{slug}.example", "password1", f"Agent {index}", "agent"
             )
             agent_id = Agent.create_id(user.id)
-            app.set_agent_status(context, agent_id, "available")
+            container.staffing.set_agent_status(context, agent_id, "available")
             agents.append(agent_id)
         return cls(container, tenant_id, queues, services, agents)
 
@@ -88,11 +91,11 @@ class Floor:
                 self._step(step, project)
 
     def _step(self, step: tuple[Any, ...], project: Callable[[int], None]) -> None:
-        app, context = self.container.app, self.context
+        context = self.context
         action = step[0]
         if action == "issue":
             _, queue, priority, service = step
-            ticket = app.issue_ticket(
+            ticket = self.container.tickets.issue_ticket(
                 context,
                 self.queue_ids[queue],
                 service_id=self.service_ids[service],
@@ -101,32 +104,38 @@ class Floor:
             self.tickets.append(ticket.id)
         elif action == "call":
             _, queue, agent = step
-            app.call_next(context, self.agent_ids[agent], self.queue_ids[queue])
+            self.container.staffing.call_next(context, self.agent_ids[agent], self.queue_ids[queue])
         elif action == "policy":
             _, queue, policy = step
-            app.reconfigure_queue(context, self.queue_ids[queue], algorithm=policy)
+            self.container.queues.reconfigure_queue(
+                context, self.queue_ids[queue], algorithm=policy
+            )
         elif action == "project":
             project(step[1])
         elif action in ("serve", "no_show"):
-            held = app.get_agent(self.tenant_id, self.agent_ids[step[1]]).current_ticket_id
+            held = self.container.staffing.get_agent(
+                self.tenant_id, self.agent_ids[step[1]]
+            ).current_ticket_id
             if held is None:
                 return
             if action == "serve":
-                app.start_ticket(context, held)
-                app.close_ticket(context, held)
+                self.container.tickets.start_ticket(context, held)
+                self.container.tickets.close_ticket(context, held)
             else:
-                app.mark_no_show(context, held)
+                self.container.tickets.mark_no_show(context, held)
         elif self.tickets:
             ticket = self.tickets[step[1] % len(self.tickets)]
             if action == "cancel":
-                app.cancel_ticket(context, ticket)
+                self.container.tickets.cancel_ticket(context, ticket)
             else:
                 _, _, queue, placement = step
-                app.transfer_ticket(context, ticket, self.queue_ids[queue], placement)
+                self.container.tickets.transfer_ticket(
+                    context, ticket, self.queue_ids[queue], placement
+                )
 
     def written(self, ticket_id: UUID) -> TicketView:
         """The ticket as the write model answers (its ETA left out: the read side's differs)."""
-        view = self.container.app.get_ticket(self.tenant_id, ticket_id)
+        view = self.container.tickets.get_ticket(self.tenant_id, ticket_id)
         return msgspec.structs.replace(view, eta_seconds=None)
 
     def write_model_positions(self) -> dict[UUID, int]:

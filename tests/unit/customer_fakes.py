@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from application.ports import CustomerProfile
+from application.customers import CustomerProfile
 from infrastructure.postgres.recorder import IN_MEMORY_PERSISTENCE_TOPIC
 from tests.unit.world import MORNING, Clock, TransactionSpy, World, make_world
 
@@ -73,13 +73,11 @@ class InMemoryCustomerProfiles:
 def customer_world(
     profiles: InMemoryCustomerProfiles | None = None, app: TransactionSpy | None = None
 ) -> tuple[World, InMemoryCustomerProfiles]:
-    """A fresh tenant on an in-memory app whose recorder applies side writes."""
+    """A fresh tenant on an in-memory app whose recorder applies side writes; tenants sharing
+    ``app`` share the personal-data store when given the same ``profiles``."""
+    profiles = profiles or InMemoryCustomerProfiles()
     if app is None:
-        profiles = profiles or InMemoryCustomerProfiles()
         app = TransactionSpy(
-            env={"PERSISTENCE_MODULE": IN_MEMORY_PERSISTENCE_TOPIC},
-            clock=Clock(MORNING),
-            customer_profiles=profiles,
+            env={"PERSISTENCE_MODULE": IN_MEMORY_PERSISTENCE_TOPIC}, clock=Clock(MORNING)
         )
-    assert isinstance(app.customer_profiles, InMemoryCustomerProfiles)
-    return make_world(app=app), app.customer_profiles
+    return make_world(app=app, profiles=profiles), profiles

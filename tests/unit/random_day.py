@@ -55,24 +55,24 @@ class RandomDay:
         ]
         self.agents = [self.world.agent(str(n)) for n in range(3)]
         for agent_id in self.agents:  # each calls the most urgent ticket of both queues
-            self.world.app.assign_agent_queues(self.world.context, agent_id, self.queues)
+            self.world.staffing.assign_agent_queues(self.world.context, agent_id, self.queues)
 
     def run(self, script: list[tuple[str, int, int]]) -> None:
-        app, context = self.world.app, self.world.context
+        context = self.world.context
         for kind, pick, minutes in script:
             self.world.clock.now += timedelta(minutes=minutes)
             queue_id = self.queues[pick % len(self.queues)]
             try:
                 view = None
                 if kind == "issue":
-                    view = app.issue_ticket(context, queue_id)
+                    view = self.world.tickets.issue_ticket(context, queue_id)
                     self.tickets.append(view.id)
                 elif kind == "call":
                     if free := self.free_agents():
-                        view = app.call_next(context, free[pick % len(free)])
+                        view = self.world.staffing.call_next(context, free[pick % len(free)])
                 elif ready := self.tickets_that_can(kind):
                     args = [self.queues[pick // 7 % 2]] if kind == "transfer" else []
-                    command = getattr(app, TICKET_COMMANDS[kind])
+                    command = getattr(self.world.tickets, TICKET_COMMANDS[kind])
                     view = command(context, ready[pick % len(ready)], *args)
                 if view is not None:
                     self.statuses[view.id] = TicketStatus(view.status)
@@ -81,8 +81,12 @@ class RandomDay:
 
     def free_agents(self) -> list[UUID]:
         """The agents holding no ticket, who may call the next one."""
-        app, tenant_id = self.world.app, self.world.tenant_id
-        return [a for a in self.agents if app.get_agent(tenant_id, a).current_ticket_id is None]
+        tenant_id = self.world.tenant_id
+        return [
+            a
+            for a in self.agents
+            if self.world.staffing.get_agent(tenant_id, a).current_ticket_id is None
+        ]
 
     def tickets_that_can(self, action: str) -> list[UUID]:
         """The tickets for which ``action`` is legal now (so most steps do something)."""

@@ -64,9 +64,9 @@ def test_a_served_ticket_shows_on_the_board_then_leaves_a_hold_and_a_service_sam
     world = make_world(timezone="Europe/Paris")
     queue_id = world.queue(world.service())
     agent_id = world.agent(counter="4")
-    app, context = world.app, world.context
-    ticket = app.issue_ticket(context, queue_id)
-    app.call_next(context, agent_id, queue_id)
+    context = world.context
+    ticket = world.tickets.issue_ticket(context, queue_id)
+    world.staffing.call_next(context, agent_id, queue_id)
 
     row = project(world).agents[agent_id]
     assert (row.status, row.counter, row.ticket_id, row.ticket_number) == (
@@ -82,11 +82,11 @@ def test_a_served_ticket_shows_on_the_board_then_leaves_a_hold_and_a_service_sam
     )
 
     world.clock.advance(seconds=60)
-    app.recall_ticket(context, ticket.id)
+    world.tickets.recall_ticket(context, ticket.id)
     world.clock.advance(seconds=30)
-    app.start_ticket(context, ticket.id)
+    world.tickets.start_ticket(context, ticket.id)
     world.clock.advance(seconds=240)
-    app.close_ticket(context, ticket.id)
+    world.tickets.close_ticket(context, ticket.id)
     board = project(world)
     row = board.agents[agent_id]
     assert (row.status, row.ticket_id, row.ticket_since) == ("available", None, None)
@@ -104,9 +104,9 @@ def test_a_transferred_ticket_frees_its_agent_and_keeps_its_number_in_the_new_qu
     service = world.service()
     first, second = world.queue(service), world.queue(service)
     agent_id = world.agent()
-    ticket = world.app.issue_ticket(world.context, first)
-    world.app.call_next(world.context, agent_id, first)
-    world.app.transfer_ticket(world.context, ticket.id, second)
+    ticket = world.tickets.issue_ticket(world.context, first)
+    world.staffing.call_next(world.context, agent_id, first)
+    world.tickets.transfer_ticket(world.context, ticket.id, second)
     board = project(world)
     assert board.agents[agent_id].ticket_id is None
     assert board.agents[agent_id].status == "available"

@@ -9,6 +9,7 @@ import pytest
 
 from application.app import SmartQueue
 from application.context import CommandContext, metadata_of
+from application.tenancy import Tenancy
 from domain.errors import (
     AgentBusy,
     DuplicateResource,
@@ -102,37 +103,37 @@ def test_call_next_calls_tickets_in_the_order_of_the_queue_policy(world, algorit
 
     called = []
     for _ in expected:
-        ticket = world.app.call_next(world.context, agent, queue)
+        ticket = world.staffing.call_next(world.context, agent, queue)
         called.append(ticket.number)
-        world.app.start_ticket(world.context, ticket.id)
-        world.app.close_ticket(world.context, ticket.id)
+        world.tickets.start_ticket(world.context, ticket.id)
+        world.tickets.close_ticket(world.context, ticket.id)
 
     assert called == expected
-    assert world.app.call_next(world.context, agent, queue) is None
+    assert world.staffing.call_next(world.context, agent, queue) is None
 
 
 def test_call_next_returns_none_and_leaves_the_agent_free_when_nobody_waits(world):
     queue = world.queue(world.service("A"))
     agent = world.agent()
 
-    assert world.app.call_next(world.context, agent, queue) is None
-    view = world.app.get_agent(world.tenant_id, agent)
+    assert world.staffing.call_next(world.context, agent, queue) is None
+    view = world.staffing.get_agent(world.tenant_id, agent)
     assert (view.status, view.current_ticket_id) == ("available", None)
 
 
 def test_a_called_ticket_is_held_by_the_agent_and_no_longer_waits(world):
     queue = world.queue(world.service("A"))
     agent = world.agent(counter="7")
-    issued = world.app.issue_ticket(world.context, queue)
+    issued = world.tickets.issue_ticket(world.context, queue)
 
-    called = world.app.call_next(world.context, agent, queue)
+    called = world.staffing.call_next(world.context, agent, queue)
 
     assert called.id == issued.id
-    ticket = world.app.get_ticket(world.tenant_id, issued.id)
+    ticket = world.tickets.get_ticket(world.tenant_id, issued.id)
     assert (ticket.status, ticket.agent_id, ticket.counter) == ("called", agent, "7")
     assert ticket.position is None
-    assert world.app.get_agent(world.tenant_id, agent).current_ticket_id == issued.id
-    assert world.app.get_queue(world.tenant_id, queue).waiting == 0
+    assert world.staffing.get_agent(world.tenant_id, agent).current_ticket_id == issued.id
+    assert world.queues.get_queue(world.tenant_id, queue).waiting == 0
 
 
 def test_call_next_saves_queue_ticket_and_agent_in_one_transaction(world):
@@ -141,7 +142,7 @@ def test_call_next_saves_queue_ticket_and_agent_in_one_transaction(world):
     world.issue(queue)
     world.app.transactions.clear()
 
-    world.app.call_next(world.context, agent, queue)
+    world.staffing.call_next(world.context, agent, queue)
 
     assert world.app.transactions == [{"Queue.TicketLeft", "Ticket.Called", "Agent.TicketTaken"}]
 
@@ -151,11 +152,11 @@ def test_a_busy_agent_cannot_call_the_next_ticket(world):
     agent = world.agent()
     world.issue(queue)
     world.issue(queue)
-    world.app.call_next(world.context, agent, queue)
+    world.staffing.call_next(world.context, agent, queue)
 
     with pytest.raises(AgentBusy):
-        world.app.call_next(world.context, agent, queue)
-    assert world.app.get_queue(world.tenant_id, queue).waiting == 1
+        world.staffing.call_next(world.context, agent, queue)
+    assert world.queues.get_queue(world.tenant_id, queue).waiting == 1
 
 
 @pytest.mark.parametrize("finish", ["close", "mark_no_show", "cancel"])
@@ -163,17 +164,17 @@ def test_finishing_a_ticket_releases_the_agent(world, finish):
     queue = world.queue(world.service("A"))
     agent = world.agent()
     world.issue(queue)
-    ticket = world.app.call_next(world.context, agent, queue)
+    ticket = world.staffing.call_next(world.context, agent, queue)
 
     if finish == "close":
-        world.app.start_ticket(world.context, ticket.id)
-        world.app.close_ticket(world.context, ticket.id)
+        world.tickets.start_ticket(world.context, ticket.id)
+        world.tickets.close_ticket(world.context, ticket.id)
     elif finish == "mark_no_show":
-        world.app.mark_no_show(world.context, ticket.id)
+        world.tickets.mark_no_show(world.context, ticket.id)
     else:
-        world.app.cancel_ticket(world.context, ticket.id, "left")
+        world.tickets.cancel_ticket(world.context, ticket.id, "left")
 
-    view = world.app.get_agent(world.tenant_id, agent)
+    view = world.staffing.get_agent(world.tenant_id, agent)
     assert (view.status, view.current_ticket_id) == ("available", None)
 
 
@@ -182,30 +183,30 @@ def test_calling_from_the_agents_queues_picks_the_highest_priority_head(world):
     first = world.queue(world.service("A"), algorithm="priority")
     second = world.queue(world.service("B"), algorithm="priority")
     agent = world.agent()
-    world.app.assign_agent_queues(world.context, agent, [first, second])
+    world.staffing.assign_agent_queues(world.context, agent, [first, second])
     world.issue(first, priority=0)
     world.clock.advance(minutes=5)
     world.issue(second, priority=2)
 
-    assert world.app.call_next(world.context, agent).number == "B-001"
+    assert world.staffing.call_next(world.context, agent).number == "B-001"
 
 
 def test_calling_from_the_agents_queues_picks_the_oldest_head_among_equals(world):
     first, second = world.queue(world.service("A")), world.queue(world.service("B"))
     agent = world.agent()
-    world.app.assign_agent_queues(world.context, agent, [first, second])
+    world.staffing.assign_agent_queues(world.context, agent, [first, second])
     world.issue(second)
     world.clock.advance(minutes=1)
     world.issue(first)
 
-    assert world.app.call_next(world.context, agent).number == "B-001"
+    assert world.staffing.call_next(world.context, agent).number == "B-001"
 
 
 def test_an_agent_without_queues_must_name_one(world):
     agent = world.agent()
 
     with pytest.raises(InvalidInput):
-        world.app.call_next(world.context, agent)
+        world.staffing.call_next(world.context, agent)
 
 
 # -- transfers -------------------------------------------------------------------------------------
@@ -217,21 +218,21 @@ def test_a_transferred_ticket_lands_where_its_placement_says(world, placement, p
     source, target = world.queue(service), world.queue(service)
     world.issue(target)  # A-001, issued first
     world.clock.advance(minutes=10)
-    moving = world.app.issue_ticket(world.context, source)
+    moving = world.tickets.issue_ticket(world.context, source)
     world.clock.advance(minutes=10)
     world.issue(target)  # A-003, issued last
 
-    moved = world.app.transfer_ticket(world.context, moving.id, target, placement)
+    moved = world.tickets.transfer_ticket(world.context, moving.id, target, placement)
 
     assert (moved.number, moved.status, moved.queue_id) == ("A-002", "waiting", target)
     assert moved.position == position
-    assert world.app.get_queue(world.tenant_id, source).waiting == 0
+    assert world.queues.get_queue(world.tenant_id, source).waiting == 0
     agent = world.agent()
     calling_order = []
     for _ in range(3):
-        ticket = world.app.call_next(world.context, agent, target)
+        ticket = world.staffing.call_next(world.context, agent, target)
         calling_order.append(ticket.number)
-        world.app.cancel_ticket(world.context, ticket.id)  # frees the agent for the next call
+        world.tickets.cancel_ticket(world.context, ticket.id)  # frees the agent for the next call
     assert calling_order.index("A-002") == position - 1
 
 
@@ -240,38 +241,38 @@ def test_transferring_a_called_ticket_releases_the_agent_and_keeps_its_number(wo
     source, target = world.queue(service), world.queue(service)
     agent = world.agent()
     world.issue(source)
-    called = world.app.call_next(world.context, agent, source)
+    called = world.staffing.call_next(world.context, agent, source)
 
-    moved = world.app.transfer_ticket(world.context, called.id, target, "first")
+    moved = world.tickets.transfer_ticket(world.context, called.id, target, "first")
 
     assert (moved.number, moved.status, moved.agent_id) == (called.number, "waiting", None)
-    assert world.app.get_queue(world.tenant_id, target).waiting == 1
-    view = world.app.get_agent(world.tenant_id, agent)
+    assert world.queues.get_queue(world.tenant_id, target).waiting == 1
+    view = world.staffing.get_agent(world.tenant_id, agent)
     assert (view.status, view.current_ticket_id) == ("available", None)
 
 
 def test_a_waiting_ticket_can_be_moved_to_the_front_of_its_own_queue(world):
     queue = world.queue(world.service("A"))
     world.issue(queue)
-    last = world.app.issue_ticket(world.context, queue)
+    last = world.tickets.issue_ticket(world.context, queue)
 
-    moved = world.app.transfer_ticket(world.context, last.id, queue, "first")
+    moved = world.tickets.transfer_ticket(world.context, last.id, queue, "first")
 
     assert moved.position == 1
-    assert world.app.get_queue(world.tenant_id, queue).waiting == 2
+    assert world.queues.get_queue(world.tenant_id, queue).waiting == 2
 
 
 def test_transferring_into_a_paused_queue_is_refused_and_the_ticket_stays(world):
     service = world.service("A")
     source, target = world.queue(service), world.queue(service)
-    ticket = world.app.issue_ticket(world.context, source)
+    ticket = world.tickets.issue_ticket(world.context, source)
     world.pause_queue(target)
 
     with pytest.raises(QueueNotAccepting):
-        world.app.transfer_ticket(world.context, ticket.id, target, "last")
+        world.tickets.transfer_ticket(world.context, ticket.id, target, "last")
 
-    assert world.app.get_ticket(world.tenant_id, ticket.id).queue_id == source
-    assert world.app.get_queue(world.tenant_id, source).waiting == 1
+    assert world.tickets.get_ticket(world.tenant_id, ticket.id).queue_id == source
+    assert world.queues.get_queue(world.tenant_id, source).waiting == 1
 
 
 # -- queues, tenants and the audit trail -----------------------------------------------------------
@@ -283,13 +284,13 @@ def test_issuing_into_a_paused_queue_is_refused(world):
 
     with pytest.raises(QueueNotAccepting):
         world.issue(queue)
-    assert world.app.get_queue(world.tenant_id, queue).waiting == 0
+    assert world.queues.get_queue(world.tenant_id, queue).waiting == 0
 
 
 def test_a_queue_reloaded_from_a_snapshot_keeps_its_waiting_line(world):
     queue = world.queue(world.service("A"))
     count = SmartQueue.SNAPSHOT_INTERVAL + 5
-    tickets = [world.app.issue_ticket(world.context, queue) for _ in range(count)]
+    tickets = [world.tickets.issue_ticket(world.context, queue) for _ in range(count)]
     issued = [ticket.id for ticket in tickets]
     assert world.app.snapshots is not None
     assert list(world.app.snapshots.get(queue)), "no snapshot was taken"
@@ -297,8 +298,8 @@ def test_a_queue_reloaded_from_a_snapshot_keeps_its_waiting_line(world):
     assert tickets[-1].number == f"A-{count:03d}"
 
     agent = world.agent()
-    assert world.app.call_next(world.context, agent, queue).id == issued[0]
-    assert world.app.get_ticket(world.tenant_id, issued[-1]).position == len(issued) - 1
+    assert world.staffing.call_next(world.context, agent, queue).id == issued[0]
+    assert world.tickets.get_ticket(world.tenant_id, issued[-1]).position == len(issued) - 1
 
 
 def test_a_service_code_is_unique_within_a_tenant_but_not_across_tenants(world):
@@ -307,20 +308,20 @@ def test_a_service_code_is_unique_within_a_tenant_but_not_across_tenants(world):
     with pytest.raises(DuplicateResource):
         world.service("A")
 
-    assert [s.code for s in world.app.list_services(world.tenant_id).items] == ["A"]
+    assert [s.code for s in world.catalogue.list_services(world.tenant_id).items] == ["A"]
     other = make_world(app=world.app)
-    assert other.app.get_service(other.tenant_id, other.service("A")).code == "A"
+    assert other.catalogue.get_service(other.tenant_id, other.service("A")).code == "A"
 
 
 def test_another_tenants_ticket_is_reported_as_not_found(world):
-    ticket = world.app.issue_ticket(world.context, world.queue(world.service("A")))
+    ticket = world.tickets.issue_ticket(world.context, world.queue(world.service("A")))
     other = make_world(app=world.app)
 
     with pytest.raises(TicketNotFound):
-        world.app.get_ticket(other.tenant_id, ticket.id)
+        world.tickets.get_ticket(other.tenant_id, ticket.id)
     with pytest.raises(NotFound):
-        world.app.cancel_ticket(other.context, ticket.id)
-    assert world.app.get_ticket(world.tenant_id, ticket.id).status == "waiting"
+        world.tickets.cancel_ticket(other.context, ticket.id)
+    assert world.tickets.get_ticket(world.tenant_id, ticket.id).status == "waiting"
 
 
 def test_another_tenants_queue_can_be_neither_joined_nor_called(world):
@@ -331,8 +332,8 @@ def test_another_tenants_queue_can_be_neither_joined_nor_called(world):
     with pytest.raises(NotFound):
         other.issue(queue)
     with pytest.raises(NotFound):
-        other.app.call_next(other.context, other.agent(), queue)
-    assert world.app.get_queue(world.tenant_id, queue).waiting == 1
+        other.staffing.call_next(other.context, other.agent(), queue)
+    assert world.queues.get_queue(world.tenant_id, queue).waiting == 1
 
 
 def test_every_event_of_a_command_carries_who_asked_from_where_and_why(world):
@@ -349,7 +350,7 @@ def test_every_event_of_a_command_carries_who_asked_from_where_and_why(world):
         causation_id="click-7",
     )
 
-    ticket = world.app.call_next(context, agent, queue)
+    ticket = world.staffing.call_next(context, agent, queue)
 
     for aggregate_id in (queue, ticket.id, agent):
         last_event = list(world.app.events.get(aggregate_id))[-1]
@@ -367,6 +368,6 @@ def test_a_command_on_an_event_store_that_would_drop_its_metadata_is_refused():
     app = SmartQueue(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
 
     with pytest.raises(RuntimeError, match="cannot stamp events with metadata"):
-        app.create_tenant(CommandContext.system(None), "acme", "Acme")
+        Tenancy(app).create_tenant(CommandContext.system(None), "acme", "Acme")
 
     assert app.recorder.max_notification_id() is None

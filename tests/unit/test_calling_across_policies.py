@@ -19,7 +19,7 @@ def world() -> World:
 
 def _agent_on(world: World, *queues):
     agent = world.agent()
-    world.app.assign_agent_queues(world.context, agent, list(queues))
+    world.staffing.assign_agent_queues(world.context, agent, list(queues))
     return agent
 
 
@@ -32,7 +32,7 @@ def test_an_sla_ticket_past_its_target_beats_a_higher_priority_one(world):
     world.issue(urgent, priority=2)  # higher priority, but its target is far away
     world.clock.advance(minutes=1)  # S-001 has waited 10 of its 5 minutes
 
-    assert world.app.call_next(world.context, agent).number == "S-001"
+    assert world.staffing.call_next(world.context, agent).number == "S-001"
 
 
 def test_among_late_sla_tickets_the_one_furthest_past_its_target_goes_first(world):
@@ -44,7 +44,7 @@ def test_among_late_sla_tickets_the_one_furthest_past_its_target_goes_first(worl
     world.issue(short)  # newer: 8 minutes past its 2-minute target at the call
     world.clock.advance(minutes=10)
 
-    assert world.app.call_next(world.context, agent).number == "S-001"
+    assert world.staffing.call_next(world.context, agent).number == "S-001"
 
 
 def test_priority_does_not_jump_ahead_from_a_fifo_queue(world):
@@ -54,7 +54,7 @@ def test_priority_does_not_jump_ahead_from_a_fifo_queue(world):
     world.clock.advance(minutes=5)
     world.issue(other, priority=2)  # a fifo queue calls by arrival: its priority is not urgency
 
-    assert world.app.call_next(world.context, agent).number == "A-001"
+    assert world.staffing.call_next(world.context, agent).number == "A-001"
 
 
 def test_an_sla_ticket_within_its_target_waits_its_turn_by_age(world):
@@ -65,4 +65,4 @@ def test_an_sla_ticket_within_its_target_waits_its_turn_by_age(world):
     world.clock.advance(minutes=1)
     world.issue(sla)
 
-    assert world.app.call_next(world.context, agent).number == "F-001"
+    assert world.staffing.call_next(world.context, agent).number == "F-001"

@@ -12,12 +12,12 @@ from eventsourcing.popo import POPOFactory
 from eventsourcing.utils import get_topic
 
 from application.app import SmartQueue
+from application.customers import CustomerProfile
 from application.paging import PageRequest
-from application.ports import CustomerProfile
 from domain.customers import Customer
 from domain.errors import CustomerNotFound, InvalidInput
 from infrastructure.postgres.event_metadata import StampingEventStoreFactory
-from tests.unit.customer_fakes import InMemoryCustomerProfiles, customer_world
+from tests.unit.customer_fakes import customer_world
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def setup():
 
 
 def _register(world, name="Jeanne Dupont", **fields):
-    return world.app.register_customer(world.context, name, **fields)
+    return world.customers.register_customer(world.context, name, **fields)
 
 
 def test_registering_stores_the_personal_data_outside_the_events(setup):
@@ -54,7 +54,7 @@ def test_registering_stores_the_personal_data_outside_the_events(setup):
     ).decode()
     for personal in ("Jeanne", "612345678", "example.org", "gold"):
         assert personal not in stored
-    assert world.app.get_customer(world.tenant_id, customer.id) == customer
+    assert world.customers.get_customer(world.tenant_id, customer.id) == customer
 
 
 def test_an_invalid_field_refuses_the_whole_registration(setup):
@@ -76,7 +76,7 @@ def test_a_partial_update_changes_only_the_given_fields(setup):
     world, profiles = setup
     customer = _register(world, phone="+33612345678", email="j@example.org", channels=["sms"])
 
-    updated = world.app.update_customer(
+    updated = world.customers.update_customer(
         world.context, customer.id, name="Jeanne Martin", email=None, language="fr"
     )
 
@@ -94,7 +94,7 @@ def test_an_update_that_changes_nothing_records_nothing(setup):
     customer = _register(world, phone="+33612345678")
     saves = len(world.app.transactions)
 
-    world.app.update_customer(
+    world.customers.update_customer(
         world.context, customer.id, name="Jeanne Dupont", phone="0612345678", phone_region="FR"
     )
 
@@ -110,7 +110,7 @@ def test_customers_are_found_by_phone_in_any_format_and_by_part_of_the_name(setu
     anne = _register(world, "Anne-Marie DUPONT", phone="(514) 555-0123", phone_region="CA")
 
     def search(**filters):
-        page = world.app.list_customers(world.tenant_id, PageRequest(), **filters)
+        page = world.customers.list_customers(world.tenant_id, PageRequest(), **filters)
         return [c.id for c in page.items]
 
     assert search(phone="06.12.34.56.78", phone_region="FR") == [jeanne.id]
@@ -132,7 +132,7 @@ def test_pages_walk_every_customer_once_oldest_first(setup):
 
     seen, cursor = [], None
     while True:
-        page = world.app.list_customers(world.tenant_id, PageRequest(cursor=cursor, limit=3))
+        page = world.customers.list_customers(world.tenant_id, PageRequest(cursor=cursor, limit=3))
         seen.extend(c.id for c in page.items)
         cursor = page.next_cursor
         if cursor is None:
@@ -141,79 +141,78 @@ def test_pages_walk_every_customer_once_oldest_first(setup):
     assert seen == [c.id for c in sorted(registered, key=lambda c: (c.created_at, c.id))]
     assert len(set(seen)) == 7
     with pytest.raises(InvalidInput, match="cursor is not valid"):
-        world.app.list_customers(world.tenant_id, PageRequest(cursor="bm90LWEtY3Vyc29y"))
+        world.customers.list_customers(world.tenant_id, PageRequest(cursor="bm90LWEtY3Vyc29y"))
 
 
 def test_erasure_deletes_the_profile_and_records_the_erasure_together(setup):
     world, profiles = setup
     customer = _register(world, phone="+33612345678")
 
-    world.app.erase_customer(world.context, customer.id)
+    world.customers.erase_customer(world.context, customer.id)
 
     assert world.app.transactions[-1] == {"Customer.Erased"}
     assert profiles.get(world.tenant_id, customer.id) is None
     with pytest.raises(CustomerNotFound, match="was erased"):
-        world.app.get_customer(world.tenant_id, customer.id)
+        world.customers.get_customer(world.tenant_id, customer.id)
     with pytest.raises(CustomerNotFound):
-        world.app.erase_customer(world.context, customer.id)
+        world.customers.erase_customer(world.context, customer.id)
     with pytest.raises(CustomerNotFound):
-        world.app.update_customer(world.context, customer.id, name="Back again")
-    assert world.app.list_customers(world.tenant_id, PageRequest()).items == []
+        world.customers.update_customer(world.context, customer.id, name="Back again")
+    assert world.customers.list_customers(world.tenant_id, PageRequest()).items == []
 
 
 def test_another_tenants_customer_is_not_found():
-    world_a, _ = customer_world()
-    world_b, _ = customer_world(app=world_a.app)
+    world_a, profiles = customer_world()
+    world_b, _ = customer_world(profiles, app=world_a.app)
     customer = _register(world_a)
 
     with pytest.raises(CustomerNotFound, match="no customer"):
-        world_b.app.get_customer(world_b.tenant_id, customer.id)
+        world_b.customers.get_customer(world_b.tenant_id, customer.id)
     with pytest.raises(CustomerNotFound):
-        world_b.app.update_customer(world_b.context, customer.id, name="Mine now")
+        world_b.customers.update_customer(world_b.context, customer.id, name="Mine now")
     with pytest.raises(CustomerNotFound):
-        world_b.app.erase_customer(world_b.context, customer.id)
-    assert world_b.app.list_customers(world_b.tenant_id, PageRequest()).items == []
-    assert world_a.app.get_customer(world_a.tenant_id, customer.id).name == "Jeanne Dupont"
+        world_b.customers.erase_customer(world_b.context, customer.id)
+    assert world_b.customers.list_customers(world_b.tenant_id, PageRequest()).items == []
+    assert world_a.customers.get_customer(world_a.tenant_id, customer.id).name == "Jeanne Dupont"
 
 
 def test_a_ticket_names_only_a_live_customer_of_the_tenant(setup):
-    world, _ = setup
-    other, _ = customer_world(app=world.app)
+    world, profiles = setup
+    other, _ = customer_world(profiles, app=world.app)
     queue = world.queue(world.service())
     customer = _register(world)
     foreign = _register(other)
 
-    assert world.app.issue_ticket(world.context, queue, customer_id=customer.id).customer_id == (
-        customer.id
-    )
+    assert world.tickets.issue_ticket(
+        world.context, queue, customer_id=customer.id
+    ).customer_id == (customer.id)
     for refused in (uuid4(), foreign.id):
         with pytest.raises(CustomerNotFound, match="no customer"):
-            world.app.issue_ticket(world.context, queue, customer_id=refused)
-    world.app.erase_customer(world.context, customer.id)
+            world.tickets.issue_ticket(world.context, queue, customer_id=refused)
+    world.customers.erase_customer(world.context, customer.id)
     with pytest.raises(CustomerNotFound, match="was erased"):
-        world.app.issue_ticket(world.context, queue, customer_id=customer.id)
+        world.tickets.issue_ticket(world.context, queue, customer_id=customer.id)
 
 
 def test_a_save_that_loses_a_race_applies_none_of_its_side_writes(setup):
     world, profiles = setup
     customer = _register(world)
-    app = world.app
-    winner = app.repository.get(customer.id)
-    loser = app.repository.get(customer.id)
+    winner = world.app.repository.get(customer.id)
+    loser = world.app.repository.get(customer.id)
     profile = profiles.get(world.tenant_id, customer.id)
 
     winner.change_contact(["name"])
-    app.save_in_context(
+    world.app.save_in_context(
         world.context, winner, side_writes=[profiles.update(_renamed(profile, "Winner"))]
     )
     loser.erase()
     with pytest.raises(IntegrityError):
-        app.save_in_context(
+        world.app.save_in_context(
             world.context, loser, side_writes=[profiles.delete(world.tenant_id, customer.id)]
         )
 
     assert profiles.get(world.tenant_id, customer.id).name == "Winner"
-    assert app.get_customer(world.tenant_id, customer.id).name == "Winner"
+    assert world.customers.get_customer(world.tenant_id, customer.id).name == "Winner"
 
 
 def test_a_new_profile_is_not_written_when_its_events_are_refused(setup):
@@ -236,10 +235,7 @@ class StockRecorderFactory(StampingEventStoreFactory, POPOFactory):
 
 
 def test_side_writes_on_a_store_that_would_ignore_them_are_refused():
-    app = SmartQueue(
-        env={"PERSISTENCE_MODULE": get_topic(StockRecorderFactory)},
-        customer_profiles=InMemoryCustomerProfiles(),
-    )
+    app = SmartQueue(env={"PERSISTENCE_MODULE": get_topic(StockRecorderFactory)})
     world, _ = customer_world(app=app)
 
     with pytest.raises(RuntimeError, match="cannot apply side writes"):

@@ -14,10 +14,14 @@ from application.paging import PageRequest
 from infrastructure.postgres.recorder import IN_MEMORY_PERSISTENCE_TOPIC
 from tests.directory_history import HISTORY, Directory
 from tests.unit.directory_fakes import MemoryDirectory
+from tests.unit.world import Contexts, contexts_of
 
 
-def _app(directory: MemoryDirectory) -> SmartQueue:
-    return SmartQueue(env={"PERSISTENCE_MODULE": IN_MEMORY_PERSISTENCE_TOPIC}, directory=directory)
+def _app(directory: MemoryDirectory) -> Contexts:
+    """The contexts over a new in-memory store whose lists answer from ``directory``, which
+    the test catches up by hand."""
+    store = SmartQueue(env={"PERSISTENCE_MODULE": IN_MEMORY_PERSISTENCE_TOPIC})
+    return contexts_of(store, directory=directory)
 
 
 def _walk(list_page: Any, limit: int) -> list[Any]:
@@ -38,17 +42,19 @@ def test_the_lists_equal_the_aggregates_after_any_history(steps, limit):
     memory = MemoryDirectory()
     app = _app(memory)
     tenant = Directory.open(app)
-    tenant.play(steps, lambda _: memory.follow(app))
-    memory.follow(app)
+    tenant.play(steps, lambda _: memory.follow(app.app))
+    memory.follow(app.app)
 
-    assert _walk(lambda page: app.list_queues(tenant.tenant_id, page), limit) == (
+    assert _walk(lambda page: app.queues.list_queues(tenant.tenant_id, page), limit) == (
         tenant.replayed_queues()
     )
-    assert _walk(lambda page: app.list_agents(tenant.tenant_id, page), limit) == (
+    assert _walk(lambda page: app.staffing.list_agents(tenant.tenant_id, page), limit) == (
         tenant.replayed_agents()
     )
     for site_id in tenant.site_ids:
-        listed = _walk(lambda page, s=site_id: app.list_queues(tenant.tenant_id, page, s), limit)
+        listed = _walk(
+            lambda page, s=site_id: app.queues.list_queues(tenant.tenant_id, page, s), limit
+        )
         assert listed == tenant.replayed_queues(site_id)
 
 
@@ -68,15 +74,15 @@ def test_a_busy_agent_released_becomes_available_and_a_paused_one_stays_paused()
         ],
         lambda _: None,
     )
-    memory.follow(app)
+    memory.follow(app.app)
 
-    agents = app.list_agents(tenant.tenant_id).items
+    agents = app.staffing.list_agents(tenant.tenant_id).items
     assert [(agent.status, agent.current_ticket_id) for agent in agents] == [
         ("available", None),
         ("paused", None),
     ]
     assert agents == tenant.replayed_agents()
-    assert [queue.waiting for queue in app.list_queues(tenant.tenant_id).items] == [0]
+    assert [queue.waiting for queue in app.queues.list_queues(tenant.tenant_id).items] == [0]
 
 
 def test_the_lists_of_one_tenant_hold_nothing_of_another():
@@ -85,11 +91,11 @@ def test_the_lists_of_one_tenant_hold_nothing_of_another():
     first, second = Directory.open(app), Directory.open(app)
     for tenant in (first, second):
         tenant.play([("queue", 0, "fifo"), ("user", "agent")], lambda _: None)
-    memory.follow(app)
+    memory.follow(app.app)
 
     for tenant in (first, second):
-        queues: set[UUID] = {queue.id for queue in app.list_queues(tenant.tenant_id).items}
+        queues: set[UUID] = {queue.id for queue in app.queues.list_queues(tenant.tenant_id).items}
         assert queues == set(tenant.queue_ids)
-        assert [agent.user_id for agent in app.list_agents(tenant.tenant_id).items] == (
+        assert [agent.user_id for agent in app.staffing.list_agents(tenant.tenant_id).items] == (
             tenant.user_ids
         )

@@ -24,11 +24,11 @@ def test_registering_a_user_above_the_caller_is_refused_and_the_system_may(world
     as_manager = msgspec.structs.replace(world.context, actor_scopes=MANAGER | {"users:manage"})
 
     with pytest.raises(NotPermitted, match="sites:manage"):
-        world.app.register_user(as_manager, uuid4(), "boss@example.test", "Boss", "admin")
-    manager = world.app.register_user(as_manager, uuid4(), "m@example.test", "M", "manager")
+        world.tenancy.register_user(as_manager, uuid4(), "boss@example.test", "Boss", "admin")
+    manager = world.tenancy.register_user(as_manager, uuid4(), "m@example.test", "M", "manager")
 
     assert manager.role == "manager"
-    system = world.app.register_user(world.context, uuid4(), "a@example.test", "A", "admin")
+    system = world.tenancy.register_user(world.context, uuid4(), "a@example.test", "A", "admin")
     assert system.role == "admin"
 
 

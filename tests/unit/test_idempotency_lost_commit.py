@@ -58,7 +58,7 @@ class Floor:
         )
 
     def waiting(self) -> int:
-        return self.world.app.get_queue(self.world.tenant_id, self.queue_id).waiting
+        return self.world.queues.get_queue(self.world.tenant_id, self.queue_id).waiting
 
 
 def build_app(floor: Floor, store: MemoryIdempotencyStore) -> Litestar:
@@ -76,7 +76,7 @@ def build_app(floor: Floor, store: MemoryIdempotencyStore) -> Litestar:
         if floor.lose_before_commit:
             floor.lose_before_commit -= 1
             raise psycopg.OperationalError(LOST)
-        ticket = floor.world.app.issue_ticket(
+        ticket = floor.world.tickets.issue_ticket(
             command_context(request, floor.principal()), floor.queue_id
         )
         if floor.lose_after_commit:

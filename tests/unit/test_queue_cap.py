@@ -21,14 +21,14 @@ def test_issuing_into_a_full_queue_is_refused_and_uses_up_no_number(world):
     with pytest.raises(QueueFull) as refused:
         world.issue(queue, max_waiting=2)
     assert refused.value.code == "queue_full"
-    assert world.app.get_queue(world.tenant_id, queue).waiting == 2
+    assert world.queues.get_queue(world.tenant_id, queue).waiting == 2
     assert world.issue(queue, max_waiting=3) == "A-003"
 
 
 def test_a_called_ticket_frees_its_place(world):
     queue = world.queue(world.service("A"))
     world.issue(queue, max_waiting=1)
-    world.app.call_next(world.context, world.agent(), queue)
+    world.staffing.call_next(world.context, world.agent(), queue)
     assert world.issue(queue, max_waiting=1) == "A-002"
 
 
@@ -36,14 +36,14 @@ def test_without_a_cap_the_line_grows(world):
     queue = world.queue(world.service("A"))
     for _ in range(5):
         world.issue(queue)
-    assert world.app.get_queue(world.tenant_id, queue).waiting == 5
+    assert world.queues.get_queue(world.tenant_id, queue).waiting == 5
 
 
 def test_a_transfer_may_bring_a_ticket_into_a_full_queue(world):
     service = world.service("A")
     full, other = world.queue(service), world.queue(service)
     world.issue(full, max_waiting=1)
-    moved = world.app.issue_ticket(world.context, other)
+    moved = world.tickets.issue_ticket(world.context, other)
 
-    world.app.transfer_ticket(world.context, moved.id, full, "last")
-    assert world.app.get_queue(world.tenant_id, full).waiting == 2
+    world.tickets.transfer_ticket(world.context, moved.id, full, "last")
+    assert world.queues.get_queue(world.tenant_id, full).waiting == 2

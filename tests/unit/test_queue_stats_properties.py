@@ -42,10 +42,10 @@ def test_every_ticket_that_joined_a_queue_on_a_day_is_counted_exactly_once(scrip
 @given(steps)
 def test_the_status_counts_match_the_tickets_as_the_application_reports_them(script):
     day, events = history(script)
-    app, tenant_id = day.world.app, day.world.tenant_id
+    tenant_id = day.world.tenant_id
     expected = Counter()
     for ticket_id in day.tickets:
-        ticket = app.get_ticket(tenant_id, ticket_id)
+        ticket = day.world.tickets.get_ticket(tenant_id, ticket_id)
         expected[(ticket.queue_id, ticket.status)] += 1
     counted = Counter()
     for row in folded(events):

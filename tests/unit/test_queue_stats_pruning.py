@@ -47,18 +47,20 @@ def test_finished_days_are_forgotten_and_open_visits_keep_theirs():
     world = make_world(timezone="Europe/Paris")
     served, idle = world.queue(world.service("A", 10)), world.queue(world.service("B", 10))
     agent = world.agent()
-    app, context = world.app, world.context
+    context = world.context
     first_day = world.clock.now.date()
-    app.issue_ticket(context, idle)  # never called: its visit stays open, so its day stays
+    world.tickets.issue_ticket(
+        context, idle
+    )  # never called: its visit stays open, so its day stays
     for _ in range(30):  # a month of days, each with a ticket served
-        ticket = app.issue_ticket(context, served).id
-        assert app.call_next(context, agent, served).id == ticket
-        app.start_ticket(context, ticket)
-        app.close_ticket(context, ticket)
+        ticket = world.tickets.issue_ticket(context, served).id
+        assert world.staffing.call_next(context, agent, served).id == ticket
+        world.tickets.start_ticket(context, ticket)
+        world.tickets.close_ticket(context, ticket)
         world.clock.advance(days=1)
-    app.issue_ticket(context, served)  # today's first ticket
+    world.tickets.issue_ticket(context, served)  # today's first ticket
     stats = QueueStatistics()
-    stats.apply_all(logged_events(app))
+    stats.apply_all(logged_events(world.app))
     stats.drain_changed()
     assert stats.day_count == 32
 
@@ -73,24 +75,24 @@ def test_a_day_is_kept_until_the_log_is_a_grace_period_past_its_end():
     world = make_world(timezone="UTC")
     queue = world.queue(world.service("A", 10))
     agent = world.agent()
-    app, context = world.app, world.context
+    context = world.context
     world.clock.now = world.clock.now.replace(hour=23, minute=0)
-    ticket = app.issue_ticket(context, queue).id
-    app.call_next(context, agent, queue)
-    app.start_ticket(context, ticket)
-    app.close_ticket(context, ticket)
+    ticket = world.tickets.issue_ticket(context, queue).id
+    world.staffing.call_next(context, agent, queue)
+    world.tickets.start_ticket(context, ticket)
+    world.tickets.close_ticket(context, ticket)
     yesterday = world.clock.now.date()
     world.clock.now = world.clock.now.replace(hour=0) + timedelta(days=1) + PRUNE_GRACE / 2
-    app.issue_ticket(context, queue)
+    world.tickets.issue_ticket(context, queue)
     stats = QueueStatistics()
-    stats.apply_all(logged_events(app))
+    stats.apply_all(logged_events(world.app))
     stats.drain_changed()
     assert stats.prune() == 0  # within the grace a late event could still open a visit there
     assert stats.row(queue, yesterday) is not None
 
     world.clock.advance(seconds=PRUNE_GRACE.total_seconds())
-    app.issue_ticket(context, queue)
-    stats.apply_all(logged_events(app, after=app.recorder.max_notification_id() - 3))
+    world.tickets.issue_ticket(context, queue)
+    stats.apply_all(logged_events(world.app, after=world.app.recorder.max_notification_id() - 3))
     stats.drain_changed()
     assert stats.prune() == 1
     assert stats.row(queue, yesterday) is None

@@ -29,13 +29,13 @@ class Script:
         return self
 
     def issue(self, queue_id: UUID) -> UUID:
-        return self.app.issue_ticket(self.context, queue_id).id
+        return self.world.tickets.issue_ticket(self.context, queue_id).id
 
     def call(self, agent_id: UUID, queue_id: UUID) -> UUID:
-        return self.app.call_next(self.context, agent_id, queue_id).id
+        return self.world.staffing.call_next(self.context, agent_id, queue_id).id
 
     def do(self, command: str, ticket_id: UUID, *args) -> None:
-        getattr(self.app, command)(self.context, ticket_id, *args)
+        getattr(self.world.tickets, command)(self.context, ticket_id, *args)
 
 
 @pytest.fixture(scope="module")

@@ -30,20 +30,20 @@ def test_a_paused_queue_refuses_new_tickets_but_its_line_can_still_be_called(wor
     queue = world.queue(world.service("A"))
     world.issue(queue)
 
-    assert world.app.pause_queue(world.context, queue).status == "paused"
+    assert world.queues.pause_queue(world.context, queue).status == "paused"
 
     with pytest.raises(QueueNotAccepting, match="queue 'Queue' is paused and takes no tickets"):
         world.issue(queue)
     agent = on_duty_agent(world)
-    assert world.app.call_next(world.context, agent.id, queue).number == "A-001"
+    assert world.staffing.call_next(world.context, agent.id, queue).number == "A-001"
 
 
 def test_a_resumed_queue_takes_tickets_again_and_numbering_continues(world):
     queue = world.queue(world.service("A"))
     world.issue(queue)
-    world.app.pause_queue(world.context, queue)
+    world.queues.pause_queue(world.context, queue)
 
-    assert world.app.resume_queue(world.context, queue).status == "open"
+    assert world.queues.resume_queue(world.context, queue).status == "open"
 
     assert world.issue(queue) == "A-002"
 
@@ -51,24 +51,24 @@ def test_a_resumed_queue_takes_tickets_again_and_numbering_continues(world):
 def test_a_paused_queue_refuses_transfers_into_it(world):
     service = world.service("A")
     source, target = world.queue(service), world.queue(service)
-    ticket = world.app.issue_ticket(world.context, source)
-    world.app.pause_queue(world.context, target)
+    ticket = world.tickets.issue_ticket(world.context, source)
+    world.queues.pause_queue(world.context, target)
 
     with pytest.raises(QueueNotAccepting, match="paused"):
-        world.app.transfer_ticket(world.context, ticket.id, target)
+        world.tickets.transfer_ticket(world.context, ticket.id, target)
 
-    assert world.app.get_ticket(world.tenant_id, ticket.id).queue_id == source
+    assert world.tickets.get_ticket(world.tenant_id, ticket.id).queue_id == source
 
 
 def test_a_queue_cannot_close_while_tickets_wait_and_once_closed_takes_nothing(world):
     queue = world.queue(world.service("A"))
-    ticket = world.app.issue_ticket(world.context, queue)
+    ticket = world.tickets.issue_ticket(world.context, queue)
 
     with pytest.raises(QueueError, match="1 tickets still wait in this queue"):
-        world.app.close_queue(world.context, queue)
+        world.queues.close_queue(world.context, queue)
 
-    world.app.cancel_ticket(world.context, ticket.id)
-    assert world.app.close_queue(world.context, queue).status == "closed"
+    world.tickets.cancel_ticket(world.context, ticket.id)
+    assert world.queues.close_queue(world.context, queue).status == "closed"
     with pytest.raises(QueueNotAccepting, match="is closed and takes no tickets"):
         world.issue(queue)
 
@@ -85,10 +85,10 @@ def test_a_queue_cannot_close_while_tickets_wait_and_once_closed_takes_nothing(w
 def test_a_state_change_that_makes_no_sense_is_a_conflict(world, steps, refused, message):
     queue = world.queue(world.service("A"))
     for step in steps:
-        getattr(world.app, step)(world.context, queue)
+        getattr(world.queues, step)(world.context, queue)
 
     with pytest.raises(QueueError, match=message):
-        getattr(world.app, refused)(world.context, queue)
+        getattr(world.queues, refused)(world.context, queue)
 
 
 # -- queue definition ------------------------------------------------------------------------------
@@ -98,7 +98,7 @@ def test_a_queue_is_renamed_given_services_and_a_new_algorithm_in_one_event(worl
     first, second = world.service("A"), world.service("B")
     queue = world.queue(first)
 
-    view = world.app.reconfigure_queue(
+    view = world.queues.reconfigure_queue(
         world.context, queue, name=" Front desk ", service_ids=[second, first], algorithm="sla"
     )
 
@@ -111,8 +111,8 @@ def test_reconfiguring_to_the_same_definition_records_nothing(world):
     queue = world.queue(world.service("A"))
     before = len(world.app.transactions)
 
-    world.app.reconfigure_queue(world.context, queue)
-    world.app.reconfigure_queue(world.context, queue, name="Queue", algorithm="fifo")
+    world.queues.reconfigure_queue(world.context, queue)
+    world.queues.reconfigure_queue(world.context, queue, name="Queue", algorithm="fifo")
 
     assert all(not events for events in world.app.transactions[before:])
 
@@ -123,21 +123,21 @@ def test_a_queue_cannot_serve_another_tenants_service_or_an_unknown_algorithm(wo
     foreign = other.service("Z")
 
     with pytest.raises(ResourceNotFound):
-        world.app.reconfigure_queue(world.context, queue, service_ids=[foreign])
+        world.queues.reconfigure_queue(world.context, queue, service_ids=[foreign])
     with pytest.raises(InvalidInput, match="unknown algorithm 'lifo'"):
-        world.app.reconfigure_queue(world.context, queue, algorithm="lifo")
+        world.queues.reconfigure_queue(world.context, queue, algorithm="lifo")
     with pytest.raises(InvalidInput, match="lists a service twice"):
-        world.app.reconfigure_queue(world.context, queue, service_ids=[foreign, foreign])
+        world.queues.reconfigure_queue(world.context, queue, service_ids=[foreign, foreign])
 
-    assert world.app.get_queue(world.tenant_id, queue).algorithm == "fifo"
+    assert world.queues.get_queue(world.tenant_id, queue).algorithm == "fifo"
 
 
 def test_a_closed_queue_cannot_be_reconfigured(world):
     queue = world.queue(world.service("A"))
-    world.app.close_queue(world.context, queue)
+    world.queues.close_queue(world.context, queue)
 
     with pytest.raises(QueueError, match="a closed queue cannot be reconfigured"):
-        world.app.reconfigure_queue(world.context, queue, name="Reborn")
+        world.queues.reconfigure_queue(world.context, queue, name="Reborn")
 
 
 # -- sites and services ----------------------------------------------------------------------------
@@ -150,7 +150,7 @@ def test_a_site_in_a_new_time_zone_moves_its_queues_daily_numbering_with_it():
     assert world.issue(queue) == "A-001"
     assert world.issue(queue) == "A-002"
 
-    site = world.app.change_site(world.context, world.site_id, timezone="America/New_York")
+    site = world.catalogue.change_site(world.context, world.site_id, timezone="America/New_York")
 
     assert site.timezone == "America/New_York"
     assert world.app.transactions[-1] == {"Site.TimezoneChanged", "Queue.TimezoneChanged"}
@@ -160,13 +160,13 @@ def test_a_site_in_a_new_time_zone_moves_its_queues_daily_numbering_with_it():
 def test_a_site_is_renamed_and_given_hours_and_an_unknown_zone_changes_nothing(world):
     hours = {"monday": [{"open": "09:00", "close": "17:00"}]}
 
-    view = world.app.change_site(
+    view = world.catalogue.change_site(
         world.context, world.site_id, name="Harbour", opening_hours=hours, closed_dates=[]
     )
     with pytest.raises(InvalidInput, match="unknown time zone 'Mars/Base'"):
-        world.app.change_site(world.context, world.site_id, name="Lost", timezone="Mars/Base")
+        world.catalogue.change_site(world.context, world.site_id, name="Lost", timezone="Mars/Base")
 
-    assert world.app.get_site(world.tenant_id, world.site_id) == view
+    assert world.catalogue.get_site(world.tenant_id, world.site_id) == view
     assert view.name == "Harbour"
     assert [(i.open, i.close) for i in view.opening_hours["monday"]] == [("09:00", "17:00")]
 
@@ -174,7 +174,7 @@ def test_a_site_is_renamed_and_given_hours_and_an_unknown_zone_changes_nothing(w
 def test_a_service_is_renamed_and_retargeted_but_keeps_its_code(world):
     service = world.service("A", target_wait_minutes=10)
 
-    view = world.app.change_service(
+    view = world.catalogue.change_service(
         world.context, service, name="Accounts", code="A", expected_service_minutes=12
     )
 
@@ -185,10 +185,10 @@ def test_a_service_is_renamed_and_retargeted_but_keeps_its_code(world):
         12,
     )
     with pytest.raises(InvalidInput, match="a service code cannot change"):
-        world.app.change_service(world.context, service, code="B", name="Billing")
+        world.catalogue.change_service(world.context, service, code="B", name="Billing")
     with pytest.raises(InvalidInput, match="target_wait_minutes must be between 1 and 1440"):
-        world.app.change_service(world.context, service, target_wait_minutes=0)
-    assert world.app.get_service(world.tenant_id, service) == view
+        world.catalogue.change_service(world.context, service, target_wait_minutes=0)
+    assert world.catalogue.get_service(world.tenant_id, service) == view
 
 
 # -- lists -----------------------------------------------------------------------------------------
@@ -200,15 +200,22 @@ def test_walking_a_list_two_at_a_time_yields_every_item_once_in_creation_order(w
     world.queue(service)
     world.user("agent")
     for index in range(4):
-        world.app.add_site(world.context, f"Site {index}", "UTC")
+        world.catalogue.add_site(world.context, f"Site {index}", "UTC")
         world.service("BCDE"[index])
         world.queue(service)
         world.user("agent")
-    everything = getattr(world.app, f"list_{resource}")(world.tenant_id).items
+    owner = {
+        "sites": world.catalogue,
+        "services": world.catalogue,
+        "queues": world.queues,
+        "users": world.tenancy,
+        "agents": world.staffing,
+    }[resource]
+    everything = getattr(owner, f"list_{resource}")(world.tenant_id).items
 
     seen, cursor, pages = [], None, 0
     while True:
-        page = getattr(world.app, f"list_{resource}")(world.tenant_id, PageRequest(cursor, 2))
+        page = getattr(owner, f"list_{resource}")(world.tenant_id, PageRequest(cursor, 2))
         seen.extend(item.id for item in page.items)
         pages += 1
         if page.next_cursor is None:
@@ -222,4 +229,4 @@ def test_walking_a_list_two_at_a_time_yields_every_item_once_in_creation_order(w
 
 def test_a_cursor_from_nowhere_is_refused(world):
     with pytest.raises(InvalidInput, match="cursor is not valid"):
-        world.app.list_sites(world.tenant_id, PageRequest(cursor=str(uuid4())))
+        world.catalogue.list_sites(world.tenant_id, PageRequest(cursor=str(uuid4())))

@@ -31,53 +31,53 @@ def test_the_only_admin_can_neither_be_demoted_nor_deactivated(world):
     admin = world.user("admin")
 
     with pytest.raises(LastAdmin, match="last active admin"):
-        world.app.change_user(world.context, admin, role="manager")
+        world.tenancy.change_user(world.context, admin, role="manager")
     with pytest.raises(LastAdmin):
-        world.app.deactivate_user(world.context, admin)
+        world.tenancy.deactivate_user(world.context, admin)
 
-    user = world.app.get_user(world.tenant_id, admin)
+    user = world.tenancy.get_user(world.tenant_id, admin)
     assert (user.role, user.active) == ("admin", True)
 
 
 def test_of_two_admins_one_may_step_down_and_then_the_other_is_the_last(world):
     first, second = world.user("admin"), world.user("admin")
 
-    assert world.app.change_user(world.context, first, role="manager").role == "manager"
+    assert world.tenancy.change_user(world.context, first, role="manager").role == "manager"
 
     with pytest.raises(LastAdmin):
-        world.app.deactivate_user(world.context, second)
-    assert world.app.deactivate_user(world.context, first).active is False
+        world.tenancy.deactivate_user(world.context, second)
+    assert world.tenancy.deactivate_user(world.context, first).active is False
 
 
 def test_a_deactivated_admin_no_longer_counts_until_reactivated(world):
     first, second = world.user("admin"), world.user("admin")
-    world.app.deactivate_user(world.context, first)
+    world.tenancy.deactivate_user(world.context, first)
 
     with pytest.raises(LastAdmin):
-        world.app.change_user(world.context, second, role="agent")
+        world.tenancy.change_user(world.context, second, role="agent")
 
-    world.app.reactivate_user(world.context, first)
-    assert world.app.change_user(world.context, second, role="agent").role == "agent"
+    world.tenancy.reactivate_user(world.context, first)
+    assert world.tenancy.change_user(world.context, second, role="agent").role == "agent"
 
 
 def test_promoting_a_user_to_admin_lets_the_previous_admin_step_down(world):
     admin, manager = world.user("admin"), world.user("manager")
 
-    world.app.change_user(world.context, manager, role="admin")
+    world.tenancy.change_user(world.context, manager, role="admin")
 
-    assert world.app.change_user(world.context, admin, role="agent").role == "agent"
+    assert world.tenancy.change_user(world.context, admin, role="agent").role == "agent"
 
 
 def test_role_and_extra_scopes_decide_what_a_user_may_do(world):
     user_id = world.user("agent")
 
-    view = world.app.change_user(world.context, user_id, scopes=["stats:read", "audit:read"])
+    view = world.tenancy.change_user(world.context, user_id, scopes=["stats:read", "audit:read"])
 
     assert view.scopes == ["audit:read", "stats:read"]
     user = world.app.repository.get(user_id)
     assert isinstance(user, StaffUser)
     assert user.all_scopes == frozenset(map(str, AGENT_SCOPES)) | {"stats:read", "audit:read"}
-    world.app.change_user(world.context, user_id, role="manager", scopes=[])
+    world.tenancy.change_user(world.context, user_id, role="manager", scopes=[])
     assert world.app.repository.get(user_id).all_scopes == MANAGER
 
 
@@ -92,16 +92,16 @@ def test_unknown_or_platform_scopes_cannot_be_granted(world, scopes, message):
     user_id = world.user("agent")
 
     with pytest.raises(InvalidInput, match=message):
-        world.app.change_user(world.context, user_id, scopes=scopes)
+        world.tenancy.change_user(world.context, user_id, scopes=scopes)
 
-    assert world.app.get_user(world.tenant_id, user_id).scopes == []
+    assert world.tenancy.get_user(world.tenant_id, user_id).scopes == []
 
 
 def test_an_unknown_role_is_refused_naming_the_known_ones(world):
     user_id = world.user("agent")
 
     with pytest.raises(InvalidInput, match="unknown role 'boss'; expected one of admin"):
-        world.app.change_user(world.context, user_id, role="boss")
+        world.tenancy.change_user(world.context, user_id, role="boss")
 
 
 def test_nobody_grants_a_scope_or_a_role_they_do_not_hold(world):
@@ -109,11 +109,11 @@ def test_nobody_grants_a_scope_or_a_role_they_do_not_hold(world):
     as_manager = msgspec.structs.replace(world.context, actor_scopes=MANAGER | {"users:manage"})
 
     with pytest.raises(NotPermitted, match="sites:manage"):
-        world.app.change_user(as_manager, agent, scopes=["sites:manage"])
+        world.tenancy.change_user(as_manager, agent, scopes=["sites:manage"])
     with pytest.raises(NotPermitted, match="sites:manage"):
-        world.app.change_user(as_manager, agent, role="admin")
+        world.tenancy.change_user(as_manager, agent, role="admin")
 
-    granted = world.app.change_user(as_manager, agent, scopes=["stats:read"])
+    granted = world.tenancy.change_user(as_manager, agent, scopes=["stats:read"])
     assert granted.scopes == ["stats:read"]
 
 
@@ -122,24 +122,24 @@ def test_nobody_acts_on_a_user_more_powerful_than_themselves(world):
     admin = world.user("admin")
     as_manager = msgspec.structs.replace(world.context, actor_scopes=MANAGER | {"users:manage"})
 
-    for command in (world.app.deactivate_user, world.app.reactivate_user):
+    for command in (world.tenancy.deactivate_user, world.tenancy.reactivate_user):
         with pytest.raises(NotPermitted):
             command(as_manager, admin)
     with pytest.raises(NotPermitted):
-        world.app.change_user(as_manager, admin, name="Demoted")
+        world.tenancy.change_user(as_manager, admin, name="Demoted")
 
     as_admin = msgspec.structs.replace(world.context, actor_scopes=ADMIN)
-    assert world.app.deactivate_user(as_admin, admin).active is False
+    assert world.tenancy.deactivate_user(as_admin, admin).active is False
 
 
 def test_deactivating_an_agent_takes_them_offline_and_reactivating_keeps_them_offline(world):
     user_id = world.user("agent")
-    world.app.set_agent_status(world.context, Agent.create_id(user_id), "available", "3")
+    world.staffing.set_agent_status(world.context, Agent.create_id(user_id), "available", "3")
 
-    assert world.app.deactivate_user(world.context, user_id).active is False
+    assert world.tenancy.deactivate_user(world.context, user_id).active is False
     assert agent_of(world, user_id).status == "offline"
 
-    assert world.app.reactivate_user(world.context, user_id).active is True
+    assert world.tenancy.reactivate_user(world.context, user_id).active is True
     assert agent_of(world, user_id).status == "offline"
 
 
@@ -148,29 +148,29 @@ def test_an_agent_holding_a_ticket_cannot_be_deactivated(world):
     world.issue(queue)
     user_id = world.user("agent", name="Alice")
     agent_id = Agent.create_id(user_id)
-    world.app.set_agent_status(world.context, agent_id, "available", "1")
-    ticket = world.app.call_next(world.context, agent_id, queue)
+    world.staffing.set_agent_status(world.context, agent_id, "available", "1")
+    ticket = world.staffing.call_next(world.context, agent_id, queue)
 
     with pytest.raises(AgentBusy, match=f"Alice holds ticket {ticket.id}; close or transfer"):
-        world.app.deactivate_user(world.context, user_id)
+        world.tenancy.deactivate_user(world.context, user_id)
 
-    assert world.app.get_user(world.tenant_id, user_id).active is True
+    assert world.tenancy.get_user(world.tenant_id, user_id).active is True
 
 
 def test_deactivating_twice_or_reactivating_an_active_user_is_a_conflict(world):
     user_id = world.user("agent")
 
     with pytest.raises(UserError, match="already active"):
-        world.app.reactivate_user(world.context, user_id)
-    world.app.deactivate_user(world.context, user_id)
+        world.tenancy.reactivate_user(world.context, user_id)
+    world.tenancy.deactivate_user(world.context, user_id)
     with pytest.raises(UserError, match="already deactivated"):
-        world.app.deactivate_user(world.context, user_id)
+        world.tenancy.deactivate_user(world.context, user_id)
 
 
 def test_a_new_name_reaches_the_agent_board_in_the_same_transaction(world):
     user_id = world.user("agent", name="Alice")
 
-    assert world.app.change_user(world.context, user_id, name="  Alice Martin ").name == (
+    assert world.tenancy.change_user(world.context, user_id, name="  Alice Martin ").name == (
         "Alice Martin"
     )
 
@@ -182,7 +182,7 @@ def test_a_change_that_changes_nothing_records_nothing(world):
     user_id = world.user("manager", name="Bob")
     before = len(world.app.transactions)
 
-    view = world.app.change_user(world.context, user_id, name="Bob", role="manager", scopes=[])
+    view = world.tenancy.change_user(world.context, user_id, name="Bob", role="manager", scopes=[])
 
     assert (view.name, view.role, view.scopes) == ("Bob", "manager", [])
     assert all(not events for events in world.app.transactions[before:])
@@ -190,11 +190,11 @@ def test_a_change_that_changes_nothing_records_nothing(world):
 
 def test_each_change_records_its_own_event(world):
     user_id = world.user("agent")
-    world.app.set_agent_status(world.context, Agent.create_id(user_id), "available")
+    world.staffing.set_agent_status(world.context, Agent.create_id(user_id), "available")
 
-    world.app.change_user(world.context, user_id, role="manager", scopes=["stats:read"])
-    world.app.deactivate_user(world.context, user_id)
-    world.app.reactivate_user(world.context, user_id)
+    world.tenancy.change_user(world.context, user_id, role="manager", scopes=["stats:read"])
+    world.tenancy.deactivate_user(world.context, user_id)
+    world.tenancy.reactivate_user(world.context, user_id)
 
     assert world.app.transactions[-3:] == [
         {"StaffUser.RoleChanged", "StaffUser.ScopesChanged"},
@@ -207,9 +207,9 @@ def test_another_tenants_user_is_not_found(world):
     other = make_world(app=world.app)
     stranger = other.user("agent")
 
-    for command in (world.app.deactivate_user, world.app.reactivate_user):
+    for command in (world.tenancy.deactivate_user, world.tenancy.reactivate_user):
         with pytest.raises(Exception, match="no staffuser") as refused:
             command(world.context, stranger)
         assert type(refused.value).__name__ == "ResourceNotFound"
     with pytest.raises(Exception, match="no staffuser"):
-        world.app.change_user(world.context, uuid4(), name="Ghost")
+        world.tenancy.change_user(world.context, uuid4(), name="Ghost")

@@ -10,17 +10,19 @@ from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from application.agent_board import BoardEntry, BoardFilter
+from application.agent_board import AgentBoard, BoardEntry, BoardFilter
+from application.consistency import Consistency
 from application.identity import Principal
 from application.paging import DEFAULT_PAGE_SIZE
+from application.staffing import Staffing
 from application.views import AgentView, TicketView
 from domain.agents import AgentStatus
 from interfaces.http.consistency import MinPosition, await_read_models
-from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, problems
+from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, UseCase, problems
 from interfaces.http.idempotency import idempotent
 from interfaces.http.pagination import Cursor, Limit, Paginated, page_request, to_response
 from interfaces.http.schemas import AgentCounter, AgentQueues, AgentStatusChange, CallNext
-from interfaces.http.security import command_context, container_of, scoped
+from interfaces.http.security import command_context, scoped
 
 SiteFilter = Annotated[
     UUID | None,
@@ -64,12 +66,13 @@ class AgentController(Controller):
     )
     def call_next(
         self,
+        staffing: UseCase[Staffing],
         request: Request,
         member: NamedDependency[Principal],
         data: JSONBody[CallNext | None] = None,
     ) -> Response[TicketView | None]:
         """Call the next ticket of a queue, or of the agent's queues when none is named."""
-        ticket = container_of(request).app.call_next(
+        ticket = staffing.call_next(
             command_context(request, member), member.agent_id, data.queue_id if data else None
         )
         if ticket is None:
@@ -86,12 +89,13 @@ class AgentController(Controller):
     )
     def set_status(
         self,
+        staffing: UseCase[Staffing],
         request: Request,
         member: NamedDependency[Principal],
         data: JSONBody[AgentStatusChange],
     ) -> AgentView:
         """``available``, ``busy``, ``paused`` or ``offline``, and optionally the counter."""
-        return container_of(request).app.set_agent_status(
+        return staffing.set_agent_status(
             command_context(request, member), member.agent_id, data.status, data.counter
         )
 
@@ -104,6 +108,8 @@ class AgentController(Controller):
     )
     def list_agents(
         self,
+        staffing: UseCase[Staffing],
+        consistency: UseCase[Consistency],
         request: Request,
         member: NamedDependency[Principal],
         cursor: Cursor = None,
@@ -113,8 +119,8 @@ class AgentController(Controller):
         """A page of the tenant's agents (one per staff user) with status, counter and queues,
         oldest first (a read model: it trails commands by the projection's lag, unless
         ``min_position`` asks to read one's own write)."""
-        await_read_models(request, ("directory",), min_position)
-        page = container_of(request).app.list_agents(member.tenant_id, page_request(cursor, limit))
+        await_read_models(consistency, ("directory",), min_position)
+        page = staffing.list_agents(member.tenant_id, page_request(cursor, limit))
         return to_response(page, limit)
 
     @get(
@@ -126,6 +132,8 @@ class AgentController(Controller):
     )
     def board(
         self,
+        consistency: UseCase[Consistency],
+        agent_board: UseCase[AgentBoard],
         request: Request,
         member: NamedDependency[Principal],
         site_id: SiteFilter = None,
@@ -137,8 +145,8 @@ class AgentController(Controller):
         ordered by counter then name (a read model: it trails commands by the projection's
         lag, unless ``min_position`` asks to read one's own write)."""
         where = BoardFilter(site_id=site_id, queue_id=queue_id, status=status)
-        await_read_models(request, ("agent_board",), min_position)
-        return container_of(request).agent_board.board(member.tenant_id, where)
+        await_read_models(consistency, ("agent_board",), min_position)
+        return agent_board.board(member.tenant_id, where)
 
     @get(
         "/me",
@@ -147,9 +155,14 @@ class AgentController(Controller):
         responses=problems(400, 401, 403, 404),
         **scoped("agents:status"),
     )
-    def me(self, request: Request, member: NamedDependency[Principal]) -> AgentView:
+    def me(
+        self,
+        staffing: UseCase[Staffing],
+        request: Request,
+        member: NamedDependency[Principal],
+    ) -> AgentView:
         """The calling user's agent profile."""
-        return container_of(request).app.get_agent(member.tenant_id, member.agent_id)
+        return staffing.get_agent(member.tenant_id, member.agent_id)
 
     @get(
         "/{agent_id:uuid}",
@@ -159,10 +172,14 @@ class AgentController(Controller):
         **scoped("agents:read"),
     )
     def get_agent(
-        self, request: Request, member: NamedDependency[Principal], agent_id: FromPath[UUID]
+        self,
+        staffing: UseCase[Staffing],
+        request: Request,
+        member: NamedDependency[Principal],
+        agent_id: FromPath[UUID],
     ) -> AgentView:
         """An agent's status, counter, queues and current ticket."""
-        return container_of(request).app.get_agent(member.tenant_id, agent_id)
+        return staffing.get_agent(member.tenant_id, agent_id)
 
     @put(
         "/{agent_id:uuid}/queues",
@@ -173,13 +190,14 @@ class AgentController(Controller):
     )
     def assign_queues(
         self,
+        staffing: UseCase[Staffing],
         request: Request,
         member: NamedDependency[Principal],
         agent_id: FromPath[UUID],
         data: JSONBody[AgentQueues],
     ) -> AgentView:
         """Set the queues the agent calls from when no queue is named."""
-        return container_of(request).app.assign_agent_queues(
+        return staffing.assign_agent_queues(
             command_context(request, member), agent_id, data.queue_ids
         )
 
@@ -192,12 +210,13 @@ class AgentController(Controller):
     )
     def assign_counter(
         self,
+        staffing: UseCase[Staffing],
         request: Request,
         member: NamedDependency[Principal],
         agent_id: FromPath[UUID],
         data: JSONBody[AgentCounter],
     ) -> AgentView:
         """Seat an agent at a counter (``null`` for none); their next call announces it."""
-        return container_of(request).app.assign_agent_counter(
+        return staffing.assign_agent_counter(
             command_context(request, member), agent_id, data.counter
         )

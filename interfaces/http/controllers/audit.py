@@ -9,14 +9,15 @@ from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
-from application.audit import AuditEntryView, AuditFilter
+from application.audit import AuditEntryView, AuditFilter, AuditLog
+from application.consistency import Consistency
 from application.identity import Principal
 from application.paging import DEFAULT_PAGE_SIZE
 from interfaces.http.consistency import MinPosition, await_read_models
-from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, problems
+from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, UseCase, problems
 from interfaces.http.moments import aware, moment_parameter
 from interfaces.http.pagination import Cursor, Limit, Paginated, page_request, to_response
-from interfaces.http.security import container_of, scoped
+from interfaces.http.security import scoped
 
 ActorFilter = Annotated[
     UUID | None, QueryParameter(name="actor_id", description="Only events caused by this user")
@@ -53,6 +54,8 @@ class AuditController(Controller):
     )
     def list_entries(
         self,
+        consistency: UseCase[Consistency],
+        audit: UseCase[AuditLog],
         request: Request,
         member: NamedDependency[Principal],
         actor_id: ActorFilter = None,
@@ -65,7 +68,7 @@ class AuditController(Controller):
         min_position: MinPosition = None,
     ) -> Paginated[AuditEntryView]:
         """A page of audit entries matching every given filter."""
-        await_read_models(request, ("audit_log",), min_position)
+        await_read_models(consistency, ("audit_log",), min_position)
         where = AuditFilter(
             actor_id=actor_id,
             event_type=event_type,
@@ -73,7 +76,5 @@ class AuditController(Controller):
             since=aware(since, "since"),
             until=aware(until, "until"),
         )
-        page = container_of(request).audit.search(
-            member.tenant_id, where, page_request(cursor, limit)
-        )
+        page = audit.search(member.tenant_id, where, page_request(cursor, limit))
         return to_response(page, limit)

@@ -6,11 +6,11 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from application.identity import Principal
+from application.identity import Identity, Principal
+from application.tenancy import Tenancy
 from application.views import UserView
-from interfaces.http.controllers.common import AUTHENTICATED, problems
+from interfaces.http.controllers.common import AUTHENTICATED, UseCase, problems
 from interfaces.http.schemas import Login, LoginResult, Refresh, Tokens
-from interfaces.http.security import container_of
 
 
 def client_address(request: Request) -> str | None:
@@ -32,12 +32,12 @@ class AuthController(Controller):
         security=[],
         responses=problems(400, 401, 429),
     )
-    def login(self, request: Request, data: JSONBody[Login]) -> LoginResult:
+    def login(
+        self, identity: UseCase[Identity], request: Request, data: JSONBody[Login]
+    ) -> LoginResult:
         """Exchange an email and password for tokens. Attempts are limited per account and per
         client address (429 with Retry-After)."""
-        tokens, user = container_of(request).identity.login(
-            data.email, data.password, client_address(request)
-        )
+        tokens, user = identity.login(data.email, data.password, client_address(request))
         return LoginResult(
             access_token=tokens.access_token,
             refresh_token=tokens.refresh_token,
@@ -54,11 +54,13 @@ class AuthController(Controller):
         security=[],
         responses=problems(400, 401, 503),
     )
-    def refresh(self, request: Request, data: JSONBody[Refresh]) -> Tokens:
+    def refresh(
+        self, identity: UseCase[Identity], request: Request, data: JSONBody[Refresh]
+    ) -> Tokens:
         """Exchange a refresh token for new tokens; the refresh token sent is spent. Sending a
         spent one again (a replay, or two refreshes racing) is 401 and ends the whole sign-in:
         every token of it is refused, and the user signs in again."""
-        tokens = container_of(request).identity.refresh(data.refresh_token)
+        tokens = identity.refresh(data.refresh_token)
         return Tokens(
             access_token=tokens.access_token,
             refresh_token=tokens.refresh_token,
@@ -73,9 +75,14 @@ class AuthController(Controller):
         security=[{"BearerToken": []}],
         responses=problems(401),
     )
-    def me(self, request: Request, principal: NamedDependency[Principal]) -> UserView:
+    def me(
+        self,
+        tenancy: UseCase[Tenancy],
+        request: Request,
+        principal: NamedDependency[Principal],
+    ) -> UserView:
         """The user the token belongs to."""
-        return container_of(request).app.get_user(principal.tenant_id, principal.user_id)
+        return tenancy.get_user(principal.tenant_id, principal.user_id)
 
     @post(
         "/logout",
@@ -86,6 +93,11 @@ class AuthController(Controller):
         security=[{"BearerToken": []}],
         responses=problems(401, 503),
     )
-    def logout(self, request: Request, principal: NamedDependency[Principal]) -> None:
+    def logout(
+        self,
+        identity: UseCase[Identity],
+        request: Request,
+        principal: NamedDependency[Principal],
+    ) -> None:
         """End this sign-in: its access and refresh tokens are refused from now on."""
-        container_of(request).identity.logout(principal)
+        identity.logout(principal)

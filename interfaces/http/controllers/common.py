@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from litestar.di import Provide
+from typing import Annotated, TypeAlias, TypeVar
+
+from litestar.di import Dependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import SkipValidationMarker
 
 from interfaces.http.errors import Problem
 from interfaces.http.security import provide_principal, provide_tenant_principal
+
+T = TypeVar("T")
+
+UseCase: TypeAlias = Annotated[T, Dependency(kind="named"), SkipValidationMarker()]
+"""A context or query service the composition root provides under the parameter's name
+(``interfaces.http.app.use_cases``). It is the process's own object, not request data: Litestar
+does not validate it (its type may be a Protocol)."""
 
 
 def problems(*statuses: int) -> dict[int, ResponseSpec]:

@@ -12,10 +12,11 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from phonenumbers import SUPPORTED_REGIONS
 
+from application.customers import Customers
 from application.identity import Principal
 from application.paging import DEFAULT_PAGE_SIZE
 from application.views import CustomerView
-from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, problems
+from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, UseCase, problems
 from interfaces.http.pagination import Cursor, Limit, Paginated, page_request, to_response
 from interfaces.http.schemas import (
     CustomerCreate,
@@ -23,7 +24,7 @@ from interfaces.http.schemas import (
     CustomerPreferences,
     QuietHours,
 )
-from interfaces.http.security import command_context, container_of, scoped
+from interfaces.http.security import command_context, scoped
 
 READ_ERRORS = problems(400, 401, 403, 404, 422)
 WRITE_ERRORS = problems(400, 401, 403, 404, 422, 503)
@@ -73,6 +74,7 @@ class CustomerController(Controller):
     )
     def list_customers(
         self,
+        customers: UseCase[Customers],
         request: Request,
         member: NamedDependency[Principal],
         cursor: Cursor = None,
@@ -82,7 +84,7 @@ class CustomerController(Controller):
         name: NameQuery = None,
     ) -> Paginated[CustomerView]:
         """Customers oldest first, optionally by exact phone or by part of the name."""
-        page = container_of(request).app.list_customers(
+        page = customers.list_customers(
             member.tenant_id, page_request(cursor, limit), phone, phone_region, name
         )
         return to_response(page, limit)
@@ -95,11 +97,15 @@ class CustomerController(Controller):
         **scoped("customers:write"),
     )
     def create_customer(
-        self, request: Request, member: NamedDependency[Principal], data: JSONBody[CustomerCreate]
+        self,
+        customers: UseCase[Customers],
+        request: Request,
+        member: NamedDependency[Principal],
+        data: JSONBody[CustomerCreate],
     ) -> CustomerView:
         """Register a customer; the phone is normalised to E.164."""
         wanted = data.preferences or CustomerPreferences()
-        return container_of(request).app.register_customer(
+        return customers.register_customer(
             command_context(request, member),
             data.name,
             phone=data.phone,
@@ -119,10 +125,14 @@ class CustomerController(Controller):
         **scoped("customers:read"),
     )
     def get_customer(
-        self, request: Request, member: NamedDependency[Principal], customer_id: FromPath[UUID]
+        self,
+        customers: UseCase[Customers],
+        request: Request,
+        member: NamedDependency[Principal],
+        customer_id: FromPath[UUID],
     ) -> CustomerView:
         """One customer; an erased customer is 404."""
-        return container_of(request).app.get_customer(member.tenant_id, customer_id)
+        return customers.get_customer(member.tenant_id, customer_id)
 
     @patch(
         "/{customer_id:uuid}",
@@ -133,6 +143,7 @@ class CustomerController(Controller):
     )
     def update_customer(
         self,
+        customers: UseCase[Customers],
         request: Request,
         member: NamedDependency[Principal],
         customer_id: FromPath[UUID],
@@ -152,7 +163,7 @@ class CustomerController(Controller):
                 changes["language"] = wanted.language
             if wanted.quiet_hours is not msgspec.UNSET:
                 changes["quiet_hours"] = _quiet(wanted.quiet_hours)
-        return container_of(request).app.update_customer(
+        return customers.update_customer(
             command_context(request, member),
             customer_id,
             phone_region=data.phone_region,
@@ -167,7 +178,11 @@ class CustomerController(Controller):
         **scoped("customers:erase"),
     )
     def erase_customer(
-        self, request: Request, member: NamedDependency[Principal], customer_id: FromPath[UUID]
+        self,
+        customers: UseCase[Customers],
+        request: Request,
+        member: NamedDependency[Principal],
+        customer_id: FromPath[UUID],
     ) -> None:
         """Erase the customer's personal data for good; their tickets stay in statistics."""
-        container_of(request).app.erase_customer(command_context(request, member), customer_id)
+        customers.erase_customer(command_context(request, member), customer_id)

@@ -11,15 +11,15 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from msgspec import UNSET, UnsetType
 
-from application.devices import DeviceToken, DeviceView, DeviceWithSecret
+from application.devices import Devices, DeviceToken, DeviceView, DeviceWithSecret
 from application.identity import Principal
 from application.paging import DEFAULT_PAGE_SIZE
 from domain.devices import DeviceKind
 from interfaces.http.controllers.auth import client_address
-from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, problems
+from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, UseCase, problems
 from interfaces.http.pagination import Cursor, Limit, Paginated, page_request, to_response
 from interfaces.http.schemas import Body, Name, given, one_of
-from interfaces.http.security import command_context, container_of, scoped
+from interfaces.http.security import command_context, scoped
 
 READ_ERRORS = problems(400, 401, 403, 404)
 WRITE_ERRORS = problems(400, 401, 403, 404, 409, 422, 503)
@@ -73,6 +73,7 @@ class DeviceController(Controller):
     )
     def list_devices(
         self,
+        devices: UseCase[Devices],
         request: Request,
         member: NamedDependency[Principal],
         site_id: SiteFilter = None,
@@ -82,7 +83,7 @@ class DeviceController(Controller):
     ) -> Paginated[DeviceView]:
         """A page of the tenant's devices, oldest first, with whether each is online and when
         it last pinged; filter by site and by online."""
-        page = container_of(request).devices.list_devices(
+        page = devices.list_devices(
             member.tenant_id, page_request(cursor, limit), site_id=site_id, online=online
         )
         return to_response(page, limit)
@@ -95,10 +96,14 @@ class DeviceController(Controller):
         **scoped("devices:manage"),
     )
     def register(
-        self, request: Request, member: NamedDependency[Principal], data: JSONBody[DeviceCreate]
+        self,
+        devices: UseCase[Devices],
+        request: Request,
+        member: NamedDependency[Principal],
+        data: JSONBody[DeviceCreate],
     ) -> DeviceWithSecret:
         """Register a device at a site. The answer holds its secret: shown this once only."""
-        return container_of(request).devices.register_device(
+        return devices.register_device(
             command_context(request, member), data.site_id, data.kind, data.name
         )
 
@@ -110,10 +115,15 @@ class DeviceController(Controller):
         responses=problems(400, 401, 403, 404, 503),
         **scoped("devices:ping"),
     )
-    def ping(self, request: Request, member: NamedDependency[Principal]) -> DeviceView:
+    def ping(
+        self,
+        devices: UseCase[Devices],
+        request: Request,
+        member: NamedDependency[Principal],
+    ) -> DeviceView:
         """The calling device is alive (device tokens only). Ping well within the presence
         window; going online or offline is recorded as an event, a ping otherwise is not."""
-        return container_of(request).devices.ping(command_context(request, member), member.user_id)
+        return devices.ping(command_context(request, member), member.user_id)
 
     @get(
         "/{device_id:uuid}",
@@ -123,10 +133,14 @@ class DeviceController(Controller):
         **scoped("devices:manage"),
     )
     def get_device(
-        self, request: Request, member: NamedDependency[Principal], device_id: FromPath[UUID]
+        self,
+        devices: UseCase[Devices],
+        request: Request,
+        member: NamedDependency[Principal],
+        device_id: FromPath[UUID],
     ) -> DeviceView:
         """One device with its presence."""
-        return container_of(request).devices.get_device(member.tenant_id, device_id)
+        return devices.get_device(member.tenant_id, device_id)
 
     @patch(
         "/{device_id:uuid}",
@@ -137,13 +151,14 @@ class DeviceController(Controller):
     )
     def update_device(
         self,
+        devices: UseCase[Devices],
         request: Request,
         member: NamedDependency[Principal],
         device_id: FromPath[UUID],
         data: JSONBody[DevicePatch],
     ) -> DeviceView:
         """Rename a device or move it to another site; a move revokes its tokens."""
-        return container_of(request).devices.change_device(
+        return devices.change_device(
             command_context(request, member),
             device_id,
             name=given(data.name),
@@ -159,12 +174,14 @@ class DeviceController(Controller):
         **scoped("devices:manage"),
     )
     def revoke(
-        self, request: Request, member: NamedDependency[Principal], device_id: FromPath[UUID]
+        self,
+        devices: UseCase[Devices],
+        request: Request,
+        member: NamedDependency[Principal],
+        device_id: FromPath[UUID],
     ) -> DeviceView:
         """The device can never sign in again; its tokens are refused at once (401)."""
-        return container_of(request).devices.revoke_device(
-            command_context(request, member), device_id
-        )
+        return devices.revoke_device(command_context(request, member), device_id)
 
     @post(
         "/{device_id:uuid}/rotate-secret",
@@ -175,12 +192,14 @@ class DeviceController(Controller):
         **scoped("devices:manage"),
     )
     def rotate_secret(
-        self, request: Request, member: NamedDependency[Principal], device_id: FromPath[UUID]
+        self,
+        devices: UseCase[Devices],
+        request: Request,
+        member: NamedDependency[Principal],
+        device_id: FromPath[UUID],
     ) -> DeviceWithSecret:
         """A new secret, shown this once; the old secret and the device's tokens stop working."""
-        return container_of(request).devices.rotate_secret(
-            command_context(request, member), device_id
-        )
+        return devices.rotate_secret(command_context(request, member), device_id)
 
 
 class DeviceAuthController(Controller):
@@ -197,9 +216,9 @@ class DeviceAuthController(Controller):
         security=[],
         responses=problems(400, 401, 429, 503),
     )
-    def sign_in(self, request: Request, data: JSONBody[DeviceSignIn]) -> DeviceToken:
+    def sign_in(
+        self, devices: UseCase[Devices], request: Request, data: JSONBody[DeviceSignIn]
+    ) -> DeviceToken:
         """Exchange a device's id and secret for a short-lived access token of role ``device``:
         a kiosk may issue tickets in its site's queues, a display may only read its site's."""
-        return container_of(request).devices.sign_in(
-            data.device_id, data.secret, client_address(request)
-        )
+        return devices.sign_in(data.device_id, data.secret, client_address(request))

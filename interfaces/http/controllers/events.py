@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import get
 
-from interfaces.asyncapi import asyncapi_document
+from interfaces.http.controllers.common import UseCase
 
 
 @get(
@@ -17,6 +17,7 @@ from interfaces.asyncapi import asyncapi_document
     sync_to_thread=False,
     media_type="application/json",
 )
-def asyncapi() -> dict[str, Any]:
-    """The AsyncAPI 3 document of the events published to Kafka (see docs/events.md)."""
-    return asyncapi_document()
+def asyncapi(event_contract: UseCase[dict[str, Any]]) -> dict[str, Any]:
+    """The AsyncAPI 3 document of the events published to Kafka (see docs/events.md); the
+    composition root derives it from the event contract."""
+    return event_contract

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
+from litestar import Controller, Response, get
 
-from litestar import Controller, Request, Response, get
-
-from infrastructure.container import Container
-from infrastructure.following.runner import read_models
-from infrastructure.kafka.client import broker_reachable
-from infrastructure.kafka.gateway_status import last_heartbeat
-from infrastructure.kafka.relay import RELAY_NAME, relay_lag
-from infrastructure.roles.health import RoleHealth, roles_health
+from application.readiness import ReadinessProbe
+from interfaces.http.controllers.common import UseCase
 from interfaces.http.schemas import Health
-from interfaces.http.security import container_of
 
 
 class HealthController(Controller):
@@ -28,7 +21,7 @@ class HealthController(Controller):
         return Health(status="ok")
 
     @get("/ready", operation_id="readiness", security=[], sync_to_thread=True)
-    def readiness(self, request: Request) -> Response[Health]:
+    def readiness(self, probe: UseCase[ReadinessProbe]) -> Response[Health]:
         """PostgreSQL and Redis answer (503 otherwise); how far each read model trails the log.
 
         With a Kafka broker configured, also whether it is reachable, how far the relay trails
@@ -40,71 +33,15 @@ class HealthController(Controller):
         a silent display gateway or a dead letter makes the status ``degraded``, still with 200
         (taking the API out of a load balancer would not help a role; the probes of the roles
         themselves are ``smartqueue projections status`` and ``smartqueue relay status``)."""
-        container = container_of(request)
-        checks, lag, relay = {}, None, None
-        roles: dict[str, str] | None = None
-        letters: dict[str, int] | None = None
-        try:
-            with container.pool.connection(timeout=2) as connection:
-                connection.execute("SELECT 1")
-            checks["postgresql"] = "ok"
-            lag = projection_lag(container)
-            health = role_health(container)
-            roles = {row.name: row.problem or "ok" for row in health}
-            letters = {row.name: row.dead_letters for row in health if row.dead_letters}
-        except Exception as exc:
-            checks["postgresql"] = f"unavailable: {type(exc).__name__}"
-        try:
-            container.redis.ping()
-            checks["redis"] = "ok"
-        except Exception as exc:
-            checks["redis"] = f"unavailable: {type(exc).__name__}"
-        ready = all(value == "ok" for value in checks.values())
-        bootstrap = container.settings.kafka.bootstrap_servers
-        if bootstrap:
-            checks["kafka"] = broker_reachable(bootstrap)
-            checks["display_gateway"] = gateway_heartbeat(container)
-            with contextlib.suppress(Exception):  # PostgreSQL down: already reported above
-                relay = relay_lag(container.read_engine, container.app.recorder).behind
-        degraded = (
-            bool(letters)
-            or any(state != "ok" for state in (roles or {}).values())
-            or checks.get("display_gateway", "ok") == "silent"
-        )
+        found = probe.check()
         return Response(
             Health(
-                status="unavailable" if not ready else "degraded" if degraded else "ok",
-                checks=checks,
-                projection_lag=lag,
-                relay_lag=relay,
-                roles=roles,
-                dead_letters=letters,
+                status=found.status,
+                checks=found.checks,
+                projection_lag=found.projection_lag,
+                relay_lag=found.relay_lag,
+                roles=found.roles,
+                dead_letters=found.dead_letters,
             ),
-            status_code=200 if ready else 503,
+            status_code=200 if found.ready else 503,
         )
-
-
-def projection_lag(container: Container) -> dict[str, int]:
-    """Events each read model has still to apply (an upper bound: the log has gaps)."""
-    store = container.consistency.store
-    head = store.head()
-    return {name: max(0, head - at) for name, at in store.positions(sorted(read_models())).items()}
-
-
-def role_health(container: Container) -> list[RoleHealth]:
-    """Each projection's health, and the relay's when a Kafka broker is configured."""
-    names = sorted(read_models())
-    if container.settings.kafka.bootstrap_servers:
-        names.append(RELAY_NAME)
-    return roles_health(
-        container.read_engine, container.app.recorder, names, container.settings.supervision
-    )
-
-
-def gateway_heartbeat(container: Container) -> str:
-    """``ok`` when a display gateway of the configured group beat within three intervals."""
-    try:
-        beat = last_heartbeat(container.redis, container.settings.live.gateway_group)
-    except Exception as exc:  # Redis down: reported by its own check
-        return f"unknown: {type(exc).__name__}"
-    return "ok" if beat is not None else "silent"

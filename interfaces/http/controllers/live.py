@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID, uuid4
 
 import anyio
@@ -26,13 +26,13 @@ from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath, FromQuery
 
+from application.devices import Devices
 from application.errors import Unavailable
-from application.identity import Principal
-from application.live import ChangeHeader
+from application.identity import Identity, Principal
+from application.live import ChangeHeader, LiveViews
+from application.queues import Queues
 from domain.errors import QueueNotFound
 from domain.tenancy import Tenant
-from infrastructure.container import Container
-from infrastructure.redis.channels import agent_channel, heartbeat_channel, queue_channel
 from interfaces.http.close_codes import (
     FORBIDDEN,
     LAGGING,
@@ -42,8 +42,8 @@ from interfaces.http.close_codes import (
     UNAUTHORIZED,
     UNAVAILABLE,
 )
-from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, problems
-from interfaces.http.security import bearer_token, container_of, scoped
+from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, UseCase, problems
+from interfaces.http.security import bearer_token, scoped
 
 log = structlog.get_logger(__name__)
 
@@ -51,6 +51,53 @@ log = structlog.get_logger(__name__)
 # sockets get changes within about a second of Redis' return without spinning meanwhile.
 STREAM_RETRY_FIRST = 0.1
 STREAM_RETRY_MAX = 1.0
+
+
+class SocketTickets(Protocol):
+    """Single-use tickets that stand for an access token while a socket opens."""
+
+    ttl_seconds: int
+
+    def issue(self, access_token: str) -> str:
+        """A new ticket for ``access_token``."""
+
+    def redeem(self, ticket: str) -> str | None:
+        """The access token ``ticket`` stood for, once; ``None`` if unknown, used or expired."""
+
+
+class SocketSlots(Protocol):
+    """The open sockets of each access token, at most ``limit``."""
+
+    limit: int
+
+    def acquire(self, token: str, slot: str) -> bool:
+        """Take a slot for a new socket; False when the token holds them all."""
+
+    def renew(self, token: str, slot: str) -> None:
+        """Keep the slot's lease while the socket is open."""
+
+    def release(self, token: str, slot: str) -> None:
+        """Give the slot back when the socket closes."""
+
+
+@dataclass(frozen=True)
+class LiveSockets:
+    """What the live sockets need, given by the composition root as one typed dependency."""
+
+    identity: Identity
+    devices: Devices
+    queues: Queues
+    views: LiveViews
+    tickets: SocketTickets
+    slots: SocketSlots
+    queue_channel: Callable[[UUID, UUID], str]
+    """The channel of a queue's changes, by tenant and queue."""
+    agent_channel: Callable[[UUID, UUID], str]
+    """The channel of an agent's changes, by tenant and agent."""
+    heartbeat_channel: str
+    """The display gateways' heartbeat channel, which every socket also hears."""
+    token_check_seconds: float
+    """How often an open socket's token is checked again."""
 
 
 class SocketTicket(msgspec.Struct, kw_only=True):
@@ -74,16 +121,19 @@ class SocketTicketController(Controller):
         responses=problems(400, 401, 403, 404, 503),
         **scoped("queues:read"),
     )
-    def create(self, request: Request, member: NamedDependency[Principal]) -> SocketTicket:
+    def create(
+        self,
+        request: Request,
+        member: NamedDependency[Principal],
+        sockets: UseCase[LiveSockets],
+    ) -> SocketTicket:
         """A single-use ticket for ``WS /ws/tenants/{slug}/queues/{queue_id}/`` or
         ``/agents/{agent_id}/?ticket=...``, standing for this request's token. The socket is
         checked against the token's rights when it opens, and closed when the token expires or
         is revoked."""
-        container = container_of(request)
         token = bearer_token(request) or ""
         return SocketTicket(
-            ticket=container.socket_tickets.issue(token),
-            expires_in=container.socket_tickets.ttl_seconds,
+            ticket=sockets.tickets.issue(token), expires_in=sockets.tickets.ttl_seconds
         )
 
 
@@ -107,16 +157,12 @@ class Listener:
     slot: str = field(default_factory=lambda: uuid4().hex)
 
 
-def _container(socket: WebSocket) -> Container:
-    return socket.app.state.container
-
-
-def _principal(container: Container, ticket: str | None, slug: str, scope: str) -> Listener:
+def _principal(sockets: LiveSockets, ticket: str | None, slug: str, scope: str) -> Listener:
     """The principal behind ``ticket``, provided it may use ``scope`` in tenant ``slug``."""
-    token = container.socket_tickets.redeem(ticket) if ticket else None
+    token = sockets.tickets.redeem(ticket) if ticket else None
     if token is None:
         raise Refused(UNAUTHORIZED, "ticket missing, unknown, used or expired")
-    principal = container.identity.authenticate(token)
+    principal = sockets.identity.authenticate(token)
     if principal is None:
         raise Refused(UNAUTHORIZED, "the token is invalid, expired or revoked")
     if Tenant.create_id(slug) != principal.tenant_id:
@@ -223,8 +269,9 @@ def channels_plugin(redis_url: str, backlog: int) -> ChannelsPlugin:
 async def _serve(
     socket: WebSocket,
     channels: ChannelsPlugin,
-    admit: Callable[[Container], Listener],
-    snapshot: Callable[[Container, Listener], Any],
+    sockets: LiveSockets,
+    admit: Callable[[LiveSockets], Listener],
+    snapshot: Callable[[LiveSockets, Listener], Any],
     still_current: Callable[[Listener, bytes], bool] = lambda listener, payload: True,
 ) -> None:
     """Accept; ``admit`` (or close with its refusal); take one of the token's socket slots (or
@@ -234,16 +281,15 @@ async def _serve(
     ``still_current`` says the subscription no longer fits (the client reconnects for a new
     snapshot)."""
     await socket.accept()
-    container = _container(socket)
     try:
-        listener = await anyio.to_thread.run_sync(admit, container)
+        listener = await anyio.to_thread.run_sync(admit, sockets)
     except Refused as refused:
         await socket.close(code=refused.code, reason=refused.reason)
         return
     except Unavailable as error:
         await socket.close(code=UNAVAILABLE, reason=str(error)[:120])
         return
-    slots = container.socket_slots
+    slots = sockets.slots
     try:
         admitted = await anyio.to_thread.run_sync(slots.acquire, listener.token, listener.slot)
     except Unavailable as error:
@@ -254,7 +300,7 @@ async def _serve(
         await socket.close(code=TOO_MANY_SOCKETS, reason=reason)
         return
     try:
-        await _listen(socket, channels, container, listener, snapshot, still_current)
+        await _listen(socket, channels, sockets, listener, snapshot, still_current)
     finally:
         with anyio.CancelScope(shield=True):  # also when the server shuts down mid-socket
             await anyio.to_thread.run_sync(slots.release, listener.token, listener.slot)
@@ -263,17 +309,17 @@ async def _serve(
 async def _listen(
     socket: WebSocket,
     channels: ChannelsPlugin,
-    container: Container,
+    sockets: LiveSockets,
     listener: Listener,
-    snapshot: Callable[[Container, Listener], Any],
+    snapshot: Callable[[LiveSockets, Listener], Any],
     still_current: Callable[[Listener, bytes], bool],
 ) -> None:
     """Subscribe, send the snapshot, then forward changes (see ``_serve``)."""
-    listener.channels.append(heartbeat_channel(container.settings.live.gateway_group))
+    listener.channels.append(sockets.heartbeat_channel)
     subscriber = await channels.subscribe(listener.channels)
     try:
         try:
-            first = await anyio.to_thread.run_sync(snapshot, container, listener)
+            first = await anyio.to_thread.run_sync(snapshot, sockets, listener)
         except Refused as refused:
             await socket.close(code=refused.code, reason=refused.reason)
             return
@@ -294,16 +340,16 @@ async def _listen(
                 ending.end(RESUBSCRIBE, "the subscription changed; reconnect")
 
         async with subscriber.run_in_background(forward, join=False):
-            await _hold(socket, container, listener, ending)
+            await _hold(socket, sockets, listener, ending)
     finally:
         await channels.unsubscribe(subscriber, listener.channels)
 
 
 async def _hold(
-    socket: WebSocket, container: Container, listener: Listener, ending: Ending
+    socket: WebSocket, sockets: LiveSockets, listener: Listener, ending: Ending
 ) -> None:
     """Wait for the client to leave; every few seconds check that its token still holds."""
-    interval = container.settings.live.token_check_seconds
+    interval = sockets.token_check_seconds
     async with anyio.create_task_group() as group:
 
         async def close_when_ended() -> None:
@@ -322,7 +368,7 @@ async def _hold(
                     return
             try:
                 valid = await anyio.to_thread.run_sync(
-                    container.identity.authenticate, listener.token
+                    sockets.identity.authenticate, listener.token
                 )
             except Unavailable:
                 continue  # Redis is down: keep serving what was authorized, check again later
@@ -330,9 +376,7 @@ async def _hold(
                 ending.end(UNAUTHORIZED, "the token expired or was revoked")
                 continue
             with contextlib.suppress(Unavailable):  # a lapsed lease only risks one extra socket
-                await anyio.to_thread.run_sync(
-                    container.socket_slots.renew, listener.token, listener.slot
-                )
+                await anyio.to_thread.run_sync(sockets.slots.renew, listener.token, listener.slot)
 
 
 @websocket("/ws/tenants/{slug:str}/queues/{queue_id:uuid}", name="queue_socket")
@@ -341,27 +385,28 @@ async def queue_socket(
     slug: FromPath[str],
     queue_id: FromPath[UUID],
     channels: NamedDependency[ChannelsPlugin],
+    sockets: UseCase[LiveSockets],
     ticket: FromQuery[str | None] = None,
 ) -> None:
     """A queue's snapshot (now serving, last calls, waiting count and next numbers), then its
     changes. Needs ``queues:read``; a display only for its own site's queues."""
 
-    def admit(container: Container) -> Listener:
-        listener = _principal(container, ticket, slug, "queues:read")
+    def admit(sockets: LiveSockets) -> Listener:
+        listener = _principal(sockets, ticket, slug, "queues:read")
         tenant_id, site_id = listener.principal.tenant_id, listener.principal.site_id
         missing = QueueNotFound(f"no queue with id {queue_id}")
         try:
-            container.devices.check_queue_site(tenant_id, site_id, queue_id, missing)
-            container.app.get_queue(tenant_id, queue_id)
+            sockets.devices.check_queue_site(tenant_id, site_id, queue_id, missing)
+            sockets.queues.get_queue(tenant_id, queue_id)
         except QueueNotFound as error:
             raise Refused(NOT_FOUND, str(error)) from None
-        listener.channels.append(queue_channel(tenant_id, queue_id))
+        listener.channels.append(sockets.queue_channel(tenant_id, queue_id))
         return listener
 
-    def snapshot(container: Container, listener: Listener) -> Any:
-        return container.live.queue_snapshot(listener.principal.tenant_id, queue_id)
+    def snapshot(sockets: LiveSockets, listener: Listener) -> Any:
+        return sockets.views.queue_snapshot(listener.principal.tenant_id, queue_id)
 
-    await _serve(socket, channels, admit, snapshot)
+    await _serve(socket, channels, sockets, admit, snapshot)
 
 
 class _AgentQueues(msgspec.Struct):
@@ -374,6 +419,7 @@ async def agent_socket(
     slug: FromPath[str],
     agent_id: FromPath[UUID],
     channels: NamedDependency[ChannelsPlugin],
+    sockets: UseCase[LiveSockets],
     ticket: FromQuery[str | None] = None,
 ) -> None:
     """An agent's snapshot (status, counter, held ticket, served today, and the waiting count
@@ -381,18 +427,20 @@ async def agent_socket(
     ``agents:read``. When the agent's queues change, the socket sends that change and closes
     with 4409: reconnect to listen to the new queues."""
 
-    def admit(container: Container) -> Listener:
-        listener = _principal(container, ticket, slug, "agents:read")
+    def admit(sockets: LiveSockets) -> Listener:
+        listener = _principal(sockets, ticket, slug, "agents:read")
         tenant_id = listener.principal.tenant_id
-        agent = container.live.agent(tenant_id, agent_id)
+        agent = sockets.views.agent(tenant_id, agent_id)
         if agent is None:
             raise Refused(NOT_FOUND, f"no agent with id {agent_id}")
-        listener.channels.append(agent_channel(tenant_id, agent_id))
-        listener.channels.extend(queue_channel(tenant_id, queue) for queue in agent.queue_ids)
+        listener.channels.append(sockets.agent_channel(tenant_id, agent_id))
+        listener.channels.extend(
+            sockets.queue_channel(tenant_id, queue) for queue in agent.queue_ids
+        )
         return listener
 
-    def snapshot(container: Container, listener: Listener) -> Any:
-        first = container.live.agent_snapshot(listener.principal.tenant_id, agent_id)
+    def snapshot(sockets: LiveSockets, listener: Listener) -> Any:
+        first = sockets.views.agent_snapshot(listener.principal.tenant_id, agent_id)
         if first is None:
             raise Refused(NOT_FOUND, f"no agent with id {agent_id}")
         return first
@@ -402,8 +450,8 @@ async def agent_socket(
         if agent is None:
             return True
         tenant_id = listener.principal.tenant_id
-        wanted = {queue_channel(tenant_id, UUID(queue)) for queue in agent["queue_ids"]}
+        wanted = {sockets.queue_channel(tenant_id, UUID(queue)) for queue in agent["queue_ids"]}
         listening = {name for name in listener.channels if ".queue." in name}
         return wanted == listening
 
-    await _serve(socket, channels, admit, snapshot, still_current)
+    await _serve(socket, channels, sockets, admit, snapshot, still_current)

@@ -8,12 +8,13 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from application.identity import Principal
+from application.identity import Identity, Principal
+from application.tenancy import Tenancy
 from application.views import TenantView
-from interfaces.http.controllers.common import AUTHENTICATED, problems
+from interfaces.http.controllers.common import AUTHENTICATED, UseCase, problems
 from interfaces.http.pagination import Cursor, Limit, Paginated, page_request, to_response
 from interfaces.http.schemas import TenantCreate
-from interfaces.http.security import command_context, container_of, scoped
+from interfaces.http.security import command_context, scoped
 
 
 class TenantController(Controller):
@@ -32,13 +33,14 @@ class TenantController(Controller):
     )
     def list_tenants(
         self,
+        tenancy: UseCase[Tenancy],
         request: Request,
         principal: NamedDependency[Principal],
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> Paginated[TenantView]:
         """Every tenant, oldest first."""
-        page = container_of(request).app.list_tenants(page_request(cursor, limit))
+        page = tenancy.list_tenants(page_request(cursor, limit))
         return to_response(page, limit)
 
     @post(
@@ -49,18 +51,22 @@ class TenantController(Controller):
         **scoped("tenants:manage"),
     )
     def create_tenant(
-        self, request: Request, principal: NamedDependency[Principal], data: JSONBody[TenantCreate]
+        self,
+        identity: UseCase[Identity],
+        tenancy: UseCase[Tenancy],
+        request: Request,
+        principal: NamedDependency[Principal],
+        data: JSONBody[TenantCreate],
     ) -> TenantView:
         """Create a tenant and its first administrator."""
-        container = container_of(request)
-        tenant_id, _ = container.identity.create_tenant(
+        tenant_id, _ = identity.create_tenant(
             command_context(request, principal),
             data.slug,
             data.name,
             data.admin_email,
             data.admin_password,
         )
-        return container.app.get_tenant(tenant_id)
+        return tenancy.get_tenant(tenant_id)
 
     @get(
         "/{tenant_id:uuid}",
@@ -70,7 +76,11 @@ class TenantController(Controller):
         **scoped("tenants:manage"),
     )
     def get_tenant(
-        self, request: Request, principal: NamedDependency[Principal], tenant_id: FromPath[UUID]
+        self,
+        tenancy: UseCase[Tenancy],
+        request: Request,
+        principal: NamedDependency[Principal],
+        tenant_id: FromPath[UUID],
     ) -> TenantView:
         """One tenant."""
-        return container_of(request).app.get_tenant(tenant_id)
+        return tenancy.get_tenant(tenant_id)

@@ -8,15 +8,18 @@ from litestar import Controller, Request, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
+from application.consistency import Consistency
+from application.devices import Devices
 from application.identity import Principal
 from application.paging import DEFAULT_PAGE_SIZE
+from application.queues import Queues
 from application.views import QueueView
 from domain.errors import QueueNotFound
 from interfaces.http.consistency import MinPosition, await_read_models
-from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, problems
+from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, UseCase, problems
 from interfaces.http.pagination import Cursor, Limit, Paginated, page_request, to_response
 from interfaces.http.schemas import QueueCreate, QueuePatch, given
-from interfaces.http.security import command_context, container_of, scoped
+from interfaces.http.security import command_context, scoped
 
 READ_ERRORS = problems(400, 401, 403, 404)
 WRITE_ERRORS = problems(400, 401, 403, 404, 409, 422, 503)
@@ -40,11 +43,12 @@ def _state_change(action: str, operation_id: str, summary: str):
     )
     def handler(
         self: Controller,
+        queues: UseCase[Queues],
         request: Request,
         member: NamedDependency[Principal],
         queue_id: FromPath[UUID],
     ) -> QueueView:
-        command = getattr(container_of(request).app, STATE_COMMANDS[action])
+        command = getattr(queues, STATE_COMMANDS[action])
         return command(command_context(request, member), queue_id)
 
     handler.__doc__ = summary
@@ -67,6 +71,8 @@ class QueueController(Controller):
     )
     def list_queues(
         self,
+        queues: UseCase[Queues],
+        consistency: UseCase[Consistency],
         request: Request,
         member: NamedDependency[Principal],
         cursor: Cursor = None,
@@ -76,8 +82,8 @@ class QueueController(Controller):
         """A page of the tenant's queues with their waiting counts, oldest first (a device's
         token sees its own site's only). A read model: it trails commands by the projection's
         lag, unless ``min_position`` asks to read one's own write."""
-        await_read_models(request, ("directory",), min_position)
-        page = container_of(request).app.list_queues(
+        await_read_models(consistency, ("directory",), min_position)
+        page = queues.list_queues(
             member.tenant_id, page_request(cursor, limit), site_id=member.site_id
         )
         return to_response(page, limit)
@@ -90,10 +96,14 @@ class QueueController(Controller):
         **scoped("queues:manage"),
     )
     def create_queue(
-        self, request: Request, member: NamedDependency[Principal], data: JSONBody[QueueCreate]
+        self,
+        queues: UseCase[Queues],
+        request: Request,
+        member: NamedDependency[Principal],
+        data: JSONBody[QueueCreate],
     ) -> QueueView:
         """Open a queue at a site for some services, with a selection algorithm."""
-        return container_of(request).app.open_queue(
+        return queues.open_queue(
             command_context(request, member),
             data.name,
             data.site_id,
@@ -109,13 +119,17 @@ class QueueController(Controller):
         **scoped("queues:read"),
     )
     def get_queue(
-        self, request: Request, member: NamedDependency[Principal], queue_id: FromPath[UUID]
+        self,
+        devices: UseCase[Devices],
+        queues: UseCase[Queues],
+        request: Request,
+        member: NamedDependency[Principal],
+        queue_id: FromPath[UUID],
     ) -> QueueView:
         """One queue."""
-        container = container_of(request)
         missing = QueueNotFound(f"no queue with id {queue_id}")
-        container.devices.check_queue_site(member.tenant_id, member.site_id, queue_id, missing)
-        return container.app.get_queue(member.tenant_id, queue_id)
+        devices.check_queue_site(member.tenant_id, member.site_id, queue_id, missing)
+        return queues.get_queue(member.tenant_id, queue_id)
 
     @patch(
         "/{queue_id:uuid}",
@@ -126,6 +140,7 @@ class QueueController(Controller):
     )
     def update_queue(
         self,
+        queues: UseCase[Queues],
         request: Request,
         member: NamedDependency[Principal],
         queue_id: FromPath[UUID],
@@ -133,7 +148,7 @@ class QueueController(Controller):
     ) -> QueueView:
         """Rename a queue, change its services or algorithm; ``{}`` changes nothing. A closed
         queue cannot be reconfigured (409)."""
-        return container_of(request).app.reconfigure_queue(
+        return queues.reconfigure_queue(
             command_context(request, member),
             queue_id,
             name=given(data.name),

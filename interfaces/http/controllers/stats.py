@@ -11,12 +11,13 @@ from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
+from application.consistency import Consistency
 from application.identity import Principal
-from application.stats import QueueStatsView
+from application.stats import QueueStatsView, StatsQueries
 from domain.errors import InvalidInput
 from interfaces.http.consistency import MinPosition, await_read_models
-from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, problems
-from interfaces.http.security import container_of, scoped
+from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, UseCase, problems
+from interfaces.http.security import scoped
 
 # Taken as text and parsed here, like the audit log's times, so the document says exactly what
 # is accepted and an impossible date (2026-02-30) is a 422 naming the parameter.
@@ -58,6 +59,8 @@ class StatsController(Controller):
     )
     def get_queue_stats(
         self,
+        consistency: UseCase[Consistency],
+        stats: UseCase[StatsQueries],
         request: Request,
         member: NamedDependency[Principal],
         queue_id: FromPath[UUID],
@@ -65,10 +68,8 @@ class StatsController(Controller):
         min_position: MinPosition = None,
     ) -> QueueStatsView:
         """One queue's statistics for a site-local day; a day without activity is all zeros."""
-        await_read_models(request, READ_MODELS, min_position)
-        return container_of(request).stats.get_queue_stats(
-            member.tenant_id, queue_id, _day(day), member.site_id
-        )
+        await_read_models(consistency, READ_MODELS, min_position)
+        return stats.get_queue_stats(member.tenant_id, queue_id, _day(day), member.site_id)
 
     @get(
         "/stats",
@@ -79,6 +80,8 @@ class StatsController(Controller):
     )
     def list_queue_stats(
         self,
+        consistency: UseCase[Consistency],
+        stats: UseCase[StatsQueries],
         request: Request,
         member: NamedDependency[Principal],
         day: Day = None,
@@ -86,7 +89,5 @@ class StatsController(Controller):
     ) -> list[QueueStatsView]:
         """Every queue's statistics for a site-local day (a branch dashboard), in the order the
         queues were opened."""
-        await_read_models(request, READ_MODELS, min_position)
-        return container_of(request).stats.list_queue_stats(
-            member.tenant_id, _day(day), member.site_id
-        )
+        await_read_models(consistency, READ_MODELS, min_position)
+        return stats.list_queue_stats(member.tenant_id, _day(day), member.site_id)

@@ -11,10 +11,11 @@ from litestar import Controller, Request, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
+from application.catalogue import Catalogue
 from application.identity import Principal
 from application.paging import DEFAULT_PAGE_SIZE
 from application.views import ServiceView, SiteView
-from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, problems
+from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, UseCase, problems
 from interfaces.http.pagination import Cursor, Limit, Paginated, page_request, to_response
 from interfaces.http.schemas import (
     ServiceCreate,
@@ -24,7 +25,7 @@ from interfaces.http.schemas import (
     given,
     plain_hours,
 )
-from interfaces.http.security import command_context, container_of, scoped
+from interfaces.http.security import command_context, scoped
 
 READ_ERRORS = problems(400, 401, 403, 404)
 LIST_ERRORS = problems(400, 401, 403, 404, 422)
@@ -47,13 +48,14 @@ class SiteController(Controller):
     )
     def list_sites(
         self,
+        catalogue: UseCase[Catalogue],
         request: Request,
         member: NamedDependency[Principal],
         cursor: Cursor = None,
         limit: Limit = DEFAULT_PAGE_SIZE,
     ) -> Paginated[SiteView]:
         """A page of the tenant's sites, oldest first."""
-        page = container_of(request).app.list_sites(member.tenant_id, page_request(cursor, limit))
+        page = catalogue.list_sites(member.tenant_id, page_request(cursor, limit))
         return to_response(page, limit)
 
     @post(
@@ -64,10 +66,14 @@ class SiteController(Controller):
         **scoped("sites:manage"),
     )
     def create_site(
-        self, request: Request, member: NamedDependency[Principal], data: JSONBody[SiteCreate]
+        self,
+        catalogue: UseCase[Catalogue],
+        request: Request,
+        member: NamedDependency[Principal],
+        data: JSONBody[SiteCreate],
     ) -> SiteView:
         """Register a site with its IANA time zone and, optionally, its opening hours."""
-        return container_of(request).app.add_site(
+        return catalogue.add_site(
             command_context(request, member),
             data.name,
             data.timezone,
@@ -83,10 +89,14 @@ class SiteController(Controller):
         **scoped("sites:read"),
     )
     def get_site(
-        self, request: Request, member: NamedDependency[Principal], site_id: FromPath[UUID]
+        self,
+        catalogue: UseCase[Catalogue],
+        request: Request,
+        member: NamedDependency[Principal],
+        site_id: FromPath[UUID],
     ) -> SiteView:
         """One site."""
-        return container_of(request).app.get_site(member.tenant_id, site_id)
+        return catalogue.get_site(member.tenant_id, site_id)
 
     @patch(
         "/{site_id:uuid}",
@@ -97,6 +107,7 @@ class SiteController(Controller):
     )
     def update_site(
         self,
+        catalogue: UseCase[Catalogue],
         request: Request,
         member: NamedDependency[Principal],
         site_id: FromPath[UUID],
@@ -104,7 +115,7 @@ class SiteController(Controller):
     ) -> SiteView:
         """Change a site's name, time zone, opening hours or closed dates; ``{}`` changes
         nothing. A new time zone moves the site's queues (and their daily numbering) with it."""
-        return container_of(request).app.change_site(
+        return catalogue.change_site(
             command_context(request, member),
             site_id,
             name=given(data.name),
@@ -130,14 +141,14 @@ class ServiceController(Controller):
     )
     def list_services(
         self,
+        catalogue: UseCase[Catalogue],
         request: Request,
         member: NamedDependency[Principal],
         cursor: Cursor = None,
         limit: Limit = DEFAULT_PAGE_SIZE,
     ) -> Paginated[ServiceView]:
         """A page of the tenant's services, oldest first."""
-        app = container_of(request).app
-        page = app.list_services(member.tenant_id, page_request(cursor, limit))
+        page = catalogue.list_services(member.tenant_id, page_request(cursor, limit))
         return to_response(page, limit)
 
     @post(
@@ -148,10 +159,14 @@ class ServiceController(Controller):
         **scoped("services:manage"),
     )
     def create_service(
-        self, request: Request, member: NamedDependency[Principal], data: JSONBody[ServiceCreate]
+        self,
+        catalogue: UseCase[Catalogue],
+        request: Request,
+        member: NamedDependency[Principal],
+        data: JSONBody[ServiceCreate],
     ) -> ServiceView:
         """Register a service; its code is unique in the tenant."""
-        return container_of(request).app.add_service(
+        return catalogue.add_service(
             command_context(request, member),
             data.name,
             data.code,
@@ -167,10 +182,14 @@ class ServiceController(Controller):
         **scoped("queues:read"),
     )
     def get_service(
-        self, request: Request, member: NamedDependency[Principal], service_id: FromPath[UUID]
+        self,
+        catalogue: UseCase[Catalogue],
+        request: Request,
+        member: NamedDependency[Principal],
+        service_id: FromPath[UUID],
     ) -> ServiceView:
         """One service."""
-        return container_of(request).app.get_service(member.tenant_id, service_id)
+        return catalogue.get_service(member.tenant_id, service_id)
 
     @patch(
         "/{service_id:uuid}",
@@ -181,6 +200,7 @@ class ServiceController(Controller):
     )
     def update_service(
         self,
+        catalogue: UseCase[Catalogue],
         request: Request,
         member: NamedDependency[Principal],
         service_id: FromPath[UUID],
@@ -188,7 +208,7 @@ class ServiceController(Controller):
     ) -> ServiceView:
         """Rename a service or change its target wait and expected service time; ``{}`` changes
         nothing. The code is immutable: a different one is refused with 422."""
-        return container_of(request).app.change_service(
+        return catalogue.change_service(
             command_context(request, member),
             service_id,
             name=given(data.name),

@@ -11,20 +11,23 @@ from litestar.exceptions import PermissionDeniedException
 from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from application.consistency import Consistency
+from application.devices import Devices
 from application.identity import Principal
 from application.paging import DEFAULT_PAGE_SIZE
-from application.ticket_queries import STATUSES, TicketFilter, parse_statuses
+from application.ticket_queries import STATUSES, TicketFilter, TicketQueries, parse_statuses
+from application.tickets import Tickets
 from application.views import TicketView
 from domain.access import DEVICE_ROLE, Scope
 from domain.errors import TicketNotFound
 from interfaces.http.consistency import MinPosition, await_read_models
-from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, problems
+from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, UseCase, problems
 from interfaces.http.idempotency import idempotent
 from interfaces.http.moments import aware, moment_parameter
 from interfaces.http.pagination import Cursor, Limit, Paginated, page_request, to_response
 from interfaces.http.rate_limits import limit_public_issue
 from interfaces.http.schemas import TicketCancel, TicketIssue, TicketTransfer
-from interfaces.http.security import command_context, container_of, scoped
+from interfaces.http.security import command_context, scoped
 
 StatusFilter = Annotated[
     list[str] | None,
@@ -71,12 +74,12 @@ def _lifecycle(action: str, operation_id: str, summary: str):
     )
     def handler(
         self: Controller,
+        tickets: UseCase[Tickets],
         request: Request,
         member: NamedDependency[Principal],
         ticket_id: FromPath[UUID],
     ) -> TicketView:
-        app = container_of(request).app
-        command = getattr(app, COMMANDS[action])
+        command = getattr(tickets, COMMANDS[action])
         return command(command_context(request, member), ticket_id)
 
     handler.__doc__ = summary
@@ -108,7 +111,14 @@ class TicketController(Controller):
         **idempotent(scoped("tickets:issue")),
     )
     def issue(
-        self, request: Request, member: NamedDependency[Principal], data: JSONBody[TicketIssue]
+        self,
+        devices: UseCase[Devices],
+        ticket_queries: UseCase[TicketQueries],
+        tickets: UseCase[Tickets],
+        max_waiting: UseCase[int | None],
+        request: Request,
+        member: NamedDependency[Principal],
+        data: JSONBody[TicketIssue],
     ) -> TicketView:
         """Take a ticket in a queue: its number, position and ETA.
 
@@ -121,20 +131,19 @@ class TicketController(Controller):
                 f"setting a priority needs the {PRIORITIZE!r} scope (staff only); "
                 "leave priority out to take a ticket"
             )
-        container = container_of(request)
-        container.devices.check_queue_site(member.tenant_id, member.site_id, data.queue_id)
+        devices.check_queue_site(member.tenant_id, member.site_id, data.queue_id)
         if member.role == DEVICE_ROLE:
             limit_public_issue(request, f"device:{member.user_id}", data.queue_id)
-        ticket = container.app.issue_ticket(
+        ticket = tickets.issue_ticket(
             command_context(request, member),
             data.queue_id,
             service_id=data.service_id,
             customer_id=data.customer_id,
             priority=data.priority,
             channel=data.channel,
-            max_waiting=container.settings.limits.queue_max_waiting or None,
+            max_waiting=max_waiting,
         )
-        return container.tickets.with_eta(member.tenant_id, ticket)
+        return ticket_queries.with_eta(member.tenant_id, ticket)
 
     @get(
         "/",
@@ -145,6 +154,8 @@ class TicketController(Controller):
     )
     def list_tickets(
         self,
+        consistency: UseCase[Consistency],
+        ticket_queries: UseCase[TicketQueries],
         request: Request,
         member: NamedDependency[Principal],
         status: StatusFilter = None,
@@ -164,7 +175,7 @@ class TicketController(Controller):
         Waiting tickets carry their position and ETA (the same as ``GET tickets/{id}/`` gives).
         The list trails commands by the projections' lag.
         """
-        await_read_models(request, ("tickets", "agent_board"), min_position)
+        await_read_models(consistency, ("tickets", "agent_board"), min_position)
         where = TicketFilter(
             statuses=parse_statuses(status or []),
             queue_id=queue_id,
@@ -176,9 +187,7 @@ class TicketController(Controller):
             since=aware(since, "since"),
             until=aware(until, "until"),
         )
-        page = container_of(request).tickets.list_tickets(
-            member.tenant_id, where, page_request(cursor, limit)
-        )
+        page = ticket_queries.list_tickets(member.tenant_id, where, page_request(cursor, limit))
         return to_response(page, limit)
 
     @get(
@@ -190,6 +199,9 @@ class TicketController(Controller):
     )
     def get_ticket(
         self,
+        consistency: UseCase[Consistency],
+        devices: UseCase[Devices],
+        ticket_queries: UseCase[TicketQueries],
         request: Request,
         member: NamedDependency[Principal],
         ticket_id: FromPath[UUID],
@@ -198,13 +210,10 @@ class TicketController(Controller):
         """A ticket with its status, position and ETA (from the tickets read model and the agent
         board, so it trails commands by the projections' lag unless ``min_position`` is given).
         A display sees only the tickets of its own site's queues."""
-        await_read_models(request, ("tickets", "agent_board"), min_position)
-        container = container_of(request)
-        ticket = container.tickets.get_ticket(member.tenant_id, ticket_id)
+        await_read_models(consistency, ("tickets", "agent_board"), min_position)
+        ticket = ticket_queries.get_ticket(member.tenant_id, ticket_id)
         missing = TicketNotFound(f"no ticket with id {ticket_id}")
-        container.devices.check_queue_site(
-            member.tenant_id, member.site_id, ticket.queue_id, missing
-        )
+        devices.check_queue_site(member.tenant_id, member.site_id, ticket.queue_id, missing)
         return ticket
 
     start = _lifecycle("start", "startTicket", "Start serving a called ticket.")
@@ -224,6 +233,7 @@ class TicketController(Controller):
     )
     def cancel(
         self,
+        tickets: UseCase[Tickets],
         request: Request,
         member: NamedDependency[Principal],
         ticket_id: FromPath[UUID],
@@ -231,9 +241,7 @@ class TicketController(Controller):
     ) -> TicketView:
         """Withdraw a waiting or called ticket."""
         reason = data.reason if data else ""
-        return container_of(request).app.cancel_ticket(
-            command_context(request, member), ticket_id, reason
-        )
+        return tickets.cancel_ticket(command_context(request, member), ticket_id, reason)
 
     @post(
         "/{ticket_id:uuid}/transfer",
@@ -245,14 +253,15 @@ class TicketController(Controller):
     )
     def transfer(
         self,
+        ticket_queries: UseCase[TicketQueries],
+        tickets: UseCase[Tickets],
         request: Request,
         member: NamedDependency[Principal],
         ticket_id: FromPath[UUID],
         data: JSONBody[TicketTransfer],
     ) -> TicketView:
         """Send the ticket to wait in another queue: ``first``, ``last`` or ``sorted``."""
-        container = container_of(request)
-        ticket = container.app.transfer_ticket(
+        ticket = tickets.transfer_ticket(
             command_context(request, member), ticket_id, data.queue_id, data.placement
         )
-        return container.tickets.with_eta(member.tenant_id, ticket)
+        return ticket_queries.with_eta(member.tenant_id, ticket)

@@ -8,13 +8,14 @@ from litestar import Controller, Request, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from application.identity import Principal
+from application.identity import Identity, Principal
 from application.paging import DEFAULT_PAGE_SIZE
+from application.tenancy import Tenancy
 from application.views import UserView
-from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, problems
+from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, UseCase, problems
 from interfaces.http.pagination import Cursor, Limit, Paginated, page_request, to_response
 from interfaces.http.schemas import UserCreate, UserPatch, given
-from interfaces.http.security import command_context, container_of, scoped
+from interfaces.http.security import command_context, scoped
 
 READ_ERRORS = problems(400, 401, 403, 404)
 WRITE_ERRORS = problems(400, 401, 403, 404, 409, 422, 503)
@@ -41,13 +42,14 @@ class UserController(Controller):
     )
     def list_users(
         self,
+        tenancy: UseCase[Tenancy],
         request: Request,
         member: NamedDependency[Principal],
         cursor: Cursor = None,
         limit: Limit = DEFAULT_PAGE_SIZE,
     ) -> Paginated[UserView]:
         """A page of the tenant's staff users, oldest first."""
-        page = container_of(request).app.list_users(member.tenant_id, page_request(cursor, limit))
+        page = tenancy.list_users(member.tenant_id, page_request(cursor, limit))
         return to_response(page, limit)
 
     @post(
@@ -58,10 +60,14 @@ class UserController(Controller):
         **scoped("users:manage"),
     )
     def create_user(
-        self, request: Request, member: NamedDependency[Principal], data: JSONBody[UserCreate]
+        self,
+        identity: UseCase[Identity],
+        request: Request,
+        member: NamedDependency[Principal],
+        data: JSONBody[UserCreate],
     ) -> UserView:
         """Create a staff user with a password; agents may get their queues at once."""
-        return container_of(request).identity.create_user(
+        return identity.create_user(
             command_context(request, member),
             data.email,
             data.password,
@@ -78,10 +84,14 @@ class UserController(Controller):
         **scoped("users:read"),
     )
     def get_user(
-        self, request: Request, member: NamedDependency[Principal], user_id: FromPath[UUID]
+        self,
+        tenancy: UseCase[Tenancy],
+        request: Request,
+        member: NamedDependency[Principal],
+        user_id: FromPath[UUID],
     ) -> UserView:
         """One staff user."""
-        return container_of(request).app.get_user(member.tenant_id, user_id)
+        return tenancy.get_user(member.tenant_id, user_id)
 
     @patch(
         "/{user_id:uuid}",
@@ -92,6 +102,7 @@ class UserController(Controller):
     )
     def update_user(
         self,
+        identity: UseCase[Identity],
         request: Request,
         member: NamedDependency[Principal],
         user_id: FromPath[UUID],
@@ -99,7 +110,7 @@ class UserController(Controller):
     ) -> UserView:
         """Change a user's name, role or extra scopes (``scopes`` replaces the list); ``{}``
         changes nothing."""
-        return container_of(request).identity.change_user(
+        return identity.change_user(
             command_context(request, member),
             user_id,
             name=given(data.name),
@@ -116,13 +127,15 @@ class UserController(Controller):
         **scoped("users:manage"),
     )
     def deactivate(
-        self, request: Request, member: NamedDependency[Principal], user_id: FromPath[UUID]
+        self,
+        identity: UseCase[Identity],
+        request: Request,
+        member: NamedDependency[Principal],
+        user_id: FromPath[UUID],
     ) -> UserView:
         """The user can no longer sign in or act; refused while they hold a ticket, and for the
         tenant's last active admin."""
-        return container_of(request).identity.deactivate_user(
-            command_context(request, member), user_id
-        )
+        return identity.deactivate_user(command_context(request, member), user_id)
 
     @post(
         "/{user_id:uuid}/reactivate",
@@ -133,9 +146,11 @@ class UserController(Controller):
         **scoped("users:manage"),
     )
     def reactivate(
-        self, request: Request, member: NamedDependency[Principal], user_id: FromPath[UUID]
+        self,
+        identity: UseCase[Identity],
+        request: Request,
+        member: NamedDependency[Principal],
+        user_id: FromPath[UUID],
     ) -> UserView:
         """The user may sign in again, with the role and scopes they had."""
-        return container_of(request).identity.reactivate_user(
-            command_context(request, member), user_id
-        )
+        return identity.reactivate_user(command_context(request, member), user_id)

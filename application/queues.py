@@ -1,0 +1,131 @@
+"""Queues: opening them at a site, reconfiguring, pausing, resuming and closing them."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from application.app import SmartQueue
+from application.base import retry_on_conflict
+from application.context import CommandContext
+from application.paging import Page, PageRequest
+from application.ports import Directory
+from application.views import QueueView
+from domain.errors import QueueNotFound, ResourceNotFound
+from domain.queues import Queue
+from domain.tenancy import Service, Site, Tenant
+
+
+class Queues:
+    """What managers do to queues, and the list of them (from the directory read model). A
+    paused queue takes no new tickets (issued or transferred in) but its waiting line can still
+    be called; a closed one is done for good."""
+
+    def __init__(self, store: SmartQueue, directory: Directory | None = None) -> None:
+        self.store = store
+        self.directory = directory
+        """The directory read model the lists come from (a command-only user may go without)."""
+
+    @retry_on_conflict
+    def open_queue(
+        self,
+        context: CommandContext,
+        name: str,
+        site_id: UUID,
+        service_ids: list[UUID],
+        algorithm: str,
+    ) -> QueueView:
+        """Open a queue at a site for some of the tenant's services."""
+        Queue.check_definition(name, service_ids, algorithm)
+        tenant = self.store.load(Tenant, context.tenant_id, context.tenant_id, ResourceNotFound)
+        site = self.store.load(Site, site_id, tenant.id, ResourceNotFound)
+        for service_id in service_ids:
+            self.store.load(Service, service_id, tenant.id, ResourceNotFound)
+        queue = Queue(
+            tenant_id=tenant.id,
+            site_id=site.id,
+            name=name.strip(),
+            service_ids=list(service_ids),
+            policy=algorithm,
+            timezone=site.timezone,
+        )
+        tenant.add_queue(queue.id)
+        self.store.save_in_context(context, tenant, queue)
+        return queue_view(queue)
+
+    def get_queue(self, tenant_id: UUID, queue_id: UUID) -> QueueView:
+        """One queue of the tenant with its waiting count."""
+        return queue_view(self.store.load(Queue, queue_id, tenant_id, QueueNotFound))
+
+    def list_queues(
+        self, tenant_id: UUID, page: PageRequest | None = None, site_id: UUID | None = None
+    ) -> Page[QueueView]:
+        """A page of the tenant's queues with their waiting counts, oldest first; only those of
+        ``site_id`` when given."""
+        if self.directory is None:
+            raise RuntimeError("lists need the directory read model; the composition root wires it")
+        return self.directory.queues(tenant_id, page or PageRequest(), site_id=site_id)
+
+    @retry_on_conflict
+    def reconfigure_queue(
+        self,
+        context: CommandContext,
+        queue_id: UUID,
+        *,
+        name: str | None = None,
+        service_ids: list[UUID] | None = None,
+        algorithm: str | None = None,
+    ) -> QueueView:
+        """Rename a queue, change its services or its selection algorithm (``None`` keeps one).
+
+        Every service named must be one of the tenant's (another tenant's is "not found").
+        Waiting tickets keep their service and their place in arrival order.
+        """
+        queue = self.store.load(Queue, queue_id, context.tenant_id, QueueNotFound)
+        name = queue.name if name is None else name
+        algorithm = queue.policy if algorithm is None else algorithm
+        if service_ids is None:
+            service_ids = queue.service_ids
+        else:
+            Queue.check_definition(name, service_ids, algorithm)  # malformed before unknown
+            for service_id in service_ids:
+                self.store.load(Service, service_id, context.tenant_id, ResourceNotFound)
+        queue.reconfigure(name, service_ids, algorithm)
+        self.store.save_in_context(context, queue)
+        return queue_view(queue)
+
+    @retry_on_conflict
+    def pause_queue(self, context: CommandContext, queue_id: UUID) -> QueueView:
+        """Stop taking new tickets; agents can still call those already waiting."""
+        queue = self.store.load(Queue, queue_id, context.tenant_id, QueueNotFound)
+        queue.pause()
+        self.store.save_in_context(context, queue)
+        return queue_view(queue)
+
+    @retry_on_conflict
+    def resume_queue(self, context: CommandContext, queue_id: UUID) -> QueueView:
+        """Take new tickets again after a pause."""
+        queue = self.store.load(Queue, queue_id, context.tenant_id, QueueNotFound)
+        queue.resume()
+        self.store.save_in_context(context, queue)
+        return queue_view(queue)
+
+    @retry_on_conflict
+    def close_queue(self, context: CommandContext, queue_id: UUID) -> QueueView:
+        """Close a queue for good; refused while tickets still wait in it."""
+        queue = self.store.load(Queue, queue_id, context.tenant_id, QueueNotFound)
+        queue.close()
+        self.store.save_in_context(context, queue)
+        return queue_view(queue)
+
+
+def queue_view(queue: Queue) -> QueueView:
+    """What clients see of a queue."""
+    return QueueView(
+        id=queue.id,
+        name=queue.name,
+        site_id=queue.site_id,
+        service_ids=list(queue.service_ids),
+        algorithm=queue.policy,
+        status=str(queue.status),
+        waiting=len(queue.waiting),
+    )

@@ -1,0 +1,270 @@
+"""Tickets: issuing one, its lifecycle at the counter, transfers and cancellations.
+
+Calling the next ticket is the agent's command (``application.staffing``); what a ticket looks
+like once it is called, served or moved is decided here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from application.app import SmartQueue
+from application.base import StaleRead, retry_on_conflict
+from application.context import CommandContext
+from application.views import TicketView
+from domain.agents import Agent
+from domain.customers import Customer
+from domain.errors import (
+    CustomerNotFound,
+    InvalidInput,
+    QueueNotFound,
+    ResourceNotFound,
+    TicketNotFound,
+)
+from domain.numbering import DailyCounter, format_ticket_number
+from domain.policies import Placement, Policy, order_waiting
+from domain.queues import Queue
+from domain.tenancy import Service
+from domain.tickets import Ticket, TicketStatus
+
+CHANNELS = frozenset({"kiosk", "web", "mobile", "phone", "counter", "api"})
+MAX_PRIORITY = 10
+
+
+class Tickets:
+    """Everything done to a ticket between a customer taking it and an agent finishing with it,
+    except calling it: that is the agent's command (``Staffing.call_next``)."""
+
+    def __init__(self, store: SmartQueue) -> None:
+        self.store = store
+
+    @retry_on_conflict
+    def issue_ticket(
+        self,
+        context: CommandContext,
+        queue_id: UUID,
+        service_id: UUID | None = None,
+        customer_id: UUID | None = None,
+        priority: int = 0,
+        channel: str = "api",
+        max_waiting: int | None = None,
+    ) -> TicketView:
+        """Give a customer a numbered ticket and a place in the queue's waiting line; with
+        ``max_waiting``, not in a line that already holds that many (``QueueFull``)."""
+        if not 0 <= priority <= MAX_PRIORITY:
+            raise InvalidInput(f"priority must be between 0 and {MAX_PRIORITY}")
+        if channel not in CHANNELS:
+            raise InvalidInput(f"unknown channel {channel!r}; expected one of {sorted(CHANNELS)}")
+        queue = self.store.load(Queue, queue_id, context.tenant_id, QueueNotFound)
+        queue.check_accepting()
+        if customer_id is not None:  # a live customer of this tenant, not an erased or foreign id
+            self.store.load(Customer, customer_id, context.tenant_id, CustomerNotFound).check_live()
+        service_id = service_id or queue.service_ids[0]
+        if service_id not in queue.service_ids:
+            raise InvalidInput("the queue does not serve that service")
+        service = self.store.load(Service, service_id, context.tenant_id, ResourceNotFound)
+        now = self.store.clock()
+        counter = self._daily_counter(service.id, local_day(now, queue.timezone))
+        ticket = Ticket(
+            tenant_id=queue.tenant_id,
+            queue_id=queue.id,
+            service_id=service.id,
+            number=format_ticket_number(service.code, counter.take()),
+            priority=priority,
+            channel=channel,
+            customer_id=customer_id,
+            issued_at=now,
+        )
+        queue.join(
+            ticket.id, priority, now, service.target_wait_minutes * 60, max_waiting=max_waiting
+        )
+        self.store.save_in_context(context, counter, ticket, queue)
+        return ticket_view(self.store, ticket, queue)
+
+    def _daily_counter(self, service_id: UUID, day: str) -> DailyCounter:
+        counter = self.store.find(DailyCounter, DailyCounter.create_id(service_id, day))
+        # Two first tickets of the day both create the counter: one wins, the other retries.
+        return counter or DailyCounter(service_id=service_id, day=day)
+
+    @retry_on_conflict
+    def start_ticket(self, context: CommandContext, ticket_id: UUID) -> TicketView:
+        """Service begins for a called ticket."""
+        ticket = self.store.load(Ticket, ticket_id, context.tenant_id, TicketNotFound)
+        ticket.start(self.store.clock())
+        self.store.save_in_context(context, ticket)
+        return ticket_view(self.store, ticket)
+
+    @retry_on_conflict
+    def recall_ticket(self, context: CommandContext, ticket_id: UUID) -> TicketView:
+        """Announce a called ticket again."""
+        ticket = self.store.load(Ticket, ticket_id, context.tenant_id, TicketNotFound)
+        ticket.recall(self.store.clock())
+        self.store.save_in_context(context, ticket)
+        return ticket_view(self.store, ticket)
+
+    @retry_on_conflict
+    def pause_ticket(self, context: CommandContext, ticket_id: UUID) -> TicketView:
+        """Interrupt service; the agent keeps the ticket."""
+        ticket = self.store.load(Ticket, ticket_id, context.tenant_id, TicketNotFound)
+        ticket.pause(self.store.clock())
+        self.store.save_in_context(context, ticket)
+        return ticket_view(self.store, ticket)
+
+    @retry_on_conflict
+    def resume_ticket(self, context: CommandContext, ticket_id: UUID) -> TicketView:
+        """Continue a paused service."""
+        ticket = self.store.load(Ticket, ticket_id, context.tenant_id, TicketNotFound)
+        ticket.resume(self.store.clock())
+        self.store.save_in_context(context, ticket)
+        return ticket_view(self.store, ticket)
+
+    @retry_on_conflict
+    def close_ticket(self, context: CommandContext, ticket_id: UUID) -> TicketView:
+        """Service is complete; the agent is free again."""
+        ticket = self.store.load(Ticket, ticket_id, context.tenant_id, TicketNotFound)
+        ticket.close(self.store.clock())
+        return self._release_and_save(context, ticket)
+
+    @retry_on_conflict
+    def mark_no_show(self, context: CommandContext, ticket_id: UUID) -> TicketView:
+        """The called customer never came; the agent is free again."""
+        ticket = self.store.load(Ticket, ticket_id, context.tenant_id, TicketNotFound)
+        ticket.mark_no_show(self.store.clock())
+        return self._release_and_save(context, ticket)
+
+    @retry_on_conflict
+    def cancel_ticket(
+        self, context: CommandContext, ticket_id: UUID, reason: str = ""
+    ) -> TicketView:
+        """Withdraw a ticket that is waiting or called."""
+        ticket = self.store.load(Ticket, ticket_id, context.tenant_id, TicketNotFound)
+        was_waiting = ticket.status == TicketStatus.WAITING
+        agent_id = ticket.agent_id
+        ticket.cancel(self.store.clock(), reason)
+        changed: list = [ticket]
+        if was_waiting:
+            queue = self.store.load(Queue, ticket.queue_id, context.tenant_id, QueueNotFound)
+            if queue.entry(ticket.id) is None:
+                raise StaleRead  # called meanwhile: retry and cancel it as a called ticket
+            queue.remove(ticket.id, reason="cancelled")
+            changed.append(queue)
+        elif agent_id is not None:
+            changed.extend(self._released_agent(agent_id, ticket.id))
+        self.store.save_in_context(context, *changed)
+        return ticket_view(self.store, ticket)
+
+    @retry_on_conflict
+    def transfer_ticket(
+        self,
+        context: CommandContext,
+        ticket_id: UUID,
+        to_queue_id: UUID,
+        placement: str = "last",
+    ) -> TicketView:
+        """Send a ticket to wait in another queue, first, last or by its issue time.
+
+        A transfer is staff's decision about a ticket already in the building: it is not held
+        to the waiting-line cap that refuses new tickets."""
+        where = Placement.parse(placement)
+        ticket = self.store.load(Ticket, ticket_id, context.tenant_id, TicketNotFound)
+        ticket.check_can("transfer")
+        target = self.store.load(Queue, to_queue_id, context.tenant_id, QueueNotFound)
+        target.check_accepting()
+        service_id = ticket.service_id if ticket.service_id in target.service_ids else None
+        service = self.store.load(
+            Service, service_id or target.service_ids[0], context.tenant_id, ResourceNotFound
+        )
+        changed: list = [ticket, target]
+        if ticket.status == TicketStatus.WAITING:
+            # The source may be the target itself (re-placing a ticket): one object, one version.
+            source = (
+                target
+                if ticket.queue_id == target.id
+                else self.store.load(Queue, ticket.queue_id, context.tenant_id, QueueNotFound)
+            )
+            if source.entry(ticket.id) is None:
+                raise StaleRead  # called meanwhile: retry and transfer it as a called ticket
+            source.remove(ticket.id, reason="transferred")
+            if source is not target:
+                changed.append(source)
+        elif ticket.agent_id is not None:
+            changed.extend(self._released_agent(ticket.agent_id, ticket.id))
+        now = self.store.clock()
+        ticket.transfer(target.id, service.id, where.value, now)
+        target.join(
+            ticket.id, ticket.priority, ticket.issued_at, service.target_wait_minutes * 60, where
+        )
+        self.store.save_in_context(context, *changed)
+        return ticket_view(self.store, ticket, target)
+
+    def get_ticket(self, tenant_id: UUID, ticket_id: UUID) -> TicketView:
+        """A ticket with its position and ETA when waiting."""
+        return ticket_view(
+            self.store, self.store.load(Ticket, ticket_id, tenant_id, TicketNotFound)
+        )
+
+    def get_next_waiting(self, tenant_id: UUID, queue_id: UUID, count: int) -> list[TicketView]:
+        """The first ``count`` tickets of a queue's waiting line, in the order they will be
+        called (position 1 first): who is about to be called, without loading the whole line."""
+        queue = self.store.load(Queue, queue_id, tenant_id, QueueNotFound)
+        head = order_waiting(queue.waiting, self.store.clock(), Policy(queue.policy))[:count]
+        return [
+            ticket_view(
+                self.store,
+                self.store.load(Ticket, entry.ticket_id, tenant_id, TicketNotFound),
+                queue,
+            )
+            for entry in head
+        ]
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _released_agent(self, agent_id: UUID, ticket_id: UUID) -> list:
+        agent = self.store.find(Agent, agent_id)
+        if agent is None or agent.current_ticket_id != ticket_id:
+            return []  # the agent has moved on already (released by an earlier transfer)
+        agent.release_ticket(ticket_id)
+        return [agent]
+
+    def _release_and_save(self, context: CommandContext, ticket: Ticket) -> TicketView:
+        changed: list = [ticket]
+        if ticket.agent_id is not None:
+            changed.extend(self._released_agent(ticket.agent_id, ticket.id))
+        self.store.save_in_context(context, *changed)
+        return ticket_view(self.store, ticket)
+
+
+def ticket_view(store: SmartQueue, ticket: Ticket, queue: Queue | None = None) -> TicketView:
+    """The ticket with its exact position when waiting. ``eta_seconds`` is left to the read
+    side's estimator (``TicketQueries.with_eta``), which knows who is on duty."""
+    position = None
+    if ticket.status == TicketStatus.WAITING:
+        queue = queue or store.load(Queue, ticket.queue_id, ticket.tenant_id, QueueNotFound)
+        position = queue.position_of(ticket.id, store.clock())
+    return TicketView(
+        id=ticket.id,
+        number=ticket.number,
+        status=str(ticket.status),
+        queue_id=ticket.queue_id,
+        service_id=ticket.service_id,
+        position=position,
+        eta_seconds=None,
+        priority=ticket.priority,
+        channel=ticket.channel,
+        customer_id=ticket.customer_id,
+        agent_id=ticket.agent_id,
+        counter=ticket.counter,
+        issued_at=ticket.issued_at,
+        called_at=ticket.called_at,
+        service_started_at=ticket.service_started_at,
+        finished_at=ticket.finished_at,
+        recalls=ticket.recalls,
+        transfers=ticket.transfers,
+    )
+
+
+def local_day(moment: datetime, timezone: str) -> str:
+    """The calendar day at the site when ``moment`` happened, as ``YYYY-MM-DD``."""
+    return moment.astimezone(ZoneInfo(timezone)).date().isoformat()

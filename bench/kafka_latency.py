@@ -32,7 +32,8 @@ from bench.harness import BenchmarkError
 from bench.lag import drive_load
 from bench.relay import relay_to, time_backlog, write_backlog
 from infrastructure.container import Container
-from infrastructure.kafka.relay import FAST_GROUP, producer_options, relay_lag, reset_relay
+from infrastructure.kafka.client import FAST_GROUP
+from infrastructure.kafka.relay import producer_options, relay_lag, reset_relay
 from infrastructure.postgres.sql import sqlalchemy_engine
 
 FETCH_MAX_WAIT_MS = 5

@@ -173,7 +173,7 @@ class Directory:
                 context, queue_id, name=name, service_ids=services, algorithm=step[2]
             )
         elif action in ("pause", "resume", "close") and queue_id:
-            getattr(app, f"{action}_queue")(context, queue_id)
+            getattr(app.queues, f"{action}_queue")(context, queue_id)
 
     def _ticket_step(self, step: tuple[Any, ...]) -> None:
         if not self.tickets:

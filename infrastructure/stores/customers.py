@@ -7,17 +7,17 @@ customer's events. Reads use the process's pool. The table is defined by Alembic
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from psycopg import Cursor, sql
+from psycopg import sql
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from application.customers import CustomerProfile
-from infrastructure.postgres.roles import set_tenant
+from infrastructure.postgres.side_writes import SqlWrite
+from infrastructure.postgres.tenancy import set_tenant
 
 SELECT = sql.SQL(
     "SELECT tenant_id, customer_id, name, phone_e164, email, metadata, created_at"
@@ -28,20 +28,6 @@ INSERT = (
     " (tenant_id, customer_id, name, phone_e164, email, metadata, created_at)"
     " VALUES (%s, %s, %s, %s, %s, %s, %s)"
 )
-
-
-@dataclass(frozen=True)
-class SqlWrite:
-    """One SQL statement for the recorder to execute in its write transaction, for the rows
-    of ``tenant_id`` (row-level security admits no other)."""
-
-    statement: str
-    params: tuple[Any, ...]
-    tenant_id: UUID
-
-    def apply(self, transaction: Cursor[Any]) -> None:
-        set_tenant(transaction, self.tenant_id)
-        transaction.execute(self.statement, self.params)
 
 
 class PostgresCustomerProfiles:

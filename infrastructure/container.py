@@ -260,7 +260,7 @@ def _event_tables(app: SmartQueue) -> list[str]:
     return [name for r in recorders if (name := getattr(r, "events_table_name", None))]
 
 
-MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATIONS = Path(__file__).parent / "postgres" / "migrations"
 
 
 def upgrade_read_models(database_url: str) -> None:

@@ -304,6 +304,20 @@ class QueueingCommands(DirectoryReads):
         self.save_in_context(context, *changed)
         return self._ticket_view(ticket, target)
 
+    @retry_on_conflict
+    def give_more_time(self, context: CommandContext, ticket_id: UUID, places: int) -> TicketView:
+        """Move a waiting ticket ``places`` places back in its line (no further than last), at
+        its customer's request: once per ticket (``MoreTimeUsed`` the second time)."""
+        ticket = self.load(Ticket, ticket_id, context.tenant_id, TicketNotFound)
+        now = self.clock()
+        ticket.take_more_time(places, now)
+        queue = self.load(Queue, ticket.queue_id, context.tenant_id, QueueNotFound)
+        if queue.entry(ticket.id) is None:
+            raise StaleRead  # called meanwhile: the retry refuses it as a called ticket
+        queue.move_back(ticket.id, places, now)
+        self.save_in_context(context, ticket, queue)
+        return self._ticket_view(ticket, queue)
+
     def get_ticket(self, tenant_id: UUID, ticket_id: UUID) -> TicketView:
         """A ticket with its position and ETA when waiting."""
         return self._ticket_view(self.load(Ticket, ticket_id, tenant_id, TicketNotFound))

@@ -21,6 +21,7 @@ from infrastructure.settings.behaviour import (
     LimitSettings,
     LiveSettings,
     ProxySettings,
+    PublicSettings,
     ReadSettings,
     StatsSettings,
     SupervisionSettings,
@@ -49,6 +50,7 @@ __all__ = [
     "LiveSettings",
     "LogSettings",
     "ProxySettings",
+    "PublicSettings",
     "ReadSettings",
     "RedisSettings",
     "Settings",
@@ -82,6 +84,7 @@ class Settings:
     live: LiveSettings = field(default_factory=LiveSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     proxies: ProxySettings = field(default_factory=ProxySettings)
+    public: PublicSettings = field(default_factory=PublicSettings)
     eta: EtaSettings = field(default_factory=EtaSettings)
     supervision: SupervisionSettings = field(default_factory=SupervisionSettings)
 

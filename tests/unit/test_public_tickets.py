@@ -55,7 +55,7 @@ def join(public, slug, world, service, name=None, phone=None):
 
 
 def test_the_join_page_lists_the_services_of_the_sites_open_queues():
-    world, public, slug, service, queue = setup()
+    world, public, slug, service, _queue = setup()
     world.app.pause_queue(world.context, world.queue(world.service("B")))
 
     site = public.get_site(slug, world.site_id)
@@ -65,7 +65,7 @@ def test_the_join_page_lists_the_services_of_the_sites_open_queues():
 
 
 def test_a_joined_ticket_is_followed_by_its_token_only():
-    world, public, slug, service, queue = setup()
+    world, public, slug, service, _queue = setup()
     first = join(public, slug, world, service)
     second = join(public, slug, world, service, name="Ada", phone="+33 6 12 34 56 78")
 
@@ -83,7 +83,7 @@ def test_a_joined_ticket_is_followed_by_its_token_only():
 
 
 def test_a_profile_is_made_only_when_a_name_or_phone_is_given():
-    world, public, slug, service, queue = setup()
+    world, public, slug, service, _queue = setup()
     anonymous = join(public, slug, world, service)
     known = join(public, slug, world, service, phone="+33612345678")
 
@@ -93,7 +93,7 @@ def test_a_profile_is_made_only_when_a_name_or_phone_is_given():
 
 
 def test_a_bad_phone_is_refused_before_anything_is_issued():
-    world, public, slug, service, queue = setup()
+    _world, public, _slug, _service, _queue = setup()
     with pytest.raises(InvalidInput):
         public.check_contact(None, "12", "en")
     with pytest.raises(InvalidInput):
@@ -101,7 +101,7 @@ def test_a_bad_phone_is_refused_before_anything_is_issued():
 
 
 def test_more_time_moves_the_ticket_back_once():
-    world, public, slug, service, queue = setup()
+    world, public, slug, service, _queue = setup()
     mine = join(public, slug, world, service)
     for _ in range(4):
         join(public, slug, world, service)
@@ -126,7 +126,7 @@ def test_only_a_waiting_ticket_can_be_cancelled_by_its_customer():
 
 
 def test_a_token_stops_working_after_the_tickets_local_day():
-    world, public, slug, service, queue = setup()
+    world, public, slug, service, _queue = setup()
     mine = join(public, slug, world, service)
     world.clock.now = end_of_local_day(world.clock.now, "Europe/Paris")
 
@@ -140,7 +140,7 @@ def test_the_end_of_a_local_day_is_the_sites_midnight():
 
 
 def test_a_closed_site_takes_no_remote_tickets():
-    world, public, slug, service, queue = setup()
+    world, public, slug, service, _queue = setup()
     world.app.change_site(
         world.context,
         world.site_id,
@@ -153,7 +153,7 @@ def test_a_closed_site_takes_no_remote_tickets():
 
 
 def test_another_tenants_slug_does_not_find_the_site():
-    world, public, slug, service, queue = setup()
+    _world, public, slug, _service, _queue = setup()
     other, *_ = setup()
     with pytest.raises(ResourceNotFound):
         public.get_site(slug, other.site_id)

@@ -249,6 +249,12 @@ class PublicTickets:
             more_time_places=self.more_time_places,
         )
 
+    def tenant_site(self, slug: str, site_id: UUID) -> tuple[UUID, UUID]:
+        """The tenant and site ids of a join page's path (``ResourceNotFound`` for a site not
+        of that tenant)."""
+        tenant_id, site = self._site(slug, site_id)
+        return tenant_id, site.id
+
     def _site(self, slug: str, site_id: UUID) -> tuple[UUID, SiteView]:
         tenant_id = Tenant.create_id(slug)
         try:

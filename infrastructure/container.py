@@ -24,11 +24,13 @@ from application.idempotency import IdempotencyStore, KeyPolicy
 from application.identity import Identity
 from application.live import LiveViews
 from application.ports import WaitEstimator
+from application.public_tickets import PublicTickets
 from application.stats import StatsQueries
 from application.ticket_queries import TicketQueries
 from infrastructure.following.positions import PostgresProjectionPositions
 from infrastructure.identity.credentials import Argon2Hasher, PostgresCredentialStore
 from infrastructure.identity.devices import PostgresDeviceCredentials
+from infrastructure.identity.ticket_passes import HmacTicketPasses, derive_pass_key
 from infrastructure.identity.tokens import JwtTokenService, load_signing_key
 from infrastructure.postgres.database import event_store_env, open_pool, resolve_database_url
 from infrastructure.postgres.roles import (
@@ -83,6 +85,8 @@ class Container:
     closed: bool = field(default=False)
     request_limits: RedisRequestLimiter | None = None
     """Request rates per access token, per kiosk and per queue."""
+    public: PublicTickets | None = None
+    """Remote join and "my ticket" (the customer's side, no staff token)."""
 
     @functools.cached_property
     def socket_slots(self) -> RedisSocketSlots:
@@ -118,12 +122,13 @@ def build_container(settings: Settings) -> Container:
     )
     client = connect_redis(redis_url)
     auth = settings.auth
+    signing_key = load_signing_key(auth.jwt_secret, settings.home)
     identity = Identity(
         app=app,
         credentials=PostgresCredentialStore(pool),
         tokens=JwtTokenService(
             client,
-            key=load_signing_key(auth.jwt_secret, settings.home),
+            key=signing_key,
             issuer=auth.issuer,
             audience=auth.audience,
             access_ttl_seconds=auth.token_ttl_seconds,
@@ -177,6 +182,13 @@ def build_container(settings: Settings) -> Container:
         LiveViews(PostgresLiveRecords(read_engine), agent_board, app, consistency, ticket_queries),
         RedisSocketTickets(client, settings.live.socket_ticket_seconds),
         request_limits=request_limiter(redis_url, settings),
+        public=PublicTickets(
+            app,
+            ticket_queries,
+            HmacTicketPasses(derive_pass_key(signing_key)),
+            more_time_places=settings.public.more_time_places,
+            max_waiting=settings.limits.queue_max_waiting or None,
+        ),
     )
 
 
@@ -189,6 +201,9 @@ def request_limiter(redis_url: str, settings: Settings) -> RedisRequestLimiter:
             "token": limits.api_per_access,
             "device": limits.kiosk_per_device,
             "queue": limits.kiosk_per_queue,
+            "public": settings.public.requests_per_address,
+            "public_join_address": settings.public.joins_per_address,
+            "public_join_phone": settings.public.joins_per_phone,
         },
     )
 

@@ -27,6 +27,7 @@ from interfaces.http.controllers.live import (
     queue_socket,
 )
 from interfaces.http.controllers.platform import TenantController
+from interfaces.http.controllers.public import PublicSiteController, PublicTicketController
 from interfaces.http.controllers.queues import QueueController
 from interfaces.http.controllers.stats import StatsController
 from interfaces.http.controllers.tenancy import ServiceController, SiteController
@@ -113,6 +114,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             DeviceController,
             DeviceAuthController,
             SocketTicketController,
+            PublicSiteController,
+            PublicTicketController,
             queue_socket,
             agent_socket,
             pages_router(),

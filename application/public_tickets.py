@@ -97,6 +97,16 @@ class Joined:
 
 
 @dataclass(frozen=True)
+class Followed:
+    """A ticket as its live socket follows it: the public view, and where its changes come
+    from (its tenant and current queue)."""
+
+    ticket: PublicTicket
+    tenant_id: UUID
+    queue_id: UUID
+
+
+@dataclass(frozen=True)
 class Contact:
     """What a customer gave when joining, validated (phone in E.164)."""
 
@@ -206,14 +216,19 @@ class PublicTickets:
         ticket_pass = self._pass(token)
         return self._public(ticket_pass, self.store.get_ticket(*_ids(ticket_pass)))
 
+    def follow(self, token: str) -> Followed:
+        """The ticket ``token`` proves and the queue whose changes may move it."""
+        ticket_pass = self._pass(token)
+        view = self.store.get_ticket(*_ids(ticket_pass))
+        return Followed(self._public(ticket_pass, view), ticket_pass.tenant_id, view.queue_id)
+
     def cancel(self, token: str, client_ip: str | None = None) -> PublicTicket:
         """The customer withdraws their waiting ticket (a called one is the agent's to close)."""
         ticket_pass = self._pass(token)
-        current = self.store.get_ticket(*_ids(ticket_pass))
-        if current.status != TicketStatus.WAITING:
-            raise Conflict(f"only a waiting ticket can be cancelled; this one is {current.status}")
         context = self._context(ticket_pass.tenant_id, client_ip)
-        ticket = self.store.cancel_ticket(context, ticket_pass.ticket_id, "customer")
+        ticket = self.store.cancel_ticket(
+            context, ticket_pass.ticket_id, "customer", only_waiting=True
+        )
         return self._public(ticket_pass, ticket)
 
     def take_more_time(self, token: str, client_ip: str | None = None) -> PublicTicket:

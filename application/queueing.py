@@ -17,6 +17,7 @@ from domain.customers import Customer
 from domain.errors import (
     AgentNotFound,
     CustomerNotFound,
+    IllegalTransition,
     InvalidInput,
     QueueNotFound,
     ResourceNotFound,
@@ -241,11 +242,18 @@ class QueueingCommands(DirectoryReads):
 
     @retry_on_conflict
     def cancel_ticket(
-        self, context: CommandContext, ticket_id: UUID, reason: str = ""
+        self,
+        context: CommandContext,
+        ticket_id: UUID,
+        reason: str = "",
+        only_waiting: bool = False,
     ) -> TicketView:
-        """Withdraw a ticket that is waiting or called."""
+        """Withdraw a ticket that is waiting or called (with ``only_waiting``, a waiting one
+        only: its customer may not withdraw it once an agent called it)."""
         ticket = self.load(Ticket, ticket_id, context.tenant_id, TicketNotFound)
         was_waiting = ticket.status == TicketStatus.WAITING
+        if only_waiting and not was_waiting:
+            raise IllegalTransition("cancel", ticket.status)
         agent_id = ticket.agent_id
         ticket.cancel(self.clock(), reason)
         changed: list = [ticket]

@@ -28,6 +28,7 @@ from interfaces.http.controllers.live import (
 )
 from interfaces.http.controllers.platform import TenantController
 from interfaces.http.controllers.public import PublicSiteController, PublicTicketController
+from interfaces.http.controllers.public_live import public_ticket_socket
 from interfaces.http.controllers.queues import QueueController
 from interfaces.http.controllers.stats import StatsController
 from interfaces.http.controllers.tenancy import ServiceController, SiteController
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             SocketTicketController,
             PublicSiteController,
             PublicTicketController,
+            public_ticket_socket,
             queue_socket,
             agent_socket,
             pages_router(),

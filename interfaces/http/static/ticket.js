@@ -1,12 +1,16 @@
-// "My ticket": the customer's own ticket, reached by its capability token. Polls the public
-// API every few seconds: number, position, ETA, the counter when called; "I need more time"
-// and "Cancel".
+// "My ticket": the customer's own ticket, reached by its capability token: number, position,
+// ETA, the counter when called; "I need more time" and "Cancel". Changes come over the live
+// socket (WS /ws/public/tickets/{token}/); while it is not flowing (no heartbeat lately), the
+// page polls the public API every few seconds instead.
 
 import { setUpLanguage } from "./dom.js";
 import { t } from "./i18n.js";
 import { call, problemKey } from "./public.js";
 
 const POLL_SECONDS = 3;
+const LIVE_POLL_SECONDS = 30; // while the socket proves changes flow, a slow safety poll
+const FLOWING_SECONDS = 12; // a heartbeat or change this recent means the socket is live
+const FINISHED = ["completed", "cancelled", "no_show"];
 const $ = (id) => document.getElementById(id);
 const token = decodeURIComponent(location.pathname.split("/")[2] || "");
 const state = { ticket: null, errorKey: null, noticeKey: null, noticeParams: {}, invalid: false, busy: false, at: null };
@@ -72,13 +76,53 @@ function take(answer) {
   }
 }
 
+const live = { socket: null, heardAt: 0, retry: 1 };
+const finished = () => state.invalid || FINISHED.includes(state.ticket?.status);
+const flowing = () => Date.now() - live.heardAt < FLOWING_SECONDS * 1000;
+
+function connect() {
+  if (finished() || !("WebSocket" in window)) return;
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  const socket = new WebSocket(`${scheme}//${location.host}/ws/public/tickets/${encodeURIComponent(token)}/`);
+  live.socket = socket;
+  socket.onmessage = (event) => {
+    let message;
+    try {
+      message = JSON.parse(event.data);
+    } catch {
+      return;
+    }
+    if (message.type === "heartbeat") live.heardAt = Date.now();
+    if (message.type === "change") live.heardAt = Date.now();
+    if ((message.type === "snapshot" || message.type === "change") && !state.busy) {
+      take({ status: 200, body: message.ticket });
+      render();
+    }
+    live.retry = 1;
+  };
+  socket.onclose = (event) => {
+    live.socket = null;
+    live.heardAt = 0;
+    if (event.code === 4404) {
+      state.invalid = true;
+      render();
+      return;
+    }
+    live.retry = Math.min(live.retry * 2, 30);
+    if (!finished()) setTimeout(connect, live.retry * 1000);
+  };
+}
+
 async function poll() {
   if (!state.invalid && !state.busy) {
     take(await call("GET", `tickets/${encodeURIComponent(token)}/`));
     render();
   }
-  const finished = ["completed", "cancelled", "no_show"].includes(state.ticket?.status);
-  if (!state.invalid && !finished) setTimeout(poll, POLL_SECONDS * 1000);
+  if (finished()) {
+    live.socket?.close();
+    return;
+  }
+  setTimeout(poll, (flowing() ? LIVE_POLL_SECONDS : POLL_SECONDS) * 1000);
 }
 
 async function act(action) {
@@ -100,3 +144,4 @@ $("more-time").addEventListener("click", () => act("more-time"));
 $("cancel").addEventListener("click", () => act("cancel"));
 setUpLanguage(render);
 poll();
+connect();

@@ -128,6 +128,10 @@ class PublicSettings:
     )
     """SMARTQUEUE_PUBLIC_JOIN_LIMIT_PHONE: tickets taken remotely with one phone number
     (default ``3/hour``); remote joins also count against the queue's kiosk limit."""
+    base_url: str = env("SMARTQUEUE_PUBLIC_BASE_URL", "")
+    """SMARTQUEUE_PUBLIC_BASE_URL: the address customers reach the pages at
+    (``https://queue.example.com``), printed in join-page QR codes; empty (the default) uses
+    the address the staff member's request came to."""
     more_time_places: Positive = env("SMARTQUEUE_MORE_TIME_PLACES", 3)
     """SMARTQUEUE_MORE_TIME_PLACES: places a waiting ticket moves back when its customer asks
     for more time, once per ticket (default 3)."""

@@ -27,7 +27,11 @@ from interfaces.http.controllers.live import (
     queue_socket,
 )
 from interfaces.http.controllers.platform import TenantController
-from interfaces.http.controllers.public import PublicSiteController, PublicTicketController
+from interfaces.http.controllers.public import (
+    JoinQrController,
+    PublicSiteController,
+    PublicTicketController,
+)
 from interfaces.http.controllers.public_live import public_ticket_socket
 from interfaces.http.controllers.queues import QueueController
 from interfaces.http.controllers.stats import StatsController
@@ -118,6 +122,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             PublicSiteController,
             PublicTicketController,
             public_ticket_socket,
+            JoinQrController,
             queue_socket,
             agent_socket,
             pages_router(),

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from interfaces.http.join_qr import qr_matrix
 from tests.e2e.conftest import running_api
 from tests.e2e.support import (
     API,
@@ -28,6 +29,7 @@ from tests.e2e.support import (
     login,
     open_floor,
 )
+from tests.unit.test_join_qr import dark_modules
 
 pytestmark = pytest.mark.e2e
 
@@ -220,7 +222,7 @@ def test_joins_are_limited_per_address_and_per_phone(admin):
     assert_problem(refused, 429, "too_many_requests")
     assert refused.headers["RateLimit-Policy"].startswith('"public_join_address"')
 
-    phone = f"+336{uuid.uuid4().int % 10**8:08d}"
+    phone = f"+3361234{uuid.uuid4().int % 10**4:04d}"  # a valid French mobile number
     for _ in range(JOINS_PER_PHONE):
         Customer(admin.client).joined(slug, site_id, service_id, phone=phone)
     spaced = phone[:3] + " " + phone[3:]  # the same number, written otherwise
@@ -271,3 +273,25 @@ def _ticket_id(admin: Session, queue_id: str, number: str) -> str:
     admin.settle()
     listed = admin.list(f"tickets/?queue_id={queue_id}")
     return next(ticket["id"] for ticket in listed if ticket["number"] == number)
+
+
+def test_staff_print_a_qr_code_of_the_join_page(admin, new_tenant):
+    slug, site_id, _, _ = floor_of(admin)
+    response = admin.get(f"sites/{site_id}/join-qr.svg")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("image/svg+xml")
+    url = f"{str(admin.client.base_url).rstrip('/')}/join/{slug}/{site_id}"
+    assert response.headers["x-join-url"] == url
+    expected = {
+        (row, column)
+        for row, modules in enumerate(qr_matrix(url))
+        for column, dark in enumerate(modules)
+        if dark
+    }
+    assert dark_modules(response.content) == expected
+    assert admin.client.get(f"/join/{slug}/{site_id}").status_code == 200  # the page it opens
+
+    other = login(admin.client, (tenant := new_tenant()), tenant.admin_email)
+    assert_problem(other.get(f"sites/{site_id}/join-qr.svg"), 404)
+    anonymous = admin.client.get(f"{API}/tenants/{slug}/sites/{site_id}/join-qr.svg")
+    assert_problem(anonymous, 401)

@@ -9,24 +9,32 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, Request, get, post
-from litestar.di import Provide
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
+from application.identity import Principal
 from application.public_tickets import PublicSite, PublicTicket, PublicTickets
-from interfaces.http.controllers.common import problems
+from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, problems
+from interfaces.http.join_qr import qr_svg
 from interfaces.http.public_schemas import PublicJoin, PublicJoined
 from interfaces.http.rate_limits import client_address, limit_public_join, limit_public_request
+from interfaces.http.security import scoped
 
 
-def provide_public_tickets(request: Request) -> PublicTickets:
-    """The process's public-tickets context (built once by the composition root); every
-    public request is counted against its client's address first."""
-    limit_public_request(request)
+def public_tickets_of(request: Request) -> PublicTickets:
+    """The process's public-tickets context, built once by the composition root."""
     public = request.app.state.container.public
     if public is None:
         raise RuntimeError("the container was built without the public tickets context")
     return public
+
+
+def provide_public_tickets(request: Request) -> PublicTickets:
+    """The public-tickets context, once the request was counted against its client's address
+    (every public request is)."""
+    limit_public_request(request)
+    return public_tickets_of(request)
 
 
 PUBLIC = {"public": Provide(provide_public_tickets, sync_to_thread=False)}
@@ -118,3 +126,41 @@ class PublicTicketController(Controller):
         """Move the waiting ticket back a few places (``more_time_places``), once per ticket
         (409 ``more_time_used`` the second time, 409 when not waiting)."""
         return public.take_more_time(token, client_ip=client_address(request))
+
+
+class JoinQrController(Controller):
+    """The printable QR code of a site's join page (staff)."""
+
+    path = f"{TENANT_PATH}/sites/{{site_id:uuid}}/join-qr.svg"
+    tags = ["sites"]
+    dependencies = {
+        **TENANT_SCOPED,
+        "public": Provide(public_tickets_of, sync_to_thread=False),
+    }
+
+    @get(
+        "/",
+        operation_id="getJoinQrCode",
+        sync_to_thread=True,
+        media_type="image/svg+xml",
+        responses=problems(401, 403, 404, 503),
+        **scoped("sites:read"),
+    )
+    def join_qr(
+        self,
+        request: Request,
+        member: NamedDependency[Principal],
+        public: PublicTickets,
+        slug: FromPath[str],
+        site_id: FromPath[UUID],
+    ) -> Response[bytes]:
+        """An SVG QR code of the site's public join page (``/join/{slug}/{site_id}``), at
+        ``SMARTQUEUE_PUBLIC_BASE_URL`` or, when unset, the address this request came to."""
+        public.tenant_site(slug, site_id)  # 404 for a site of another tenant
+        base = request.app.state.container.settings.public.base_url or str(request.base_url)
+        url = f"{base.rstrip('/')}/join/{slug}/{site_id}"
+        return Response(
+            qr_svg(url),
+            media_type="image/svg+xml",
+            headers={"Cache-Control": "no-cache", "X-Join-Url": url},
+        )

@@ -55,7 +55,7 @@ class PublicSiteController(Controller):
         responses=problems(400, 404, 429, 503),
     )
     def get_site(
-        self, public: PublicTickets, slug: FromPath[str], site_id: FromPath[UUID]
+        self, public: NamedDependency[PublicTickets], slug: FromPath[str], site_id: FromPath[UUID]
     ) -> PublicSite:
         """The site's name, whether it is open now, the services that have an open queue, and
         the languages of the pages."""
@@ -71,7 +71,7 @@ class PublicSiteController(Controller):
     def join(
         self,
         request: Request,
-        public: PublicTickets,
+        public: NamedDependency[PublicTickets],
         slug: FromPath[str],
         site_id: FromPath[UUID],
         data: JSONBody[PublicJoin],
@@ -97,7 +97,9 @@ class PublicTicketController(Controller):
     dependencies = PUBLIC
 
     @get("/", operation_id="getPublicTicket", sync_to_thread=True, responses=TICKET_ERRORS)
-    def get_ticket(self, public: PublicTickets, token: FromPath[str]) -> PublicTicket:
+    def get_ticket(
+        self, public: NamedDependency[PublicTickets], token: FromPath[str]
+    ) -> PublicTicket:
         """The ticket's number, status, position and ETA when waiting, the counter when called,
         its queue's name and waiting count, and whether more time was used. No personal data."""
         return public.get_ticket(token)
@@ -109,7 +111,9 @@ class PublicTicketController(Controller):
         sync_to_thread=True,
         responses=TICKET_ERRORS,
     )
-    def cancel(self, request: Request, public: PublicTickets, token: FromPath[str]) -> PublicTicket:
+    def cancel(
+        self, request: Request, public: NamedDependency[PublicTickets], token: FromPath[str]
+    ) -> PublicTicket:
         """Withdraw the waiting ticket (409 once it was called or is finished)."""
         return public.cancel(token, client_ip=client_address(request))
 
@@ -121,7 +125,7 @@ class PublicTicketController(Controller):
         responses=TICKET_ERRORS,
     )
     def more_time(
-        self, request: Request, public: PublicTickets, token: FromPath[str]
+        self, request: Request, public: NamedDependency[PublicTickets], token: FromPath[str]
     ) -> PublicTicket:
         """Move the waiting ticket back a few places (``more_time_places``), once per ticket
         (409 ``more_time_used`` the second time, 409 when not waiting)."""
@@ -150,7 +154,7 @@ class JoinQrController(Controller):
         self,
         request: Request,
         member: NamedDependency[Principal],
-        public: PublicTickets,
+        public: NamedDependency[PublicTickets],
         slug: FromPath[str],
         site_id: FromPath[UUID],
     ) -> Response[bytes]:

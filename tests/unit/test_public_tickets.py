@@ -157,3 +157,14 @@ def test_another_tenants_slug_does_not_find_the_site():
     other, *_ = setup()
     with pytest.raises(ResourceNotFound):
         public.get_site(slug, other.site_id)
+
+
+def test_a_site_is_open_within_todays_hours_and_closed_on_its_closed_dates():
+    world, public, slug, service, _queue = setup()
+    monday = {"monday": [{"open": "08:00", "close": "12:00"}]}  # the morning is 10:00 in Paris
+    world.app.change_site(world.context, world.site_id, opening_hours=monday)
+    assert public.get_site(slug, world.site_id).open
+    assert join(public, slug, world, service).ticket.number == "A-001"
+
+    world.app.change_site(world.context, world.site_id, closed_dates=["2024-01-15"])
+    assert not public.get_site(slug, world.site_id).open

@@ -160,3 +160,24 @@ class Directory(Protocol):
 
     def agents(self, tenant_id: UUID, page: PageRequest) -> Page[AgentView]:
         """A page of the tenant's agents in the order their users were registered."""
+
+
+@dataclass(frozen=True)
+class TicketPass:
+    """What a customer's ticket link proves: this one ticket of this tenant, until
+    ``expires_at``. No personal data: the link travels in SMS and email."""
+
+    tenant_id: UUID
+    ticket_id: UUID
+    expires_at: datetime
+
+
+class TicketPasses(Protocol):
+    """Capability tokens of the public "my ticket" page: unguessable, one ticket each, expiring
+    with the ticket's day. Verification cannot tell a forged token from an expired one."""
+
+    def issue(self, ticket_pass: TicketPass) -> str:
+        """A URL-safe token proving ``ticket_pass``."""
+
+    def verify(self, token: str) -> TicketPass | None:
+        """The pass ``token`` proves, or ``None`` when it is malformed, forged or expired."""

@@ -18,6 +18,7 @@ from domain.agents import Agent
 from domain.customers import Customer
 from domain.errors import (
     CustomerNotFound,
+    IllegalTransition,
     InvalidInput,
     QueueNotFound,
     ResourceNotFound,
@@ -136,11 +137,18 @@ class Tickets:
 
     @retry_on_conflict
     def cancel_ticket(
-        self, context: CommandContext, ticket_id: UUID, reason: str = ""
+        self,
+        context: CommandContext,
+        ticket_id: UUID,
+        reason: str = "",
+        only_waiting: bool = False,
     ) -> TicketView:
-        """Withdraw a ticket that is waiting or called."""
+        """Withdraw a ticket that is waiting or called (with ``only_waiting``, a waiting one
+        only: its customer may not withdraw it once an agent called it)."""
         ticket = self.store.load(Ticket, ticket_id, context.tenant_id, TicketNotFound)
         was_waiting = ticket.status == TicketStatus.WAITING
+        if only_waiting and not was_waiting:
+            raise IllegalTransition("cancel", ticket.status)
         agent_id = ticket.agent_id
         ticket.cancel(self.store.clock(), reason)
         changed: list = [ticket]
@@ -154,6 +162,20 @@ class Tickets:
             changed.extend(self._released_agent(agent_id, ticket.id))
         self.store.save_in_context(context, *changed)
         return ticket_view(self.store, ticket)
+
+    @retry_on_conflict
+    def give_more_time(self, context: CommandContext, ticket_id: UUID, places: int) -> TicketView:
+        """Move a waiting ticket ``places`` places back in its line (no further than last), at
+        its customer's request: once per ticket (``MoreTimeUsed`` the second time)."""
+        ticket = self.store.load(Ticket, ticket_id, context.tenant_id, TicketNotFound)
+        now = self.store.clock()
+        ticket.take_more_time(places, now)
+        queue = self.store.load(Queue, ticket.queue_id, context.tenant_id, QueueNotFound)
+        if queue.entry(ticket.id) is None:
+            raise StaleRead  # called meanwhile: the retry refuses it as a called ticket
+        queue.move_back(ticket.id, places, now)
+        self.store.save_in_context(context, ticket, queue)
+        return ticket_view(self.store, ticket, queue)
 
     @retry_on_conflict
     def transfer_ticket(

@@ -42,6 +42,12 @@ class IllegalTransition(TicketError):
         self.status = status
 
 
+class MoreTimeUsed(TicketError):
+    """Raised when a customer asks for more time a second time for the same ticket."""
+
+    code = "more_time_used"
+
+
 class QueueError(Conflict):
     """Base of queue refusals."""
 

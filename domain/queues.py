@@ -211,6 +211,63 @@ class Queue(Aggregate):
     def _ticket_left(self, ticket_id: UUID, reason: str) -> None:
         self.waiting = [entry for entry in self.waiting if entry.ticket_id != ticket_id]
 
+    def move_back(self, ticket_id: UUID, places: int, now: datetime) -> int:
+        """Move a waiting ticket ``places`` places back in the line (no further than last) and
+        return how many places it actually moved.
+
+        Under any policy the ticket takes the sort inputs of the entry it now follows (its
+        priority and deadline) and a rank just after that entry's, so it lands right behind it
+        whatever the policy, now or after a reconfiguration.
+        """
+        if places < 1:
+            raise InvalidInput("a ticket moves back at least one place")
+        ordered = order_waiting(self.waiting, now, Policy(self.policy))
+        index = next((i for i, e in enumerate(ordered) if e.ticket_id == ticket_id), None)
+        if index is None:
+            raise QueueError("the ticket does not wait in this queue")
+        others = ordered[:index] + ordered[index + 1 :]
+        target = min(index + places, len(others))
+        if target == index:
+            return 0  # already last
+        ahead = others[target - 1]
+        rank = self._rank_after(ahead, ticket_id)
+        if rank is None:
+            # Halving the gap ran out of float precision: respace the line first.
+            in_order = sorted(self.waiting, key=lambda entry: entry.rank)
+            self._renumbered(ticket_ids=[entry.ticket_id for entry in in_order])
+            ahead = self.entry(ahead.ticket_id) or ahead
+            rank = self._rank_after(ahead, ticket_id)
+        self._ticket_moved_back(
+            ticket_id=ticket_id,
+            rank=rank,
+            priority=ahead.priority,
+            issued_at=ahead.issued_at,
+            target_wait_seconds=ahead.target_wait_seconds,
+        )
+        return target - index
+
+    def _rank_after(self, ahead: WaitingTicket, moving: UUID) -> float | None:
+        """A rank between ``ahead``'s and the next higher one of the line (``moving`` aside),
+        or ``None`` when no float lies strictly between them."""
+        higher = [e.rank for e in self.waiting if e.ticket_id != moving and e.rank > ahead.rank]
+        if not higher:
+            return max(self.next_rank, ahead.rank + 1.0)
+        rank = (ahead.rank + min(higher)) / 2.0
+        return rank if ahead.rank < rank < min(higher) else None
+
+    @event("TicketMovedBack")
+    def _ticket_moved_back(
+        self,
+        ticket_id: UUID,
+        rank: float,
+        priority: int,
+        issued_at: datetime,
+        target_wait_seconds: int,
+    ) -> None:
+        moved = WaitingTicket(ticket_id, rank, priority, issued_at, target_wait_seconds)
+        self.waiting = [moved if e.ticket_id == ticket_id else e for e in self.waiting]
+        self.next_rank = max(self.next_rank, rank + 1.0)
+
     def entry(self, ticket_id: UUID) -> WaitingTicket | None:
         """The waiting-line entry of a ticket, if it waits here."""
         return next((entry for entry in self.waiting if entry.ticket_id == ticket_id), None)

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import IllegalTransition
+from domain.errors import IllegalTransition, MoreTimeUsed
 
 
 class TicketStatus(StrEnum):
@@ -79,6 +79,7 @@ class Ticket(Aggregate):
         self.finished_at: datetime | None = None
         self.recalls = 0
         self.transfers = 0
+        self.more_time_used = False
 
     def check_can(self, action: str) -> TicketStatus:
         """Return the status ``action`` leads to, or raise :class:`IllegalTransition`."""
@@ -173,6 +174,19 @@ class Ticket(Aggregate):
     def _cancelled(self, at: datetime, reason: str) -> None:
         self.status = TicketStatus.CANCELLED
         self.finished_at = at
+
+    def take_more_time(self, places: int, at: datetime) -> None:
+        """The waiting customer asks to be moved ``places`` places back; once per ticket (the
+        queue moves the entry: see ``Queue.move_back``)."""
+        if self.status != TicketStatus.WAITING:
+            raise IllegalTransition("give more time to", self.status)
+        if self.more_time_used:
+            raise MoreTimeUsed("this ticket has already been given more time once")
+        self._more_time_taken(places=places, at=at)
+
+    @event("MoreTimeTaken")
+    def _more_time_taken(self, places: int, at: datetime) -> None:
+        self.more_time_used = True
 
     def transfer(
         self, to_queue_id: UUID, to_service_id: UUID, placement: str, at: datetime

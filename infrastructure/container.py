@@ -26,6 +26,7 @@ from application.idempotency import IdempotencyStore, KeyPolicy
 from application.identity import Identity
 from application.live import LiveViews
 from application.ports import WaitEstimator
+from application.public_tickets import PublicContexts, PublicTickets
 from application.queues import Queues
 from application.readiness import ReadinessProbe
 from application.sign_in import SecretSignIn
@@ -37,6 +38,7 @@ from application.tickets import Tickets
 from infrastructure.following.positions import PostgresProjectionPositions
 from infrastructure.identity.credentials import Argon2Hasher, PostgresCredentialStore
 from infrastructure.identity.devices import PostgresDeviceCredentials
+from infrastructure.identity.ticket_passes import HmacTicketPasses, derive_pass_key
 from infrastructure.identity.tokens import JwtTokenService, load_signing_key
 from infrastructure.postgres.database import event_store_env, open_pool, resolve_database_url
 from infrastructure.postgres.roles import (
@@ -99,6 +101,8 @@ class Container:
     closed: bool = field(default=False)
     request_limits: RedisRequestLimiter | None = None
     """Request rates per access token, per kiosk and per queue."""
+    public: PublicTickets | None = None
+    """Remote join and "my ticket" (the customer's side, no staff token)."""
 
     @functools.cached_property
     def readiness(self) -> ReadinessProbe:
@@ -139,9 +143,10 @@ def build_container(settings: Settings) -> Container:
     app = SmartQueue(env=event_store_env(database_url, settings, create_tables=False))
     client = connect_redis(redis_url)
     auth = settings.auth
+    signing_key = load_signing_key(auth.jwt_secret, settings.home)
     tokens = JwtTokenService(
         client,
-        key=load_signing_key(auth.jwt_secret, settings.home),
+        key=signing_key,
         issuer=auth.issuer,
         audience=auth.audience,
         access_ttl_seconds=auth.token_ttl_seconds,
@@ -183,6 +188,9 @@ def build_container(settings: Settings) -> Container:
     )
     agent_board = PostgresAgentBoard(read_engine)
     ticket_queries = TicketQueries(PostgresTicketRecords(read_engine), wait_estimator)
+    catalogue = Catalogue(app)
+    tickets = Tickets(app)
+    customers = Customers(app, PostgresCustomerProfiles(pool))
     return Container(
         settings=settings,
         database_url=database_url,
@@ -192,11 +200,11 @@ def build_container(settings: Settings) -> Container:
         redis=client,
         read_engine=read_engine,
         tenancy=tenancy,
-        catalogue=Catalogue(app),
+        catalogue=catalogue,
         queues=queues,
-        tickets=Tickets(app),
+        tickets=tickets,
         staffing=staffing,
-        customers=Customers(app, PostgresCustomerProfiles(pool)),
+        customers=customers,
         identity=identity,
         devices=devices,
         idempotency=PostgresIdempotencyStore(pool, policy),
@@ -211,6 +219,14 @@ def build_container(settings: Settings) -> Container:
         ),
         socket_tickets=RedisSocketTickets(client, settings.live.socket_ticket_seconds),
         request_limits=request_limiter(redis_url, settings),
+        public=PublicTickets(
+            app,
+            PublicContexts(catalogue, queues, tickets, customers),
+            ticket_queries,
+            HmacTicketPasses(derive_pass_key(signing_key)),
+            more_time_places=settings.public.more_time_places,
+            max_waiting=settings.limits.queue_max_waiting or None,
+        ),
     )
 
 
@@ -223,6 +239,9 @@ def request_limiter(redis_url: str, settings: Settings) -> RedisRequestLimiter:
             "token": limits.api_per_access,
             "device": limits.kiosk_per_device,
             "queue": limits.kiosk_per_queue,
+            "public": settings.public.requests_per_address,
+            "public_join_address": settings.public.joins_per_address,
+            "public_join_phone": settings.public.joins_per_phone,
         },
     )
 

@@ -4,11 +4,11 @@ Two read models of DESIGN §3 from one projection, because they share their even
 
 - *tickets list*: one row per ticket, updated by its own events (``Ticket.*``);
 - *ticket positions*: the waiting line of each queue, entry for entry as the ``Queue`` aggregate
-  keeps it (``Queue.TicketJoined`` / ``TicketLeft`` / ``Renumbered``), and each queue's current
-  policy (``Queue.Opened`` / ``Reconfigured``). Every policy is a static sort key
-  (``domain/policies.py``), so a ticket's position is 1 + the entries of its queue whose key sorts
-  before its own, counted at query time: a reconfigured policy reorders every line at once, and a
-  call moves everybody up without rewriting a row.
+  keeps it (``Queue.TicketJoined`` / ``TicketLeft`` / ``Renumbered`` / ``TicketMovedBack``),
+  and each queue's current policy (``Queue.Opened`` / ``Reconfigured``). Every policy is a
+  static sort key (``domain/policies.py``), so a ticket's position is 1 + the entries of its
+  queue whose key sorts before its own, counted at query time: a reconfigured policy reorders
+  every line at once, and a call moves everybody up without rewriting a row.
 
 Mirroring the queue's own entries (rather than re-deriving ranks from tickets) is what makes
 positions equal ``Queue.position_of``: a transfer placed ``first``, ``last`` or ``sorted`` and a
@@ -98,7 +98,7 @@ class TicketsView(Protocol):
         """Replace the ticket's row by ``change(row)``; nothing if the row is unknown."""
 
     def join_line(self, entry: LineEntry) -> None:
-        """A ticket joined a queue's waiting line."""
+        """A ticket joined a queue's waiting line (or its entry there was replaced)."""
 
     def leave_line(self, queue_id: UUID, ticket_id: UUID) -> None:
         """A ticket left a queue's waiting line (called, cancelled, transferred away)."""
@@ -141,6 +141,20 @@ def _joined(_: Any, event: Queue.TicketJoined, position: int, view: TicketsView)
 
 def _left(_: Any, event: Queue.TicketLeft, position: int, view: TicketsView) -> None:
     view.leave_line(event.originator_id, event.ticket_id)
+
+
+def _moved_back(_: Any, event: Queue.TicketMovedBack, position: int, view: TicketsView) -> None:
+    # The entry takes the sort inputs the queue gave it: an upsert of the line entry.
+    view.join_line(
+        LineEntry(
+            queue_id=event.originator_id,
+            ticket_id=event.ticket_id,
+            tenant_id=_tenant(event),
+            rank=float(event.rank),
+            priority_order=-event.priority,
+            deadline=event.issued_at + timedelta(seconds=event.target_wait_seconds),
+        )
+    )
 
 
 def _renumbered(_: Any, event: Queue.Renumbered, position: int, view: TicketsView) -> None:
@@ -240,6 +254,7 @@ class TicketsProjection(Projection[TicketsView]):
         Queue.TicketJoined: _joined,
         Queue.TicketLeft: _left,
         Queue.Renumbered: _renumbered,
+        Queue.TicketMovedBack: _moved_back,
         Ticket.Issued: _issued,
         Ticket.Called: _called,
         Ticket.Recalled: _recalled,

@@ -21,6 +21,7 @@ from infrastructure.settings.behaviour import (
     LimitSettings,
     LiveSettings,
     ProxySettings,
+    PublicSettings,
     ReadSettings,
     StatsSettings,
     SupervisionSettings,
@@ -51,6 +52,7 @@ __all__ = [
     "LogSettings",
     "NotifySettings",
     "ProxySettings",
+    "PublicSettings",
     "ReadSettings",
     "RedisSettings",
     "Settings",
@@ -84,6 +86,7 @@ class Settings:
     live: LiveSettings = field(default_factory=LiveSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     proxies: ProxySettings = field(default_factory=ProxySettings)
+    public: PublicSettings = field(default_factory=PublicSettings)
     eta: EtaSettings = field(default_factory=EtaSettings)
     supervision: SupervisionSettings = field(default_factory=SupervisionSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)

@@ -109,6 +109,35 @@ class LimitSettings:
 
 
 @dataclass(frozen=True)
+class PublicSettings:
+    """The customer's own pages: remote join and "my ticket" (no staff token)."""
+
+    requests_per_address: str = env(
+        "SMARTQUEUE_PUBLIC_LIMIT_ADDRESS", "300/minute", parse=rate, form=RATE
+    )
+    """SMARTQUEUE_PUBLIC_LIMIT_ADDRESS: public API requests (join pages, "my ticket" polls and
+    actions) one client address may make (default ``300/minute``: a whole office behind one
+    address following its tickets)."""
+    joins_per_address: str = env(
+        "SMARTQUEUE_PUBLIC_JOIN_LIMIT_ADDRESS", "10/hour", parse=rate, form=RATE
+    )
+    """SMARTQUEUE_PUBLIC_JOIN_LIMIT_ADDRESS: tickets one client address may take remotely
+    (default ``10/hour``)."""
+    joins_per_phone: str = env(
+        "SMARTQUEUE_PUBLIC_JOIN_LIMIT_PHONE", "3/hour", parse=rate, form=RATE
+    )
+    """SMARTQUEUE_PUBLIC_JOIN_LIMIT_PHONE: tickets taken remotely with one phone number
+    (default ``3/hour``); remote joins also count against the queue's kiosk limit."""
+    base_url: str = env("SMARTQUEUE_PUBLIC_BASE_URL", "")
+    """SMARTQUEUE_PUBLIC_BASE_URL: the address customers reach the pages at
+    (``https://queue.example.com``), printed in join-page QR codes; empty (the default) uses
+    the address the staff member's request came to."""
+    more_time_places: Positive = env("SMARTQUEUE_MORE_TIME_PLACES", 3)
+    """SMARTQUEUE_MORE_TIME_PLACES: places a waiting ticket moves back when its customer asks
+    for more time, once per ticket (default 3)."""
+
+
+@dataclass(frozen=True)
 class ProxySettings:
     """Which reverse proxies may name the client's address."""
 

@@ -36,6 +36,12 @@ from interfaces.http.controllers.live import (
     queue_socket,
 )
 from interfaces.http.controllers.platform import TenantController
+from interfaces.http.controllers.public import (
+    JoinQrController,
+    PublicSiteController,
+    PublicTicketController,
+)
+from interfaces.http.controllers.public_live import public_ticket_socket
 from interfaces.http.controllers.queues import QueueController
 from interfaces.http.controllers.stats import StatsController
 from interfaces.http.controllers.tenancy import ServiceController, SiteController
@@ -121,6 +127,8 @@ USE_CASES: dict[str, Callable[[Container], Any]] = {
     "consistency": attrgetter("consistency"),
     "probe": attrgetter("readiness"),
     "max_waiting": lambda container: container.settings.limits.queue_max_waiting or None,
+    "public": attrgetter("public"),
+    "public_base_url": lambda container: container.settings.public.base_url,
     "sockets": live_sockets,
     "event_contract": lambda container: asyncapi_document(),
 }
@@ -175,6 +183,10 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             DeviceController,
             DeviceAuthController,
             SocketTicketController,
+            PublicSiteController,
+            PublicTicketController,
+            public_ticket_socket,
+            JoinQrController,
             queue_socket,
             agent_socket,
             pages_router(),

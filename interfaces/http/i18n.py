@@ -40,6 +40,9 @@ TITLES: dict[str, dict[str, str]] = {
         "device_conflict": "Action not allowed in the device's current state",
         "device_revoked": "The device was revoked",
         "wrong_site": "This device may only act on its own site",
+        "site_closed": "The site is closed now",
+        "more_time_used": "More time was already given to this ticket",
+        "queue_full": "The queue is full; try again later",
     },
     "fr": {
         "bad_request": "Requête mal formée",
@@ -78,6 +81,9 @@ TITLES: dict[str, dict[str, str]] = {
         "device_conflict": "Action impossible dans l'état actuel de l'appareil",
         "device_revoked": "L'appareil a été révoqué",
         "wrong_site": "Cet appareil ne peut agir que sur son propre site",
+        "site_closed": "Le site est fermé pour le moment",
+        "more_time_used": "Ce ticket a déjà obtenu plus de temps",
+        "queue_full": "La file est complète ; réessayez plus tard",
     },
 }
 DEFAULT_LANGUAGE = "en"

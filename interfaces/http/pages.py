@@ -1,4 +1,5 @@
-"""The hall display and kiosk pages: plain HTML, CSS and ES modules served by the API.
+"""The hall display, kiosk and public (join, "my ticket") pages: plain HTML, CSS and ES
+modules served by the API.
 
 The pages are not API operations, so they stay out of the OpenAPI document. Their assets are
 served under ``/static/<content hash>/``: a new release gets new URLs, so the assets can be cached
@@ -8,8 +9,10 @@ for a year while the pages themselves are revalidated on every load.
 from __future__ import annotations
 
 import hashlib
+import re
 from functools import cache
 from pathlib import Path
+from uuid import UUID
 
 from litestar import Response, Router, get
 from litestar.datastructures import CacheControlHeader
@@ -21,6 +24,7 @@ from domain.tenancy import SLUG
 
 STATIC_DIRECTORY = Path(__file__).with_name("static")
 ASSET_SUFFIXES = {".js", ".css"}
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -67,7 +71,8 @@ def _add_security_headers(response: Response) -> Response:
 
 
 def pages_router() -> Router:
-    """``GET /display/{slug}/`` and ``GET /kiosk/{slug}/``, and their assets under ``/static``."""
+    """``GET /display/{slug}/``, ``/kiosk/{slug}/``, the public ``/join/{slug}/{site_id}`` and
+    ``/t/{token}``, and their assets under ``/static``."""
     static_prefix = f"/static/{asset_version()}"
 
     def page(name: str):
@@ -94,4 +99,22 @@ def pages_router() -> Router:
         cache_control=CacheControlHeader(public=True, max_age=365 * 24 * 3600, immutable=True),
         after_request=_add_security_headers,
     )
-    return Router(path="/", route_handlers=[page("display"), page("kiosk"), assets])
+
+    @get("/join/{slug:str}/{site_id:uuid}", name="join-page", include_in_schema=False)
+    async def join_page(slug: FromPath[str], site_id: FromPath[UUID]) -> Response[bytes]:
+        """A site's public join page (no sign-in: the customer's own side)."""
+        if not SLUG.match(slug):
+            raise NotFoundException()
+        return Response(_page("join", static_prefix), media_type="text/html", headers=PAGE_HEADERS)
+
+    @get("/t/{token:str}", name="ticket-page", include_in_schema=False)
+    async def ticket_page(token: FromPath[str]) -> Response[bytes]:
+        """A customer's "my ticket" page; the token in its path is the ticket's capability."""
+        if not TOKEN.match(token):
+            raise NotFoundException()
+        return Response(
+            _page("ticket", static_prefix), media_type="text/html", headers=PAGE_HEADERS
+        )
+
+    pages = [page("display"), page("kiosk"), join_page, ticket_page, assets]
+    return Router(path="/", route_handlers=pages)

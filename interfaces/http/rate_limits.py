@@ -17,6 +17,7 @@ the window has room again. The counts live in Redis, shared by every API process
 
 from __future__ import annotations
 
+import hashlib
 from typing import Protocol
 from uuid import UUID
 
@@ -26,6 +27,11 @@ from litestar.exceptions import TooManyRequestsException
 from application.identity import Principal
 
 TOKEN_POLICY, DEVICE_POLICY, QUEUE_POLICY = "token", "device", "queue"
+PUBLIC_POLICY, JOIN_ADDRESS_POLICY, JOIN_PHONE_POLICY = (
+    "public",
+    "public_join_address",
+    "public_join_phone",
+)
 
 
 class RateVerdict(Protocol):
@@ -94,3 +100,29 @@ def limit_public_issue(request: Request, who: str, queue_id: UUID) -> None:
         return
     enforce(limiter.hit(DEVICE_POLICY, who), "from this kiosk")
     enforce(limiter.hit(QUEUE_POLICY, str(queue_id)), "into this queue from kiosks")
+
+
+def client_address(request: Request) -> str:
+    """The client's address (the proxy-resolved peer), ``unknown`` when the server has none."""
+    return request.client.host if request.client else "unknown"
+
+
+def limit_public_request(request: Request) -> None:
+    """Count a request of the public API (no token) against the client's address."""
+    limiter = _limiter(request)
+    if limiter is not None:
+        enforce(limiter.hit(PUBLIC_POLICY, client_address(request)), "from this address")
+
+
+def limit_public_join(request: Request, phone: str | None, queue_id: UUID) -> None:
+    """Count a remote join against the client's address, the phone given (a digest of its
+    E.164 form, so Redis holds no number) and the queue (shared with kiosks)."""
+    limiter = _limiter(request)
+    if limiter is None:
+        return
+    address = client_address(request)
+    enforce(limiter.hit(JOIN_ADDRESS_POLICY, address), "to join from this address")
+    if phone is not None:
+        digest = hashlib.sha256(phone.encode()).hexdigest()[:32]
+        enforce(limiter.hit(JOIN_PHONE_POLICY, digest), "to join with this phone number")
+    enforce(limiter.hit(QUEUE_POLICY, str(queue_id)), "into this queue")

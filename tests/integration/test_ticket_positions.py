@@ -1,7 +1,7 @@
 """The tickets read model on real PostgreSQL: every waiting ticket's position equals the write
 model's ``Queue.position_of``, and every ticket reads as the write model answers, whatever the
-history of issues, calls, transfers (first, last, sorted), cancellations, priorities and policy
-changes over fifo, priority and sla queues."""
+history of issues, calls, transfers (first, last, sorted), cancellations, "more time" requests,
+priorities and policy changes over fifo, priority and sla queues."""
 
 from __future__ import annotations
 

@@ -35,6 +35,7 @@ STEP = st.one_of(
         st.just("transfer"), st.integers(0, 30), st.integers(0, 2), st.sampled_from(PLACEMENTS)
     ),
     st.tuples(st.just("cancel"), st.integers(0, 30)),
+    st.tuples(st.just("more_time"), st.integers(0, 30), st.integers(1, 4)),
     st.tuples(st.just("serve"), st.integers(0, 1)),
     st.tuples(st.just("no_show"), st.integers(0, 1)),
     st.tuples(st.just("policy"), st.integers(0, 2), st.sampled_from(POLICIES)),
@@ -127,6 +128,8 @@ class Floor:
             ticket = self.tickets[step[1] % len(self.tickets)]
             if action == "cancel":
                 self.container.tickets.cancel_ticket(context, ticket)
+            elif action == "more_time":
+                self.container.tickets.give_more_time(context, ticket, step[2])
             else:
                 _, _, queue, placement = step
                 self.container.tickets.transfer_ticket(

@@ -71,6 +71,21 @@ class QueueModel:
     def remove(self, ticket_id: UUID) -> None:
         self.line = [t for t in self.line if t.ticket_id != ticket_id]
 
+    def move_back(self, ticket_id: UUID, places: int) -> int:
+        """Take the ticket out, then put it right behind the one now ``places`` places past it
+        in calling order, with that one's priority and deadline (and so next in any policy)."""
+        ordered = self.ordered()
+        index = next(i for i, t in enumerate(ordered) if t.ticket_id == ticket_id)
+        others = [t for t in ordered if t.ticket_id != ticket_id]
+        target = min(index + places, len(others))
+        if target == index:
+            return 0
+        ahead = others[target - 1]
+        self.remove(ticket_id)
+        moved = ModelTicket(ticket_id, ahead.priority, ahead.issued_at, ahead.target_wait_seconds)
+        self.line.insert(self.line.index(ahead) + 1, moved)
+        return target - index
+
 
 # Few distinct values, so equal priorities, equal issue times and equal deadlines all happen.
 arrivals = st.tuples(
@@ -169,6 +184,13 @@ class QueueMachine(RuleBasedStateMachine):
         ticket = data.draw(st.sampled_from(self.model.line))
         self.queue.remove(ticket.ticket_id, reason="cancelled")
         self.model.remove(ticket.ticket_id)
+
+    @precondition(lambda self: self.model.line)
+    @rule(data=st.data(), places=st.integers(min_value=1, max_value=5))
+    def move_back(self, data, places: int) -> None:
+        ticket = data.draw(st.sampled_from(self.model.line))
+        moved = self.queue.move_back(ticket.ticket_id, places, self.now)
+        assert moved == self.model.move_back(ticket.ticket_id, places)
 
     @rule()
     def remove_a_ticket_that_does_not_wait(self) -> None:

@@ -57,3 +57,31 @@ def test_an_impossible_tenant_slug_is_not_found(http: httpx.Client):
     response = http.get("/kiosk/Not_A_Slug/")
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize(
+    ("path", "module"),
+    [
+        ("/join/demo-bank/0b1e7f0e-51d5-4a3b-9b85-3f0d7e1c2a44", "join.js"),
+        ("/t/AbC-123_xyz", "ticket.js"),
+    ],
+)
+def test_the_public_pages_are_served_with_the_same_strict_policy(
+    http: httpx.Client, path: str, module: str
+):
+    for variant in (path, f"{path}/"):
+        response = http.get(variant)
+        assert response.status_code == 200, (variant, response.text)
+        assert "script-src 'self'" in response.headers["content-security-policy"]
+        assert response.headers["referrer-policy"] == "no-referrer"  # the token stays in the URL
+        assert response.headers["cache-control"] == "no-cache"
+    assert {asset.rsplit("/", 1)[1] for asset in _assets(response.text)} == {"pages.css", module}
+
+
+def test_a_malformed_public_page_address_is_404(http: httpx.Client):
+    for path in (
+        "/join/Not A Slug/0b1e7f0e-51d5-4a3b-9b85-3f0d7e1c2a44",
+        "/join/demo/nope",
+        "/t/a.b",
+    ):
+        assert http.get(path).status_code == 404, path

@@ -1,0 +1,343 @@
+"""The customer's side, with no staff token: a site's join page and "my ticket".
+
+A customer joins a site's open service and gets a ticket and a capability token (a
+:class:`~application.ports.TicketPass`): the link ``/t/{token}`` is all they hold. Everything
+they see through it is about that one ticket and its queue, with no personal data; a token that
+is malformed, forged, expired or names a ticket of nobody reads exactly like a missing ticket.
+
+Tickets are issued and withdrawn by the queueing commands; this context only adds who may ask.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from application.app import SmartQueue
+from application.base import utc_now
+from application.catalogue import Catalogue
+from application.context import CommandContext
+from application.customers import Customers
+from application.paging import PageRequest
+from application.ports import TicketPass, TicketPasses
+from application.queues import Queues
+from application.ticket_queries import TicketQueries
+from application.tickets import Tickets
+from application.views import QueueView, SiteView, TicketView
+from domain.contact import check_customer_name, normalise_phone
+from domain.customers import LANGUAGES
+from domain.errors import Conflict, InvalidInput, ResourceNotFound, TicketNotFound
+from domain.hours import WEEKDAYS, minutes_of
+from domain.queues import QueueStatus
+from domain.tenancy import Tenant
+from domain.tickets import Ticket, TicketStatus
+
+PUBLIC_ROLE = "customer"
+PUBLIC_CHANNEL = "web"
+NAMELESS_CUSTOMER = "Web customer"
+"""The profile name of a customer who gave only a phone number (profiles need a name)."""
+TICKET_LINK = "/t/{token}"
+PAGE_SIZE = 200
+
+
+class SiteClosed(Conflict):
+    """Raised when a customer tries to join a site outside its opening hours."""
+
+    code = "site_closed"
+
+
+class PublicService(msgspec.Struct, kw_only=True):
+    """A service customers may join now (one of its site's queues is open)."""
+
+    id: UUID
+    name: str
+
+
+class PublicSite(msgspec.Struct, kw_only=True):
+    """What a site's join page shows."""
+
+    id: UUID
+    name: str
+    open: bool
+    services: list[PublicService]
+    languages: list[str]
+
+
+class PublicTicket(msgspec.Struct, kw_only=True):
+    """A customer's own ticket, as "my ticket" shows it: nothing personal, nothing of others
+    but how many wait in its queue."""
+
+    number: str
+    status: str
+    position: int | None
+    """1 for the ticket called next; ``null`` unless waiting."""
+    eta_seconds: int | None
+    counter: str | None
+    """The counter to go to, while called or being served."""
+    queue_name: str
+    waiting: int
+    """Tickets waiting in the queue now (the queue's public summary)."""
+    more_time_used: bool
+    more_time_places: int
+    """Places "I need more time" moves the ticket back."""
+
+
+@dataclass(frozen=True)
+class Joined:
+    """A ticket taken remotely, and the capability token that follows it."""
+
+    ticket: TicketView
+    token: str
+
+    @property
+    def url(self) -> str:
+        """The "my ticket" page of this ticket."""
+        return TICKET_LINK.format(token=self.token)
+
+
+@dataclass(frozen=True)
+class Followed:
+    """A ticket as its live socket follows it: the public view, and where its changes come
+    from (its tenant and current queue)."""
+
+    ticket: PublicTicket
+    tenant_id: UUID
+    queue_id: UUID
+
+
+@dataclass(frozen=True)
+class Contact:
+    """What a customer gave when joining, validated (phone in E.164)."""
+
+    name: str | None
+    phone: str | None
+    language: str
+
+
+@dataclass(frozen=True)
+class PublicContexts:
+    """The staff-side contexts whose commands and queries the customer's side reuses."""
+
+    catalogue: Catalogue
+    queues: Queues
+    tickets: Tickets
+    customers: Customers
+
+
+class PublicTickets:
+    """Remote join and "my ticket", over the SmartQueue unit of work."""
+
+    def __init__(
+        self,
+        store: SmartQueue,
+        contexts: PublicContexts,
+        ticket_queries: TicketQueries,
+        passes: TicketPasses,
+        more_time_places: int = 3,
+        max_waiting: int | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.store = store
+        self.catalogue = contexts.catalogue
+        self.queues = contexts.queues
+        self.tickets = contexts.tickets
+        self.customers = contexts.customers
+        self.ticket_queries = ticket_queries
+        self.passes = passes
+        self.more_time_places = more_time_places
+        self.max_waiting = max_waiting
+        self.clock = clock
+
+    # -- the join page ----------------------------------------------------------------------------
+
+    def get_site(self, slug: str, site_id: UUID) -> PublicSite:
+        """A site's name, whether it is open now, the services customers may join, languages."""
+        tenant_id, site = self._site(slug, site_id)
+        queues = self._open_queues(tenant_id, site_id)
+        services: dict[UUID, PublicService] = {}
+        for queue in queues:
+            for service_id in queue.service_ids:
+                if service_id not in services:
+                    service = self.catalogue.get_service(tenant_id, service_id)
+                    services[service_id] = PublicService(id=service.id, name=service.name)
+        return PublicSite(
+            id=site.id,
+            name=site.name,
+            open=is_open(site, self.clock()),
+            services=sorted(services.values(), key=lambda service: service.name),
+            languages=list(LANGUAGES),
+        )
+
+    @staticmethod
+    def check_contact(name: str | None, phone: str | None, language: str | None = None) -> Contact:
+        """Validate what a joining customer gave (``InvalidInput`` names the problem)."""
+        language = language or "en"
+        if language not in LANGUAGES:
+            raise InvalidInput(f"unknown language {language!r}; expected one of fr, en")
+        return Contact(
+            name=check_customer_name(name) if name is not None and name.strip() else None,
+            phone=normalise_phone(phone) if phone is not None and phone.strip() else None,
+            language=language,
+        )
+
+    def join(
+        self,
+        slug: str,
+        site_id: UUID,
+        service_id: UUID,
+        contact: Contact,
+        client_ip: str | None = None,
+    ) -> Joined:
+        """Take a ticket for ``service_id`` at an open site, in its open queue with the fewest
+        waiting; a customer profile is registered only when a name or phone is given."""
+        tenant_id, site = self._site(slug, site_id)
+        if not is_open(site, self.clock()):
+            raise SiteClosed(f"{site.name} is closed now; come back during its opening hours")
+        queue = self.queue_for(tenant_id, site_id, service_id)
+        context = self._context(tenant_id, client_ip)
+        customer_id = None
+        if contact.name is not None or contact.phone is not None:
+            customer_id = self.customers.register_customer(
+                context,
+                name=contact.name or NAMELESS_CUSTOMER,
+                phone=contact.phone,
+                channels=["sms"] if contact.phone else [],
+                language=contact.language,
+            ).id
+        ticket = self.tickets.issue_ticket(
+            context,
+            queue.id,
+            service_id=service_id,
+            customer_id=customer_id,
+            channel=PUBLIC_CHANNEL,
+            max_waiting=self.max_waiting,
+        )
+        expires_at = end_of_local_day(ticket.issued_at, site.timezone)
+        token = self.passes.issue(TicketPass(tenant_id, ticket.id, expires_at))
+        return Joined(self.ticket_queries.with_eta(tenant_id, ticket), token)
+
+    def queue_for(self, tenant_id: UUID, site_id: UUID, service_id: UUID) -> QueueView:
+        """The site's open queue serving ``service_id`` with the fewest tickets waiting."""
+        serving = [q for q in self._open_queues(tenant_id, site_id) if service_id in q.service_ids]
+        if not serving:
+            raise ResourceNotFound(f"no open queue serves {service_id} at this site")
+        return min(serving, key=lambda queue: queue.waiting)
+
+    # -- "my ticket" ------------------------------------------------------------------------------
+
+    def get_ticket(self, token: str) -> PublicTicket:
+        """The ticket ``token`` proves, with its position and ETA when waiting."""
+        ticket_pass = self._pass(token)
+        return self._public(ticket_pass, self.tickets.get_ticket(*_ids(ticket_pass)))
+
+    def follow(self, token: str) -> Followed:
+        """The ticket ``token`` proves and the queue whose changes may move it."""
+        ticket_pass = self._pass(token)
+        view = self.tickets.get_ticket(*_ids(ticket_pass))
+        return Followed(self._public(ticket_pass, view), ticket_pass.tenant_id, view.queue_id)
+
+    def cancel(self, token: str, client_ip: str | None = None) -> PublicTicket:
+        """The customer withdraws their waiting ticket (a called one is the agent's to close)."""
+        ticket_pass = self._pass(token)
+        context = self._context(ticket_pass.tenant_id, client_ip)
+        ticket = self.tickets.cancel_ticket(
+            context, ticket_pass.ticket_id, "customer", only_waiting=True
+        )
+        return self._public(ticket_pass, ticket)
+
+    def take_more_time(self, token: str, client_ip: str | None = None) -> PublicTicket:
+        """Move the waiting ticket back ``more_time_places`` places, once."""
+        ticket_pass = self._pass(token)
+        context = self._context(ticket_pass.tenant_id, client_ip)
+        ticket = self.tickets.give_more_time(context, ticket_pass.ticket_id, self.more_time_places)
+        return self._public(ticket_pass, ticket)
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    def _pass(self, token: str) -> TicketPass:
+        ticket_pass = self.passes.verify(token)
+        if ticket_pass is None:
+            raise TicketNotFound("no such ticket")
+        return ticket_pass
+
+    def _public(self, ticket_pass: TicketPass, ticket: TicketView) -> PublicTicket:
+        tenant_id = ticket_pass.tenant_id
+        ticket = self.ticket_queries.with_eta(tenant_id, ticket)
+        queue = self.queues.get_queue(tenant_id, ticket.queue_id)
+        aggregate = self.store.load(Ticket, ticket.id, tenant_id, TicketNotFound)
+        shows_counter = ticket.status in (TicketStatus.CALLED, TicketStatus.SERVING)
+        return PublicTicket(
+            number=ticket.number,
+            status=ticket.status,
+            position=ticket.position,
+            eta_seconds=ticket.eta_seconds,
+            counter=ticket.counter if shows_counter else None,
+            queue_name=queue.name,
+            waiting=queue.waiting,
+            more_time_used=bool(getattr(aggregate, "more_time_used", False)),
+            more_time_places=self.more_time_places,
+        )
+
+    def tenant_site(self, slug: str, site_id: UUID) -> tuple[UUID, UUID]:
+        """The tenant and site ids of a join page's path (``ResourceNotFound`` for a site not
+        of that tenant)."""
+        tenant_id, site = self._site(slug, site_id)
+        return tenant_id, site.id
+
+    def _site(self, slug: str, site_id: UUID) -> tuple[UUID, SiteView]:
+        tenant_id = Tenant.create_id(slug)
+        try:
+            site = self.catalogue.get_site(tenant_id, site_id)
+        except ResourceNotFound:
+            raise ResourceNotFound(f"no site {site_id} at {slug!r}") from None
+        return tenant_id, site
+
+    def _open_queues(self, tenant_id: UUID, site_id: UUID) -> list[QueueView]:
+        found: list[QueueView] = []
+        cursor = None
+        while True:
+            page = self.queues.list_queues(
+                tenant_id, PageRequest(limit=PAGE_SIZE, cursor=cursor), site_id=site_id
+            )
+            found.extend(queue for queue in page.items if queue.status == QueueStatus.OPEN)
+            cursor = page.next_cursor
+            if cursor is None:
+                return found
+
+    @staticmethod
+    def _context(tenant_id: UUID, client_ip: str | None) -> CommandContext:
+        return CommandContext(tenant_id=tenant_id, actor_role=PUBLIC_ROLE, client_ip=client_ip)
+
+
+def _ids(ticket_pass: TicketPass) -> tuple[UUID, UUID]:
+    return ticket_pass.tenant_id, ticket_pass.ticket_id
+
+
+def end_of_local_day(moment: datetime, timezone: str) -> datetime:
+    """The next local midnight after ``moment`` at the site, as an aware instant."""
+    zone = ZoneInfo(timezone)
+    next_day = moment.astimezone(zone).date() + timedelta(days=1)
+    return datetime.combine(next_day, time(0, 0), tzinfo=zone)
+
+
+def is_open(site: SiteView, moment: datetime) -> bool:
+    """Whether the site is open at ``moment``: always, while no opening hours are set; else on
+    a day not listed as closed, within one of that weekday's intervals (site-local time)."""
+    local = moment.astimezone(ZoneInfo(site.timezone))
+    hours = site.opening_hours
+    if local.date().isoformat() in site.closed_dates:
+        return False
+    if not any(hours.get(day) for day in WEEKDAYS):
+        return True
+    minute = local.hour * 60 + local.minute
+    for interval in hours.get(WEEKDAYS[local.weekday()], []):
+        opens = minutes_of(interval.open, "open")
+        closes = minutes_of(interval.close, "close", closing=True)
+        if opens <= minute < closes:
+            return True
+    return False

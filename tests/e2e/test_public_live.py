@@ -1,0 +1,86 @@
+"""``WS /ws/public/tickets/{token}/`` with the whole live fan-out running (projections, relay,
+broker, display gateway): a customer's socket gets its ticket, then its position as others are
+called, then the counter when it is called; it never carries another ticket."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection, connect
+
+from tests.e2e.conftest import Live
+from tests.e2e.support import API, create_tenant, login, open_floor
+
+pytestmark = pytest.mark.e2e
+
+
+@contextmanager
+def ticket_socket(base_url: str, token: str) -> Iterator[ClientConnection]:
+    ws_url = base_url.replace("http://", "ws://", 1)
+    with connect(f"{ws_url}/ws/public/tickets/{token}/", open_timeout=10) as connection:
+        yield connection
+
+
+def next_ticket(connection: ClientConnection, seen: list[str], timeout: float = 15.0) -> dict:
+    """The next message about the ticket (heartbeats skipped); every raw text kept in ``seen``."""
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            raw = connection.recv(timeout=left)
+        except TimeoutError:
+            break
+        seen.append(str(raw))
+        message = json.loads(raw)
+        if message["type"] in ("snapshot", "change"):
+            return message
+    raise AssertionError(f"no ticket message within {timeout} s; saw {seen}")
+
+
+def test_a_customers_socket_follows_only_its_own_ticket_until_called(live: Live):
+    tenant = create_tenant(live.database_url, live.home, live.redis_url)
+    with httpx.Client(base_url=live.api_url, timeout=30.0) as client:
+        admin = login(client, tenant, tenant.admin_email, tenant.admin_password)
+        floor = open_floor(admin)
+        admin.settle("directory")
+        join = f"{API}/public/{tenant.slug}/sites/{floor.site['id']}/join/"
+        body = {"service_id": floor.service["id"]}
+        ahead = client.post(join, json=body).json()
+        mine = client.post(join, json=body).json()["token"]
+        agent = admin.add_agent([floor.queue["id"]])
+        agent.set_status("available", counter="9")
+        seen: list[str] = []
+
+        with ticket_socket(live.api_url, mine) as connection:
+            first = next_ticket(connection, seen)
+            assert first["type"] == "snapshot"
+            assert (first["ticket"]["number"], first["ticket"]["position"]) == ("A-002", 2)
+
+            called = agent.ok("POST", "agents/call-next/", {"queue_id": floor.queue["id"]})
+            assert called["number"] == ahead["ticket"]["number"] == "A-001"
+            moved = next_ticket(connection, seen)
+            assert (moved["type"], moved["ticket"]["position"]) == ("change", 1)
+
+            assert agent.act(called["id"], "start").status_code == 200
+            assert agent.act(called["id"], "close").status_code == 200
+            agent.ok("POST", "agents/call-next/", {"queue_id": floor.queue["id"]})
+            while (message := next_ticket(connection, seen))["ticket"]["status"] != "called":
+                assert message["ticket"]["number"] == "A-002"
+            assert message["ticket"]["counter"] == "9"
+
+        assert all("A-001" not in text for text in seen), seen
+        assert all(called["id"] not in text for text in seen)
+
+
+def test_a_bad_token_closes_the_socket_with_4404(live: Live):
+    with (
+        ticket_socket(live.api_url, "not-a-ticket") as connection,
+        pytest.raises(ConnectionClosed) as closed,
+    ):
+        connection.recv(timeout=10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4404

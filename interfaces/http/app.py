@@ -35,6 +35,7 @@ from interfaces.http.controllers.live import (
     channels_plugin,
     queue_socket,
 )
+from interfaces.http.controllers.notifications import NotificationController
 from interfaces.http.controllers.platform import TenantController
 from interfaces.http.controllers.queues import QueueController
 from interfaces.http.controllers.stats import StatsController
@@ -117,6 +118,7 @@ USE_CASES: dict[str, Callable[[Container], Any]] = {
     "ticket_queries": attrgetter("ticket_queries"),
     "stats": attrgetter("stats"),
     "audit": attrgetter("audit"),
+    "notifications": attrgetter("notifications"),
     "agent_board": attrgetter("agent_board"),
     "consistency": attrgetter("consistency"),
     "probe": attrgetter("readiness"),
@@ -170,6 +172,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             AgentController,
             CustomerController,
             AuditController,
+            NotificationController,
             StatsController,
             asyncapi,
             DeviceController,

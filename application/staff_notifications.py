@@ -139,6 +139,8 @@ class Notifications:
             raise InvalidInput("text must not be empty")
         if len(text) > FREE_TEXT_MAX_CHARS:
             raise InvalidInput(f"text is longer than {FREE_TEXT_MAX_CHARS} characters")
+        if any(ord(char) < 32 and char not in "\n\t" for char in text.replace("\r\n", "\n")):
+            raise InvalidInput("text holds control characters; only new lines and tabs may")
         ticket = self.facts.get_ticket(tenant_id, ticket_id)
         if ticket.customer_id is None:
             raise NoContactForMessage(f"ticket {ticket.number} has no customer")

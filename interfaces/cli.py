@@ -102,6 +102,10 @@ def create_tenant(
             for agent in demo.agents:
                 click.echo(f"  agent: {agent.email} / {agent.password}")
             click.echo(f"  waiting tickets: {', '.join(demo.waiting_tickets)}")
+            click.echo(
+                f"  customer: {demo.customer_email} (holds {demo.waiting_tickets[0]};"
+                " told by email when it is called)"
+            )
             pages = demo_pages(container, context, settings, slug, demo.site_id)
             click.echo(pages, nl=False)
     finally:

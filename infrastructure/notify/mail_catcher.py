@@ -4,6 +4,7 @@ so a newcomer reads what customers were sent without any mail account."""
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from dataclasses import dataclass
@@ -59,6 +60,8 @@ class MailCatcher:
     def start(self) -> MailCatcher:
         """Listen (the directory is created if need be)."""
         self.directory.mkdir(parents=True, exist_ok=True)
+        # aiosmtpd logs every SMTP command at INFO: the dev log would be mostly mail sessions.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
         self._controller.start()
         return self
 

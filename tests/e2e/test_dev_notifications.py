@@ -221,3 +221,27 @@ def test_the_ledger_list_refuses_bad_filters_and_agents(dev: DevStack):
     assert "channel" in assert_problem(bad_channel, 422)["detail"]
     assert_problem(dev.agent.get("notifications/"), 403)
     assert dev.admin.ok("GET", "notifications/?limit=1")["items"] is not None
+
+
+def test_an_sms_without_a_provider_goes_to_the_console_and_the_ledger_says_sent(dev: DevStack):
+    body = {
+        "name": "Sam",
+        "phone": "+33612345678",
+        "preferences": {"channels": ["sms"]},
+    }
+    customer = dev.admin.ok("POST", "customers/", body, status=201)
+    ticket = dev.admin.issue(dev.floor.queue["id"], customer_id=customer["id"])
+
+    sent = dev.agent.post(f"tickets/{ticket['id']}/message/", {"text": "See you at 10"})
+
+    assert sent.status_code == 202, sent.text
+    (message_id,) = sent.json()["message_ids"]
+    deadline = time.monotonic() + 60
+    while True:
+        page = dev.admin.ok("GET", f"notifications/?ticket_id={ticket['id']}&channel=sms")
+        entry = next((item for item in page["items"] if item["id"] == message_id), None)
+        if entry is not None and entry["status"] == "sent":
+            break
+        assert time.monotonic() < deadline, page
+        time.sleep(0.2)
+    assert entry["kind"] == "free_text"

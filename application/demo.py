@@ -8,6 +8,7 @@ from uuid import UUID
 
 from application.catalogue import Catalogue
 from application.context import CommandContext
+from application.customers import Customers
 from application.identity import Identity
 from application.queues import Queues
 from application.staffing import Staffing
@@ -33,6 +34,8 @@ class DemoData:
     priority_queue_id: UUID
     agents: list[DemoAgent]
     waiting_tickets: list[str]
+    customer_email: str
+    """The demo customer holding the first waiting ticket, told by email when it is called."""
 
 
 DEMO_AGENT_NAMES = ("Alice Martin", "Bruno Diallo")
@@ -71,6 +74,7 @@ class DemoContexts(Protocol):
     queues: Queues
     staffing: Staffing
     tickets: Tickets
+    customers: Customers
 
 
 def seed_demo_data(contexts: DemoContexts, context: CommandContext, slug: str) -> DemoData:
@@ -91,8 +95,13 @@ def seed_demo_data(contexts: DemoContexts, context: CommandContext, slug: str) -
         staffing.assign_agent_queues(context, profile.id, [fifo.id, priority.id])
         staffing.set_agent_status(context, profile.id, "available", counter=str(index))
         agents.append(DemoAgent(email=email, password=password, agent_id=profile.id))
+    # The first ticket in line has a customer who chose email: the walk-through's first call
+    # sends them "it's your turn", which `smartqueue dev`'s mail catcher shows.
+    customer = contexts.customers.register_customer(
+        context, "Ada Lovelace", email=f"ada@{slug}.example", channels=["email"], language="en"
+    )
     tickets = [
-        contexts.tickets.issue_ticket(context, fifo.id, channel="kiosk"),
+        contexts.tickets.issue_ticket(context, fifo.id, customer_id=customer.id, channel="kiosk"),
         contexts.tickets.issue_ticket(context, fifo.id, channel="web"),
         contexts.tickets.issue_ticket(context, priority.id, channel="kiosk"),
         contexts.tickets.issue_ticket(context, priority.id, priority=5, channel="counter"),
@@ -103,4 +112,5 @@ def seed_demo_data(contexts: DemoContexts, context: CommandContext, slug: str) -
         priority_queue_id=priority.id,
         agents=agents,
         waiting_tickets=[ticket.number for ticket in tickets],
+        customer_email=customer.email or "",
     )

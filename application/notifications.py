@@ -163,3 +163,16 @@ class NotificationFacts:
 
     def get_customer(self, tenant_id: UUID, customer_id: UUID) -> CustomerView:
         return self.customers.get_customer(tenant_id, customer_id)
+
+
+def recipient_of(customer: CustomerView) -> Recipient:
+    """The customer's contact details and preferences, as planning needs them."""
+    quiet = customer.preferences.quiet_hours
+    return Recipient(
+        customer_id=customer.id,
+        email=customer.email,
+        phone=customer.phone,
+        channels=tuple(customer.preferences.channels),
+        language=customer.preferences.language,
+        quiet_hours=(quiet.start, quiet.end) if quiet else None,
+    )

@@ -34,6 +34,7 @@ class Scope(StrEnum):
     CUSTOMERS_ERASE = "customers:erase"  # irreversible erasure of personal data
     STATS_READ = "stats:read"
     AUDIT_READ = "audit:read"
+    NOTIFICATIONS_READ = "notifications:read"  # the delivery ledger (no address, no body)
     DEVICES_MANAGE = "devices:manage"  # register, rename, move, revoke displays and kiosks
     DEVICES_PING = "devices:ping"  # a device's own heartbeat: held by devices only
     TENANTS_MANAGE = "tenants:manage"  # platform administration only
@@ -71,6 +72,7 @@ MANAGER_SCOPES = AGENT_SCOPES | {
     Scope.CUSTOMERS_ERASE,
     Scope.STATS_READ,
     Scope.AUDIT_READ,
+    Scope.NOTIFICATIONS_READ,
     Scope.DEVICES_MANAGE,
 }
 ADMIN_SCOPES = MANAGER_SCOPES | {Scope.SITES_MANAGE, Scope.USERS_MANAGE}

@@ -25,11 +25,13 @@ from application.devices import Devices
 from application.idempotency import IdempotencyStore, KeyPolicy
 from application.identity import Identity
 from application.live import LiveViews
+from application.notifications import NotificationFacts
 from application.ports import WaitEstimator
 from application.public_tickets import PublicContexts, PublicTickets
 from application.queues import Queues
 from application.readiness import ReadinessProbe
 from application.sign_in import SecretSignIn
+from application.staff_notifications import Notifications
 from application.staffing import Staffing
 from application.stats import StatsQueries
 from application.tenancy import Tenancy
@@ -40,6 +42,9 @@ from infrastructure.identity.credentials import Argon2Hasher, PostgresCredential
 from infrastructure.identity.devices import PostgresDeviceCredentials
 from infrastructure.identity.ticket_passes import HmacTicketPasses, derive_pass_key
 from infrastructure.identity.tokens import JwtTokenService, load_signing_key
+from infrastructure.notify.outbox import LedgerOutbox
+from infrastructure.notify.wiring import Notifications as NotifyWiring
+from infrastructure.notify.wiring import build_notifications
 from infrastructure.postgres.database import event_store_env, open_pool, resolve_database_url
 from infrastructure.postgres.roles import (
     apply_privileges,
@@ -124,10 +129,26 @@ class Container:
         lease = max(30.0, 3 * live.token_check_seconds)
         return RedisSocketSlots(self.redis, live.max_sockets_per_token, lease)
 
+    @functools.cached_property
+    def notify(self) -> NotifyWiring:
+        """The delivery ledger and the dramatiq delivery jobs (Redis opened on first use), shared
+        by the API, the notifier and the jobs workers of this process."""
+        return build_notifications(self.pool, self.redis_url, self.settings.notify)
+
+    @functools.cached_property
+    def notifications(self) -> Notifications:
+        """The staff's use cases on notifications: the ledger's list, free messages."""
+        facts = NotificationFacts(self.tickets, self.queues, self.catalogue, self.customers)
+        attempts = self.settings.notify.max_attempts
+        outbox = LedgerOutbox(self.notify.ledger, self.notify.jobs, attempts)
+        return Notifications(facts, outbox)
+
     def close(self) -> None:
         """Release every connection this process holds."""
         if not self.closed:
             self.closed = True
+            if "notify" in self.__dict__:
+                self.notify.close()
             self.app.close()
             self.pool.close()
             self.redis.close()

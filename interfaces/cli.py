@@ -25,8 +25,9 @@ from infrastructure.settings import Settings, current_settings
 from interfaces.dev_exposure import warn_if_exposed
 from interfaces.dev_ready import announce_when_ready, waiting_for
 from interfaces.gateway_cli import gateway_command, run_gateway_in_background
-from interfaces.jobs_cli import jobs_command
-from interfaces.notifier_cli import notifier_command
+from interfaces.jobs_cli import jobs_command, run_jobs_in_background
+from interfaces.mail_cli import mail_command, start_mail_catcher
+from interfaces.notifier_cli import notifier_command, run_notifier_in_background
 from interfaces.projections_cli import projections_group, run_in_background
 from interfaces.relay_cli import relay_group
 from interfaces.startup import resolve_broker, start_role
@@ -101,6 +102,10 @@ def create_tenant(
             for agent in demo.agents:
                 click.echo(f"  agent: {agent.email} / {agent.password}")
             click.echo(f"  waiting tickets: {', '.join(demo.waiting_tickets)}")
+            click.echo(
+                f"  customer: {demo.customer_email} (holds {demo.waiting_tickets[0]};"
+                " told by email when it is called)"
+            )
             pages = demo_pages(container, context, settings, slug, demo.site_id)
             click.echo(pages, nl=False)
     finally:
@@ -161,8 +166,9 @@ def create_platform_admin_command(email: str, password: str | None, name: str) -
 @click.option("--demo/--no-demo", default=True, help="Create the demo-bank tenant if missing.")
 def dev_command(host: str | None, port: int | None, demo: bool) -> None:
     """Everything in one process tree on the embedded default (data under SMARTQUEUE_HOME): the
-    API, the projections, the Kafka relay, the display gateway and the worker, over PostgreSQL,
-    Redis and a Kafka broker."""
+    API, the projections, the Kafka relay, the display gateway, the worker, the notifier and the
+    delivery jobs, over PostgreSQL, Redis and a Kafka broker; mail goes to a local catcher
+    (`smartqueue mail`) unless SMARTQUEUE_SMTP_HOST is set."""
     import uvicorn
 
     from interfaces.http.app import create_app
@@ -174,6 +180,7 @@ def dev_command(host: str | None, port: int | None, demo: bool) -> None:
     settings = dataclasses.replace(settings, http=http)
     migrate(settings)
     settings, broker_started = resolve_broker(settings)
+    settings, mail_catcher = start_mail_catcher(settings)
     bootstrap = settings.kafka.bootstrap_servers
     container = build_container(settings)
     created = False
@@ -189,10 +196,18 @@ def dev_command(host: str | None, port: int | None, demo: bool) -> None:
     def announce() -> None:
         click.echo(f"SmartQueue on http://{host}:{port}  (API docs: http://{host}:{port}/schema)")
         click.echo(f"Kafka at {bootstrap} (relay and display gateway running)")
+        if mail_catcher is not None:
+            click.echo(
+                f"Mail to customers is caught on smtp://{mail_catcher.host}:{mail_catcher.port}"
+                f" into {mail_catcher.directory} (read it: smartqueue mail --last 1);"
+                " SMS, WhatsApp and push without a provider go to the console"
+            )
         if demo and pages.exists() and not created:
             click.echo("Demo devices (open once; the page keeps its credentials):")
             click.echo(pages.read_text(), nl=False)
-        click.echo("ready: API, projections, relay, display gateway and worker")
+        click.echo(
+            "ready: API, projections, relay, display gateway, worker, notifier and delivery jobs"
+        )
         warn_if_exposed(container.identity, host, DEMO)
 
     # uvicorn re-raises SIGTERM once it has shut down; exiting normally then runs the clean-up
@@ -209,6 +224,8 @@ def dev_command(host: str | None, port: int | None, demo: bool) -> None:
     )
     gateway = run_gateway_in_background(container, settings, supervisor)
     run_worker_in_background(container, supervisor)
+    run_notifier_in_background(container, container.notify, settings, supervisor)
+    run_jobs_in_background(container.notify, settings.notify.jobs_threads, supervisor)
     local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 - a comparison
     announce_when_ready(
         lambda: waiting_for(
@@ -233,6 +250,8 @@ def dev_command(host: str | None, port: int | None, demo: bool) -> None:
         supervisor.join(10)
         relay_engine.dispose()
         container.close()
+        if mail_catcher is not None:
+            mail_catcher.stop()
         if settings.redis.url is None:
             stop_embedded_redis(settings.home)
         if broker_started:
@@ -289,6 +308,7 @@ main.add_command(worker_command)
 main.add_command(jobs_command)
 main.add_command(notifier_command)
 main.add_command(gateway_command)
+main.add_command(mail_command)
 
 
 if __name__ == "__main__":

@@ -34,9 +34,9 @@ from eventsourcing.persistence import PersistenceError
 from application.notifications import (
     TICKET_EVENT_KINDS,
     PlannedMessage,
-    Recipient,
     event_uuid,
     plan_messages,
+    recipient_of,
     still_news,
     stint_id,
 )
@@ -89,19 +89,6 @@ class Envelope(msgspec.Struct):
     aggregate_id: UUID
     aggregate_version: int
     data: dict[str, Any]
-
-
-def recipient_of(customer: CustomerView) -> Recipient:
-    """The customer's contact details and preferences, as planning needs them."""
-    quiet = customer.preferences.quiet_hours
-    return Recipient(
-        customer_id=customer.id,
-        email=customer.email,
-        phone=customer.phone,
-        channels=tuple(customer.preferences.channels),
-        language=customer.preferences.language,
-        quiet_hours=(quiet.start, quiet.end) if quiet else None,
-    )
 
 
 class Notifier:

@@ -35,6 +35,7 @@ from interfaces.http.controllers.live import (
     channels_plugin,
     queue_socket,
 )
+from interfaces.http.controllers.notifications import NotificationController
 from interfaces.http.controllers.platform import TenantController
 from interfaces.http.controllers.public import (
     JoinQrController,
@@ -123,6 +124,7 @@ USE_CASES: dict[str, Callable[[Container], Any]] = {
     "ticket_queries": attrgetter("ticket_queries"),
     "stats": attrgetter("stats"),
     "audit": attrgetter("audit"),
+    "notifications": attrgetter("notifications"),
     "agent_board": attrgetter("agent_board"),
     "consistency": attrgetter("consistency"),
     "probe": attrgetter("readiness"),
@@ -178,6 +180,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             AgentController,
             CustomerController,
             AuditController,
+            NotificationController,
             StatsController,
             asyncapi,
             DeviceController,

@@ -30,6 +30,7 @@ OPERATOR_COMMANDS = {
     "dev": "everything in one process on the embedded services, for development",
     "create-tenant": "run once by an operator (docker compose run --rm api smartqueue ...)",
     "create-platform-admin": "run once by an operator",
+    "mail": "prints what the mail catcher of `dev` caught (development only)",
 }
 
 # What each role connects to. Without DATABASE_URL, REDIS_URL or KAFKA_BOOTSTRAP_SERVERS a role

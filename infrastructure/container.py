@@ -25,6 +25,7 @@ from application.devices import Devices
 from application.idempotency import IdempotencyStore, KeyPolicy
 from application.identity import Identity
 from application.live import LiveViews
+from application.notification_setup import NotificationSetup
 from application.ports import WaitEstimator
 from application.queues import Queues
 from application.readiness import ReadinessProbe
@@ -34,10 +35,12 @@ from application.stats import StatsQueries
 from application.tenancy import Tenancy
 from application.ticket_queries import TicketQueries
 from application.tickets import Tickets
+from domain.notify_rules import NearThresholds
 from infrastructure.following.positions import PostgresProjectionPositions
 from infrastructure.identity.credentials import Argon2Hasher, PostgresCredentialStore
 from infrastructure.identity.devices import PostgresDeviceCredentials
 from infrastructure.identity.tokens import JwtTokenService, load_signing_key
+from infrastructure.notify.templates import SandboxedTemplates
 from infrastructure.postgres.database import event_store_env, open_pool, resolve_database_url
 from infrastructure.postgres.roles import (
     apply_privileges,
@@ -61,6 +64,7 @@ from infrastructure.roles.readiness import ProcessReadiness
 from infrastructure.settings import Settings
 from infrastructure.stores.customers import PostgresCustomerProfiles
 from infrastructure.stores.idempotency import PostgresIdempotencyStore
+from infrastructure.stores.notification_setup import PostgresNotificationSetup
 
 log = structlog.get_logger(__name__)
 
@@ -96,6 +100,8 @@ class Container:
     ticket_queries: TicketQueries
     live: LiveViews
     socket_tickets: RedisSocketTickets
+    notification_setup: NotificationSetup
+    """The tenants' message templates and notification settings."""
     closed: bool = field(default=False)
     request_limits: RedisRequestLimiter | None = None
     """Request rates per access token, per kiosk and per queue."""
@@ -211,6 +217,12 @@ def build_container(settings: Settings) -> Container:
         ),
         socket_tickets=RedisSocketTickets(client, settings.live.socket_ticket_seconds),
         request_limits=request_limiter(redis_url, settings),
+        notification_setup=NotificationSetup(
+            PostgresNotificationSetup(pool),
+            SandboxedTemplates(),
+            NearThresholds(position=settings.notify.near_position, eta_minutes=None),
+            clock=app.clock,
+        ),
     )
 
 

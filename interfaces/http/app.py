@@ -35,6 +35,10 @@ from interfaces.http.controllers.live import (
     channels_plugin,
     queue_socket,
 )
+from interfaces.http.controllers.notification_setup import (
+    NotificationSettingsController,
+    NotificationTemplateController,
+)
 from interfaces.http.controllers.platform import TenantController
 from interfaces.http.controllers.queues import QueueController
 from interfaces.http.controllers.stats import StatsController
@@ -119,6 +123,7 @@ USE_CASES: dict[str, Callable[[Container], Any]] = {
     "audit": attrgetter("audit"),
     "agent_board": attrgetter("agent_board"),
     "consistency": attrgetter("consistency"),
+    "notification_setup": attrgetter("notification_setup"),
     "probe": attrgetter("readiness"),
     "max_waiting": lambda container: container.settings.limits.queue_max_waiting or None,
     "sockets": live_sockets,
@@ -171,6 +176,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             CustomerController,
             AuditController,
             StatsController,
+            NotificationTemplateController,
+            NotificationSettingsController,
             asyncapi,
             DeviceController,
             DeviceAuthController,

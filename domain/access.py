@@ -37,6 +37,7 @@ class Scope(StrEnum):
     NOTIFICATIONS_READ = "notifications:read"  # the delivery ledger (no address, no body)
     DEVICES_MANAGE = "devices:manage"  # register, rename, move, revoke displays and kiosks
     DEVICES_PING = "devices:ping"  # a device's own heartbeat: held by devices only
+    NOTIFICATIONS_MANAGE = "notifications:manage"  # the tenant's templates and message settings
     TENANTS_MANAGE = "tenants:manage"  # platform administration only
 
     @classmethod
@@ -75,7 +76,11 @@ MANAGER_SCOPES = AGENT_SCOPES | {
     Scope.NOTIFICATIONS_READ,
     Scope.DEVICES_MANAGE,
 }
-ADMIN_SCOPES = MANAGER_SCOPES | {Scope.SITES_MANAGE, Scope.USERS_MANAGE}
+ADMIN_SCOPES = MANAGER_SCOPES | {
+    Scope.SITES_MANAGE,
+    Scope.USERS_MANAGE,
+    Scope.NOTIFICATIONS_MANAGE,
+}
 PLATFORM_ADMIN_SCOPES = frozenset({Scope.TENANTS_MANAGE})
 
 ROLE_SCOPES: dict[str, frozenset[Scope]] = {

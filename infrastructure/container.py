@@ -25,6 +25,7 @@ from application.devices import Devices
 from application.idempotency import IdempotencyStore, KeyPolicy
 from application.identity import Identity
 from application.live import LiveViews
+from application.notification_setup import NotificationSetup
 from application.notifications import NotificationFacts
 from application.ports import WaitEstimator
 from application.public_tickets import PublicContexts, PublicTickets
@@ -37,12 +38,14 @@ from application.stats import StatsQueries
 from application.tenancy import Tenancy
 from application.ticket_queries import TicketQueries
 from application.tickets import Tickets
+from domain.notify_rules import NearThresholds
 from infrastructure.following.positions import PostgresProjectionPositions
 from infrastructure.identity.credentials import Argon2Hasher, PostgresCredentialStore
 from infrastructure.identity.devices import PostgresDeviceCredentials
 from infrastructure.identity.ticket_passes import HmacTicketPasses, derive_pass_key
 from infrastructure.identity.tokens import JwtTokenService, load_signing_key
 from infrastructure.notify.outbox import LedgerOutbox
+from infrastructure.notify.templates import SandboxedTemplates
 from infrastructure.notify.wiring import Notifications as NotifyWiring
 from infrastructure.notify.wiring import build_notifications
 from infrastructure.postgres.database import event_store_env, open_pool, resolve_database_url
@@ -68,6 +71,7 @@ from infrastructure.roles.readiness import ProcessReadiness
 from infrastructure.settings import Settings
 from infrastructure.stores.customers import PostgresCustomerProfiles
 from infrastructure.stores.idempotency import PostgresIdempotencyStore
+from infrastructure.stores.notification_setup import PostgresNotificationSetup
 
 log = structlog.get_logger(__name__)
 
@@ -103,6 +107,8 @@ class Container:
     ticket_queries: TicketQueries
     live: LiveViews
     socket_tickets: RedisSocketTickets
+    notification_setup: NotificationSetup
+    """The tenants' message templates and notification settings."""
     closed: bool = field(default=False)
     request_limits: RedisRequestLimiter | None = None
     """Request rates per access token, per kiosk and per queue."""
@@ -247,6 +253,12 @@ def build_container(settings: Settings) -> Container:
             HmacTicketPasses(derive_pass_key(signing_key)),
             more_time_places=settings.public.more_time_places,
             max_waiting=settings.limits.queue_max_waiting or None,
+        ),
+        notification_setup=NotificationSetup(
+            PostgresNotificationSetup(pool),
+            SandboxedTemplates(),
+            NearThresholds(position=settings.notify.near_position, eta_minutes=None),
+            clock=app.clock,
         ),
     )
 

@@ -6,8 +6,11 @@ as many ``smartqueue notifier`` processes as wanted, the group shares the partit
 each event that tells a ticket's customer something
 (:data:`application.notifications.TICKET_EVENT_KINDS`) the notifier loads the ticket, its
 queue and site and the customer, plans the messages
-(:func:`application.notifications.plan_messages`), renders each with the built-in template,
-records it in the ledger (a message already there is not added again) and queues its delivery.
+(:func:`application.notifications.plan_messages`), renders each with the tenant's template for
+its kind, channel and language (the built-in one when the tenant has none, or when the tenant's
+fails to render), records it in the ledger (a message already there is not added again) and
+queues its delivery. The tenant's notification settings decide which kinds are sent at all and
+the "your turn is near" thresholds (a position, an ETA in minutes, either one is enough).
 A customer's erasure erases the ledger's copies of their address and messages (unsent ones go
 dead). Offsets are committed only after a whole batch is handled, so a crash handles a batch
 again: the message ids are the same, the ledger adds nothing, and a job queued twice sends once.
@@ -31,6 +34,7 @@ import redis
 import structlog
 from eventsourcing.persistence import PersistenceError
 
+from application.notification_setup import TenantNotificationSettings
 from application.notifications import (
     TICKET_EVENT_KINDS,
     PlannedMessage,
@@ -43,14 +47,14 @@ from application.notifications import (
 from application.views import CustomerView, QueueView, SiteView, TicketView
 from domain.delivery import Delivery, DeliveryStatus
 from domain.errors import NotFound
-from domain.messages import MessageKind
+from domain.messages import Channel, MessageKind, TemplateParts
 from domain.notify_rules import NearThresholds
 from infrastructure.kafka.client import FAST_GROUP, ensure_topics, quiet_kafka_python
 from infrastructure.kafka.contract import topic_of
 from infrastructure.kafka.gateway_start import NewGroupStart
 from infrastructure.notify.jobs import DeliveryJobs
 from infrastructure.notify.ledger import LedgerEntry, MessageBody, PostgresLedger
-from infrastructure.notify.templates import render_message
+from infrastructure.notify.templates import RenderedMessage, render_message
 from infrastructure.roles.supervisor import Supervisor
 from infrastructure.settings import KafkaSettings
 from infrastructure.settings.notify import NotifySettings
@@ -63,6 +67,8 @@ ERASED = "Customer.Erased"
 POLL_MS = 200
 MAX_BACKOFF_SECONDS = 5.0
 QUEUED = DeliveryStatus.QUEUED
+ETA_SCAN = 20
+"""How far down a line the notifier looks for customers near by ETA rather than position."""
 TRANSIENT = (psycopg.Error, redis.RedisError, PersistenceError)
 """Trouble that handling the batch again after a back-off can get past."""
 
@@ -79,6 +85,17 @@ class TicketFacts(Protocol):
     def get_customer(self, tenant_id: UUID, customer_id: UUID) -> CustomerView: ...
 
     def get_next_waiting(self, tenant_id: UUID, queue_id: UUID, count: int) -> list[TicketView]: ...
+
+
+class TenantSetup(Protocol):
+    """A tenant's templates and notification settings (the application's
+    :class:`application.notification_setup.NotificationSetup`)."""
+
+    def template_for(
+        self, tenant_id: UUID, kind: MessageKind, channel: Channel, language: str
+    ) -> TemplateParts | None: ...
+
+    def get_settings(self, tenant_id: UUID) -> TenantNotificationSettings: ...
 
 
 class Envelope(msgspec.Struct):
@@ -105,8 +122,11 @@ class Notifier:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         backoff_seconds: float = 0.5,
         with_eta: Callable[[UUID, TicketView], TicketView] | None = None,
+        setup: TenantSetup | None = None,
     ) -> None:
         self.facts = facts
+        self.setup = setup
+        """The tenants' templates and settings; without it, built-in templates and defaults."""
         self.with_eta = with_eta
         """Adds a waiting ticket's ETA (the read side's estimator), for ``{eta_minutes}``."""
         self.ledger = ledger
@@ -121,6 +141,7 @@ class Notifier:
         self.handled = 0  # events read and handled
         self.skipped: list[str] = []  # events that failed other than transiently, and why
         self.near = NearThresholds(position=settings.near_position, eta_minutes=None)
+        """The thresholds when no tenant settings are at hand."""
 
     # -- deciding ----------------------------------------------------------------------------
 
@@ -143,20 +164,31 @@ class Notifier:
         except NotFound as error:  # another database's event
             log.info("notification skipped", event=envelope.event_type, reason=str(error))
             return []
+        tenant = self._tenant_settings(tenant_id)
         event_id = event_uuid(envelope.aggregate_id, envelope.aggregate_version)
         counter = envelope.data.get("counter") if kind is MessageKind.CALLED else None
-        planned = self._tell(tenant_id, kind, event_id, ticket, counter)
+        planned = self._tell(tenant_id, tenant, kind, event_id, ticket, counter)
         # Every ticket event may move others up: the ticket's queue, and the one it left.
         queues = {ticket.queue_id}
         if envelope.data.get("from_queue_id"):
             queues.add(UUID(str(envelope.data["from_queue_id"])))
         for queue_id in queues:
-            planned += self._turn_near(tenant_id, queue_id)
+            planned += self._turn_near(tenant_id, tenant, queue_id)
         return planned
+
+    def _tenant_settings(self, tenant_id: UUID) -> TenantNotificationSettings:
+        if self.setup is not None:
+            return self.setup.get_settings(tenant_id)
+        return TenantNotificationSettings(
+            kinds={},
+            turn_near_position=self.near.position,
+            turn_near_eta_minutes=None,
+        )
 
     def _tell(
         self,
         tenant_id: UUID,
+        tenant: TenantNotificationSettings,
         kind: MessageKind,
         event_id: UUID,
         ticket: TicketView,
@@ -165,6 +197,9 @@ class Notifier:
         """Record and queue the messages of ``kind`` to the ticket's customer, if it has one
         and the news is still news."""
         if ticket.customer_id is None:
+            return []
+        if not tenant.is_on(kind):
+            log.info("notification switched off", ticket_id=str(ticket.id), kind=kind.value)
             return []
         if not still_news(kind, ticket.status):
             log.info("notification stale", ticket_id=str(ticket.id), kind=kind.value)
@@ -187,20 +222,32 @@ class Notifier:
             self._record_and_queue(tenant_id, planned, ticket, customer.id, values, now)
         return list(plan.messages)
 
-    def _turn_near(self, tenant_id: UUID, queue_id: UUID) -> list[PlannedMessage]:
-        """ "Your turn is near" to each customer at the head of the line who reached the
-        threshold: once per stint, since the stint keys the message id."""
-        if self.near.position is None:
+    def _turn_near(
+        self, tenant_id: UUID, tenant: TenantNotificationSettings, queue_id: UUID
+    ) -> list[PlannedMessage]:
+        """ "Your turn is near" to each customer at the head of the line who reached one of
+        the tenant's thresholds (a position, an ETA): once per stint, since the stint keys the
+        message id. By ETA, the first :data:`ETA_SCAN` waiting tickets are looked at."""
+        near = tenant.near
+        by_eta = near.eta_minutes is not None and self.with_eta is not None
+        if not tenant.is_on(MessageKind.TURN_NEAR) or (near.position is None and not by_eta):
             return []
+        depth = max(near.position or 0, ETA_SCAN if by_eta else 0)
         try:
-            head = self.facts.get_next_waiting(tenant_id, queue_id, self.near.position)
+            head = self.facts.get_next_waiting(tenant_id, queue_id, depth)
         except NotFound:
             return []
         planned: list[PlannedMessage] = []
         for ticket in head:
-            if ticket.customer_id is not None and self.near.reached(ticket.position, None):
+            if ticket.customer_id is None:
+                continue
+            eta_minutes = None
+            if by_eta and self.with_eta is not None and ticket.position is not None:
+                eta = self.with_eta(tenant_id, ticket).eta_seconds
+                eta_minutes = eta / 60 if eta is not None else None
+            if near.reached(ticket.position, eta_minutes):
                 stint = stint_id(ticket.id, ticket.transfers)
-                planned += self._tell(tenant_id, MessageKind.TURN_NEAR, stint, ticket)
+                planned += self._tell(tenant_id, tenant, MessageKind.TURN_NEAR, stint, ticket)
         return planned
 
     def _record_and_queue(
@@ -212,7 +259,7 @@ class Notifier:
         values: dict[str, object],
         now: datetime,
     ) -> None:
-        rendered = render_message(planned.kind, planned.channel, planned.language, values)
+        rendered = self._render(tenant_id, planned, values)
         body = MessageBody(text=rendered.text, subject=rendered.subject, html=rendered.html)
         delivery = Delivery(
             id=planned.message_id,
@@ -231,6 +278,33 @@ class Notifier:
         # A queued entry that was there already is queued again: a crash may have come between
         # recording and queueing. The job sends only what is still queued, so never twice.
         self.jobs.enqueue(tenant_id, planned.message_id)
+
+    def _render(
+        self, tenant_id: UUID, planned: PlannedMessage, values: dict[str, object]
+    ) -> RenderedMessage:
+        """The message in the tenant's template for its kind, channel and language, else in
+        the built-in one; a stored template that fails to render falls back to the built-in
+        one (logged), so the customer still hears."""
+        parts = None
+        if self.setup is not None:
+            parts = self.setup.template_for(
+                tenant_id, planned.kind, planned.channel, planned.language
+            )
+        if parts is not None:
+            try:
+                return render_message(
+                    planned.kind, planned.channel, planned.language, values, parts
+                )
+            except Exception as error:  # a template saved under older rules, say
+                log.warning(
+                    "tenant template failed; built-in used",
+                    tenant_id=str(tenant_id),
+                    kind=planned.kind.value,
+                    channel=planned.channel.value,
+                    language=planned.language,
+                    error=str(error),
+                )
+        return render_message(planned.kind, planned.channel, planned.language, values)
 
     @staticmethod
     def _values(
@@ -348,8 +422,9 @@ def start_notifier(
     settings: NotifySettings,
     supervisor: Supervisor,
     with_eta: Callable[[UUID, TicketView], TicketView] | None = None,
+    setup: TenantSetup | None = None,
 ) -> Notifier:
     """Run a notifier in a supervised thread until the supervisor's stop is set."""
-    notifier = Notifier(facts, ledger, jobs, kafka, settings, with_eta=with_eta)
+    notifier = Notifier(facts, ledger, jobs, kafka, settings, with_eta=with_eta, setup=setup)
     supervisor.add("notifier", notifier.run)
     return notifier

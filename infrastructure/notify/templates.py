@@ -22,6 +22,7 @@ from jinja2 import Template, TemplateError, Undefined, nodes
 from jinja2.defaults import DEFAULT_FILTERS, DEFAULT_TESTS
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from application.notification_setup import SmsCount, TemplatePreview
 from domain.messages import (
     KIND_VARIABLES,
     Channel,
@@ -246,3 +247,33 @@ def preview(
     samples = {**SAMPLE_VALUES.get(language, SAMPLE_VALUES["en"]), **(values or {})}
     message = render_message(kind, channel, language, samples, parts)
     return Preview(message, sms_length(message.text) if channel is Channel.SMS else None)
+
+
+class SandboxedTemplates:
+    """The :class:`application.notification_setup.TemplateEngine` port on this module."""
+
+    def check(self, kind: MessageKind, channel: Channel, parts: TemplateParts) -> None:
+        check_template(kind, channel, parts)
+
+    def preview(
+        self,
+        kind: MessageKind,
+        channel: Channel,
+        language: str,
+        parts: TemplateParts,
+        values: Mapping[str, object],
+    ) -> TemplatePreview:
+        shown = preview(kind, channel, language, parts, values)
+        sms = None
+        if shown.sms is not None:
+            sms = SmsCount(
+                encoding=shown.sms.encoding.value,
+                segments=shown.sms.segments,
+                characters=shown.sms.characters,
+                units=shown.sms.units,
+                remaining=shown.sms.remaining,
+            )
+        message = shown.message
+        return TemplatePreview(
+            subject=message.subject, text=message.text, html=message.html, sms=sms
+        )

@@ -51,6 +51,8 @@ WRITE_SIDE_TABLES = frozenset(
         "idempotency_keys",
         "device_credentials",
         "notification_ledger",
+        "notification_templates",
+        "notification_settings",
     }
 )
 # Only the projector touches the folds' working state (it mixes tenants); nobody but the owner

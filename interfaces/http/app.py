@@ -35,6 +35,10 @@ from interfaces.http.controllers.live import (
     channels_plugin,
     queue_socket,
 )
+from interfaces.http.controllers.notification_setup import (
+    NotificationSettingsController,
+    NotificationTemplateController,
+)
 from interfaces.http.controllers.notifications import NotificationController
 from interfaces.http.controllers.platform import TenantController
 from interfaces.http.controllers.public import (
@@ -127,6 +131,7 @@ USE_CASES: dict[str, Callable[[Container], Any]] = {
     "notifications": attrgetter("notifications"),
     "agent_board": attrgetter("agent_board"),
     "consistency": attrgetter("consistency"),
+    "notification_setup": attrgetter("notification_setup"),
     "probe": attrgetter("readiness"),
     "max_waiting": lambda container: container.settings.limits.queue_max_waiting or None,
     "public": attrgetter("public"),
@@ -182,6 +187,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             AuditController,
             NotificationController,
             StatsController,
+            NotificationTemplateController,
+            NotificationSettingsController,
             asyncapi,
             DeviceController,
             DeviceAuthController,

@@ -45,6 +45,8 @@ def _build_tenant_a(admin: Session) -> World:
     ticket = admin.issue(floor.queue["id"], customer_id=customer["id"])
     device = {"site_id": floor.site["id"], "kind": "display", "name": "Hall display"}
     device_id = admin.ok("POST", "devices/", device, 201)["device"]["id"]
+    template = {"kind": "called", "channel": "sms", "language": "fr", "text": "{number}"}
+    template_id = admin.ok("POST", "notification-templates/", template, 201)["id"]
     ids = {
         "tenant_id": admin.tenant.id,
         "site_id": floor.site["id"],
@@ -56,6 +58,7 @@ def _build_tenant_a(admin: Session) -> World:
         "customer_id": customer["id"],
         "admin_user_id": admin.user["id"],
         "device_id": device_id,
+        "template_id": template_id,
     }
     return World(admin, ids)
 
@@ -72,6 +75,8 @@ def _snapshot(world: World) -> dict[str, Any]:
         "ticket": admin.ticket(ids["ticket_id"]),
         "customers": admin.ok("GET", "customers/"),
         "devices": admin.list("devices/"),
+        "templates": admin.list("notification-templates/"),
+        "notification_settings": admin.ok("GET", "notification-settings/"),
     }
 
 

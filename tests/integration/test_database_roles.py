@@ -15,7 +15,7 @@ from psycopg import sql
 
 from application.context import CommandContext
 from domain.delivery import Delivery
-from domain.messages import Channel, MessageKind
+from domain.messages import Channel, MessageKind, TemplateParts
 from infrastructure.following.runner import ProjectionRunner, read_models
 from infrastructure.notify.ledger import LedgerEntry, MessageBody, PostgresLedger
 from infrastructure.postgres.roles import WRITE_SIDE_TABLES
@@ -34,7 +34,8 @@ WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') ORDER BY 1
 
 def _populate(container, world) -> UUID:
     """Rows of two tenants in every table: credentials, a customer, a device, an idempotency
-    key, tickets, and every read model caught up. Returns the second tenant."""
+    key, tickets, a notification, notification settings and a template, and every read model
+    caught up. Returns the second tenant."""
     other = container.tenancy.create_tenant(
         CommandContext.system(None), f"roles-{uuid4().hex[:12]}", "B"
     )
@@ -54,6 +55,10 @@ def _populate(container, world) -> UUID:
         container.idempotency.claim(context.tenant_id, f"key-{uuid4().hex}", "fingerprint")
         ticket = container.tickets.issue_ticket(context, queue_id)
         _record_notification(container, context.tenant_id, ticket.id)
+        container.notification_setup.put_settings(context, {"no_show": False}, 2, None)
+        container.notification_setup.create_template(
+            context, "called", "sms", "en", TemplateParts(text="{number}: counter {counter}")
+        )
     for model in read_models().values():
         ProjectionRunner(model, container.app.recorder, container.app.mapper).catch_up(
             container.read_engine

@@ -1,0 +1,347 @@
+"""A tenant's own notification set-up: its message templates and its notification settings.
+
+A template replaces the built-in one for one message kind, channel and language; deleting it
+brings the built-in back. Each is checked when saved by the :class:`TemplateEngine` (unknown
+variables, syntax, refused constructs: 422 naming the part and the line). The settings say
+which message kinds are sent (all by default) and when "your turn is near" goes out (a
+position, an ETA in minutes, either one reached is enough). The notifier reads both through
+:meth:`NotificationSetup.template_for` and :meth:`NotificationSetup.get_settings`.
+
+Both live in write-side tables rather than in events on the tenant: they are configuration
+edited in place (an HTML body runs to kilobytes), no follower or read model needs their
+history, and the event contract on Kafka would otherwise carry every tenant's template text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Protocol
+from uuid import UUID, uuid5
+
+import msgspec
+
+from application.context import CommandContext
+from application.paging import Page, PageRequest, paginate
+from domain.errors import Conflict, InvalidInput, ResourceNotFound
+from domain.messages import (
+    Channel,
+    MessageKind,
+    TemplateParts,
+    check_language,
+    check_message_kind,
+)
+from domain.notify_rules import NearThresholds
+
+
+class TemplateNotFound(ResourceNotFound):
+    """Raised when a tenant has no template with the id asked for."""
+
+    code = "template_not_found"
+
+
+class TemplateExists(Conflict):
+    """Raised when a tenant creates a second template for one kind, channel and language."""
+
+    code = "template_exists"
+
+
+class TenantTemplate(msgspec.Struct, frozen=True, kw_only=True):
+    """A tenant's template for one message kind, channel and language."""
+
+    id: UUID
+    kind: str
+    channel: str
+    language: str
+    subject: str | None = None
+    text: str
+    html: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def parts(self) -> TemplateParts:
+        """The sources, as the engine renders them."""
+        return TemplateParts(text=self.text, subject=self.subject, html=self.html)
+
+
+class SmsCount(msgspec.Struct, frozen=True, kw_only=True):
+    """What an SMS costs: its alphabet, segments, characters and the units left in the last
+    segment before one more is needed."""
+
+    encoding: str
+    segments: int
+    characters: int
+    units: int
+    remaining: int
+
+
+class TemplatePreview(msgspec.Struct, frozen=True, kw_only=True):
+    """A template rendered with sample values; ``sms`` is set for SMS templates."""
+
+    subject: str | None = None
+    text: str
+    html: str | None = None
+    sms: SmsCount | None = None
+
+
+class TenantNotificationSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Which message kinds a tenant sends, and its "your turn is near" thresholds (``None``
+    switches one off; either one reached is enough)."""
+
+    kinds: dict[str, bool]
+    """Every message kind, on or off."""
+    turn_near_position: int | None
+    """A waiting customer at this position or closer (1 = next) is near."""
+    turn_near_eta_minutes: int | None
+    """A waiting customer expected at the counter within this many minutes is near."""
+    updated_at: datetime | None = None
+    """When the tenant last saved them; ``None`` while the defaults apply."""
+
+    def is_on(self, kind: MessageKind) -> bool:
+        """Whether messages of ``kind`` are sent."""
+        return self.kinds.get(kind.value, True)
+
+    @property
+    def near(self) -> NearThresholds:
+        """The thresholds as the turn-near rule takes them."""
+        return NearThresholds(
+            position=self.turn_near_position, eta_minutes=self.turn_near_eta_minutes
+        )
+
+
+class TemplateStore(Protocol):
+    """Where a tenant's templates and settings are kept (every call scoped to one tenant)."""
+
+    def list_templates(self, tenant_id: UUID) -> list[TenantTemplate]:
+        """The tenant's templates by kind, channel, language."""
+        ...
+
+    def get_template(self, tenant_id: UUID, template_id: UUID) -> TenantTemplate | None: ...
+
+    def insert_template(self, tenant_id: UUID, template: TenantTemplate) -> bool:
+        """Add ``template``; ``False`` when the tenant has one with its id already."""
+        ...
+
+    def update_template(self, tenant_id: UUID, template: TenantTemplate) -> bool:
+        """Replace the template with ``template``'s id; ``False`` when there is none."""
+        ...
+
+    def delete_template(self, tenant_id: UUID, template_id: UUID) -> bool: ...
+
+    def get_settings(self, tenant_id: UUID) -> TenantNotificationSettings | None: ...
+
+    def put_settings(self, tenant_id: UUID, settings: TenantNotificationSettings) -> None: ...
+
+
+class TemplateEngine(Protocol):
+    """Checks and renders templates (the sandboxed engine is an adapter)."""
+
+    def check(self, kind: MessageKind, channel: Channel, parts: TemplateParts) -> None:
+        """Raise an ``InvalidInput`` naming what is wrong with ``parts``."""
+        ...
+
+    def preview(
+        self,
+        kind: MessageKind,
+        channel: Channel,
+        language: str,
+        parts: TemplateParts,
+        values: Mapping[str, object],
+    ) -> TemplatePreview: ...
+
+
+def template_id(tenant_id: UUID, kind: MessageKind, channel: Channel, language: str) -> UUID:
+    """A template's id, derived from what it is for: one per kind, channel and language."""
+    return uuid5(tenant_id, f"notification-template:{kind}:{channel}:{language}")
+
+
+def check_channel(value: str) -> Channel:
+    """The channel named ``value``, or :class:`InvalidInput` listing the channels."""
+    try:
+        return Channel(value)
+    except ValueError:
+        channels = ", ".join(channel.value for channel in Channel)
+        raise InvalidInput(f"unknown channel {value!r}; use one of {channels}") from None
+
+
+MAX_NEAR_ETA_MINUTES = 24 * 60
+MAX_NEAR_POSITION = 1000
+
+
+class NotificationSetup:
+    """The tenant's templates and notification settings (see the module docstring)."""
+
+    def __init__(
+        self,
+        store: TemplateStore,
+        engine: TemplateEngine,
+        default_near: NearThresholds,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.engine = engine
+        self.default_near = default_near
+        """The thresholds of a tenant that never saved its own (the process's settings)."""
+
+    # -- templates ---------------------------------------------------------------------------
+
+    def list_templates(
+        self,
+        tenant_id: UUID,
+        page: PageRequest | None = None,
+        kind: str | None = None,
+        channel: str | None = None,
+        language: str | None = None,
+    ) -> Page[TenantTemplate]:
+        """The tenant's templates by kind, channel and language, optionally only some."""
+        wanted_kind = check_message_kind(kind) if kind else None
+        wanted_channel = check_channel(channel) if channel else None
+        wanted_language = check_language(language) if language else None
+        found = [
+            template
+            for template in self.store.list_templates(tenant_id)
+            if (wanted_kind is None or template.kind == wanted_kind)
+            and (wanted_channel is None or template.channel == wanted_channel)
+            and (wanted_language is None or template.language == wanted_language)
+        ]
+        return paginate(found, lambda template: str(template.id), page or PageRequest())
+
+    def get_template(self, tenant_id: UUID, template_id: UUID) -> TenantTemplate:
+        """One of the tenant's templates, or :class:`TemplateNotFound`."""
+        found = self.store.get_template(tenant_id, template_id)
+        if found is None:
+            raise TemplateNotFound(f"template {template_id} not found")
+        return found
+
+    def create_template(
+        self,
+        context: CommandContext,
+        kind: str,
+        channel: str,
+        language: str,
+        parts: TemplateParts,
+    ) -> TenantTemplate:
+        """Save the tenant's template for ``kind``, ``channel`` and ``language`` once checked;
+        :class:`TemplateExists` when it has one (change it with :meth:`update_template`)."""
+        tenant_id = _tenant(context)
+        now = self.clock()
+        checked_kind = check_message_kind(kind)
+        checked_channel = check_channel(channel)
+        checked_language = check_language(language)
+        self.engine.check(checked_kind, checked_channel, parts)
+        template = TenantTemplate(
+            id=template_id(tenant_id, checked_kind, checked_channel, checked_language),
+            kind=checked_kind.value,
+            channel=checked_channel.value,
+            language=checked_language,
+            subject=parts.subject,
+            text=parts.text,
+            html=parts.html,
+            created_at=now,
+            updated_at=now,
+        )
+        if not self.store.insert_template(tenant_id, template):
+            raise TemplateExists(
+                f"a {checked_channel} template for {checked_kind} in {checked_language} exists"
+                f" ({template.id}); change it with PATCH"
+            )
+        return template
+
+    def update_template(
+        self,
+        context: CommandContext,
+        template_id: UUID,
+        changes: Mapping[str, str | None],
+    ) -> TenantTemplate:
+        """Change some parts of a template (``subject``, ``text``, ``html``; ``None`` clears
+        an optional one), checked as a whole before it is saved."""
+        tenant_id = _tenant(context)
+        current = self.get_template(tenant_id, template_id)
+        changed = msgspec.structs.replace(current, **dict(changes), updated_at=self.clock())
+        self.engine.check(MessageKind(changed.kind), Channel(changed.channel), changed.parts)
+        if not self.store.update_template(tenant_id, changed):
+            raise TemplateNotFound(f"template {template_id} not found")
+        return changed
+
+    def delete_template(self, context: CommandContext, template_id: UUID) -> None:
+        """Remove a template: its kind, channel and language use the built-in one again."""
+        if not self.store.delete_template(_tenant(context), template_id):
+            raise TemplateNotFound(f"template {template_id} not found")
+
+    def preview_template(
+        self, tenant_id: UUID, template_id: UUID, values: Mapping[str, object] | None = None
+    ) -> TemplatePreview:
+        """The template rendered with its language's sample values, overridden by ``values``."""
+        template = self.get_template(tenant_id, template_id)
+        return self.engine.preview(
+            MessageKind(template.kind),
+            Channel(template.channel),
+            template.language,
+            template.parts,
+            values or {},
+        )
+
+    def template_for(
+        self, tenant_id: UUID, kind: MessageKind, channel: Channel, language: str
+    ) -> TemplateParts | None:
+        """The tenant's template for a message, or ``None`` for the built-in one."""
+        found = self.store.get_template(tenant_id, template_id(tenant_id, kind, channel, language))
+        return found.parts if found is not None else None
+
+    # -- settings ----------------------------------------------------------------------------
+
+    def get_settings(self, tenant_id: UUID) -> TenantNotificationSettings:
+        """The tenant's settings: what it saved, else every kind on and the default thresholds;
+        every kind is listed, a kind added since the tenant saved being on."""
+        saved = self.store.get_settings(tenant_id)
+        kinds = {kind.value: True for kind in MessageKind}
+        if saved is None:
+            return TenantNotificationSettings(
+                kinds=kinds,
+                turn_near_position=self.default_near.position,
+                turn_near_eta_minutes=_whole(self.default_near.eta_minutes),
+            )
+        return msgspec.structs.replace(saved, kinds={**kinds, **saved.kinds})
+
+    def put_settings(
+        self,
+        context: CommandContext,
+        kinds: Mapping[str, bool],
+        turn_near_position: int | None,
+        turn_near_eta_minutes: int | None,
+    ) -> TenantNotificationSettings:
+        """Replace the tenant's settings; a kind left out of ``kinds`` is on."""
+        tenant_id = _tenant(context)
+        checked = {check_message_kind(name).value: bool(on) for name, on in kinds.items()}
+        if turn_near_position is not None and not 1 <= turn_near_position <= MAX_NEAR_POSITION:
+            raise InvalidInput(
+                f"turn_near_position must be between 1 and {MAX_NEAR_POSITION} (1 is the next"
+                " ticket), or null to switch it off"
+            )
+        if turn_near_eta_minutes is not None and not (
+            0 <= turn_near_eta_minutes <= MAX_NEAR_ETA_MINUTES
+        ):
+            raise InvalidInput(
+                f"turn_near_eta_minutes must be between 0 and {MAX_NEAR_ETA_MINUTES},"
+                " or null to switch it off"
+            )
+        saved = TenantNotificationSettings(
+            kinds={kind.value: checked.get(kind.value, True) for kind in MessageKind},
+            turn_near_position=turn_near_position,
+            turn_near_eta_minutes=turn_near_eta_minutes,
+            updated_at=self.clock(),
+        )
+        self.store.put_settings(tenant_id, saved)
+        return saved
+
+
+def _tenant(context: CommandContext) -> UUID:
+    if context.tenant_id is None:
+        raise InvalidInput("a tenant's notification set-up needs a tenant")
+    return context.tenant_id
+
+
+def _whole(minutes: float | None) -> int | None:
+    return None if minutes is None else round(minutes)

@@ -12,6 +12,11 @@ A customer's erasure erases the ledger's copies of their address and messages (u
 dead). Offsets are committed only after a whole batch is handled, so a crash handles a batch
 again: the message ids are the same, the ledger adds nothing, and a job queued twice sends once.
 
+With webhooks (``smartqueue notifier`` always has them), the group reads every published topic
+and hands each event to the webhook dispatcher, which records one delivery per subscription
+that wants its type (the delivery id derives from event and subscription, so a batch handled
+again adds nothing) and queues its ``deliver_webhook`` job.
+
 A new group starts at the notifier's start time (less a few seconds), never at the beginning of
 the topics: the history holds messages that are no longer news.
 """
@@ -46,7 +51,7 @@ from domain.errors import NotFound
 from domain.messages import MessageKind
 from domain.notify_rules import NearThresholds
 from infrastructure.kafka.client import FAST_GROUP, ensure_topics, quiet_kafka_python
-from infrastructure.kafka.contract import topic_of
+from infrastructure.kafka.contract import topic_of, topics
 from infrastructure.kafka.gateway_start import NewGroupStart
 from infrastructure.notify.jobs import DeliveryJobs
 from infrastructure.notify.ledger import LedgerEntry, MessageBody, PostgresLedger
@@ -79,6 +84,12 @@ class TicketFacts(Protocol):
     def get_customer(self, tenant_id: UUID, customer_id: UUID) -> CustomerView: ...
 
     def get_next_waiting(self, tenant_id: UUID, queue_id: UUID, count: int) -> list[TicketView]: ...
+
+
+class WebhookDispatch(Protocol):
+    """Records and queues a published event for the webhook subscriptions that want it."""
+
+    def dispatch(self, envelope: dict[str, Any]) -> int: ...
 
 
 class Envelope(msgspec.Struct):
@@ -118,8 +129,12 @@ class Notifier:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         backoff_seconds: float = 0.5,
         with_eta: Callable[[UUID, TicketView], TicketView] | None = None,
+        webhooks: WebhookDispatch | None = None,
     ) -> None:
+        """``webhooks``, when given, also receives every event of every published topic, for
+        the tenants' webhook subscriptions."""
         self.facts = facts
+        self.webhooks = webhooks
         self.with_eta = with_eta
         """Adds a waiting ticket's ETA (the read side's estimator), for ``{eta_minutes}``."""
         self.ledger = ledger
@@ -301,7 +316,7 @@ class Notifier:
             fetch_max_wait_ms=20,
             **FAST_GROUP,
         )
-        consumer.subscribe([TOPIC, CUSTOMER_TOPIC])
+        consumer.subscribe(topics() if self.webhooks is not None else [TOPIC, CUSTOMER_TOPIC])
         return consumer
 
     def consume(self, consumer: Any) -> int:
@@ -323,7 +338,10 @@ class Notifier:
                     log.error("notifier skipped a malformed record", record=where, error=str(error))
                     continue
                 try:
-                    self.handle(envelope)
+                    if self.webhooks is not None:
+                        self.webhooks.dispatch(msgspec.json.decode(record.value))
+                    if record.topic in (TOPIC, CUSTOMER_TOPIC):
+                        self.handle(envelope)
                 except TRANSIENT:
                     raise  # the batch is handled again after a back-off
                 except Exception as error:  # one bad event must not stop every customer's news
@@ -361,8 +379,9 @@ def start_notifier(
     settings: NotifySettings,
     supervisor: Supervisor,
     with_eta: Callable[[UUID, TicketView], TicketView] | None = None,
+    webhooks: WebhookDispatch | None = None,
 ) -> Notifier:
     """Run a notifier in a supervised thread until the supervisor's stop is set."""
-    notifier = Notifier(facts, ledger, jobs, kafka, settings, with_eta=with_eta)
+    notifier = Notifier(facts, ledger, jobs, kafka, settings, with_eta=with_eta, webhooks=webhooks)
     supervisor.add("notifier", notifier.run)
     return notifier

@@ -45,6 +45,8 @@ def _build_tenant_a(admin: Session) -> World:
     ticket = admin.issue(floor.queue["id"], customer_id=customer["id"])
     device = {"site_id": floor.site["id"], "kind": "display", "name": "Hall display"}
     device_id = admin.ok("POST", "devices/", device, 201)["device"]["id"]
+    hook = {"url": "https://example.org/hook", "event_types": ["Ticket.Called"]}
+    webhook_id = admin.ok("POST", "webhooks/", hook, 201)["id"]
     ids = {
         "tenant_id": admin.tenant.id,
         "site_id": floor.site["id"],
@@ -56,6 +58,8 @@ def _build_tenant_a(admin: Session) -> World:
         "customer_id": customer["id"],
         "admin_user_id": admin.user["id"],
         "device_id": device_id,
+        "webhook_id": webhook_id,
+        "delivery_id": str(uuid.uuid5(uuid.NAMESPACE_URL, webhook_id)),  # none yet: 404
     }
     return World(admin, ids)
 
@@ -72,6 +76,7 @@ def _snapshot(world: World) -> dict[str, Any]:
         "ticket": admin.ticket(ids["ticket_id"]),
         "customers": admin.ok("GET", "customers/"),
         "devices": admin.list("devices/"),
+        "webhooks": admin.list("webhooks/"),
     }
 
 

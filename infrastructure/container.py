@@ -6,6 +6,7 @@ import functools
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import redis
@@ -21,6 +22,7 @@ from application.audit import AuditLog
 from application.catalogue import Catalogue
 from application.consistency import Consistency
 from application.customers import Customers
+from application.delivery_reports import DeliveryReports
 from application.devices import Devices
 from application.idempotency import IdempotencyStore, KeyPolicy
 from application.identity import Identity
@@ -38,16 +40,22 @@ from application.stats import StatsQueries
 from application.tenancy import Tenancy
 from application.ticket_queries import TicketQueries
 from application.tickets import Tickets
+from application.webhooks import Webhooks
 from domain.notify_rules import NearThresholds
 from infrastructure.following.positions import PostgresProjectionPositions
 from infrastructure.identity.credentials import Argon2Hasher, PostgresCredentialStore
 from infrastructure.identity.devices import PostgresDeviceCredentials
 from infrastructure.identity.ticket_passes import HmacTicketPasses, derive_pass_key
 from infrastructure.identity.tokens import JwtTokenService, load_signing_key
+from infrastructure.kafka.contract import catalogue as event_catalogue
+from infrastructure.notify.jobs import delivery_broker
+from infrastructure.notify.ledger import PostgresLedger
 from infrastructure.notify.outbox import LedgerOutbox
 from infrastructure.notify.templates import SandboxedTemplates
+from infrastructure.notify.twilio import verify_twilio_signature
+from infrastructure.notify.webhook_jobs import WebhookJobs
 from infrastructure.notify.wiring import Notifications as NotifyWiring
-from infrastructure.notify.wiring import build_notifications
+from infrastructure.notify.wiring import build_notifications, webhook_jobs
 from infrastructure.postgres.database import event_store_env, open_pool, resolve_database_url
 from infrastructure.postgres.roles import (
     apply_privileges,
@@ -149,12 +157,47 @@ class Container:
         outbox = LedgerOutbox(self.notify.ledger, self.notify.jobs, attempts)
         return Notifications(facts, outbox)
 
+    @functools.cached_property
+    def webhook_jobs(self) -> WebhookJobs:
+        """Records and queues webhook deliveries (sent by ``smartqueue jobs``)."""
+        notify = self.settings.notify
+        return webhook_jobs(delivery_broker(self.redis_url, notify), self.pool, notify)
+
+    @functools.cached_property
+    def webhooks(self) -> Webhooks:
+        """The tenants' webhook subscriptions, their log, test pings and redeliveries."""
+        return Webhooks(
+            self.webhook_jobs.store,
+            self.webhook_jobs,
+            frozenset(event_catalogue()),
+            allow_http=self.settings.notify.webhooks_allow_private,
+        )
+
+    @functools.cached_property
+    def delivery_reports(self) -> DeliveryReports:
+        """Providers' status callbacks applied to the notification ledger."""
+        notify = self.settings.notify
+
+        def twilio_check(query: str, form: Any, signature: str | None) -> bool:
+            # Not configured: Twilio was never given a callback URL, so nothing is Twilio's.
+            if not (notify.twilio_status_callback_url and notify.twilio_auth_token):
+                return False
+            url = notify.twilio_status_callback_url
+            if query:
+                url = f"{url.split('?', 1)[0]}?{query}"
+            return verify_twilio_signature(notify.twilio_auth_token, url, form, signature)
+
+        return DeliveryReports(PostgresLedger(self.pool), twilio_check)
+
     def close(self) -> None:
         """Release every connection this process holds."""
         if not self.closed:
             self.closed = True
             if "notify" in self.__dict__:
                 self.notify.close()
+            if "webhook_jobs" in self.__dict__:
+                self.webhook_jobs.broker.close()
+                self.webhook_jobs.close()
             self.app.close()
             self.pool.close()
             self.redis.close()

@@ -13,6 +13,7 @@ import dramatiq
 
 from infrastructure.container import Container, build_container
 from infrastructure.notify.jobs import QUEUE
+from infrastructure.notify.webhook_jobs import QUEUE as WEBHOOK_QUEUE
 from infrastructure.notify.wiring import Notifications, build_notifications
 from infrastructure.roles.supervisor import Supervisor
 from interfaces.signals import stop_on_signals
@@ -30,7 +31,9 @@ def run_jobs_in_background(
     """dramatiq workers in a supervised thread of this process (also ``smartqueue dev``)."""
 
     def work(stop: threading.Event) -> None:
-        worker = dramatiq.Worker(notifications.jobs.broker, queues={QUEUE}, worker_threads=threads)
+        worker = dramatiq.Worker(
+            notifications.jobs.broker, queues={QUEUE, WEBHOOK_QUEUE}, worker_threads=threads
+        )
         worker.start()
         try:
             stop.wait()

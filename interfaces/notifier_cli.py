@@ -33,6 +33,7 @@ def run_notifier_in_background(
         supervisor,
         with_eta=container.ticket_queries.with_eta,
         setup=container.notification_setup,
+        webhooks=notifications.webhooks,
     )
 
 

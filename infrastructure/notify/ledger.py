@@ -24,7 +24,7 @@ from application.paging import Page, PageRequest, decode_cursor, encode_cursor
 from domain.delivery import Delivery, DeliveryStatus
 from domain.errors import InvalidInput, ResourceNotFound
 from domain.messages import Channel, MessageKind
-from infrastructure.postgres.roles import DEAD_NOTIFICATIONS
+from infrastructure.postgres.roles import DEAD_NOTIFICATIONS, NOTIFICATION_BY_PROVIDER_ID
 from infrastructure.postgres.tenancy import set_tenant
 
 COLUMNS = (
@@ -297,6 +297,16 @@ class PostgresLedger:
                 entry.delivery.erase(at)
                 _write(connection, entry)
         return len(rows)
+
+    def find_by_provider_id(self, provider_id: str) -> tuple[UUID, UUID] | None:
+        """The (tenant id, message id) of the message a provider knows as ``provider_id``
+        (through the owner's function: a provider's callback names no tenant)."""
+        with self.pool.connection() as connection:
+            row = connection.execute(
+                sql.SQL("SELECT * FROM {}(%s)").format(sql.Identifier(NOTIFICATION_BY_PROVIDER_ID)),
+                (provider_id,),
+            ).fetchone()
+        return (row[1], row[0]) if row else None
 
     def dead_letters(self, limit: int = 100, message_id: UUID | None = None) -> list[DeadLetter]:
         """Dead messages of every tenant, most recent first (through the owner's function: the

@@ -15,6 +15,11 @@ A customer's erasure erases the ledger's copies of their address and messages (u
 dead). Offsets are committed only after a whole batch is handled, so a crash handles a batch
 again: the message ids are the same, the ledger adds nothing, and a job queued twice sends once.
 
+With webhooks (``smartqueue notifier`` always has them), the group reads every published topic
+and hands each event to the webhook dispatcher, which records one delivery per subscription
+that wants its type (the delivery id derives from event and subscription, so a batch handled
+again adds nothing) and queues its ``deliver_webhook`` job.
+
 A new group starts at the notifier's start time (less a few seconds), never at the beginning of
 the topics: the history holds messages that are no longer news.
 """
@@ -50,7 +55,7 @@ from domain.errors import NotFound
 from domain.messages import Channel, MessageKind, TemplateParts
 from domain.notify_rules import NearThresholds
 from infrastructure.kafka.client import FAST_GROUP, ensure_topics, quiet_kafka_python
-from infrastructure.kafka.contract import topic_of
+from infrastructure.kafka.contract import topic_of, topics
 from infrastructure.kafka.gateway_start import NewGroupStart
 from infrastructure.notify.jobs import DeliveryJobs
 from infrastructure.notify.ledger import LedgerEntry, MessageBody, PostgresLedger
@@ -98,6 +103,12 @@ class TenantSetup(Protocol):
     def get_settings(self, tenant_id: UUID) -> TenantNotificationSettings: ...
 
 
+class WebhookDispatch(Protocol):
+    """Records and queues a published event for the webhook subscriptions that want it."""
+
+    def dispatch(self, envelope: dict[str, Any]) -> int: ...
+
+
 class Envelope(msgspec.Struct):
     """The part of a published envelope the notifier reads."""
 
@@ -123,10 +134,14 @@ class Notifier:
         backoff_seconds: float = 0.5,
         with_eta: Callable[[UUID, TicketView], TicketView] | None = None,
         setup: TenantSetup | None = None,
+        webhooks: WebhookDispatch | None = None,
     ) -> None:
+        """``webhooks``, when given, also receives every event of every published topic, for
+        the tenants' webhook subscriptions."""
         self.facts = facts
         self.setup = setup
         """The tenants' templates and settings; without it, built-in templates and defaults."""
+        self.webhooks = webhooks
         self.with_eta = with_eta
         """Adds a waiting ticket's ETA (the read side's estimator), for ``{eta_minutes}``."""
         self.ledger = ledger
@@ -362,7 +377,7 @@ class Notifier:
             fetch_max_wait_ms=20,
             **FAST_GROUP,
         )
-        consumer.subscribe([TOPIC, CUSTOMER_TOPIC])
+        consumer.subscribe(topics() if self.webhooks is not None else [TOPIC, CUSTOMER_TOPIC])
         return consumer
 
     def consume(self, consumer: Any) -> int:
@@ -384,7 +399,10 @@ class Notifier:
                     log.error("notifier skipped a malformed record", record=where, error=str(error))
                     continue
                 try:
-                    self.handle(envelope)
+                    if self.webhooks is not None:
+                        self.webhooks.dispatch(msgspec.json.decode(record.value))
+                    if record.topic in (TOPIC, CUSTOMER_TOPIC):
+                        self.handle(envelope)
                 except TRANSIENT:
                     raise  # the batch is handled again after a back-off
                 except Exception as error:  # one bad event must not stop every customer's news
@@ -423,8 +441,11 @@ def start_notifier(
     supervisor: Supervisor,
     with_eta: Callable[[UUID, TicketView], TicketView] | None = None,
     setup: TenantSetup | None = None,
+    webhooks: WebhookDispatch | None = None,
 ) -> Notifier:
     """Run a notifier in a supervised thread until the supervisor's stop is set."""
-    notifier = Notifier(facts, ledger, jobs, kafka, settings, with_eta=with_eta, setup=setup)
+    notifier = Notifier(
+        facts, ledger, jobs, kafka, settings, with_eta=with_eta, setup=setup, webhooks=webhooks
+    )
     supervisor.add("notifier", notifier.run)
     return notifier

@@ -5,6 +5,7 @@ need them (``smartqueue jobs``, ``smartqueue notifier``), never at import."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from psycopg_pool import ConnectionPool
 
@@ -13,6 +14,8 @@ from infrastructure.notify.email import SmtpChannel
 from infrastructure.notify.jobs import DeliveryJobs, delivery_broker
 from infrastructure.notify.ledger import PostgresLedger
 from infrastructure.notify.twilio import TwilioChannel
+from infrastructure.notify.webhook_jobs import WebhookJobs
+from infrastructure.notify.webhook_store import PostgresWebhooks
 from infrastructure.settings.notify import NotifySettings
 
 
@@ -35,6 +38,7 @@ def configured_channels(settings: NotifySettings) -> dict[str, Channel]:
             sms_sender=settings.twilio_sms_from or None,
             whatsapp_sender=settings.twilio_whatsapp_from or None,
             base_url=settings.twilio_base_url,
+            status_callback=settings.twilio_status_callback_url or None,
         )
         channels["sms"] = channels["whatsapp"] = twilio
     return channels
@@ -42,14 +46,16 @@ def configured_channels(settings: NotifySettings) -> dict[str, Channel]:
 
 @dataclass
 class Notifications:
-    """The ledger and the delivery jobs of one process."""
+    """The ledger, the delivery jobs and the webhook jobs of one process."""
 
     ledger: PostgresLedger
     jobs: DeliveryJobs
+    webhooks: WebhookJobs
 
     def close(self) -> None:
         """Release the broker's Redis connections and the channels' HTTP connections."""
         self.jobs.broker.close()
+        self.webhooks.close()
         for channel in {id(c): c for c in self.jobs.channels.values()}.values():
             close = getattr(channel, "close", None)
             if close is not None:
@@ -59,7 +65,21 @@ class Notifications:
 def build_notifications(
     pool: ConnectionPool, redis_url: str, settings: NotifySettings
 ) -> Notifications:
-    """The ledger on ``pool`` and the delivery jobs on the Redis of ``redis_url``."""
+    """The ledger on ``pool``, the delivery and webhook jobs on the Redis of ``redis_url``."""
     ledger = PostgresLedger(pool)
     broker = delivery_broker(redis_url, settings)
-    return Notifications(ledger, DeliveryJobs(broker, ledger, configured_channels(settings)))
+    return Notifications(
+        ledger,
+        DeliveryJobs(broker, ledger, configured_channels(settings)),
+        webhook_jobs(broker, pool, settings),
+    )
+
+
+def webhook_jobs(broker: Any, pool: ConnectionPool, settings: NotifySettings) -> WebhookJobs:
+    """The ``deliver_webhook`` actor on ``broker``, over the subscriptions on ``pool``."""
+    return WebhookJobs(
+        broker,
+        PostgresWebhooks(pool),
+        attempt_limit=settings.max_attempts,
+        public_only=not settings.webhooks_allow_private,
+    )

@@ -41,6 +41,7 @@ CREDENTIAL_BY_EMAIL = "smartqueue_credential_by_email"
 DEVICE_CREDENTIAL = "smartqueue_device_credential"
 PURGE_IDEMPOTENCY_KEYS = "smartqueue_purge_idempotency_keys"
 DEAD_NOTIFICATIONS = "smartqueue_dead_notifications"
+NOTIFICATION_BY_PROVIDER_ID = "smartqueue_notification_by_provider_id"
 
 # Write-side tables with personal data or secrets: the runtime reads and writes them for the
 # transaction's tenant only; the reader and the projector get nothing on them.
@@ -53,6 +54,8 @@ WRITE_SIDE_TABLES = frozenset(
         "notification_ledger",
         "notification_templates",
         "notification_settings",
+        "webhook_subscriptions",
+        "webhook_deliveries",
     }
 )
 # Only the projector touches the folds' working state (it mixes tenants); nobody but the owner
@@ -265,6 +268,14 @@ def _function_statements(runtime: str | None) -> list[sql.Composable]:
             " n.updated_at FROM {schema}.notification_ledger n WHERE n.status = 'dead'"
             " AND (wanted IS NULL OR n.message_id = wanted)"
             " ORDER BY n.updated_at DESC LIMIT max_rows",
+        ),
+        NOTIFICATION_BY_PROVIDER_ID: (
+            "wanted text",
+            "TABLE (message_id uuid, tenant_id uuid)",
+            "sql STABLE",
+            # A provider's status callback names its own message id, never our tenant.
+            "SELECT n.message_id, n.tenant_id FROM {schema}.notification_ledger n"
+            " WHERE n.provider_id = wanted",
         ),
     }
     statements: list[sql.Composable] = []

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from infrastructure.settings.variables import Interval, Port, Positive, env
+from infrastructure.settings.variables import FLAG, Interval, Port, Positive, env, flag
 
 
 @dataclass(frozen=True)
@@ -52,3 +52,12 @@ class NotifySettings:
     """SMARTQUEUE_TWILIO_WHATSAPP_FROM: the WhatsApp-enabled number (E.164)."""
     twilio_base_url: str = env("SMARTQUEUE_TWILIO_BASE_URL", "https://api.twilio.com")
     """SMARTQUEUE_TWILIO_BASE_URL: Twilio's API (tests point it at a local server)."""
+    twilio_status_callback_url: str = env("SMARTQUEUE_TWILIO_STATUS_CALLBACK_URL", "")
+    """SMARTQUEUE_TWILIO_STATUS_CALLBACK_URL: the public URL of
+    ``/api/v1/callbacks/twilio/status/`` exactly as Twilio calls it (signatures are checked
+    against it); empty: Twilio is not asked for status reports and the endpoint answers 403."""
+    webhooks_allow_private: bool = env(
+        "SMARTQUEUE_WEBHOOKS_ALLOW_PRIVATE", False, parse=flag, form=FLAG
+    )
+    """SMARTQUEUE_WEBHOOKS_ALLOW_PRIVATE: let webhook subscriptions use plain http and reach
+    loopback and private addresses (development and tests only; default false)."""

@@ -52,6 +52,7 @@ from interfaces.http.controllers.stats import StatsController
 from interfaces.http.controllers.tenancy import ServiceController, SiteController
 from interfaces.http.controllers.tickets import TicketController
 from interfaces.http.controllers.users import UserController
+from interfaces.http.controllers.webhooks import ProviderCallbackController, WebhookController
 from interfaces.http.errors import EXCEPTION_HANDLERS
 from interfaces.http.middleware import RequestContextMiddleware
 from interfaces.http.pages import pages_router
@@ -132,6 +133,8 @@ USE_CASES: dict[str, Callable[[Container], Any]] = {
     "agent_board": attrgetter("agent_board"),
     "consistency": attrgetter("consistency"),
     "notification_setup": attrgetter("notification_setup"),
+    "webhooks": attrgetter("webhooks"),
+    "delivery_reports": attrgetter("delivery_reports"),
     "probe": attrgetter("readiness"),
     "max_waiting": lambda container: container.settings.limits.queue_max_waiting or None,
     "public": attrgetter("public"),
@@ -184,6 +187,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             TicketController,
             AgentController,
             CustomerController,
+            WebhookController,
+            ProviderCallbackController,
             AuditController,
             NotificationController,
             StatsController,

@@ -359,3 +359,29 @@ class CustomerPatch(Body):
     email: Email | msgspec.UnsetType | None = msgspec.UNSET
     metadata: Metadata | msgspec.UnsetType = msgspec.UNSET
     preferences: CustomerPreferencesPatch | msgspec.UnsetType = msgspec.UNSET
+
+
+WebhookUrl = Annotated[str, msgspec.Meta(min_length=8, max_length=2000)]
+EventTypes = Annotated[
+    list[Annotated[str, msgspec.Meta(min_length=3, max_length=100)]],
+    msgspec.Meta(min_length=1, max_length=100),
+]
+WebhookSecret = Annotated[str, msgspec.Meta(min_length=16, max_length=200)]
+
+
+class WebhookCreate(Body):
+    """A subscription: the receiver's URL, the published event types it wants (as in the event
+    contract, ``Ticket.Called``), and optionally its own signing secret (else one is made)."""
+
+    url: WebhookUrl
+    event_types: EventTypes
+    secret: WebhookSecret | None = None
+
+
+class WebhookPatch(Body):
+    """Only the fields named are changed; ``active: false`` pauses deliveries."""
+
+    url: WebhookUrl | msgspec.UnsetType = msgspec.UNSET
+    event_types: EventTypes | msgspec.UnsetType = msgspec.UNSET
+    secret: WebhookSecret | msgspec.UnsetType = msgspec.UNSET
+    active: bool | msgspec.UnsetType = msgspec.UNSET

@@ -119,10 +119,16 @@ def test_every_command_declares_its_errors_as_problem_json(document: dict) -> No
         }
         # Every command may meet a bad token; a tenant's command also a missing scope and,
         # for another tenant's slug, a 404.
-        if path.startswith(PUBLIC):  # the customer's side takes no token at all
+        # The customer's side takes no token at all; a provider's callback carries no token
+        # but the provider's signature (403 when bad).
+        if path.startswith(PUBLIC):
             needed = {"404", "429"}
+        elif path.startswith(T):
+            needed = {"401", "403", "404"}
+        elif path.startswith("/api/v1/callbacks/"):
+            needed = {"403"}
         else:
-            needed = {"401", "403", "404"} if path.startswith(T) else {"401"}
+            needed = {"401"}
         if not needed <= set(errors):
             wrong[f"{where} undeclared"] = sorted(needed - set(errors))
         for status, response in errors.items():

@@ -47,6 +47,8 @@ def _build_tenant_a(admin: Session) -> World:
     device_id = admin.ok("POST", "devices/", device, 201)["device"]["id"]
     template = {"kind": "called", "channel": "sms", "language": "fr", "text": "{number}"}
     template_id = admin.ok("POST", "notification-templates/", template, 201)["id"]
+    hook = {"url": "https://example.org/hook", "event_types": ["Ticket.Called"]}
+    webhook_id = admin.ok("POST", "webhooks/", hook, 201)["id"]
     ids = {
         "tenant_id": admin.tenant.id,
         "site_id": floor.site["id"],
@@ -59,6 +61,8 @@ def _build_tenant_a(admin: Session) -> World:
         "admin_user_id": admin.user["id"],
         "device_id": device_id,
         "template_id": template_id,
+        "webhook_id": webhook_id,
+        "delivery_id": str(uuid.uuid5(uuid.NAMESPACE_URL, webhook_id)),  # none yet: 404
     }
     return World(admin, ids)
 
@@ -77,6 +81,7 @@ def _snapshot(world: World) -> dict[str, Any]:
         "devices": admin.list("devices/"),
         "templates": admin.list("notification-templates/"),
         "notification_settings": admin.ok("GET", "notification-settings/"),
+        "webhooks": admin.list("webhooks/"),
     }
 
 

@@ -16,8 +16,10 @@ from psycopg import sql
 from application.context import CommandContext
 from domain.delivery import Delivery
 from domain.messages import Channel, MessageKind, TemplateParts
+from domain.webhooks import Subscription, WebhookDelivery
 from infrastructure.following.runner import ProjectionRunner, read_models
 from infrastructure.notify.ledger import LedgerEntry, MessageBody, PostgresLedger
+from infrastructure.notify.webhook_store import PostgresWebhooks
 from infrastructure.postgres.roles import WRITE_SIDE_TABLES
 from infrastructure.postgres.tables import PROJECTOR_ROLE, TENANT_SETTING, TENANT_TABLES
 from interfaces.cli import main
@@ -59,6 +61,7 @@ def _populate(container, world) -> UUID:
         container.notification_setup.create_template(
             context, "called", "sms", "en", TemplateParts(text="{number}: counter {counter}")
         )
+        _record_webhook_delivery(container, context.tenant_id)
     for model in read_models().values():
         ProjectionRunner(model, container.app.recorder, container.app.mapper).catch_up(
             container.read_engine
@@ -77,6 +80,17 @@ def _record_notification(container, tenant_id: UUID, ticket_id: UUID) -> None:
         ticket_id=ticket_id,
     )
     PostgresLedger(container.pool).record(LedgerEntry(tenant_id, delivery, "en"))
+
+
+def _record_webhook_delivery(container, tenant_id: UUID) -> None:
+    now = datetime.now(UTC)
+    store = PostgresWebhooks(container.pool)
+    hook = Subscription(
+        uuid4(), tenant_id, "https://example.org/in", ("Ticket.Issued",), "whsec_x" * 3, now, now
+    )
+    store.add(hook)
+    delivery = WebhookDelivery(uuid4(), hook.id, "e:1", "Ticket.Issued", now, attempt_limit=3)
+    store.record(tenant_id, delivery, {"event_id": "e:1"})
 
 
 def _tenant_tables(connection: psycopg.Connection) -> list[tuple[str, bool]]:

@@ -25,6 +25,7 @@ BAD_VALUES = {
     "SMARTQUEUE_IDEMPOTENCY_TTL_SECONDS": (["day", "0"], "seconds, more than 0"),
     "SMARTQUEUE_READ_WAIT_SECONDS": (["3s", "-0.5"], "seconds, 0 or more"),
     "SMARTQUEUE_SLA_COUNT_ABANDONED": (["maybe", "2"], "true or false"),
+    "SMARTQUEUE_WEBHOOKS_ALLOW_PRIVATE": (["sometimes", "2"], "true or false"),
     "SMARTQUEUE_SLA_COUNT_NO_SHOW": (["sometimes"], "true or false"),
     "KAFKA_TOPIC_PARTITIONS": (["three", "0"], "whole number, 1 or more"),
     "KAFKA_REPLICATION_FACTOR": (["one", "0"], "whole number, 1 or more"),

@@ -42,6 +42,12 @@ class IllegalTransition(TicketError):
         self.status = status
 
 
+class CallSuperseded(TicketError):
+    """Raised when an automatic no-show names a call the ticket has moved past (recalled since)."""
+
+    code = "call_superseded"
+
+
 class QueueError(Conflict):
     """Base of queue refusals."""
 

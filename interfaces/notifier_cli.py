@@ -32,6 +32,7 @@ def run_notifier_in_background(
         settings.notify,
         supervisor,
         with_eta=container.ticket_queries.with_eta,
+        no_shows=notifications.no_shows,
     )
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -45,6 +45,8 @@ from domain.delivery import Delivery, DeliveryStatus
 from domain.errors import NotFound
 from domain.messages import MessageKind
 from domain.notify_rules import NearThresholds
+from domain.tickets import TicketStatus
+from infrastructure.jobs.auto_no_show import SCHEDULED_EVENTS, AutoNoShowJobs
 from infrastructure.kafka.client import FAST_GROUP, ensure_topics, quiet_kafka_python
 from infrastructure.kafka.contract import topic_of
 from infrastructure.kafka.gateway_start import NewGroupStart
@@ -118,8 +120,11 @@ class Notifier:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         backoff_seconds: float = 0.5,
         with_eta: Callable[[UUID, TicketView], TicketView] | None = None,
+        no_shows: AutoNoShowJobs | None = None,
     ) -> None:
         self.facts = facts
+        self.no_shows = no_shows
+        """Schedules the auto no-show of called tickets in queues that have one."""
         self.with_eta = with_eta
         """Adds a waiting ticket's ETA (the read side's estimator), for ``{eta_minutes}``."""
         self.ledger = ledger
@@ -156,6 +161,8 @@ class Notifier:
         except NotFound as error:  # another database's event
             log.info("notification skipped", event=envelope.event_type, reason=str(error))
             return []
+        if envelope.event_type in SCHEDULED_EVENTS:
+            self._schedule_no_show(tenant_id, envelope, ticket)
         event_id = event_uuid(envelope.aggregate_id, envelope.aggregate_version)
         counter = envelope.data.get("counter") if kind is MessageKind.CALLED else None
         planned = self._tell(tenant_id, kind, event_id, ticket, counter)
@@ -166,6 +173,21 @@ class Notifier:
         for queue_id in queues:
             planned += self._turn_near(tenant_id, queue_id)
         return planned
+
+    def _schedule_no_show(self, tenant_id: UUID, envelope: Envelope, ticket: TicketView) -> None:
+        """Queue the delayed ``expire_call`` of this call if the ticket's queue has a delay (a
+        ticket called again since has its own event, which schedules its own)."""
+        if self.no_shows is None or ticket.status != TicketStatus.CALLED:
+            return
+        try:
+            queue = self.facts.get_queue(tenant_id, ticket.queue_id)
+        except NotFound:
+            return
+        if queue.auto_no_show_minutes is None:
+            return
+        called_at = datetime.fromisoformat(str(envelope.data["at"]))
+        delay = timedelta(minutes=queue.auto_no_show_minutes)
+        self.no_shows.schedule(tenant_id, ticket.id, called_at, delay)
 
     def _tell(
         self,
@@ -361,8 +383,9 @@ def start_notifier(
     settings: NotifySettings,
     supervisor: Supervisor,
     with_eta: Callable[[UUID, TicketView], TicketView] | None = None,
+    no_shows: AutoNoShowJobs | None = None,
 ) -> Notifier:
     """Run a notifier in a supervised thread until the supervisor's stop is set."""
-    notifier = Notifier(facts, ledger, jobs, kafka, settings, with_eta=with_eta)
+    notifier = Notifier(facts, ledger, jobs, kafka, settings, with_eta=with_eta, no_shows=no_shows)
     supervisor.add("notifier", notifier.run)
     return notifier

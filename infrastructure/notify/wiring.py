@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from psycopg_pool import ConnectionPool
 
 from application.delivery import Channel
+from infrastructure.jobs.auto_no_show import AutoNoShowJobs, ExpiresCalls
 from infrastructure.notify.email import SmtpChannel
 from infrastructure.notify.jobs import DeliveryJobs, delivery_broker
 from infrastructure.notify.ledger import PostgresLedger
@@ -42,10 +43,11 @@ def configured_channels(settings: NotifySettings) -> dict[str, Channel]:
 
 @dataclass
 class Notifications:
-    """The ledger and the delivery jobs of one process."""
+    """The ledger, the delivery jobs and the auto no-show jobs of one process (one broker)."""
 
     ledger: PostgresLedger
     jobs: DeliveryJobs
+    no_shows: AutoNoShowJobs
 
     def close(self) -> None:
         """Release the broker's Redis connections and the channels' HTTP connections."""
@@ -57,9 +59,14 @@ class Notifications:
 
 
 def build_notifications(
-    pool: ConnectionPool, redis_url: str, settings: NotifySettings
+    pool: ConnectionPool,
+    redis_url: str,
+    settings: NotifySettings,
+    tickets: ExpiresCalls | None = None,
 ) -> Notifications:
-    """The ledger on ``pool`` and the delivery jobs on the Redis of ``redis_url``."""
+    """The ledger on ``pool``, the delivery and auto no-show jobs on the Redis of ``redis_url``
+    (``tickets`` runs the no-shows; a process without it only schedules them)."""
     ledger = PostgresLedger(pool)
     broker = delivery_broker(redis_url, settings)
-    return Notifications(ledger, DeliveryJobs(broker, ledger, configured_channels(settings)))
+    jobs = DeliveryJobs(broker, ledger, configured_channels(settings))
+    return Notifications(ledger, jobs, AutoNoShowJobs(broker, tickets))

@@ -334,7 +334,9 @@ def measure(server_url: str, workdir: Path, options: argparse.Namespace) -> list
         for run in range(-1, options.runs):  # run -1 warms everything up and is not reported
             tickets = min(options.tickets, 50) if run < 0 else options.tickets
             before = provider.count
-            caused, began = flow(container, site, held, tickets, options.rate, options.lag, run + 1)
+            caused, began = flow(
+                container, site, held, recipient_of, tickets, options.rate, options.lag, run + 1
+            )
             wait_for(provider, caused, DRAIN_TIMEOUT_SECONDS)
             delivered = provider.count - before
             elapsed = max(provider.last_arrival - began, 1e-9)

@@ -95,7 +95,8 @@ def test_the_roles_deliver_one_email_per_message_across_a_killed_notifier(
     app = container
 
     def relay() -> None:
-        relay_in_thread_until(container, kafka_bootstrap, app.recorder.max_notification_id() or 0)
+        position = app.app.recorder.max_notification_id() or 0
+        relay_in_thread_until(container, kafka_bootstrap, position)
 
     relay()  # the topics exist before the notifier subscribes
     jobs = Role("jobs", role_env, tmp_path)

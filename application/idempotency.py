@@ -142,3 +142,15 @@ class IdempotencyStore(Protocol):
 
     def purge_expired(self, limit: int) -> int:
         """Delete up to ``limit`` expired keys; return how many went."""
+
+
+def purge_expired_keys(store: IdempotencyStore, batch: int = 500, max_batches: int = 20) -> int:
+    """Delete expired keys batch by batch until a batch comes back short (or ``max_batches``
+    ran, so one round's cost stays bounded; the next round goes on); how many went."""
+    purged = 0
+    for _ in range(max_batches):
+        deleted = store.purge_expired(batch)
+        purged += deleted
+        if deleted < batch:
+            break
+    return purged

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import Enum
+from typing import Final
 from uuid import UUID
 
 from application.app import SmartQueue
@@ -13,6 +15,15 @@ from application.views import QueueView
 from domain.errors import QueueNotFound, ResourceNotFound
 from domain.queues import Queue
 from domain.tenancy import Service, Site, Tenant
+
+
+class Keep(Enum):
+    """The value of a setting a command leaves as it is (where ``None`` means "off")."""
+
+    KEEP = "keep"
+
+
+KEEP: Final = Keep.KEEP
 
 
 class Queues:
@@ -74,8 +85,10 @@ class Queues:
         name: str | None = None,
         service_ids: list[UUID] | None = None,
         algorithm: str | None = None,
+        auto_no_show_minutes: int | Keep | None = KEEP,
     ) -> QueueView:
-        """Rename a queue, change its services or its selection algorithm (``None`` keeps one).
+        """Rename a queue, change its services or its selection algorithm (``None`` keeps one),
+        set or clear (``None``) its auto no-show delay (``KEEP`` keeps it).
 
         Every service named must be one of the tenant's (another tenant's is "not found").
         Waiting tickets keep their service and their place in arrival order.
@@ -89,6 +102,8 @@ class Queues:
             Queue.check_definition(name, service_ids, algorithm)  # malformed before unknown
             for service_id in service_ids:
                 self.store.load(Service, service_id, context.tenant_id, ResourceNotFound)
+        if not isinstance(auto_no_show_minutes, Keep):
+            queue.set_auto_no_show(auto_no_show_minutes)
         queue.reconfigure(name, service_ids, algorithm)
         self.store.save_in_context(context, queue)
         return queue_view(queue)
@@ -128,4 +143,5 @@ def queue_view(queue: Queue) -> QueueView:
         algorithm=queue.policy,
         status=str(queue.status),
         waiting=len(queue.waiting),
+        auto_no_show_minutes=queue.auto_no_show_minutes,
     )

@@ -136,6 +136,16 @@ class Tickets:
         return self._release_and_save(context, ticket)
 
     @retry_on_conflict
+    def expire_call(
+        self, context: CommandContext, ticket_id: UUID, called_at: datetime
+    ) -> TicketView:
+        """Mark a ticket no-show because its call of ``called_at`` went unanswered (the queue's
+        auto no-show); a conflict (409) once it was started, finished or called again."""
+        ticket = self.store.load(Ticket, ticket_id, context.tenant_id, TicketNotFound)
+        ticket.expire_call(called_at, self.store.clock())
+        return self._release_and_save(context, ticket)
+
+    @retry_on_conflict
     def cancel_ticket(
         self,
         context: CommandContext,

@@ -43,6 +43,8 @@ class QueueView(msgspec.Struct, kw_only=True):
     algorithm: str
     status: str
     waiting: int
+    auto_no_show_minutes: int | None = None
+    """Called tickets not started this many minutes after their call become no-shows (null: off)."""
 
 
 class AgentView(msgspec.Struct, kw_only=True):

@@ -48,6 +48,12 @@ class MoreTimeUsed(TicketError):
     code = "more_time_used"
 
 
+class CallSuperseded(TicketError):
+    """Raised when an automatic no-show names a call the ticket has moved past (recalled since)."""
+
+    code = "call_superseded"
+
+
 class QueueError(Conflict):
     """Base of queue refusals."""
 

@@ -28,8 +28,16 @@ class QueueStatus(StrEnum):
     CLOSED = "closed"
 
 
+MAX_AUTO_NO_SHOW_MINUTES = 24 * 60
+
+
 class Queue(Aggregate):
     """A line of waiting tickets for one or more services at one site."""
+
+    auto_no_show_minutes: int | None = None
+    """A called ticket not started this many minutes after its (latest) call is marked no-show
+    by the system; ``None``: never. A class default, so queues saved before it existed read
+    ``None`` (from their events and from their snapshots)."""
 
     @event("Opened")
     def __init__(
@@ -81,6 +89,21 @@ class Queue(Aggregate):
         self.name = name
         self.service_ids = list(service_ids)
         self.policy = policy
+
+    def set_auto_no_show(self, minutes: int | None) -> None:
+        """Mark called tickets no-show ``minutes`` after their call unless started (None: off)."""
+        if minutes is not None and not 1 <= minutes <= MAX_AUTO_NO_SHOW_MINUTES:
+            raise InvalidInput(
+                f"auto_no_show_minutes must be between 1 and {MAX_AUTO_NO_SHOW_MINUTES}, or null"
+            )
+        if self.status == QueueStatus.CLOSED:
+            raise QueueError("a closed queue cannot be reconfigured; open a new one")
+        if minutes != self.auto_no_show_minutes:
+            self._auto_no_show_set(minutes=minutes)
+
+    @event("AutoNoShowSet")
+    def _auto_no_show_set(self, minutes: int | None) -> None:
+        self.auto_no_show_minutes = minutes
 
     def follow_timezone(self, timezone: str) -> None:
         """Count days (and restart ticket numbers) in the site's new time zone."""

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import IllegalTransition, MoreTimeUsed
+from domain.errors import CallSuperseded, IllegalTransition, MoreTimeUsed
 
 
 class TicketStatus(StrEnum):
@@ -158,6 +158,16 @@ class Ticket(Aggregate):
     def mark_no_show(self, at: datetime) -> None:
         """The called customer never came."""
         self.check_can("mark_no_show")
+        self._marked_no_show(at=at)
+
+    def expire_call(self, called_at: datetime, at: datetime) -> None:
+        """The system marks the ticket no-show: nobody started it after its call of ``called_at``.
+
+        Refused (:class:`IllegalTransition`) once the ticket is started, finished or waiting
+        again, and (:class:`CallSuperseded`) after a recall, which starts a new delay."""
+        self.check_can("mark_no_show")
+        if self.called_at != called_at:
+            raise CallSuperseded(f"the call of {called_at.isoformat()} was followed by another")
         self._marked_no_show(at=at)
 
     @event("MarkedNoShow")

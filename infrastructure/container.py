@@ -145,9 +145,10 @@ class Container:
 
     @functools.cached_property
     def notify(self) -> NotifyWiring:
-        """The delivery ledger and the dramatiq delivery jobs (Redis opened on first use), shared
-        by the API, the notifier and the jobs workers of this process."""
-        return build_notifications(self.pool, self.redis_url, self.settings.notify)
+        """The delivery ledger and the dramatiq jobs (delivery, webhooks, auto no-show; Redis
+        opened on first use), shared by the API, the notifier and the jobs workers of this
+        process."""
+        return build_notifications(self.pool, self.redis_url, self.settings.notify, self.tickets)
 
     @functools.cached_property
     def notifications(self) -> Notifications:

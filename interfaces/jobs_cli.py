@@ -12,6 +12,7 @@ import click
 import dramatiq
 
 from infrastructure.container import Container, build_container
+from infrastructure.jobs.auto_no_show import QUEUE as TIMED
 from infrastructure.notify.jobs import QUEUE
 from infrastructure.notify.webhook_jobs import QUEUE as WEBHOOK_QUEUE
 from infrastructure.notify.wiring import Notifications, build_notifications
@@ -21,8 +22,10 @@ from interfaces.startup import start_role
 
 
 def notifications_of(container: Container) -> Notifications:
-    """The ledger and delivery jobs on the container's pool and Redis."""
-    return build_notifications(container.pool, container.redis_url, container.settings.notify)
+    """The ledger, delivery and auto no-show jobs on the container's pool and Redis."""
+    return build_notifications(
+        container.pool, container.redis_url, container.settings.notify, container.tickets
+    )
 
 
 def run_jobs_in_background(
@@ -32,7 +35,9 @@ def run_jobs_in_background(
 
     def work(stop: threading.Event) -> None:
         worker = dramatiq.Worker(
-            notifications.jobs.broker, queues={QUEUE, WEBHOOK_QUEUE}, worker_threads=threads
+            notifications.jobs.broker,
+            queues={QUEUE, WEBHOOK_QUEUE, TIMED},
+            worker_threads=threads,
         )
         worker.start()
         try:
@@ -46,7 +51,8 @@ def run_jobs_in_background(
 @click.group("jobs", invoke_without_command=True)
 @click.pass_context
 def jobs_command(ctx: click.Context) -> None:
-    """Deliver notifications (dramatiq workers on Redis). Run as many as you like: each
+    """Deliver notifications and mark called tickets nobody started as no-shows (dramatiq
+    workers on Redis). Run as many as you like: each
     message is taken by one worker, and the ledger makes a redelivered one send nothing."""
     if ctx.invoked_subcommand is not None:
         return

@@ -34,6 +34,7 @@ def run_notifier_in_background(
         with_eta=container.ticket_queries.with_eta,
         setup=container.notification_setup,
         webhooks=notifications.webhooks,
+        no_shows=notifications.no_shows,
     )
 
 

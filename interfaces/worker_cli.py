@@ -1,4 +1,13 @@
-"""``smartqueue worker``: periodic jobs (devices going silent), one active process at a time."""
+"""``smartqueue worker``: periodic jobs (devices going silent, expired idempotency keys), one
+active process at a time.
+
+They stay here rather than on the dramatiq workers (``smartqueue jobs``): dramatiq has no clock,
+so a periodic dramatiq job still needs one process to send it on time, which is this singleton
+(a PostgreSQL advisory lock with standbys); both jobs are short, bounded and idempotent, so
+sending them through Redis to another process would add a hop and a second lock (against a
+tick overlapping a slow run) without removing the singleton. What is delayed work on one item
+(auto no-show) is a dramatiq message (``infrastructure.jobs``).
+"""
 
 from __future__ import annotations
 
@@ -6,17 +15,28 @@ import sys
 
 import click
 
+from application.idempotency import purge_expired_keys
 from infrastructure.container import Container, build_container
 from infrastructure.roles.supervisor import Supervisor
 from infrastructure.roles.worker import PeriodicJob, Worker
 from interfaces.signals import stop_on_signals
 from interfaces.startup import start_role
 
+PURGE_INTERVAL_SECONDS = 60.0
+"""Expired keys are ignored by claims anyway: the purge only keeps the table small."""
+
 
 def worker_jobs(container: Container) -> list[PeriodicJob]:
     """Every periodic job of the worker role."""
     devices = container.settings.devices
-    return [PeriodicJob("device-presence", devices.sweep_interval_seconds, container.devices.sweep)]
+    return [
+        PeriodicJob("device-presence", devices.sweep_interval_seconds, container.devices.sweep),
+        PeriodicJob(
+            "idempotency-purge",
+            PURGE_INTERVAL_SECONDS,
+            lambda: purge_expired_keys(container.idempotency),
+        ),
+    ]
 
 
 def run_worker_in_background(container: Container, supervisor: Supervisor) -> Worker:
@@ -28,7 +48,8 @@ def run_worker_in_background(container: Container, supervisor: Supervisor) -> Wo
 
 @click.command("worker")
 def worker_command() -> None:
-    """Periodic jobs: record devices whose pings stopped as offline. Run as many as you like;
+    """Periodic jobs: record devices whose pings stopped as offline, delete expired
+    idempotency keys. Run as many as you like;
     one is active, the others wait as standbys."""
     stop = stop_on_signals()
     settings = start_role().settings
@@ -36,7 +57,7 @@ def worker_command() -> None:
     supervisor = Supervisor(stop, max_restarts=settings.supervision.max_restarts)
     try:
         run_worker_in_background(container, supervisor)
-        click.echo("worker running: device-presence")
+        click.echo("worker running: device-presence, idempotency-purge")
         stop.wait()
         supervisor.join(10)
     finally:

@@ -35,6 +35,7 @@ class QueueEntry:
     algorithm: str
     status: str
     waiting: int
+    auto_no_show_minutes: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +152,9 @@ class DirectoryProjection(Projection[DirectoryView]):
     handlers: ClassVar[dict[type, Handler]] = {
         Queue.Opened: _opened,
         Queue.Reconfigured: _queue_change(_reconfigured),
+        Queue.AutoNoShowSet: _queue_change(
+            lambda row, event: replace(row, auto_no_show_minutes=event.minutes)
+        ),
         Queue.Paused: _queue_status(QueueStatus.PAUSED),
         Queue.Resumed: _queue_status(QueueStatus.OPEN),
         Queue.Closed: _queue_status(QueueStatus.CLOSED),

@@ -55,6 +55,7 @@ STEP = st.one_of(
     st.tuples(st.just("transfer"), st.integers(0, 30), st.integers(0, 9)),
     st.tuples(st.just("reconfigure"), st.integers(0, 9), st.sampled_from(POLICIES), st.booleans()),
     st.tuples(st.sampled_from(("pause", "resume", "close")), st.integers(0, 9)),
+    st.tuples(st.just("auto_no_show"), st.integers(0, 9), st.sampled_from((None, 1, 5))),
     st.tuples(st.just("project"), st.integers(1, 7)),
 )
 HISTORY = st.lists(STEP, min_size=10, max_size=40)
@@ -172,6 +173,8 @@ class Directory:
             app.queues.reconfigure_queue(
                 context, queue_id, name=name, service_ids=services, algorithm=step[2]
             )
+        elif action == "auto_no_show" and queue_id:
+            app.queues.reconfigure_queue(context, queue_id, auto_no_show_minutes=step[2])
         elif action in ("pause", "resume", "close") and queue_id:
             getattr(app.queues, f"{action}_queue")(context, queue_id)
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -54,6 +54,8 @@ from domain.delivery import Delivery, DeliveryStatus
 from domain.errors import NotFound
 from domain.messages import Channel, MessageKind, TemplateParts
 from domain.notify_rules import NearThresholds
+from domain.tickets import TicketStatus
+from infrastructure.jobs.auto_no_show import SCHEDULED_EVENTS, AutoNoShowJobs
 from infrastructure.kafka.client import FAST_GROUP, ensure_topics, quiet_kafka_python
 from infrastructure.kafka.contract import topic_of, topics
 from infrastructure.kafka.gateway_start import NewGroupStart
@@ -135,6 +137,7 @@ class Notifier:
         with_eta: Callable[[UUID, TicketView], TicketView] | None = None,
         setup: TenantSetup | None = None,
         webhooks: WebhookDispatch | None = None,
+        no_shows: AutoNoShowJobs | None = None,
     ) -> None:
         """``webhooks``, when given, also receives every event of every published topic, for
         the tenants' webhook subscriptions."""
@@ -142,6 +145,8 @@ class Notifier:
         self.setup = setup
         """The tenants' templates and settings; without it, built-in templates and defaults."""
         self.webhooks = webhooks
+        self.no_shows = no_shows
+        """Schedules the auto no-show of called tickets in queues that have one."""
         self.with_eta = with_eta
         """Adds a waiting ticket's ETA (the read side's estimator), for ``{eta_minutes}``."""
         self.ledger = ledger
@@ -179,6 +184,8 @@ class Notifier:
         except NotFound as error:  # another database's event
             log.info("notification skipped", event=envelope.event_type, reason=str(error))
             return []
+        if envelope.event_type in SCHEDULED_EVENTS:
+            self._schedule_no_show(tenant_id, envelope, ticket)
         tenant = self._tenant_settings(tenant_id)
         event_id = event_uuid(envelope.aggregate_id, envelope.aggregate_version)
         counter = envelope.data.get("counter") if kind is MessageKind.CALLED else None
@@ -199,6 +206,21 @@ class Notifier:
             turn_near_position=self.near.position,
             turn_near_eta_minutes=None,
         )
+
+    def _schedule_no_show(self, tenant_id: UUID, envelope: Envelope, ticket: TicketView) -> None:
+        """Queue the delayed ``expire_call`` of this call if the ticket's queue has a delay (a
+        ticket called again since has its own event, which schedules its own)."""
+        if self.no_shows is None or ticket.status != TicketStatus.CALLED:
+            return
+        try:
+            queue = self.facts.get_queue(tenant_id, ticket.queue_id)
+        except NotFound:
+            return
+        if queue.auto_no_show_minutes is None:
+            return
+        called_at = datetime.fromisoformat(str(envelope.data["at"]))
+        delay = timedelta(minutes=queue.auto_no_show_minutes)
+        self.no_shows.schedule(tenant_id, ticket.id, called_at, delay)
 
     def _tell(
         self,
@@ -442,10 +464,19 @@ def start_notifier(
     with_eta: Callable[[UUID, TicketView], TicketView] | None = None,
     setup: TenantSetup | None = None,
     webhooks: WebhookDispatch | None = None,
+    no_shows: AutoNoShowJobs | None = None,
 ) -> Notifier:
     """Run a notifier in a supervised thread until the supervisor's stop is set."""
     notifier = Notifier(
-        facts, ledger, jobs, kafka, settings, with_eta=with_eta, setup=setup, webhooks=webhooks
+        facts,
+        ledger,
+        jobs,
+        kafka,
+        settings,
+        with_eta=with_eta,
+        setup=setup,
+        webhooks=webhooks,
+        no_shows=no_shows,
     )
     supervisor.add("notifier", notifier.run)
     return notifier

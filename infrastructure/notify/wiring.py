@@ -10,6 +10,7 @@ from typing import Any
 from psycopg_pool import ConnectionPool
 
 from application.delivery import Channel
+from infrastructure.jobs.auto_no_show import AutoNoShowJobs, ExpiresCalls
 from infrastructure.notify.email import SmtpChannel
 from infrastructure.notify.jobs import DeliveryJobs, delivery_broker
 from infrastructure.notify.ledger import PostgresLedger
@@ -46,11 +47,13 @@ def configured_channels(settings: NotifySettings) -> dict[str, Channel]:
 
 @dataclass
 class Notifications:
-    """The ledger, the delivery jobs and the webhook jobs of one process."""
+    """The ledger, the delivery jobs, the webhook jobs and the auto no-show jobs of one process
+    (one broker)."""
 
     ledger: PostgresLedger
     jobs: DeliveryJobs
     webhooks: WebhookJobs
+    no_shows: AutoNoShowJobs
 
     def close(self) -> None:
         """Release the broker's Redis connections and the channels' HTTP connections."""
@@ -63,15 +66,18 @@ class Notifications:
 
 
 def build_notifications(
-    pool: ConnectionPool, redis_url: str, settings: NotifySettings
+    pool: ConnectionPool,
+    redis_url: str,
+    settings: NotifySettings,
+    tickets: ExpiresCalls | None = None,
 ) -> Notifications:
-    """The ledger on ``pool``, the delivery and webhook jobs on the Redis of ``redis_url``."""
+    """The ledger on ``pool``, the delivery, webhook and auto no-show jobs on the Redis of
+    ``redis_url`` (``tickets`` runs the no-shows; a process without it only schedules them)."""
     ledger = PostgresLedger(pool)
     broker = delivery_broker(redis_url, settings)
+    jobs = DeliveryJobs(broker, ledger, configured_channels(settings))
     return Notifications(
-        ledger,
-        DeliveryJobs(broker, ledger, configured_channels(settings)),
-        webhook_jobs(broker, pool, settings),
+        ledger, jobs, webhook_jobs(broker, pool, settings), AutoNoShowJobs(broker, tickets)
     )
 
 

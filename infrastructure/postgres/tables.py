@@ -257,6 +257,7 @@ directory_queues = Table(
     Column("algorithm", String(20), nullable=False),
     Column("status", String(20), nullable=False),
     Column("waiting", Integer, nullable=False),
+    Column("auto_no_show_minutes", Integer),  # migration 0010
     Index("directory_queues_tenant_id_listed_at_idx", "tenant_id", "listed_at"),
     Index("directory_queues_tenant_id_site_id_listed_at_idx", "tenant_id", "site_id", "listed_at"),
 )

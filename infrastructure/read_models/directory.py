@@ -63,6 +63,7 @@ def _queue_view(row: Any) -> QueueView:
         algorithm=row.algorithm,
         status=row.status,
         waiting=row.waiting,
+        auto_no_show_minutes=row.auto_no_show_minutes,
     )
 
 

@@ -14,6 +14,7 @@ from application.tickets import CHANNELS
 from application.views import UserView
 from domain.agents import AgentStatus
 from domain.policies import Placement, Policy
+from domain.queues import MAX_AUTO_NO_SHOW_MINUTES
 from domain.tenancy import Role
 
 T = TypeVar("T")
@@ -213,12 +214,17 @@ class QueueCreate(Body):
     algorithm: Algorithm = "fifo"
 
 
+AutoNoShowMinutes = Annotated[int, msgspec.Meta(ge=1, le=MAX_AUTO_NO_SHOW_MINUTES)]
+
+
 class QueuePatch(Body):
     """Reconfigure a queue: only the fields sent change."""
 
     name: Name | UnsetType = UNSET
     service_ids: ServiceIds | UnsetType = UNSET
     algorithm: Algorithm | UnsetType = UNSET
+    auto_no_show_minutes: AutoNoShowMinutes | UnsetType | None = UNSET
+    """Minutes after a call before an unstarted ticket is marked no-show; null turns it off."""
 
 
 class UserCreate(Body):

@@ -71,9 +71,30 @@ def test_a_queue_patch_changes_its_name_services_and_algorithm(admin: Session) -
     assert admin.issue(queue_id)["number"] == "B-001"
 
 
+def test_a_queue_patch_sets_and_clears_its_auto_no_show_and_the_list_agrees(
+    admin: Session,
+) -> None:
+    floor = open_floor(admin)
+    queue_id = floor.queue["id"]
+    assert floor.queue["auto_no_show_minutes"] is None
+
+    set_ = admin.ok("PATCH", f"queues/{queue_id}/", {"auto_no_show_minutes": 5})
+    kept = admin.ok("PATCH", f"queues/{queue_id}/", {"name": "Front desk"})
+
+    assert set_ == {**floor.queue, "auto_no_show_minutes": 5}
+    assert kept["auto_no_show_minutes"] == 5
+    listed = [queue for queue in admin.list("queues/") if queue["id"] == queue_id]
+    assert listed == [kept]
+    cleared = admin.ok("PATCH", f"queues/{queue_id}/", {"auto_no_show_minutes": None})
+    assert cleared == {**kept, "auto_no_show_minutes": None}
+
+
 @pytest.mark.parametrize(
     ("body", "status", "code", "detail"),
     [
+        ({"auto_no_show_minutes": 0}, 400, "validation_failed", "auto_no_show_minutes"),
+        ({"auto_no_show_minutes": 1441}, 400, "validation_failed", "auto_no_show_minutes"),
+        ({"auto_no_show_minutes": "soon"}, 400, "validation_failed", "auto_no_show_minutes"),
         ({"algorithm": "lifo"}, 400, "validation_failed", "Invalid enum value 'lifo'"),
         ({"service_ids": []}, 400, "validation_failed", "service_ids"),
         ({"service_ids": [str(uuid.uuid4())]}, 404, "not_found", "no service with id"),

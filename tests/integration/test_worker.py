@@ -6,6 +6,7 @@ import threading
 import time
 
 from infrastructure.roles.worker import PeriodicJob, Worker
+from interfaces.worker_cli import worker_jobs
 
 
 def _wait_for(condition, seconds: float = 10.0) -> bool:
@@ -62,3 +63,11 @@ def test_a_failing_job_does_not_stop_the_others(database_url):
         assert done.wait(10)  # still running after the failures
     finally:
         stop.set()
+
+
+def test_the_worker_role_sweeps_devices_and_purges_expired_idempotency_keys(container):
+    jobs = {job.name: job for job in worker_jobs(container)}
+
+    assert sorted(jobs) == ["device-presence", "idempotency-purge"]
+    assert jobs["idempotency-purge"].interval_seconds == 60.0
+    assert isinstance(jobs["idempotency-purge"].run(), int)  # against the real table

@@ -97,6 +97,7 @@ def queue_view(row: QueueEntry) -> QueueView:
         algorithm=row.algorithm,
         status=row.status,
         waiting=row.waiting,
+        auto_no_show_minutes=row.auto_no_show_minutes,
     )
 
 

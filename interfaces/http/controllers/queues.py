@@ -7,12 +7,13 @@ from uuid import UUID
 from litestar import Controller, Request, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
+from msgspec import UNSET
 
 from application.consistency import Consistency
 from application.devices import Devices
 from application.identity import Principal
 from application.paging import DEFAULT_PAGE_SIZE
-from application.queues import Queues
+from application.queues import KEEP, Queues
 from application.views import QueueView
 from domain.errors import QueueNotFound
 from interfaces.http.consistency import MinPosition, await_read_models
@@ -146,14 +147,17 @@ class QueueController(Controller):
         queue_id: FromPath[UUID],
         data: JSONBody[QueuePatch],
     ) -> QueueView:
-        """Rename a queue, change its services or algorithm; ``{}`` changes nothing. A closed
-        queue cannot be reconfigured (409)."""
+        """Rename a queue, change its services, algorithm or auto no-show delay (null: off);
+        ``{}`` changes nothing. A closed queue cannot be reconfigured (409)."""
         return queues.reconfigure_queue(
             command_context(request, member),
             queue_id,
             name=given(data.name),
             service_ids=given(data.service_ids),
             algorithm=given(data.algorithm),
+            auto_no_show_minutes=KEEP
+            if data.auto_no_show_minutes is UNSET
+            else data.auto_no_show_minutes,
         )
 
     pause = _state_change(

@@ -14,7 +14,6 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0009"
-# Re-chained onto 0008 when merged; 0007 keeps this branch runnable on its own.
 down_revision = "0008"
 branch_labels = None
 depends_on = None

@@ -11,7 +11,6 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0012"
-# Re-chained by the lead when merged; 0009 keeps this branch runnable on its own.
 down_revision = "0011"
 branch_labels = None
 depends_on = None

@@ -221,6 +221,14 @@ class PublicTickets:
         token = self.passes.issue(TicketPass(tenant_id, ticket.id, expires_at))
         return Joined(self.ticket_queries.with_eta(tenant_id, ticket), token)
 
+    def link_for(self, tenant_id: UUID, ticket: TicketView, timezone: str) -> str:
+        """The "my ticket" page of ``ticket`` (a path: ``/t/{token}``), valid until the end of
+        its day where its site is: the link the notifications carry."""
+        expires_at = end_of_local_day(ticket.issued_at, timezone)
+        return TICKET_LINK.format(
+            token=self.passes.issue(TicketPass(tenant_id, ticket.id, expires_at))
+        )
+
     def queue_for(self, tenant_id: UUID, site_id: UUID, service_id: UUID) -> QueueView:
         """The site's open queue serving ``service_id`` with the fewest tickets waiting."""
         serving = [q for q in self._open_queues(tenant_id, site_id) if service_id in q.service_ids]

@@ -4,12 +4,14 @@ delivery ledger and queued for ``smartqueue jobs``."""
 from __future__ import annotations
 
 import sys
+from uuid import UUID
 
 import click
 
 from application.notifications import NotificationFacts
+from application.views import SiteView, TicketView
 from infrastructure.container import Container, build_container
-from infrastructure.notify.notifier import Notifier, start_notifier
+from infrastructure.notify.notifier import Notifier, TicketLink, start_notifier
 from infrastructure.notify.wiring import Notifications, build_notifications
 from infrastructure.roles.supervisor import Supervisor
 from infrastructure.settings import Settings
@@ -35,7 +37,24 @@ def run_notifier_in_background(
         setup=container.notification_setup,
         webhooks=notifications.webhooks,
         no_shows=notifications.no_shows,
+        link=ticket_links(container, settings),
     )
+
+
+def ticket_links(container: Container, settings: Settings) -> TicketLink | None:
+    """``{link}`` in messages: the "my ticket" page at ``SMARTQUEUE_PUBLIC_BASE_URL`` (or this
+    process's own address when unset, right for ``smartqueue dev``)."""
+    public = container.public
+    if public is None:
+        return None
+    base = (settings.public.base_url or f"http://{settings.http.host}:{settings.http.port}").rstrip(
+        "/"
+    )
+
+    def link(tenant_id: UUID, ticket: TicketView, site: SiteView) -> str:
+        return base + public.link_for(tenant_id, ticket, site.timezone)
+
+    return link
 
 
 @click.command("notifier")

@@ -105,6 +105,10 @@ class TenantSetup(Protocol):
     def get_settings(self, tenant_id: UUID) -> TenantNotificationSettings: ...
 
 
+TicketLink = Callable[[UUID, TicketView, SiteView], "str | None"]
+"""The customer's "my ticket" address of a ticket (tenant, ticket, its site)."""
+
+
 class WebhookDispatch(Protocol):
     """Records and queues a published event for the webhook subscriptions that want it."""
 
@@ -138,6 +142,7 @@ class Notifier:
         setup: TenantSetup | None = None,
         webhooks: WebhookDispatch | None = None,
         no_shows: AutoNoShowJobs | None = None,
+        link: TicketLink | None = None,
     ) -> None:
         """``webhooks``, when given, also receives every event of every published topic, for
         the tenants' webhook subscriptions."""
@@ -147,6 +152,8 @@ class Notifier:
         self.webhooks = webhooks
         self.no_shows = no_shows
         """Schedules the auto no-show of called tickets in queues that have one."""
+        self.link = link
+        """The customer's "my ticket" address of a ticket, for ``{link}`` (none: no link)."""
         self.with_eta = with_eta
         """Adds a waiting ticket's ETA (the read side's estimator), for ``{eta_minutes}``."""
         self.ledger = ledger
@@ -254,7 +261,7 @@ class Notifier:
         plan = plan_messages(kind, event_id, recipient_of(customer), now, site.timezone)
         if plan.held_back:
             log.info("notification held back", ticket_id=str(ticket.id), reason=plan.held_back)
-        values = self._values(ticket, queue, site, counter)
+        values = self._values(tenant_id, ticket, queue, site, counter)
         for planned in plan.messages:
             self._record_and_queue(tenant_id, planned, ticket, customer.id, values, now)
         return list(plan.messages)
@@ -343,9 +350,13 @@ class Notifier:
                 )
         return render_message(planned.kind, planned.channel, planned.language, values)
 
-    @staticmethod
     def _values(
-        ticket: TicketView, queue: QueueView, site: SiteView, counter: object = None
+        self,
+        tenant_id: UUID,
+        ticket: TicketView,
+        queue: QueueView,
+        site: SiteView,
+        counter: object = None,
     ) -> dict[str, object]:
         eta = ticket.eta_seconds
         return {
@@ -355,7 +366,7 @@ class Notifier:
             "counter": counter or ticket.counter,
             "queue": queue.name,
             "site": site.name,
-            "link": None,
+            "link": self.link(tenant_id, ticket, site) if self.link is not None else None,
         }
 
     # -- consuming ---------------------------------------------------------------------------
@@ -465,6 +476,7 @@ def start_notifier(
     setup: TenantSetup | None = None,
     webhooks: WebhookDispatch | None = None,
     no_shows: AutoNoShowJobs | None = None,
+    link: TicketLink | None = None,
 ) -> Notifier:
     """Run a notifier in a supervised thread until the supervisor's stop is set."""
     notifier = Notifier(
@@ -477,6 +489,7 @@ def start_notifier(
         setup=setup,
         webhooks=webhooks,
         no_shows=no_shows,
+        link=link,
     )
     supervisor.add("notifier", notifier.run)
     return notifier

@@ -28,8 +28,6 @@ class NotifySettings:
     position or closer (1 = next), once per ticket and queue (default 3)."""
     notifier_group: str = env("SMARTQUEUE_NOTIFIER_GROUP", "smartqueue-notifier")
     """SMARTQUEUE_NOTIFIER_GROUP: the notifiers' Kafka consumer group."""
-    public_url: str = env("SMARTQUEUE_PUBLIC_URL", "")
-    """SMARTQUEUE_PUBLIC_URL: the site customers open, for ``{link}`` (empty: no link)."""
     smtp_host: str = env("SMARTQUEUE_SMTP_HOST", "")
     """SMARTQUEUE_SMTP_HOST: the SMTP server for email (empty: email goes to the console)."""
     smtp_port: Port = env("SMARTQUEUE_SMTP_PORT", 587)

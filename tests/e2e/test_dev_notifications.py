@@ -5,6 +5,7 @@ called ticket's customer an email that its local mail catcher (a real SMTP serve
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 import uuid
@@ -136,6 +137,12 @@ def test_dev_catches_the_email_telling_a_called_tickets_customer_where_to_go(dev
     (message,) = wait_for(told_to_go)
     assert message["Subject"] == f"{ticket['number']}: it's your turn, counter 7"
     assert "Please go to counter 7" in text_of(message)
+    # The message links to the customer's own "my ticket" page, which opens this ticket only.
+    (link,) = re.findall(r"https?://\S+/t/[A-Za-z0-9_-]+", text_of(message))
+    token = link.rsplit("/t/", 1)[1]
+    mine = dev.admin.client.get(f"/api/v1/public/tickets/{token}/")
+    assert mine.status_code == 200, mine.text
+    assert mine.json()["number"] == ticket["number"]
 
     printed = subprocess.run(
         [smartqueue_executable(), "mail", "--last", "20"],

@@ -163,3 +163,18 @@ def test_a_site_is_open_within_todays_hours_and_closed_on_its_closed_dates():
 
     world.catalogue.change_site(world.context, world.site_id, closed_dates=["2024-01-15"])
     assert not public.get_site(slug, world.site_id).open
+
+
+def test_the_link_in_messages_opens_the_ticket_it_was_made_for_until_its_day_ends():
+    world, public, _slug, _service, queue = setup()
+    ticket = world.tickets.issue_ticket(world.context, queue)
+    other = world.tickets.issue_ticket(world.context, queue)
+
+    link = public.link_for(world.tenant_id, ticket, "Europe/Paris")
+
+    assert link.startswith("/t/")
+    token = link.removeprefix("/t/")
+    assert public.get_ticket(token).number == ticket.number
+    assert public.get_ticket(token).number != other.number
+    expires = public.passes.verify(token).expires_at
+    assert expires == end_of_local_day(ticket.issued_at, "Europe/Paris")

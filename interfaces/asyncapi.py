@@ -22,8 +22,9 @@ from interfaces.http.close_codes import CLOSE_CODES
 
 ASYNCAPI_VERSION = "3.0.0"
 # 1.1: the live WebSocket protocol added; 1.2: live tickets carry eta_seconds, close code 4429
-# (too many sockets for one token); both compatible
-CONTRACT_VERSION = "1.2.0"
+# (too many sockets for one token); 1.3: event types Ticket.MoreTimeTaken, Queue.TicketMovedBack,
+# Queue.AutoNoShowSet; all compatible
+CONTRACT_VERSION = "1.3.0"
 KAFKA_BINDING = "0.5.0"
 WS_BINDING = "0.1.0"
 LIVE_MESSAGES = {

@@ -8,7 +8,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 # pytest-xdist workers for `make test`: each starts its own embedded PostgreSQL, Redis and broker.
-JOBS ?= auto
+# One more than the cores: the end-to-end tests spend much of their time waiting on processes.
+JOBS ?= $(shell $(PYTHON) -c 'import os; print((os.cpu_count() or 1) + 1)')
 
 .PHONY: help install browser dev test test-fast lint bench clean
 

@@ -23,7 +23,7 @@ from uuid import UUID
 import msgspec
 import structlog
 
-from application.notification_setup import TenantNotificationSettings
+from application.notification_templates import TenantNotificationSettings
 from application.notifications import (
     TICKET_EVENT_KINDS,
     PlannedMessage,
@@ -41,7 +41,8 @@ from domain.notify_rules import NearThresholds
 from domain.tickets import TicketStatus
 from infrastructure.jobs.auto_no_show import SCHEDULED_EVENTS, AutoNoShowJobs
 from infrastructure.notify.jobs import DeliveryJobs
-from infrastructure.notify.ledger import LedgerEntry, MessageBody, PostgresLedger
+from infrastructure.notify.ledger import PostgresLedger
+from infrastructure.notify.ledger_rows import LedgerEntry, MessageBody
 from infrastructure.notify.templates import RenderedMessage, render_message
 from infrastructure.settings.notify import NotifySettings
 

@@ -27,7 +27,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from infrastructure.postgres.database import EMBEDDED_RUNTIME_ROLE
 from infrastructure.postgres.definer_functions import function_statements
 from infrastructure.postgres.embedded import embedded_database_url
-from infrastructure.postgres.tables import (
+from infrastructure.postgres.row_security import (
     PROJECTOR_ROLE,
     READER_ROLE,
     TENANT_SETTING,

@@ -43,7 +43,7 @@ from infrastructure.jobs.auto_no_show import SCHEDULED_EVENTS, AutoNoShowJobs
 from infrastructure.notify.jobs import DeliveryJobs
 from infrastructure.notify.ledger import PostgresLedger
 from infrastructure.notify.ledger_rows import LedgerEntry, MessageBody
-from infrastructure.notify.templates import RenderedMessage, render_message
+from infrastructure.notify.message_text import message_values, render_for_tenant
 from infrastructure.settings.notify import NotifySettings
 
 log = structlog.get_logger(__name__)
@@ -215,7 +215,8 @@ class TicketNews:
         plan = plan_messages(kind, event_id, recipient_of(customer), now, site.timezone)
         if plan.held_back:
             log.info("notification held back", ticket_id=str(ticket.id), reason=plan.held_back)
-        values = self._values(tenant_id, ticket, queue, site, counter)
+        link = self.link(tenant_id, ticket, site) if self.link is not None else None
+        values = message_values(ticket, queue, site, link, counter)
         for planned in plan.messages:
             self._record_and_queue(tenant_id, planned, ticket, customer.id, values, now)
         return list(plan.messages)
@@ -257,7 +258,7 @@ class TicketNews:
         values: dict[str, object],
         now: datetime,
     ) -> None:
-        rendered = self._render(tenant_id, planned, values)
+        rendered = render_for_tenant(self.setup, tenant_id, planned, values)
         body = MessageBody(text=rendered.text, subject=rendered.subject, html=rendered.html)
         delivery = Delivery(
             id=planned.message_id,
@@ -276,49 +277,3 @@ class TicketNews:
         # A queued entry that was there already is queued again: a crash may have come between
         # recording and queueing. The job sends only what is still queued, so never twice.
         self.jobs.enqueue(tenant_id, planned.message_id)
-
-    def _render(
-        self, tenant_id: UUID, planned: PlannedMessage, values: dict[str, object]
-    ) -> RenderedMessage:
-        """The message in the tenant's template for its kind, channel and language, else in
-        the built-in one; a stored template that fails to render falls back to the built-in
-        one (logged), so the customer still hears."""
-        parts = None
-        if self.setup is not None:
-            parts = self.setup.template_for(
-                tenant_id, planned.kind, planned.channel, planned.language
-            )
-        if parts is not None:
-            try:
-                return render_message(
-                    planned.kind, planned.channel, planned.language, values, parts
-                )
-            except Exception as error:  # a template saved under older rules, say
-                log.warning(
-                    "tenant template failed; built-in used",
-                    tenant_id=str(tenant_id),
-                    kind=planned.kind.value,
-                    channel=planned.channel.value,
-                    language=planned.language,
-                    error=str(error),
-                )
-        return render_message(planned.kind, planned.channel, planned.language, values)
-
-    def _values(
-        self,
-        tenant_id: UUID,
-        ticket: TicketView,
-        queue: QueueView,
-        site: SiteView,
-        counter: object = None,
-    ) -> dict[str, object]:
-        eta = ticket.eta_seconds
-        return {
-            "number": ticket.number,
-            "position": ticket.position,
-            "eta_minutes": max(1, round(eta / 60)) if eta is not None else None,
-            "counter": counter or ticket.counter,
-            "queue": queue.name,
-            "site": site.name,
-            "link": self.link(tenant_id, ticket, site) if self.link is not None else None,
-        }

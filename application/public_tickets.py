@@ -11,28 +11,31 @@ Tickets are issued and withdrawn by the queueing commands; this context only add
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from uuid import UUID
-from zoneinfo import ZoneInfo
-
-import msgspec
 
 from application.app import SmartQueue
 from application.base import utc_now
-from application.catalogue import Catalogue
 from application.context import CommandContext
-from application.customers import Customers
 from application.paging import PageRequest
 from application.ports import TicketPass, TicketPasses
-from application.queues import Queues
+from application.public_views import (
+    TICKET_LINK,
+    Contact,
+    Followed,
+    Joined,
+    PublicContexts,
+    PublicService,
+    PublicSite,
+    PublicTicket,
+    end_of_local_day,
+    is_open,
+)
 from application.ticket_queries import TicketQueries
-from application.tickets import Tickets
 from application.views import QueueView, SiteView, TicketView
 from domain.contact import check_customer_name, normalise_phone
 from domain.customers import LANGUAGES
 from domain.errors import Conflict, InvalidInput, ResourceNotFound, TicketNotFound
-from domain.hours import WEEKDAYS, minutes_of
 from domain.queues import QueueStatus
 from domain.tenancy import Tenant
 from domain.tickets import Ticket, TicketStatus
@@ -41,7 +44,6 @@ PUBLIC_ROLE = "customer"
 PUBLIC_CHANNEL = "web"
 NAMELESS_CUSTOMER = "Web customer"
 """The profile name of a customer who gave only a phone number (profiles need a name)."""
-TICKET_LINK = "/t/{token}"
 PAGE_SIZE = 200
 
 
@@ -49,84 +51,6 @@ class SiteClosed(Conflict):
     """Raised when a customer tries to join a site outside its opening hours."""
 
     code = "site_closed"
-
-
-class PublicService(msgspec.Struct, kw_only=True):
-    """A service customers may join now (one of its site's queues is open)."""
-
-    id: UUID
-    name: str
-
-
-class PublicSite(msgspec.Struct, kw_only=True):
-    """What a site's join page shows."""
-
-    id: UUID
-    name: str
-    open: bool
-    services: list[PublicService]
-    languages: list[str]
-
-
-class PublicTicket(msgspec.Struct, kw_only=True):
-    """A customer's own ticket, as "my ticket" shows it: nothing personal, nothing of others
-    but how many wait in its queue."""
-
-    number: str
-    status: str
-    position: int | None
-    """1 for the ticket called next; ``null`` unless waiting."""
-    eta_seconds: int | None
-    counter: str | None
-    """The counter to go to, while called or being served."""
-    queue_name: str
-    waiting: int
-    """Tickets waiting in the queue now (the queue's public summary)."""
-    more_time_used: bool
-    more_time_places: int
-    """Places "I need more time" moves the ticket back."""
-
-
-@dataclass(frozen=True)
-class Joined:
-    """A ticket taken remotely, and the capability token that follows it."""
-
-    ticket: TicketView
-    token: str
-
-    @property
-    def url(self) -> str:
-        """The "my ticket" page of this ticket."""
-        return TICKET_LINK.format(token=self.token)
-
-
-@dataclass(frozen=True)
-class Followed:
-    """A ticket as its live socket follows it: the public view, and where its changes come
-    from (its tenant and current queue)."""
-
-    ticket: PublicTicket
-    tenant_id: UUID
-    queue_id: UUID
-
-
-@dataclass(frozen=True)
-class Contact:
-    """What a customer gave when joining, validated (phone in E.164)."""
-
-    name: str | None
-    phone: str | None
-    language: str
-
-
-@dataclass(frozen=True)
-class PublicContexts:
-    """The staff-side contexts whose commands and queries the customer's side reuses."""
-
-    catalogue: Catalogue
-    queues: Queues
-    tickets: Tickets
-    customers: Customers
 
 
 class PublicTickets:
@@ -324,28 +248,3 @@ class PublicTickets:
 
 def _ids(ticket_pass: TicketPass) -> tuple[UUID, UUID]:
     return ticket_pass.tenant_id, ticket_pass.ticket_id
-
-
-def end_of_local_day(moment: datetime, timezone: str) -> datetime:
-    """The next local midnight after ``moment`` at the site, as an aware instant."""
-    zone = ZoneInfo(timezone)
-    next_day = moment.astimezone(zone).date() + timedelta(days=1)
-    return datetime.combine(next_day, time(0, 0), tzinfo=zone)
-
-
-def is_open(site: SiteView, moment: datetime) -> bool:
-    """Whether the site is open at ``moment``: always, while no opening hours are set; else on
-    a day not listed as closed, within one of that weekday's intervals (site-local time)."""
-    local = moment.astimezone(ZoneInfo(site.timezone))
-    hours = site.opening_hours
-    if local.date().isoformat() in site.closed_dates:
-        return False
-    if not any(hours.get(day) for day in WEEKDAYS):
-        return True
-    minute = local.hour * 60 + local.minute
-    for interval in hours.get(WEEKDAYS[local.weekday()], []):
-        opens = minutes_of(interval.open, "open")
-        closes = minutes_of(interval.close, "close", closing=True)
-        if opens <= minute < closes:
-            return True
-    return False

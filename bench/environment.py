@@ -26,7 +26,8 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from bench.harness import BenchmarkError
-from infrastructure.container import Container, build_container, migrate
+from infrastructure.container import Container, build_container
+from infrastructure.migration import migrate
 from infrastructure.settings import load_settings
 
 HOST = "127.0.0.1"

@@ -29,8 +29,9 @@ from bench.environment import (
 )
 from bench.harness import BenchmarkError
 from domain.agents import Agent
-from infrastructure.container import Container, build_container, migrate
+from infrastructure.container import Container, build_container
 from infrastructure.kafka.broker import EmbeddedBroker, _die_with_parent
+from infrastructure.migration import migrate
 from infrastructure.redis.server import embedded_redis_url, stop_embedded_redis
 from infrastructure.settings import load_settings
 

@@ -21,7 +21,8 @@ from psycopg.conninfo import make_conninfo
 
 from bench.branch import Branch
 from bench.environment import smartqueue_environment, warn
-from infrastructure.container import build_container, migrate
+from infrastructure.container import build_container
+from infrastructure.migration import migrate
 from infrastructure.settings import Settings, load_settings
 
 MARKER = "bench_history"

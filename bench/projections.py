@@ -69,9 +69,10 @@ from bench.rebuild_runs import (
     time_rebuilds,
 )
 from bench.write_path import _positive_ints, _subset_of
-from infrastructure.container import Container, build_container, migrate
+from infrastructure.container import Container, build_container
 from infrastructure.following.process import POLL_SECONDS
 from infrastructure.following.runner import read_models
+from infrastructure.migration import migrate
 
 ROOT = Path(__file__).resolve().parents[1]
 PARTS = ("rebuild", "lag")

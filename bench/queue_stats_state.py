@@ -42,8 +42,8 @@ from application.tenancy import Tenancy
 from application.tickets import Tickets
 from bench.environment import scratch_database
 from domain.agents import Agent
-from infrastructure.container import upgrade_read_models
 from infrastructure.following.runner import ProjectionRunner, read_models
+from infrastructure.migration import upgrade_read_models
 from infrastructure.postgres.recorder import IN_MEMORY_PERSISTENCE_TOPIC
 from infrastructure.postgres.sql import sqlalchemy_engine
 from infrastructure.postgres.tracking import stored_state

@@ -5,14 +5,9 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
-from typing import Any
 
-import psycopg
 import redis
 import structlog
-from alembic import command
-from alembic.config import Config
 from psycopg_pool import ConnectionPool
 from sqlalchemy import Engine
 
@@ -28,9 +23,9 @@ from application.idempotency import IdempotencyStore, KeyPolicy
 from application.identity import Identity
 from application.live import LiveViews
 from application.notification_setup import NotificationSetup
-from application.notifications import NotificationFacts
 from application.ports import WaitEstimator
-from application.public_tickets import PublicContexts, PublicTickets
+from application.public_tickets import PublicTickets
+from application.public_views import PublicContexts
 from application.queues import Queues
 from application.readiness import ReadinessProbe
 from application.sign_in import SecretSignIn
@@ -41,28 +36,16 @@ from application.tenancy import Tenancy
 from application.ticket_queries import TicketQueries
 from application.tickets import Tickets
 from application.webhooks import Webhooks
-from domain.notify_rules import NearThresholds
 from infrastructure.following.positions import PostgresProjectionPositions
 from infrastructure.identity.credentials import Argon2Hasher, PostgresCredentialStore
 from infrastructure.identity.devices import PostgresDeviceCredentials
 from infrastructure.identity.ticket_passes import HmacTicketPasses, derive_pass_key
 from infrastructure.identity.tokens import JwtTokenService, load_signing_key
-from infrastructure.kafka.contract import catalogue as event_catalogue
-from infrastructure.notify.jobs import delivery_broker
-from infrastructure.notify.ledger import PostgresLedger
-from infrastructure.notify.outbox import LedgerOutbox
-from infrastructure.notify.templates import SandboxedTemplates
-from infrastructure.notify.twilio import verify_twilio_signature
+from infrastructure.notify import composition as notify_use_cases
 from infrastructure.notify.webhook_jobs import WebhookJobs
 from infrastructure.notify.wiring import Notifications as NotifyWiring
-from infrastructure.notify.wiring import build_notifications, webhook_jobs
+from infrastructure.notify.wiring import build_notifications
 from infrastructure.postgres.database import event_store_env, open_pool, resolve_database_url
-from infrastructure.postgres.roles import (
-    apply_privileges,
-    may_migrate,
-    prepare_roles,
-    resolve_migration_url,
-)
 from infrastructure.postgres.sql import sqlalchemy_engine
 from infrastructure.read_models.agent_board import PostgresAgentBoard
 from infrastructure.read_models.audit_log import PostgresAuditLog
@@ -79,11 +62,8 @@ from infrastructure.roles.readiness import ProcessReadiness
 from infrastructure.settings import Settings
 from infrastructure.stores.customers import PostgresCustomerProfiles
 from infrastructure.stores.idempotency import PostgresIdempotencyStore
-from infrastructure.stores.notification_setup import PostgresNotificationSetup
 
 log = structlog.get_logger(__name__)
-
-MIGRATION_LOCK = 7_301_001  # advisory lock id: one migrator at a time
 
 
 @dataclass
@@ -153,42 +133,29 @@ class Container:
     @functools.cached_property
     def notifications(self) -> Notifications:
         """The staff's use cases on notifications: the ledger's list, free messages."""
-        facts = NotificationFacts(self.tickets, self.queues, self.catalogue, self.customers)
-        attempts = self.settings.notify.max_attempts
-        outbox = LedgerOutbox(self.notify.ledger, self.notify.jobs, attempts)
-        return Notifications(facts, outbox)
+        return notify_use_cases.staff_notifications(
+            self.notify,
+            self.settings.notify,
+            self.tickets,
+            self.queues,
+            self.catalogue,
+            self.customers,
+        )
 
     @functools.cached_property
     def webhook_jobs(self) -> WebhookJobs:
         """Records and queues webhook deliveries (sent by ``smartqueue jobs``)."""
-        notify = self.settings.notify
-        return webhook_jobs(delivery_broker(self.redis_url, notify), self.pool, notify)
+        return notify_use_cases.webhook_deliveries(self.pool, self.redis_url, self.settings.notify)
 
     @functools.cached_property
     def webhooks(self) -> Webhooks:
         """The tenants' webhook subscriptions, their log, test pings and redeliveries."""
-        return Webhooks(
-            self.webhook_jobs.store,
-            self.webhook_jobs,
-            frozenset(event_catalogue()),
-            allow_http=self.settings.notify.webhooks_allow_private,
-        )
+        return notify_use_cases.webhooks(self.webhook_jobs, self.settings.notify)
 
     @functools.cached_property
     def delivery_reports(self) -> DeliveryReports:
         """Providers' status callbacks applied to the notification ledger."""
-        notify = self.settings.notify
-
-        def twilio_check(query: str, form: Any, signature: str | None) -> bool:
-            # Not configured: Twilio was never given a callback URL, so nothing is Twilio's.
-            if not (notify.twilio_status_callback_url and notify.twilio_auth_token):
-                return False
-            url = notify.twilio_status_callback_url
-            if query:
-                url = f"{url.split('?', 1)[0]}?{query}"
-            return verify_twilio_signature(notify.twilio_auth_token, url, form, signature)
-
-        return DeliveryReports(PostgresLedger(self.pool), twilio_check)
+        return notify_use_cases.delivery_reports(self.pool, self.settings.notify)
 
     def close(self) -> None:
         """Release every connection this process holds."""
@@ -298,12 +265,7 @@ def build_container(settings: Settings) -> Container:
             more_time_places=settings.public.more_time_places,
             max_waiting=settings.limits.queue_max_waiting or None,
         ),
-        notification_setup=NotificationSetup(
-            PostgresNotificationSetup(pool),
-            SandboxedTemplates(),
-            NearThresholds(position=settings.notify.near_position, eta_minutes=None),
-            clock=app.clock,
-        ),
+        notification_setup=notify_use_cases.notification_setup(pool, settings.notify, app.clock),
     )
 
 
@@ -321,53 +283,3 @@ def request_limiter(redis_url: str, settings: Settings) -> RedisRequestLimiter:
             "public_join_phone": settings.public.joins_per_phone,
         },
     )
-
-
-def migrate(settings: Settings) -> str:
-    """Create every table (the event store's, then by Alembic the write-side tables and the
-    read models) once, under an advisory lock, as the migration role; then set up the runtime
-    role's grants and row-level security. Returns the runtime's URL.
-
-    Run by a login that may not create anything (the runtime's own, when no migration URL is
-    given), it does nothing: the schema is the migration role's business."""
-    database_url = resolve_database_url(settings)
-    owner_url = resolve_migration_url(settings)
-    with psycopg.connect(owner_url, autocommit=True) as connection:
-        if not may_migrate(connection):
-            log.info(
-                "schema left alone: this login may not create objects", role=connection.info.user
-            )
-            return database_url
-        connection.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
-        try:
-            runtime = prepare_roles(connection, database_url)
-            app = SmartQueue(env=event_store_env(owner_url, settings, create_tables=True))
-            event_tables = _event_tables(app)
-            app.close()
-            upgrade_read_models(owner_url)
-            apply_privileges(connection, runtime, event_tables)
-        finally:
-            connection.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
-    return database_url
-
-
-def _event_tables(app: SmartQueue) -> list[str]:
-    recorders = [app.recorder, getattr(app.snapshots, "recorder", None)]
-    return [name for r in recorders if (name := getattr(r, "events_table_name", None))]
-
-
-MIGRATIONS = Path(__file__).parent / "postgres" / "migrations"
-
-
-def upgrade_read_models(database_url: str) -> None:
-    """Apply the Alembic migrations: the read models and the write-side tables (idempotent:
-    Alembic tracks its head)."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    engine = sqlalchemy_engine(database_url, pool_size=1)
-    try:
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
-    finally:
-        engine.dispose()

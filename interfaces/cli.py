@@ -15,9 +15,10 @@ import click
 from application.context import CommandContext
 from application.demo import seed_demo_data
 from domain.errors import DomainError
-from infrastructure.container import Container, build_container, migrate
+from infrastructure.container import Container, build_container
 from infrastructure.kafka.broker import stop_embedded_kafka
 from infrastructure.kafka.relay import reset_relay, start_relay
+from infrastructure.migration import migrate
 from infrastructure.postgres.sql import sqlalchemy_engine
 from infrastructure.redis.server import stop_embedded_redis
 from infrastructure.roles.supervisor import Supervisor

@@ -11,7 +11,8 @@ import click
 from application.notifications import NotificationFacts
 from application.views import SiteView, TicketView
 from infrastructure.container import Container, build_container
-from infrastructure.notify.notifier import Notifier, TicketLink, start_notifier
+from infrastructure.notify.notifier import Notifier, start_notifier
+from infrastructure.notify.ticket_news import TicketLink
 from infrastructure.notify.wiring import Notifications, build_notifications
 from infrastructure.roles.supervisor import Supervisor
 from infrastructure.settings import Settings

@@ -92,7 +92,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with psycopg.connect(server_url, autocommit=True) as connection:
         connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     url = runtime_database(server_url, name)
-    from infrastructure.container import migrate
+    from infrastructure.migration import migrate
 
     migrate(settings_for(url, tmp_path_factory.getbasetemp()))
     yield url

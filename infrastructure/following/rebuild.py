@@ -19,12 +19,8 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper
 from sqlalchemy import Connection, Engine, delete, text, update
 
 from infrastructure.following.runner import DEFAULT_BATCH_SIZE, ProjectionRunner, ReadModel
-from infrastructure.postgres.tables import (
-    PROJECTOR_ROLE,
-    projection_state,
-    projection_tracking,
-    secure_statements,
-)
+from infrastructure.postgres.row_security import PROJECTOR_ROLE, secure_statements
+from infrastructure.postgres.tables import projection_state, projection_tracking
 from infrastructure.postgres.tracking import record_position, tracked_position
 
 SHADOW = "__rebuild"

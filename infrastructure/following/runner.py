@@ -24,8 +24,8 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 from sqlalchemy import Connection, Engine, MetaData, Table, text
 
 from infrastructure.following.dead_letters import DeadLetter, record_dead_letter
+from infrastructure.postgres.row_security import PROJECTOR_ROLE
 from infrastructure.postgres.tables import (
-    PROJECTOR_ROLE,
     agent_board,
     agent_board_tickets,
     audit_log,

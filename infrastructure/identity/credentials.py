@@ -14,7 +14,7 @@ from psycopg_pool import ConnectionPool
 
 from application.errors import EmailTaken
 from application.ports import Credential
-from infrastructure.postgres.roles import CREDENTIAL_BY_EMAIL
+from infrastructure.postgres.definer_functions import CREDENTIAL_BY_EMAIL
 from infrastructure.postgres.tenancy import set_tenant
 
 

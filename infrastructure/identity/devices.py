@@ -13,7 +13,7 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from application.devices import DeviceCredential
-from infrastructure.postgres.roles import DEVICE_CREDENTIAL
+from infrastructure.postgres.definer_functions import DEVICE_CREDENTIAL
 from infrastructure.postgres.side_writes import SqlWrite
 
 

@@ -42,7 +42,8 @@ from application.live import (
     LiveViews,
 )
 from domain.errors import DomainError, InvalidInput
-from infrastructure.kafka.client import FAST_GROUP, ensure_topics, quiet_kafka_python
+from infrastructure.kafka.client import ensure_topics
+from infrastructure.kafka.consumer_loop import consumer_options, pin, poll, run_consumer
 from infrastructure.kafka.gateway_start import NewGroupStart
 from infrastructure.kafka.gateway_status import TOPICS, heartbeat_key, skipped_key
 from infrastructure.redis.channels import channel_of, heartbeat_channel
@@ -51,8 +52,6 @@ from infrastructure.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
 
-MAX_BACKOFF_SECONDS = 5.0
-POLL_MS = 200
 TRANSIENT = (redis.RedisError, SQLAlchemyError, PersistenceError)  # retried, never skipped
 
 
@@ -64,20 +63,6 @@ class Envelope(msgspec.Struct):
     aggregate_id: UUID
     log_position: int
     data: dict[str, Any]
-
-
-def consumer_options(settings: KafkaSettings, group: str) -> dict[str, Any]:
-    """A consumer that joins its group in seconds and hands over each message at once."""
-    return {
-        "bootstrap_servers": settings.bootstrap_servers,
-        "group_id": group,
-        "client_id": "smartqueue-gateway",
-        "enable_auto_commit": False,
-        # No committed offset: poll raises and the gateway seeks to its start time itself.
-        "auto_offset_reset": "none",
-        "fetch_max_wait_ms": 20,
-        **FAST_GROUP,
-    }
 
 
 class DisplayGateway:
@@ -108,34 +93,19 @@ class DisplayGateway:
         """Consume until ``stop``. Redis or database trouble: the consumer keeps its partitions
         (no rebalance), reads the failed batch again and backs off. Kafka trouble: a new
         consumer after the back-off. Nothing unpublished is ever committed."""
-        from kafka.errors import KafkaError
 
-        quiet_kafka_python()
-        backoff = self.backoff_seconds
-        while not stop.is_set():
-            consumer = None
-            self.pinned = set()
-            try:
-                consumer = self._consumer()
-                while not stop.is_set():
-                    try:
-                        self.consume(consumer, stop)
-                        self.beat()
-                        backoff = self.backoff_seconds
-                    except (redis.RedisError, SQLAlchemyError, PersistenceError) as error:
-                        log.warning("display gateway cannot publish; retrying", error=repr(error))
-                        stop.wait(backoff)
-                        backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
-            except (KafkaError, OSError) as error:
-                log.warning("display gateway lost Kafka; reconnecting", error=repr(error))
-                stop.wait(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
-            finally:
-                if consumer is not None:
-                    try:
-                        consumer.close(autocommit=False)
-                    except Exception as error:  # a broken consumer may fail to close; drop it
-                        log.debug("gateway consumer close failed", error=str(error))
+        def step(consumer: Any) -> None:
+            self.consume(consumer, stop)
+            self.beat()
+
+        run_consumer(
+            stop,
+            self._consumer,
+            step,
+            name="display-gateway",
+            backoff_seconds=self.backoff_seconds,
+            retry_on=TRANSIENT,
+        )
 
     def beat(self, every: float = HEARTBEAT_SECONDS) -> None:
         """Every few seconds: tell the sockets (and the API's readiness) changes flow. Only a
@@ -157,19 +127,17 @@ class DisplayGateway:
 
         # Topics a gateway subscribes to before the relay made them would be noticed only at the
         # consumer's next metadata refresh (minutes): make them first (same partitions).
+        self.pinned = set()
         ensure_topics(self.settings)
-        consumer = KafkaConsumer(**consumer_options(self.settings, self.group))
+        options = consumer_options(self.settings, self.group, "smartqueue-gateway")
+        consumer = KafkaConsumer(**options)
         consumer.subscribe(list(TOPICS))
         return consumer
 
     def consume(self, consumer: Any, stop: threading.Event) -> int:
         """One poll: publish its events' changes, then commit. The number of events."""
-        from kafka.errors import NoOffsetForPartitionError
-
-        try:
-            batch = consumer.poll(timeout_ms=POLL_MS, max_records=500)
-        except NoOffsetForPartitionError as error:
-            self.start.seek(consumer, set(error.args[0]) if error.args else set())
+        batch = poll(consumer, self.start, max_records=500)
+        if batch is None:
             return 0
         events = []
         for partition, records in batch.items():
@@ -218,14 +186,7 @@ class DisplayGateway:
         """Commit a position for every newly assigned partition, even one nothing was read
         from: the group starts at the topics' ends only once, and a partition that changes
         hands (a gateway died) resumes where it was, not at its end."""
-        from kafka.structs import OffsetAndMetadata
-
-        offsets = {
-            partition: OffsetAndMetadata(consumer.position(partition), "", -1)
-            for partition in assigned
-        }
-        if offsets:
-            consumer.commit(offsets)
+        offsets = pin(consumer, assigned)
         positions = (f"{tp.topic}[{tp.partition}]@{at.offset}" for tp, at in offsets.items())
         log.info("gateway partitions assigned", partitions=sorted(positions))
         self.pinned = set(assigned)

@@ -41,7 +41,8 @@ from application.delivery import (
 )
 from domain.delivery import Delivery, DeliveryStatus
 from infrastructure.notify.console import ConsoleChannel
-from infrastructure.notify.ledger import LedgerEntry, LedgerEntryNotFound, PostgresLedger
+from infrastructure.notify.ledger import PostgresLedger
+from infrastructure.notify.ledger_rows import LedgerEntry, LedgerEntryNotFound
 from infrastructure.settings.notify import NotifySettings
 
 log = structlog.get_logger(__name__)

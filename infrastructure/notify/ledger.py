@@ -9,152 +9,36 @@ second sees what the first did. The table is defined by Alembic revision 0009.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import msgspec
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
-from application.paging import Page, PageRequest, decode_cursor, encode_cursor
+from application.paging import Page, PageRequest, encode_cursor
 from domain.delivery import Delivery, DeliveryStatus
-from domain.errors import InvalidInput, ResourceNotFound
-from domain.messages import Channel, MessageKind
-from infrastructure.postgres.roles import DEAD_NOTIFICATIONS, NOTIFICATION_BY_PROVIDER_ID
+from domain.errors import InvalidInput
+from domain.messages import Channel
+from infrastructure.notify.ledger_rows import (
+    INSERT,
+    SELECT,
+    SELECT_ONE,
+    DeadLetter,
+    LedgerEntry,
+    LedgerEntryNotFound,
+    cursor_key,
+    decode_key,
+    entry_of,
+    write_entry,
+)
+from infrastructure.postgres.definer_functions import (
+    DEAD_NOTIFICATIONS,
+    NOTIFICATION_BY_PROVIDER_ID,
+)
 from infrastructure.postgres.tenancy import set_tenant
-
-COLUMNS = (
-    "message_id, tenant_id, ticket_id, customer_id, kind, channel, recipient, language,"
-    " body::text, status, attempts, attempt_limit, provider_id, error, erased, created_at,"
-    " sent_at, delivered_at, updated_at"
-)
-INSERT = (
-    "INSERT INTO notification_ledger (message_id, tenant_id, ticket_id, customer_id, kind,"
-    " channel, recipient, language, body, status, attempts, attempt_limit, provider_id, error,"
-    " erased, created_at, sent_at, delivered_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s,"
-    " %s, %s::jsonb, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (message_id) DO NOTHING"
-)
-SELECT = sql.SQL("SELECT {} FROM notification_ledger WHERE ").format(sql.SQL(COLUMNS))
-SELECT_ONE = SELECT + sql.SQL("tenant_id = %s AND message_id = %s")
-UPDATE = (
-    "UPDATE notification_ledger SET recipient = %s, body = %s::jsonb, status = %s,"
-    " attempts = %s, attempt_limit = %s, provider_id = %s, error = %s, erased = %s,"
-    " sent_at = %s, delivered_at = %s, updated_at = %s WHERE tenant_id = %s AND message_id = %s"
-)
-
-
-class MessageBody(msgspec.Struct, frozen=True, omit_defaults=True):
-    """A message's rendered parts, as the ledger keeps them until the customer is erased."""
-
-    text: str
-    subject: str | None = None
-    html: str | None = None
-
-    def encode(self) -> str:
-        """The JSON text stored in :attr:`Delivery.body`."""
-        return msgspec.json.encode(self).decode()
-
-    @classmethod
-    def decode(cls, body: str) -> MessageBody:
-        """The parts from :attr:`Delivery.body`."""
-        return msgspec.json.decode(body, type=cls)
-
-
-@dataclass
-class LedgerEntry:
-    """One message of a tenant: its delivery state, and who and what it is about."""
-
-    tenant_id: UUID
-    delivery: Delivery
-    language: str
-    customer_id: UUID | None = None
-
-    @property
-    def message_id(self) -> UUID:
-        return self.delivery.id
-
-    @property
-    def body(self) -> MessageBody | None:
-        """The rendered parts; ``None`` once erased."""
-        return MessageBody.decode(self.delivery.body) if self.delivery.body else None
-
-
-class LedgerEntryNotFound(ResourceNotFound):
-    """Raised when a tenant's ledger has no message with the id asked for."""
-
-    code = "notification_not_found"
-
-
-@dataclass(frozen=True)
-class DeadLetter:
-    """A dead message, as the operator's list across tenants shows it (no address, no body)."""
-
-    message_id: UUID
-    tenant_id: UUID
-    kind: str
-    channel: str
-    attempts: int
-    error: str | None
-    updated_at: datetime
-
-
-def _entry(row: Sequence[Any]) -> LedgerEntry:
-    (
-        message_id,
-        tenant_id,
-        ticket_id,
-        customer_id,
-        kind,
-        channel,
-        recipient,
-        language,
-        body,
-        status,
-        attempts,
-        attempt_limit,
-        provider_id,
-        error,
-        erased,
-        created_at,
-        sent_at,
-        delivered_at,
-        updated_at,
-    ) = row
-    delivery = Delivery(
-        id=message_id,
-        kind=MessageKind(kind),
-        channel=Channel(channel),
-        created_at=created_at,
-        address=recipient,
-        body=body,
-        ticket_id=ticket_id,
-        status=DeliveryStatus(status),
-        attempts=attempts,
-        attempt_limit=attempt_limit,
-        provider_id=provider_id,
-        error=error,
-        updated_at=updated_at,
-        sent_at=sent_at,
-        delivered_at=delivered_at,
-        erased=erased,
-    )
-    return LedgerEntry(tenant_id, delivery, language, customer_id)
-
-
-def _cursor_key(entry: LedgerEntry) -> str:
-    return f"{entry.delivery.created_at.isoformat()}|{entry.message_id}"
-
-
-def _decode_key(cursor: str) -> tuple[datetime, UUID]:
-    try:
-        created_at, message_id = decode_cursor(cursor).split("|")
-        return datetime.fromisoformat(created_at), UUID(message_id)
-    except ValueError:
-        raise InvalidInput("cursor is not valid; pass the cursor of the previous page") from None
 
 
 class PostgresLedger:
@@ -205,7 +89,7 @@ class PostgresLedger:
             ).fetchone()
         if row is None:
             raise LedgerEntryNotFound(f"no notification {message_id}")
-        return _entry(row)
+        return entry_of(row)
 
     @contextmanager
     def locked(self, tenant_id: UUID, message_id: UUID) -> Iterator[LedgerEntry]:
@@ -219,9 +103,9 @@ class PostgresLedger:
             ).fetchone()
             if row is None:
                 raise LedgerEntryNotFound(f"no notification {message_id}")
-            entry = _entry(row)
+            entry = entry_of(row)
             yield entry
-            _write(connection, entry)
+            write_entry(connection, entry)
 
     def transition(
         self, tenant_id: UUID, message_id: UUID, change: Callable[[Delivery], None]
@@ -255,7 +139,7 @@ class PostgresLedger:
                 params.append(value)
         if request.cursor is not None:
             conditions.append(sql.SQL("(created_at, message_id) < (%s, %s)"))
-            params.extend(_decode_key(request.cursor))
+            params.extend(decode_key(request.cursor))
         params.append(request.limit + 1)
         query = (
             SELECT
@@ -265,10 +149,10 @@ class PostgresLedger:
         with self.pool.connection() as connection:
             set_tenant(connection, tenant_id)
             rows = connection.execute(query, params).fetchall()
-        entries = [_entry(row) for row in rows]
+        entries = [entry_of(row) for row in rows]
         shown = entries[: request.limit]
         more = len(entries) > request.limit
-        return Page(shown, encode_cursor(_cursor_key(shown[-1])) if more else None)
+        return Page(shown, encode_cursor(cursor_key(shown[-1])) if more else None)
 
     def erase(
         self,
@@ -293,9 +177,9 @@ class PostgresLedger:
                 (tenant_id, value),
             ).fetchall()
             for row in rows:
-                entry = _entry(row)
+                entry = entry_of(row)
                 entry.delivery.erase(at)
-                _write(connection, entry)
+                write_entry(connection, entry)
         return len(rows)
 
     def find_by_provider_id(self, provider_id: str) -> tuple[UUID, UUID] | None:
@@ -317,25 +201,3 @@ class PostgresLedger:
                 (message_id, limit),
             ).fetchall()
         return [DeadLetter(*row) for row in rows]
-
-
-def _write(connection: Any, entry: LedgerEntry) -> None:
-    d = entry.delivery
-    connection.execute(
-        UPDATE,
-        (
-            d.address,
-            d.body,
-            d.status.value,
-            d.attempts,
-            d.attempt_limit,
-            d.provider_id,
-            d.error,
-            d.erased,
-            d.sent_at,
-            d.delivered_at,
-            d.updated_at,
-            entry.tenant_id,
-            d.id,
-        ),
-    )

@@ -11,7 +11,8 @@ from application.paging import Page, PageRequest
 from application.staff_notifications import NotificationFilter, NotificationView
 from domain.delivery import Delivery, DeliveryStatus
 from infrastructure.notify.jobs import DeliveryJobs
-from infrastructure.notify.ledger import LedgerEntry, MessageBody, PostgresLedger
+from infrastructure.notify.ledger import PostgresLedger
+from infrastructure.notify.ledger_rows import LedgerEntry, MessageBody
 from infrastructure.notify.templates import render_message
 
 

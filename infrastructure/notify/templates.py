@@ -22,7 +22,7 @@ from jinja2 import Template, TemplateError, Undefined, nodes
 from jinja2.defaults import DEFAULT_FILTERS, DEFAULT_TESTS
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from application.notification_setup import SmsCount, TemplatePreview
+from application.notification_templates import SmsCount, TemplatePreview
 from domain.messages import (
     KIND_VARIABLES,
     Channel,

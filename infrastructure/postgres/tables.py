@@ -1,4 +1,5 @@
-"""The read-model tables (SQLAlchemy Core) and the row-level security that isolates tenants.
+"""The read-model tables (SQLAlchemy Core); the row-level security that isolates their tenants
+is :mod:`infrastructure.postgres.row_security`'s.
 
 Alembic migrations create these tables (as the migration role, which owns them); the projection
 runner writes them as ``PROJECTOR_ROLE``, and the API reads them as ``READER_ROLE``; neither owns
@@ -26,11 +27,6 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
-
-READER_ROLE = "smartqueue_reader"
-# Writes every tenant's read-model rows; see infrastructure/postgres/roles.py.
-PROJECTOR_ROLE = "smartqueue_projector"
-TENANT_SETTING = "app.tenant_id"
 
 metadata = MetaData()
 
@@ -291,41 +287,3 @@ projection_dead_letters = Table(
     Column("last_failed_at", DateTime(timezone=True), nullable=False),
     Column("attempts", Integer, nullable=False),
 )
-
-# Every table holding tenant rows; each gets RLS by ``secure_statements``.
-TENANT_TABLES = (
-    "audit_log",
-    "agent_board",
-    "agent_board_tickets",
-    "queue_eta",
-    "queue_stats",
-    "tickets",
-    "waiting_line",
-    "ticket_queues",
-    "directory_queues",
-    "directory_agents",
-)
-
-
-def secure_statements(table: str, policy_table: str | None = None) -> list[str]:
-    """SQL that turns on forced RLS for the read model ``table``, adds the tenant policy and
-    the projector's, and grants the reader and the projector. ``policy_table`` names the
-    policies (a rebuilt table keeps its final name's policies).
-
-    ``FORCE`` makes the tenant policy apply to the owner too; nobody bypasses it by owning the
-    table. The projector writes every tenant's rows through its own policy, and only roles that
-    switch to it (``SET LOCAL ROLE``, in projection batches) get that policy.
-    """
-    name = policy_table or table
-    return [
-        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
-        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
-        # missing_ok=true: without a tenant set, the setting is '' and nullif makes it match
-        # nothing, instead of failing with a cast error.
-        f"CREATE POLICY {name}_tenant_isolation ON {table} "
-        f"USING (tenant_id = nullif(current_setting('{TENANT_SETTING}', true), '')::uuid)",
-        f"CREATE POLICY {name}_projection_writer ON {table} TO {PROJECTOR_ROLE} "
-        "USING (true) WITH CHECK (true)",
-        f"GRANT SELECT ON {table} TO {READER_ROLE}",
-        f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {PROJECTOR_ROLE}",
-    ]

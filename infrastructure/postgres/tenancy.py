@@ -16,7 +16,7 @@ from uuid import UUID
 import psycopg
 from sqlalchemy import Connection, Engine, text
 
-from infrastructure.postgres.tables import READER_ROLE, TENANT_SETTING
+from infrastructure.postgres.row_security import READER_ROLE, TENANT_SETTING
 
 
 def set_tenant(connection: psycopg.Connection[Any] | psycopg.Cursor[Any], tenant_id: UUID) -> None:

@@ -24,7 +24,7 @@ from application.idempotency import (
     Verdict,
     judge,
 )
-from infrastructure.postgres.roles import PURGE_IDEMPOTENCY_KEYS
+from infrastructure.postgres.definer_functions import PURGE_IDEMPOTENCY_KEYS
 from infrastructure.postgres.tenancy import set_tenant
 
 _COLUMNS = (

@@ -11,7 +11,7 @@ from uuid import UUID
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
-from application.notification_setup import TenantNotificationSettings, TenantTemplate
+from application.notification_templates import TenantNotificationSettings, TenantTemplate
 from infrastructure.postgres.tenancy import set_tenant
 
 SELECT_TEMPLATES = (

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 
-from application.public_tickets import Joined
+from application.public_views import Joined
 from interfaces.http.schemas import Body
 
 CustomerName = Annotated[str, msgspec.Meta(max_length=200, examples=["Ada"])]

@@ -73,7 +73,7 @@ class OwnPostgres:
 @pytest.fixture
 def own_live(redis_url: str, tmp_path: Path) -> Iterator[tuple[Live, OwnPostgres]]:
     """API, projections, relay and gateway over a PostgreSQL and a broker of their own."""
-    from infrastructure.container import migrate
+    from infrastructure.migration import migrate
 
     postgres = OwnPostgres()
     broker = EmbeddedBroker(tmp_path / "kafka").start()

@@ -18,7 +18,8 @@ from psycopg_pool import ConnectionPool
 from domain.delivery import Delivery, DeliveryStatus
 from domain.messages import Channel, MessageKind
 from infrastructure.notify.jobs import delivery_broker
-from infrastructure.notify.ledger import LedgerEntry, MessageBody, PostgresLedger
+from infrastructure.notify.ledger import PostgresLedger
+from infrastructure.notify.ledger_rows import LedgerEntry, MessageBody
 from infrastructure.notify.twilio import twilio_signature
 from infrastructure.notify.webhook_jobs import QUEUE, WebhookJobs
 from infrastructure.notify.webhook_store import PostgresWebhooks

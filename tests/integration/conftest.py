@@ -15,8 +15,9 @@ import pytest
 
 from application.context import CommandContext
 from domain.agents import Agent
-from infrastructure.container import Container, build_container, migrate
+from infrastructure.container import Container, build_container
 from infrastructure.kafka.broker import EmbeddedBroker
+from infrastructure.migration import migrate
 from tests.conftest import owner_url, runtime_database, settings_for
 
 

@@ -9,7 +9,8 @@ from sqlalchemy import Engine, select, text
 
 from infrastructure.container import Container
 from infrastructure.following.runner import ProjectionRunner, read_models
-from infrastructure.postgres.tables import READER_ROLE, audit_log, queue_stats
+from infrastructure.postgres.row_security import READER_ROLE
+from infrastructure.postgres.tables import audit_log, queue_stats
 from projections.queue_day import QueueStatsRow, SlaRule
 from projections.queue_stats import QueueStatistics
 from tests.integration.roles_support import every_tenant

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
+from infrastructure.postgres.row_security import PROJECTOR_ROLE
 from infrastructure.postgres.sql import sqlalchemy_engine
-from infrastructure.postgres.tables import PROJECTOR_ROLE
 from tests.conftest import owner_url
 
 _OWNER_ENGINES: dict[str, Engine] = {}

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import func, select, text
 
 from application.agent_board import BoardFilter
-from infrastructure.postgres.tables import READER_ROLE, agent_board, agent_board_tickets, queue_eta
+from infrastructure.postgres.row_security import READER_ROLE
+from infrastructure.postgres.tables import agent_board, agent_board_tickets, queue_eta
 from infrastructure.postgres.tenancy import tenant_transaction
 from infrastructure.read_models.agent_board import PostgresAgentBoard
 from projections.eta_evaluation import RECENT

@@ -18,10 +18,11 @@ from domain.delivery import Delivery
 from domain.messages import Channel, MessageKind, TemplateParts
 from domain.webhooks import Subscription, WebhookDelivery
 from infrastructure.following.runner import ProjectionRunner, read_models
-from infrastructure.notify.ledger import LedgerEntry, MessageBody, PostgresLedger
+from infrastructure.notify.ledger import PostgresLedger
+from infrastructure.notify.ledger_rows import LedgerEntry, MessageBody
 from infrastructure.notify.webhook_store import PostgresWebhooks
 from infrastructure.postgres.roles import WRITE_SIDE_TABLES
-from infrastructure.postgres.tables import PROJECTOR_ROLE, TENANT_SETTING, TENANT_TABLES
+from infrastructure.postgres.row_security import PROJECTOR_ROLE, TENANT_SETTING, TENANT_TABLES
 from interfaces.cli import main
 
 pytestmark = pytest.mark.integration

@@ -17,7 +17,8 @@ from psycopg_pool import ConnectionPool
 from domain.delivery import Delivery, DeliveryStatus
 from domain.messages import Channel, MessageKind
 from infrastructure.notify.jobs import DeliveryJobs, delivery_broker
-from infrastructure.notify.ledger import LedgerEntry, MessageBody, PostgresLedger
+from infrastructure.notify.ledger import PostgresLedger
+from infrastructure.notify.ledger_rows import LedgerEntry, MessageBody
 from infrastructure.notify.twilio import TwilioChannel
 from infrastructure.postgres.database import open_pool
 from infrastructure.settings import current_settings, load_settings

@@ -18,9 +18,9 @@ from sqlalchemy import Engine, select
 from application.paging import PageRequest, encode_cursor
 from domain.agents import Agent
 from domain.errors import InvalidInput
-from infrastructure.container import MIGRATIONS
 from infrastructure.following.rebuild import rebuild
 from infrastructure.following.runner import ProjectionRunner, read_models
+from infrastructure.migration import MIGRATIONS
 from infrastructure.postgres.tables import directory_agents, directory_queues
 from tests.directory_history import HISTORY, Directory
 from tests.integration.projection_support import log_positions, tracked

@@ -12,12 +12,8 @@ from psycopg_pool import ConnectionPool
 from application.paging import PageRequest
 from domain.delivery import Delivery, DeliveryStatus, IllegalDeliveryTransition, message_id
 from domain.messages import Channel, MessageKind
-from infrastructure.notify.ledger import (
-    LedgerEntry,
-    LedgerEntryNotFound,
-    MessageBody,
-    PostgresLedger,
-)
+from infrastructure.notify.ledger import PostgresLedger
+from infrastructure.notify.ledger_rows import LedgerEntry, LedgerEntryNotFound, MessageBody
 from infrastructure.postgres.database import open_pool
 
 pytestmark = pytest.mark.integration

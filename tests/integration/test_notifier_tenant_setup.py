@@ -8,7 +8,7 @@ import dataclasses
 
 import pytest
 
-from application.notification_setup import TenantTemplate, template_id
+from application.notification_templates import TenantTemplate, template_id
 from application.notifications import NotificationFacts
 from application.paging import PageRequest
 from domain.messages import Channel, MessageKind, TemplateParts

@@ -10,14 +10,9 @@ import pytest
 from sqlalchemy import select, text
 
 from application.context import CommandContext
+from infrastructure.postgres.row_security import READER_ROLE, TENANT_TABLES
 from infrastructure.postgres.sql import sqlalchemy_engine
-from infrastructure.postgres.tables import (
-    READER_ROLE,
-    TENANT_TABLES,
-    ticket_queues,
-    tickets,
-    waiting_line,
-)
+from infrastructure.postgres.tables import ticket_queues, tickets, waiting_line
 from infrastructure.postgres.tenancy import tenant_transaction
 from tests.integration.projection_support import audit_runner, stats_runner
 from tests.integration.ticket_history import tickets_runner

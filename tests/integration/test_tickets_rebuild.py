@@ -13,7 +13,8 @@ from sqlalchemy import Engine, select, text
 
 from infrastructure.following.rebuild import rebuild
 from infrastructure.following.runner import read_models
-from infrastructure.postgres.tables import READER_ROLE, ticket_queues, tickets, waiting_line
+from infrastructure.postgres.row_security import READER_ROLE
+from infrastructure.postgres.tables import ticket_queues, tickets, waiting_line
 from tests.integration.projection_support import log_positions, tracked
 from tests.integration.roles_support import every_tenant, owner_engine
 from tests.integration.ticket_history import HISTORY, Floor, tickets_runner

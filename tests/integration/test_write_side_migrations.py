@@ -17,7 +17,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from psycopg import sql
 
-from infrastructure.container import MIGRATIONS, migrate
+from infrastructure.migration import MIGRATIONS, migrate
 from infrastructure.postgres.sql import sqlalchemy_engine
 from infrastructure.postgres.tenancy import set_tenant
 from tests.conftest import owner_url, runtime_database, settings_for

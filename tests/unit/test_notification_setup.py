@@ -10,13 +10,8 @@ from typing import Any
 import pytest
 
 from application.context import CommandContext
-from application.notification_setup import (
-    NotificationSetup,
-    TemplateExists,
-    TemplateNotFound,
-    TenantNotificationSettings,
-    TenantTemplate,
-)
+from application.notification_setup import NotificationSetup, TemplateExists, TemplateNotFound
+from application.notification_templates import TenantNotificationSettings, TenantTemplate
 from application.views import TicketView
 from domain.errors import InvalidInput
 from domain.messages import (

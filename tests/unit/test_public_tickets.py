@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from application.public_tickets import PublicContexts, PublicTickets, SiteClosed, end_of_local_day
+from application.public_tickets import PublicTickets, SiteClosed
+from application.public_views import PublicContexts, end_of_local_day
 from application.ticket_queries import TicketQueries
 from domain.errors import Conflict, InvalidInput, MoreTimeUsed, ResourceNotFound, TicketNotFound
 from infrastructure.identity.ticket_passes import HmacTicketPasses, derive_pass_key

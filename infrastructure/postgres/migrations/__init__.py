@@ -6,7 +6,7 @@ from __future__ import annotations
 from alembic import op
 from sqlalchemy import Table
 
-from infrastructure.postgres.tables import secure_statements
+from infrastructure.postgres.row_security import secure_statements
 
 
 def create_tenant_tables(*tables: Table) -> None:

@@ -12,8 +12,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from application.identity import Principal
-from application.notification_setup import (
-    NotificationSetup,
+from application.notification_setup import NotificationSetup
+from application.notification_templates import (
     TemplatePreview,
     TenantNotificationSettings,
     TenantTemplate,

@@ -14,7 +14,8 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
 from application.identity import Principal
-from application.public_tickets import PublicSite, PublicTicket, PublicTickets
+from application.public_tickets import PublicTickets
+from application.public_views import PublicSite, PublicTicket
 from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, UseCase, problems
 from interfaces.http.join_qr import qr_svg
 from interfaces.http.public_schemas import PublicJoin, PublicJoined

@@ -23,7 +23,8 @@ from litestar.params import FromPath
 
 from application.errors import Unavailable
 from application.live import ChangeHeader
-from application.public_tickets import Followed, PublicTicket, PublicTickets
+from application.public_tickets import PublicTickets
+from application.public_views import Followed, PublicTicket
 from domain.errors import NotFound
 from interfaces.http.close_codes import (
     LAGGING,

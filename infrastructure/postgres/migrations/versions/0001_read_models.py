@@ -7,12 +7,8 @@ from __future__ import annotations
 
 from alembic import op
 
-from infrastructure.postgres.tables import (
-    READER_ROLE,
-    audit_log,
-    projection_tracking,
-    secure_statements,
-)
+from infrastructure.postgres.row_security import READER_ROLE, secure_statements
+from infrastructure.postgres.tables import audit_log, projection_tracking
 
 revision = "0001"
 down_revision = None

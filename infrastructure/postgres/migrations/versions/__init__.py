@@ -1,1 +1,1 @@
-"""Alembic revisions, applied in order by ``infrastructure.container.migrate``."""
+"""Alembic revisions, applied in order by ``infrastructure.migration.migrate``."""

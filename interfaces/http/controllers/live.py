@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, Callable, Iterable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from uuid import UUID, uuid4
@@ -345,11 +345,11 @@ async def _listen(
         await channels.unsubscribe(subscriber, listener.channels)
 
 
-async def _hold(
-    socket: WebSocket, sockets: LiveSockets, listener: Listener, ending: Ending
+async def hold(
+    socket: WebSocket, interval: float, ending: Ending, check: Callable[[], Awaitable[None]]
 ) -> None:
-    """Wait for the client to leave; every few seconds check that its token still holds."""
-    interval = sockets.token_check_seconds
+    """Wait for the client to leave; every ``interval`` seconds run ``check`` (which may end
+    the socket), and close the socket when the server ends it. What clients send is ignored."""
     async with anyio.create_task_group() as group:
 
         async def close_when_ended() -> None:
@@ -366,17 +366,26 @@ async def _hold(
                 except WebSocketDisconnect:
                     group.cancel_scope.cancel()
                     return
-            try:
-                valid = await anyio.to_thread.run_sync(
-                    sockets.identity.authenticate, listener.token
-                )
-            except Unavailable:
-                continue  # Redis is down: keep serving what was authorized, check again later
-            if valid is None:
-                ending.end(UNAUTHORIZED, "the token expired or was revoked")
-                continue
-            with contextlib.suppress(Unavailable):  # a lapsed lease only risks one extra socket
-                await anyio.to_thread.run_sync(sockets.slots.renew, listener.token, listener.slot)
+            await check()
+
+
+async def _hold(
+    socket: WebSocket, sockets: LiveSockets, listener: Listener, ending: Ending
+) -> None:
+    """Hold a staff or device socket: every few seconds check that its token still holds."""
+
+    async def check_token() -> None:
+        try:
+            valid = await anyio.to_thread.run_sync(sockets.identity.authenticate, listener.token)
+        except Unavailable:
+            return  # Redis is down: keep serving what was authorized, check again later
+        if valid is None:
+            ending.end(UNAUTHORIZED, "the token expired or was revoked")
+            return
+        with contextlib.suppress(Unavailable):  # a lapsed lease only risks one extra socket
+            await anyio.to_thread.run_sync(sockets.slots.renew, listener.token, listener.slot)
+
+    await hold(socket, sockets.token_check_seconds, ending, check_token)
 
 
 @websocket("/ws/tenants/{slug:str}/queues/{queue_id:uuid}", name="queue_socket")

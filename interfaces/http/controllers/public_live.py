@@ -18,7 +18,6 @@ import msgspec
 from litestar import WebSocket, websocket
 from litestar.channels import ChannelsPlugin
 from litestar.di import NamedDependency
-from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath
 
 from application.errors import Unavailable
@@ -34,7 +33,7 @@ from interfaces.http.close_codes import (
     UNAVAILABLE,
 )
 from interfaces.http.controllers.common import UseCase
-from interfaces.http.controllers.live import Ending, LiveSockets
+from interfaces.http.controllers.live import Ending, LiveSockets, hold
 
 
 class PublicSnapshot(msgspec.Struct, kw_only=True, tag="snapshot", tag_field="type"):
@@ -141,28 +140,7 @@ async def _follow(
                 await socket.send_text(payload.decode())  # the heartbeat: changes flow
 
         async with subscriber.run_in_background(forward, join=False):
-            await _hold(socket, sockets.token_check_seconds, ending, refresh)
+            # Read the ticket again now and then: its link may have expired with its day.
+            await hold(socket, sockets.token_check_seconds, ending, refresh)
     finally:
         await channels.unsubscribe(subscriber, names)
-
-
-async def _hold(socket: WebSocket, interval: float, ending: Ending, refresh: Any) -> None:
-    """Wait for the client to leave; every ``interval`` read the ticket again (its link may
-    have expired with its day) and close when the server ends the socket."""
-    async with anyio.create_task_group() as group:
-
-        async def close_when_ended() -> None:
-            await ending.event.wait()
-            await socket.close(code=ending.code, reason=ending.reason)
-            group.cancel_scope.cancel()
-
-        group.start_soon(close_when_ended)
-        while True:
-            with anyio.move_on_after(interval):
-                try:
-                    while True:
-                        await socket.receive_data(mode="text")  # nothing clients say matters
-                except WebSocketDisconnect:
-                    group.cancel_scope.cancel()
-                    return
-            await refresh()

@@ -38,7 +38,7 @@ dev: install ## run every role on the embedded services (keeps the terminal; Ctr
 	$(BIN)/smartqueue dev $(ARGS)
 
 test: install browser ## run the whole suite in parallel (ARGS="..." passes pytest options)
-	$(BIN)/pytest -n $(JOBS) --dist loadfile $(ARGS)
+	$(BIN)/pytest -n $(JOBS) --dist loadfile --no-loadscope-reorder $(ARGS)
 
 test-fast: install ## the unit tests only: seconds, no services
 	$(BIN)/pytest -q tests/unit $(ARGS)

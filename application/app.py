@@ -10,6 +10,7 @@ from application.base import ContextualApplication
 from domain.agents import Agent
 from domain.numbering import DailyCounter
 from domain.queues import Queue
+from domain.schedule import Schedule
 from domain.tenancy import Tenant
 
 
@@ -32,4 +33,5 @@ class SmartQueue(ContextualApplication):
         Agent: SNAPSHOT_INTERVAL,
         DailyCounter: SNAPSHOT_INTERVAL,
         Tenant: SNAPSHOT_INTERVAL,
+        Schedule: SNAPSHOT_INTERVAL,
     }

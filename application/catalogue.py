@@ -9,7 +9,7 @@ from application.app import SmartQueue
 from application.base import retry_on_conflict
 from application.context import CommandContext
 from application.paging import Page, PageRequest, map_page, paginate
-from application.views import OpeningInterval, ServiceView, SiteView
+from application.views import BookingRulesView, OpeningInterval, ServiceView, SiteView
 from domain.errors import ResourceNotFound
 from domain.hours import WeeklyHours, check_closed_dates, check_opening_hours
 from domain.queues import Queue
@@ -34,13 +34,14 @@ class Catalogue:
         opening_hours: WeeklyHours | None = None,
         closed_dates: list[str] | None = None,
     ) -> SiteView:
-        """Register a site with its IANA time zone and, optionally, its opening hours."""
+        """Register a site with its IANA time zone and, optionally, its opening hours (none
+        given: open at all times until they are set)."""
         tenant = self.store.load(Tenant, context.tenant_id, context.tenant_id, ResourceNotFound)
         site = Site(
             tenant_id=tenant.id,
             name=check_name(name, "site"),
             timezone=check_timezone(timezone),
-            opening_hours=check_opening_hours(opening_hours or {}),
+            opening_hours=None if opening_hours is None else check_opening_hours(opening_hours),
             closed_dates=check_closed_dates(closed_dates or []),
         )
         tenant.add_site(site.id)
@@ -129,8 +130,10 @@ class Catalogue:
         code: str | None = None,
         target_wait_minutes: int | None = None,
         expected_service_minutes: int | None = None,
+        booking: dict[str, int | None] | None = None,
     ) -> ServiceView:
-        """Rename a service or change its targets (``None`` keeps a value).
+        """Rename a service, change its targets or its booking rules (``None`` keeps a value;
+        ``booking`` names only the rules it changes).
 
         The code cannot change: it is printed on the tickets already issued and keys analytics.
         Naming the current code is accepted, so a client may send back what it read.
@@ -146,6 +149,8 @@ class Catalogue:
             if expected_service_minutes is None
             else expected_service_minutes,
         )
+        if booking is not None:
+            service.set_booking_rules(service.booking_rules.changed(**booking))
         self.store.save_in_context(context, service)
         return service_view(service)
 
@@ -166,7 +171,9 @@ def site_view(site: Site) -> SiteView:
         id=site.id,
         name=site.name,
         timezone=site.timezone,
-        opening_hours={
+        opening_hours=None
+        if site.opening_hours is None
+        else {
             day: [OpeningInterval(**interval) for interval in intervals]
             for day, intervals in site.opening_hours.items()
         },
@@ -182,4 +189,5 @@ def service_view(service: Service) -> ServiceView:
         code=service.code,
         target_wait_minutes=service.target_wait_minutes,
         expected_service_minutes=service.expected_service_minutes,
+        booking=BookingRulesView(**service.booking_rules.as_dict()),
     )

@@ -9,7 +9,7 @@ event, nor an event without its profile. Erasure deletes the profile and records
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -23,8 +23,15 @@ from application.context import CommandContext
 from application.paging import Page, PageRequest, decode_cursor, encode_cursor
 from application.ports import SideWrite
 from application.views import CustomerView, PreferencesView, QuietHoursView
-from domain.contact import check_customer_name, check_metadata, normalise_email, normalise_phone
-from domain.customers import Customer, Preferences
+from domain.contact import (
+    check_customer_name,
+    check_metadata,
+    check_push_token,
+    check_region,
+    normalise_email,
+    normalise_phone,
+)
+from domain.customers import Channel, Customer, Preferences
 from domain.errors import CustomerNotFound, InvalidInput, ResourceNotFound
 from domain.tenancy import Tenant
 
@@ -40,6 +47,8 @@ class CustomerProfile:
     email: str | None
     metadata: dict[str, Any]
     created_at: datetime
+    push_token: str | None = None
+    """The device registration token of the customer's app (FCM), where ``push`` reaches them."""
 
 
 class CustomerProfiles(Protocol):
@@ -75,9 +84,17 @@ class CustomerProfiles(Protocol):
 class Customers:
     """The tenant's customers and the erasure of their personal data."""
 
-    def __init__(self, store: SmartQueue, profiles: CustomerProfiles) -> None:
+    def __init__(
+        self,
+        store: SmartQueue,
+        profiles: CustomerProfiles,
+        erasures: Sequence[Callable[[UUID, UUID], SideWrite]] = (),
+    ) -> None:
         self.store = store
         self.profiles = profiles
+        self.erasures = tuple(erasures)
+        """Other personal data erased with the profile (such as feedback comments): each
+        gives the side write deleting a customer's rows."""
 
     def register_customer(
         self,
@@ -90,6 +107,7 @@ class Customers:
         channels: Iterable[str] = (),
         language: str = "en",
         quiet_hours: Mapping[str, Any] | None = None,
+        push_token: str | None = None,
     ) -> CustomerView:
         """Register a customer; the phone is stored in E.164, the email normalised."""
         if phone_region is not None and phone is None:
@@ -105,6 +123,7 @@ class Customers:
             email=normalise_email(email) if email is not None else None,
             metadata=check_metadata(metadata or {}),
             created_at=self.store.clock(),
+            push_token=check_push_token(push_token) if push_token is not None else None,
         )
         # A new aggregate under a fresh id cannot lose a race, so no retry is needed.
         self.store.save_in_context(context, customer, side_writes=[self.profiles.insert(profile)])
@@ -124,8 +143,10 @@ class Customers:
         channels: Iterable[str] | UnsetType = UNSET,
         language: str | UnsetType = UNSET,
         quiet_hours: Mapping[str, Any] | UnsetType | None = UNSET,
+        push_token: str | UnsetType | None = UNSET,
     ) -> CustomerView:
-        """Change only the given fields; ``None`` clears the phone, email or quiet hours."""
+        """Change only the given fields; ``None`` clears the phone, email, quiet hours or push
+        token."""
         if phone_region is not None and phone is UNSET:
             raise InvalidInput("phone_region is only read together with phone")
         customer, profile = self._live(context.tenant_id, customer_id)
@@ -140,6 +161,8 @@ class Customers:
             changes["email"] = normalise_email(email) if email is not None else None
         if metadata is not UNSET:
             changes["metadata"] = check_metadata(metadata)
+        if push_token is not UNSET:
+            changes["push_token"] = check_push_token(push_token) if push_token is not None else None
         current = Preferences.from_dict(customer.preferences)
         quiet = current.as_dict()["quiet_hours"] if quiet_hours is UNSET else quiet_hours
         preferences = Preferences.parse(
@@ -155,12 +178,32 @@ class Customers:
         return _customer_view(updated, customer)
 
     @retry_on_conflict
+    def set_push_token(
+        self, context: CommandContext, customer_id: UUID, push_token: str | None
+    ) -> None:
+        """The customer's app registered for push (``push_token``: the push channel is then
+        chosen too) or withdrew (``None``: the token is forgotten and push no longer chosen)."""
+        token = check_push_token(push_token) if push_token is not None else None
+        customer, profile = self._live(context.tenant_id, customer_id)
+        current = Preferences.from_dict(customer.preferences)
+        others = [name for name in current.channels if name != Channel.PUSH]
+        channels = [*others, Channel.PUSH] if token is not None else others
+        updated = dataclasses.replace(profile, push_token=token)
+        customer.change_contact(_changed_fields(profile, updated))
+        customer.change_preferences(
+            dataclasses.replace(current, channels=Preferences.parse(channels).channels)
+        )
+        writes = [self.profiles.update(updated)] if updated != profile else []
+        self.store.save_in_context(context, customer, side_writes=writes)
+
+    @retry_on_conflict
     def erase_customer(self, context: CommandContext, customer_id: UUID) -> None:
         """Delete the customer's personal data for good and record the erasure, atomically."""
         customer, _ = self._live(context.tenant_id, customer_id)
         customer.erase()
-        delete = self.profiles.delete(customer.tenant_id, customer.id)
-        self.store.save_in_context(context, customer, side_writes=[delete])
+        deletes = [self.profiles.delete(customer.tenant_id, customer.id)]
+        deletes += [erase(customer.tenant_id, customer.id) for erase in self.erasures]
+        self.store.save_in_context(context, customer, side_writes=deletes)
 
     def get_customer(self, tenant_id: UUID, customer_id: UUID) -> CustomerView:
         """A live customer of the tenant; an erased one is not found."""
@@ -178,6 +221,8 @@ class Customers:
         """The tenant's customers, oldest first; by exact phone (any input format, normalised)
         and by name, case-insensitively contained."""
         self.store.load(Tenant, tenant_id, tenant_id, ResourceNotFound)
+        if phone_region is not None:
+            check_region(phone_region)  # a bad region is an error even without a phone
         after = _decode(request.cursor) if request.cursor else None
         profiles = self.profiles.page(
             tenant_id,
@@ -209,6 +254,7 @@ def _changed_fields(before: CustomerProfile, after: CustomerProfile) -> list[str
         "phone": (before.phone_e164, after.phone_e164),
         "email": (before.email, after.email),
         "metadata": (before.metadata, after.metadata),
+        "push_token": (before.push_token, after.push_token),
     }
     return [field for field, (old, new) in pairs.items() if old != new]
 
@@ -234,6 +280,7 @@ def _customer_view(profile: CustomerProfile, customer: Customer) -> CustomerView
         phone=profile.phone_e164,
         email=profile.email,
         metadata=dict(profile.metadata),
+        push_token=profile.push_token,
         preferences=PreferencesView(
             channels=list(preferences.channels),
             language=preferences.language,

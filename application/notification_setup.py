@@ -14,7 +14,7 @@ history, and the event contract on Kafka would otherwise carry every tenant's te
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -22,6 +22,7 @@ import msgspec
 
 from application.context import CommandContext
 from application.notification_templates import (
+    DEFAULT_REMINDER_MINUTES,
     TemplateEngine,
     TemplatePreview,
     TemplateStore,
@@ -64,6 +65,8 @@ def check_channel(value: str) -> Channel:
 
 MAX_NEAR_ETA_MINUTES = 24 * 60
 MAX_NEAR_POSITION = 1000
+MAX_REMINDERS = 5
+MAX_REMINDER_MINUTES = 30 * 24 * 60
 
 
 class NotificationSetup:
@@ -208,8 +211,10 @@ class NotificationSetup:
         kinds: Mapping[str, bool],
         turn_near_position: int | None,
         turn_near_eta_minutes: int | None,
+        appointment_reminder_minutes: Sequence[int] | None = None,
     ) -> TenantNotificationSettings:
-        """Replace the tenant's settings; a kind left out of ``kinds`` is on."""
+        """Replace the tenant's settings; a kind left out of ``kinds`` is on; reminders left
+        out (``None``) go a day and an hour before the appointment."""
         tenant_id = _tenant(context)
         checked = {check_message_kind(name).value: bool(on) for name, on in kinds.items()}
         if turn_near_position is not None and not 1 <= turn_near_position <= MAX_NEAR_POSITION:
@@ -224,10 +229,12 @@ class NotificationSetup:
                 f"turn_near_eta_minutes must be between 0 and {MAX_NEAR_ETA_MINUTES},"
                 " or null to switch it off"
             )
+        reminders = _reminder_minutes(appointment_reminder_minutes)
         saved = TenantNotificationSettings(
             kinds={kind.value: checked.get(kind.value, True) for kind in MessageKind},
             turn_near_position=turn_near_position,
             turn_near_eta_minutes=turn_near_eta_minutes,
+            appointment_reminder_minutes=reminders,
             updated_at=self.clock(),
         )
         self.store.put_settings(tenant_id, saved)
@@ -238,6 +245,21 @@ def _tenant(context: CommandContext) -> UUID:
     if context.tenant_id is None:
         raise InvalidInput("a tenant's notification set-up needs a tenant")
     return context.tenant_id
+
+
+def _reminder_minutes(minutes: Sequence[int] | None) -> list[int]:
+    """The reminders' offsets, longest first and once each, or :class:`InvalidInput`."""
+    if minutes is None:
+        return list(DEFAULT_REMINDER_MINUTES)
+    offsets = sorted(set(minutes), reverse=True)
+    if len(offsets) > MAX_REMINDERS or any(
+        not 1 <= offset <= MAX_REMINDER_MINUTES for offset in offsets
+    ):
+        raise InvalidInput(
+            f"appointment_reminder_minutes takes at most {MAX_REMINDERS} offsets, each between 1"
+            f" and {MAX_REMINDER_MINUTES} minutes before the start ([] for no reminder)"
+        )
+    return offsets
 
 
 def _whole(minutes: float | None) -> int | None:

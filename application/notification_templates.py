@@ -53,9 +53,14 @@ class TemplatePreview(msgspec.Struct, frozen=True, kw_only=True):
     sms: SmsCount | None = None
 
 
+DEFAULT_REMINDER_MINUTES = (24 * 60, 60)
+"""Appointment reminders' offsets before the start when the tenant has not chosen: a day, an
+hour."""
+
+
 class TenantNotificationSettings(msgspec.Struct, frozen=True, kw_only=True):
-    """Which message kinds a tenant sends, and its "your turn is near" thresholds (``None``
-    switches one off; either one reached is enough)."""
+    """Which message kinds a tenant sends, its "your turn is near" thresholds (``None``
+    switches one off; either one reached is enough) and its appointment reminders' offsets."""
 
     kinds: dict[str, bool]
     """Every message kind, on or off."""
@@ -63,6 +68,10 @@ class TenantNotificationSettings(msgspec.Struct, frozen=True, kw_only=True):
     """A waiting customer at this position or closer (1 = next) is near."""
     turn_near_eta_minutes: int | None
     """A waiting customer expected at the counter within this many minutes is near."""
+    appointment_reminder_minutes: list[int] = msgspec.field(
+        default_factory=lambda: list(DEFAULT_REMINDER_MINUTES)
+    )
+    """When appointment reminders go, in minutes before the start (empty: no reminder)."""
     updated_at: datetime | None = None
     """When the tenant last saved them; ``None`` while the defaults apply."""
 

@@ -29,6 +29,7 @@ TICKET_EVENT_KINDS: dict[str, MessageKind] = {
     "Ticket.Transferred": MessageKind.TRANSFERRED,
     "Ticket.MarkedNoShow": MessageKind.NO_SHOW,
     "Ticket.Cancelled": MessageKind.CANCELLED,
+    "Ticket.Completed": MessageKind.FEEDBACK_REQUEST,
 }
 """The ticket events that tell the ticket's customer something, and what."""
 
@@ -74,6 +75,8 @@ class Recipient:
     language: str | None
     quiet_hours: tuple[str, str] | None
     """``(start, end)`` as ``HH:MM`` on the site's clock."""
+    push_token: str | None = None
+    """The device registration token of the customer's app."""
 
     def address(self, channel: Channel) -> str | None:
         """Where ``channel`` reaches the customer, if they gave it."""
@@ -81,7 +84,9 @@ class Recipient:
             return self.email
         if channel in (Channel.SMS, Channel.WHATSAPP):
             return self.phone
-        return None  # push needs a registered device, which customers do not have yet
+        if channel is Channel.PUSH:
+            return self.push_token
+        return None
 
 
 @dataclass(frozen=True)
@@ -93,15 +98,19 @@ class PlannedMessage:
     channel: Channel
     address: str
     language: str
+    not_before: datetime | None = None
+    """Set when the message is held until then (the end of the customer's quiet hours)."""
 
 
 @dataclass(frozen=True)
 class Plan:
-    """The messages an event causes, and why none when there are none."""
+    """The messages an event causes, and why they wait when they do."""
 
     messages: tuple[PlannedMessage, ...]
     held_back: str | None = None
-    """Set when the customer's preferences keep every message back (``quiet hours``)."""
+    """Set when the customer's preferences hold every message back (``quiet hours``)."""
+    not_before: datetime | None = None
+    """When held messages may go: the end of the quiet hours, on the site's clock."""
 
 
 def plan_messages(
@@ -114,12 +123,15 @@ def plan_messages(
 ) -> Plan:
     """The messages of ``kind`` that the event ``event_id`` sends ``recipient`` at ``now``:
     one per chosen channel the customer gave an address for, in their language (else the
-    site's, else the default). None during their quiet hours (on the site's clock, in
-    ``timezone``): a ticket's news is stale by the time the window ends."""
+    site's, else the default). During their quiet hours (on the site's clock, in
+    ``timezone``) the messages are held until the hours end; whether they are still news then
+    is for the delivery to check (:func:`still_news`)."""
+    not_before = None
     if recipient.quiet_hours is not None:
         start, end = recipient.quiet_hours
-        if QuietHours.parse(start, end, timezone).contains(now):
-            return Plan((), held_back="quiet hours")
+        quiet = QuietHours.parse(start, end, timezone)
+        if quiet.contains(now):
+            not_before = quiet.ends_after(now)
     language = pick_language(recipient.language, site_language)
     messages = []
     for name in recipient.channels:
@@ -134,9 +146,11 @@ def plan_messages(
                 channel=channel,
                 address=address,
                 language=language,
+                not_before=not_before,
             )
         )
-    return Plan(tuple(messages))
+    held_back = "quiet hours" if not_before is not None else None
+    return Plan(tuple(messages), held_back=held_back, not_before=not_before)
 
 
 @dataclass(frozen=True)
@@ -175,4 +189,5 @@ def recipient_of(customer: CustomerView) -> Recipient:
         channels=tuple(customer.preferences.channels),
         language=customer.preferences.language,
         quiet_hours=(quiet.start, quiet.end) if quiet else None,
+        push_token=customer.push_token,
     )

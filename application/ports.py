@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -181,3 +182,25 @@ class TicketPasses(Protocol):
 
     def verify(self, token: str) -> TicketPass | None:
         """The pass ``token`` proves, or ``None`` when it is malformed, forged or expired."""
+
+
+class QueueLock(Protocol):
+    """Serialises the commands that change a queue, across the threads and processes of every
+    API instance: the holder loads, decides and saves while the others wait their turn, so
+    agents calling next on one busy queue queue up instead of racing and retrying.
+
+    The lock is an optimisation, not the guarantee: optimistic concurrency still refuses a stale
+    save. An implementation that cannot take the lock in time lets the command run unlocked."""
+
+    def holding(self, queue_ids: Iterable[UUID]) -> AbstractContextManager[object]:
+        """Hold the lock of every queue of ``queue_ids`` (taken in one global order, so two
+        commands naming the same queues never deadlock) until the context exits."""
+
+
+class NoQueueLock:
+    """No lock at all: the writers of a queue race on optimistic concurrency alone (the default
+    of a context built without the composition root's lock)."""
+
+    def holding(self, queue_ids: Iterable[UUID]) -> AbstractContextManager[object]:
+        """Hold nothing."""
+        return nullcontext()

@@ -17,6 +17,7 @@ from uuid import UUID
 from application.app import SmartQueue
 from application.base import utc_now
 from application.context import CommandContext
+from application.join_codes import JoinCodes
 from application.paging import PageRequest
 from application.ports import TicketPass, TicketPasses
 from application.public_views import (
@@ -28,16 +29,25 @@ from application.public_views import (
     PublicService,
     PublicSite,
     PublicTicket,
+    check_open,
     end_of_local_day,
     is_open,
+    opens_at,
 )
 from application.ticket_queries import TicketQueries
 from application.views import QueueView, SiteView, TicketView
 from domain.contact import check_customer_name, normalise_phone
 from domain.customers import LANGUAGES
-from domain.errors import Conflict, InvalidInput, ResourceNotFound, TicketNotFound
+from domain.errors import (
+    Conflict,
+    CustomerNotFound,
+    InvalidInput,
+    ResourceNotFound,
+    TicketNotFound,
+)
+from domain.join_codes import JoinCodeMode, JoinCodeOff
 from domain.queues import QueueStatus
-from domain.tenancy import Tenant
+from domain.tenancy import SiteClosed, Tenant
 from domain.tickets import Ticket, TicketStatus
 
 PUBLIC_ROLE = "customer"
@@ -47,10 +57,11 @@ NAMELESS_CUSTOMER = "Web customer"
 PAGE_SIZE = 200
 
 
-class SiteClosed(Conflict):
-    """Raised when a customer tries to join a site outside its opening hours."""
+class NoCustomer(Conflict):
+    """Raised when a ticket with no customer (taken without a name or phone, or whose customer
+    was erased) is asked for pushes: there is nobody to keep the device token for."""
 
-    code = "site_closed"
+    code = "no_customer"
 
 
 class PublicTickets:
@@ -65,6 +76,7 @@ class PublicTickets:
         more_time_places: int = 3,
         max_waiting: int | None = None,
         clock: Callable[[], datetime] = utc_now,
+        join_codes: JoinCodes | None = None,
     ) -> None:
         self.store = store
         self.catalogue = contexts.catalogue
@@ -76,6 +88,8 @@ class PublicTickets:
         self.more_time_places = more_time_places
         self.max_waiting = max_waiting
         self.clock = clock
+        self.join_codes = join_codes
+        """The tenants' one-time join codes; ``None``: no tenant requires one."""
 
     # -- the join page ----------------------------------------------------------------------------
 
@@ -89,12 +103,15 @@ class PublicTickets:
                 if service_id not in services:
                     service = self.catalogue.get_service(tenant_id, service_id)
                     services[service_id] = PublicService(id=service.id, name=service.name)
+        now = self.clock()
         return PublicSite(
             id=site.id,
             name=site.name,
-            open=is_open(site, self.clock()),
+            open=is_open(site, now),
+            opens_at=opens_at(site, now),
             services=sorted(services.values(), key=lambda service: service.name),
             languages=list(LANGUAGES),
+            join_code=self._join_code_mode(tenant_id),
         )
 
     @staticmethod
@@ -116,13 +133,17 @@ class PublicTickets:
         service_id: UUID,
         contact: Contact,
         client_ip: str | None = None,
+        code: str | None = None,
     ) -> Joined:
         """Take a ticket for ``service_id`` at an open site, in its open queue with the fewest
-        waiting; a customer profile is registered only when a name or phone is given."""
+        waiting; a customer profile is registered only when a name or phone is given. Where
+        the tenant requires a one-time code, ``code`` must be the one sent to the phone: it is
+        used up before anything is written."""
         tenant_id, site = self._site(slug, site_id)
-        if not is_open(site, self.clock()):
-            raise SiteClosed(f"{site.name} is closed now; come back during its opening hours")
+        check_open(site, self.clock())  # before any profile is made (issuing checks it too)
         queue = self.queue_for(tenant_id, site_id, service_id)
+        if self.join_codes is not None:
+            self.join_codes.redeem(tenant_id, contact.phone, code)
         context = self._context(tenant_id, client_ip)
         customer_id = None
         if contact.name is not None or contact.phone is not None:
@@ -144,6 +165,19 @@ class PublicTickets:
         expires_at = end_of_local_day(ticket.issued_at, site.timezone)
         token = self.passes.issue(TicketPass(tenant_id, ticket.id, expires_at))
         return Joined(self.ticket_queries.with_eta(tenant_id, ticket), token)
+
+    def send_join_code(self, slug: str, site_id: UUID, contact: Contact) -> int:
+        """Send a one-time code to the contact's phone for a join at an open site whose tenant
+        requires one (:class:`JoinCodeOff` otherwise), in the contact's language; the seconds
+        it is good for."""
+        tenant_id, site = self._site(slug, site_id)
+        if self.join_codes is None:
+            raise JoinCodeOff("this site's remote joins need no code")
+        if contact.phone is None:
+            raise InvalidInput("phone: a phone number is needed to send a code to")
+        if not is_open(site, self.clock()):
+            raise SiteClosed(f"{site.name} is closed now; come back during its opening hours")
+        return self.join_codes.send_code(tenant_id, contact.phone, contact.language, site.name)
 
     def link_for(self, tenant_id: UUID, ticket: TicketView, timezone: str) -> str:
         """The "my ticket" page of ``ticket`` (a path: ``/t/{token}``), valid until the end of
@@ -189,6 +223,23 @@ class PublicTickets:
         ticket = self.tickets.give_more_time(context, ticket_pass.ticket_id, self.more_time_places)
         return self._public(ticket_pass, ticket)
 
+    def register_push(
+        self, token: str, device_token: str | None, client_ip: str | None = None
+    ) -> None:
+        """The customer's app asks for pushes about the ticket ``token`` proves, on the device
+        of ``device_token`` (``None``: no more pushes). The device token is personal data: it
+        is kept with the ticket's customer (their push channel chosen with it), erased with
+        them, and never shown back here."""
+        ticket_pass = self._pass(token)
+        ticket = self.tickets.get_ticket(*_ids(ticket_pass))
+        if ticket.customer_id is None:
+            raise NoCustomer("this ticket was taken without a name or phone: join with one")
+        context = self._context(ticket_pass.tenant_id, client_ip)
+        try:
+            self.customers.set_push_token(context, ticket.customer_id, device_token)
+        except CustomerNotFound:
+            raise NoCustomer("this ticket's customer was erased") from None
+
     # -- helpers ----------------------------------------------------------------------------------
 
     def _pass(self, token: str) -> TicketPass:
@@ -214,6 +265,11 @@ class PublicTickets:
             more_time_used=bool(getattr(aggregate, "more_time_used", False)),
             more_time_places=self.more_time_places,
         )
+
+    def _join_code_mode(self, tenant_id: UUID) -> str:
+        if self.join_codes is None:
+            return JoinCodeMode.OFF.value
+        return self.join_codes.get_settings(tenant_id).join_code
 
     def tenant_site(self, slug: str, site_id: UUID) -> tuple[UUID, UUID]:
         """The tenant and site ids of a join page's path (``ResourceNotFound`` for a site not

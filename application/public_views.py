@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -16,7 +17,8 @@ from application.customers import Customers
 from application.queues import Queues
 from application.tickets import Tickets
 from application.views import SiteView, TicketView
-from domain.hours import WEEKDAYS, minutes_of
+from domain.hours import WeeklyHours, is_open_at, next_opening
+from domain.tenancy import SiteClosed
 
 TICKET_LINK = "/t/{token}"
 
@@ -28,14 +30,19 @@ class PublicService(msgspec.Struct, kw_only=True):
     name: str
 
 
-class PublicSite(msgspec.Struct, kw_only=True):
-    """What a site's join page shows."""
+class PublicSite(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """What a site's join page shows (``opens_at`` only while closed and known, ``join_code``
+    only when the tenant requires codes)."""
 
     id: UUID
     name: str
     open: bool
+    opens_at: datetime | None = None
+    """While closed: when the site opens next, if it does within a year."""
     services: list[PublicService]
     languages: list[str]
+    join_code: Literal["off", "sms"] = "off"
+    """``sms``: joining needs a one-time code sent to the customer's phone first."""
 
 
 class PublicTicket(msgspec.Struct, kw_only=True):
@@ -106,19 +113,30 @@ def end_of_local_day(moment: datetime, timezone: str) -> datetime:
     return datetime.combine(next_day, time(0, 0), tzinfo=zone)
 
 
+def site_hours(site: SiteView) -> WeeklyHours | None:
+    """The site's weekly hours as the domain reads them (``None`` while never set)."""
+    if site.opening_hours is None:
+        return None
+    return {
+        day: [{"open": interval.open, "close": interval.close} for interval in intervals]
+        for day, intervals in site.opening_hours.items()
+    }
+
+
 def is_open(site: SiteView, moment: datetime) -> bool:
-    """Whether the site is open at ``moment``: always, while no opening hours are set; else on
-    a day not listed as closed, within one of that weekday's intervals (site-local time)."""
-    local = moment.astimezone(ZoneInfo(site.timezone))
-    hours = site.opening_hours
-    if local.date().isoformat() in site.closed_dates:
-        return False
-    if not any(hours.get(day) for day in WEEKDAYS):
-        return True
-    minute = local.hour * 60 + local.minute
-    for interval in hours.get(WEEKDAYS[local.weekday()], []):
-        opens = minutes_of(interval.open, "open")
-        closes = minutes_of(interval.close, "close", closing=True)
-        if opens <= minute < closes:
-            return True
-    return False
+    """Whether the site is open at ``moment``: always, while its opening hours were never set
+    (but on its closed dates); else as :func:`domain.hours.is_open_at` reads them."""
+    return is_open_at(site_hours(site), site.closed_dates, ZoneInfo(site.timezone), moment)
+
+
+def opens_at(site: SiteView, moment: datetime) -> datetime | None:
+    """When a site closed at ``moment`` opens next (``None`` if open, or not within a year)."""
+    if is_open(site, moment):
+        return None
+    return next_opening(site_hours(site), site.closed_dates, ZoneInfo(site.timezone), moment)
+
+
+def check_open(site: SiteView, moment: datetime) -> None:
+    """Raise :class:`~domain.tenancy.SiteClosed` (with its next opening) unless open."""
+    if not is_open(site, moment):
+        raise SiteClosed(site.name, opens_at(site, moment), ZoneInfo(site.timezone))

@@ -4,7 +4,9 @@ ticket's customer.
 A free message goes through the same ledger and delivery jobs as the notifier's: it is planned
 for the customer's chosen channels (in their language, never in their quiet hours), recorded
 once under an id derived from a generated event id, and queued. The staff member's words are a
-value of the ``free_text`` template, never template text of their own.
+value of the ``free_text`` template, never template text of their own. In the customer's quiet
+hours it is refused (``no_contact``) rather than held like the notifier's messages: it is
+written for now, and no rule could tell in the morning whether it still means anything.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from domain.delivery import DeliveryStatus
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.messages import Channel, MessageKind
 
-E = TypeVar("E", DeliveryStatus, Channel)
+E = TypeVar("E", DeliveryStatus, Channel, MessageKind)
 
 FREE_TEXT_MAX_CHARS = 1000
 """The longest free message: a few SMS segments, a short email."""
@@ -43,8 +45,14 @@ class NotificationView(msgspec.Struct, frozen=True, kw_only=True):
     status: str
     attempts: int
     ticket_id: UUID | None
+    appointment_id: UUID | None = None
+    """The appointment an ``appointment_*`` message is about (its ``ticket_id`` is ``None``)."""
     created_at: datetime
     sent_at: datetime | None
+    not_before: datetime | None = None
+    """When a ``held`` message (planned in the customer's quiet hours) may go."""
+    reason: str | None = None
+    """Why a ``skipped`` message was never sent (it was no longer news when its time came)."""
 
 
 @dataclass(frozen=True)
@@ -54,16 +62,25 @@ class NotificationFilter:
     ticket_id: UUID | None = None
     status: DeliveryStatus | None = None
     channel: Channel | None = None
+    appointment_id: UUID | None = None
+    kind: MessageKind | None = None
 
     @classmethod
     def parse(
-        cls, ticket_id: UUID | None, status: str | None, channel: str | None
+        cls,
+        ticket_id: UUID | None,
+        status: str | None,
+        channel: str | None,
+        appointment_id: UUID | None = None,
+        kind: str | None = None,
     ) -> NotificationFilter:
         """The filter from query values, or :class:`InvalidInput` naming the bad one."""
         return cls(
             ticket_id=ticket_id,
             status=_member(DeliveryStatus, status, "status"),
             channel=_member(Channel, channel, "channel"),
+            appointment_id=appointment_id,
+            kind=_member(MessageKind, kind, "kind"),
         )
 
 
@@ -154,7 +171,7 @@ class Notifications:
         recipient = recipient_of(customer)
         # A fresh event id per request: sending the same words twice is two messages.
         plan = plan_messages(MessageKind.FREE_TEXT, uuid4(), recipient, now, site.timezone)
-        if not plan.messages:
+        if not plan.messages or plan.held_back:
             reason = plan.held_back or "no chosen channel with an address"
             raise NoContactForMessage(f"the customer of ticket {ticket.number}: {reason}")
         values: dict[str, object] = {

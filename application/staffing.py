@@ -13,7 +13,7 @@ from application.app import SmartQueue
 from application.base import StaleRead, retry_on_conflict
 from application.context import CommandContext
 from application.paging import Page, PageRequest
-from application.ports import Directory
+from application.ports import Directory, NoQueueLock, QueueLock
 from application.tickets import ticket_view
 from application.views import AgentView, TicketView
 from domain.agents import Agent
@@ -33,10 +33,18 @@ class Staffing:
     the next ticket) and the queries of the agents themselves. The agent board, a read model,
     is read through its own port (``application.agent_board``)."""
 
-    def __init__(self, store: SmartQueue, directory: Directory | None = None) -> None:
+    def __init__(
+        self,
+        store: SmartQueue,
+        directory: Directory | None = None,
+        queue_lock: QueueLock | None = None,
+    ) -> None:
         self.store = store
         self.directory = directory
         """The directory read model the lists come from (a command-only user may go without)."""
+        self.queue_lock = queue_lock or NoQueueLock()
+        """Serialises the callers of one queue (shared with ``Tickets``); without it they race
+        on optimistic concurrency alone."""
 
     @retry_on_conflict
     def set_agent_status(
@@ -96,32 +104,32 @@ class Staffing:
     ) -> TicketView | None:
         """The agent calls the next ticket of a queue (or the most urgent of the agent's queues).
 
-        Queue, ticket and agent are saved in one transaction: a concurrent caller that loaded the
-        same queue version loses the race and retries with the new line, so no ticket is called
-        twice and none is skipped. Returns ``None`` when nobody waits.
+        The queues' lock is held from their load to the save, so the callers of one queue take
+        turns instead of racing. Queue, ticket and agent are saved in one transaction: should a
+        writer slip past the lock (it timed out), the one that loaded the older queue version
+        loses and retries with the new line, so no ticket is called twice and none is skipped.
+        Returns ``None`` when nobody waits.
         """
         agent = self.store.load(Agent, agent_id, context.tenant_id, AgentNotFound)
         agent.check_can_call()
-        if queue_id is not None:
-            candidates = [self.store.load(Queue, queue_id, context.tenant_id, QueueNotFound)]
-        elif agent.queue_ids:
-            candidates = [
-                self.store.load(Queue, qid, context.tenant_id, QueueNotFound)
-                for qid in agent.queue_ids
-            ]
-        else:
+        queue_ids = [queue_id] if queue_id is not None else list(agent.queue_ids)
+        if not queue_ids:
             raise InvalidInput("name a queue_id: this agent has no assigned queues")
-        now = self.store.clock()
-        queue = _most_urgent(candidates, now)
-        if queue is None:
-            return None
-        ticket_id = queue.take_next(now)
-        ticket = self.store.load(Ticket, ticket_id, context.tenant_id, TicketNotFound)
-        if ticket.status != TicketStatus.WAITING or ticket.queue_id != queue.id:
-            raise StaleRead  # another agent called it after we read the queue
-        ticket.call(agent.id, agent.counter, now)
-        agent.take_ticket(ticket.id)
-        self.store.save_in_context(context, queue, ticket, agent)
+        with self.queue_lock.holding(queue_ids):
+            candidates = [
+                self.store.load(Queue, qid, context.tenant_id, QueueNotFound) for qid in queue_ids
+            ]
+            now = self.store.clock()
+            queue = _most_urgent(candidates, now)
+            if queue is None:
+                return None
+            ticket_id = queue.take_next(now)
+            ticket = self.store.load(Ticket, ticket_id, context.tenant_id, TicketNotFound)
+            if ticket.status != TicketStatus.WAITING or ticket.queue_id != queue.id:
+                raise StaleRead  # another agent called it after we read the queue
+            ticket.call(agent.id, agent.counter, now)
+            agent.take_ticket(ticket.id)
+            self.store.save_in_context(context, queue, ticket, agent)
         return ticket_view(self.store, ticket)
 
 

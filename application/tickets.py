@@ -13,8 +13,10 @@ from zoneinfo import ZoneInfo
 from application.app import SmartQueue
 from application.base import StaleRead, retry_on_conflict
 from application.context import CommandContext
+from application.ports import NoQueueLock, QueueLock
 from application.views import TicketView
 from domain.agents import Agent
+from domain.appointments import Appointment
 from domain.customers import Customer
 from domain.errors import (
     CustomerNotFound,
@@ -27,7 +29,7 @@ from domain.errors import (
 from domain.numbering import DailyCounter, format_ticket_number
 from domain.policies import Placement, Policy, order_waiting
 from domain.queues import Queue
-from domain.tenancy import Service
+from domain.tenancy import Service, Site, SiteClosed
 from domain.tickets import Ticket, TicketStatus
 
 CHANNELS = frozenset({"kiosk", "web", "mobile", "phone", "counter", "api"})
@@ -38,8 +40,11 @@ class Tickets:
     """Everything done to a ticket between a customer taking it and an agent finishing with it,
     except calling it: that is the agent's command (``Staffing.call_next``)."""
 
-    def __init__(self, store: SmartQueue) -> None:
+    def __init__(self, store: SmartQueue, queue_lock: QueueLock | None = None) -> None:
         self.store = store
+        self.queue_lock = queue_lock or NoQueueLock()
+        """Serialises the writers of one queue (shared with ``Staffing``); without it they race
+        on optimistic concurrency alone."""
 
     @retry_on_conflict
     def issue_ticket(
@@ -51,9 +56,15 @@ class Tickets:
         priority: int = 0,
         channel: str = "api",
         max_waiting: int | None = None,
+        override_hours: bool = False,
     ) -> TicketView:
         """Give a customer a numbered ticket and a place in the queue's waiting line; with
-        ``max_waiting``, not in a line that already holds that many (``QueueFull``)."""
+        ``max_waiting``, not in a line that already holds that many (``QueueFull``).
+
+        Outside the site's opening hours it refuses (``SiteClosed``), unless staff
+        ``override_hours``: the ticket then records the override (``hours_override``).
+
+        The queue's lock is held from its last load to the save: kiosks and agents take turns."""
         if not 0 <= priority <= MAX_PRIORITY:
             raise InvalidInput(f"priority must be between 0 and {MAX_PRIORITY}")
         if channel not in CHANNELS:
@@ -67,22 +78,45 @@ class Tickets:
             raise InvalidInput("the queue does not serve that service")
         service = self.store.load(Service, service_id, context.tenant_id, ResourceNotFound)
         now = self.store.clock()
-        counter = self._daily_counter(service.id, local_day(now, queue.timezone))
-        ticket = Ticket(
-            tenant_id=queue.tenant_id,
-            queue_id=queue.id,
-            service_id=service.id,
-            number=format_ticket_number(service.code, counter.take()),
-            priority=priority,
-            channel=channel,
-            customer_id=customer_id,
-            issued_at=now,
-        )
-        queue.join(
-            ticket.id, priority, now, service.target_wait_minutes * 60, max_waiting=max_waiting
-        )
-        self.store.save_in_context(context, counter, ticket, queue)
+        hours_override = self._check_open(context, queue.site_id, now, override_hours)
+        # What the writers of the queue contend for is read again under its lock, and only that:
+        # the lock is held as briefly as can be.
+        with self.queue_lock.holding([queue_id]):
+            queue = self.store.load(Queue, queue_id, context.tenant_id, QueueNotFound)
+            queue.check_accepting()
+            if service.id not in queue.service_ids:
+                raise StaleRead  # the queue was reconfigured meanwhile: decide again
+            now = self.store.clock()
+            counter = self._daily_counter(service.id, local_day(now, queue.timezone))
+            ticket = Ticket(
+                tenant_id=queue.tenant_id,
+                queue_id=queue.id,
+                service_id=service.id,
+                number=format_ticket_number(service.code, counter.take()),
+                priority=priority,
+                channel=channel,
+                customer_id=customer_id,
+                issued_at=now,
+                hours_override=hours_override,
+            )
+            queue.join(
+                ticket.id, priority, now, service.target_wait_minutes * 60, max_waiting=max_waiting
+            )
+            self.store.save_in_context(context, counter, ticket, queue)
         return ticket_view(self.store, ticket, queue)
+
+    def _check_open(
+        self, context: CommandContext, site_id: UUID, now: datetime, override: bool
+    ) -> bool:
+        """Refuse a ticket at a closed site unless overridden; True if the override was used."""
+        site = self.store.load(Site, site_id, context.tenant_id, ResourceNotFound)
+        try:
+            site.check_open(now)
+        except SiteClosed:
+            if not override:
+                raise
+            return True
+        return False
 
     def _daily_counter(self, service_id: UUID, day: str) -> DailyCounter:
         counter = self.store.find(DailyCounter, DailyCounter.create_id(service_id, day))
@@ -123,10 +157,14 @@ class Tickets:
 
     @retry_on_conflict
     def close_ticket(self, context: CommandContext, ticket_id: UUID) -> TicketView:
-        """Service is complete; the agent is free again."""
+        """Service is complete; the agent is free again. A ticket an appointment's check-in
+        issued serves that appointment, in the same transaction (so it is served exactly when
+        its ticket is completed)."""
         ticket = self.store.load(Ticket, ticket_id, context.tenant_id, TicketNotFound)
-        ticket.close(self.store.clock())
-        return self._release_and_save(context, ticket)
+        now = self.store.clock()
+        ticket.close(now)
+        served = self._served_appointment(ticket, now)
+        return self._release_and_save(context, ticket, *served)
 
     @retry_on_conflict
     def mark_no_show(self, context: CommandContext, ticket_id: UUID) -> TicketView:
@@ -162,15 +200,17 @@ class Tickets:
         agent_id = ticket.agent_id
         ticket.cancel(self.store.clock(), reason)
         changed: list = [ticket]
-        if was_waiting:
+        if not was_waiting:
+            if agent_id is not None:
+                changed.extend(self._released_agent(agent_id, ticket.id))
+            self.store.save_in_context(context, *changed)
+            return ticket_view(self.store, ticket)
+        with self.queue_lock.holding([ticket.queue_id]):
             queue = self.store.load(Queue, ticket.queue_id, context.tenant_id, QueueNotFound)
             if queue.entry(ticket.id) is None:
                 raise StaleRead  # called meanwhile: retry and cancel it as a called ticket
             queue.remove(ticket.id, reason="cancelled")
-            changed.append(queue)
-        elif agent_id is not None:
-            changed.extend(self._released_agent(agent_id, ticket.id))
-        self.store.save_in_context(context, *changed)
+            self.store.save_in_context(context, ticket, queue)
         return ticket_view(self.store, ticket)
 
     @retry_on_conflict
@@ -180,11 +220,12 @@ class Tickets:
         ticket = self.store.load(Ticket, ticket_id, context.tenant_id, TicketNotFound)
         now = self.store.clock()
         ticket.take_more_time(places, now)
-        queue = self.store.load(Queue, ticket.queue_id, context.tenant_id, QueueNotFound)
-        if queue.entry(ticket.id) is None:
-            raise StaleRead  # called meanwhile: the retry refuses it as a called ticket
-        queue.move_back(ticket.id, places, now)
-        self.store.save_in_context(context, ticket, queue)
+        with self.queue_lock.holding([ticket.queue_id]):
+            queue = self.store.load(Queue, ticket.queue_id, context.tenant_id, QueueNotFound)
+            if queue.entry(ticket.id) is None:
+                raise StaleRead  # called meanwhile: the retry refuses it as a called ticket
+            queue.move_back(ticket.id, places, now)
+            self.store.save_in_context(context, ticket, queue)
         return ticket_view(self.store, ticket, queue)
 
     @retry_on_conflict
@@ -202,33 +243,44 @@ class Tickets:
         where = Placement.parse(placement)
         ticket = self.store.load(Ticket, ticket_id, context.tenant_id, TicketNotFound)
         ticket.check_can("transfer")
-        target = self.store.load(Queue, to_queue_id, context.tenant_id, QueueNotFound)
-        target.check_accepting()
-        service_id = ticket.service_id if ticket.service_id in target.service_ids else None
-        service = self.store.load(
-            Service, service_id or target.service_ids[0], context.tenant_id, ResourceNotFound
+        # The ticket's queue (left if it waits there) and the target, locked together.
+        queue_ids = (
+            {to_queue_id, ticket.queue_id}
+            if ticket.status == TicketStatus.WAITING
+            else {to_queue_id}
         )
-        changed: list = [ticket, target]
-        if ticket.status == TicketStatus.WAITING:
-            # The source may be the target itself (re-placing a ticket): one object, one version.
-            source = (
-                target
-                if ticket.queue_id == target.id
-                else self.store.load(Queue, ticket.queue_id, context.tenant_id, QueueNotFound)
+        with self.queue_lock.holding(queue_ids):
+            target = self.store.load(Queue, to_queue_id, context.tenant_id, QueueNotFound)
+            target.check_accepting()
+            service_id = ticket.service_id if ticket.service_id in target.service_ids else None
+            service = self.store.load(
+                Service, service_id or target.service_ids[0], context.tenant_id, ResourceNotFound
             )
-            if source.entry(ticket.id) is None:
-                raise StaleRead  # called meanwhile: retry and transfer it as a called ticket
-            source.remove(ticket.id, reason="transferred")
-            if source is not target:
-                changed.append(source)
-        elif ticket.agent_id is not None:
-            changed.extend(self._released_agent(ticket.agent_id, ticket.id))
-        now = self.store.clock()
-        ticket.transfer(target.id, service.id, where.value, now)
-        target.join(
-            ticket.id, ticket.priority, ticket.issued_at, service.target_wait_minutes * 60, where
-        )
-        self.store.save_in_context(context, *changed)
+            changed: list = [ticket, target]
+            if ticket.status == TicketStatus.WAITING:
+                # The source may be the target (re-placing a ticket): one object, one version.
+                source = (
+                    target
+                    if ticket.queue_id == target.id
+                    else self.store.load(Queue, ticket.queue_id, context.tenant_id, QueueNotFound)
+                )
+                if source.entry(ticket.id) is None:
+                    raise StaleRead  # called meanwhile: retry and transfer it as a called ticket
+                source.remove(ticket.id, reason="transferred")
+                if source is not target:
+                    changed.append(source)
+            elif ticket.agent_id is not None:
+                changed.extend(self._released_agent(ticket.agent_id, ticket.id))
+            now = self.store.clock()
+            ticket.transfer(target.id, service.id, where.value, now)
+            target.join(
+                ticket.id,
+                ticket.priority,
+                ticket.issued_at,
+                service.target_wait_minutes * 60,
+                where,
+            )
+            self.store.save_in_context(context, *changed)
         return ticket_view(self.store, ticket, target)
 
     def get_ticket(self, tenant_id: UUID, ticket_id: UUID) -> TicketView:
@@ -242,13 +294,14 @@ class Tickets:
         called (position 1 first): who is about to be called, without loading the whole line."""
         queue = self.store.load(Queue, queue_id, tenant_id, QueueNotFound)
         head = order_waiting(queue.waiting, self.store.clock(), Policy(queue.policy))[:count]
+        tickets = [self.store.load(Ticket, e.ticket_id, tenant_id, TicketNotFound) for e in head]
+        # The queue and its tickets are read one after the other: a ticket transferred or
+        # called in between is no longer this line's (a notifier must not tell it, under its
+        # new stint, that its turn is near here).
         return [
-            ticket_view(
-                self.store,
-                self.store.load(Ticket, entry.ticket_id, tenant_id, TicketNotFound),
-                queue,
-            )
-            for entry in head
+            ticket_view(self.store, ticket, queue)
+            for ticket in tickets
+            if ticket.queue_id == queue_id and ticket.status == TicketStatus.WAITING
         ]
 
     # -- helpers ---------------------------------------------------------------------------------
@@ -260,8 +313,21 @@ class Tickets:
         agent.release_ticket(ticket_id)
         return [agent]
 
-    def _release_and_save(self, context: CommandContext, ticket: Ticket) -> TicketView:
-        changed: list = [ticket]
+    def _served_appointment(self, ticket: Ticket, at: datetime) -> list[Appointment]:
+        """The appointment this completed ticket serves, if its check-in (on time) issued it;
+        a late walk-in's appointment stays missed."""
+        if ticket.appointment_id is None:
+            return []
+        appointment = self.store.find(Appointment, ticket.appointment_id)
+        if appointment is None or not appointment.is_servable:
+            return []
+        appointment.serve(ticket.id, at)
+        return [appointment]
+
+    def _release_and_save(
+        self, context: CommandContext, ticket: Ticket, *others: object
+    ) -> TicketView:
+        changed: list = [ticket, *others]
         if ticket.agent_id is not None:
             changed.extend(self._released_agent(ticket.agent_id, ticket.id))
         self.store.save_in_context(context, *changed)

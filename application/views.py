@@ -47,6 +47,16 @@ class QueueView(msgspec.Struct, kw_only=True):
     """Called tickets not started this many minutes after their call become no-shows (null: off)."""
 
 
+class QueueDetail(QueueView, kw_only=True):
+    """One queue as its own answers show it: the list's fields and the settings the list of
+    queues (the directory read model) does not carry."""
+
+    appointment_placement: str
+    """How an on-time checked-in appointment joins: ``booked_time`` or ``priority``."""
+    appointment_priority: int | None
+    """The priority those appointments' tickets get under ``priority`` (null otherwise)."""
+
+
 class AgentView(msgspec.Struct, kw_only=True):
     """An agent's status, counter, queues and current ticket."""
 
@@ -72,8 +82,9 @@ class SiteView(msgspec.Struct, kw_only=True):
     id: UUID
     name: str
     timezone: str
-    opening_hours: dict[str, list[OpeningInterval]]
-    """Every weekday (``monday`` ... ``sunday``), each with its intervals in order."""
+    opening_hours: dict[str, list[OpeningInterval]] | None
+    """Every weekday (``monday`` ... ``sunday``), each with its intervals in order; ``null``
+    while never set (the site is then open at all times but on its closed dates)."""
     closed_dates: list[str]
     """ISO dates the site stays closed, in calendar order."""
 
@@ -86,6 +97,22 @@ class ServiceView(msgspec.Struct, kw_only=True):
     code: str
     target_wait_minutes: int
     expected_service_minutes: int
+    booking: BookingRulesView | None = None
+
+
+class BookingRulesView(msgspec.Struct, kw_only=True):
+    """How a service's appointments are booked (minutes unless named otherwise)."""
+
+    slot_minutes: int
+    capacity: int
+    lead_minutes: int
+    horizon_days: int
+    early_minutes: int
+    late_minutes: int
+    cancel_cutoff_minutes: int
+    per_customer_per_day: int
+    hold_minutes: int = 5
+    """How long a place held by an online booker is kept before they confirm."""
 
 
 class UserView(msgspec.Struct, kw_only=True):
@@ -135,3 +162,5 @@ class CustomerView(msgspec.Struct, kw_only=True):
     metadata: dict[str, str | int | float | bool | None]
     preferences: PreferencesView
     created_at: datetime
+    push_token: str | None = None
+    """The device registration token of the customer's app, where ``push`` reaches them."""

@@ -145,6 +145,10 @@ def smartqueue_environment(database_url: str, home: Path, pool_size: int) -> dic
         "SMARTQUEUE_KIOSK_LIMIT_DEVICE": "100000000/minute",
         "SMARTQUEUE_KIOSK_LIMIT_QUEUE": "100000000/minute",
         "SMARTQUEUE_QUEUE_MAX_WAITING": "0",
+        # Every run signs its fresh agents in from 127.0.0.1: dozens of sign-ins a minute from one
+        # address, which the default sign-in limits answer with 429.
+        "SMARTQUEUE_LOGIN_LIMIT_ADDRESS": "100000/minute",
+        "SMARTQUEUE_LOGIN_LIMIT_ACCOUNT": "100000/minute",
     }
 
 
@@ -185,18 +189,24 @@ def _tail(path: Path, lines: int = 30) -> str:
     return ""
 
 
-def wait_until_ready(base_url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    """Poll the readiness probe until the API answers 200 (or fail with the server's log)."""
+def wait_until_ready(
+    base_url: str,
+    process: subprocess.Popen[bytes],
+    log_path: Path,
+    ready_path: str = "/api/v1/health/ready",
+) -> None:
+    """Poll ``ready_path`` until the server answers 200 (or fail with the server's log)."""
     deadline = time.monotonic() + API_READY_TIMEOUT_SECONDS
+    name = log_path.stem
     with httpx.Client(base_url=base_url, trust_env=False, timeout=2) as client:
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise BenchmarkError(f"smartqueue api exited:\n{_tail(log_path)}")
+                raise BenchmarkError(f"{name} exited:\n{_tail(log_path)}")
             with contextlib.suppress(httpx.HTTPError):
-                if client.get("/api/v1/health/ready").status_code == 200:
+                if client.get(ready_path).status_code == 200:
                     return
             time.sleep(0.2)
-    raise BenchmarkError(f"smartqueue api not ready after {API_READY_TIMEOUT_SECONDS:g}s")
+    raise BenchmarkError(f"{name} not ready after {API_READY_TIMEOUT_SECONDS:g}s")
 
 
 def stop_process(process: subprocess.Popen[bytes]) -> None:
@@ -213,15 +223,13 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def running_api(
-    database_url: str, workdir: Path, pool_size: int, workers: int
+def running_server(
+    command: list[str], env: dict[str, str], log_path: Path, ready_path: str
 ) -> Iterator[ApiServer]:
-    """A ``smartqueue api`` subprocess on 127.0.0.1, stopped on exit (also on errors)."""
+    """An HTTP server subprocess on 127.0.0.1 (``command`` gets ``--host``/``--port``), in a
+    session of its own, stopped on exit (also on errors); ready once ``ready_path`` answers."""
     port = free_port()
-    log_path = workdir / "api.log"
-    env = {**os.environ, **smartqueue_environment(database_url, workdir / "home", pool_size)}
-    command = [smartqueue_executable(), "api", "--host", HOST, "--port", str(port)]
-    command += ["--workers", str(workers)]
+    command = [*command, "--host", HOST, "--port", str(port)]
     with log_path.open("wb") as log:
         # A session of its own: a Ctrl-C in the terminal reaches only us, and we stop it.
         process = subprocess.Popen(
@@ -229,10 +237,38 @@ def running_api(
         )
         try:
             base_url = f"http://{HOST}:{port}"
-            wait_until_ready(base_url, process, log_path)
+            wait_until_ready(base_url, process, log_path, ready_path)
             yield ApiServer(base_url, process.pid)
         finally:
-            reporting_failure(lambda: stop_process(process), "stop smartqueue api")()
+            reporting_failure(lambda: stop_process(process), f"stop {log_path.stem}")()
+
+
+def running_api(
+    database_url: str, workdir: Path, pool_size: int, workers: int
+) -> contextlib.AbstractContextManager[ApiServer]:
+    """A ``smartqueue api`` subprocess with ``workers`` processes."""
+    env = {**os.environ, **smartqueue_environment(database_url, workdir / "home", pool_size)}
+    command = [smartqueue_executable(), "api", "--workers", str(workers)]
+    return running_server(command, env, workdir / "api.log", "/api/v1/health/ready")
+
+
+def running_minimal_insert_app(
+    database_url: str, workdir: Path, pool_size: int, workers: int
+) -> contextlib.AbstractContextManager[ApiServer]:
+    """``bench/minimal_insert_app.py`` served as ``smartqueue api`` serves SmartQueue: uvicorn,
+    ``workers`` processes, no access log."""
+    from bench.minimal_insert_app import DATABASE_URL_VARIABLE, POOL_SIZE_VARIABLE, READY_PATH
+
+    root = str(Path(__file__).resolve().parents[1])
+    env = {
+        **os.environ,
+        "PYTHONPATH": root,
+        DATABASE_URL_VARIABLE: database_url,
+        POOL_SIZE_VARIABLE: str(pool_size),
+    }
+    command = [sys.executable, "-m", "uvicorn", "bench.minimal_insert_app:create_app"]
+    command += ["--factory", "--workers", str(workers), "--no-access-log", "--log-level", "warning"]
+    return running_server(command, env, workdir / "minimal-insert-app.log", READY_PATH)
 
 
 # -- machine context -----------------------------------------------------------------------------

@@ -9,7 +9,10 @@ queues while each queue's agent calls, starts and closes tickets ``--lag`` place
 tickets flow: every ticket causes "your number is ...", "your turn is near" and "please go to
 counter ...". Latency = the message's arrival at the SMTP server - the moment the command that
 caused it returned (its events committed), for the *issued* and *called* messages; throughput =
-every message delivered in the run / (last arrival - first command).
+every message delivered in the run / (last arrival - first command). Whether the notifier keeps
+up: the last message's arrival - the run's last command (seconds behind at the end), beside the
+issuing rate the load generator achieved (it shares the machine, so it may fall short of
+``--rate``).
 
 Baseline, in the same run: a raw dramatiq round trip, a no-op actor on the same Redis (its own
 namespace) and a worker in this process, sent at the same rate: send → the actor runs.
@@ -314,6 +317,10 @@ class RunResult:
     messages: int
     messages_per_second: float
     baseline: Run
+    issued_per_second: float
+    """Tickets issued per second, as achieved (the load generator shares the machine)."""
+    drain_seconds: float
+    """Last message's arrival - the run's last command: how far behind the notifier ended."""
 
 
 def measure(server_url: str, workdir: Path, options: argparse.Namespace) -> list[RunResult]:
@@ -343,18 +350,23 @@ def measure(server_url: str, workdir: Path, options: argparse.Namespace) -> list
             raw = baseline.run(tickets, options.rate, run + 1)
             if run < 0:
                 continue
+            last_command = max(c.returned_at for c in caused)
             result = RunResult(
                 latencies(caused, provider, "issued"),
                 latencies(caused, provider, "called"),
                 delivered,
                 delivered / elapsed,
                 raw,
+                tickets / max(last_command - began, 1e-9),
+                provider.last_arrival - last_command,
             )
             results.append(result)
             per_second = result.messages_per_second
             warn(
                 f"  run {run + 1}: issued p50 {result.issued.p50:.1f} ms, p99"
                 f" {result.issued.p99:.1f} ms; {delivered} messages, {per_second:.1f}/s;"
+                f" issued {result.issued_per_second:.1f} tickets/s; last message"
+                f" {result.drain_seconds:.1f} s after the last command;"
                 f" raw dramatiq p50 {raw.p50:.1f} ms"
             )
     return results
@@ -393,6 +405,12 @@ def report(options: argparse.Namespace, results: list[RunResult]) -> None:
     rate = Spread.of([r.messages_per_second for r in results])
     messages = Spread.of([float(r.messages) for r in results])
     print(f"  messages delivered per run {messages:,.0f}; sustained messages/s {rate:,.1f}")
+    issued = Spread.of([r.issued_per_second for r in results])
+    drain = Spread.of([r.drain_seconds for r in results])
+    print(
+        f"  tickets issued per second (achieved) {issued:,.1f}; last message after the last"
+        f" command {drain:,.1f} s (a notifier that keeps up ends within a second or two)"
+    )
     print(
         "  (missed: not at the provider 60 s after the run's last command. A notifier behind"
         " the load finds a ticket already called or closed and sends nothing for it: no longer"

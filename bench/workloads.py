@@ -165,11 +165,20 @@ class HttpCaller:
     def cycle(self) -> None:
         """Issue a ticket, call the next one, start and close it: four requests."""
         self._post(f"{self.tenant}/tickets/", self.queue_body)
-        called = self._post(f"{self.tenant}/agents/call-next/", self.queue_body)
+        called = self.call_next()
         if called is None:
             raise BenchmarkError("call-next answered 204 right after an issue")
-        self._post(f"{self.tenant}/tickets/{called['id']}/start/")
-        self._post(f"{self.tenant}/tickets/{called['id']}/close/")
+        self._post(f"{self.tenant}/tickets/{called}/start/")
+        self._post(f"{self.tenant}/tickets/{called}/close/")
+
+    def call_next(self) -> str | None:
+        """Call the next ticket of this agent's queue: its id, or None if nobody waits."""
+        called = self._post(f"{self.tenant}/agents/call-next/", self.queue_body)
+        return None if called is None else str(called["id"])
+
+    def mark_no_show(self, ticket_id: str) -> None:
+        """The called customer never came: the agent is free again."""
+        self._post(f"{self.tenant}/tickets/{ticket_id}/mark_no_show/")
 
     def close(self) -> None:
         self.client.close()
@@ -233,3 +242,18 @@ class RawInserter:
 
     def close(self) -> None:
         self.connection.close()
+
+
+class HttpInserter:
+    """One keep-alive client of the minimal insert app: one POST, one row, one commit."""
+
+    def __init__(self, base_url: str) -> None:
+        self.client = httpx.Client(base_url=base_url, trust_env=False, timeout=HTTP_TIMEOUT_SECONDS)
+
+    def __call__(self) -> None:
+        response = self.client.post("/inserts")
+        if response.status_code != 201:
+            raise BenchmarkError(f"POST /inserts: {response.status_code} {response.text[:300]}")
+
+    def close(self) -> None:
+        self.client.close()

@@ -16,6 +16,24 @@ transaction: ``LOCK TABLE ... IN EXCLUSIVE MODE``, then also ``NOTIFY`` (DESIGN.
 Comparing them with the plain insert isolates the cost of that serialisation from Python's.
 A second table splits each operation's CPU between this process, the API server and PostgreSQL.
 
+Over HTTP, the same table has the HTTP baseline: ``bench/minimal_insert_app.py``, a Litestar app
+whose one endpoint does one ``INSERT`` + ``COMMIT``, served like ``smartqueue api`` (uvicorn, the
+same ``--api-workers``), POSTed to by the same number of keep-alive clients; HTTP rows are shown as
+a share of it. The API runs with high sign-in limits: every run signs its fresh agents in.
+
+Two more sections run with ``smartqueue projections`` following the same database (issue 16):
+
+- ``cpu``: four agents cycle tickets on one queue over HTTP; the CPU of each process tree (the API's
+  workers, the projections role, the PostgreSQL postmaster and all its backends, and the Redis
+  server) is read from ``/proc`` before and after, once every read model has caught up with the
+  log's head (a read model left behind fails the run): milliseconds of CPU per cycle;
+- ``open-loop``: call-next over HTTP on a fixed schedule of ``--rate`` commands/s dealt over
+  ``--lanes`` threads (each its own agent, queue and connection; queues filled beforehand, each
+  called ticket marked no-show), latency measured from each command's scheduled time
+  (``bench/open_loop.py``): p50/p99/max.
+
+The report ends with issue 16's targets, each beside its figure, met or not, and the load average.
+
 Every run gets a fresh tenant (agents, queues); the whole invocation gets a fresh database (on an
 embedded PostgreSQL by default, or on ``--database-url``'s local server), dropped at the end,
 also on Ctrl-C. Each cell runs ``--repeat`` times, repeats interleaved; medians are reported.
@@ -23,13 +41,15 @@ also on Ctrl-C. Each cell runs ``--repeat`` times, repeats interleaved; medians 
 Usage::
 
     .venv/bin/python bench/write_path.py [--duration 5] [--repeat 3] [--callers 1,4,8]
-        [--layers app,http] [--layouts distinct,shared] [--database-url URL] [--api-workers 1]
+        [--layers app,http] [--layouts distinct,shared] [--database-url URL] [--api-workers 2]
+        [--sections matrix,cpu,open-loop] [--rate 200] [--lanes 8]
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import shutil
 import statistics
 import sys
@@ -52,26 +72,39 @@ from bench.environment import (
     reporting_failure,
     run_interruptibly,
     running_api,
+    running_minimal_insert_app,
     scratch_database,
     usable_cores,
     warn,
 )
 from bench.harness import CpuMeter, RunStats, measure
+from bench.targets import Target, print_targets
 from bench.workloads import (
     BASELINES,
     COMMANDS_PER_CYCLE,
     PLAIN_BASELINE,
     HttpCaller,
+    HttpInserter,
     LostSaveCounter,
     RawInserter,
     app_cycle,
     build_world,
     create_baseline_table,
 )
+from bench.write_path_roles import (
+    SECTIONS,
+    RoleResults,
+    RoleRun,
+    print_role_report,
+    role_targets,
+    run_roles,
+)
 from infrastructure.container import Container
 
 LAYERS = ("app", "http")
 LAYOUTS = ("distinct", "shared")
+HTTP_INSERT = "http insert"
+"""The HTTP baseline: ``bench/minimal_insert_app.py`` served as the API is, one row per POST."""
 
 # -- options -------------------------------------------------------------------------------------
 
@@ -89,6 +122,9 @@ class Options:
     database_url: str | None
     api_workers: int
     pool_size: int
+    sections: tuple[str, ...]
+    rate: float
+    lanes: int
 
 
 def _subset_of(allowed: Sequence[str]) -> Callable[[str], tuple[str, ...]]:
@@ -137,13 +173,28 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         help="a local PostgreSQL server to create the scratch database on "
         "(default: start an embedded PostgreSQL)",
     )
-    parser.add_argument("--api-workers", type=int, default=1, help="smartqueue api processes (1)")
+    parser.add_argument(
+        "--sections",
+        type=_subset_of(SECTIONS),
+        default=SECTIONS,
+        help="matrix (the table above), cpu (CPU per cycle with the projections running), "
+        "open-loop (call-next on a fixed schedule); all by default",
+    )
+    parser.add_argument(
+        "--rate", type=float, default=200.0, help="open loop: call-next commands per second (200)"
+    )
+    parser.add_argument(
+        "--lanes", type=int, default=8, help="open loop: client threads, agents and queues (8)"
+    )
+    parser.add_argument("--api-workers", type=int, default=2, help="smartqueue api processes (2)")
     parser.add_argument(
         "--pool-size", type=int, default=20, help="SMARTQUEUE_DB_POOL_SIZE per process (20)"
     )
     args = parser.parse_args(argv)
     if args.duration <= 0 or args.repeat < 1 or args.api_workers < 1 or args.pool_size < 2:
         parser.error("--duration, --repeat and --api-workers must be positive, --pool-size >= 2")
+    if args.rate <= 0 or args.lanes < 1:
+        parser.error("--rate and --lanes must be positive")
     # The plain insert is what every ratio is relative to: always measured, always first.
     baselines = (PLAIN_BASELINE, *(name for name in args.baselines if name != PLAIN_BASELINE))
     return Options(
@@ -156,6 +207,9 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         database_url=args.database_url,
         api_workers=args.api_workers,
         pool_size=args.pool_size,
+        sections=args.sections,
+        rate=args.rate,
+        lanes=args.lanes,
     )
 
 
@@ -182,6 +236,7 @@ class Bench:
     database: Database
     container: Container
     api: ApiServer | None
+    insert_app: ApiServer | None
     lost_saves: LostSaveCounter = field(init=False)
     meter: CpuMeter = field(init=False)
     stop: threading.Event = field(default_factory=threading.Event)
@@ -195,6 +250,8 @@ class Bench:
         cells = []
         for callers in self.options.callers:
             cells += [Cell(callers, "baseline", name) for name in self.options.baselines]
+            if self.insert_app is not None:
+                cells.append(Cell(callers, "baseline", HTTP_INSERT))
             cells += [
                 Cell(callers, layer, layout)
                 for layer in self.options.layers
@@ -214,12 +271,26 @@ class Bench:
         return measure(operations, self.options.duration, self.stop, self.meter)
 
     def run_baseline(self, variant: str, callers: int) -> RunStats:
-        """Raw insert transactions, one connection per thread."""
+        """Raw insert transactions, one connection per thread; or POSTs to the minimal app."""
+        if variant == HTTP_INSERT:
+            return self.run_http_baseline(callers)
         inserters: list[RawInserter] = []
         try:
             for _ in range(callers):
                 inserters.append(RawInserter(self.database.url, BASELINES[variant]))
             return self._measure(inserters)
+        finally:
+            for inserter in inserters:
+                inserter.close()
+
+    def run_http_baseline(self, callers: int) -> RunStats:
+        """One insert per POST to the minimal Litestar app, one keep-alive client per thread;
+        the app's processes are the 'api' of the CPU table on this row."""
+        assert self.insert_app is not None
+        meter = CpuMeter(self.database.name, self.insert_app.pid)
+        inserters = [HttpInserter(self.insert_app.base_url) for _ in range(callers)]
+        try:
+            return measure(inserters, self.options.duration, self.stop, meter)
         finally:
             for inserter in inserters:
                 inserter.close()
@@ -402,7 +473,9 @@ def throughput_row(cell: Cell, summary: Summary, plain_insert: Summary | None) -
 
 def cpu_row(cell: Cell, summary: Summary) -> str:
     """One line of the CPU table: milliseconds per operation, by process."""
-    api_ms = summary.api_cpu_ms if cell.layer == "http" else None  # idle otherwise
+    # The API (or, on its row, the minimal insert app) is idle on the other rows.
+    serves_http = cell.layer == "http" or cell.layout == HTTP_INSERT
+    api_ms = summary.api_cpu_ms if serves_http else None
     total = summary.bench_cpu_ms + (api_ms or 0) + summary.postgres_cpu_ms
     return CPU.line(
         [
@@ -430,9 +503,11 @@ def print_grouped(
         print(row(cell, summary) if summary else failed)
 
 
-def print_report(results: dict[Cell, CellResults], options: Options, cores: int) -> None:
+def print_report(
+    summaries: dict[Cell, Summary | None], results: dict[Cell, CellResults], options: Options
+) -> None:
     """Both tables, the scaling of each row with callers, and anything that went wrong."""
-    summaries = {cell: summarise(cell_results) for cell, cell_results in results.items()}
+    cores = usable_cores()
 
     def with_ratio(cell: Cell, summary: Summary) -> str:
         plain = summaries.get(Cell(cell.callers, "baseline", PLAIN_BASELINE))
@@ -457,7 +532,73 @@ def print_report(results: dict[Cell, CellResults], options: Options, cores: int)
         "included: near the core count means the run was CPU-bound."
     )
     print_scaling(summaries, options)
+    print_http_baseline(summaries)
     print_problems(results)
+
+
+def _commands_per_second(summary: Summary | None, cell: Cell) -> float | None:
+    if summary is None:
+        return None
+    return summary.ops_per_second * (1 if cell.layer == "baseline" else COMMANDS_PER_CYCLE)
+
+
+def _ratio(summaries: dict[Cell, Summary | None], cell: Cell, base: Cell) -> float | None:
+    """``cell``'s commands/s over ``base``'s, or None when either did not run."""
+    numerator = _commands_per_second(summaries.get(cell), cell)
+    denominator = _commands_per_second(summaries.get(base), base)
+    return numerator / denominator if numerator is not None and denominator else None
+
+
+def print_http_baseline(summaries: dict[Cell, Summary | None]) -> None:
+    """HTTP commands/s as a share of the minimal Litestar insert app's requests/s."""
+    lines = []
+    for cell in summaries:
+        ratio = _ratio(summaries, cell, Cell(cell.callers, "baseline", HTTP_INSERT))
+        if cell.layer == "http" and ratio is not None:
+            lines.append(f"  http  {cell.layout:<18} x{cell.callers}: {ratio:.0%}")
+    if lines:
+        print(f"\nHTTP commands/s as a share of the '{HTTP_INSERT}' row at the same callers:")
+        print("\n".join(lines))
+
+
+def matrix_targets(summaries: dict[Cell, Summary | None], options: Options) -> list[Target]:
+    """The throughput targets, at the largest number of callers measured (8 by default)."""
+    callers = max(options.callers)
+    insert = Cell(callers, "baseline", PLAIN_BASELINE)
+    distinct, shared = Cell(callers, "app", "distinct"), Cell(callers, "app", "shared")
+    http = Cell(callers, "http", "distinct")
+    shared_summary = summaries.get(shared)
+    workers = options.api_workers
+    return [
+        Target(
+            f"app distinct x{callers}, vs raw insert",
+            _ratio(summaries, distinct, insert),
+            0.5,
+            "%",
+            False,
+        ),
+        Target(
+            f"app shared x{callers}, vs app distinct",
+            _ratio(summaries, shared, distinct),
+            0.8,
+            "%",
+            False,
+        ),
+        Target(
+            f"app shared x{callers}, failed cycles (503)",
+            None if shared_summary is None else float(shared_summary.failures),
+            0,
+            "",
+            True,
+        ),
+        Target(
+            f"http distinct x{callers}, {workers} api workers, vs {HTTP_INSERT}",
+            _ratio(summaries, http, Cell(callers, "baseline", HTTP_INSERT)),
+            0.5,
+            "%",
+            False,
+        ),
+    ]
 
 
 def print_scaling(summaries: dict[Cell, Summary | None], options: Options) -> None:
@@ -524,13 +665,50 @@ def benchmark(options: Options) -> None:
         container = open_container(database, workdir / "home", options.pool_size)
         stack.callback(reporting_failure(container.close, "close the application's connections"))
         create_baseline_table(database.url)
+        roles = [section for section in options.sections if section != "matrix"]
         api = None
-        if "http" in options.layers:
+        if "http" in options.layers or roles:
             api = stack.enter_context(
                 running_api(database.url, workdir, options.pool_size, options.api_workers)
             )
-        results = run_matrix(Bench(options, database, container, api))
-        print_report(results, options, cores=usable_cores())
+        bench = Bench(options, database, container, api, None)
+        results = {}
+        if "matrix" in options.sections:
+            results = run_matrix_with_baseline_app(bench, workdir)
+        role_results = RoleResults()
+        if roles and api is not None:
+            run = RoleRun(
+                container,
+                database,
+                api,
+                workdir,
+                options.duration,
+                options.repeat,
+                options.rate,
+                options.lanes,
+                bench.stop,
+            )
+            role_results = run_roles(run, roles)
+        summaries = {cell: summarise(cell_results) for cell, cell_results in results.items()}
+        if results:
+            print_report(summaries, results, options)
+        print_role_report(role_results)
+        targets = matrix_targets(summaries, options) + role_targets(role_results, options.rate)
+        print_targets(targets, " ".join(f"{value:.2f}" for value in os.getloadavg()))
+
+
+def run_matrix_with_baseline_app(bench: Bench, workdir: Path) -> dict[Cell, CellResults]:
+    """The matrix, with the minimal insert app running only meanwhile: its connections would
+    crowd the server's ``max_connections`` once the projections start."""
+    options = bench.options
+    with contextlib.ExitStack() as stack:
+        if "http" in options.layers:
+            bench.insert_app = stack.enter_context(
+                running_minimal_insert_app(
+                    bench.database.url, workdir, options.pool_size, options.api_workers
+                )
+            )
+        return run_matrix(bench)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

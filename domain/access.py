@@ -39,6 +39,9 @@ class Scope(StrEnum):
     DEVICES_PING = "devices:ping"  # a device's own heartbeat: held by devices only
     NOTIFICATIONS_MANAGE = "notifications:manage"  # the tenant's templates and message settings
     TENANTS_MANAGE = "tenants:manage"  # platform administration only
+    APPOINTMENTS_READ = "appointments:read"
+    APPOINTMENTS_MANAGE = "appointments:manage"  # book, move, cancel for customers (staff)
+    FEEDBACK_READ = "feedback:read"  # customers' feedback and its figures
 
     @classmethod
     def parse_all(cls, values: list[str]) -> frozenset[Scope]:
@@ -63,6 +66,8 @@ AGENT_SCOPES = frozenset(
         Scope.AGENTS_STATUS,
         Scope.CUSTOMERS_READ,
         Scope.CUSTOMERS_WRITE,
+        Scope.APPOINTMENTS_READ,
+        Scope.APPOINTMENTS_MANAGE,
     }
 )
 MANAGER_SCOPES = AGENT_SCOPES | {
@@ -75,6 +80,7 @@ MANAGER_SCOPES = AGENT_SCOPES | {
     Scope.AUDIT_READ,
     Scope.NOTIFICATIONS_READ,
     Scope.DEVICES_MANAGE,
+    Scope.FEEDBACK_READ,
 }
 ADMIN_SCOPES = MANAGER_SCOPES | {
     Scope.SITES_MANAGE,

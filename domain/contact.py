@@ -1,4 +1,5 @@
-"""A customer's personal data, validated and normalised: name, phone, email, custom metadata.
+"""A customer's personal data, validated and normalised: name, phone, email, custom metadata, and
+the push token of the customer's app.
 
 None of these values ever goes into an event; they live in a plain table that erasure deletes.
 Phone numbers are stored in E.164 (``+33612345678``) so any input format finds the same customer.
@@ -7,6 +8,7 @@ Phone numbers are stored in E.164 (``+33612345678``) so any input format finds t
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,6 +23,9 @@ MAX_METADATA_KEYS = 32
 MAX_METADATA_KEY_LENGTH = 64
 MAX_METADATA_BYTES = 4096
 SCALARS = (str, int, float, bool, type(None))
+MAX_PUSH_TOKEN_LENGTH = 4096
+PUSH_TOKEN = re.compile(r"[A-Za-z0-9_:.\-]+")
+"""The characters of an FCM registration token (letters, digits, ``_ : . -``)."""
 
 
 def check_customer_name(name: str) -> str:
@@ -92,3 +97,14 @@ def check_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
     if size > MAX_METADATA_BYTES:
         raise InvalidInput(f"metadata is {size} bytes as JSON; at most {MAX_METADATA_BYTES}")
     return dict(metadata)
+
+
+def check_push_token(raw: str) -> str:
+    """A device registration token as the customer's app got it from FCM: one line of token
+    characters, bounded. What FCM makes of it is known only when a push is sent."""
+    token = raw.strip()
+    if not token or len(token) > MAX_PUSH_TOKEN_LENGTH:
+        raise InvalidInput(f"push token must be 1 to {MAX_PUSH_TOKEN_LENGTH} characters")
+    if PUSH_TOKEN.fullmatch(token) is None:
+        raise InvalidInput("push token may hold only letters, digits and _ : . -")
+    return token

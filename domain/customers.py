@@ -1,9 +1,9 @@
 """The Customer aggregate: who a ticket is for, without any personal data in its events.
 
-A customer's name, phone, email and metadata live in a plain table (see ``domain.contact``) that
-erasure deletes; the events only say that a customer exists in a tenant, which contact fields
-changed (by name, never by value), their notification preferences, and that they were erased.
-Tickets keep the customer's id, so statistics survive erasure unchanged.
+A customer's name, phone, email, metadata and push token live in a plain table (see
+``domain.contact``) that erasure deletes; the events only say that a customer exists in a tenant,
+which contact fields changed (by name, never by value), their notification preferences, and
+that they were erased. Tickets keep the customer's id, so statistics survive erasure unchanged.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import CustomerNotFound, InvalidInput
 
-CONTACT_FIELDS = ("name", "phone", "email", "metadata")
+CONTACT_FIELDS = ("name", "phone", "email", "metadata", "push_token")
 LANGUAGES = ("fr", "en")
 HOUR_MINUTE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 

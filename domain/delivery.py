@@ -1,11 +1,13 @@
 """The delivery ledger's rules: one entry per message, with an id that a redelivered event or a
 retried job derives again, and the life of a send attempt.
 
-``queued -> sent -> delivered``; a failed attempt (or a provider reporting failure after
-``sent``) goes to ``failed``, from where a retry queues it again, until the attempt limit makes
-it ``dead``. An operator may revive a dead entry for another round. Erasing the customer drops
-what identifies them (address, body, provider error text) and keeps what the tenant's
-statistics need (kind, channel, status, attempts, timestamps).
+``queued -> sent -> delivered``; a message planned in the customer's quiet hours starts ``held``
+until their end, then is released to ``queued``, or ``skipped`` when it is no longer news by
+then (a "go to counter" for a ticket already served). A failed attempt (or a provider reporting
+failure after ``sent``) goes to ``failed``, from where a retry queues it again, until the
+attempt limit makes it ``dead``. An operator may revive a dead entry for another round. Erasing
+the customer drops what identifies them (address, body, provider error text) and keeps what the
+tenant's statistics need (kind, channel, status, attempts, timestamps).
 """
 
 from __future__ import annotations
@@ -29,14 +31,18 @@ ERASED_ERROR = "erased"
 class DeliveryStatus(StrEnum):
     """Where a message is on its way to the customer."""
 
+    HELD = "held"
+    """Planned in the customer's quiet hours: waits for ``not_before``."""
     QUEUED = "queued"
     SENT = "sent"
     DELIVERED = "delivered"
     FAILED = "failed"
     DEAD = "dead"
+    SKIPPED = "skipped"
+    """Held, and no longer news when its time came: never sent (``error`` says why)."""
 
 
-FINAL = frozenset({DeliveryStatus.DELIVERED, DeliveryStatus.DEAD})
+FINAL = frozenset({DeliveryStatus.DELIVERED, DeliveryStatus.DEAD, DeliveryStatus.SKIPPED})
 
 
 class DeliveryError(Conflict):
@@ -91,10 +97,35 @@ class Delivery:
     sent_at: datetime | None = None
     delivered_at: datetime | None = None
     erased: bool = False
+    not_before: datetime | None = None
+    """When a held message may go (the end of the customer's quiet hours)."""
 
     def __post_init__(self) -> None:
         if self.attempt_limit < 1:
             raise InvalidInput("a message's attempt limit is at least 1")
+        if self.status is DeliveryStatus.HELD and self.not_before is None:
+            raise InvalidInput("a held message needs the time it may go (not_before)")
+
+    def is_due(self, at: datetime) -> bool:
+        """Whether ``at`` is past the time the message waits for (always, when it waits for
+        none)."""
+        return self.not_before is None or at >= self.not_before
+
+    def release(self, at: datetime) -> None:
+        """A held message's time has come: queue it for sending."""
+        self._require("release", DeliveryStatus.HELD)
+        if not self.is_due(at):
+            raise IllegalDeliveryTransition("release before its time", self.status)
+        self.status = DeliveryStatus.QUEUED
+        self.updated_at = at
+
+    def skip(self, reason: str, at: datetime) -> None:
+        """A message waiting for its job (held, or queued and never handed to a job because
+        the notifier stopped in between) is no longer news: it is never sent."""
+        self._require("skip", DeliveryStatus.HELD, DeliveryStatus.QUEUED)
+        self.status = DeliveryStatus.SKIPPED
+        self.error = reason
+        self.updated_at = at
 
     def _require(self, action: str, *allowed: DeliveryStatus) -> None:
         if self.status not in allowed:
@@ -158,7 +189,7 @@ class Delivery:
         self.address = None
         self.body = None
         self.erased = True
-        if self.status in (DeliveryStatus.QUEUED, DeliveryStatus.FAILED):
+        if self.status in (DeliveryStatus.HELD, DeliveryStatus.QUEUED, DeliveryStatus.FAILED):
             self.status = DeliveryStatus.DEAD
             self.error = ERASED_ERROR
         elif self.error is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -29,8 +29,25 @@ class MessageKind(StrEnum):
     NO_SHOW = "no_show"
     CANCELLED = "cancelled"
     FREE_TEXT = "free_text"
+    APPOINTMENT_CONFIRMED = "appointment_confirmed"
+    APPOINTMENT_RESCHEDULED = "appointment_rescheduled"
+    APPOINTMENT_CANCELLED = "appointment_cancelled"
     APPOINTMENT_REMINDER = "appointment_reminder"
+    APPOINTMENT_CHECK_IN_OPEN = "appointment_check_in_open"
     FEEDBACK_REQUEST = "feedback_request"
+    JOIN_CODE = "join_code"
+
+
+APPOINTMENT_KINDS = frozenset(
+    {
+        MessageKind.APPOINTMENT_CONFIRMED,
+        MessageKind.APPOINTMENT_RESCHEDULED,
+        MessageKind.APPOINTMENT_CANCELLED,
+        MessageKind.APPOINTMENT_REMINDER,
+        MessageKind.APPOINTMENT_CHECK_IN_OPEN,
+    }
+)
+"""The kinds that tell a customer about an appointment (rather than a ticket)."""
 
 
 class Channel(StrEnum):
@@ -48,6 +65,9 @@ VARIABLES = ("number", "position", "eta_minutes", "counter", "queue", "site", "l
 _WHERE = frozenset({"number", "queue", "site", "link"})
 _WAITING = _WHERE | {"position", "eta_minutes"}
 _AT_COUNTER = _WHERE | {"counter"}
+# An appointment has no number or position yet: its service (``queue`` names it too, for
+# templates written before), the local ``date`` and ``time`` of its start, its booking ``code``.
+_APPOINTMENT = frozenset({"service", "queue", "site", "date", "time", "code", "link"})
 
 KIND_VARIABLES: dict[MessageKind, frozenset[str]] = {
     MessageKind.TICKET_ISSUED: _WAITING,
@@ -59,9 +79,15 @@ KIND_VARIABLES: dict[MessageKind, frozenset[str]] = {
     MessageKind.CANCELLED: _WHERE,
     # The staff member's words arrive as a value, never as template text of their own.
     MessageKind.FREE_TEXT: _WHERE | {"message"},
-    # An appointment has no number or position yet; ``time`` is its local start (``14:30``).
-    MessageKind.APPOINTMENT_REMINDER: frozenset({"queue", "site", "link", "time"}),
+    MessageKind.APPOINTMENT_CONFIRMED: _APPOINTMENT,
+    MessageKind.APPOINTMENT_RESCHEDULED: _APPOINTMENT,
+    MessageKind.APPOINTMENT_CANCELLED: _APPOINTMENT,
+    MessageKind.APPOINTMENT_REMINDER: _APPOINTMENT,
+    MessageKind.APPOINTMENT_CHECK_IN_OPEN: _APPOINTMENT,
     MessageKind.FEEDBACK_REQUEST: frozenset({"number", "queue", "site", "link"}),
+    # Sent before there is a ticket: the one-time code of a remote join, valid ``minutes``
+    # (``link`` is empty: the customer is on the join page already).
+    MessageKind.JOIN_CODE: frozenset({"code", "minutes", "site", "link"}),
 }
 """Which placeholders each kind may use: the values the notifier has when it sends that kind."""
 
@@ -188,7 +214,9 @@ class QuietHours:
 
     def ends_after(self, instant: datetime) -> datetime:
         """The first instant at or after ``instant`` outside the window (``instant`` itself when
-        it is outside), so a message held back can be scheduled for then."""
+        it is outside), so a message held back can be scheduled for then. Read on the local
+        clock: an end the spring change skips is when the clock jumps past it; an end the autumn
+        change repeats is the one after the pass ``instant`` is in."""
         if not self.contains(instant):
             return instant
         zone = ZoneInfo(self.timezone)
@@ -196,9 +224,37 @@ class QuietHours:
         day = local.date()
         if self.start > self.end and local.time().replace(tzinfo=None) >= self.start:
             day += timedelta(days=1)
-        # A wall-clock end that a spring-forward gap skips maps to the instant after the gap.
-        end = datetime.combine(day, self.end, tzinfo=zone)
-        return max(end.astimezone(instant.tzinfo), instant)
+        # Both readings of the wall-clock end: equal on an ordinary day, an hour apart when the
+        # clock repeats it (fold 0 first) or skips it (fold 0 then falls after the jump). When
+        # the jump lands back in the window (it skips the end but not the start), the window
+        # goes on to the next day's end.
+        for _ in range(3):
+            readings = sorted(
+                datetime.combine(day, self.end, tzinfo=zone).replace(fold=fold).astimezone(UTC)
+                for fold in (0, 1)
+            )
+            for reading in readings:
+                if reading >= instant and not self.contains(reading):
+                    if reading.astimezone(zone).time().replace(tzinfo=None) != self.end:
+                        reading = self._jump_before(max(readings[0], instant), reading)
+                    return reading.astimezone(instant.tzinfo)
+            day += timedelta(days=1)
+        raise AssertionError("quiet hours end within three days")  # pragma: no cover
+
+    def _jump_before(self, inside: datetime, outside: datetime) -> datetime:
+        """The instant the clock jumps over a skipped end, between an instant still in the
+        window and one past it (offsets change on whole seconds)."""
+        low, high = inside.replace(microsecond=0), outside  # contains(low), not contains(high)
+        if not self.contains(low):
+            return low
+        while high - low > timedelta(seconds=1):
+            middle = low + (high - low) / 2
+            middle = middle.replace(microsecond=0)
+            if self.contains(middle):
+                low = middle
+            else:
+                high = middle
+        return high
 
 
 CHANNEL_FIELDS: dict[Channel, tuple[str, ...]] = {

@@ -29,6 +29,18 @@ class QueueStatus(StrEnum):
 
 
 MAX_AUTO_NO_SHOW_MINUTES = 24 * 60
+MAX_PRIORITY = 10
+"""The highest priority a ticket carries (0, the default, is none); ``application.tickets``
+issues tickets within the same range."""
+
+
+class AppointmentPlacement(StrEnum):
+    """Where a checked-in appointment's ticket joins the queue when it comes on time:
+    ``booked_time`` placed by its booked time, or ``priority`` issued with the queue's
+    ``appointment_priority`` (the priority algorithm then calls it ahead of lower priorities)."""
+
+    BOOKED_TIME = "booked_time"
+    PRIORITY = "priority"
 
 
 class Queue(Aggregate):
@@ -38,6 +50,12 @@ class Queue(Aggregate):
     """A called ticket not started this many minutes after its (latest) call is marked no-show
     by the system; ``None``: never. A class default, so queues saved before it existed read
     ``None`` (from their events and from their snapshots)."""
+    appointment_placement: str = AppointmentPlacement.BOOKED_TIME.value
+    """How an on-time checked-in appointment joins; a class default too, so older queues
+    place by booked time."""
+    appointment_priority: int | None = None
+    """The priority an on-time checked-in appointment's ticket gets under ``priority``
+    placement; ``None`` under ``booked_time``."""
 
     @event("Opened")
     def __init__(
@@ -80,6 +98,11 @@ class Queue(Aggregate):
         self.check_definition(name, service_ids, policy)
         if self.status == QueueStatus.CLOSED:
             raise QueueError("a closed queue cannot be reconfigured; open a new one")
+        if self.appointment_priority is not None and Policy(policy) is not Policy.PRIORITY:
+            raise InvalidInput(
+                f"algorithm {policy!r} ignores the appointment priority boost this queue gives; "
+                "set appointment_placement to 'booked_time' first (or in the same request)"
+            )
         name = name.strip()
         if (name, list(service_ids), policy) != (self.name, self.service_ids, self.policy):
             self._reconfigured(name=name, service_ids=list(service_ids), policy=policy)
@@ -104,6 +127,22 @@ class Queue(Aggregate):
     @event("AutoNoShowSet")
     def _auto_no_show_set(self, minutes: int | None) -> None:
         self.auto_no_show_minutes = minutes
+
+    def set_appointment_placement(self, placement: str, priority: int | None) -> None:
+        """Place on-time checked-in appointments by their booked time, or give their tickets
+        ``priority`` (1 to :data:`MAX_PRIORITY`). Only a queue with the ``priority`` algorithm
+        takes a boost: ``fifo`` calls by arrival alone and ``sla`` by deadline (priority only
+        breaks exact ties), so a boost there would mean nothing (:class:`InvalidInput`)."""
+        check_appointment_placement(placement, priority, self.policy)
+        if self.status == QueueStatus.CLOSED:
+            raise QueueError("a closed queue cannot be reconfigured; open a new one")
+        if (placement, priority) != (self.appointment_placement, self.appointment_priority):
+            self._appointment_placement_set(placement=placement, priority=priority)
+
+    @event("AppointmentPlacementSet")
+    def _appointment_placement_set(self, placement: str, priority: int | None) -> None:
+        self.appointment_placement = placement
+        self.appointment_priority = priority
 
     def follow_timezone(self, timezone: str) -> None:
         """Count days (and restart ticket numbers) in the site's new time zone."""
@@ -302,3 +341,37 @@ class Queue(Aggregate):
             if entry.ticket_id == ticket_id:
                 return index
         return None
+
+
+def check_appointment_placement(placement: str, priority: int | None, policy: str) -> None:
+    """Raise :class:`InvalidInput` unless ``placement`` and ``priority`` make a setting that
+    a queue with ``policy`` can follow (see :meth:`Queue.set_appointment_placement`)."""
+    try:
+        chosen = AppointmentPlacement(placement)
+    except ValueError:
+        names = ", ".join(p.value for p in AppointmentPlacement)
+        raise InvalidInput(
+            f"unknown appointment_placement {placement!r}; expected one of {names}"
+        ) from None
+    if chosen is AppointmentPlacement.BOOKED_TIME:
+        if priority is not None:
+            raise InvalidInput(
+                "appointment_priority applies only with appointment_placement 'priority'"
+            )
+        return
+    if priority is None:
+        raise InvalidInput(
+            "appointment_placement 'priority' needs an appointment_priority "
+            f"from 1 to {MAX_PRIORITY}"
+        )
+    if isinstance(priority, bool) or not 1 <= priority <= MAX_PRIORITY:
+        raise InvalidInput(
+            f"appointment_priority must be from 1 to {MAX_PRIORITY}; got {priority!r}"
+        )
+    if Policy.parse(policy) is not Policy.PRIORITY:
+        calls_by = "arrival alone" if policy == Policy.FIFO else "target-wait deadline"
+        raise InvalidInput(
+            f"a priority boost needs a queue with the 'priority' algorithm; this one is "
+            f"{policy!r}, which calls tickets by {calls_by}: keep appointment_placement "
+            "'booked_time'"
+        )

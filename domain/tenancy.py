@@ -8,15 +8,25 @@ keeps an active admin: rules over many resources live in the one aggregate that 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from enum import StrEnum
+from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.access import check_grantable, scopes_of
-from domain.errors import DuplicateResource, InvalidInput, LastAdmin, UserError
-from domain.hours import WeeklyHours, check_closed_dates, check_opening_hours, closed_week
+from domain.booking import BookingRules
+from domain.errors import Conflict, DuplicateResource, InvalidInput, LastAdmin, UserError
+from domain.hours import (
+    WeeklyHours,
+    check_closed_dates,
+    check_opening_hours,
+    closed_week,
+    is_open_at,
+    next_opening,
+)
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 SERVICE_CODE = re.compile(r"^[A-Z]{1,3}$")
@@ -162,9 +172,41 @@ class Tenant(Aggregate):
 
 class Site(Aggregate):
     """A physical branch, office or clinic: the time zone its days are counted in, and when it
-    is open (local times, per weekday, plus dates it stays closed)."""
+    is open (local times, per weekday, plus dates it stays closed). ``opening_hours`` is
+    ``None`` while never set: the site is then open at all times but on its closed dates."""
 
-    @event("Registered")
+    class Registered(Aggregate.Created):
+        """A site was registered; ``opening_hours`` is null when none were given."""
+
+        class_version = 2
+        tenant_id: UUID
+        name: str
+        timezone: str
+        opening_hours: WeeklyHours | None
+        closed_dates: list[str] | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 1 registered a site given no hours with a week of closed days, which
+            meant "never set" (open at all times): say so."""
+            if not any((state.get("opening_hours") or {}).values()):
+                state["opening_hours"] = None
+
+    class OpeningHoursChanged(Aggregate.Event):
+        """The weekly hours or the closed dates changed; ``hours_set`` false means the hours
+        are still not set (``opening_hours`` is then a week of closed days, not enforced)."""
+
+        class_version = 2
+        opening_hours: WeeklyHours
+        closed_dates: list[str]
+        hours_set: bool
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 1 had no ``hours_set``: a week of closed days meant hours not set."""
+            state["hours_set"] = any(state["opening_hours"].values())
+
+    @event(Registered)
     def __init__(
         self,
         tenant_id: UUID,
@@ -176,8 +218,19 @@ class Site(Aggregate):
         self.tenant_id = tenant_id
         self.name = name
         self.timezone = timezone
-        self.opening_hours = opening_hours or closed_week()
+        self.opening_hours: WeeklyHours | None = opening_hours
         self.closed_dates = list(closed_dates or [])
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The site's time zone."""
+        return ZoneInfo(self.timezone)
+
+    def check_open(self, instant: datetime) -> None:
+        """Raise :class:`SiteClosed` (with the next opening) unless the site is open then."""
+        if not is_open_at(self.opening_hours, self.closed_dates, self.zone, instant):
+            opens_at = next_opening(self.opening_hours, self.closed_dates, self.zone, instant)
+            raise SiteClosed(self.name, opens_at, self.zone)
 
     def rename(self, name: str) -> None:
         """Give the site another name."""
@@ -204,20 +257,46 @@ class Site(Aggregate):
     def change_hours(
         self, opening_hours: WeeklyHours | None = None, closed_dates: list[str] | None = None
     ) -> None:
-        """Replace the weekly hours, the closed dates, or both (``None`` keeps one as it is)."""
+        """Replace the weekly hours, the closed dates, or both (``None`` keeps one as it is).
+        Hours given are set from then on, even a week of closed days."""
         hours = self.opening_hours if opening_hours is None else check_opening_hours(opening_hours)
         closed = self.closed_dates if closed_dates is None else check_closed_dates(closed_dates)
         if hours != self.opening_hours or closed != self.closed_dates:
-            self._hours_changed(opening_hours=hours, closed_dates=closed)
+            self._hours_changed(
+                opening_hours=closed_week() if hours is None else hours,
+                closed_dates=closed,
+                hours_set=hours is not None,
+            )
 
-    @event("OpeningHoursChanged")
-    def _hours_changed(self, opening_hours: WeeklyHours, closed_dates: list[str]) -> None:
-        self.opening_hours = opening_hours
+    @event(OpeningHoursChanged)
+    def _hours_changed(
+        self, opening_hours: WeeklyHours, closed_dates: list[str], hours_set: bool
+    ) -> None:
+        self.opening_hours = opening_hours if hours_set else None
         self.closed_dates = list(closed_dates)
+
+
+class SiteClosed(Conflict):
+    """Raised when a ticket is asked for at a site outside its opening hours (or on one of its
+    closed dates); ``opens_at`` is when it opens next (UTC), if it does within a year."""
+
+    code = "site_closed"
+
+    def __init__(self, site_name: str, opens_at: datetime | None, zone: ZoneInfo) -> None:
+        when = ""
+        if opens_at is not None:
+            local = opens_at.astimezone(zone)
+            when = f"; it opens at {local:%Y-%m-%d %H:%M} ({zone.key} time)"
+        super().__init__(f"{site_name} is closed now{when}")
+        self.opens_at = opens_at
 
 
 class Service(Aggregate):
     """Something customers come for (deposits, vaccinations); its code prefixes ticket numbers."""
+
+    # How it is booked, as plain values; None until set (services recorded before booking
+    # existed, and their snapshots, lack it): the default rules apply.
+    booking: dict[str, int] | None = None
 
     @staticmethod
     def check_code(code: str) -> str:
@@ -284,6 +363,20 @@ class Service(Aggregate):
     def _targets_changed(self, target_wait_minutes: int, expected_service_minutes: int) -> None:
         self.target_wait_minutes = target_wait_minutes
         self.expected_service_minutes = expected_service_minutes
+
+    @property
+    def booking_rules(self) -> BookingRules:
+        """How appointments for this service are booked (the defaults until set)."""
+        return BookingRules.of(self.booking)
+
+    def set_booking_rules(self, rules: BookingRules) -> None:
+        """Book this service by new rules; appointments already booked keep their places."""
+        if self.booking is None or rules != self.booking_rules:
+            self._booking_rules_set(booking=rules.as_dict())
+
+    @event("BookingRulesSet")
+    def _booking_rules_set(self, booking: dict[str, int]) -> None:
+        self.booking = dict(booking)
 
 
 class UserAlreadyDeactivated(UserError):

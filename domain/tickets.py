@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -50,7 +51,33 @@ HELD_BY_AGENT = frozenset({S.CALLED, S.SERVING, S.PAUSED})
 class Ticket(Aggregate):
     """A customer's place in a queue and the record of how they were served."""
 
-    @event("Issued")
+    class Issued(Aggregate.Created):
+        """A ticket was taken; ``hours_override`` when staff issued it while the site was
+        closed; ``appointment_id`` when an appointment's check-in issued it."""
+
+        class_version = 3
+        tenant_id: UUID
+        queue_id: UUID
+        service_id: UUID
+        number: str
+        priority: int
+        channel: str
+        customer_id: UUID | None
+        issued_at: datetime
+        hours_override: bool
+        appointment_id: UUID | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Tickets issued before opening hours were enforced were never overrides."""
+            state["hours_override"] = False
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            """Tickets issued before check-ins recorded their appointment carry none."""
+            state["appointment_id"] = None
+
+    @event(Issued)
     def __init__(
         self,
         tenant_id: UUID,
@@ -61,6 +88,8 @@ class Ticket(Aggregate):
         channel: str,
         customer_id: UUID | None,
         issued_at: datetime,
+        hours_override: bool = False,
+        appointment_id: UUID | None = None,
     ) -> None:
         self.tenant_id = tenant_id
         self.queue_id = queue_id
@@ -70,6 +99,8 @@ class Ticket(Aggregate):
         self.channel = channel
         self.customer_id = customer_id
         self.issued_at = issued_at
+        self.hours_override = hours_override
+        self.appointment_id = appointment_id
         self.status = TicketStatus.WAITING
         self.agent_id: UUID | None = None
         self.counter: str | None = None

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import dramatiq
 import redis
 import structlog
 from psycopg_pool import ConnectionPool
@@ -13,17 +15,26 @@ from sqlalchemy import Engine
 
 from application.agent_board import AgentBoard
 from application.app import SmartQueue
+from application.appointment_sweep import AppointmentNoShowSweep
+from application.appointments import Appointments
 from application.audit import AuditLog
+from application.availability import Availability
+from application.call_expiry import CallExpiry
 from application.catalogue import Catalogue
+from application.check_in import CheckIns
 from application.consistency import Consistency
 from application.customers import Customers
 from application.delivery_reports import DeliveryReports
 from application.devices import Devices
+from application.feedback import Feedbacks
+from application.feedback_reports import FeedbackReports
 from application.idempotency import IdempotencyStore, KeyPolicy
 from application.identity import Identity
+from application.join_codes import JoinCodes
 from application.live import LiveViews
 from application.notification_setup import NotificationSetup
 from application.ports import WaitEstimator
+from application.public_booking import BookingPasses, PublicBooking
 from application.public_tickets import PublicTickets
 from application.public_views import PublicContexts
 from application.queues import Queues
@@ -39,20 +50,38 @@ from application.webhooks import Webhooks
 from infrastructure.following.positions import PostgresProjectionPositions
 from infrastructure.identity.credentials import Argon2Hasher, PostgresCredentialStore
 from infrastructure.identity.devices import PostgresDeviceCredentials
-from infrastructure.identity.ticket_passes import HmacTicketPasses, derive_pass_key
+from infrastructure.identity.ticket_passes import (
+    APPOINTMENT_LABEL,
+    FEEDBACK_LABEL,
+    HOLD_LABEL,
+    HmacTicketPasses,
+    derive_pass_key,
+)
 from infrastructure.identity.tokens import JwtTokenService, load_signing_key
+from infrastructure.jobs.appointment_no_show import AppointmentNoShowJobs
+from infrastructure.jobs.hold_expiry import HoldExpiryJobs
 from infrastructure.notify import composition as notify_use_cases
+from infrastructure.notify.join_code_sms import LedgerJoinCodeSender
 from infrastructure.notify.webhook_jobs import WebhookJobs
 from infrastructure.notify.wiring import Notifications as NotifyWiring
 from infrastructure.notify.wiring import build_notifications
 from infrastructure.postgres.database import event_store_env, open_pool, resolve_database_url
+from infrastructure.postgres.queue_lock import PostgresQueueLock
 from infrastructure.postgres.sql import sqlalchemy_engine
 from infrastructure.read_models.agent_board import PostgresAgentBoard
+from infrastructure.read_models.appointments import (
+    PostgresAppointmentRecords,
+    PostgresPastAppointments,
+)
 from infrastructure.read_models.audit_log import PostgresAuditLog
+from infrastructure.read_models.availability import PostgresAvailability
 from infrastructure.read_models.directory import PostgresDirectory
+from infrastructure.read_models.feedback import PostgresFeedbackRecords
+from infrastructure.read_models.overdue_calls import PostgresOverdueCalls
 from infrastructure.read_models.queue_stats import PostgresQueueStats
 from infrastructure.read_models.tickets import PostgresLiveRecords, PostgresTicketRecords
 from infrastructure.read_models.wait_estimates import PostgresWaitEstimator
+from infrastructure.redis.join_codes import RedisJoinCodeVault, derive_join_code_key
 from infrastructure.redis.presence import RedisPresence
 from infrastructure.redis.rate_limit import RedisLoginLimiter, RedisRequestLimiter
 from infrastructure.redis.server import connect_redis, resolve_redis_url
@@ -61,7 +90,9 @@ from infrastructure.redis.socket_tickets import RedisSocketTickets
 from infrastructure.roles.readiness import ProcessReadiness
 from infrastructure.settings import Settings
 from infrastructure.stores.customers import PostgresCustomerProfiles
+from infrastructure.stores.feedback_comments import PostgresFeedbackComments
 from infrastructure.stores.idempotency import PostgresIdempotencyStore
+from infrastructure.stores.public_join_settings import PostgresJoinSettings
 
 log = structlog.get_logger(__name__)
 
@@ -102,6 +133,14 @@ class Container:
     """Request rates per access token, per kiosk and per queue."""
     public: PublicTickets | None = None
     """Remote join and "my ticket" (the customer's side, no staff token)."""
+    join_codes: JoinCodes | None = None
+    """The tenants' one-time join codes: their setting, sending and redeeming."""
+    feedback: Feedbacks | None = None
+    """Feedback on completed visits: the public page's submit, the staff's reads."""
+    booking_passes: BookingPasses | None = None
+    """The hold, "my appointment" and "my ticket" tokens of the booking pages."""
+    queue_lock: PostgresQueueLock | None = None
+    """Serialises the commands that change one queue, across processes (its own pool)."""
 
     @functools.cached_property
     def readiness(self) -> ReadinessProbe:
@@ -124,11 +163,80 @@ class Container:
         return RedisSocketSlots(self.redis, live.max_sockets_per_token, lease)
 
     @functools.cached_property
+    def call_expiry(self) -> CallExpiry:
+        """The worker's auto no-show sweep: calls past their queue's delay, marked no-show."""
+        return CallExpiry(PostgresOverdueCalls(self.read_engine), self.tickets, self.app.clock)
+
+    @functools.cached_property
+    def feedback_reports(self) -> FeedbackReports:
+        """The staff's feedback list and figures, from the read models."""
+        return FeedbackReports(PostgresFeedbackRecords(self.read_engine))
+
+    @functools.cached_property
+    def appointments(self) -> Appointments:
+        """Booking, moving and cancelling appointments; the day's list (a read model)."""
+        return Appointments(
+            self.app,
+            self.appointment_no_shows,
+            records=PostgresAppointmentRecords(self.read_engine),
+            hold_expiries=self.hold_expiries,
+        )
+
+    @functools.cached_property
+    def hold_expiries(self) -> HoldExpiryJobs:
+        """Schedules (and, in a jobs worker, runs) the expiry of places held by online bookers."""
+        return hold_expiry_jobs(self.notify.jobs.broker, self.app)
+
+    @functools.cached_property
+    def appointment_sweep(self) -> AppointmentNoShowSweep:
+        """The worker's appointment no-show sweep: live appointments past their window (whose
+        delayed job was lost), marked no-show."""
+        return AppointmentNoShowSweep(
+            PostgresPastAppointments(self.read_engine), self.check_ins, self.app.clock
+        )
+
+    @functools.cached_property
+    def check_ins(self) -> CheckIns:
+        """Checking appointments in into their queue, and their no-shows."""
+        return CheckIns(self.app)
+
+    @functools.cached_property
+    def appointment_no_shows(self) -> AppointmentNoShowJobs:
+        """Schedules (and, in a jobs worker, runs) the no-show of appointments not checked in."""
+        return AppointmentNoShowJobs(self.notify.jobs.broker, self.check_ins, clock=self.app.clock)
+
+    @functools.cached_property
+    def public_booking(self) -> PublicBooking:
+        """The booking pages and "my appointment" (the customer's side, no staff token)."""
+        return PublicBooking(
+            self.app,
+            self.appointments,
+            self.availability,
+            self.check_ins,
+            self.customers,
+            self.queues,
+            self.booking_passes,
+        )
+
+    @functools.cached_property
+    def availability(self) -> Availability:
+        """The free places per slot, from the availability read model."""
+        return Availability(self.app, PostgresAvailability(self.read_engine))
+
+    @functools.cached_property
     def notify(self) -> NotifyWiring:
         """The delivery ledger and the dramatiq jobs (delivery, webhooks, auto no-show; Redis
         opened on first use), shared by the API, the notifier and the jobs workers of this
         process."""
-        return build_notifications(self.pool, self.redis_url, self.settings.notify, self.tickets)
+        # The appointments are only read here (a held reminder's check), so without no-shows,
+        # which are scheduled on this very broker.
+        return build_notifications(
+            self.pool,
+            self.redis_url,
+            self.settings.notify,
+            self.tickets,
+            appointments=Appointments(self.app),
+        )
 
     @functools.cached_property
     def notifications(self) -> Notifications:
@@ -167,6 +275,8 @@ class Container:
                 self.webhook_jobs.broker.close()
                 self.webhook_jobs.close()
             self.app.close()
+            if self.queue_lock is not None:
+                self.queue_lock.close()
             self.pool.close()
             self.redis.close()
             self.read_engine.dispose()
@@ -203,7 +313,10 @@ def build_container(settings: Settings) -> Container:
     )
     directory = PostgresDirectory(read_engine)
     tenancy = Tenancy(app)
-    staffing = Staffing(app, directory)
+    queue_lock = PostgresQueueLock(
+        open_pool(database_url, size=max(2, settings.database.pool_size // 2))
+    )
+    staffing = Staffing(app, directory, queue_lock)
     queues = Queues(app, directory)
     identity = Identity(app, tenancy, staffing, PostgresCredentialStore(pool), tokens, sign_in)
     devices = Devices(
@@ -227,9 +340,14 @@ def build_container(settings: Settings) -> Container:
     agent_board = PostgresAgentBoard(read_engine)
     ticket_queries = TicketQueries(PostgresTicketRecords(read_engine), wait_estimator)
     catalogue = Catalogue(app)
-    tickets = Tickets(app)
-    customers = Customers(app, PostgresCustomerProfiles(pool))
-    return Container(
+    tickets = Tickets(app, queue_lock)
+    comments = PostgresFeedbackComments(pool)
+    customers = Customers(app, PostgresCustomerProfiles(pool), [comments.delete_for_customer])
+    notification_setup = notify_use_cases.notification_setup(pool, settings.notify, app.clock)
+    join_codes = build_join_codes(
+        pool, client, settings, signing_key, notification_setup, lambda: container.notify
+    )
+    container = Container(
         settings=settings,
         database_url=database_url,
         app=app,
@@ -264,9 +382,48 @@ def build_container(settings: Settings) -> Container:
             HmacTicketPasses(derive_pass_key(signing_key)),
             more_time_places=settings.public.more_time_places,
             max_waiting=settings.limits.queue_max_waiting or None,
+            join_codes=join_codes,
         ),
-        notification_setup=notify_use_cases.notification_setup(pool, settings.notify, app.clock),
+        notification_setup=notification_setup,
+        join_codes=join_codes,
+        feedback=Feedbacks(
+            app, HmacTicketPasses(derive_pass_key(signing_key, FEEDBACK_LABEL)), comments
+        ),
+        booking_passes=BookingPasses(
+            HmacTicketPasses(derive_pass_key(signing_key, HOLD_LABEL)),
+            HmacTicketPasses(derive_pass_key(signing_key, APPOINTMENT_LABEL)),
+            HmacTicketPasses(derive_pass_key(signing_key)),
+        ),
+        queue_lock=queue_lock,
     )
+    return container
+
+
+def build_join_codes(
+    pool: ConnectionPool,
+    client: redis.Redis,
+    settings: Settings,
+    signing_key: bytes,
+    templates: NotificationSetup,
+    notify: Callable[[], NotifyWiring],
+) -> JoinCodes:
+    """The tenants' join-code setting, the codes' digests in Redis, and their SMS through the
+    process's ledger and delivery jobs (``notify``, opened on the first code sent)."""
+    key = derive_join_code_key(signing_key)
+    sender = LedgerJoinCodeSender(notify, templates, key, settings.notify.max_attempts)
+    return JoinCodes(
+        PostgresJoinSettings(pool),
+        RedisJoinCodeVault(client),
+        sender,
+        key,
+        ttl_seconds=settings.public.join_code_ttl_seconds,
+    )
+
+
+def hold_expiry_jobs(broker: dramatiq.Broker, app: SmartQueue) -> HoldExpiryJobs:
+    """The hold-expiry actor on ``broker``; its runs record expiries through a schedule-only
+    appointments context (expiring a hold schedules nothing)."""
+    return HoldExpiryJobs(broker, lambda: Appointments(app), clock=app.clock)
 
 
 def request_limiter(redis_url: str, settings: Settings) -> RedisRequestLimiter:
@@ -281,5 +438,7 @@ def request_limiter(redis_url: str, settings: Settings) -> RedisRequestLimiter:
             "public": settings.public.requests_per_address,
             "public_join_address": settings.public.joins_per_address,
             "public_join_phone": settings.public.joins_per_phone,
+            "public_code_address": settings.public.codes_per_address,
+            "public_code_phone": settings.public.codes_per_phone,
         },
     )

@@ -1,6 +1,6 @@
 """The AsyncAPI 3 document of SmartQueue's asynchronous contracts, generated from their msgspec
-types: every event on Kafka (for analytics) and the live WebSocket protocol (for hall displays
-and agent screens)."""
+types: every event on Kafka (for analytics) and the live WebSocket protocol (for hall displays,
+agent screens and the customer's "my ticket" page)."""
 
 from __future__ import annotations
 
@@ -14,17 +14,29 @@ from application.live import (
     AgentSnapshot,
     Change,
     Heartbeat,
+    PublicChange,
+    PublicSnapshot,
     QueueSnapshot,
 )
 from infrastructure.kafka.contract import AGGREGATES, catalogue, envelope_type, topic_of
 from infrastructure.kafka.relay import HEADERS
-from interfaces.http.close_codes import CLOSE_CODES
+from interfaces.http.close_codes import CLOSE_CODES, PUBLIC_CLOSE_CODES
 
 ASYNCAPI_VERSION = "3.0.0"
 # 1.1: the live WebSocket protocol added; 1.2: live tickets carry eta_seconds, close code 4429
 # (too many sockets for one token); 1.3: event types Ticket.MoreTimeTaken, Queue.TicketMovedBack,
-# Queue.AutoNoShowSet; all compatible
-CONTRACT_VERSION = "1.3.0"
+# Queue.AutoNoShowSet; 1.4: the customer's ticket socket (publicTicketSocket); 1.5: optional fields
+# Ticket.Issued.hours_override and Site.OpeningHoursChanged.hours_set (opening hours enforced);
+# 1.6: appointments (topics smartqueue.appointment.v1, smartqueue.schedule.v1; event types
+# Appointment.*, Schedule.*, Service.BookingRulesSet); 1.7: Appointment.CheckedIn,
+# Appointment.MarkedNoShow (check-in into the queue); 1.8: feedback (topic smartqueue.feedback.v1,
+# event type Feedback.Submitted, scores without the comment); 1.9: Appointment.Served (its
+# check-in's ticket completed), optional fields Ticket.Issued.appointment_id and
+# Feedback.Submitted.appointment_id; slot holds (event types Schedule.PlaceHeld,
+# Schedule.HoldReleased, Schedule.HoldBooked; booking rule hold_minutes); 1.10: event type
+# Queue.AppointmentPlacementSet (checked-in appointments placed by booked time or a priority
+# boost) and the placement value priority_boost on Appointment.CheckedIn; all compatible
+CONTRACT_VERSION = "1.10.0"
 KAFKA_BINDING = "0.5.0"
 WS_BINDING = "0.1.0"
 LIVE_MESSAGES = {
@@ -32,6 +44,8 @@ LIVE_MESSAGES = {
     "agentSnapshot": AgentSnapshot,
     "change": Change,
     "heartbeat": Heartbeat,
+    "publicSnapshot": PublicSnapshot,
+    "publicChange": PublicChange,
 }
 REF = "#/components/schemas/{name}"
 HEADER_DESCRIPTIONS = {
@@ -55,8 +69,12 @@ def _headers_schema() -> dict[str, Any]:
     }
 
 
+def _close_codes(codes: dict[int, str]) -> str:
+    return "; ".join(f"{code}: {reason}" for code, reason in codes.items())
+
+
 def _socket_channel(what: str, parameter: str, snapshot: str, scope: str) -> dict[str, Any]:
-    codes = "; ".join(f"{code}: {reason}" for code, reason in CLOSE_CODES.items())
+    codes = _close_codes(CLOSE_CODES)
     return {
         "address": f"/ws/tenants/{{slug}}/{what}s/{{{parameter}}}/",
         "title": f"Live updates of one {what}",
@@ -96,6 +114,34 @@ def _socket_channel(what: str, parameter: str, snapshot: str, scope: str) -> dic
     }
 
 
+def _public_ticket_channel() -> dict[str, Any]:
+    return {
+        "address": "/ws/public/tickets/{token}/",
+        "title": "A customer's own ticket, live",
+        "description": (
+            'A WebSocket of any API process, for the customer\'s "my ticket" page: no staff '
+            "token and no query, the capability token in the path is the only credential. "
+            "First message: a snapshot of the ticket; then the whole ticket again each time "
+            "it changes (position, status, counter, its queue's waiting count), and the "
+            f"display gateway's heartbeat every {HEARTBEAT_SECONDS:.0f} s. Never another "
+            "ticket, nothing personal. Close codes: "
+            f"{_close_codes(PUBLIC_CLOSE_CODES)}."
+        ),
+        "servers": [{"$ref": "#/servers/api"}],
+        "parameters": {
+            "token": {
+                "description": "the ticket's capability token, as in its link /t/{token} "
+                "(returned by POST /api/v1/public/{slug}/sites/{site_id}/join/)"
+            },
+        },
+        "messages": {
+            name: {"$ref": f"#/components/messages/{name}"}
+            for name in ("publicSnapshot", "publicChange", "heartbeat")
+        },
+        "bindings": {"ws": {"bindingVersion": WS_BINDING}},
+    }
+
+
 def _live_part(references: dict[str, dict[str, str]]) -> tuple[dict, dict, dict]:
     """The WebSocket channels, their operations and messages."""
     messages = {
@@ -111,6 +157,7 @@ def _live_part(references: dict[str, dict[str, str]]) -> tuple[dict, dict, dict]
     channels = {
         "queueSocket": _socket_channel("queue", "queue_id", "queueSnapshot", "queues:read"),
         "agentSocket": _socket_channel("agent", "agent_id", "agentSnapshot", "agents:read"),
+        "publicTicketSocket": _public_ticket_channel(),
     }
     operations = {
         f"send{name[0].upper()}{name[1:]}Updates": {
@@ -190,7 +237,8 @@ def asyncapi_document() -> dict[str, Any]:
                 "Every event of SmartQueue's log, published by the relay to Kafka. At least "
                 "once: de-duplicate by event_id. Consumers ignore unknown fields and event "
                 "types; a breaking change moves an aggregate's events to a new topic (.v2). "
-                "And the live WebSocket protocol of the API (queueSocket, agentSocket): "
+                "And the live WebSocket protocol of the API (queueSocket, agentSocket, "
+                "publicTicketSocket): "
                 "clients ignore unknown fields and message types."
             ),
         },

@@ -107,6 +107,13 @@ def create_tenant(
                 f"  customer: {demo.customer_email} (holds {demo.waiting_tickets[0]};"
                 " told by email when it is called)"
             )
+            for appointment in demo.appointments:
+                checked_in = f", checked in as {appointment.ticket}" if appointment.ticket else ""
+                click.echo(
+                    f"  appointment: {appointment.service} {appointment.start:%Y-%m-%d %H:%M},"
+                    f" code {appointment.code}{checked_in}"
+                )
+            click.echo(f"  feedback: {len(demo.feedback_ids)} completed visits answered")
             pages = demo_pages(container, context, settings, slug, demo.site_id)
             click.echo(pages, nl=False)
     finally:
@@ -121,7 +128,8 @@ def demo_pages(
 ) -> str:
     """Register a hall display, a display above counter 1 and a kiosk at the demo site; their
     pages' provisioning URLs (kept, readable by the owner only, in SMARTQUEUE_HOME so
-    `smartqueue dev` shows them on every start: a device's secret is shown once)."""
+    `smartqueue dev` shows them on every start: a device's secret is shown once), and the site's
+    public join and booking pages."""
     base = f"http://{settings.http.host}:{settings.http.port}"
     lines = []
     pages = (
@@ -133,6 +141,8 @@ def demo_pages(
         registered = container.devices.register_device(context, site_id, kind, name)
         fragment = f"#device={registered.device.id}&secret={registered.secret}"
         lines.append(f"  {label}: {base}/{kind}/{slug}/{query}{fragment}\n")
+    lines.append(f"  join page (customers): {base}/join/{slug}/{site_id}\n")
+    lines.append(f"  booking page (customers): {base}/book/{slug}/{site_id}\n")
     text = "".join(lines)
     path = settings.home / DEMO_PAGES
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -226,6 +236,8 @@ def dev_command(host: str | None, port: int | None, demo: bool) -> None:
     gateway = run_gateway_in_background(container, settings, supervisor)
     run_worker_in_background(container, supervisor)
     run_notifier_in_background(container, container.notify, settings, supervisor)
+    container.appointment_no_shows  # noqa: B018 - declares its actor on the jobs' broker
+    container.hold_expiries  # noqa: B018 - likewise
     run_jobs_in_background(container.notify, settings.notify.jobs_threads, supervisor)
     local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 - a comparison
     announce_when_ready(

@@ -11,8 +11,10 @@ from uuid import UUID
 import click
 import dramatiq
 
-from infrastructure.container import Container, build_container
-from infrastructure.jobs.auto_no_show import QUEUE as TIMED
+from application.appointments import Appointments
+from infrastructure.container import Container, build_container, hold_expiry_jobs
+from infrastructure.jobs.appointment_no_show import AppointmentNoShowJobs
+from infrastructure.jobs.timed import QUEUE as TIMED
 from infrastructure.notify.jobs import QUEUE
 from infrastructure.notify.webhook_jobs import QUEUE as WEBHOOK_QUEUE
 from infrastructure.notify.wiring import Notifications, build_notifications
@@ -22,10 +24,18 @@ from interfaces.startup import start_role
 
 
 def notifications_of(container: Container) -> Notifications:
-    """The ledger, delivery and auto no-show jobs on the container's pool and Redis."""
-    return build_notifications(
-        container.pool, container.redis_url, container.settings.notify, container.tickets
+    """The ledger, delivery and auto no-show jobs on the container's pool and Redis, and the
+    appointment no-show and hold expiry actors on the same broker (so these workers run them)."""
+    notifications = build_notifications(
+        container.pool,
+        container.redis_url,
+        container.settings.notify,
+        container.tickets,
+        appointments=Appointments(container.app),
     )
+    AppointmentNoShowJobs(notifications.jobs.broker, container.check_ins, clock=container.app.clock)
+    hold_expiry_jobs(notifications.jobs.broker, container.app)
+    return notifications
 
 
 def run_jobs_in_background(

@@ -1,12 +1,15 @@
-"""``smartqueue worker``: periodic jobs (devices going silent, expired idempotency keys), one
-active process at a time.
+"""``smartqueue worker``: periodic jobs (devices going silent, expired idempotency keys, calls
+past their queue's auto no-show delay, appointments past their check-in window), one active
+process at a time.
 
 They stay here rather than on the dramatiq workers (``smartqueue jobs``): dramatiq has no clock,
 so a periodic dramatiq job still needs one process to send it on time, which is this singleton
 (a PostgreSQL advisory lock with standbys); both jobs are short, bounded and idempotent, so
 sending them through Redis to another process would add a hop and a second lock (against a
 tick overlapping a slow run) without removing the singleton. What is delayed work on one item
-(auto no-show) is a dramatiq message (``infrastructure.jobs``).
+(auto no-show) is a dramatiq message (``infrastructure.jobs``); the sweep here catches the calls
+no notifier read, so none is missed (``application.call_expiry``), and the appointments whose
+delayed no-show job was lost (``application.appointment_sweep``).
 """
 
 from __future__ import annotations
@@ -36,6 +39,16 @@ def worker_jobs(container: Container) -> list[PeriodicJob]:
             PURGE_INTERVAL_SECONDS,
             lambda: purge_expired_keys(container.idempotency),
         ),
+        PeriodicJob(
+            "auto-no-show",
+            container.settings.notify.no_show_sweep_seconds,
+            container.call_expiry.sweep,
+        ),
+        PeriodicJob(
+            "appointment-no-show",
+            container.settings.notify.appointment_no_show_sweep_seconds,
+            container.appointment_sweep.sweep,
+        ),
     ]
 
 
@@ -49,7 +62,8 @@ def run_worker_in_background(container: Container, supervisor: Supervisor) -> Wo
 @click.command("worker")
 def worker_command() -> None:
     """Periodic jobs: record devices whose pings stopped as offline, delete expired
-    idempotency keys. Run as many as you like;
+    idempotency keys, mark no-show the calls past their queue's delay and the appointments past
+    their check-in window. Run as many as you like;
     one is active, the others wait as standbys."""
     stop = stop_on_signals()
     settings = start_role().settings
@@ -57,7 +71,9 @@ def worker_command() -> None:
     supervisor = Supervisor(stop, max_restarts=settings.supervision.max_restarts)
     try:
         run_worker_in_background(container, supervisor)
-        click.echo("worker running: device-presence, idempotency-purge")
+        click.echo(
+            "worker running: device-presence, idempotency-purge, auto-no-show, appointment-no-show"
+        )
         stop.wait()
         supervisor.join(10)
     finally:

@@ -23,6 +23,33 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from infrastructure.settings import Settings, load_settings
+from tests.module_timings import ModuleTimings
+
+SLOW_MODULES = Path(__file__).with_name("slow_modules.txt")
+
+
+def _slow_modules() -> list[str]:
+    """The modules of ``tests/slow_modules.txt``, slowest first (its lines: seconds, path)."""
+    lines = SLOW_MODULES.read_text().splitlines() if SLOW_MODULES.exists() else []
+    return [line.split()[1] for line in lines if line.strip() and not line.startswith("#")]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the known slow modules first, slowest first, the others after them in their usual
+    order. ``--dist loadfile`` hands whole modules to the xdist workers in collection order
+    (with ``--no-loadscope-reorder``, as ``make test`` runs it): a three-minute module collected
+    last would end the run alone. The order is the same on every worker (xdist checks)."""
+    rank = {module: index for index, module in enumerate(_slow_modules())}
+    unknown = len(rank)
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], unknown))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """``SMARTQUEUE_TEST_TIMINGS=FILE`` makes the controlling process write each module's wall
+    time there (see tests/module_timings.py); xdist workers only run the tests."""
+    timings = os.environ.get("SMARTQUEUE_TEST_TIMINGS")
+    if timings and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(ModuleTimings(Path(timings)), "smartqueue-module-timings")
 
 
 def _server_url() -> str:

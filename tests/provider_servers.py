@@ -2,15 +2,21 @@
 
 ``ProviderServer`` is a stdlib HTTP server in a thread that records every request exactly as it
 arrived and answers through a handler (the provider's behaviour) or through replies scripted for the
-next requests to a path (a 429, a 500, a slow answer). ``SmtpServer`` is aiosmtpd's controller with
-an optional STARTTLS certificate and AUTH, recording every envelope.
+next requests to a path (a 429, a 500, a slow answer). Its fault knobs make it answer a seeded,
+deterministic share of requests with an error (``fail_share``), and go down (``down``: connections
+refused) and come back on the same port (``up``). ``SmtpServer`` is aiosmtpd's controller with
+an optional STARTTLS certificate and AUTH, recording every envelope. ``Google`` answers as FCM
+HTTP v1 and Google's OAuth2 token endpoint do.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import ipaddress
+import itertools
 import json
+import random
 import socket
 import ssl
 import threading
@@ -25,6 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import jwt
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from cryptography import x509
@@ -73,21 +80,79 @@ class ProviderServer:
     def __init__(self, handler: Handler) -> None:
         self.handler = handler
         self.requests: list[Seen] = []
+        self.faults_answered = 0
+        """How many requests :meth:`fail_share` answered with its error."""
         self._scripted: dict[str, deque[Reply]] = defaultdict(deque)
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._request_handler())
-        self._server.daemon_threads = True
+        self._failing: tuple[float, random.Random, Reply] | None = None
+        self._down = False
+        self._held: socket.socket | None = None  # the port, bound but not listening, while down
+        self._connections: dict[socket.socket, bool] = {}  # open connection -> answering now
+        self._server = self._listen(0)
+        self.port: int = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def _listen(self, port: int) -> ThreadingHTTPServer:
+        server = ThreadingHTTPServer(("127.0.0.1", port), self._request_handler())
+        server.daemon_threads = True
+        return server
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self.port}"
 
     def script(self, path: str, *replies: Reply) -> None:
         """Answer the next requests to ``path`` with ``replies`` in order, then the handler."""
         with self._lock:
             self._scripted[path].extend(replies)
+
+    def fail_share(self, share: float, seed: int, reply: Reply | None = None) -> None:
+        """From now on, answer a ``share`` of the requests (0 to 1) with ``reply`` (a ``500`` by
+        default) instead of the handler: each request draws from a generator seeded with
+        ``seed``, so the n-th request fails or not the same way on every run."""
+        failure = reply or Reply(500, {"code": 20500, "message": "Internal Server Error"})
+        with self._lock:
+            self._failing = (share, random.Random(seed), failure)
+
+    def down(self) -> None:
+        """Stop listening: new connections are refused (the port stays bound, not listening, so
+        nothing else takes it), idle kept-alive connections are closed, and a request being
+        answered is answered, then its connection closed. Requests that arrive on a connection
+        from now on get no answer and are not recorded."""
+        with self._lock:
+            if self._down:
+                return
+            self._down = True
+        self._server.shutdown()
+        self._server.server_close()
+        held = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        held.bind(("127.0.0.1", self.port))
+        with self._lock:
+            self._held = held
+            for connection, answering in self._connections.items():
+                if not answering:
+                    _shut(connection)
+        self._thread.join(timeout=5)
+
+    def up(self) -> None:
+        """Listen again on the same port, answering as before."""
+        with self._lock:
+            if not self._down:
+                return
+            held, self._held = self._held, None
+        if held is not None:
+            held.close()
+        self._server = self._listen(self.port)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        with self._lock:
+            self._down = False
+        self._thread.start()
+
+    @property
+    def is_down(self) -> bool:
+        with self._lock:
+            return self._down
 
     def requests_to(self, path: str) -> list[Seen]:
         with self._lock:
@@ -98,6 +163,8 @@ class ProviderServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self.is_down:
+            self.up()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
@@ -108,7 +175,27 @@ class ProviderServer:
             scripted = self._scripted.get(seen.path)
             if scripted:
                 return scripted.popleft()
+            if self._failing is not None:
+                share, draws, failure = self._failing
+                if draws.random() < share:
+                    self.faults_answered += 1
+                    return failure
         return self.handler(seen)
+
+    def _begin_answer(self, connection: socket.socket) -> bool:
+        """Mark ``connection`` as being answered; False (answer nothing) while down."""
+        with self._lock:
+            if self._down:
+                return False
+            self._connections[connection] = True
+            return True
+
+    def _end_answer(self, connection: socket.socket) -> bool:
+        """The answer is written; whether the connection may stay open."""
+        with self._lock:
+            if connection in self._connections:
+                self._connections[connection] = False
+            return not self._down
 
     def _request_handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
@@ -116,7 +203,28 @@ class ProviderServer:
         class RequestHandler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
+            def setup(self) -> None:
+                super().setup()
+                with server._lock:
+                    server._connections[self.connection] = False
+
+            def finish(self) -> None:
+                with server._lock:
+                    server._connections.pop(self.connection, None)
+                with contextlib.suppress(OSError):  # closed under us by ``down``
+                    super().finish()
+
             def do_POST(self) -> None:
+                if not server._begin_answer(self.connection):
+                    self.close_connection = True  # down: the client sees no answer
+                    return
+                try:
+                    self._answer()
+                finally:
+                    if not server._end_answer(self.connection):
+                        self.close_connection = True
+
+            def _answer(self) -> None:
                 parts = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length", "0"))
                 seen = Seen(
@@ -148,6 +256,12 @@ class ProviderServer:
                 pass
 
         return RequestHandler
+
+
+def _shut(connection: socket.socket) -> None:
+    """Close a kept-alive connection under its handler, which then sees the end of its input."""
+    with contextlib.suppress(OSError):  # closed already
+        connection.shutdown(socket.SHUT_RDWR)
 
 
 def refused_port() -> int:
@@ -213,6 +327,7 @@ class Delivered:
     message: EmailMessage
     tls: bool
     login: str | None
+    received_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
 
 class SmtpServer:
@@ -274,9 +389,116 @@ class SmtpServer:
         )
         return "250 Message accepted for delivery"
 
+    def to(self, *recipients: str) -> list[Delivered]:
+        """The messages sent to any of ``recipients``: a test counts its own customers' mail,
+        not a message an earlier test's events caused (a new notifier group starts a few
+        seconds before its start time, so it may read them)."""
+        wanted = set(recipients)
+        return [d for d in self.delivered if wanted & set(d.rcpt_tos)]
+
     def __enter__(self) -> SmtpServer:
         self._controller.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._controller.stop()
+
+
+# -- FCM HTTP v1 and Google's OAuth2 token endpoint ------------------------------------------
+
+PROJECT = "smartqueue-test"
+SEND = f"/v1/projects/{PROJECT}/messages:send"
+TOKEN = "/token"
+CLIENT_EMAIL = f"notifier@{PROJECT}.iam.gserviceaccount.com"
+KEY_ID = "0123456789abcdef0123456789abcdef01234567"
+SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
+
+
+def google_error(code: int, status: str, message: str, fcm_code: str | None = None) -> dict:
+    details = [
+        {"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": fcm_code}
+    ]
+    error = {"code": code, "message": message, "status": status}
+    return {"error": {**error, "details": details if fcm_code else []}}
+
+
+class Google:
+    """The OAuth2 token endpoint and FCM's send endpoint, answering as Google does: the token
+    endpoint verifies the JWT assertion's RS256 signature with the service account's public key;
+    the send endpoint takes only the bearer tokens it issued, and answers 404 UNREGISTERED for
+    the device token ``unregistered-device``."""
+
+    def __init__(self, public_key: rsa.RSAPublicKey) -> None:
+        self.public_key = public_key
+        self.issued: set[str] = set()
+        self.token_uri = ""
+        self.token_lifetime = 3599
+        self._tokens = itertools.count(1)
+        self._names = itertools.count(1)
+
+    def __call__(self, seen: Seen) -> Reply:
+        if seen.method == "POST" and seen.path == TOKEN:
+            return self.token(seen)
+        if seen.method == "POST" and seen.path == SEND:
+            return self.send(seen)
+        return Reply(404, google_error(404, "NOT_FOUND", "not found"))
+
+    def token(self, seen: Seen) -> Reply:
+        form = seen.form()
+        if form.get("grant_type") != ["urn:ietf:params:oauth:grant-type:jwt-bearer"]:
+            return Reply(400, {"error": "unsupported_grant_type"})
+        try:
+            claims = jwt.decode(
+                form["assertion"][0],
+                self.public_key,
+                algorithms=["RS256"],
+                audience=self.token_uri,
+                issuer=CLIENT_EMAIL,
+                options={"require": ["iat", "exp", "iss", "aud"]},
+            )
+        except jwt.PyJWTError:
+            return Reply(
+                400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."}
+            )
+        if claims.get("scope") != SCOPE or claims["exp"] - claims["iat"] > 3600:
+            return Reply(400, {"error": "invalid_scope"})
+        token = f"ya29.test-{next(self._tokens)}"
+        self.issued.add(token)
+        return Reply(
+            200, {"access_token": token, "expires_in": self.token_lifetime, "token_type": "Bearer"}
+        )
+
+    def send(self, seen: Seen) -> Reply:
+        bearer = seen.headers.get("authorization", "").removeprefix("Bearer ")
+        if bearer not in self.issued:
+            return Reply(
+                401, google_error(401, "UNAUTHENTICATED", "invalid authentication credentials")
+            )
+        if seen.headers.get("content-type") != "application/json":
+            return Reply(400, google_error(400, "INVALID_ARGUMENT", "expected JSON"))
+        message = seen.json()["message"]
+        if message["token"] == "unregistered-device":
+            return Reply(
+                404,
+                google_error(404, "NOT_FOUND", "Requested entity was not found.", "UNREGISTERED"),
+            )
+        return Reply(200, {"name": f"projects/{PROJECT}/messages/0:{next(self._names)}"})
+
+
+def key_pem(key: rsa.RSAPrivateKey) -> str:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
+def service_account_key(key: rsa.RSAPrivateKey, token_uri: str) -> dict[str, str]:
+    """A service account's key file as Google's console downloads it, for ``key``."""
+    return {
+        "type": "service_account",
+        "project_id": PROJECT,
+        "private_key_id": KEY_ID,
+        "private_key": key_pem(key),
+        "client_email": CLIENT_EMAIL,
+        "client_id": "123456789",
+        "token_uri": token_uri,
+    }

@@ -9,6 +9,8 @@ from application.live.messages import (
     Heartbeat,
     LiveAgent,
     LiveTicket,
+    PublicChange,
+    PublicSnapshot,
     QueueSnapshot,
     QueueSummary,
 )
@@ -38,6 +40,8 @@ __all__ = [
     "LiveRecords",
     "LiveTicket",
     "LiveViews",
+    "PublicChange",
+    "PublicSnapshot",
     "Publication",
     "QueueLine",
     "QueueSnapshot",

@@ -1,5 +1,5 @@
 """What a live socket is sent: snapshots, changes and heartbeats (msgspec structs; the
-AsyncAPI document and the display pages read these shapes)."""
+AsyncAPI document, the display pages and the "my ticket" page read these shapes)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from uuid import UUID
 import msgspec
 
 from application.agent_board import BoardEntry
+from application.public_views import PublicTicket
 from application.views import TicketView
 
 HEARTBEAT_SECONDS = 5.0
@@ -122,6 +123,20 @@ class Heartbeat(msgspec.Struct, kw_only=True, tag="heartbeat", tag_field="type")
     at: datetime
     position: int
     """The highest log position the gateway has handled (0 before its first event)."""
+
+
+class PublicSnapshot(msgspec.Struct, kw_only=True, tag="snapshot", tag_field="type"):
+    """The first message on a customer's ticket socket: their ticket as it is now."""
+
+    ticket: PublicTicket
+
+
+class PublicChange(msgspec.Struct, kw_only=True, tag="change", tag_field="type"):
+    """The customer's ticket changed: the whole ticket again, never another ticket.
+
+    Sent when its position, status or counter, or its queue's waiting count, moved."""
+
+    ticket: PublicTicket
 
 
 class ChangeHeader(msgspec.Struct):

@@ -29,6 +29,7 @@ from infrastructure.following.runner import (
     ReadModel,
     read_models,
 )
+from infrastructure.following.shared_log import SharedLog
 from infrastructure.postgres.doorbell import Doorbell, doorbell_for
 from infrastructure.postgres.single_active import STANDBY_SECONDS, SingleActive
 from infrastructure.postgres.tracking import record_position, tracked_position
@@ -90,7 +91,7 @@ class Follower:
             try:
                 with connection.begin():
                     count = self.runner.apply_batch(connection, poison)
-                    position = tracked_position(connection, name)
+                    position = self.runner.position  # read and locked by the batch itself
                     if count == 0 and time.monotonic() - checked_in >= CHECK_IN_SECONDS:
                         record_position(connection, name, position)  # only its updated_at moves
                         checked_in = time.monotonic()
@@ -169,16 +170,17 @@ def start_followers(
 ) -> list[Follower]:
     """A supervised thread per read model (all by default), following until the supervisor's
     stop is set, and one doorbell thread that wakes them on new events (unless ``listen`` is
-    false); the followers."""
+    false); the followers. They share one read of the log (:class:`SharedLog`)."""
     doorbell = doorbell_for(recorder) if listen else None
     if doorbell is not None:
         supervisor.add("projection-doorbell", doorbell.run)
     followers = []
+    shared = SharedLog(recorder, mapper)  # woken together, they read the log once
     for name, model in read_models(sla).items():
         if names and name not in names:
             continue
         follower = Follower(
-            ProjectionRunner(model, recorder, mapper),
+            ProjectionRunner(model, recorder, mapper, shared=shared),
             engine,
             doorbell=doorbell,
             max_attempts=max_attempts,

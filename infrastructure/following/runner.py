@@ -24,13 +24,17 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 from sqlalchemy import Connection, Engine, MetaData, Table, text
 
 from infrastructure.following.dead_letters import DeadLetter, record_dead_letter
+from infrastructure.following.shared_log import Decoded, SharedLog
 from infrastructure.postgres.row_security import PROJECTOR_ROLE
 from infrastructure.postgres.tables import (
     agent_board,
     agent_board_tickets,
+    appointments,
     audit_log,
+    availability,
     directory_agents,
     directory_queues,
+    feedback,
     queue_eta,
     queue_stats,
     ticket_queues,
@@ -39,14 +43,20 @@ from infrastructure.postgres.tables import (
 )
 from infrastructure.postgres.tracking import record_position, tracked_position
 from infrastructure.read_models.agent_board import PostgresAgentBoardView
+from infrastructure.read_models.appointments import PostgresAppointmentsView
 from infrastructure.read_models.audit_log import PostgresAuditLogView
+from infrastructure.read_models.availability import PostgresAvailabilityView
 from infrastructure.read_models.directory import PostgresDirectoryView
+from infrastructure.read_models.feedback import PostgresFeedbackView
 from infrastructure.read_models.queue_stats import make_queue_stats_view
 from infrastructure.read_models.tickets import PostgresTicketsView
 from projections.agent_board import AgentBoardProjection
+from projections.appointments import AppointmentsProjection
 from projections.audit_log import AuditLogProjection
+from projections.availability import AvailabilityProjection
 from projections.base import Projection
 from projections.directory import DirectoryProjection
+from projections.feedback import FeedbackProjection
 from projections.queue_day import SlaRule
 from projections.queue_stats_projection import QueueStatsProjection
 from projections.tickets import TicketsProjection
@@ -147,6 +157,15 @@ def read_models(sla: SlaRule | None = None) -> dict[str, ReadModel]:
             {"directory_queues": directory_queues, "directory_agents": directory_agents},
             PostgresDirectoryView,
         ),
+        ReadModel(
+            AvailabilityProjection(), {"availability": availability}, PostgresAvailabilityView
+        ),
+        ReadModel(FeedbackProjection(), {"feedback": feedback}, PostgresFeedbackView),
+        ReadModel(
+            AppointmentsProjection(),
+            {"appointments": appointments},
+            PostgresAppointmentsView,
+        ),
     ]
     return {model.name: model for model in models}
 
@@ -169,6 +188,7 @@ class ProjectionRunner:
         batch_size: int = DEFAULT_BATCH_SIZE,
         tracking_name: str | None = None,
         tables: dict[str, Table] | None = None,
+        shared: SharedLog | None = None,
     ) -> None:
         self.model = model
         self.recorder = recorder
@@ -176,6 +196,8 @@ class ProjectionRunner:
         self.batch_size = batch_size
         self.tracking_name = tracking_name or model.name
         self.tables = tables or model.tables
+        self.shared = shared  # the process's one read of the log, if its followers share it
+        self.position = 0  # where the last batch left the tracking position
 
     def apply_batch(
         self, connection: Connection, poison: Mapping[int, DeadLetter] | None = None
@@ -191,19 +213,18 @@ class ProjectionRunner:
         """
         act_as_projector(connection)
         position = tracked_position(connection, self.tracking_name, lock=True)
-        notifications = self.recorder.select_notifications(
-            start=position, limit=self.batch_size, inclusive_of_start=False
-        )
+        batch = self._after(position)
         view = self.model.make_view(self.tables)
-        if notifications and isinstance(view, StatefulView):
+        if batch and isinstance(view, StatefulView):
             view.load(connection, self.tracking_name)  # an idle poll need not decode the state
         last = position
-        for notification in notifications:
+        for item in batch:
+            notification = item.notification
             if notification.id <= last:  # a redelivery: already applied
                 continue
             letter = (poison or {}).get(notification.id)
             if letter is None:
-                self.apply_one(notification, view)
+                self.apply_one(notification, view, item)
             else:
                 record_dead_letter(connection, letter)
                 log.error(
@@ -219,13 +240,31 @@ class ProjectionRunner:
         view.flush(connection)
         if last != position:
             record_position(connection, self.tracking_name, last)
+        self.position = last
         connection.execute(text("SET LOCAL ROLE NONE"))
-        return len(notifications)
+        return len(batch)
 
-    def apply_one(self, notification: Notification, view: Any) -> None:
-        """Decode one notification and let the projection apply it to ``view``."""
+    def _after(self, position: int) -> list[Decoded]:
+        """The next batch: from the process's shared read, or from the store (decoded later)."""
+        if self.shared is not None:
+            return self.shared.after(position, self.batch_size)
+        notifications = self.recorder.select_notifications(
+            start=position, limit=self.batch_size, inclusive_of_start=False
+        )
+        return [Decoded(notification) for notification in notifications]
+
+    def apply_one(
+        self, notification: Notification, view: Any, decoded: Decoded | None = None
+    ) -> None:
+        """Decode one notification (unless ``decoded`` already holds its event) and let the
+        projection apply it to ``view``."""
         try:
-            event = self.mapper.to_domain_event(notification)
+            if decoded is not None and decoded.error is not None:
+                raise decoded.error
+            if decoded is not None and decoded.event is not None:
+                event = decoded.event
+            else:
+                event = self.mapper.to_domain_event(notification)
             self.model.projection.handle(event, notification.id, view)
         except Exception as error:  # any failure is this event's: the follower counts it
             raise EventFailed(self.model.name, notification, error) from error

@@ -22,14 +22,22 @@ from uuid import UUID
 from application.ports import TicketPass
 
 DERIVATION_LABEL = b"smartqueue/public-ticket-pass/v1"
+FEEDBACK_LABEL = b"smartqueue/feedback-pass/v1"
+"""Feedback links are passes under their own key: a "my ticket" link cannot stand for one."""
+APPOINTMENT_LABEL = b"smartqueue/appointment-pass/v1"
+""""My appointment" links (``/a/{token}``) are passes under their own key too: the pass's
+``ticket_id`` holds the appointment's id."""
+HOLD_LABEL = b"smartqueue/hold-pass/v1"
+"""Holds of the booking pages are passes under their own key: a hold token (two passes, naming
+the hold's schedule and the hold) cannot stand for an appointment or a ticket."""
 TAG_BYTES = 16
 BODY = struct.Struct(">16s16sI")
 TOKEN_BYTES = BODY.size + TAG_BYTES
 
 
-def derive_pass_key(signing_key: bytes) -> bytes:
-    """The ticket-pass key: an HMAC of a fixed label under the API's signing key."""
-    return hmac.new(signing_key, DERIVATION_LABEL, hashlib.sha256).digest()
+def derive_pass_key(signing_key: bytes, label: bytes = DERIVATION_LABEL) -> bytes:
+    """A pass key: an HMAC of a fixed label under the API's signing key."""
+    return hmac.new(signing_key, label, hashlib.sha256).digest()
 
 
 class HmacTicketPasses:

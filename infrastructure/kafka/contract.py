@@ -30,7 +30,19 @@ from uuid import UUID
 import msgspec
 from eventsourcing.domain import Aggregate
 
-from domain import agents, customers, devices, numbering, platform, queues, tenancy, tickets
+from domain import (
+    agents,
+    appointments,
+    customers,
+    devices,
+    feedback,
+    numbering,
+    platform,
+    queues,
+    schedule,
+    tenancy,
+    tickets,
+)
 from domain.ownership import tenant_of
 
 TOPIC_PREFIX = "smartqueue"
@@ -47,6 +59,9 @@ AGGREGATES: tuple[type[Aggregate], ...] = (
     tenancy.StaffUser,
     numbering.DailyCounter,
     platform.Platform,
+    appointments.Appointment,
+    schedule.Schedule,
+    feedback.Feedback,
 )
 # Stored on events, never published: the library's own bookkeeping.
 INTERNAL_FIELDS = frozenset(
@@ -61,7 +76,10 @@ PERSONAL_FIELDS: dict[str, frozenset[str]] = {
     "Ticket.Cancelled": frozenset({"reason"}),  # free text typed by staff
 }
 # Raised with each change to an event type's published fields (see the module docstring).
-SCHEMA_VERSIONS: dict[str, int] = {}
+SCHEMA_VERSIONS: dict[str, int] = {
+    "Site.OpeningHoursChanged": 2,  # + hours_set: a week of closed days may now be set
+    "Ticket.Issued": 2,  # + hours_override: staff issued it while the site was closed
+}
 DEFAULT_SCHEMA_VERSION = 1
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 

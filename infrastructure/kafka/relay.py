@@ -129,6 +129,9 @@ class KafkaRelay:
                     key=str(envelope.aggregate_id).encode(),
                     value=msgspec.json.encode(envelope),
                     headers=headers_of(envelope),
+                    # The record's time is the event's: a new consumer group that starts "now"
+                    # finds its place by it, and skips a log published again (a fresh broker).
+                    timestamp_ms=int(envelope.occurred_at.timestamp() * 1000),
                 )
             )
         producer.flush(timeout=self.settings.ack_timeout_seconds)

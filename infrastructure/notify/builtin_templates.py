@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from html import escape
 
-from domain.messages import Channel, MessageKind, TemplateParts, check_language
+from domain.messages import (
+    APPOINTMENT_KINDS,
+    Channel,
+    MessageKind,
+    TemplateParts,
+    check_language,
+)
 
 K = MessageKind
 _ETA_FR = "{% if eta_minutes %}, environ {eta_minutes} min{% endif %}"
@@ -91,13 +97,69 @@ TEXTS: dict[MessageKind, dict[str, tuple[str, str]]] = {
         "fr": ("Message de {site}", "{message}"),
         "en": ("Message from {site}", "{message}"),
     },
+    K.APPOINTMENT_CONFIRMED: {
+        "fr": (
+            "Rendez-vous confirmé le {date} à {time}",
+            "votre rendez-vous {service} est confirmé le {date} à {time}. Code {code}.",
+        ),
+        "en": (
+            "Appointment confirmed: {date} at {time}",
+            "your {service} appointment is confirmed for {date} at {time}. Code {code}.",
+        ),
+    },
+    K.APPOINTMENT_RESCHEDULED: {
+        "fr": (
+            "Rendez-vous déplacé au {date} à {time}",
+            "votre rendez-vous {service} est déplacé au {date} à {time}. Code {code}.",
+        ),
+        "en": (
+            "Appointment moved to {date} at {time}",
+            "your {service} appointment has moved to {date} at {time}. Code {code}.",
+        ),
+    },
+    K.APPOINTMENT_CANCELLED: {
+        "fr": (
+            "Rendez-vous du {date} annulé",
+            "votre rendez-vous {service} du {date} à {time} est annulé.",
+        ),
+        "en": (
+            "Appointment on {date} cancelled",
+            "your {service} appointment on {date} at {time} is cancelled.",
+        ),
+    },
     K.APPOINTMENT_REMINDER: {
-        "fr": ("Rendez-vous à {time}", "rappel de votre rendez-vous à {time} ({queue})."),
-        "en": ("Appointment at {time}", "a reminder of your appointment at {time} ({queue})."),
+        "fr": (
+            "Rappel : rendez-vous le {date} à {time}",
+            "rappel de votre rendez-vous {service} le {date} à {time}. Code {code}.",
+        ),
+        "en": (
+            "Reminder: appointment on {date} at {time}",
+            "a reminder of your {service} appointment on {date} at {time}. Code {code}.",
+        ),
+    },
+    K.APPOINTMENT_CHECK_IN_OPEN: {
+        "fr": (
+            "Rendez-vous de {time} : enregistrement ouvert",
+            "enregistrez-vous pour votre rendez-vous {service} de {time} : code {code}.",
+        ),
+        "en": (
+            "{time} appointment: check-in is open",
+            "you can check in now for your {service} appointment at {time}: code {code}.",
+        ),
     },
     K.FEEDBACK_REQUEST: {
         "fr": ("Votre avis sur votre visite", "merci de votre visite ! Votre avis compte."),
         "en": ("How was your visit?", "thank you for visiting! Tell us how it went."),
+    },
+    K.JOIN_CODE: {
+        "fr": (
+            "Votre code : {code}",
+            "votre code pour prendre un ticket est {code}. Valable {minutes} min.",
+        ),
+        "en": (
+            "Your code: {code}",
+            "your code to take a ticket is {code}. Valid for {minutes} min.",
+        ),
     },
 }
 
@@ -108,6 +170,7 @@ WORDS = {
         "signoff": "À bientôt,",
         "link": "Suivi",
         "feedback": "Donner mon avis",
+        "appointment": "Mon rendez-vous",
     },
     "en": {
         "colon": ":",
@@ -115,6 +178,7 @@ WORDS = {
         "signoff": "See you soon,",
         "link": "Follow it",
         "feedback": "Give feedback",
+        "appointment": "My appointment",
     },
 }
 
@@ -125,7 +189,9 @@ def _sentence(body: str) -> str:
 
 
 def _link_label(kind: MessageKind, language: str) -> str:
-    return WORDS[language]["feedback" if kind is K.FEEDBACK_REQUEST else "link"]
+    if kind is K.FEEDBACK_REQUEST:
+        return WORDS[language]["feedback"]
+    return WORDS[language]["appointment" if kind in APPOINTMENT_KINDS else "link"]
 
 
 def short_text(kind: MessageKind, language: str) -> str:

@@ -8,6 +8,16 @@ again as dramatiq's ``Retry``, so the Retries middleware runs the job again afte
 back-off with jitter (or after the provider's ``Retry-After``); a :class:`PermanentFailure`, or
 the ledger's last attempt, makes the entry ``dead`` and ends the job.
 
+A message ``held`` in the customer's quiet hours is queued with a dramatiq delay until its
+``not_before`` (the delayed message waits in Redis, so it survives worker restarts). When it
+comes due, the job asks the ticket's current status whether the message is still news
+(:func:`application.notifications.still_news`): if so it is released and sent, else it is
+``skipped`` with the reason, and never sent. An appointment's timed messages (reminders, "you
+can check in now") are held until their time the same way, and checked against the appointment
+as it is then (:func:`application.appointment_notifications.appointment_news_gone`: moved,
+cancelled or checked in since, they are skipped). Arriving early (another host's clock), it waits
+again for the rest of the delay.
+
 Nothing here connects at import: :func:`delivery_broker` and :class:`DeliveryJobs` are built by
 the process that uses them (the notifier to enqueue, ``smartqueue jobs`` to run).
 """
@@ -17,6 +27,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from typing import Protocol
 from uuid import UUID
 
 import dramatiq
@@ -32,6 +43,8 @@ from dramatiq.middleware import (
     TimeLimit,
 )
 
+from application.appointment_notifications import appointment_news_gone
+from application.appointments import AppointmentView
 from application.delivery import (
     Channel,
     DeliveryFailure,
@@ -39,7 +52,10 @@ from application.delivery import (
     PermanentFailure,
     TransientFailure,
 )
+from application.notifications import still_news
+from application.views import TicketView
 from domain.delivery import Delivery, DeliveryStatus
+from domain.errors import NotFound
 from infrastructure.notify.console import ConsoleChannel
 from infrastructure.notify.ledger import PostgresLedger
 from infrastructure.notify.ledger_rows import LedgerEntry, LedgerEntryNotFound
@@ -51,7 +67,23 @@ QUEUE = "notifications"
 ACTOR = "deliver"
 NAMESPACE = "smartqueue-jobs"
 """The Redis key prefix of the broker's queues."""
-SETTLED = frozenset({DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.DEAD})
+SETTLED = frozenset(
+    {DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.DEAD, DeliveryStatus.SKIPPED}
+)
+
+
+class AppointmentReader(Protocol):
+    """Reads an appointment as it is now (``application.appointments.Appointments``), for a
+    held appointment message's check that it is still news."""
+
+    def get_appointment(self, tenant_id: UUID, appointment_id: UUID) -> AppointmentView: ...
+
+
+class TicketReader(Protocol):
+    """Reads a ticket as it is now (``application.tickets.Tickets``), for a held message's
+    check that it is still news."""
+
+    def get_ticket(self, tenant_id: UUID, ticket_id: UUID) -> TicketView: ...
 
 
 def delivery_broker(
@@ -98,8 +130,16 @@ class DeliveryJobs:
         *,
         fallback: Channel | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        tickets: TicketReader | None = None,
+        appointments: AppointmentReader | None = None,
     ) -> None:
         self.broker = broker
+        self.appointments = appointments
+        """Checks a held appointment message (a reminder...) when it comes due; without it,
+        they are released unchecked."""
+        self.tickets = tickets
+        """Checks a held message's news when it comes due; without it, held messages are
+        released unchecked (a process that only enqueues has none)."""
         self.ledger = ledger
         self.channels = dict(channels)
         self.fallback = fallback or ConsoleChannel()
@@ -113,9 +153,15 @@ class DeliveryJobs:
             options={},
         )
 
-    def enqueue(self, tenant_id: UUID, message_id: UUID) -> None:
-        """Queue the delivery of a recorded message (queueing it twice sends it once)."""
-        self.actor.send(str(tenant_id), str(message_id))
+    def enqueue(
+        self, tenant_id: UUID, message_id: UUID, not_before: datetime | None = None
+    ) -> None:
+        """Queue the delivery of a recorded message (queueing it twice sends it once), delayed
+        until ``not_before`` when it is held."""
+        delay = None
+        if not_before is not None:
+            delay = max(0, int((not_before - self.clock()).total_seconds() * 1000))
+        self.actor.send_with_options(args=(str(tenant_id), str(message_id)), delay=delay)
 
     def channel_for(self, name: str) -> Channel:
         """The configured channel ``name``, else the console channel."""
@@ -127,17 +173,27 @@ class DeliveryJobs:
         started = time.monotonic()
         failure: list[DeliveryFailure] = []
         skipped: list[DeliveryStatus] = []
+        early: list[datetime] = []
         with structlog.contextvars.bound_contextvars(job=ACTOR, message_id=message_id):
             try:
                 with self.ledger.locked(UUID(tenant_id), UUID(message_id)) as entry:
                     delivery = entry.delivery
                     if delivery.status in SETTLED:
                         skipped.append(delivery.status)
+                    elif not delivery.is_due(self.clock()):
+                        early.append(delivery.not_before)  # type: ignore[arg-type]
                     else:
-                        self._attempt(entry, delivery, failure)
+                        if delivery.status is DeliveryStatus.HELD:
+                            self._release(entry, delivery)
+                        if delivery.status is not DeliveryStatus.SKIPPED:
+                            self._attempt(entry, delivery, failure)
             except LedgerEntryNotFound:
                 # Another database's message, or one deleted since: nothing to send, ever.
                 log.warning("notification.job", outcome="not in the ledger", tenant_id=tenant_id)
+                return
+            if early:
+                log.info("notification.job", outcome="held", until=early[0].isoformat())
+                self.enqueue(UUID(tenant_id), UUID(message_id), not_before=early[0])
                 return
             self._summary(tenant_id, delivery, bool(skipped), started)
         if delivery.status is DeliveryStatus.FAILED and failure:
@@ -157,6 +213,38 @@ class DeliveryJobs:
             skipped=skipped,
             error=delivery.error,
             duration_ms=round((time.monotonic() - started) * 1000, 1),
+        )
+
+    def _release(self, entry: LedgerEntry, delivery: Delivery) -> None:
+        """A held message's time has come: queued to send if still news, else skipped."""
+        now = self.clock()
+        reason = None
+        if entry.appointment_id is not None:
+            reason = self._appointment_news_gone(entry, delivery)
+        elif self.tickets is not None and delivery.ticket_id is not None:
+            try:
+                ticket = self.tickets.get_ticket(entry.tenant_id, delivery.ticket_id)
+            except NotFound:
+                reason = "no longer news: the ticket is gone"
+            else:
+                if not still_news(delivery.kind, ticket.status):
+                    reason = f"no longer news: the ticket is {ticket.status}"
+        if reason is None:
+            delivery.release(now)
+        else:
+            delivery.skip(reason, now)
+
+    def _appointment_news_gone(self, entry: LedgerEntry, delivery: Delivery) -> str | None:
+        """Why a held message about an appointment is no longer news (it moved, was cancelled
+        or checked in since it was planned); ``None`` when it still is."""
+        if self.appointments is None or entry.appointment_id is None:
+            return None
+        try:
+            appointment = self.appointments.get_appointment(entry.tenant_id, entry.appointment_id)
+        except NotFound:
+            return "no longer news: the appointment is gone"
+        return appointment_news_gone(
+            delivery.kind, entry.appointment_start, appointment.status, appointment.start
         )
 
     def _attempt(

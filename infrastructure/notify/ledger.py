@@ -4,12 +4,13 @@ rules of :class:`domain.delivery.Delivery`.
 Every read and write is scoped to one tenant (forced row-level security: the table is a
 write-side table). A transition loads the row ``FOR UPDATE``, applies the domain method and
 writes the row back in one transaction, so two jobs racing on one message serialise and the
-second sees what the first did. The table is defined by Alembic revision 0009.
+second sees what the first did. The table is defined by Alembic revision 0009 (0013 adds the
+``held`` and ``skipped`` states and ``not_before``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -21,7 +22,7 @@ from psycopg_pool import ConnectionPool
 from application.paging import Page, PageRequest, encode_cursor
 from domain.delivery import Delivery, DeliveryStatus
 from domain.errors import InvalidInput
-from domain.messages import Channel
+from domain.messages import Channel, MessageKind
 from infrastructure.notify.ledger_rows import (
     INSERT,
     SELECT,
@@ -32,6 +33,8 @@ from infrastructure.notify.ledger_rows import (
     cursor_key,
     decode_key,
     entry_of,
+    insert_live,
+    row_of,
     write_entry,
 )
 from infrastructure.postgres.definer_functions import (
@@ -39,6 +42,9 @@ from infrastructure.postgres.definer_functions import (
     NOTIFICATION_BY_PROVIDER_ID,
 )
 from infrastructure.postgres.tenancy import set_tenant
+
+INSERT_CHUNK = 500
+"""Entries per insert statement (22 parameters each; PostgreSQL takes 65,535 at most)."""
 
 
 class PostgresLedger:
@@ -50,34 +56,56 @@ class PostgresLedger:
     def record(self, entry: LedgerEntry) -> bool:
         """Add ``entry`` unless its message id is already there (a redelivered event, a
         restarted notifier); whether it was added."""
-        d = entry.delivery
         with self.pool.connection() as connection:
             set_tenant(connection, entry.tenant_id)
-            cursor = connection.execute(
-                INSERT,
-                (
-                    d.id,
-                    entry.tenant_id,
-                    d.ticket_id,
-                    entry.customer_id,
-                    d.kind.value,
-                    d.channel.value,
-                    d.address,
-                    entry.language,
-                    d.body,
-                    d.status.value,
-                    d.attempts,
-                    d.attempt_limit,
-                    d.provider_id,
-                    d.error,
-                    d.erased,
-                    d.created_at,
-                    d.sent_at,
-                    d.delivered_at,
-                    d.updated_at or d.created_at,
-                ),
-            )
+            cursor = connection.execute(INSERT, row_of(entry))
             return cursor.rowcount == 1
+
+    def record_new(self, entries: Sequence[LedgerEntry]) -> set[UUID]:
+        """Add the entries whose message id is not there yet, one statement per tenant; the
+        ids added. An entry whose customer was erased meanwhile is not added: the check and
+        the insert are one statement, so an erasure committed first always wins."""
+        added: set[UUID] = set()
+        by_tenant: dict[UUID, list[LedgerEntry]] = {}
+        for entry in entries:
+            by_tenant.setdefault(entry.tenant_id, []).append(entry)
+        with self.pool.connection() as connection:
+            for tenant_id, batch in by_tenant.items():
+                set_tenant(connection, tenant_id)
+                for start in range(0, len(batch), INSERT_CHUNK):
+                    chunk = batch[start : start + INSERT_CHUNK]
+                    rows = connection.execute(
+                        insert_live(len(chunk)), [value for e in chunk for value in row_of(e)]
+                    ).fetchall()
+                    added.update(row[0] for row in rows)
+                connection.commit()
+        return added
+
+    def queued_among(self, tenant_id: UUID, message_ids: Iterable[UUID]) -> set[UUID]:
+        """Which of the tenant's ``message_ids`` are still waiting for their delivery job
+        (queued, or held until the customer's quiet hours end): not sent, skipped nor dead."""
+        waiting = [DeliveryStatus.QUEUED.value, DeliveryStatus.HELD.value]
+        with self.pool.connection() as connection:
+            set_tenant(connection, tenant_id)
+            rows = connection.execute(
+                "SELECT message_id FROM notification_ledger"
+                " WHERE tenant_id = %s AND message_id = ANY(%s) AND status = ANY(%s)",
+                (tenant_id, list(message_ids), waiting),
+            ).fetchall()
+        return {row[0] for row in rows}
+
+    def skip_waiting(
+        self, tenant_id: UUID, message_ids: Iterable[UUID], reason: str, at: datetime
+    ) -> set[UUID]:
+        """Mark ``skipped`` (never to be sent) those of the tenant's messages that still wait
+        for their job; the ids skipped. One read when none waits, the usual case."""
+        skipped: set[UUID] = set()
+        for message_id in self.queued_among(tenant_id, message_ids):
+            with self.locked(tenant_id, message_id) as entry:
+                if entry.delivery.status in (DeliveryStatus.QUEUED, DeliveryStatus.HELD):
+                    entry.delivery.skip(reason, at)
+                    skipped.add(message_id)
+        return skipped
 
     def get(self, tenant_id: UUID, message_id: UUID) -> LedgerEntry:
         """The tenant's message ``message_id``, or :class:`LedgerEntryNotFound`."""
@@ -124,14 +152,19 @@ class PostgresLedger:
         ticket_id: UUID | None = None,
         status: DeliveryStatus | None = None,
         channel: Channel | None = None,
+        appointment_id: UUID | None = None,
+        kind: MessageKind | None = None,
     ) -> Page[LedgerEntry]:
-        """The tenant's messages, newest first, by ticket, status and channel."""
+        """The tenant's messages, newest first, by ticket, status, channel, appointment and
+        kind."""
         conditions = [sql.SQL("tenant_id = %s")]
         params: list[Any] = [tenant_id]
         filters: tuple[tuple[str, object], ...] = (
             ("ticket_id", ticket_id),
             ("status", status.value if status else None),
             ("channel", channel.value if channel else None),
+            ("appointment_id", appointment_id),
+            ("kind", kind.value if kind else None),
         )
         for column, value in filters:
             if value is not None:

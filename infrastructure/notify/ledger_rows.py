@@ -20,14 +20,39 @@ from domain.messages import Channel, MessageKind
 COLUMNS = (
     "message_id, tenant_id, ticket_id, customer_id, kind, channel, recipient, language,"
     " body::text, status, attempts, attempt_limit, provider_id, error, erased, created_at,"
-    " sent_at, delivered_at, updated_at"
+    " sent_at, delivered_at, updated_at, not_before, appointment_id, appointment_start"
 )
 INSERT = (
     "INSERT INTO notification_ledger (message_id, tenant_id, ticket_id, customer_id, kind,"
     " channel, recipient, language, body, status, attempts, attempt_limit, provider_id, error,"
-    " erased, created_at, sent_at, delivered_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s,"
-    " %s, %s::jsonb, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (message_id) DO NOTHING"
+    " erased, created_at, sent_at, delivered_at, updated_at, not_before, appointment_id,"
+    " appointment_start) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s,"
+    " %s, %s, %s, %s, %s, %s, %s, %s)"
+    " ON CONFLICT (message_id) DO NOTHING"
 )
+ROW_TYPES = (
+    "uuid", "uuid", "uuid", "uuid", "text", "text", "text", "text", "jsonb", "text", "integer",
+    "integer", "text", "text", "boolean", "timestamptz", "timestamptz", "timestamptz",
+    "timestamptz", "timestamptz", "uuid", "timestamptz",
+)  # fmt: skip
+"""The SQL types of an :data:`INSERT`'s values, in its column order."""
+INSERT_COLUMNS = INSERT[INSERT.index("(") + 1 : INSERT.index(")")]
+
+
+def insert_live(rows: int) -> sql.Composed:
+    """An insert of ``rows`` entries that adds only those whose message id is new and whose
+    customer (if any) still has a profile, that is, is not erased; returns the ids added."""
+    columns = sql.SQL(INSERT_COLUMNS)
+    row = sql.SQL("({})").format(sql.SQL(", ").join(sql.SQL("%s::" + kind) for kind in ROW_TYPES))
+    return sql.SQL(
+        "INSERT INTO notification_ledger ({columns}) SELECT * FROM (VALUES {rows})"
+        " AS entry ({columns}) WHERE entry.customer_id IS NULL OR EXISTS (SELECT 1 FROM"
+        " customer_profiles profile WHERE profile.tenant_id = entry.tenant_id"
+        " AND profile.customer_id = entry.customer_id)"
+        " ON CONFLICT (message_id) DO NOTHING RETURNING message_id"
+    ).format(columns=columns, rows=sql.SQL(", ").join([row] * rows))
+
+
 SELECT = sql.SQL("SELECT {} FROM notification_ledger WHERE ").format(sql.SQL(COLUMNS))
 SELECT_ONE = SELECT + sql.SQL("tenant_id = %s AND message_id = %s")
 UPDATE = (
@@ -62,6 +87,10 @@ class LedgerEntry:
     delivery: Delivery
     language: str
     customer_id: UUID | None = None
+    appointment_id: UUID | None = None
+    """The appointment the message is about, if any (its delivery checks it is still news)."""
+    appointment_start: datetime | None = None
+    """The appointment's start when the message was planned: one that moved since is no news."""
 
     @property
     def message_id(self) -> UUID:
@@ -113,6 +142,9 @@ def entry_of(row: Sequence[Any]) -> LedgerEntry:
         sent_at,
         delivered_at,
         updated_at,
+        not_before,
+        appointment_id,
+        appointment_start,
     ) = row
     delivery = Delivery(
         id=message_id,
@@ -131,8 +163,11 @@ def entry_of(row: Sequence[Any]) -> LedgerEntry:
         sent_at=sent_at,
         delivered_at=delivered_at,
         erased=erased,
+        not_before=not_before,
     )
-    return LedgerEntry(tenant_id, delivery, language, customer_id)
+    return LedgerEntry(
+        tenant_id, delivery, language, customer_id, appointment_id, appointment_start
+    )
 
 
 def cursor_key(entry: LedgerEntry) -> str:
@@ -166,4 +201,33 @@ def write_entry(connection: Any, entry: LedgerEntry) -> None:
             entry.tenant_id,
             d.id,
         ),
+    )
+
+
+def row_of(entry: LedgerEntry) -> tuple[Any, ...]:
+    """The values of an :data:`INSERT` of ``entry``."""
+    d = entry.delivery
+    return (
+        d.id,
+        entry.tenant_id,
+        d.ticket_id,
+        entry.customer_id,
+        d.kind.value,
+        d.channel.value,
+        d.address,
+        entry.language,
+        d.body,
+        d.status.value,
+        d.attempts,
+        d.attempt_limit,
+        d.provider_id,
+        d.error,
+        d.erased,
+        d.created_at,
+        d.sent_at,
+        d.delivered_at,
+        d.updated_at or d.created_at,
+        d.not_before,
+        entry.appointment_id,
+        entry.appointment_start,
     )

@@ -1,7 +1,8 @@
-"""The notifier: ticket events from Kafka become customer messages in the ledger and delivery
-jobs on dramatiq.
+"""The notifier: ticket and appointment events from Kafka become customer messages in the ledger
+and delivery jobs on dramatiq.
 
-A Kafka consumer group (``SMARTQUEUE_NOTIFIER_GROUP``) on the ticket and customer topics: run
+A Kafka consumer group (``SMARTQUEUE_NOTIFIER_GROUP``) on the ticket, customer and appointment
+topics (:mod:`infrastructure.notify.appointment_news` decides an appointment's messages): run
 as many ``smartqueue notifier`` processes as wanted, the group shares the partitions. What each
 event causes (messages planned, rendered, recorded in the ledger and queued; erasures; auto
 no-shows) is :class:`infrastructure.notify.ticket_news.TicketNews`'s to decide; this module
@@ -24,6 +25,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from typing import Any, Protocol
 from uuid import UUID
@@ -40,6 +42,12 @@ from infrastructure.kafka.client import ensure_topics
 from infrastructure.kafka.consumer_loop import consumer_options, pin, poll, run_consumer
 from infrastructure.kafka.contract import topic_of, topics
 from infrastructure.kafka.gateway_start import NewGroupStart
+from infrastructure.notify.appointment_news import (
+    AppointmentEnvelope,
+    AppointmentFacts,
+    AppointmentLink,
+    AppointmentNews,
+)
 from infrastructure.notify.jobs import DeliveryJobs
 from infrastructure.notify.ledger import PostgresLedger
 from infrastructure.notify.ticket_news import (
@@ -57,6 +65,7 @@ log = structlog.get_logger(__name__)
 
 TOPIC = topic_of("Ticket")
 CUSTOMER_TOPIC = topic_of("Customer")
+APPOINTMENT_TOPIC = topic_of("Appointment")
 TRANSIENT = (psycopg.Error, redis.RedisError, PersistenceError)
 """Trouble that handling the batch again after a back-off can get past."""
 
@@ -65,6 +74,10 @@ class WebhookDispatch(Protocol):
     """Records and queues a published event for the webhook subscriptions that want it."""
 
     def dispatch(self, envelope: dict[str, Any]) -> int: ...
+
+    def poll(self) -> AbstractContextManager[None]:
+        """A block dispatching one poll's events (subscriptions read once for the poll)."""
+        ...
 
 
 class Notifier(TicketNews):
@@ -86,9 +99,13 @@ class Notifier(TicketNews):
         webhooks: WebhookDispatch | None = None,
         no_shows: AutoNoShowJobs | None = None,
         link: TicketLink | None = None,
+        with_etas: Callable[[UUID, list[TicketView]], list[TicketView]] | None = None,
+        appointment_facts: AppointmentFacts | None = None,
+        appointment_link: AppointmentLink | None = None,
     ) -> None:
         """``webhooks``, when given, also receives every event of every published topic, for
-        the tenants' webhook subscriptions."""
+        the tenants' webhook subscriptions; ``appointment_facts``, when given, makes the
+        appointments' events send their customers' messages too."""
         super().__init__(
             facts,
             ledger,
@@ -99,8 +116,22 @@ class Notifier(TicketNews):
             setup=setup,
             no_shows=no_shows,
             link=link,
+            with_etas=with_etas,
         )
         self.webhooks = webhooks
+        self.appointments = (
+            None
+            if appointment_facts is None
+            else AppointmentNews(
+                appointment_facts,
+                ledger,
+                jobs,
+                settings,
+                setup=setup,
+                link=appointment_link,
+                clock=clock,
+            )
+        )
         self.kafka = kafka
         self.backoff_seconds = backoff_seconds
         self.start = NewGroupStart(time.time())
@@ -127,35 +158,25 @@ class Notifier(TicketNews):
         ensure_topics(self.kafka)
         options = consumer_options(self.kafka, self.settings.notifier_group, "smartqueue-notifier")
         consumer = KafkaConsumer(**options)
-        consumer.subscribe(topics() if self.webhooks is not None else [TOPIC, CUSTOMER_TOPIC])
+        wanted = [TOPIC, CUSTOMER_TOPIC]
+        if self.appointments is not None:
+            wanted.append(APPOINTMENT_TOPIC)
+        consumer.subscribe(topics() if self.webhooks is not None else wanted)
         return consumer
 
     def consume(self, consumer: Any) -> int:
-        """One poll: handle its events, then commit. The number of events handled."""
+        """One poll: handle its events, record and queue their messages, then commit. The
+        number of events handled."""
         batch = poll(consumer, self.start, max_records=200)
         if batch is None:
             return 0
         handled = 0
-        for partition, records in batch.items():
-            for record in self.start.recent(partition, records):
-                try:
-                    envelope = msgspec.json.decode(record.value, type=Envelope)
-                except (msgspec.DecodeError, TypeError) as error:
-                    where = f"{record.topic}[{record.partition}]@{record.offset}"
-                    log.error("notifier skipped a malformed record", record=where, error=str(error))
-                    continue
-                try:
-                    if self.webhooks is not None:
-                        self.webhooks.dispatch(msgspec.json.decode(record.value))
-                    if record.topic in (TOPIC, CUSTOMER_TOPIC):
-                        self.handle(envelope)
-                except TRANSIENT:
-                    raise  # the batch is handled again after a back-off
-                except Exception as error:  # one bad event must not stop every customer's news
-                    where = f"{record.topic}[{record.partition}]@{record.offset}"
-                    log.exception("notifier skipped an event it could not handle", record=where)
-                    self.skipped.append(f"{where}: {type(error).__name__}: {error}")
-                handled += 1
+        webhooks = self.webhooks.poll() if self.webhooks is not None else nullcontext()
+        # The poll's messages are recorded and queued when it ends.
+        with self.batch(), webhooks:
+            for partition, records in batch.items():
+                for record in self.start.recent(partition, records):
+                    handled += self._one(record)
         if batch:
             consumer.commit()
         self.handled += handled
@@ -163,6 +184,33 @@ class Notifier(TicketNews):
         if assigned != self.pinned:
             self._pin(consumer, assigned)
         return handled
+
+    def _one(self, record: Any) -> int:
+        """Handle one record; 0 when it is malformed and skipped."""
+        try:
+            envelope = msgspec.json.decode(record.value, type=Envelope)
+        except (msgspec.DecodeError, TypeError) as error:
+            where = f"{record.topic}[{record.partition}]@{record.offset}"
+            log.error("notifier skipped a malformed record", record=where, error=str(error))
+            return 0
+        try:
+            if self.webhooks is not None:
+                self.webhooks.dispatch(msgspec.json.decode(record.value))
+            if record.topic in (TOPIC, CUSTOMER_TOPIC):
+                self.handle(envelope)
+            elif record.topic == APPOINTMENT_TOPIC and self.appointments is not None:
+                self.appointments.handle(
+                    msgspec.json.decode(record.value, type=AppointmentEnvelope)
+                )
+            elif envelope.tenant_id is not None:  # a queue's or a site's news, for the cache
+                self.cache.observe(envelope.event_type, envelope.tenant_id, envelope.aggregate_id)
+        except TRANSIENT:
+            raise  # the batch is handled again after a back-off
+        except Exception as error:  # one bad event must not stop every customer's news
+            where = f"{record.topic}[{record.partition}]@{record.offset}"
+            log.exception("notifier skipped an event it could not handle", record=where)
+            self.skipped.append(f"{where}: {type(error).__name__}: {error}")
+        return 1
 
     def _pin(self, consumer: Any, assigned: set[Any]) -> None:
         """Commit a position for every newly assigned partition, so a partition that changes
@@ -183,6 +231,9 @@ def start_notifier(
     webhooks: WebhookDispatch | None = None,
     no_shows: AutoNoShowJobs | None = None,
     link: TicketLink | None = None,
+    with_etas: Callable[[UUID, list[TicketView]], list[TicketView]] | None = None,
+    appointment_facts: AppointmentFacts | None = None,
+    appointment_link: AppointmentLink | None = None,
 ) -> Notifier:
     """Run a notifier in a supervised thread until the supervisor's stop is set."""
     notifier = Notifier(
@@ -196,6 +247,9 @@ def start_notifier(
         webhooks=webhooks,
         no_shows=no_shows,
         link=link,
+        with_etas=with_etas,
+        appointment_facts=appointment_facts,
+        appointment_link=appointment_link,
     )
     supervisor.add("notifier", notifier.run)
     return notifier

@@ -26,8 +26,11 @@ def view_of(entry: LedgerEntry) -> NotificationView:
         status=delivery.status.value,
         attempts=delivery.attempts,
         ticket_id=delivery.ticket_id,
+        appointment_id=entry.appointment_id,
         created_at=delivery.created_at,
         sent_at=delivery.sent_at,
+        not_before=delivery.not_before,
+        reason=delivery.error if delivery.status is DeliveryStatus.SKIPPED else None,
     )
 
 
@@ -48,6 +51,8 @@ class LedgerOutbox:
             ticket_id=where.ticket_id,
             status=where.status,
             channel=where.channel,
+            appointment_id=where.appointment_id,
+            kind=where.kind,
         )
         return Page([view_of(entry) for entry in page.items], page.next_cursor)
 

@@ -24,6 +24,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from application.notification_templates import SmsCount, TemplatePreview
 from domain.messages import (
+    APPOINTMENT_KINDS,
     KIND_VARIABLES,
     Channel,
     MessageKind,
@@ -65,6 +66,10 @@ SAMPLE_VALUES: dict[str, dict[str, object]] = {
         "link": "https://smartqueue.example/t/exemple",
         "message": "Merci de vous munir d'une pièce d'identité.",
         "time": "14:30",
+        "date": "lundi 7 décembre",
+        "service": "Passeports",
+        "code": "042917",
+        "minutes": 10,
     },
     "en": {
         "number": "A-012",
@@ -76,9 +81,18 @@ SAMPLE_VALUES: dict[str, dict[str, object]] = {
         "link": "https://smartqueue.example/t/sample",
         "message": "Please bring an identity document.",
         "time": "2:30 pm",
+        "date": "Monday 7 December",
+        "service": "Passports",
+        "code": "042917",
+        "minutes": 10,
     },
 }
 """The values a preview renders with, per language."""
+APPOINTMENT_SAMPLES: dict[str, object] = {
+    "code": "PAS-K7QMX",
+    "link": "https://smartqueue.example/a/exemple",
+}
+"""An appointment's booking code and "my appointment" link, in place of a ticket's."""
 
 
 def _blank(value: object) -> object:
@@ -244,7 +258,10 @@ def preview(
 ) -> Preview:
     """Render ``parts`` (or the built-in template) with the language's sample values, overridden
     by ``values``, and count SMS segments when the channel is SMS."""
-    samples = {**SAMPLE_VALUES.get(language, SAMPLE_VALUES["en"]), **(values or {})}
+    samples = dict(SAMPLE_VALUES.get(language, SAMPLE_VALUES["en"]))
+    if kind in APPOINTMENT_KINDS:
+        samples.update(APPOINTMENT_SAMPLES)
+    samples.update(values or {})
     message = render_message(kind, channel, language, samples, parts)
     return Preview(message, sms_length(message.text) if channel is Channel.SMS else None)
 

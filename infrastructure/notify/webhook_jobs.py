@@ -12,7 +12,8 @@ answer, or the last attempt, makes the delivery ``dead``.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -89,6 +90,8 @@ class WebhookJobs:
         self.client = client or http_client(timeout)
         self.clock = clock
         self.user_agent = user_agent
+        self.polled: dict[tuple[UUID, str], list[Subscription]] | None = None
+        """Within :meth:`poll`, the subscriptions already asked for, by tenant and type."""
         self.actor = dramatiq.Actor(
             self.deliver,
             broker=broker,
@@ -108,10 +111,28 @@ class WebhookJobs:
         if not tenant or not isinstance(event_type, str):
             return 0
         added = 0
-        for subscription in self.store.wanting(UUID(str(tenant)), event_type):
+        for subscription in self._wanting(UUID(str(tenant)), event_type):
             if self._record_and_queue(subscription, envelope)[1]:
                 added += 1
         return added
+
+    @contextmanager
+    def poll(self) -> Iterator[None]:
+        """Dispatch a consumer's poll of events: a tenant's subscriptions to a type are read
+        once for the whole poll rather than for every event."""
+        self.polled = {}
+        try:
+            yield
+        finally:
+            self.polled = None
+
+    def _wanting(self, tenant_id: UUID, event_type: str) -> list[Subscription]:
+        if self.polled is None:
+            return self.store.wanting(tenant_id, event_type)
+        key = (tenant_id, event_type)
+        if key not in self.polled:
+            self.polled[key] = self.store.wanting(tenant_id, event_type)
+        return self.polled[key]
 
     def deliver_event(
         self, subscription: Subscription, envelope: dict[str, Any]

@@ -5,14 +5,22 @@ need them (``smartqueue jobs``, ``smartqueue notifier``), never at import."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
+import msgspec
 from psycopg_pool import ConnectionPool
 
 from application.delivery import Channel
 from infrastructure.jobs.auto_no_show import AutoNoShowJobs, ExpiresCalls
 from infrastructure.notify.email import SmtpChannel
-from infrastructure.notify.jobs import DeliveryJobs, delivery_broker
+from infrastructure.notify.fcm import FcmChannel, ServiceAccount
+from infrastructure.notify.jobs import (
+    AppointmentReader,
+    DeliveryJobs,
+    TicketReader,
+    delivery_broker,
+)
 from infrastructure.notify.ledger import PostgresLedger
 from infrastructure.notify.twilio import TwilioChannel
 from infrastructure.notify.webhook_jobs import WebhookJobs
@@ -42,7 +50,24 @@ def configured_channels(settings: NotifySettings) -> dict[str, Channel]:
             status_callback=settings.twilio_status_callback_url or None,
         )
         channels["sms"] = channels["whatsapp"] = twilio
+    if settings.fcm_credentials_file:
+        channels["push"] = FcmChannel(fcm_account(settings), base_url=settings.fcm_base_url)
     return channels
+
+
+def fcm_account(settings: NotifySettings) -> ServiceAccount:
+    """The service account of ``SMARTQUEUE_FCM_CREDENTIALS_FILE`` (checked when the settings
+    were loaded), with the project and token endpoint the settings override."""
+    account = ServiceAccount.from_json(Path(settings.fcm_credentials_file))
+    overrides = {
+        "project_id": settings.fcm_project_id.strip(),
+        "token_uri": settings.fcm_token_url.strip(),
+    }
+    return msgspec.structs.replace(account, **{k: v for k, v in overrides.items() if v})
+
+
+class TicketJobs(ExpiresCalls, TicketReader, Protocol):
+    """What the jobs read and change of tickets (``application.tickets.Tickets``)."""
 
 
 @dataclass
@@ -69,13 +94,22 @@ def build_notifications(
     pool: ConnectionPool,
     redis_url: str,
     settings: NotifySettings,
-    tickets: ExpiresCalls | None = None,
+    tickets: TicketJobs | None = None,
+    appointments: AppointmentReader | None = None,
 ) -> Notifications:
     """The ledger on ``pool``, the delivery, webhook and auto no-show jobs on the Redis of
-    ``redis_url`` (``tickets`` runs the no-shows; a process without it only schedules them)."""
+    ``redis_url`` (``tickets`` runs the no-shows and checks held messages are still news,
+    ``appointments`` checks held appointment messages; a process without them only schedules
+    and queues)."""
     ledger = PostgresLedger(pool)
     broker = delivery_broker(redis_url, settings)
-    jobs = DeliveryJobs(broker, ledger, configured_channels(settings))
+    jobs = DeliveryJobs(
+        broker,
+        ledger,
+        configured_channels(settings),
+        tickets=tickets,
+        appointments=appointments,
+    )
     return Notifications(
         ledger, jobs, webhook_jobs(broker, pool, settings), AutoNoShowJobs(broker, tickets)
     )

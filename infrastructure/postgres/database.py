@@ -51,6 +51,9 @@ def event_store_env(
         "CREATE_TABLE": "y" if create_tables else "n",
         # Writes customers' personal data in the same transaction as their events.
         "APPLICATION_RECORDER_TOPIC": POSTGRES_RECORDER_TOPIC,
+        # Recently used aggregates stay in memory and are fast-forwarded from the store before
+        # each use (application/base.py, FastForwardingRepository); "0" turns that off.
+        "AGGREGATE_CACHE_MAXSIZE": str(settings.database.aggregate_cache_size),
     }
 
 

@@ -52,6 +52,8 @@ WRITE_SIDE_TABLES = frozenset(
         "notification_settings",
         "webhook_subscriptions",
         "webhook_deliveries",
+        "public_join_settings",
+        "feedback_comments",
     }
 )
 # Only the projector touches the folds' working state (it mixes tenants); nobody but the owner

@@ -22,6 +22,9 @@ TENANT_TABLES = (
     "ticket_queues",
     "directory_queues",
     "directory_agents",
+    "availability",
+    "feedback",
+    "appointments",
 )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -151,6 +152,8 @@ tickets = Table(
         )
         for column in ("status", "queue_id", "service_id", "agent_id", "customer_id")
     ),
+    # The called tickets by call time, across tenants: the auto no-show sweep (migration 0013).
+    Index("tickets_called_at_idx", "called_at", postgresql_where=text("status = 'called'")),
 )
 
 # Each queue's waiting line, entry for entry as the Queue aggregate holds it (TicketJoined,
@@ -273,6 +276,59 @@ directory_agents = Table(
     Index("directory_agents_tenant_id_listed_at_idx", "tenant_id", "listed_at"),
 )
 
+# Availability (projections/availability.py): one row per Schedule (site, service, local day),
+# the taken count of each slot (by its UTC start, ISO) and which slot each appointment holds.
+availability = Table(
+    "availability",
+    metadata,
+    Column("schedule_id", Uuid, primary_key=True),
+    Column("tenant_id", Uuid, nullable=False),
+    Column("site_id", Uuid, nullable=False),
+    Column("service_id", Uuid, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("taken", JSONB, nullable=False),
+    Column("places", JSONB, nullable=False),
+    Index(
+        "availability_tenant_id_site_id_service_id_day_idx",
+        "tenant_id",
+        "site_id",
+        "service_id",
+        "day",
+    ),
+)
+
+# Appointments (projections/appointments.py): one row per appointment, for the staff's day list
+# (by site, local day, start) and the worker's no-show sweep (live ones by start, across tenants).
+appointments = Table(
+    "appointments",
+    metadata,
+    Column("appointment_id", Uuid, primary_key=True),
+    Column("tenant_id", Uuid, nullable=False),
+    Column("site_id", Uuid, nullable=False),
+    Column("service_id", Uuid, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("start", DateTime(timezone=True), nullable=False),
+    Column("end", DateTime(timezone=True), nullable=False),
+    Column("code", Text, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("customer_id", Uuid),
+    Column("ticket_id", Uuid),
+    Column("placement", String(20)),
+    Column("cancelled_at", DateTime(timezone=True)),
+    Index(
+        "appointments_tenant_id_site_id_day_start_idx",
+        "tenant_id",
+        "site_id",
+        "day",
+        "start",
+    ),
+    Index(
+        "appointments_start_idx",  # live ones only (the sweep)
+        "start",
+        postgresql_where=text("status IN ('booked', 'rescheduled')"),
+    ),
+)
+
 # Poison events set aside by the followers (infrastructure/following/dead_letters.py): operator
 # data across tenants, no tenant_id, no reader grant.
 projection_dead_letters = Table(
@@ -287,3 +343,29 @@ projection_dead_letters = Table(
     Column("last_failed_at", DateTime(timezone=True), nullable=False),
     Column("attempts", Integer, nullable=False),
 )
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("feedback_id", Uuid, primary_key=True),
+    Column("tenant_id", Uuid, nullable=False),
+    Column("ticket_id", Uuid, nullable=False),
+    Column("site_id", Uuid, nullable=False),
+    Column("service_id", Uuid, nullable=False),
+    Column("queue_id", Uuid, nullable=False),
+    Column("agent_id", Uuid),
+    Column("csat", Integer),
+    Column("nps", Integer),
+    Column("tags", ARRAY(Text), nullable=False),
+    Column("has_comment", Boolean, nullable=False),
+    Column("submitted_at", DateTime(timezone=True), nullable=False),
+    Column("appointment_id", Uuid),  # migration 0019
+    # Lists are newest first with (submitted_at, feedback_id) as the keyset.
+    Index(
+        "feedback_tenant_id_submitted_at_feedback_id_idx",
+        "tenant_id",
+        "submitted_at",
+        "feedback_id",
+    ),
+)
+"""One row per feedback (the scores, never the comment), for the staff's list and figures."""

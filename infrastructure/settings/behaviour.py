@@ -128,6 +128,19 @@ class PublicSettings:
     )
     """SMARTQUEUE_PUBLIC_JOIN_LIMIT_PHONE: tickets taken remotely with one phone number
     (default ``3/hour``); remote joins also count against the queue's kiosk limit."""
+    codes_per_address: str = env(
+        "SMARTQUEUE_PUBLIC_CODE_LIMIT_ADDRESS", "10/hour", parse=rate, form=RATE
+    )
+    """SMARTQUEUE_PUBLIC_CODE_LIMIT_ADDRESS: one-time join codes one client address may ask
+    for (default ``10/hour``), where the tenant requires them."""
+    codes_per_phone: str = env(
+        "SMARTQUEUE_PUBLIC_CODE_LIMIT_PHONE", "3/hour", parse=rate, form=RATE
+    )
+    """SMARTQUEUE_PUBLIC_CODE_LIMIT_PHONE: one-time join codes sent to one phone number
+    (default ``3/hour``; Redis keeps only a digest of the number)."""
+    join_code_ttl_seconds: Positive = env("SMARTQUEUE_PUBLIC_JOIN_CODE_TTL_SECONDS", 600)
+    """SMARTQUEUE_PUBLIC_JOIN_CODE_TTL_SECONDS: how long a one-time join code is good for
+    (default 600: ten minutes)."""
     base_url: str = env("SMARTQUEUE_PUBLIC_BASE_URL", "")
     """SMARTQUEUE_PUBLIC_BASE_URL: the address customers reach the pages at
     (``https://queue.example.com``), printed in join-page QR codes; empty (the default) uses

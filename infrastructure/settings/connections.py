@@ -12,6 +12,7 @@ from infrastructure.settings.variables import (
     LOG_LEVEL,
     RATE,
     SIGNING_KEY,
+    Count,
     Interval,
     Port,
     Positive,
@@ -30,6 +31,10 @@ class DatabaseSettings:
     """DATABASE_URL; unset means: start the embedded PostgreSQL under SMARTQUEUE_HOME."""
     pool_size: Positive = env("SMARTQUEUE_DB_POOL_SIZE", 10)
     """SMARTQUEUE_DB_POOL_SIZE: connections per process for the event store (default 10)."""
+    aggregate_cache_size: Count = env("SMARTQUEUE_AGGREGATE_CACHE_SIZE", 1000)
+    """SMARTQUEUE_AGGREGATE_CACHE_SIZE: aggregates each process keeps in memory and brings up to
+    date from the store before a command uses them, instead of replaying them (default 1000;
+    0 turns the cache off)."""
     migration_url: str | None = env("MIGRATION_DATABASE_URL", None)
     """MIGRATION_DATABASE_URL: the login that owns the schema, used by ``smartqueue migrate``
     and ``smartqueue projections rebuild``; unset means DATABASE_URL (one login for both), or on

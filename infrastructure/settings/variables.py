@@ -39,6 +39,11 @@ class SettingsError(ValueError):
         self.problems = problems
 
 
+class Unusable(ValueError):
+    """Raised by a parser that can say what is wrong with a value (an unreadable file, a missing
+    key); the error then adds the reason to the expected form."""
+
+
 @dataclass(frozen=True)
 class Variable:
     """The environment variable a settings field is read from."""
@@ -59,17 +64,20 @@ class Variable:
         if raw is None or not raw.strip():
             return default
         text = raw if _is_text(hint) else raw.strip()
+        reason = ""
         try:
             if self.parse is not None:
                 return self.parse(text)
             value = msgspec.convert(text, hint, strict=False)
+        except Unusable as error:
+            value, reason = None, f" ({error})"
         except (ValueError, msgspec.ValidationError):
             value = None
         else:
             if not isinstance(value, float) or math.isfinite(value):
                 return value
         got = f"got {len(raw.encode())} bytes" if self.secret else f"got {raw!r}"
-        raise ValueError(f"{self.name} must be {self.form or form_of(hint)}; {got}")
+        raise ValueError(f"{self.name} must be {self.form or form_of(hint)}; {got}{reason}")
 
 
 def env(name: str, default: Any, **options: Any) -> Any:

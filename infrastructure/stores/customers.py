@@ -2,7 +2,8 @@
 
 Writes are not executed here: they are returned as :class:`SqlWrite` side writes, which the
 side-writing recorder executes on its own cursor, inside the transaction that records the
-customer's events. Reads use the process's pool. The table is defined by Alembic revision 0007.
+customer's events. Reads use the process's pool. The table is defined by Alembic revision 0007
+(its ``push_token`` by 0014).
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ from infrastructure.postgres.side_writes import SqlWrite
 from infrastructure.postgres.tenancy import set_tenant
 
 SELECT = sql.SQL(
-    "SELECT tenant_id, customer_id, name, phone_e164, email, metadata, created_at"
+    "SELECT tenant_id, customer_id, name, phone_e164, email, metadata, created_at, push_token"
     " FROM customer_profiles WHERE "
 )
 INSERT = (
     "INSERT INTO customer_profiles"
-    " (tenant_id, customer_id, name, phone_e164, email, metadata, created_at)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s)"
+    " (tenant_id, customer_id, name, phone_e164, email, metadata, created_at, push_token)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
 )
 
 
@@ -47,19 +48,21 @@ class PostgresCustomerProfiles:
                 profile.email,
                 Jsonb(profile.metadata),
                 profile.created_at,
+                profile.push_token,
             ),
             profile.tenant_id,
         )
 
     def update(self, profile: CustomerProfile) -> SqlWrite:
         return SqlWrite(
-            "UPDATE customer_profiles SET name = %s, phone_e164 = %s, email = %s, metadata = %s"
-            " WHERE tenant_id = %s AND customer_id = %s",
+            "UPDATE customer_profiles SET name = %s, phone_e164 = %s, email = %s, metadata = %s,"
+            " push_token = %s WHERE tenant_id = %s AND customer_id = %s",
             (
                 profile.name,
                 profile.phone_e164,
                 profile.email,
                 Jsonb(profile.metadata),
+                profile.push_token,
                 profile.tenant_id,
                 profile.customer_id,
             ),

@@ -11,7 +11,11 @@ from uuid import UUID
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
-from application.notification_templates import TenantNotificationSettings, TenantTemplate
+from application.notification_templates import (
+    DEFAULT_REMINDER_MINUTES,
+    TenantNotificationSettings,
+    TenantTemplate,
+)
 from infrastructure.postgres.tenancy import set_tenant
 
 SELECT_TEMPLATES = (
@@ -112,17 +116,21 @@ class PostgresNotificationSetup:
         with self.pool.connection() as connection:
             set_tenant(connection, tenant_id)
             row = connection.execute(
-                "SELECT kinds, turn_near_position, turn_near_eta_minutes, updated_at"
-                " FROM notification_settings WHERE tenant_id = %s",
+                "SELECT kinds, turn_near_position, turn_near_eta_minutes, updated_at,"
+                " appointment_reminder_minutes FROM notification_settings WHERE tenant_id = %s",
                 (tenant_id,),
             ).fetchone()
         if row is None:
             return None
-        kinds, position, eta_minutes, updated_at = row
+        kinds, position, eta_minutes, updated_at, reminders = row
         return TenantNotificationSettings(
             kinds={str(name): bool(on) for name, on in kinds.items()},
             turn_near_position=position,
             turn_near_eta_minutes=eta_minutes,
+            # Saved before reminders could be chosen: the default.
+            appointment_reminder_minutes=list(
+                DEFAULT_REMINDER_MINUTES if reminders is None else reminders
+            ),
             updated_at=updated_at,
         )
 
@@ -131,16 +139,19 @@ class PostgresNotificationSetup:
             set_tenant(connection, tenant_id)
             connection.execute(
                 "INSERT INTO notification_settings (tenant_id, kinds, turn_near_position,"
-                " turn_near_eta_minutes, updated_at) VALUES (%s, %s, %s, %s, %s)"
+                " turn_near_eta_minutes, updated_at, appointment_reminder_minutes)"
+                " VALUES (%s, %s, %s, %s, %s, %s)"
                 " ON CONFLICT (tenant_id) DO UPDATE SET kinds = excluded.kinds,"
                 " turn_near_position = excluded.turn_near_position,"
                 " turn_near_eta_minutes = excluded.turn_near_eta_minutes,"
-                " updated_at = excluded.updated_at",
+                " updated_at = excluded.updated_at,"
+                " appointment_reminder_minutes = excluded.appointment_reminder_minutes",
                 (
                     tenant_id,
                     Jsonb(settings.kinds),
                     settings.turn_near_position,
                     settings.turn_near_eta_minutes,
                     settings.updated_at,
+                    list(settings.appointment_reminder_minutes),
                 ),
             )

@@ -22,11 +22,14 @@ from infrastructure.settings import Settings, current_settings
 from interfaces.asyncapi import asyncapi_document
 from interfaces.http.consistency import add_position_headers
 from interfaces.http.controllers.agents import AgentController
+from interfaces.http.controllers.appointments import AppointmentController
 from interfaces.http.controllers.audit import AuditController
 from interfaces.http.controllers.auth import AuthController
+from interfaces.http.controllers.availability import AvailabilityController
 from interfaces.http.controllers.customers import CustomerController
 from interfaces.http.controllers.devices import DeviceAuthController, DeviceController
 from interfaces.http.controllers.events import asyncapi
+from interfaces.http.controllers.feedback import FeedbackController, PublicFeedbackController
 from interfaces.http.controllers.health import HealthController
 from interfaces.http.controllers.live import (
     LiveSockets,
@@ -43,8 +46,14 @@ from interfaces.http.controllers.notifications import NotificationController
 from interfaces.http.controllers.platform import TenantController
 from interfaces.http.controllers.public import (
     JoinQrController,
+    PublicJoinSettingsController,
     PublicSiteController,
     PublicTicketController,
+)
+from interfaces.http.controllers.public_booking import (
+    PublicAppointmentController,
+    PublicBookingController,
+    PublicHoldController,
 )
 from interfaces.http.controllers.public_live import public_ticket_socket
 from interfaces.http.controllers.queues import QueueController
@@ -120,6 +129,9 @@ def live_sockets(container: Container) -> LiveSockets:
 USE_CASES: dict[str, Callable[[Container], Any]] = {
     "tenancy": attrgetter("tenancy"),
     "catalogue": attrgetter("catalogue"),
+    "appointments": attrgetter("appointments"),
+    "availability": attrgetter("availability"),
+    "check_ins": attrgetter("check_ins"),
     "queues": attrgetter("queues"),
     "tickets": attrgetter("tickets"),
     "staffing": attrgetter("staffing"),
@@ -138,6 +150,10 @@ USE_CASES: dict[str, Callable[[Container], Any]] = {
     "probe": attrgetter("readiness"),
     "max_waiting": lambda container: container.settings.limits.queue_max_waiting or None,
     "public": attrgetter("public"),
+    "public_booking": attrgetter("public_booking"),
+    "join_codes": attrgetter("join_codes"),
+    "feedback": attrgetter("feedback"),
+    "feedback_reports": attrgetter("feedback_reports"),
     "public_base_url": lambda container: container.settings.public.base_url,
     "sockets": live_sockets,
     "event_contract": lambda container: asyncapi_document(),
@@ -185,6 +201,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             QueueController,
             UserController,
             TicketController,
+            AppointmentController,
+            AvailabilityController,
             AgentController,
             CustomerController,
             WebhookController,
@@ -200,8 +218,14 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             SocketTicketController,
             PublicSiteController,
             PublicTicketController,
+            PublicBookingController,
+            PublicHoldController,
+            PublicAppointmentController,
             public_ticket_socket,
             JoinQrController,
+            PublicJoinSettingsController,
+            PublicFeedbackController,
+            FeedbackController,
             queue_socket,
             agent_socket,
             pages_router(),

@@ -1,7 +1,8 @@
 """How the server closes a live WebSocket, and what each code tells the client.
 
 4000-4999 are the application's: the HTTP status they stand for, plus 4000. The AsyncAPI
-document (:mod:`interfaces.asyncapi`) publishes :data:`CLOSE_CODES`.
+document (:mod:`interfaces.asyncapi`) publishes :data:`CLOSE_CODES` (the staff sockets) and
+:data:`PUBLIC_CLOSE_CODES` (a customer's ticket socket).
 """
 
 from __future__ import annotations
@@ -27,3 +28,13 @@ CLOSE_CODES = {
     UNAVAILABLE: "Redis or the database unreachable: reconnect with back-off",
     TOO_MANY_SOCKETS: TOO_MANY_SOCKETS_MEANING,
 }
+PUBLIC_CLOSE_CODES = {
+    NOT_FOUND: "no such ticket: the link is malformed, forged or expired (it expires with the "
+    "ticket's day); do not reconnect",
+    RESUBSCRIBE: "the ticket moved to another queue: reconnect",
+    LAGGING: "the client did not take its changes fast enough: reconnect",
+    UNAVAILABLE: "Redis or the database unreachable: reconnect with back-off",
+    TOO_MANY_SOCKETS: "this ticket already has as many open sockets as allowed "
+    "(SMARTQUEUE_WS_MAX_PER_TOKEN): close one",
+}
+"""How the server closes a customer's ticket socket (``/ws/public/tickets/{token}/``)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 import eventsourcing.persistence
@@ -39,6 +40,8 @@ class Problem(msgspec.Struct, omit_defaults=True):
     instance: str | None = None
     code: str | None = None
     errors: list[dict[str, Any]] | None = None
+    opens_at: datetime | None = None
+    """``site_closed`` only: when the site opens next, if it does within a year."""
 
 
 class TenantMismatch(HTTPException):
@@ -54,6 +57,7 @@ def problem(
     detail: str | None = None,
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
+    opens_at: datetime | None = None,
 ) -> Response[Problem]:
     """A problem+json response with a translated title."""
     language = preferred_language(request.headers.get("accept-language"))
@@ -64,6 +68,7 @@ def problem(
         instance=request.url.path,
         code=code,
         errors=errors,
+        opens_at=opens_at,
     )
     return Response(
         body,
@@ -102,7 +107,8 @@ def handle_domain_error(request: Request, exc: DomainError) -> Response[Problem]
         headers = {"Retry-After": str(exc.retry_after_seconds)}
     elif isinstance(exc, AuthenticationFailed):
         headers = {"WWW-Authenticate": "Bearer"}
-    return problem(request, status, code, str(exc), headers=headers)
+    opens_at = getattr(exc, "opens_at", None)
+    return problem(request, status, code, str(exc), headers=headers, opens_at=opens_at)
 
 
 _HTTP_CODES = {

@@ -1,5 +1,7 @@
-"""The QR code of a site's join page, drawn as SVG by the ``qrcode`` package (pure Python: no
-imaging library). Error correction M, so a printed code survives a crease or a smudge."""
+"""QR codes drawn as SVG by the ``qrcode`` package (pure Python: no imaging library): a site's
+join page, and an appointment's check-in code for the kiosk's scanner. Error correction M, so a
+printed code survives a crease or a smudge; a white ground, so a code shown on a dark page still
+has the light quiet zone a scanner needs."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import io
 
 import qrcode
 from qrcode.constants import ERROR_CORRECT_M
-from qrcode.image.svg import SvgPathImage
+from qrcode.image.svg import SvgPathFillImage
 
 
 def qr_matrix(text: str) -> list[list[bool]]:
@@ -19,8 +21,9 @@ def qr_matrix(text: str) -> list[list[bool]]:
 
 
 def qr_svg(text: str) -> bytes:
-    """An SVG document of ``text``'s QR code, one path, scalable to any print size."""
-    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=4, image_factory=SvgPathImage)
+    """An SVG document of ``text``'s QR code, one path on a white ground, scalable to any
+    print size."""
+    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=4, image_factory=SvgPathFillImage)
     code.add_data(text)
     code.make(fit=True)
     buffer = io.BytesIO()

@@ -1,5 +1,5 @@
-"""The hall display, kiosk and public (join, "my ticket") pages: plain HTML, CSS and ES
-modules served by the API.
+"""The hall display, kiosk and public (join, "my ticket", booking, "my appointment", feedback)
+pages: plain HTML, CSS and ES modules served by the API.
 
 The pages are not API operations, so they stay out of the OpenAPI document. Their assets are
 served under ``/static/<content hash>/``: a new release gets new URLs, so the assets can be cached
@@ -71,8 +71,9 @@ def _add_security_headers(response: Response) -> Response:
 
 
 def pages_router() -> Router:
-    """``GET /display/{slug}/``, ``/kiosk/{slug}/``, the public ``/join/{slug}/{site_id}`` and
-    ``/t/{token}``, and their assets under ``/static``."""
+    """``GET /display/{slug}/``, ``/kiosk/{slug}/``, the public ``/join/{slug}/{site_id}``,
+    ``/book/{slug}/{site_id}``, ``/t/{token}``, ``/a/{token}`` and ``/feedback/{token}``, and
+    their assets under ``/static``."""
     static_prefix = f"/static/{asset_version()}"
 
     def page(name: str):
@@ -107,6 +108,23 @@ def pages_router() -> Router:
             raise NotFoundException()
         return Response(_page("join", static_prefix), media_type="text/html", headers=PAGE_HEADERS)
 
+    @get("/book/{slug:str}/{site_id:uuid}", name="booking-page", include_in_schema=False)
+    async def booking_page(slug: FromPath[str], site_id: FromPath[UUID]) -> Response[bytes]:
+        """A site's public booking page: service, day, slot, hold, confirm (no sign-in)."""
+        if not SLUG.match(slug):
+            raise NotFoundException()
+        return Response(_page("book", static_prefix), media_type="text/html", headers=PAGE_HEADERS)
+
+    @get("/a/{token:str}", name="appointment-page", include_in_schema=False)
+    async def appointment_page(token: FromPath[str]) -> Response[bytes]:
+        """A customer's "my appointment" page; the token in its path is the appointment's
+        capability."""
+        if not TOKEN.match(token):
+            raise NotFoundException()
+        return Response(
+            _page("appointment", static_prefix), media_type="text/html", headers=PAGE_HEADERS
+        )
+
     @get("/t/{token:str}", name="ticket-page", include_in_schema=False)
     async def ticket_page(token: FromPath[str]) -> Response[bytes]:
         """A customer's "my ticket" page; the token in its path is the ticket's capability."""
@@ -116,5 +134,23 @@ def pages_router() -> Router:
             _page("ticket", static_prefix), media_type="text/html", headers=PAGE_HEADERS
         )
 
-    pages = [page("display"), page("kiosk"), join_page, ticket_page, assets]
+    @get("/feedback/{token:str}", name="feedback-page", include_in_schema=False)
+    async def feedback_page(token: FromPath[str]) -> Response[bytes]:
+        """A customer's feedback page for one completed visit; the token is its capability."""
+        if not TOKEN.match(token):
+            raise NotFoundException()
+        return Response(
+            _page("feedback", static_prefix), media_type="text/html", headers=PAGE_HEADERS
+        )
+
+    pages = [
+        page("display"),
+        page("kiosk"),
+        join_page,
+        booking_page,
+        ticket_page,
+        appointment_page,
+        feedback_page,
+        assets,
+    ]
     return Router(path="/", route_handlers=pages)

@@ -32,6 +32,7 @@ PUBLIC_POLICY, JOIN_ADDRESS_POLICY, JOIN_PHONE_POLICY = (
     "public_join_address",
     "public_join_phone",
 )
+CODE_ADDRESS_POLICY, CODE_PHONE_POLICY = "public_code_address", "public_code_phone"
 
 
 class RateVerdict(Protocol):
@@ -123,6 +124,40 @@ def limit_public_join(request: Request, phone: str | None, queue_id: UUID) -> No
     address = client_address(request)
     enforce(limiter.hit(JOIN_ADDRESS_POLICY, address), "to join from this address")
     if phone is not None:
-        digest = hashlib.sha256(phone.encode()).hexdigest()[:32]
-        enforce(limiter.hit(JOIN_PHONE_POLICY, digest), "to join with this phone number")
+        enforce(limiter.hit(JOIN_PHONE_POLICY, _phone_digest(phone)), "to join with this phone")
     enforce(limiter.hit(QUEUE_POLICY, str(queue_id)), "into this queue")
+
+
+def limit_public_code(request: Request, phone: str) -> None:
+    """Count a one-time join code asked for against the client's address and the phone it
+    goes to (a digest of its E.164 form): every code is an SMS someone pays for."""
+    limiter = _limiter(request)
+    if limiter is None:
+        return
+    address = client_address(request)
+    enforce(limiter.hit(CODE_ADDRESS_POLICY, address), "for codes from this address")
+    enforce(limiter.hit(CODE_PHONE_POLICY, _phone_digest(phone)), "for codes to this phone")
+
+
+def limit_public_booking(request: Request, phone: str | None) -> None:
+    """Count a hold, a booking or a move from the booking pages against the join budgets: the
+    client's address and, for a booking, the phone given (a digest of its E.164 form)."""
+    limiter = _limiter(request)
+    if limiter is None:
+        return
+    enforce(limiter.hit(JOIN_ADDRESS_POLICY, client_address(request)), "to book from this address")
+    if phone is not None:
+        enforce(limiter.hit(JOIN_PHONE_POLICY, _phone_digest(phone)), "to book with this phone")
+
+
+def _phone_digest(phone: str) -> str:
+    return hashlib.sha256(phone.encode()).hexdigest()[:32]
+
+
+def limit_kiosk_check_in(request: Request, who: str) -> None:
+    """Count an appointment check-in by booking code from a kiosk (``who`` = ``device:<id>``),
+    against the same per-kiosk budget as its tickets, so codes cannot be guessed at speed."""
+    limiter = _limiter(request)
+    if limiter is None:
+        return
+    enforce(limiter.hit(DEVICE_POLICY, who), "from this kiosk")

@@ -14,7 +14,7 @@ from application.tickets import CHANNELS
 from application.views import UserView
 from domain.agents import AgentStatus
 from domain.policies import Placement, Policy
-from domain.queues import MAX_AUTO_NO_SHOW_MINUTES
+from domain.queues import MAX_AUTO_NO_SHOW_MINUTES, MAX_PRIORITY, AppointmentPlacement
 from domain.tenancy import Role
 
 T = TypeVar("T")
@@ -60,6 +60,7 @@ Algorithm = one_of(Policy)
 RoleName = one_of(Role)
 Channel = one_of(sorted(CHANNELS))
 PlacementName = one_of(Placement)
+AppointmentPlacementName = one_of(AppointmentPlacement)
 AgentStatusName = one_of(AgentStatus)
 Scopes = Annotated[list[str], msgspec.Meta(max_length=32)]
 MAX_AGENT_QUEUES = 50  # the queues an agent serves, as assign-queues also bounds them
@@ -169,11 +170,12 @@ def plain_hours(hours: OpeningHours | UnsetType | None) -> dict[str, list[dict[s
 
 
 class SiteCreate(Body):
-    """A new site; weekdays left out of ``opening_hours`` are closed."""
+    """A new site. Without ``opening_hours`` (or with ``null``) it is open at all times until
+    they are set; once given, weekdays left out are closed and tickets are refused then."""
 
     name: Name
     timezone: TimeZone = "UTC"
-    opening_hours: OpeningHours = msgspec.field(default_factory=OpeningHours)
+    opening_hours: OpeningHours | None = None
     closed_dates: ClosedDates = []
 
 
@@ -203,6 +205,30 @@ class ServicePatch(Body):
     code: ServiceCode | UnsetType = UNSET
     target_wait_minutes: Minutes | UnsetType = UNSET
     expected_service_minutes: Minutes | UnsetType = UNSET
+    booking: BookingRulesPatch | UnsetType = UNSET
+
+
+class BookingRulesPatch(Body):
+    """Booking rules to change (only those sent); out-of-range values are refused with 422
+    naming the rule."""
+
+    slot_minutes: int | UnsetType = UNSET
+    capacity: int | UnsetType = UNSET
+    lead_minutes: int | UnsetType = UNSET
+    horizon_days: int | UnsetType = UNSET
+    early_minutes: int | UnsetType = UNSET
+    late_minutes: int | UnsetType = UNSET
+    cancel_cutoff_minutes: int | UnsetType = UNSET
+    per_customer_per_day: int | UnsetType = UNSET
+    hold_minutes: int | UnsetType = UNSET
+
+    def sent(self) -> dict[str, int]:
+        """The rules the client named."""
+        return {
+            name: getattr(self, name)
+            for name in self.__struct_fields__
+            if getattr(self, name) is not UNSET
+        }
 
 
 class QueueCreate(Body):
@@ -215,6 +241,7 @@ class QueueCreate(Body):
 
 
 AutoNoShowMinutes = Annotated[int, msgspec.Meta(ge=1, le=MAX_AUTO_NO_SHOW_MINUTES)]
+AppointmentPriority = Annotated[int, msgspec.Meta(ge=1, le=MAX_PRIORITY)]
 
 
 class QueuePatch(Body):
@@ -225,6 +252,11 @@ class QueuePatch(Body):
     algorithm: Algorithm | UnsetType = UNSET
     auto_no_show_minutes: AutoNoShowMinutes | UnsetType | None = UNSET
     """Minutes after a call before an unstarted ticket is marked no-show; null turns it off."""
+    appointment_placement: AppointmentPlacementName | UnsetType = UNSET
+    """How an on-time checked-in appointment joins: ``booked_time`` (placed by its booked time)
+    or ``priority`` (its ticket gets ``appointment_priority``; a ``priority`` queue only)."""
+    appointment_priority: AppointmentPriority | UnsetType = UNSET
+    """The priority of those tickets under ``priority`` placement (needed with it)."""
 
 
 class UserCreate(Body):
@@ -253,6 +285,8 @@ class TicketIssue(Body):
     customer_id: UUID | None = None
     priority: Annotated[int, msgspec.Meta(ge=0, le=10)] = 0
     channel: Channel = "api"
+    override_hours: bool = False
+    """Issue even while the site is closed (``queues:manage``; recorded on the ticket)."""
 
 
 class TicketTransfer(Body):
@@ -320,6 +354,14 @@ PhoneRegion = Annotated[str, msgspec.Meta(min_length=2, max_length=2, examples=[
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
 Metadata = dict[str, str | int | float | bool | None]
 Channels = Annotated[list[str], msgspec.Meta(max_length=3, examples=[["sms", "email"]])]
+PushToken = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=4096,
+        description="The device registration token the customer's app got from FCM",
+    ),
+]
 
 
 class QuietHours(Body):
@@ -346,6 +388,7 @@ class CustomerCreate(Body):
     email: Email | None = None
     metadata: Metadata = {}
     preferences: CustomerPreferences | None = None
+    push_token: PushToken | None = None
 
 
 class CustomerPreferencesPatch(Body):
@@ -357,7 +400,8 @@ class CustomerPreferencesPatch(Body):
 
 
 class CustomerPatch(Body):
-    """Only the fields named are changed; ``null`` clears the phone, email or quiet hours."""
+    """Only the fields named are changed; ``null`` clears the phone, email, quiet hours or push
+    token."""
 
     name: Name | msgspec.UnsetType = msgspec.UNSET
     phone: Phone | msgspec.UnsetType | None = msgspec.UNSET
@@ -365,6 +409,7 @@ class CustomerPatch(Body):
     email: Email | msgspec.UnsetType | None = msgspec.UNSET
     metadata: Metadata | msgspec.UnsetType = msgspec.UNSET
     preferences: CustomerPreferencesPatch | msgspec.UnsetType = msgspec.UNSET
+    push_token: PushToken | msgspec.UnsetType | None = msgspec.UNSET
 
 
 WebhookUrl = Annotated[str, msgspec.Meta(min_length=8, max_length=2000)]

@@ -1,5 +1,6 @@
 """End-to-end fixtures: one real ``smartqueue api`` process for the session, and per test a fresh
-tenant made with ``smartqueue create-tenant`` and an httpx client talking to the process."""
+tenant (made by ``smartqueue create-tenant``'s own call, see support.py) and an httpx client
+talking to the process."""
 
 from __future__ import annotations
 
@@ -29,7 +30,9 @@ from tests.e2e.support import (
     smartqueue_executable,
 )
 
-STARTUP_SECONDS = 30.0
+# An idle machine starts an API in 2-3 s; one shared by several test runs (load 15-20 on two
+# cores) took over 30 s just importing it. A deadline, not a wait: a healthy process ends it early.
+STARTUP_SECONDS = 90.0
 SHUTDOWN_SECONDS = 10.0
 
 
@@ -122,7 +125,7 @@ def http(api_url: str) -> Iterator[httpx.Client]:
 
 @pytest.fixture
 def new_tenant(database_url: str, redis_url: str, e2e_home: Path) -> Callable[[], Tenant]:
-    """Make a fresh tenant (unique slug) with ``smartqueue create-tenant``."""
+    """Make a fresh tenant (unique slug) as ``smartqueue create-tenant`` does."""
     return lambda: create_tenant(database_url, e2e_home, redis_url)
 
 

@@ -104,6 +104,21 @@ def test_patch_changes_only_the_fields_sent(admin: Session) -> None:
     assert admin.ok("GET", path) == cleared
 
 
+def test_staff_set_and_clear_a_customers_push_token(admin: Session) -> None:
+    created = _create(
+        admin, name="Ada", preferences={"channels": ["push"]}, push_token="fcm:device_1"
+    )
+    path = f"customers/{created['id']}/"
+    assert created["push_token"] == "fcm:device_1"
+
+    moved = admin.ok("PATCH", path, {"push_token": "fcm:device_2"})
+    assert moved == {**created, "push_token": "fcm:device_2"}
+    assert_problem(admin.request("PATCH", path, json={"push_token": "two words"}), 422)
+    cleared = admin.ok("PATCH", path, {"push_token": None})
+    assert cleared == {**created, "push_token": None}
+    assert admin.ok("GET", path) == cleared
+
+
 def test_patch_refusals_are_problems_and_change_nothing(admin: Session) -> None:
     created = _create(admin, name="Jeanne Dupont", phone="+33612345678")
     path = f"customers/{created['id']}/"

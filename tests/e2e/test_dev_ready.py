@@ -22,6 +22,7 @@ from tests.e2e.support import (
     login,
     open_floor,
     process_env,
+    relay_published_so_far,
     smartqueue_executable,
 )
 
@@ -56,6 +57,7 @@ def test_a_call_made_the_moment_dev_announces_itself_reaches_an_open_queue_socke
     agent.set_status("available", counter="1")
     waiting = admin.issue(floor.queue["id"])
 
+    relay_published_so_far(database_url)  # dev relays what happens from here on
     port = _free_port()
     stdout, stderr = e2e_home / f"dev-ready-{port}.out", e2e_home / f"dev-ready-{port}.err"
     env = {

@@ -197,3 +197,58 @@ def test_only_holders_of_notifications_manage_reach_templates_and_settings(
     body = assert_problem(manager.get(TEMPLATES), 403, "forbidden")
     assert "notifications:manage" in body["detail"]
     assert_problem(manager.request("PUT", SETTINGS, json={}), 403)
+
+
+def test_appointment_reminders_default_to_a_day_and_an_hour_and_are_replaced_by_put(
+    admin: Session,
+) -> None:
+    defaults = admin.ok("GET", SETTINGS)
+    assert defaults["appointment_reminder_minutes"] == [1440, 60]
+    assert defaults["kinds"]["appointment_reminder"] is True
+    assert defaults["kinds"]["appointment_check_in_open"] is True
+
+    saved = admin.ok(
+        "PUT",
+        SETTINGS,
+        {
+            "kinds": {"appointment_check_in_open": False},
+            "turn_near_position": 3,
+            "turn_near_eta_minutes": None,
+            "appointment_reminder_minutes": [30, 2880],
+        },
+    )
+
+    assert saved["appointment_reminder_minutes"] == [2880, 30]
+    assert saved["kinds"]["appointment_check_in_open"] is False
+    assert admin.ok("GET", SETTINGS) == saved
+    none = {"turn_near_position": 3, "turn_near_eta_minutes": None}
+    assert (
+        admin.ok("PUT", SETTINGS, {**none, "appointment_reminder_minutes": []})[
+            "appointment_reminder_minutes"
+        ]
+        == []
+    )
+    bad = admin.request("PUT", SETTINGS, json={**none, "appointment_reminder_minutes": [0]})
+    assert "appointment_reminder_minutes" in assert_problem(bad, 422)["detail"]
+
+
+def test_an_appointment_template_previews_with_the_service_date_time_code_and_link(
+    admin: Session,
+) -> None:
+    created = _create(
+        admin,
+        kind="appointment_reminder",
+        language="fr",
+        text="{service} le {date} à {time}, code {code} : {link}",
+    )
+
+    shown = admin.ok("POST", f"{TEMPLATES}{created['id']}/preview/")
+
+    assert shown["text"] == (
+        "Passeports le lundi 7 décembre à 14:30, code PAS-K7QMX : https://smartqueue.example/a/exemple"
+    )
+    refused = admin.post(
+        TEMPLATES,
+        {"kind": "appointment_confirmed", "channel": "sms", "language": "en", "text": "{number}"},
+    )
+    assert "{number}" in assert_problem(refused, 422, "unknown_template_variable")["detail"]

@@ -61,6 +61,9 @@ EXPECTED_ROUTES = {
     ("post", f"{T}/users/{{user_id}}/reactivate"),
     ("get", f"{T}/agents"),
     ("put", f"{T}/agents/{{agent_id}}/counter"),
+    ("get", f"{T}/public-join-settings"),
+    ("put", f"{T}/public-join-settings"),
+    ("post", f"{PUBLIC}{{slug}}/sites/{{site_id}}/join/code"),
 }
 COMMAND_METHODS = ("post", "put", "patch", "delete")
 
@@ -172,3 +175,24 @@ def test_the_interactive_docs_page_is_served_as_html(api_url: str) -> None:
     assert response.headers["content-type"].startswith("text/html")
     assert "<html" in response.text.lower()
     assert "openapi.json" in response.text
+
+
+def test_the_join_code_endpoint_documents_its_body_and_202_answer(document: dict) -> None:
+    path = f"{PUBLIC}{{slug}}/sites/{{site_id}}/join/code"
+    operation = document["paths"][path]["post"]
+    assert operation["operationId"] == "sendPublicJoinCode"
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert body["$ref"].endswith("/PublicJoinCodeRequest")
+    answer = operation["responses"]["202"]["content"]["application/json"]["schema"]
+    assert answer["$ref"].endswith("/PublicJoinCodeSent")
+    schemas = document["components"]["schemas"]
+    assert schemas["PublicJoinCodeRequest"]["required"] == ["phone"]
+    assert set(schemas["PublicJoinCodeSent"]["required"]) == {"expires_in_seconds", "attempts"}
+    join = document["paths"][f"{PUBLIC}{{slug}}/sites/{{site_id}}/join"]["post"]
+    assert (
+        "code"
+        in schemas[
+            join["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+        ]["properties"]
+    )
+    assert {"403", "422", "429"} <= set(join["responses"])

@@ -1,6 +1,8 @@
 """``WS /ws/public/tickets/{token}/`` with the whole live fan-out running (projections, relay,
 broker, display gateway): a customer's socket gets its ticket, then its position as others are
-called, then the counter when it is called; it never carries another ticket."""
+called, then the counter when it is called; it never carries another ticket. Every message it
+sends, and every way it closes, is checked against the published AsyncAPI document
+(``publicTicketSocket``)."""
 
 from __future__ import annotations
 
@@ -15,9 +17,25 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from tests.e2e.conftest import Live
-from tests.e2e.support import API, create_tenant, login, open_floor
+from tests.e2e.support import (
+    API,
+    CONTRACT,
+    check_live_message,
+    create_tenant,
+    login,
+    open_floor,
+)
 
 pytestmark = pytest.mark.e2e
+
+CHANNEL = "publicTicketSocket"
+
+
+def documented() -> tuple[set[str], str]:
+    """The public ticket's fields and the socket's description, from the published document."""
+    document = json.loads(CONTRACT.read_text())
+    ticket = document["components"]["schemas"]["PublicTicket"]["properties"]
+    return set(ticket), document["channels"][CHANNEL]["description"]
 
 
 @contextmanager
@@ -27,8 +45,16 @@ def ticket_socket(base_url: str, token: str) -> Iterator[ClientConnection]:
         yield connection
 
 
-def next_ticket(connection: ClientConnection, seen: list[str], timeout: float = 15.0) -> dict:
-    """The next message about the ticket (heartbeats skipped); every raw text kept in ``seen``."""
+def next_ticket(
+    connection: ClientConnection,
+    seen: list[str],
+    timeout: float = 15.0,
+    types: tuple[str, ...] = ("snapshot", "change"),
+) -> dict:
+    """The next message of ``types`` (others skipped); every raw text kept in ``seen``, and
+    every message checked against the published document first: a type the channel names, valid
+    by its schema, and a ticket with exactly the documented fields."""
+    fields, _ = documented()
     deadline = time.monotonic() + timeout
     while (left := deadline - time.monotonic()) > 0:
         try:
@@ -36,10 +62,12 @@ def next_ticket(connection: ClientConnection, seen: list[str], timeout: float = 
         except TimeoutError:
             break
         seen.append(str(raw))
-        message = json.loads(raw)
-        if message["type"] in ("snapshot", "change"):
+        message = check_live_message(CHANNEL, raw)
+        if "ticket" in message:
+            assert set(message["ticket"]) == fields, message
+        if message["type"] in types:
             return message
-    raise AssertionError(f"no ticket message within {timeout} s; saw {seen}")
+    raise AssertionError(f"no {types} message within {timeout} s; saw {seen}")
 
 
 def test_a_customers_socket_follows_only_its_own_ticket_until_called(live: Live):
@@ -72,6 +100,8 @@ def test_a_customers_socket_follows_only_its_own_ticket_until_called(live: Live)
             while (message := next_ticket(connection, seen))["ticket"]["status"] != "called":
                 assert message["ticket"]["number"] == "A-002"
             assert message["ticket"]["counter"] == "9"
+            beat = next_ticket(connection, seen, types=("heartbeat",))
+            assert beat["position"] > 0
 
         assert all("A-001" not in text for text in seen), seen
         assert all(called["id"] not in text for text in seen)
@@ -84,3 +114,5 @@ def test_a_bad_token_closes_the_socket_with_4404(live: Live):
     ):
         connection.recv(timeout=10)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4404
+    _, description = documented()
+    assert "4404: no such ticket" in description

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -158,6 +158,40 @@ def test_an_anonymous_join_makes_no_customer_profile(admin):
     assert admin.ticket(_ticket_id(admin, queue_id, "A-001"))["customer_id"] is None
 
 
+def test_the_customers_app_registers_its_push_token_through_the_ticket_link(admin):
+    slug, site_id, service_id, queue_id = floor_of(admin)
+    customer = Customer(admin.client)
+    mine = customer.joined(slug, site_id, service_id, name="Ada", phone="+33 6 12 34 56 78")
+    anonymous = customer.joined(slug, site_id, service_id)["token"]
+    device = "fcm-registration:APA91b_device-1"
+
+    registered = customer.request("PUT", f"tickets/{mine['token']}/push/", {"device_token": device})
+    assert (registered.status_code, registered.content) == (204, b"")
+    record = admin.ok(
+        "GET", f"customers/{admin.ticket(_ticket_id(admin, queue_id, 'A-001'))['customer_id']}/"
+    )
+    assert (record["push_token"], record["preferences"]["channels"]) == (device, ["sms", "push"])
+    assert device not in customer.ticket(mine["token"]).text
+
+    assert_problem(
+        customer.request("PUT", f"tickets/{anonymous}/push/", {"device_token": device}),
+        409,
+        "no_customer",
+    )
+    assert_problem(
+        customer.request("PUT", f"tickets/{mine['token']}/push/", {"device_token": "a b"}), 422
+    )
+    assert_problem(customer.request("PUT", f"tickets/{mine['token']}/push/", {}), 400)
+    assert_problem(
+        customer.request("PUT", "tickets/not-a-link/push/", {"device_token": device}), 404
+    )
+
+    withdrawn = customer.request("DELETE", f"tickets/{mine['token']}/push/")
+    assert withdrawn.status_code == 204, withdrawn.text
+    record = admin.ok("GET", f"customers/{record['id']}/")
+    assert (record["push_token"], record["preferences"]["channels"]) == (None, ["sms"])
+
+
 def test_a_called_ticket_shows_its_counter_and_can_no_longer_be_cancelled(admin):
     slug, site_id, service_id, queue_id = floor_of(admin)
     customer = Customer(admin.client)
@@ -247,13 +281,19 @@ def test_the_queues_cap_applies_to_remote_joins(admin):
 
 
 def test_a_closed_site_shows_closed_and_takes_no_remote_tickets(admin):
-    slug, site_id, service_id, _ = floor_of(admin)
-    today = datetime.now(ZoneInfo("Europe/Paris")).date().isoformat()
-    admin.ok("PATCH", f"sites/{site_id}/", {"closed_dates": [today]})
+    slug, site_id, service_id, queue_id = floor_of(admin)
+    today = datetime.now(ZoneInfo("Europe/Paris")).date()
+    admin.ok("PATCH", f"sites/{site_id}/", {"closed_dates": [today.isoformat()]})
     customer = Customer(admin.client)
+    # Hours never set: it opens again at the next local midnight.
+    tomorrow = datetime.combine(today + timedelta(days=1), time(0), ZoneInfo("Europe/Paris"))
 
-    assert customer.site(slug, site_id).json()["open"] is False
-    assert_problem(customer.join(slug, site_id, service_id), 409, "site_closed")
+    site = customer.site(slug, site_id).json()
+    assert site["open"] is False
+    assert datetime.fromisoformat(site["opens_at"]) == tomorrow
+    refused = assert_problem(customer.join(slug, site_id, service_id), 409, "site_closed")
+    assert datetime.fromisoformat(refused["opens_at"]) == tomorrow
+    assert admin.ok("GET", f"queues/{queue_id}/")["waiting"] == 0
 
 
 def test_another_tenants_site_or_a_paused_queue_is_not_offered(admin, new_tenant):

@@ -151,12 +151,15 @@ def relay_in_thread_until(container: Container, bootstrap: str, position: int) -
     """Run the relay in a thread of this process until it has published up to ``position``."""
     settings = dataclasses.replace(container.settings.kafka, bootstrap_servers=bootstrap)
     engine = sqlalchemy_engine(container.database_url, pool_size=1)
-    _, role = relay_role(engine, container.app.recorder, container.app.mapper, settings)
+    relay, role = relay_role(engine, container.app.recorder, container.app.mapper, settings)
     stop = threading.Event()
     thread = threading.Thread(target=role.run, args=(stop,), daemon=True)
     thread.start()
     try:
         assert wait_relayed(container.read_engine, container, position, timeout=60)
+        # Another relay on this database (the e2e suites' session-wide one) would hold the lock:
+        # this one only stood by, and the events went to another broker.
+        assert relay.position >= position, "another relay published these: use on_own_database()"
     finally:
         stop.set()
         thread.join(30)

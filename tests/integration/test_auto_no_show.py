@@ -1,7 +1,8 @@
 """Auto no-show on real dramatiq workers, Redis and PostgreSQL: the delayed job marks an
 unanswered call no-show once, with two jobs workers, across a restart of the workers in the
-middle of the delay; a ticket that moved on is left alone; and the notifier schedules the job
-from the ``Ticket.Called`` it reads on Kafka when the queue has a delay."""
+middle of the delay; a ticket that moved on is left alone; the notifier schedules the job
+from the ``Ticket.Called`` it reads on Kafka when the queue has a delay; and a call no notifier
+read is marked by the worker's sweep, once."""
 
 from __future__ import annotations
 
@@ -15,18 +16,31 @@ from datetime import UTC, datetime, timedelta
 import dramatiq
 import pytest
 
+from application.call_expiry import CallExpiry
 from application.notifications import NotificationFacts
 from application.views import TicketView
 from infrastructure.container import Container
-from infrastructure.jobs.auto_no_show import QUEUE, AutoNoShowJobs
+from infrastructure.following.runner import ProjectionRunner, read_models
+from infrastructure.jobs.auto_no_show import AutoNoShowJobs
+from infrastructure.jobs.timed import QUEUE
 from infrastructure.notify.jobs import DeliveryJobs, delivery_broker
 from infrastructure.notify.ledger import PostgresLedger
 from infrastructure.notify.notifier import Notifier
+from infrastructure.read_models.overdue_calls import PostgresOverdueCalls
+from infrastructure.roles.worker import PeriodicJob, Worker
 from infrastructure.settings import load_settings
-from tests.integration.conftest import TenantWorld
+from interfaces.worker_cli import worker_jobs
+from tests.integration.conftest import TenantWorld, on_own_broker, on_own_database
 from tests.integration.kafka_support import relay_in_thread_until
+from tests.integration.ticket_history import tickets_runner
 
 pytestmark = pytest.mark.integration
+
+# A database and a broker of their own: the e2e suites' session-wide ``smartqueue relay`` follows
+# the session database and holds the relay's lock there, so a relay started here would only stand
+# by, and the events would go to the session broker instead of this module's.
+container, world = on_own_database()
+kafka_bootstrap = on_own_broker()
 
 NOTIFY = load_settings({}).notify
 
@@ -195,3 +209,63 @@ def test_the_notifier_schedules_the_no_show_of_a_call_in_a_queue_with_a_delay(
         halt.set()
         thread.join(30)
         broker.close()
+
+
+def project(container: Container) -> None:
+    """The projections role's work: the tickets and directory read models catch up."""
+    tickets_runner(container).catch_up(container.read_engine)
+    directory = read_models()["directory"]
+    runner = ProjectionRunner(directory, container.app.recorder, container.app.mapper)
+    runner.catch_up(container.read_engine)
+
+
+SKEW = timedelta(seconds=57)
+"""The sweep's clock runs this far ahead: a one-minute delay ends 3 s after the call."""
+
+
+def test_a_call_no_notifier_read_is_marked_no_show_by_the_worker_sweep_once(
+    world: TenantWorld,
+    container: Container,
+    scheduler: AutoNoShowJobs,
+    start_jobs: Callable[[], JobsProcess],
+) -> None:
+    app = world.container
+    jobs = [start_jobs(), start_jobs()]  # two jobs workers, and no notifier
+    assert "auto-no-show" in [job.name for job in worker_jobs(container)]
+    app.queues.reconfigure_queue(world.context, world.queue_id, auto_no_show_minutes=1)
+    kept_queue = world.open_queue()  # no delay: its calls are never expired
+    _, ticket = call_one(world)
+    agent_id = world.add_available_agent()
+    app.tickets.issue_ticket(world.context, kept_queue)
+    kept = app.staffing.call_next(world.context, agent_id, kept_queue)
+    assert ticket.called_at is not None
+    project(container)
+
+    ahead = CallExpiry(
+        PostgresOverdueCalls(container.read_engine),
+        container.tickets,
+        clock=lambda: datetime.now(UTC) + SKEW,
+    )
+    worker = Worker(container.database_url, [PeriodicJob("auto-no-show", 0.2, ahead.sweep)])
+    halt = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(halt,), daemon=True)
+    thread.start()
+    try:
+        eventually(lambda: app.tickets.get_ticket(world.tenant_id, ticket.id).status == "no_show")
+        # A notifier that reads the call late schedules its job too: it finds nothing to do.
+        scheduler.schedule(world.tenant_id, ticket.id, ticket.called_at, timedelta(0))
+        eventually(lambda: sum(len(j.jobs.outcomes) for j in jobs) == 1)
+        time.sleep(1.0)  # more sweep rounds
+    finally:
+        halt.set()
+        thread.join(10)
+
+    assert event_types(world, ticket.id).count("Ticket.MarkedNoShow") == 1
+    [marked] = [
+        e for e in app.app.events.get(ticket.id) if type(e).__qualname__ == "Ticket.MarkedNoShow"
+    ]
+    assert marked.at >= ticket.called_at + timedelta(minutes=1) - SKEW
+    assert marked.metadata["actor_role"] == "system"
+    [outcome] = [outcome for j in jobs for outcome in j.jobs.outcomes]
+    assert outcome.startswith("skipped: cannot mark no show a ticket that is no_show")
+    assert app.tickets.get_ticket(world.tenant_id, kept.id).status == "called"

@@ -1,106 +1,32 @@
-"""Push through a local server that speaks FCM HTTP v1 and Google's OAuth2 token endpoint.
-
-The token endpoint verifies the JWT assertion's RS256 signature with the service account's public
-key, as Google does; the send endpoint takes only the bearer tokens it issued.
-"""
+"""Push through a local server that speaks FCM HTTP v1 and Google's OAuth2 token endpoint
+(:class:`tests.provider_servers.Google`)."""
 
 from __future__ import annotations
 
-import itertools
 import json
 import time
 from collections.abc import Iterator
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from application.delivery import OutboundMessage, PermanentFailure, TransientFailure
 from infrastructure.notify.fcm import FcmChannel, ServiceAccount
 from tests.integration.channel_contract import HttpChannelContract
-from tests.provider_servers import ProviderServer, Reply, Seen
-
-PROJECT = "smartqueue-test"
-SEND = f"/v1/projects/{PROJECT}/messages:send"
-TOKEN = "/token"
-CLIENT_EMAIL = f"notifier@{PROJECT}.iam.gserviceaccount.com"
-KEY_ID = "0123456789abcdef0123456789abcdef01234567"
-SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
-
-
-def google_error(code: int, status: str, message: str, fcm_code: str | None = None) -> dict:
-    details = [
-        {"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": fcm_code}
-    ]
-    error = {"code": code, "message": message, "status": status}
-    return {"error": {**error, "details": details if fcm_code else []}}
-
-
-class Google:
-    """The OAuth2 token endpoint and FCM's send endpoint, answering as Google does."""
-
-    def __init__(self, public_key: rsa.RSAPublicKey) -> None:
-        self.public_key = public_key
-        self.issued: set[str] = set()
-        self.token_uri = ""
-        self.token_lifetime = 3599
-        self._tokens = itertools.count(1)
-        self._names = itertools.count(1)
-
-    def __call__(self, seen: Seen) -> Reply:
-        if seen.method == "POST" and seen.path == TOKEN:
-            return self.token(seen)
-        if seen.method == "POST" and seen.path == SEND:
-            return self.send(seen)
-        return Reply(404, google_error(404, "NOT_FOUND", "not found"))
-
-    def token(self, seen: Seen) -> Reply:
-        form = seen.form()
-        if form.get("grant_type") != ["urn:ietf:params:oauth:grant-type:jwt-bearer"]:
-            return Reply(400, {"error": "unsupported_grant_type"})
-        try:
-            claims = jwt.decode(
-                form["assertion"][0],
-                self.public_key,
-                algorithms=["RS256"],
-                audience=self.token_uri,
-                issuer=CLIENT_EMAIL,
-                options={"require": ["iat", "exp", "iss", "aud"]},
-            )
-        except jwt.PyJWTError:
-            return Reply(
-                400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."}
-            )
-        if claims.get("scope") != SCOPE or claims["exp"] - claims["iat"] > 3600:
-            return Reply(400, {"error": "invalid_scope"})
-        token = f"ya29.test-{next(self._tokens)}"
-        self.issued.add(token)
-        return Reply(
-            200, {"access_token": token, "expires_in": self.token_lifetime, "token_type": "Bearer"}
-        )
-
-    def send(self, seen: Seen) -> Reply:
-        bearer = seen.headers.get("authorization", "").removeprefix("Bearer ")
-        if bearer not in self.issued:
-            return Reply(
-                401, google_error(401, "UNAUTHENTICATED", "invalid authentication credentials")
-            )
-        if seen.headers.get("content-type") != "application/json":
-            return Reply(400, google_error(400, "INVALID_ARGUMENT", "expected JSON"))
-        message = seen.json()["message"]
-        if message["token"] == "unregistered-device":
-            return Reply(
-                404,
-                google_error(404, "NOT_FOUND", "Requested entity was not found.", "UNREGISTERED"),
-            )
-        return Reply(200, {"name": f"projects/{PROJECT}/messages/0:{next(self._names)}"})
-
-
-def key_pem(key: rsa.RSAPrivateKey) -> str:
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
+from tests.provider_servers import (
+    CLIENT_EMAIL,
+    KEY_ID,
+    PROJECT,
+    SCOPE,
+    SEND,
+    TOKEN,
+    Google,
+    ProviderServer,
+    Reply,
+    google_error,
+    service_account_key,
+)
 
 
 @pytest.fixture(scope="module")
@@ -122,16 +48,7 @@ def provider(google: Google) -> Iterator[ProviderServer]:
 
 def account(provider: ProviderServer, key: rsa.RSAPrivateKey) -> ServiceAccount:
     """A service account as its downloaded key file has it, pointing at the local token endpoint."""
-    key_file = {
-        "type": "service_account",
-        "project_id": PROJECT,
-        "private_key_id": KEY_ID,
-        "private_key": key_pem(key),
-        "client_email": CLIENT_EMAIL,
-        "client_id": "123456789",
-        "token_uri": provider.url + TOKEN,
-    }
-    return ServiceAccount.from_json(json.dumps(key_file))
+    return ServiceAccount.from_json(json.dumps(service_account_key(key, provider.url + TOKEN)))
 
 
 def push(device: str = "device-registration-token-1") -> OutboundMessage:

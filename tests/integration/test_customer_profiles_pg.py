@@ -10,6 +10,7 @@ import psycopg
 import pytest
 from eventsourcing.persistence import IntegrityError
 
+from application.paging import PageRequest
 from domain.customers import Customer
 from infrastructure.postgres.tenancy import set_tenant
 
@@ -136,3 +137,27 @@ def test_concurrent_updates_each_commit_once_with_their_own_event(world):
     final = _profile_row(world, customer.id)[3]
     assert final["writer"] in range(writers)
     assert world.container.customers.get_customer(world.tenant_id, customer.id).metadata == final
+
+
+def test_a_push_token_is_stored_with_the_profile_changed_with_it_and_erased_with_it(world):
+    customers = world.container.customers
+    customer = customers.register_customer(world.context, "Ada", push_token="device-token-1")
+
+    def stored_token():
+        with psycopg.connect(world.container.database_url) as connection:
+            set_tenant(connection, world.tenant_id)
+            row = connection.execute(
+                "SELECT push_token FROM customer_profiles WHERE customer_id = %s",
+                (customer.id,),
+            ).fetchone()
+        return row[0] if row else "no row"
+
+    assert stored_token() == "device-token-1"
+    customers.set_push_token(world.context, customer.id, "device-token-2")
+    assert stored_token() == "device-token-2"
+    assert customers.get_customer(world.tenant_id, customer.id).push_token == "device-token-2"
+    listed = customers.list_customers(world.tenant_id, PageRequest(limit=200), name="Ada").items
+    assert [c.push_token for c in listed if c.id == customer.id] == ["device-token-2"]
+
+    customers.erase_customer(world.context, customer.id)
+    assert stored_token() == "no row"

@@ -5,7 +5,7 @@ catalogue, so a table added later is covered without touching this file."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from uuid import UUID, uuid4
 
 import psycopg
@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from psycopg import sql
 
 from application.context import CommandContext
+from domain.agents import Agent
 from domain.delivery import Delivery
 from domain.messages import Channel, MessageKind, TemplateParts
 from domain.webhooks import Subscription, WebhookDelivery
@@ -37,8 +38,9 @@ WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') ORDER BY 1
 
 def _populate(container, world) -> UUID:
     """Rows of two tenants in every table: credentials, a customer, a device, an idempotency
-    key, tickets, a notification, notification settings and a template, and every read model
-    caught up. Returns the second tenant."""
+    key, tickets, feedback with a comment, a notification, notification settings and a
+    template, remote-join settings, an appointment, and every read model caught up. Returns the
+    second tenant."""
     other = container.tenancy.create_tenant(
         CommandContext.system(None), f"roles-{uuid4().hex[:12]}", "B"
     )
@@ -46,14 +48,19 @@ def _populate(container, world) -> UUID:
     site = container.catalogue.add_site(other_context, "Other", "Europe/Paris")
     service = container.catalogue.add_service(other_context, "Loans", "L", target_wait_minutes=5)
     queue = container.queues.open_queue(other_context, "Other", site.id, [service.id], "fifo")
-    for context, site_id, queue_id, slug in (
-        (world.context, world.site_id, world.queue_id, world.slug),
-        (other_context, site.id, queue.id, f"b{uuid4().hex[:8]}"),
+    tomorrow = date.today() + timedelta(days=1)
+    start = datetime(tomorrow.year, tomorrow.month, tomorrow.day, 10, tzinfo=UTC)
+    for context, site_id, service_id, queue_id, slug in (
+        (world.context, world.site_id, world.service_id, world.queue_id, world.slug),
+        (other_context, site.id, service.id, queue.id, f"b{uuid4().hex[:8]}"),
     ):
-        container.identity.create_user(
+        user = container.identity.create_user(
             context, f"{uuid4().hex[:10]}@{slug}.example", "password1", "Agent", "agent"
         )
-        container.customers.register_customer(context, "Jeanne Martin", email="jeanne@example.com")
+        customer = container.customers.register_customer(
+            context, "Jeanne Martin", email="jeanne@example.com"
+        )
+        _give_feedback(container, context, queue_id, Agent.create_id(user.id), customer.id)
         container.devices.register_device(context, site_id, "kiosk", "Entrance")
         container.idempotency.claim(context.tenant_id, f"key-{uuid4().hex}", "fingerprint")
         ticket = container.tickets.issue_ticket(context, queue_id)
@@ -63,11 +70,24 @@ def _populate(container, world) -> UUID:
             context, "called", "sms", "en", TemplateParts(text="{number}: counter {counter}")
         )
         _record_webhook_delivery(container, context.tenant_id)
+        container.join_codes.put_settings(context, "sms")
+        container.appointments.book_appointment(context, site_id, service_id, start)
     for model in read_models().values():
         ProjectionRunner(model, container.app.recorder, container.app.mapper).catch_up(
             container.read_engine
         )
     return other
+
+
+def _give_feedback(container, context, queue_id, agent_id, customer_id) -> None:
+    """A visit served and completed, and its customer's feedback with a comment."""
+    container.staffing.set_agent_status(context, agent_id, "available")
+    served = container.tickets.issue_ticket(context, queue_id, customer_id=customer_id)
+    assert container.staffing.call_next(context, agent_id, queue_id).id == served.id
+    container.tickets.start_ticket(context, served.id)
+    closed = container.tickets.close_ticket(context, served.id)
+    link = container.feedback.feedback_link(context.tenant_id, served.id, closed.finished_at)
+    container.feedback.submit_feedback(link.rsplit("/", 1)[1], csat=5, comment="Merci")
 
 
 def _record_notification(container, tenant_id: UUID, ticket_id: UUID) -> None:

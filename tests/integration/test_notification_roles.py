@@ -16,11 +16,17 @@ import pytest
 from infrastructure.container import Container
 from tests.conftest import owner_url
 from tests.e2e.support import smartqueue_executable
-from tests.integration.conftest import TenantWorld
+from tests.integration.conftest import TenantWorld, on_own_broker, on_own_database
 from tests.integration.kafka_support import relay_in_thread_until
 from tests.provider_servers import SmtpServer
 
 pytestmark = pytest.mark.integration
+
+# A database and a broker of their own: the e2e suites' session-wide ``smartqueue relay`` follows
+# the session database and holds the relay's lock there, so a relay started here would only stand
+# by, and the events would go to the session broker instead of this module's.
+container, world = on_own_database()
+kafka_bootstrap = on_own_broker()
 
 
 def eventually(check: Callable[[], bool], timeout: float = 60.0) -> None:
@@ -55,6 +61,26 @@ class Role:
                 self.process.wait(20)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+def _print_state(container: Container, redis_url: str, world: TenantWorld) -> None:
+    """The tenant's ledger and the job queues, for a failure's report."""
+    import psycopg
+
+    from infrastructure.redis.server import connect_redis
+
+    with psycopg.connect(owner_url(container.database_url)) as connection:
+        rows = connection.execute(
+            "SELECT kind, channel, recipient, status, attempts, error, created_at"
+            " FROM notification_ledger WHERE tenant_id = %s",
+            (world.context.tenant_id,),
+        ).fetchall()
+    print("--- ledger", *rows, sep="\n")
+    client = connect_redis(redis_url)
+    for key in sorted(client.keys("smartqueue-jobs*")):
+        kind = client.type(key).decode()
+        size = {"list": client.llen, "zset": client.zcard, "hash": client.hlen}.get(kind)
+        print("---", key.decode(), kind, size(key) if size else "")
 
 
 @pytest.fixture
@@ -112,21 +138,28 @@ def test_the_roles_deliver_one_email_per_message_across_a_killed_notifier(
         app.tickets.issue_ticket(world.context, world.queue_id, customer_id=customer.id)
         app.tickets.issue_ticket(world.context, world.queue_id)  # no customer: no message
         relay()
-        eventually(lambda: len(smtp.delivered) == 2)  # the number, and "your turn is near"
+        eventually(
+            lambda: len(smtp.to("ana@example.org")) == 2
+        )  # the number, and "your turn is near"
 
         notifier.kill()
         called = app.staffing.call_next(world.context, agent_id, world.queue_id)
         relay()
         notifier = Role("notifier", role_env, tmp_path)
 
-        eventually(lambda: len(smtp.delivered) == 3)
+        eventually(lambda: len(smtp.to("ana@example.org")) == 3)
         time.sleep(2.0)  # any second copy would arrive by now
+    except AssertionError:
+        for role in (notifier, jobs):  # what the roles said, for the report
+            print(f"--- {role.log.name}\n{role.text()[-6000:]}")
+        _print_state(container, role_env["REDIS_URL"], world)
+        raise
     finally:
         notifier.stop()
         jobs.stop()
 
     assert called is not None
-    subjects = sorted(d.message["Subject"] for d in smtp.delivered)
+    subjects = sorted(d.message["Subject"] for d in smtp.to("ana@example.org"))
     assert subjects == sorted(
         [
             f"Your ticket {called.number}",
@@ -134,4 +167,4 @@ def test_the_roles_deliver_one_email_per_message_across_a_killed_notifier(
             f"{called.number}: it's your turn, counter 7",
         ]
     )
-    assert {tuple(d.rcpt_tos) for d in smtp.delivered} == {("ana@example.org",)}
+    assert {tuple(d.rcpt_tos) for d in smtp.to("ana@example.org")} == {("ana@example.org",)}

@@ -16,6 +16,7 @@ from application.context import CommandContext
 from application.paging import PageRequest
 from infrastructure.following.process import Follower, lag
 from infrastructure.following.runner import ProjectionRunner, read_models
+from infrastructure.following.shared_log import SharedLog
 from infrastructure.postgres.sql import sqlalchemy_engine
 from tests.integration.conftest import on_own_database
 from tests.integration.projection_support import (
@@ -120,12 +121,27 @@ def test_events_delivered_twice_have_one_effect(container, world):
     assert audit_positions(engine) == log_positions(container)
 
 
-def test_a_follower_never_skips_an_event_of_concurrent_writers(container, world, settings):
-    engine = sqlalchemy_engine(container.database_url, pool_size=2)
+@pytest.mark.parametrize("shared", [False, True], ids=["own-reads", "shared-log"])
+def test_a_follower_never_skips_an_event_of_concurrent_writers(container, world, shared):
+    """Also when followers share one read of the log (as ``smartqueue projections`` runs
+    them): a second follower at another batch size moves the shared stretch under the first."""
+    engine = sqlalchemy_engine(container.database_url, pool_size=3)
     stop = threading.Event()
-    follower = Follower(audit_runner(container, batch_size=7), engine, poll_interval=0.005)
-    thread = threading.Thread(target=follower.run, args=(stop,), daemon=True)
-    thread.start()
+    log = SharedLog(container.app.recorder, container.app.mapper, keep=50) if shared else None
+    follower = Follower(
+        audit_runner(container, batch_size=7, shared=log), engine, poll_interval=0.005
+    )
+    other = ProjectionRunner(
+        read_models()["tickets"],
+        container.app.recorder,
+        container.app.mapper,
+        batch_size=11,
+        shared=log,
+    )
+    followers = [follower, Follower(other, engine, poll_interval=0.003)]
+    threads = [threading.Thread(target=f.run, args=(stop,), daemon=True) for f in followers]
+    for thread in threads:
+        thread.start()
     queues = [world.queue_id, world.open_queue(), world.open_queue()]
     errors: list[BaseException] = []
 
@@ -149,10 +165,61 @@ def test_a_follower_never_skips_an_event_of_concurrent_writers(container, world,
             time.sleep(0.05)
     finally:
         stop.set()
-        thread.join(10)
+        for thread in threads:
+            thread.join(10)
         engine.dispose()
     # Had the follower passed an id that committed later, it would be missing for good.
     assert audit_positions(container.read_engine) == log_positions(container)
+
+
+class GatedStore:
+    """The recorder, whose reads of the log wait for ``gate``: a read still going on."""
+
+    def __init__(self, recorder: Any) -> None:
+        self.recorder = recorder
+        self.gate = threading.Event()
+        self.gate.set()
+        self.reads = 0
+
+    def select_notifications(self, **options: Any) -> Any:
+        self.reads += 1
+        self.gate.wait(30)
+        return self.recorder.select_notifications(**options)
+
+
+def test_followers_woken_together_read_the_log_once_and_get_what_the_store_holds(container, world):
+    for _ in range(6):
+        container.tickets.issue_ticket(world.context, world.queue_id)
+    store = GatedStore(container.app.recorder)
+    head = log_positions(container)[-1]
+    start = log_positions(container)[-7]
+    log = SharedLog(store, container.app.mapper, keep=100)  # type: ignore[arg-type]
+
+    def ids(position: int, limit: int) -> list[int]:
+        return [item.notification.id for item in log.after(position, limit)]
+
+    direct = log_positions(container)[-6:]
+    # Eight followers woken together: the first one's read is slow, the others queue behind it.
+    store.gate.clear()
+    answers: list[list[int]] = []
+    woken = [threading.Thread(target=lambda: answers.append(ids(start, 10))) for _ in range(8)]
+    for thread in woken:
+        thread.start()
+    time.sleep(0.3)
+    store.gate.set()
+    for thread in woken:
+        thread.join(30)
+    assert answers == [direct] * 8
+    assert store.reads == 1  # seven followers read nothing themselves
+    assert ids(direct[2], 2) == direct[3:5]  # inside the stretch: still no read
+    assert store.reads == 1
+    assert ids(head, 10) == []  # at the end: the store is asked what is new
+    assert store.reads == 2
+    container.tickets.issue_ticket(world.context, world.queue_id)
+    newer = [position for position in log_positions(container) if position > head]
+    assert ids(head, 10) == newer  # appended after the stretch's end
+    assert ids(0, 3) == log_positions(container)[:3]  # far behind: read from the store
+    assert all(item.event is not None for item in log.after(head, 10))
 
 
 def test_only_one_follower_is_active_and_a_standby_takes_over_when_it_stops(container, world):

@@ -24,12 +24,18 @@ from infrastructure.notify.webhook_jobs import WebhookJobs
 from infrastructure.notify.webhook_store import PostgresWebhooks
 from infrastructure.notify.webhooks import verify_signature
 from infrastructure.settings import load_settings
-from tests.integration.conftest import TenantWorld
+from tests.integration.conftest import TenantWorld, on_own_broker, on_own_database
 from tests.integration.kafka_support import relay_in_thread_until
 from tests.integration.test_notifier import Running, called_at_counter, ends, eventually, rewind
 from tests.provider_servers import ProviderServer, Reply, Seen
 
 pytestmark = pytest.mark.integration
+
+# A database and a broker of their own: the e2e suites' session-wide ``smartqueue relay`` follows
+# the session database and holds the relay's lock there, so a relay started here would only stand
+# by, and the events would go to the session broker instead of this module's.
+container, world = on_own_database()
+kafka_bootstrap = on_own_broker()
 
 SECRET = "whsec_notifier_0123456789"
 HOOK = "/hooks/queue-events"

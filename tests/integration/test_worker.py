@@ -65,9 +65,18 @@ def test_a_failing_job_does_not_stop_the_others(database_url):
         stop.set()
 
 
-def test_the_worker_role_sweeps_devices_and_purges_expired_idempotency_keys(container):
+def test_the_worker_role_sweeps_devices_calls_and_purges_expired_idempotency_keys(container):
     jobs = {job.name: job for job in worker_jobs(container)}
 
-    assert sorted(jobs) == ["device-presence", "idempotency-purge"]
+    assert sorted(jobs) == [
+        "appointment-no-show",
+        "auto-no-show",
+        "device-presence",
+        "idempotency-purge",
+    ]
     assert jobs["idempotency-purge"].interval_seconds == 60.0
     assert isinstance(jobs["idempotency-purge"].run(), int)  # against the real table
+    assert jobs["auto-no-show"].interval_seconds == 15.0
+    assert isinstance(jobs["auto-no-show"].run(), int)  # against the real read models
+    assert jobs["appointment-no-show"].interval_seconds == 60.0
+    assert isinstance(jobs["appointment-no-show"].run(), int)  # against the real read model

@@ -84,6 +84,8 @@ CREATE TABLE IF NOT EXISTS device_credentials (
 OLD_APPLIED_COLUMN = (
     "ALTER TABLE idempotency_keys ADD COLUMN IF NOT EXISTS applied boolean NOT NULL DEFAULT false"
 )
+# What revisions after 0007 changed in these tables (0014: the customer's push token).
+LATER_CHANGES = "ALTER TABLE customer_profiles ADD COLUMN push_token text"
 
 # (column, type, nullable) in table order, as the application's statements expect them.
 EXPECTED_COLUMNS = {
@@ -103,6 +105,7 @@ EXPECTED_COLUMNS = {
         ("email", "text", True),
         ("metadata", "jsonb", False),
         ("created_at", "timestamp with time zone", False),
+        ("push_token", "text", True),
     ],
     "idempotency_keys": [
         ("tenant_id", "uuid", False),
@@ -221,11 +224,13 @@ def tables(url: str) -> set[str]:
 
 
 def reference(new_database: Callable[[], str]) -> dict[str, Any]:
-    """The catalogue of a database that only ran the old strings: what 0007 must reproduce."""
+    """The catalogue of a database that only ran the old strings: what 0007 must reproduce
+    (with the later revisions' changes)."""
     url = owner_url(new_database())
     with psycopg.connect(url, autocommit=True) as connection:
         connection.execute(OLD_SCHEMA)
         connection.execute(OLD_APPLIED_COLUMN)
+        connection.execute(LATER_CHANGES)
     return catalogue(url)
 
 

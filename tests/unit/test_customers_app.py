@@ -142,6 +142,8 @@ def test_pages_walk_every_customer_once_oldest_first(setup):
     assert len(set(seen)) == 7
     with pytest.raises(InvalidInput, match="cursor is not valid"):
         world.customers.list_customers(world.tenant_id, PageRequest(cursor="bm90LWEtY3Vyc29y"))
+    with pytest.raises(InvalidInput, match="phone_region '0'"):  # refused even without a phone
+        world.customers.list_customers(world.tenant_id, PageRequest(), phone_region="0")
 
 
 def test_erasure_deletes_the_profile_and_records_the_erasure_together(setup):

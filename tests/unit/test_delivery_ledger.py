@@ -195,3 +195,57 @@ def test_a_failure_reported_after_erasure_keeps_no_text_and_is_not_retried():
 def test_an_attempt_limit_below_one_is_refused():
     with pytest.raises(InvalidInput):
         queued(attempt_limit=0)
+
+
+def held(until: datetime | None = None) -> Delivery:
+    delivery = queued()
+    delivery.status, delivery.not_before = S.HELD, until or later(30)
+    return delivery
+
+
+def test_a_held_message_is_released_to_the_queue_only_once_its_time_has_come():
+    delivery = held(later(30))
+    assert not delivery.is_due(later(29))
+    with pytest.raises(IllegalDeliveryTransition, match="release before its time"):
+        delivery.release(later(29))
+    with pytest.raises(IllegalDeliveryTransition, match="send a message that is held"):
+        delivery.check_can_send()
+
+    delivery.release(later(30))
+    delivery.mark_sent("SM1", later(30))
+
+    assert (delivery.status, delivery.attempts) == (S.SENT, 1)
+
+
+def test_a_held_message_that_is_no_longer_news_is_skipped_for_good():
+    delivery = held()
+    delivery.skip("no longer news: the ticket is serving", later(30))
+
+    assert delivery.status is S.SKIPPED
+    assert delivery.error == "no longer news: the ticket is serving"
+    for action in (lambda: delivery.release(later(31)), delivery.check_can_send):
+        with pytest.raises(IllegalDeliveryTransition):
+            action()
+    waiting = queued()  # recorded, never handed to a job: the notifier stopped in between
+    waiting.skip("no longer news: the ticket is called", NOW)
+    assert waiting.status is S.SKIPPED
+    on_its_way = queued()
+    on_its_way.mark_sent("SM2", NOW)
+    with pytest.raises(IllegalDeliveryTransition):
+        on_its_way.skip("only a message still waiting is skipped", NOW)
+
+
+def test_an_erased_held_message_is_dead_and_a_held_message_needs_its_time():
+    delivery = held()
+    delivery.erase(later(1))
+    assert (delivery.status, delivery.address, delivery.body) == (S.DEAD, None, None)
+    with pytest.raises(InvalidInput, match="not_before"):
+        Delivery(
+            id=uuid4(),
+            kind=MessageKind.CALLED,
+            channel=Channel.SMS,
+            created_at=NOW,
+            address="+33612345678",
+            body="b",
+            status=S.HELD,
+        )

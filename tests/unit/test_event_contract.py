@@ -7,6 +7,7 @@ import importlib
 import inspect
 import json
 import pkgutil
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,16 @@ from infrastructure.kafka.contract import catalogue, json_schemas, topic_of
 from interfaces.asyncapi import asyncapi_document
 
 PINNED = Path(__file__).parents[2] / "docs" / "asyncapi.json"
-PERSONAL = {"email", "phone", "phone_e164", "client_ip", "password", "comment", "metadata"}
+PERSONAL = {
+    "email",
+    "phone",
+    "phone_e164",
+    "client_ip",
+    "password",
+    "comment",
+    "metadata",
+    "push_token",
+}
 PEOPLE = {"Agent", "StaffUser", "Customer"}  # aggregates of persons: no "name" either
 
 
@@ -57,6 +67,7 @@ def test_every_event_type_of_the_domain_has_a_schema_and_an_asyncapi_message():
     assert set(json_schemas()) == expected
     document = asyncapi_document()
     live = {"queueSnapshot", "agentSnapshot", "change", "heartbeat"}
+    live |= {"publicSnapshot", "publicChange"}
     assert set(document["components"]["messages"]) == expected | live
     in_channels = {
         name for channel in _kafka_channels(document).values() for name in channel["messages"]
@@ -68,7 +79,7 @@ def _kafka_channels(document: dict[str, Any]) -> dict[str, Any]:
     """The document's Kafka topics (the others are the API's WebSockets)."""
     channels = document["channels"]
     kafka = {name: channel for name, channel in channels.items() if "kafka" in channel["bindings"]}
-    assert set(channels) - set(kafka) == {"queueSocket", "agentSocket"}
+    assert set(channels) - set(kafka) == {"queueSocket", "agentSocket", "publicTicketSocket"}
     assert all(channel["servers"] == [{"$ref": "#/servers/kafka"}] for channel in kafka.values())
     return kafka
 
@@ -210,3 +221,19 @@ def test_the_live_websocket_protocol_is_in_the_document_and_its_schemas_hold():
     snapshot = json.loads(msgspec.json.encode(messages["queueSnapshot"]))
     del snapshot["tickets"][0]["number"]
     assert not _live_validator(document, "queueSnapshot").is_valid(snapshot)
+
+
+def test_the_public_ticket_socket_closes_only_with_the_codes_the_document_lists():
+    from interfaces.http import close_codes
+    from interfaces.http.controllers import public_live
+
+    source = inspect.getsource(public_live)
+    used = {
+        value
+        for name, value in vars(close_codes).items()
+        if isinstance(value, int) and re.search(rf"\b{name}\b", source)
+    }
+    assert used == set(close_codes.PUBLIC_CLOSE_CODES)
+    description = asyncapi_document()["channels"]["publicTicketSocket"]["description"]
+    for code, meaning in close_codes.PUBLIC_CLOSE_CODES.items():
+        assert f"{code}: {meaning}" in description

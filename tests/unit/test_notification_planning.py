@@ -70,14 +70,26 @@ def test_no_chosen_channel_or_no_address_sends_nothing():
     assert plan_messages(MessageKind.CALLED, event, only_sms, NOON_IN_PARIS, "UTC").messages == ()
 
 
-def test_quiet_hours_on_the_sites_clock_hold_every_message_back():
+def test_quiet_hours_on_the_sites_clock_hold_every_message_until_they_end():
     quiet = recipient(quiet_hours=("11:30", "12:30"))  # noon in Paris is 11:00 UTC
 
     held = plan_messages(MessageKind.CALLED, uuid.uuid4(), quiet, NOON_IN_PARIS, "Europe/Paris")
     sent = plan_messages(MessageKind.CALLED, uuid.uuid4(), quiet, NOON_IN_PARIS, "UTC")
 
-    assert (held.messages, held.held_back) == ((), "quiet hours")
-    assert len(sent.messages) == 2
+    half_past_noon_in_paris = datetime(2026, 3, 2, 11, 30, tzinfo=UTC)
+    assert (held.held_back, held.not_before) == ("quiet hours", half_past_noon_in_paris)
+    assert [m.not_before for m in held.messages] == [half_past_noon_in_paris] * 2
+    assert (sent.held_back, sent.not_before) == (None, None)
+    assert [m.not_before for m in sent.messages] == [None, None]
+
+
+def test_night_hours_hold_a_message_until_the_morning_on_the_sites_clock():
+    night = recipient(quiet_hours=("22:00", "07:00"))
+    late_evening = datetime(2026, 3, 2, 22, 30, tzinfo=UTC)  # 23:30 in Paris
+
+    plan = plan_messages(MessageKind.CANCELLED, uuid.uuid4(), night, late_evening, "Europe/Paris")
+
+    assert plan.not_before == datetime(2026, 3, 3, 6, 0, tzinfo=UTC)  # 07:00 in Paris
 
 
 def test_an_unsupported_language_falls_back_to_the_default():

@@ -10,7 +10,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from domain.errors import InvalidInput
-from domain.hours import WEEKDAYS, check_closed_dates, check_opening_hours, closed_week
+from domain.hours import WEEKDAYS, check_closed_dates, check_opening_hours
 from domain.tenancy import Site
 
 
@@ -132,7 +132,7 @@ def test_malformed_or_repeated_closed_dates_are_refused(dates, message):
 
 def test_a_site_changes_its_hours_only_when_they_differ():
     site = Site(tenant_id=uuid4(), name="Branch", timezone="Europe/Paris")
-    assert site.opening_hours == closed_week()
+    assert site.opening_hours is None  # never set
     site.collect_events()
 
     site.change_hours({"monday": [{"open": "09:00", "close": "17:00"}]}, ["2025-12-25"])
@@ -153,5 +153,5 @@ def test_refused_hours_leave_the_site_unchanged():
     with pytest.raises(InvalidInput):
         site.change_hours({"monday": [{"open": "17:00", "close": "09:00"}]})
 
-    assert site.opening_hours == closed_week()
+    assert site.opening_hours is None
     assert site.collect_events() == []

@@ -143,9 +143,12 @@ def test_a_closed_site_takes_no_remote_tickets():
         opening_hours={"sunday": [{"open": "09:00", "close": "10:00"}]},
     )  # the world's morning is a Monday
 
-    assert not public.get_site(slug, world.site_id).open
-    with pytest.raises(SiteClosed):
+    site = public.get_site(slug, world.site_id)
+    assert not site.open
+    assert site.opens_at == datetime(2024, 1, 21, 8, 0, tzinfo=UTC)  # Sunday 09:00 in Paris
+    with pytest.raises(SiteClosed) as refused:
         join(public, slug, world, service)
+    assert refused.value.opens_at == site.opens_at
 
 
 def test_another_tenants_slug_does_not_find_the_site():
@@ -160,6 +163,7 @@ def test_a_site_is_open_within_todays_hours_and_closed_on_its_closed_dates():
     monday = {"monday": [{"open": "08:00", "close": "12:00"}]}  # the morning is 10:00 in Paris
     world.catalogue.change_site(world.context, world.site_id, opening_hours=monday)
     assert public.get_site(slug, world.site_id).open
+    assert public.get_site(slug, world.site_id).opens_at is None
     assert join(public, slug, world, service).ticket.number == "A-001"
 
     world.catalogue.change_site(world.context, world.site_id, closed_dates=["2024-01-15"])

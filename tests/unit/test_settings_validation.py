@@ -11,6 +11,7 @@ from infrastructure.settings import load_settings
 # words of the form the error must state.
 BAD_VALUES = {
     "SMARTQUEUE_DB_POOL_SIZE": (["ten", "0", "-3", "2.5"], "whole number, 1 or more"),
+    "SMARTQUEUE_AGGREGATE_CACHE_SIZE": (["many", "-1", "2.5"], "whole number, 0 or more"),
     "SMARTQUEUE_PORT": (["http", "0", "65536"], "whole number from 1 to 65535"),
     "SMARTQUEUE_API_WORKERS": (["many", "0"], "whole number, 1 or more"),
     "SMARTQUEUE_TOKEN_TTL_SECONDS": (["15m", "0"], "whole number, 1 or more"),
@@ -45,6 +46,9 @@ BAD_VALUES = {
     "SMARTQUEUE_PUBLIC_LIMIT_ADDRESS": (["lots"], "rate such as 30/minute"),
     "SMARTQUEUE_PUBLIC_JOIN_LIMIT_ADDRESS": (["often"], "rate such as 30/minute"),
     "SMARTQUEUE_PUBLIC_JOIN_LIMIT_PHONE": (["-"], "rate such as 30/minute"),
+    "SMARTQUEUE_PUBLIC_CODE_LIMIT_ADDRESS": (["often"], "rate such as 30/minute"),
+    "SMARTQUEUE_PUBLIC_CODE_LIMIT_PHONE": (["-"], "rate such as 30/minute"),
+    "SMARTQUEUE_PUBLIC_JOIN_CODE_TTL_SECONDS": (["0", "soon"], "whole number, 1 or more"),
     "SMARTQUEUE_MORE_TIME_PLACES": (["0", "three"], "whole number, 1 or more"),
     "SMARTQUEUE_TRUSTED_PROXIES": (["10.0.0.0/8,proxy.example", "10.0.0.0/33"], "CIDR"),
     "SMARTQUEUE_ETA_SERVING_WINDOW_SECONDS": (["soon", "-5", "inf", "nan"], "seconds, 0 or more"),
@@ -56,9 +60,13 @@ BAD_VALUES = {
     "SMARTQUEUE_NOTIFY_NEAR_POSITION": (["third", "0"], "whole number, 1 or more"),
     "SMARTQUEUE_NOTIFY_MAX_ATTEMPTS": (["5x", "0"], "whole number, 1 or more"),
     "SMARTQUEUE_NOTIFY_MIN_BACKOFF_SECONDS": (["0", "inf"], "seconds, more than 0"),
+    "SMARTQUEUE_NOTIFY_FACTS_TTL_SECONDS": (["0", "inf"], "seconds, more than 0"),
     "SMARTQUEUE_NOTIFY_MAX_BACKOFF_SECONDS": (["-1", "long"], "seconds, more than 0"),
+    "SMARTQUEUE_AUTO_NO_SHOW_SWEEP_SECONDS": (["0", "soon"], "seconds, more than 0"),
+    "SMARTQUEUE_APPOINTMENT_NO_SHOW_SWEEP_SECONDS": (["-5", "hourly"], "seconds, more than 0"),
     "SMARTQUEUE_SMTP_PORT": (["smtp", "0", "70000"], "whole number from 1 to 65535"),
     "SMARTQUEUE_SMTP_SECURITY": (["ssl"], "one of starttls, tls, none"),
+    "SMARTQUEUE_FCM_CREDENTIALS_FILE": (["/nonexistent/key.json"], "service-account key file"),
 }
 
 

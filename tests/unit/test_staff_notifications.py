@@ -3,8 +3,9 @@ free messages are planned, and which requests are refused and why."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -122,6 +123,20 @@ def test_a_free_message_needs_a_ticket_and_a_reachable_customer(world):
     assert outbox.sent == []
 
 
+def test_a_free_message_in_the_customers_quiet_hours_is_refused_not_held(world):
+    notifications, outbox = desk(world)
+    local = world.clock().astimezone(ZoneInfo("Europe/Paris"))
+    quiet = {
+        "start": (local - timedelta(hours=1)).strftime("%H:%M"),
+        "end": (local + timedelta(hours=1)).strftime("%H:%M"),
+    }
+    ticket_id = ticket_for(world, email="ada@example.com", channels=["email"], quiet_hours=quiet)
+
+    with pytest.raises(NoContactForMessage, match="quiet hours"):
+        notifications.send_free_text(world.tenant_id, ticket_id, "hello")
+    assert outbox.sent == []
+
+
 def test_the_ledger_filter_names_a_bad_status_or_channel():
     assert NotificationFilter.parse(None, "dead", "sms") == NotificationFilter(
         status=DeliveryStatus.DEAD, channel=Channel.SMS
@@ -130,3 +145,12 @@ def test_the_ledger_filter_names_a_bad_status_or_channel():
         NotificationFilter.parse(None, "lost", None)
     with pytest.raises(InvalidInput, match="channel 'pigeon'"):
         NotificationFilter.parse(None, None, "pigeon")
+
+
+def test_the_ledger_filter_takes_an_appointment_and_a_kind_and_names_a_bad_kind():
+    appointment_id = uuid4()
+    assert NotificationFilter.parse(
+        None, None, None, appointment_id, "appointment_reminder"
+    ) == NotificationFilter(appointment_id=appointment_id, kind=MessageKind.APPOINTMENT_REMINDER)
+    with pytest.raises(InvalidInput, match="kind 'postcard'"):
+        NotificationFilter.parse(None, None, None, None, "postcard")

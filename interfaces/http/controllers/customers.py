@@ -115,6 +115,7 @@ class CustomerController(Controller):
             channels=wanted.channels,
             language=wanted.language,
             quiet_hours=_quiet(wanted.quiet_hours),
+            push_token=data.push_token,
         )
 
     @get(
@@ -152,7 +153,7 @@ class CustomerController(Controller):
         """Change only the fields sent; unknown fields are refused, server-owned ones with 422."""
         changes: dict[str, Any] = {
             name: getattr(data, name)
-            for name in ("name", "phone", "email", "metadata")
+            for name in ("name", "phone", "email", "metadata", "push_token")
             if getattr(data, name) is not msgspec.UNSET
         }
         wanted = data.preferences

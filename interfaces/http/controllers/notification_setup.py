@@ -71,12 +71,18 @@ class PreviewValues(Body):
     values: dict[Word, SampleValue] = msgspec.field(default_factory=dict)
 
 
+ReminderOffsets = Annotated[list[int], msgspec.Meta(max_length=100)]
+
+
 class SettingsPut(Body):
     """The whole settings: kinds left out of ``kinds`` are on; a ``null`` threshold is off."""
 
     turn_near_position: int | None
     turn_near_eta_minutes: int | None
     kinds: dict[Word, bool] = msgspec.field(default_factory=dict)
+    appointment_reminder_minutes: ReminderOffsets | None = None
+    """Minutes before an appointment's start when its reminders go (``[]``: none); left out or
+    ``null``: a day and an hour before (``[1440, 60]``)."""
 
 
 class NotificationTemplateController(Controller):
@@ -256,4 +262,5 @@ class NotificationSettingsController(Controller):
             data.kinds,
             data.turn_near_position,
             data.turn_near_eta_minutes,
+            data.appointment_reminder_minutes,
         )

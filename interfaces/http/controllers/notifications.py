@@ -20,7 +20,7 @@ from application.staff_notifications import (
     NotificationView,
 )
 from domain.delivery import DeliveryStatus
-from domain.messages import Channel
+from domain.messages import Channel, MessageKind
 from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, UseCase, problems
 from interfaces.http.idempotency import idempotent
 from interfaces.http.pagination import Cursor, Limit, Paginated, page_request, to_response
@@ -28,6 +28,18 @@ from interfaces.http.security import scoped
 
 TicketFilter = Annotated[
     UUID | None, QueryParameter(name="ticket_id", description="Only this ticket's messages")
+]
+AppointmentFilter = Annotated[
+    UUID | None,
+    QueryParameter(name="appointment_id", description="Only this appointment's messages"),
+]
+KindFilter = Annotated[
+    str | None,
+    QueryParameter(
+        name="kind",
+        max_length=40,
+        description=f"Only messages of this kind: {', '.join(k.value for k in MessageKind)}",
+    ),
 ]
 StatusFilter = Annotated[
     str | None,
@@ -81,11 +93,13 @@ class NotificationController(Controller):
         ticket_id: TicketFilter = None,
         status: StatusFilter = None,
         channel: ChannelFilter = None,
+        appointment_id: AppointmentFilter = None,
+        kind: KindFilter = None,
         cursor: Cursor = None,
         limit: Limit = DEFAULT_PAGE_SIZE,
     ) -> Paginated[NotificationView]:
         """A page of the delivery ledger, newest first: no address and no body."""
-        where = NotificationFilter.parse(ticket_id, status, channel)
+        where = NotificationFilter.parse(ticket_id, status, channel, appointment_id, kind)
         page = notifications.search(member.tenant_id, where, page_request(cursor, limit))
         return to_response(page, limit)
 

@@ -9,18 +9,34 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
 from application.identity import Principal
+from application.join_codes import JoinCodes, JoinSettings
 from application.public_tickets import PublicTickets
 from application.public_views import PublicSite, PublicTicket
+from domain.errors import InvalidInput
+from domain.join_codes import MAX_ATTEMPTS
 from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, UseCase, problems
+from interfaces.http.i18n import preferred_language
 from interfaces.http.join_qr import qr_svg
-from interfaces.http.public_schemas import PublicJoin, PublicJoined
-from interfaces.http.rate_limits import client_address, limit_public_join, limit_public_request
-from interfaces.http.security import scoped
+from interfaces.http.public_schemas import (
+    PublicJoin,
+    PublicJoinCodeRequest,
+    PublicJoinCodeSent,
+    PublicJoined,
+    PublicJoinSettingsPut,
+    PushRegistration,
+)
+from interfaces.http.rate_limits import (
+    client_address,
+    limit_public_code,
+    limit_public_join,
+    limit_public_request,
+)
+from interfaces.http.security import command_context, scoped
 
 
 def public_tickets_of(request: Request) -> PublicTickets:
@@ -67,7 +83,7 @@ class PublicSiteController(Controller):
         operation_id="joinPublicQueue",
         status_code=201,
         sync_to_thread=True,
-        responses=problems(400, 404, 409, 422, 429, 503),
+        responses=problems(400, 403, 404, 409, 422, 429, 503),
     )
     def join(
         self,
@@ -80,14 +96,51 @@ class PublicSiteController(Controller):
         """Take a ticket for a service of an open site: its number, position and ETA, and the
         capability token of its "my ticket" page (``url``). A closed site answers 409
         ``site_closed``, a full queue 409 ``queue_full``, a bad phone 422; too many joins from
-        one address or with one phone 429."""
+        one address or with one phone 429. Where the tenant requires a one-time code, a join
+        without phone or code is 422 ``join_code_required``, a wrong, expired or used code 403
+        ``join_code_invalid`` (the detail says how many guesses are left), and after five
+        wrong ones 429 ``join_code_locked`` until a new code is sent."""
         contact = public.check_contact(data.name, data.phone, data.language)
         queue = public.queue_for(*public.tenant_site(slug, site_id), data.service_id)
         limit_public_join(request, contact.phone, queue.id)
         joined = public.join(
-            slug, site_id, data.service_id, contact, client_ip=client_address(request)
+            slug,
+            site_id,
+            data.service_id,
+            contact,
+            client_ip=client_address(request),
+            code=data.code,
         )
         return PublicJoined.of(joined)
+
+    @post(
+        "/join/code",
+        operation_id="sendPublicJoinCode",
+        status_code=202,
+        sync_to_thread=True,
+        responses=problems(400, 404, 409, 422, 429, 503),
+    )
+    def send_join_code(
+        self,
+        request: Request,
+        public: NamedDependency[PublicTickets],
+        slug: FromPath[str],
+        site_id: FromPath[UUID],
+        data: JSONBody[PublicJoinCodeRequest],
+    ) -> PublicJoinCodeSent:
+        """Send a six-digit code by SMS to ``phone`` (in ``language``, else the request's
+        ``Accept-Language``), to give with the join
+        where the site's tenant requires one; a new code replaces the previous one. 409
+        ``join_code_off`` where none is needed, 409 ``site_closed`` outside opening hours, 422
+        a bad phone, 429 too many codes from one address or to one phone."""
+        language = data.language or preferred_language(request.headers.get("accept-language"))
+        contact = public.check_contact(None, data.phone, language)
+        if contact.phone is None:
+            raise InvalidInput("phone: a phone number is needed to send a code to")
+        public.tenant_site(slug, site_id)  # 404 before anything is counted
+        limit_public_code(request, contact.phone)
+        seconds = public.send_join_code(slug, site_id, contact)
+        return PublicJoinCodeSent(expires_in_seconds=seconds, attempts=MAX_ATTEMPTS)
 
 
 class PublicTicketController(Controller):
@@ -132,6 +185,39 @@ class PublicTicketController(Controller):
         (409 ``more_time_used`` the second time, 409 when not waiting)."""
         return public.take_more_time(token, client_ip=client_address(request))
 
+    @put(
+        "/push",
+        operation_id="registerPublicTicketPush",
+        status_code=204,
+        sync_to_thread=True,
+        responses=problems(400, 404, 409, 422, 429, 503),
+    )
+    def register_push(
+        self,
+        request: Request,
+        public: NamedDependency[PublicTickets],
+        token: FromPath[str],
+        data: JSONBody[PushRegistration],
+    ) -> None:
+        """The customer's app registers its FCM device token for pushes about this ticket: the
+        token is kept with the ticket's customer (who then has the ``push`` channel) and erased
+        with them; nothing of it is answered. 409 ``no_customer`` for a ticket taken without a
+        name or phone; 422 for a token that is not one."""
+        public.register_push(token, data.device_token, client_ip=client_address(request))
+
+    @delete(
+        "/push",
+        operation_id="withdrawPublicTicketPush",
+        status_code=204,
+        sync_to_thread=True,
+        responses=problems(400, 404, 409, 429, 503),
+    )
+    def withdraw_push(
+        self, request: Request, public: NamedDependency[PublicTickets], token: FromPath[str]
+    ) -> None:
+        """No more pushes: the customer's device token is forgotten and ``push`` unchosen."""
+        public.register_push(token, None, client_ip=client_address(request))
+
 
 class JoinQrController(Controller):
     """The printable QR code of a site's join page (staff)."""
@@ -170,3 +256,42 @@ class JoinQrController(Controller):
             media_type="image/svg+xml",
             headers={"Cache-Control": "no-cache", "X-Join-Url": url},
         )
+
+
+class PublicJoinSettingsController(Controller):
+    """The tenant's remote-join settings: whether joins need a one-time SMS code."""
+
+    path = f"{TENANT_PATH}/public-join-settings"
+    tags = ["public"]
+    dependencies = TENANT_SCOPED
+
+    @get(
+        "/",
+        operation_id="getPublicJoinSettings",
+        sync_to_thread=True,
+        responses=problems(401, 403, 404, 503),
+        **scoped("sites:read"),
+    )
+    def get_settings(
+        self, join_codes: UseCase[JoinCodes], member: NamedDependency[Principal]
+    ) -> JoinSettings:
+        """``join_code``: ``off`` (the default) or ``sms``."""
+        return join_codes.get_settings(member.tenant_id)
+
+    @put(
+        "/",
+        operation_id="putPublicJoinSettings",
+        sync_to_thread=True,
+        responses=problems(400, 401, 403, 404, 422, 503),
+        **scoped("sites:manage"),
+    )
+    def put_settings(
+        self,
+        join_codes: UseCase[JoinCodes],
+        request: Request,
+        member: NamedDependency[Principal],
+        data: JSONBody[PublicJoinSettingsPut],
+    ) -> JoinSettings:
+        """Replace the settings. ``join_code`` ``sms``: a remote join needs the code sent by
+        SMS to the customer's phone (``POST /public/{slug}/sites/{id}/join/code/``)."""
+        return join_codes.put_settings(command_context(request, member), data.join_code)

@@ -5,7 +5,8 @@ queue channel (what the display gateway publishes there), and on each change re-
 ticket and sends it when it differs from what the client has: the client never sees another
 ticket, only its own and its queue's public summary (name, waiting count). Messages are a
 ``snapshot`` first, then ``change``s, and the gateway's ``heartbeat``s; a ticket moved to
-another queue closes the socket with 4409 (reconnect), a token that expired with 4404.
+another queue closes the socket with 4409 (reconnect), a token that expired with 4404. The
+AsyncAPI document describes it as ``publicTicketSocket`` (close codes: ``PUBLIC_CLOSE_CODES``).
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from application.errors import Unavailable
-from application.live import ChangeHeader
+from application.live import ChangeHeader, PublicChange, PublicSnapshot
 from application.public_tickets import PublicTickets
-from application.public_views import Followed, PublicTicket
+from application.public_views import Followed
 from domain.errors import NotFound
 from interfaces.http.close_codes import (
     LAGGING,
@@ -34,18 +35,6 @@ from interfaces.http.close_codes import (
 )
 from interfaces.http.controllers.common import UseCase
 from interfaces.http.controllers.live import Ending, LiveSockets, hold
-
-
-class PublicSnapshot(msgspec.Struct, kw_only=True, tag="snapshot", tag_field="type"):
-    """The first message: the ticket as it is now."""
-
-    ticket: PublicTicket
-
-
-class PublicChange(msgspec.Struct, kw_only=True, tag="change", tag_field="type"):
-    """The ticket changed (its position, status, counter, or its queue's waiting count)."""
-
-    ticket: PublicTicket
 
 
 def _encode(message: Any) -> str:

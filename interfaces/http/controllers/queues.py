@@ -14,7 +14,7 @@ from application.devices import Devices
 from application.identity import Principal
 from application.paging import DEFAULT_PAGE_SIZE
 from application.queues import KEEP, Queues
-from application.views import QueueView
+from application.views import QueueDetail, QueueView
 from domain.errors import QueueNotFound
 from interfaces.http.consistency import MinPosition, await_read_models
 from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, UseCase, problems
@@ -48,7 +48,7 @@ def _state_change(action: str, operation_id: str, summary: str):
         request: Request,
         member: NamedDependency[Principal],
         queue_id: FromPath[UUID],
-    ) -> QueueView:
+    ) -> QueueDetail:
         command = getattr(queues, STATE_COMMANDS[action])
         return command(command_context(request, member), queue_id)
 
@@ -102,7 +102,7 @@ class QueueController(Controller):
         request: Request,
         member: NamedDependency[Principal],
         data: JSONBody[QueueCreate],
-    ) -> QueueView:
+    ) -> QueueDetail:
         """Open a queue at a site for some services, with a selection algorithm."""
         return queues.open_queue(
             command_context(request, member),
@@ -126,7 +126,7 @@ class QueueController(Controller):
         request: Request,
         member: NamedDependency[Principal],
         queue_id: FromPath[UUID],
-    ) -> QueueView:
+    ) -> QueueDetail:
         """One queue."""
         missing = QueueNotFound(f"no queue with id {queue_id}")
         devices.check_queue_site(member.tenant_id, member.site_id, queue_id, missing)
@@ -146,9 +146,11 @@ class QueueController(Controller):
         member: NamedDependency[Principal],
         queue_id: FromPath[UUID],
         data: JSONBody[QueuePatch],
-    ) -> QueueView:
-        """Rename a queue, change its services, algorithm or auto no-show delay (null: off);
-        ``{}`` changes nothing. A closed queue cannot be reconfigured (409)."""
+    ) -> QueueDetail:
+        """Rename a queue, change its services, algorithm or auto no-show delay (null: off),
+        or how on-time checked-in appointments join (``appointment_placement`` ``booked_time``,
+        or ``priority`` with ``appointment_priority``: 422 unless the queue's algorithm is
+        ``priority``); ``{}`` changes nothing. A closed queue cannot be reconfigured (409)."""
         return queues.reconfigure_queue(
             command_context(request, member),
             queue_id,
@@ -158,6 +160,8 @@ class QueueController(Controller):
             auto_no_show_minutes=KEEP
             if data.auto_no_show_minutes is UNSET
             else data.auto_no_show_minutes,
+            appointment_placement=given(data.appointment_placement),
+            appointment_priority=given(data.appointment_priority),
         )
 
     pause = _state_change(

@@ -10,6 +10,7 @@ from uuid import UUID
 from litestar import Controller, Request, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
+from msgspec import UNSET
 
 from application.catalogue import Catalogue
 from application.identity import Principal
@@ -206,8 +207,10 @@ class ServiceController(Controller):
         service_id: FromPath[UUID],
         data: JSONBody[ServicePatch],
     ) -> ServiceView:
-        """Rename a service or change its target wait and expected service time; ``{}`` changes
-        nothing. The code is immutable: a different one is refused with 422."""
+        """Rename a service or change its target wait, expected service time or booking rules
+        (``booking``: slot length, places per slot, lead time, horizon, check-in window,
+        cancellation cut-off, limit per customer and day; only the rules sent change); ``{}``
+        changes nothing. The code is immutable: a different one is refused with 422."""
         return catalogue.change_service(
             command_context(request, member),
             service_id,
@@ -215,4 +218,5 @@ class ServiceController(Controller):
             code=given(data.code),
             target_wait_minutes=given(data.target_wait_minutes),
             expected_service_minutes=given(data.expected_service_minutes),
+            booking=None if data.booking is UNSET else data.booking.sent(),
         )

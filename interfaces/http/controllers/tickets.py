@@ -55,6 +55,7 @@ IssuedSince = moment_parameter("since", "Tickets issued at or after (ISO 8601; U
 IssuedUntil = moment_parameter("until", "Tickets issued before (ISO 8601)")
 
 PRIORITIZE = str(Scope.TICKETS_PRIORITIZE)
+OVERRIDE_HOURS = str(Scope.QUEUES_MANAGE)
 
 # 422: an Idempotency-Key reused for another request.
 LIFECYCLE_ERRORS = problems(400, 401, 403, 404, 409, 422, 503)
@@ -125,11 +126,18 @@ class TicketController(Controller):
         A priority above 0 needs the ``tickets:prioritize`` scope (staff; 403 otherwise). A kiosk
         may issue only in the queues of its own site (403 ``wrong_site``), and at a limited rate
         per kiosk and per queue (429 with ``Retry-After`` and ``RateLimit`` headers). A queue
-        whose waiting line is full answers 409 ``queue_full``."""
+        whose waiting line is full answers 409 ``queue_full``. Outside the site's opening hours
+        it answers 409 ``site_closed`` (with ``opens_at``, when it opens next), unless
+        ``override_hours`` is sent by staff who may manage queues (``queues:manage``)."""
         if data.priority != 0 and PRIORITIZE not in member.scopes:
             raise PermissionDeniedException(
                 f"setting a priority needs the {PRIORITIZE!r} scope (staff only); "
                 "leave priority out to take a ticket"
+            )
+        if data.override_hours and OVERRIDE_HOURS not in member.scopes:
+            raise PermissionDeniedException(
+                f"issuing outside opening hours needs the {OVERRIDE_HOURS!r} scope; "
+                "leave override_hours out to take a ticket"
             )
         devices.check_queue_site(member.tenant_id, member.site_id, data.queue_id)
         if member.role == DEVICE_ROLE:
@@ -142,6 +150,7 @@ class TicketController(Controller):
             priority=data.priority,
             channel=data.channel,
             max_waiting=max_waiting,
+            override_hours=data.override_hours,
         )
         return ticket_queries.with_eta(member.tenant_id, ticket)
 

@@ -3,7 +3,6 @@
 
 export const STRINGS = {
   en: {
-    "lang.name": "English",
     "lang.switch": "Français",
     "lang.switchLabel": "Passer en français",
     "display.title": "Now serving",
@@ -28,7 +27,6 @@ export const STRINGS = {
     "kiosk.title": "Take a ticket",
     "kiosk.choose": "Choose a service",
     "kiosk.noQueues": "No service is available at this kiosk",
-    "kiosk.issuing": "Printing your ticket…",
     "kiosk.yourNumber": "Your number",
     "kiosk.position": "Your position in line: {position}",
     "kiosk.positionFirst": "You are next in line",
@@ -38,12 +36,15 @@ export const STRINGS = {
     "kiosk.keep": "Please keep your number and watch the screens.",
     "kiosk.done": "Done",
     "kiosk.backIn": "Back to the start in {seconds} s",
+    "kiosk.haveAppointment": "I have an appointment",
     "error.queueNotAccepting": "Sorry, this service is not taking tickets right now. Please ask at the desk.",
     "error.forbidden": "This kiosk cannot issue tickets for this service.",
     "error.network": "Connection problem. Please try again in a moment.",
     "error.busy": "The system is busy. Please try again in a moment.",
     "error.unknown": "Something went wrong. Please ask at the desk.",
     "error.notFound": "This service no longer exists.",
+    "error.siteClosed": "Sorry, we are closed now.",
+    "error.siteClosedUntil": "Sorry, we are closed now. We open again on {when}.",
     "setup.title": "Set up this device",
     "setup.intro": "Enter the device id and secret shown when the device was registered.",
     "setup.deviceId": "Device id",
@@ -56,7 +57,6 @@ export const STRINGS = {
     "kind.kiosk": "kiosk",
   },
   fr: {
-    "lang.name": "Français",
     "lang.switch": "English",
     "lang.switchLabel": "Switch to English",
     "display.title": "Appel en cours",
@@ -81,7 +81,6 @@ export const STRINGS = {
     "kiosk.title": "Prenez un ticket",
     "kiosk.choose": "Choisissez un service",
     "kiosk.noQueues": "Aucun service n'est disponible sur cette borne",
-    "kiosk.issuing": "Impression de votre ticket…",
     "kiosk.yourNumber": "Votre numéro",
     "kiosk.position": "Votre position dans la file : {position}",
     "kiosk.positionFirst": "Vous êtes le prochain",
@@ -91,12 +90,15 @@ export const STRINGS = {
     "kiosk.keep": "Gardez votre numéro et surveillez les écrans.",
     "kiosk.done": "Terminé",
     "kiosk.backIn": "Retour à l'accueil dans {seconds} s",
+    "kiosk.haveAppointment": "J'ai un rendez-vous",
     "error.queueNotAccepting": "Désolé, ce service ne délivre pas de tickets pour le moment. Adressez-vous à l'accueil.",
     "error.forbidden": "Cette borne ne peut pas délivrer de tickets pour ce service.",
     "error.network": "Problème de connexion. Réessayez dans un instant.",
     "error.busy": "Le système est occupé. Réessayez dans un instant.",
     "error.unknown": "Une erreur est survenue. Adressez-vous à l'accueil.",
     "error.notFound": "Ce service n'existe plus.",
+    "error.siteClosed": "Désolé, nous sommes fermés pour le moment.",
+    "error.siteClosedUntil": "Désolé, nous sommes fermés pour le moment. Réouverture le {when}.",
     "setup.title": "Configurer cet appareil",
     "setup.intro": "Saisissez l'identifiant et le secret donnés à l'enregistrement de l'appareil.",
     "setup.deviceId": "Identifiant de l'appareil",
@@ -147,6 +149,25 @@ export function onLanguageChange(listener) {
 export function t(key, params = {}) {
   const text = STRINGS[current][key] ?? STRINGS.en[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (_, name) => (name in params ? String(params[name]) : ""));
+}
+
+/** An instant (ISO 8601) as the current language writes a day and a time, in ``timeZone``
+ * (IANA, e.g. a site's) or else the browser's: "Monday 7 December at 09:00". */
+export function moment(iso, timeZone = undefined) {
+  return new Date(iso).toLocaleString(current === "fr" ? "fr-FR" : "en-GB", {
+    weekday: "long",
+    day: "numeric",
+    month: "long",
+    hour: "2-digit",
+    minute: "2-digit",
+    timeZone,
+  });
+}
+
+/** The time of day of an instant, "09:00", in ``timeZone`` or else the browser's. */
+export function clock(iso, timeZone = undefined) {
+  const locale = current === "fr" ? "fr-FR" : "en-GB";
+  return new Date(iso).toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit", timeZone });
 }
 
 /** Fill every [data-i18n] element's text (and [data-i18n-label] aria-label) of the page. */

@@ -1,23 +1,37 @@
 // The join page: a site's open services; join one with an optional name and phone, then go
-// to the ticket's own page (/t/{token}).
+// to the ticket's own page (/t/{token}). Where the site's tenant requires a one-time code
+// (site.join_code === "sms"), the phone is required and the customer asks for a code by SMS
+// and enters it before joining.
 
 import { h, setUpLanguage } from "./dom.js";
-import { language, setLanguage, t } from "./i18n.js";
+import { language, moment, setLanguage, t } from "./i18n.js";
 import { call, problemKey } from "./public.js";
 
 const $ = (id) => document.getElementById(id);
 const [, , slug = "", siteId = ""] = location.pathname.split("/").map(decodeURIComponent);
-const state = { site: null, errorKey: null, joining: false, chosen: null };
+const state = {
+  site: null,
+  errorKey: null,
+  opensAt: null,
+  joining: false,
+  chosen: null,
+  sending: false,
+  codeSent: null, // {minutes} once a code went out
+};
+const when = (opensAt) => ({ when: opensAt ? moment(opensAt) : "" });
+
+const needsCode = () => state.site?.join_code === "sms";
 
 function render() {
   document.title = `${t("join.title")} · SmartQueue`;
-  $("error").textContent = state.errorKey ? t(state.errorKey) : "";
+  $("error").textContent = state.errorKey ? t(state.errorKey, when(state.opensAt)) : "";
   $("language").value = language();
   const site = state.site;
   $("join").hidden = !site;
   if (!site) return;
   $("site-name").textContent = site.name;
-  $("site-state").textContent = site.open ? t("join.open") : t("join.closed");
+  const closed = site.opens_at ? t("join.closedUntil", when(site.opens_at)) : t("join.closed");
+  $("site-state").textContent = site.open ? t("join.open") : closed;
   const list = $("services");
   list.replaceChildren(
     ...site.services.map((service, index) => {
@@ -35,6 +49,21 @@ function render() {
     }),
   );
   $("empty").hidden = site.services.length > 0;
+  const withCode = needsCode();
+  $("code-step").hidden = !withCode;
+  $("phone-label").textContent = withCode ? t("join.phoneForCode") : t("join.phone");
+  $("phone").required = withCode;
+  $("code").required = withCode;
+  if (withCode) {
+    $("code-help").textContent = t("join.codeHelp");
+    const send = $("send-code");
+    send.disabled = state.sending || !site.open;
+    send.textContent = t(state.codeSent ? "join.sendAgain" : "join.sendCode");
+    send.setAttribute("aria-busy", state.sending ? "true" : "false");
+    $("code-status").textContent = state.codeSent
+      ? t("join.codeSent", { minutes: state.codeSent.minutes })
+      : "";
+  }
   const submit = $("submit");
   submit.disabled = state.joining || !site.open || site.services.length === 0;
   submit.textContent = state.joining ? t("join.joining") : t("join.submit");
@@ -62,6 +91,8 @@ async function join(event) {
   const phone = $("phone").value.trim();
   if (name) body.name = name;
   if (phone) body.phone = phone;
+  const code = $("code").value.trim();
+  if (needsCode() && code) body.code = code;
   state.joining = true;
   state.errorKey = null;
   render();
@@ -72,11 +103,44 @@ async function join(event) {
     return;
   }
   state.errorKey = problemKey(answer);
+  state.opensAt = answer.body?.opens_at ?? null;
+  if (state.errorKey === "error.siteClosed" && state.opensAt) state.errorKey = "error.siteClosedUntil";
   render();
   $("error").focus?.();
 }
 
+async function sendCode() {
+  if (state.sending) return;
+  const phone = $("phone").value.trim();
+  if (!phone) {
+    state.errorKey = "error.phoneForCode";
+    render();
+    $("phone").focus();
+    return;
+  }
+  state.sending = true;
+  state.errorKey = null;
+  render();
+  const answer = await call(
+    "POST",
+    `${encodeURIComponent(slug)}/sites/${encodeURIComponent(siteId)}/join/code/`,
+    { phone, language: $("language").value },
+  );
+  state.sending = false;
+  if (answer.status === 202) {
+    state.codeSent = { minutes: Math.max(1, Math.round(answer.body.expires_in_seconds / 60)) };
+    render();
+    $("code").focus();
+    return;
+  }
+  state.errorKey = problemKey(answer);
+  state.opensAt = answer.body?.opens_at ?? null;
+  if (state.errorKey === "error.siteClosed" && state.opensAt) state.errorKey = "error.siteClosedUntil";
+  render();
+}
+
 $("join").addEventListener("submit", join);
+$("send-code").addEventListener("click", sendCode);
 $("language").addEventListener("change", () => setLanguage($("language").value));
 setUpLanguage(render);
 load();

@@ -1,8 +1,9 @@
-// The kiosk: choose a service, get a ticket (number, position, ETA), back to the start.
+// The kiosk: choose a service, get a ticket (number, position, ETA), back to the start. "I have
+// an appointment" loads the booking code check-in (kiosk_check_in.js) on first use.
 
 import { DeviceClient, NetworkError, showSetup, startDevice } from "./device.js";
 import { h, setUpLanguage, slugFromPath, sleep, uuid4 } from "./dom.js";
-import { t } from "./i18n.js";
+import { moment, t } from "./i18n.js";
 
 const TICKET_SECONDS = 10;
 const ERROR_SECONDS = 8;
@@ -15,8 +16,10 @@ const state = {
   choices: [], // one per service of each queue: {queue, service: {id, name} | null}
   keys: new Map(), // choice key -> Idempotency-Key of the tap being answered (same key on retry)
   issuing: false,
-  shown: null, // {ticket, queue} on the ticket screen
+  shown: null, // {ticket, queue, noteKey, noteParams} on the ticket screen
+  checkIn: null, // the booking code screen's controller while it is open
   errorKey: null,
+  errorParams: {}, // e.g. {opensAt} for a closed site, formatted when rendered
   statusKey: null,
   countdown: 0,
 };
@@ -28,7 +31,8 @@ function render() {
   const status = $("status");
   if (status) status.textContent = state.statusKey ? t(state.statusKey) : "";
   if (!$("start")) return; // the set-up form replaced the page
-  $("error").textContent = state.errorKey ? t(state.errorKey) : "";
+  const { opensAt } = state.errorParams;
+  $("error").textContent = state.errorKey ? t(state.errorKey, opensAt ? { when: moment(opensAt) } : {}) : "";
   renderQueues();
   renderTicket();
 }
@@ -67,11 +71,12 @@ function renderQueues() {
 function renderTicket() {
   const section = $("ticket");
   section.hidden = !state.shown;
-  $("start").hidden = Boolean(state.shown);
+  $("start").hidden = Boolean(state.shown || state.checkIn);
   if (!state.shown) return;
-  const { ticket, queue } = state.shown;
+  const { ticket, queue, noteKey, noteParams } = state.shown;
   $("ticket-number").textContent = ticket.number;
-  $("ticket-queue").textContent = queue.name;
+  $("ticket-queue").textContent = queue?.name ?? "";
+  $("ticket-note").textContent = noteKey ? t(noteKey, noteParams) : "";
   $("ticket-position").textContent =
     ticket.position === 1 ? t("kiosk.positionFirst") : t("kiosk.position", { position: ticket.position ?? "–" });
   $("ticket-eta").textContent = etaText(ticket.eta_seconds);
@@ -121,7 +126,7 @@ async function issue(choice) {
     // A final answer (2xx, 4xx) is remembered under its key; the next tap needs a new one.
     if (response.status < 500) state.keys.delete(choiceKey(choice));
     if (response.status === 201) showTicket(response.data, queue);
-    else showError(errorFor(response));
+    else showError(errorFor(response), { opensAt: response.data?.opens_at });
     if (response.status === 404) loadQueues();
   } catch (error) {
     showError(error instanceof NetworkError ? "error.network" : "error.unknown");
@@ -131,25 +136,28 @@ async function issue(choice) {
   }
 }
 
-function errorFor(response) {
-  const code = response.data?.code;
-  if (response.status === 409 && code === "queue_not_accepting") return "error.queueNotAccepting";
-  if (response.status === 409 && code === "idempotency_key_in_flight") return "error.busy";
-  if (response.status === 403) return "error.forbidden";
-  if (response.status === 404) return "error.notFound";
-  if (response.status === 429 || response.status >= 500) return "error.busy";
+function errorFor({ status, data }) {
+  const code = data?.code; // each of these comes with a 409
+  if (code === "queue_not_accepting") return "error.queueNotAccepting";
+  if (code === "site_closed") return data.opens_at ? "error.siteClosedUntil" : "error.siteClosed";
+  if (status === 403) return "error.forbidden";
+  if (status === 404) return "error.notFound";
+  if (status === 429 || status >= 500 || code === "idempotency_key_in_flight") return "error.busy";
   return "error.unknown";
 }
 
-function showError(key) {
+function showError(key, params = {}) {
   state.errorKey = key;
+  state.errorParams = params;
   clearTimeout(errorTimer);
   if (key) errorTimer = setTimeout(() => showError(null), ERROR_SECONDS * 1000);
   render();
 }
 
-function showTicket(ticket, queue) {
-  state.shown = { ticket, queue };
+function showTicket(ticket, queue, noteKey = null, noteParams = {}) {
+  state.checkIn?.close();
+  state.checkIn = null;
+  state.shown = { ticket, queue, noteKey, noteParams };
   state.countdown = TICKET_SECONDS;
   render();
   $("announcer").textContent = `${t("kiosk.yourNumber")} ${ticket.number}. ${$("ticket-position").textContent}`;
@@ -164,6 +172,8 @@ function showTicket(ticket, queue) {
 
 function backToStart() {
   clearInterval(countdownTimer);
+  state.checkIn?.close();
+  state.checkIn = null;
   state.shown = null;
   state.keys.clear();
   $("announcer").textContent = "";
@@ -172,12 +182,55 @@ function backToStart() {
   loadQueues();
 }
 
+async function openCheckIn(scanned) {
+  if (state.issuing || (!scanned && (state.shown || state.checkIn))) return;
+  if (state.shown) backToStart();
+  showError(null);
+  let module;
+  try {
+    module = await import("./kiosk_check_in.js");
+  } catch {
+    return showError("error.network");
+  }
+  state.checkIn ??= module.openCheckIn({
+    client,
+    queue: (id) => state.queues.find((queue) => queue.id === id) ?? null,
+    showTicket,
+    back: backToStart,
+  });
+  if (scanned) state.checkIn.scan(scanned);
+  render();
+}
+
+// At any screen, a scanner types a code and Enter, under 80 ms a key on average.
+let typed = "";
+let firstKeyAt = 0;
+let lastKeyAt = 0;
+function onKey(event) {
+  const now = event.timeStamp;
+  if (now - lastKeyAt > 900 || !typed) {
+    typed = "";
+    firstKeyAt = now;
+  }
+  lastKeyAt = now;
+  if (event.key.length === 1) typed += event.key;
+  else if (event.key === "Enter") {
+    if (typed.length > 6 && now - firstKeyAt < 80 * typed.length && $("start")) {
+      event.preventDefault();
+      openCheckIn(typed);
+    }
+    typed = "";
+  }
+}
+
 setUpLanguage(render);
 $("done").addEventListener("click", backToStart);
+$("appointment-entry").addEventListener("click", () => openCheckIn());
 await startDevice(client, "kiosk", () => {
   state.statusKey = "status.offline";
   render();
 });
+addEventListener("keydown", onKey, true);
 client.startPinging();
 await loadQueues();
 for (;;) {

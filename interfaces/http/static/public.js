@@ -31,6 +31,9 @@ export function problemKey({ status, body }) {
   if (status === 0) return "error.network";
   if (code === "site_closed") return "error.siteClosed";
   if (code === "queue_full") return "error.queueFull";
+  if (code === "join_code_required") return "error.codeRequired";
+  if (code === "join_code_invalid") return "error.codeInvalid";
+  if (code === "join_code_locked") return "error.codeLocked";
   if (status === 429) return "error.tooMany";
   if (status === 422 || status === 400) return "error.phone";
   if (code === "more_time_used") return "ticket.moreTimeUsed";

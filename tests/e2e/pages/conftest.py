@@ -61,9 +61,12 @@ class PageProblems:
         self.errors.append(repr(error))
 
 
-def new_page(browser: Browser, api_url: str, locale: str = "en-GB") -> tuple[Page, PageProblems]:
-    """A page in a fresh context (empty localStorage) with a browser language of ``locale``."""
-    context = browser.new_context(base_url=api_url, locale=locale)
+def new_page(
+    browser: Browser, api_url: str, locale: str = "en-GB", timezone: str | None = None
+) -> tuple[Page, PageProblems]:
+    """A page in a fresh context (empty localStorage) with a browser language of ``locale``
+    and, when given, the time zone ``timezone`` (else the machine's)."""
+    context = browser.new_context(base_url=api_url, locale=locale, timezone_id=timezone)
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     problems = PageProblems()

@@ -40,7 +40,9 @@ def test_a_page_is_served_with_a_strict_policy_and_versioned_assets(http: httpx.
 
 
 def test_the_pages_stay_small_and_out_of_the_api_document(http: httpx.Client):
-    """Both pages and every module they load, each file counted once."""
+    """Both pages and every module they load first, each file counted once (the budget grew
+    from 50 KB to 54 KB with the kiosk's "I have an appointment" entry); the kiosk's booking
+    code screen, loaded on its first use, on its own."""
     files: dict[str, int] = {}
     for kind in PAGES:
         html = http.get(f"/{kind}/demo-bank/").text
@@ -48,7 +50,9 @@ def test_the_pages_stay_small_and_out_of_the_api_document(http: httpx.Client):
         prefix = _assets(html)[0].rsplit("/", 1)[0]
         for module in (f"{kind}.js", "device.js", "dom.js", "i18n.js", "pages.css"):
             files[module] = len(http.get(f"{prefix}/{module}").content)
-    assert sum(files.values()) < 50_000, files
+    assert sum(files.values()) < 54_000, files
+    check_in = http.get(f"{prefix}/kiosk_check_in.js")
+    assert check_in.status_code == 200 and len(check_in.content) < 8_000
     paths = http.get("/schema/openapi.json").json()["paths"]
     assert not [path for path in paths if path.startswith(("/display", "/kiosk", "/static"))]
 
@@ -60,14 +64,17 @@ def test_an_impossible_tenant_slug_is_not_found(http: httpx.Client):
 
 
 @pytest.mark.parametrize(
-    ("path", "module"),
+    ("path", "modules"),
     [
-        ("/join/demo-bank/0b1e7f0e-51d5-4a3b-9b85-3f0d7e1c2a44", "join.js"),
-        ("/t/AbC-123_xyz", "ticket.js"),
+        ("/join/demo-bank/0b1e7f0e-51d5-4a3b-9b85-3f0d7e1c2a44", {"join.js"}),
+        ("/t/AbC-123_xyz", {"ticket.js"}),
+        ("/feedback/AbC-123_xyz", {"feedback.js", "feedback.css"}),
+        ("/book/demo-bank/0b1e7f0e-51d5-4a3b-9b85-3f0d7e1c2a44", {"book.js"}),
+        ("/a/AbC-123_xyz", {"appointment.js"}),
     ],
 )
 def test_the_public_pages_are_served_with_the_same_strict_policy(
-    http: httpx.Client, path: str, module: str
+    http: httpx.Client, path: str, modules: set[str]
 ):
     for variant in (path, f"{path}/"):
         response = http.get(variant)
@@ -75,7 +82,7 @@ def test_the_public_pages_are_served_with_the_same_strict_policy(
         assert "script-src 'self'" in response.headers["content-security-policy"]
         assert response.headers["referrer-policy"] == "no-referrer"  # the token stays in the URL
         assert response.headers["cache-control"] == "no-cache"
-    assert {asset.rsplit("/", 1)[1] for asset in _assets(response.text)} == {"pages.css", module}
+    assert {asset.rsplit("/", 1)[1] for asset in _assets(response.text)} == {"pages.css", *modules}
 
 
 def test_a_malformed_public_page_address_is_404(http: httpx.Client):
@@ -83,5 +90,9 @@ def test_a_malformed_public_page_address_is_404(http: httpx.Client):
         "/join/Not A Slug/0b1e7f0e-51d5-4a3b-9b85-3f0d7e1c2a44",
         "/join/demo/nope",
         "/t/a.b",
+        "/feedback/a.b",
+        "/book/Not A Slug/0b1e7f0e-51d5-4a3b-9b85-3f0d7e1c2a44",
+        "/book/demo/nope",
+        "/a/a.b",
     ):
         assert http.get(path).status_code == 404, path

@@ -44,7 +44,7 @@ from application.live import (
 from domain.errors import DomainError, InvalidInput
 from infrastructure.kafka.client import ensure_topics
 from infrastructure.kafka.consumer_loop import consumer_options, pin, poll, run_consumer
-from infrastructure.kafka.gateway_start import NewGroupStart
+from infrastructure.kafka.gateway_start import NewGroupStart, process_started_at
 from infrastructure.kafka.gateway_status import TOPICS, heartbeat_key, skipped_key
 from infrastructure.redis.channels import channel_of, heartbeat_channel
 from infrastructure.roles.supervisor import Supervisor
@@ -86,7 +86,7 @@ class DisplayGateway:
         self.pinned: set[Any] = set()
         self.position = 0  # the highest log position handled
         self.last_beat = 0.0
-        self.start = NewGroupStart(time.time())  # where partitions without offsets start
+        self.start = NewGroupStart(process_started_at())  # where partitions without offsets start
         self.skipped = 0  # malformed records skipped by this gateway
 
     def run(self, stop: threading.Event) -> None:

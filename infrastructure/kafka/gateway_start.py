@@ -29,6 +29,15 @@ PROBE_TIMEOUT_MS = 5000
 TimestampAt = Callable[[Any, Any, int], "int | None"]
 
 
+def process_started_at() -> float:
+    """When this process started, as the OS recorded it (seconds since the epoch). Not the time
+    the consumer was built: imports alone take seconds on a busy machine, and an event of those
+    seconds is news to a group that starts now."""
+    import psutil
+
+    return psutil.Process().create_time()
+
+
 def record_timestamp(consumer: Any, partition: Any, offset: int) -> int | None:
     """The timestamp of the record at ``offset`` of ``partition``, read by a short-lived
     consumer outside any group on ``consumer``'s brokers; None if none came in time."""

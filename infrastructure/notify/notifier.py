@@ -23,7 +23,6 @@ the topics: the history holds messages that are no longer news.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
@@ -41,7 +40,7 @@ from infrastructure.jobs.auto_no_show import AutoNoShowJobs
 from infrastructure.kafka.client import ensure_topics
 from infrastructure.kafka.consumer_loop import consumer_options, pin, poll, run_consumer
 from infrastructure.kafka.contract import topic_of, topics
-from infrastructure.kafka.gateway_start import NewGroupStart
+from infrastructure.kafka.gateway_start import NewGroupStart, process_started_at
 from infrastructure.notify.appointment_news import (
     AppointmentEnvelope,
     AppointmentFacts,
@@ -134,7 +133,7 @@ class Notifier(TicketNews):
         )
         self.kafka = kafka
         self.backoff_seconds = backoff_seconds
-        self.start = NewGroupStart(time.time())
+        self.start = NewGroupStart(process_started_at())
         self.pinned: set[Any] = set()
         self.handled = 0  # events read and handled
         self.skipped: list[str] = []  # events that failed other than transiently, and why

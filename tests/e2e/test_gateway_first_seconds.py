@@ -98,10 +98,10 @@ def test_a_call_made_the_moment_a_new_gateway_group_starts_reaches_an_open_socke
             change = socket.until(_called, timeout=45)
             assert change["ticket"]["id"] == called["id"]
             assert change["ticket"]["status"] == "called"
-    finally:
+    finally:  # the session's gateway back, flowing, whatever happened above
         _stop(_gateways(live), live)
         live.start_role("gateway")
-    live.wait_until_flowing(new_tenant())
+        live.wait_until_flowing(new_tenant())
 
 
 def test_a_malformed_record_is_skipped_counted_and_the_changes_after_it_flow(

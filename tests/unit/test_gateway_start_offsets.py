@@ -6,6 +6,8 @@ nearer), leaving out older records, where the broker cannot tell (no lookup by t
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 from kafka.consumer.fetcher import ConsumerRecord
@@ -16,6 +18,7 @@ from infrastructure.kafka.gateway_start import (
     START_MARGIN_SECONDS,
     START_WINDOW_RECORDS,
     NewGroupStart,
+    process_started_at,
 )
 
 FOUND, NOTHING, CANNOT_TELL = (TopicPartition("t", n) for n in range(3))
@@ -125,3 +128,21 @@ def test_a_long_partition_the_broker_cannot_tell_about_is_read_from_its_window()
     assert gateway.recent(FOUND, [first]) == []  # still filtered by time within the window
     newer = _record(FOUND, window + 1, SINCE + 1)
     assert gateway.recent(FOUND, [newer]) == [newer]
+
+
+def test_the_start_time_is_when_the_process_started_not_when_the_consumer_was_built() -> None:
+    # A child that spends 1.5 s (as imports do on a busy machine) before it asks.
+    child = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import time; time.sleep(1.5); "
+            "from infrastructure.kafka.gateway_start import process_started_at; "
+            "print(time.time() - process_started_at())",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert float(child.stdout) >= 1.4

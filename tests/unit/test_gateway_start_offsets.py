@@ -18,7 +18,6 @@ from infrastructure.kafka.gateway_start import (
     START_MARGIN_SECONDS,
     START_WINDOW_RECORDS,
     NewGroupStart,
-    process_started_at,
 )
 
 FOUND, NOTHING, CANNOT_TELL = (TopicPartition("t", n) for n in range(3))

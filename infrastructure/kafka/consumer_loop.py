@@ -36,7 +36,7 @@ def consumer_options(settings: KafkaSettings, group: str, client_id: str) -> dic
         "client_id": client_id,
         "enable_auto_commit": False,
         "auto_offset_reset": "none",
-        "fetch_max_wait_ms": 20,
+        "fetch_max_wait_ms": 500,
         **FAST_GROUP,
     }
 

@@ -25,7 +25,7 @@ from sqlalchemy import Connection
 from infrastructure.container import Container
 from infrastructure.following.process import Follower
 from infrastructure.following.runner import ProjectionRunner, ReadModel, act_as_projector
-from infrastructure.postgres.doorbell import Doorbell, doorbell_for
+from infrastructure.postgres.doorbell import LISTENING_POLL_SECONDS, Doorbell, doorbell_for
 from infrastructure.postgres.sql import sqlalchemy_engine
 from infrastructure.postgres.tracking import record_position
 from projections.base import Projection
@@ -183,3 +183,34 @@ def test_a_notification_without_a_position_wakes_every_waiting_follower():
     assert all(woke.wait(DEADLINE) for woke in woken)
     for waiter in waiters:
         waiter.join()
+
+
+def test_an_idle_follower_whose_doorbell_listens_reads_the_log_only_now_and_then(container, world):
+    runner = probe_runner(container)
+    doorbell = doorbell_for(container.app.recorder)
+    assert doorbell is not None
+    batches = []
+    apply_batch = runner.apply_batch
+    runner.apply_batch = lambda *args: batches.append(time.monotonic()) or apply_batch(*args)
+    # A poll interval that would read the log 20 times a second without the doorbell.
+    with following(runner, container, poll_interval=0.05, doorbell=doorbell):
+        batches.clear()
+        time.sleep(3 * LISTENING_POLL_SECONDS)
+    assert len(batches) <= 4, f"{len(batches)} reads of the log in {3 * LISTENING_POLL_SECONDS} s"
+
+
+def test_followers_waiting_when_the_doorbell_starts_listening_look_at_the_log(container):
+    doorbell = doorbell_for(container.app.recorder)
+    assert doorbell is not None
+    stop = threading.Event()
+    woken = threading.Event()
+    # Waiting before it listens: a write made meanwhile announced itself to nobody.
+    waiter = threading.Thread(target=lambda: (doorbell.wait(head(container), POLL), woken.set()))
+    waiter.start()
+    threading.Thread(target=doorbell.run, args=(stop,), daemon=True).start()
+    try:
+        assert doorbell.listening.wait(DEADLINE)
+        assert woken.wait(WOKEN_WITHIN), "the doorbell's first LISTEN woke nobody"
+    finally:
+        stop.set()
+        waiter.join(POLL)

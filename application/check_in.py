@@ -24,9 +24,10 @@ import msgspec
 
 from application.app import SmartQueue
 from application.appointments import AppointmentView, appointment_view
-from application.base import retry_on_conflict
+from application.base import StaleRead, retry_on_conflict
 from application.context import CommandContext
-from application.tickets import local_day, ticket_view
+from application.ports import NoQueueLock, QueueLock
+from application.tickets import local_day, numbered_ticket, ticket_view
 from application.views import TicketView
 from domain.appointments import Appointment
 from domain.booking import (
@@ -39,13 +40,11 @@ from domain.booking import (
     check_in_placement,
     no_show_at,
 )
-from domain.errors import InvalidInput, ResourceNotFound
-from domain.numbering import DailyCounter, format_ticket_number
+from domain.errors import InvalidInput, QueueNotFound, ResourceNotFound
 from domain.policies import Placement
 from domain.queues import Queue, QueueStatus
 from domain.schedule import Schedule
 from domain.tenancy import Service, Site, Tenant
-from domain.tickets import Ticket
 
 MAX_CODE_LENGTH = 40
 
@@ -63,8 +62,10 @@ class CheckInView(msgspec.Struct, kw_only=True):
 class CheckIns:
     """Checking appointments in at the kiosk or the counter, and their no-shows."""
 
-    def __init__(self, store: SmartQueue) -> None:
+    def __init__(self, store: SmartQueue, queue_lock: QueueLock | None = None) -> None:
         self.store = store
+        self.queue_lock = queue_lock or NoQueueLock()
+        """Serialises the writers of one queue (shared with ``Tickets`` and ``Staffing``)."""
 
     @retry_on_conflict
     def check_in_appointment(
@@ -88,27 +89,31 @@ class CheckIns:
         if placement == WALK_IN:  # a walk-in is a plain ticket: the site must be open
             site = self.store.load(Site, appointment.site_id, context.tenant_id, ResourceNotFound)
             site.check_open(now)
-        counter = self._daily_counter(service.id, local_day(now, queue.timezone))
-        ticket = Ticket(
-            tenant_id=queue.tenant_id,
-            queue_id=queue.id,
-            service_id=service.id,
-            number=format_ticket_number(service.code, counter.take()),
-            priority=priority,
-            channel=channel,
-            customer_id=appointment.customer_id,
-            issued_at=now,
-            hours_override=False,
-            appointment_id=appointment.id,
-        )
-        appointment.check_in(ticket.id, placement, now)
-        target_wait = service.target_wait_minutes * 60
-        if placement == BOOKED_TIME:
-            # Placed as if issued at the booked time (or now, when it came early).
-            queue.join(ticket.id, 0, min(now, appointment.start), target_wait, Placement.SORTED)
-        else:  # boosted or walk-in: issued now, placed by the queue's policy
-            queue.join(ticket.id, priority, now, target_wait)
-        self.store.save_in_context(context, appointment, counter, ticket, queue)
+        # The queue's writers take turns (call next, issue, check in): what they contend for is
+        # read again under its lock, and only that.
+        with self.queue_lock.holding([queue.id]):
+            queue = self.store.load(Queue, queue.id, context.tenant_id, QueueNotFound)
+            if queue.status != QueueStatus.OPEN or service.id not in queue.service_ids:
+                raise StaleRead  # paused, closed or reconfigured meanwhile: decide again
+            counter, ticket = numbered_ticket(
+                self.store,
+                queue,
+                service,
+                now,
+                priority=priority,
+                channel=channel,
+                customer_id=appointment.customer_id,
+                hours_override=False,
+                appointment_id=appointment.id,
+            )
+            appointment.check_in(ticket.id, placement, now)
+            target_wait = service.target_wait_minutes * 60
+            if placement == BOOKED_TIME:
+                # Placed as if issued at the booked time (or now, when it came early).
+                queue.join(ticket.id, 0, min(now, appointment.start), target_wait, Placement.SORTED)
+            else:  # boosted or walk-in: issued now, placed by the queue's policy
+                queue.join(ticket.id, priority, now, target_wait)
+            self.store.save_in_context(context, appointment, counter, ticket, queue)
         return CheckInView(
             appointment=appointment_view(appointment),
             placement=placement,
@@ -179,7 +184,3 @@ class CheckIns:
             ):
                 return queue
         raise NoQueueForService("no open queue of this site serves the appointment's service")
-
-    def _daily_counter(self, service_id: UUID, day: str) -> DailyCounter:
-        counter = self.store.find(DailyCounter, DailyCounter.create_id(service_id, day))
-        return counter or DailyCounter(service_id=service_id, day=day)

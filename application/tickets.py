@@ -7,6 +7,7 @@ like once it is called, served or moved is decided here.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -87,16 +88,14 @@ class Tickets:
             if service.id not in queue.service_ids:
                 raise StaleRead  # the queue was reconfigured meanwhile: decide again
             now = self.store.clock()
-            counter = self._daily_counter(service.id, local_day(now, queue.timezone))
-            ticket = Ticket(
-                tenant_id=queue.tenant_id,
-                queue_id=queue.id,
-                service_id=service.id,
-                number=format_ticket_number(service.code, counter.take()),
+            counter, ticket = numbered_ticket(
+                self.store,
+                queue,
+                service,
+                now,
                 priority=priority,
                 channel=channel,
                 customer_id=customer_id,
-                issued_at=now,
                 hours_override=hours_override,
             )
             queue.join(
@@ -117,11 +116,6 @@ class Tickets:
                 raise
             return True
         return False
-
-    def _daily_counter(self, service_id: UUID, day: str) -> DailyCounter:
-        counter = self.store.find(DailyCounter, DailyCounter.create_id(service_id, day))
-        # Two first tickets of the day both create the counter: one wins, the other retries.
-        return counter or DailyCounter(service_id=service_id, day=day)
 
     @retry_on_conflict
     def start_ticket(self, context: CommandContext, ticket_id: UUID) -> TicketView:
@@ -361,6 +355,27 @@ def ticket_view(store: SmartQueue, ticket: Ticket, queue: Queue | None = None) -
         recalls=ticket.recalls,
         transfers=ticket.transfers,
     )
+
+
+def numbered_ticket(
+    store: SmartQueue, queue: Queue, service: Service, now: datetime, **fields: Any
+) -> tuple[DailyCounter, Ticket]:
+    """A new ticket of ``service`` in ``queue``, issued ``now`` and numbered by the service's
+    counter of the queue's local day, and that counter: save both with the queue, in one
+    transaction. Two first tickets of the day both create the counter: one save wins, the other
+    retries (and two queues serving one service share its counter the same way)."""
+    day = local_day(now, queue.timezone)
+    counter = store.find(DailyCounter, DailyCounter.create_id(service.id, day))
+    counter = counter or DailyCounter(service_id=service.id, day=day)
+    ticket = Ticket(
+        tenant_id=queue.tenant_id,
+        queue_id=queue.id,
+        service_id=service.id,
+        number=format_ticket_number(service.code, counter.take()),
+        issued_at=now,
+        **fields,
+    )
+    return counter, ticket
 
 
 def local_day(moment: datetime, timezone: str) -> str:

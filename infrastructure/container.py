@@ -198,7 +198,7 @@ class Container:
     @functools.cached_property
     def check_ins(self) -> CheckIns:
         """Checking appointments in into their queue, and their no-shows."""
-        return CheckIns(self.app)
+        return CheckIns(self.app, self.queue_lock)
 
     @functools.cached_property
     def appointment_no_shows(self) -> AppointmentNoShowJobs:
@@ -313,8 +313,11 @@ def build_container(settings: Settings) -> Container:
     )
     directory = PostgresDirectory(read_engine)
     tenancy = Tenancy(app)
+    # A lock connection is held only while a command on a queue runs (milliseconds), and the
+    # commands of one queue share one: a quarter of the event store's pool is plenty, and keeps
+    # two API workers inside an embedded server's 100 connections.
     queue_lock = PostgresQueueLock(
-        open_pool(database_url, size=max(2, settings.database.pool_size // 2))
+        open_pool(database_url, size=max(2, settings.database.pool_size // 4))
     )
     staffing = Staffing(app, directory, queue_lock)
     queues = Queues(app, directory)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 from zoneinfo import ZoneInfo
@@ -305,3 +306,63 @@ def test_a_ticket_issued_before_check_ins_recorded_their_appointment_reads_witho
         state=mapper.transcoder.encode(state),
     )
     assert mapper.to_domain_event(old).mutate(None).appointment_id is None
+
+
+class WatchedLock:
+    """The queue lock of one process, noting which queues are held at each moment."""
+
+    def __init__(self) -> None:
+        from infrastructure.postgres.queue_lock import ProcessQueueLock
+
+        self.lock = ProcessQueueLock()
+        self.held: set = set()
+
+    @contextmanager
+    def holding(self, queue_ids):
+        with self.lock.holding(queue_ids):
+            self.held |= set(queue_ids)
+            try:
+                yield
+            finally:
+                self.held -= set(queue_ids)
+
+
+def test_a_check_in_saves_its_ticket_under_the_queue_lock_as_issuing_does(world, desk, monkeypatch):
+    _, queue_id, _, _ = desk
+    lock = WatchedLock()
+    check_ins = CheckIns(world.app, lock)
+    appointment = book(world, desk)
+    at(world, TEN - timedelta(minutes=5))
+    held_at_save = []
+    save = world.app.save_in_context
+    monkeypatch.setattr(
+        world.app,
+        "save_in_context",
+        lambda *args, **kwargs: held_at_save.append(set(lock.held)) or save(*args, **kwargs),
+    )
+    checked = check_ins.check_in_appointment(world.context, appointment.id)
+    assert held_at_save == [{queue_id}]
+    assert checked.ticket.number == "DEP-001"
+
+
+def test_a_queue_paused_between_its_choice_and_its_lock_is_chosen_again(world, desk):
+    _, queue_id, _, _ = desk
+    appointment = book(world, desk)
+    at(world, TEN - timedelta(minutes=5))
+
+    class PausingLock(WatchedLock):
+        """Another writer pauses the queue just before this one has its lock, once."""
+
+        @contextmanager
+        def holding(self, queue_ids):
+            if not self.paused:
+                self.paused = True
+                world.queues.pause_queue(world.context, queue_id)
+            with super().holding(queue_ids):
+                yield
+
+    lock = PausingLock()
+    lock.paused = False
+    with pytest.raises(NoQueueForService):  # decided again: no open queue serves it now
+        CheckIns(world.app, lock).check_in_appointment(world.context, appointment.id)
+    assert world.app.find(Queue, queue_id).waiting == []

@@ -25,6 +25,11 @@ log = structlog.get_logger(__name__)
 
 MAX_BACKOFF_SECONDS = 5.0
 POLL_MS = 200
+# Records a poll hands over. A batch is handled (a few reads per event) before the next poll,
+# which must come within the group's max_poll_interval_ms (10 s) or the consumer is put out of
+# the group and reads the batch again: at 500, a loaded two-core machine took longer than that,
+# every time, and the display gateway fell silent. 100 still shares the reads of a busy second.
+MAX_RECORDS = 100
 
 
 def consumer_options(settings: KafkaSettings, group: str, client_id: str) -> dict[str, Any]:

@@ -43,7 +43,13 @@ from application.live import (
 )
 from domain.errors import DomainError, InvalidInput
 from infrastructure.kafka.client import ensure_topics
-from infrastructure.kafka.consumer_loop import consumer_options, pin, poll, run_consumer
+from infrastructure.kafka.consumer_loop import (
+    MAX_RECORDS,
+    consumer_options,
+    pin,
+    poll,
+    run_consumer,
+)
 from infrastructure.kafka.gateway_start import NewGroupStart, process_started_at
 from infrastructure.kafka.gateway_status import TOPICS, heartbeat_key, skipped_key
 from infrastructure.redis.channels import channel_of, heartbeat_channel
@@ -136,7 +142,7 @@ class DisplayGateway:
 
     def consume(self, consumer: Any, stop: threading.Event) -> int:
         """One poll: publish its events' changes, then commit. The number of events."""
-        batch = poll(consumer, self.start, max_records=500)
+        batch = poll(consumer, self.start, max_records=MAX_RECORDS)
         if batch is None:
             return 0
         events = []
@@ -195,21 +201,19 @@ class DisplayGateway:
         """Publish each event's changes, once the read models have applied them all; False if
         ``stop`` came first (nothing was published)."""
         latest = max(event.log_position for event in events)
-        while True:
-            try:
-                as_of = self.views.consistency.await_position(READ_MODELS, latest)
-                break
-            except ReadModelBehind:
-                log.warning("read models behind the gateway; waiting", position=latest)
-                if stop.is_set():
-                    return False
-            except InvalidInput:
-                # Beyond the end of this database's log: the topics carry another log's events
-                # (a restored database, or a broker shared by mistake). Read what there is; such
-                # events name nothing this database knows and publish nothing.
-                log.warning("events beyond the end of the log", position=latest)
-                as_of = self.views.consistency.await_position(READ_MODELS, None)
-                break
+        try:
+            as_of = self.views.consistency.await_position(READ_MODELS, latest)
+        except ReadModelBehind:
+            # Not waiting here any longer: the consumer must poll again within the group's
+            # max_poll_interval_ms or be put out of it, and read the whole batch again.
+            log.warning("read models behind the gateway; reading the batch again", position=latest)
+            return False
+        except InvalidInput:
+            # Beyond the end of this database's log: the topics carry another log's events
+            # (a restored database, or a broker shared by mistake). Read what there is; such
+            # events name nothing this database knows and publish nothing.
+            log.warning("events beyond the end of the log", position=latest)
+            as_of = self.views.consistency.await_position(READ_MODELS, None)
         started = time.perf_counter()
         pipeline = self.redis.pipeline(transaction=False)
         reads = BatchReads(self.views)

@@ -38,7 +38,13 @@ from eventsourcing.persistence import PersistenceError
 from application.views import TicketView
 from infrastructure.jobs.auto_no_show import AutoNoShowJobs
 from infrastructure.kafka.client import ensure_topics
-from infrastructure.kafka.consumer_loop import consumer_options, pin, poll, run_consumer
+from infrastructure.kafka.consumer_loop import (
+    MAX_RECORDS,
+    consumer_options,
+    pin,
+    poll,
+    run_consumer,
+)
 from infrastructure.kafka.contract import topic_of, topics
 from infrastructure.kafka.gateway_start import NewGroupStart, process_started_at
 from infrastructure.notify.appointment_news import (
@@ -166,7 +172,7 @@ class Notifier(TicketNews):
     def consume(self, consumer: Any) -> int:
         """One poll: handle its events, record and queue their messages, then commit. The
         number of events handled."""
-        batch = poll(consumer, self.start, max_records=200)
+        batch = poll(consumer, self.start, max_records=MAX_RECORDS)
         if batch is None:
             return 0
         handled = 0

@@ -101,7 +101,7 @@ class DisplayGateway:
         consumer after the back-off. Nothing unpublished is ever committed."""
 
         def step(consumer: Any) -> None:
-            self.consume(consumer, stop)
+            self.consume(consumer)
             self.beat()
 
         run_consumer(
@@ -140,7 +140,7 @@ class DisplayGateway:
         consumer.subscribe(list(TOPICS))
         return consumer
 
-    def consume(self, consumer: Any, stop: threading.Event) -> int:
+    def consume(self, consumer: Any) -> int:
         """One poll: publish its events' changes, then commit. The number of events."""
         batch = poll(consumer, self.start, max_records=MAX_RECORDS)
         if batch is None:
@@ -156,7 +156,7 @@ class DisplayGateway:
         if events:
             published = False
             try:
-                published = self.publish(events, stop)
+                published = self.publish(events)
             finally:
                 if not published:  # read the batch again next time (or never commit it)
                     self._rewind(consumer, batch)
@@ -197,9 +197,9 @@ class DisplayGateway:
         log.info("gateway partitions assigned", partitions=sorted(positions))
         self.pinned = set(assigned)
 
-    def publish(self, events: list[Envelope], stop: threading.Event) -> bool:
+    def publish(self, events: list[Envelope]) -> bool:
         """Publish each event's changes, once the read models have applied them all; False if
-        ``stop`` came first (nothing was published)."""
+        they have not within their wait (nothing was published: the batch is read again)."""
         latest = max(event.log_position for event in events)
         try:
             as_of = self.views.consistency.await_position(READ_MODELS, latest)

@@ -126,7 +126,7 @@ def test_a_batch_the_read_models_have_not_reached_is_given_back_at_once():
     gate, views = gateway()
     consumer = Consumer()
     started = time.monotonic()
-    gate.consume(consumer, stop=SimpleNamespace(is_set=lambda: False))
+    gate.consume(consumer)
     assert time.monotonic() - started < 1.0
     assert views.consistency.calls == 1  # one wait (the consistency's own bound), not a loop
     assert consumer.commits == 0 and consumer.seeks == [0]  # read again at the next poll
@@ -136,15 +136,15 @@ def test_a_batch_the_read_models_have_not_reached_is_given_back_at_once():
 def test_the_batch_given_back_is_published_and_committed_once_they_have():
     gate, views = gateway()
     consumer = Consumer()
-    gate.consume(consumer, stop=SimpleNamespace(is_set=lambda: False))
+    gate.consume(consumer)
     views.consistency.behind = False
     views.consistency.calls = 0
-    assert gate.consume(consumer, stop=SimpleNamespace(is_set=lambda: False)) == 3
+    assert gate.consume(consumer) == 3
     assert views.seen == ["Ticket.Called"] * 3 and consumer.commits == 1
 
 
 def test_a_poll_hands_over_a_batch_small_enough_to_handle_between_two_polls():
     gate, _ = gateway()
     consumer = Consumer()
-    gate.consume(consumer, stop=SimpleNamespace(is_set=lambda: False))
+    gate.consume(consumer)
     assert consumer.asked == [MAX_RECORDS] and MAX_RECORDS <= 100

@@ -59,6 +59,9 @@ from infrastructure.settings import KafkaSettings
 log = structlog.get_logger(__name__)
 
 TRANSIENT = (redis.RedisError, SQLAlchemyError, PersistenceError)  # retried, never skipped
+# A batch whose oldest event happened this long before it reached Redis is logged: displays
+# promise a call within 2 s.
+LATE_SECONDS = 1.0
 
 
 class Envelope(msgspec.Struct):
@@ -94,6 +97,7 @@ class DisplayGateway:
         self.last_beat = 0.0
         self.start = NewGroupStart(process_started_at())  # where partitions without offsets start
         self.skipped = 0  # malformed records skipped by this gateway
+        self.read_model_wait = 0.0  # how long the last batch waited for the read models
 
     def run(self, stop: threading.Event) -> None:
         """Consume until ``stop``. Redis or database trouble: the consumer keeps its partitions
@@ -162,12 +166,25 @@ class DisplayGateway:
                     self._rewind(consumer, batch)
             if published:
                 consumer.commit()
+                self._tell_if_late(batch)
         elif batch:
             consumer.commit()  # nothing but malformed records: skipped for good
         assigned = consumer.assignment()
         if assigned != self.pinned:
             self._pin(consumer, assigned)
         return len(events)
+
+    def _tell_if_late(self, batch: dict[Any, list[Any]]) -> None:
+        """Warn when a batch's oldest event reached Redis later than displays promise to show
+        it (:data:`LATE_SECONDS`): the record's time is the event's (the relay sets it)."""
+        oldest = min(record.timestamp for records in batch.values() for record in records)
+        late = time.time() - oldest / 1000
+        if late >= LATE_SECONDS:
+            log.warning(
+                "changes reached the sockets late",
+                seconds=round(late, 2),
+                read_model_wait_seconds=round(self.read_model_wait, 2),
+            )
 
     @staticmethod
     def _rewind(consumer: Any, batch: dict[Any, list[Any]]) -> None:
@@ -201,8 +218,10 @@ class DisplayGateway:
         """Publish each event's changes, once the read models have applied them all; False if
         they have not within their wait (nothing was published: the batch is read again)."""
         latest = max(event.log_position for event in events)
+        waiting = time.perf_counter()
         try:
             as_of = self.views.consistency.await_position(READ_MODELS, latest)
+            self.read_model_wait = time.perf_counter() - waiting
         except ReadModelBehind:
             # Not waiting here any longer: the consumer must poll again within the group's
             # max_poll_interval_ms or be put out of it, and read the whole batch again.

@@ -44,6 +44,10 @@ MAX_BACKOFF_SECONDS = 5.0
 log = structlog.get_logger(__name__)
 
 
+# A batch whose first event happened this long before the broker had it is logged.
+LATE_SECONDS = 1.0
+
+
 class PositionMoved(RuntimeError):
     """Another relay moved the position: this one lost its lock and must stand by."""
 
@@ -120,9 +124,11 @@ class KafkaRelay:
             return 0
         producer = self._producer()
         sent = []
+        oldest: datetime | None = None
         for notification in notifications:
             event = self.mapper.to_domain_event(notification)
             event_type, envelope = envelope_of(event, notification.id)
+            oldest = oldest or envelope.occurred_at
             sent.append(
                 producer.send(
                     event_type.topic,
@@ -150,6 +156,9 @@ class KafkaRelay:
         if moved != 1:
             raise PositionMoved(f"{self.name} moved past {position} meanwhile")
         self.position = last
+        late = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
+        if late >= LATE_SECONDS:  # the displays' 2 s is spent here already
+            log.warning("events reached the broker late", seconds=round(late, 2), position=last)
         return len(notifications)
 
     def follow(self, connection: Connection, stop: threading.Event) -> None:

@@ -13,10 +13,14 @@ from domain.agents import Agent
 from domain.numbering import DailyCounter, format_ticket_number
 from domain.queues import Queue
 from domain.tickets import Ticket
+from tests.integration.conftest import on_own_database
 
 pytestmark = pytest.mark.integration
 
 PAST_TICKETS = 10_000
+# A database of its own: its ~90,000 events in the session's log would put the session's live
+# fan-out (relay, display gateway) minutes behind, and the display tests after it with it.
+container, world = on_own_database()
 CHUNK = 50  # large pipelined inserts can stall psycopg; 50 tickets = ~350 events a save
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 from kafka.structs import TopicPartition
+from structlog.testing import capture_logs
 
 from application.consistency import ReadModelBehind
 from infrastructure.kafka.consumer_loop import MAX_RECORDS
@@ -148,3 +149,21 @@ def test_a_poll_hands_over_a_batch_small_enough_to_handle_between_two_polls():
     consumer = Consumer()
     gate.consume(consumer)
     assert consumer.asked == [MAX_RECORDS] and MAX_RECORDS <= 100
+
+
+def test_a_batch_that_reaches_redis_late_is_logged_with_how_late():
+    """The operator's clue when displays lag: the batch's age when it reached Redis (from the
+    records' times, the events' own), and how much of it was spent waiting for read models."""
+    gate, views = gateway()
+    views.consistency.behind = False
+    consumer = Consumer()
+    consumer.records[0].timestamp -= 4_000  # happened 4 s ago
+    with capture_logs() as logs:
+        gate.consume(consumer)
+    [late] = [entry for entry in logs if entry["event"] == "changes reached the sockets late"]
+    assert 4.0 <= late["seconds"] < 6.0 and late["read_model_wait_seconds"] < 1.0
+
+    fresh = Consumer()
+    with capture_logs() as logs:
+        gate.consume(fresh)
+    assert [entry for entry in logs if "late" in entry["event"]] == []

@@ -12,7 +12,7 @@ from application.app import SmartQueue
 from application.base import retry_on_conflict
 from application.context import CommandContext
 from application.paging import Page, PageRequest
-from application.ports import Directory
+from application.ports import Directory, NoQueueLock, QueueLock
 from application.views import QueueDetail, QueueView
 from domain.errors import QueueNotFound, ResourceNotFound
 from domain.queues import AppointmentPlacement, Queue
@@ -31,12 +31,21 @@ KEEP: Final = Keep.KEEP
 class Queues:
     """What managers do to queues, and the list of them (from the directory read model). A
     paused queue takes no new tickets (issued or transferred in) but its waiting line can still
-    be called; a closed one is done for good."""
+    be called; a closed one is done for good.
 
-    def __init__(self, store: SmartQueue, directory: Directory | None = None) -> None:
+    Changing a queue takes its lock, like the agents' commands: a manager pausing a queue that
+    eight agents are calling from waits a turn rather than losing race after race to them."""
+
+    def __init__(
+        self,
+        store: SmartQueue,
+        directory: Directory | None = None,
+        queue_lock: QueueLock | None = None,
+    ) -> None:
         self.store = store
         self.directory = directory
         """The directory read model the lists come from (a command-only user may go without)."""
+        self.queue_lock = queue_lock or NoQueueLock()
 
     @retry_on_conflict
     def open_queue(
@@ -102,50 +111,54 @@ class Queues:
         the request as a whole: ``{"algorithm": "fifo", "appointment_placement":
         "booked_time"}`` drops a boost and leaves the priority algorithm in one go.
         """
-        queue = self.store.load(Queue, queue_id, context.tenant_id, QueueNotFound)
-        name = queue.name if name is None else name
-        algorithm = queue.policy if algorithm is None else algorithm
-        if service_ids is None:
-            service_ids = queue.service_ids
-        else:
-            Queue.check_definition(name, service_ids, algorithm)  # malformed before unknown
-            for service_id in service_ids:
-                self.store.load(Service, service_id, context.tenant_id, ResourceNotFound)
-        if not isinstance(auto_no_show_minutes, Keep):
-            queue.set_auto_no_show(auto_no_show_minutes)
-        placement = _placement_asked(queue, appointment_placement, appointment_priority)
-        # A boost is checked against the new algorithm, and the new algorithm against the
-        # boost left: dropping the boost comes first, giving one comes last.
-        if placement is not None and placement[1] is None:
-            queue.set_appointment_placement(*placement)
-        queue.reconfigure(name, service_ids, algorithm)
-        if placement is not None and placement[1] is not None:
-            queue.set_appointment_placement(*placement)
-        self.store.save_in_context(context, queue)
+        with self.queue_lock.holding([queue_id]):
+            queue = self.store.load(Queue, queue_id, context.tenant_id, QueueNotFound)
+            name = queue.name if name is None else name
+            algorithm = queue.policy if algorithm is None else algorithm
+            if service_ids is None:
+                service_ids = queue.service_ids
+            else:
+                Queue.check_definition(name, service_ids, algorithm)  # malformed before unknown
+                for service_id in service_ids:
+                    self.store.load(Service, service_id, context.tenant_id, ResourceNotFound)
+            if not isinstance(auto_no_show_minutes, Keep):
+                queue.set_auto_no_show(auto_no_show_minutes)
+            placement = _placement_asked(queue, appointment_placement, appointment_priority)
+            # A boost is checked against the new algorithm, and the new algorithm against the
+            # boost left: dropping the boost comes first, giving one comes last.
+            if placement is not None and placement[1] is None:
+                queue.set_appointment_placement(*placement)
+            queue.reconfigure(name, service_ids, algorithm)
+            if placement is not None and placement[1] is not None:
+                queue.set_appointment_placement(*placement)
+            self.store.save_in_context(context, queue)
         return queue_detail(queue)
 
     @retry_on_conflict
     def pause_queue(self, context: CommandContext, queue_id: UUID) -> QueueDetail:
         """Stop taking new tickets; agents can still call those already waiting."""
-        queue = self.store.load(Queue, queue_id, context.tenant_id, QueueNotFound)
-        queue.pause()
-        self.store.save_in_context(context, queue)
+        with self.queue_lock.holding([queue_id]):
+            queue = self.store.load(Queue, queue_id, context.tenant_id, QueueNotFound)
+            queue.pause()
+            self.store.save_in_context(context, queue)
         return queue_detail(queue)
 
     @retry_on_conflict
     def resume_queue(self, context: CommandContext, queue_id: UUID) -> QueueDetail:
         """Take new tickets again after a pause."""
-        queue = self.store.load(Queue, queue_id, context.tenant_id, QueueNotFound)
-        queue.resume()
-        self.store.save_in_context(context, queue)
+        with self.queue_lock.holding([queue_id]):
+            queue = self.store.load(Queue, queue_id, context.tenant_id, QueueNotFound)
+            queue.resume()
+            self.store.save_in_context(context, queue)
         return queue_detail(queue)
 
     @retry_on_conflict
     def close_queue(self, context: CommandContext, queue_id: UUID) -> QueueDetail:
         """Close a queue for good; refused while tickets still wait in it."""
-        queue = self.store.load(Queue, queue_id, context.tenant_id, QueueNotFound)
-        queue.close()
-        self.store.save_in_context(context, queue)
+        with self.queue_lock.holding([queue_id]):
+            queue = self.store.load(Queue, queue_id, context.tenant_id, QueueNotFound)
+            queue.close()
+            self.store.save_in_context(context, queue)
         return queue_detail(queue)
 
 

@@ -320,7 +320,7 @@ def build_container(settings: Settings) -> Container:
         open_pool(database_url, size=max(2, settings.database.pool_size // 4))
     )
     staffing = Staffing(app, directory, queue_lock)
-    queues = Queues(app, directory)
+    queues = Queues(app, directory, queue_lock)
     identity = Identity(app, tenancy, staffing, PostgresCredentialStore(pool), tokens, sign_in)
     devices = Devices(
         app,

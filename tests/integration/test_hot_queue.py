@@ -25,6 +25,7 @@ pytestmark = pytest.mark.integration
 
 CALLERS = 8
 ISSUERS = 2
+RENAMES = 10  # a manager reconfiguring the queue meanwhile takes turns too
 TICKETS_PER_ISSUER = 40
 # Enough kiosks that one of them always waits for the queue: the lock would pass between them
 # for ever if nothing made it go round the processes.
@@ -67,7 +68,7 @@ def test_eight_callers_and_two_kiosks_on_two_instances_take_turns_on_one_queue(
     lost_saves = LostSaves(monkeypatch, *instances)
     agents = [world.add_available_agent(f"Agent {n}") for n in range(CALLERS)]
     issuing_done = threading.Event()
-    start = threading.Barrier(CALLERS + ISSUERS)
+    start = threading.Barrier(CALLERS + ISSUERS + 1)
 
     def issue(index: int) -> list[str]:
         tickets = instances[index % 2].tickets
@@ -95,10 +96,19 @@ def test_eight_callers_and_two_kiosks_on_two_instances_take_turns_on_one_queue(
                 world.context, instance.tickets.start_ticket(world.context, ticket.id).id
             )
 
-    with ThreadPoolExecutor(CALLERS + ISSUERS) as pool:
+    def manage() -> None:
+        start.wait()
+        for n in range(RENAMES):
+            queues = instances[n % 2].queues
+            queues.reconfigure_queue(world.context, world.queue_id, name=f"Hot queue {n}")
+            time.sleep(0.01)
+
+    with ThreadPoolExecutor(CALLERS + ISSUERS + 1) as pool:
         callers = [pool.submit(call, index) for index in range(CALLERS)]
         issuers = [pool.submit(issue, index) for index in range(ISSUERS)]
+        manager = pool.submit(manage)
         issued = [number for issuer in issuers for number in issuer.result()]
+        manager.result()
         issuing_done.set()
         # Any exception of a command (Contention is the API's 503) fails the test here.
         calls = sorted(call for caller in callers for call in caller.result())
@@ -109,7 +119,8 @@ def test_eight_callers_and_two_kiosks_on_two_instances_take_turns_on_one_queue(
     issue_times = [issued_at for _, issued_at, _ in calls]
     assert issue_times == sorted(issue_times), "a fifo queue called a later ticket first"
     assert sum(1 for caller in callers if caller.result()) > 1, "the callers never overlapped"
-    assert world.container.queues.get_queue(world.tenant_id, world.queue_id).waiting == 0
+    queue = world.container.queues.get_queue(world.tenant_id, world.queue_id)
+    assert (queue.waiting, queue.name) == (0, f"Hot queue {RENAMES - 1}")
     assert lost_saves.count == 0, "a writer slipped past the queue lock and lost a race"
 
 

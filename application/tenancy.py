@@ -8,6 +8,7 @@ from __future__ import annotations
 from uuid import UUID
 
 import msgspec
+from eventsourcing.domain import Aggregate
 
 from application.app import SmartQueue
 from application.base import retry_on_conflict
@@ -36,19 +37,34 @@ class Tenancy:
     # -- tenants ----------------------------------------------------------------------------------
 
     @retry_on_conflict
-    def create_tenant(self, context: CommandContext, slug: str, name: str) -> UUID:
-        """Create a tenant; its slug is unique across the platform."""
+    def create_tenant(
+        self, context: CommandContext, slug: str, name: str, *, listed: bool = True
+    ) -> UUID:
+        """Create a tenant; its slug is unique across the platform. ``listed=False`` leaves it
+        out of this store's platform directory: a tenant of a shard other than the directory's,
+        which the shard router lists there (:meth:`list_on_platform`, docs/sharding.md), so the
+        one platform aggregate's events are never written by two shards."""
         tenant = Tenant(slug=Tenant.check_slug(slug), name=check_name(name, "tenant"))
         if self.store.find(Tenant, tenant.id) is not None:
             raise DuplicateResource(f"tenant slug {slug!r} is already taken")
-        platform = self.store.find(Platform, PLATFORM_ID) or Platform()
-        platform.add_tenant(tenant.id)
+        changed: list[Aggregate] = [tenant]
+        if listed:
+            platform = self.store.find(Platform, PLATFORM_ID) or Platform()
+            platform.add_tenant(tenant.id)
+            changed.append(platform)
         # The tenant and its directory entry commit together; a second creation of the same slug
         # loses the race on the tenant's version and is retried, then refused as a duplicate.
-        self.store.save_in_context(
-            msgspec.structs.replace(context, tenant_id=tenant.id), tenant, platform
-        )
+        self.store.save_in_context(msgspec.structs.replace(context, tenant_id=tenant.id), *changed)
         return tenant.id
+
+    @retry_on_conflict
+    def list_on_platform(self, context: CommandContext, tenant_id: UUID) -> None:
+        """Add a tenant created in another store (shard) to this store's platform directory;
+        nothing if it is listed already."""
+        platform = self.store.find(Platform, PLATFORM_ID) or Platform()
+        if tenant_id not in platform.tenant_ids:
+            platform.add_tenant(tenant_id)
+            self.store.save_in_context(context, platform)
 
     def register_platform_admin(
         self, context: CommandContext, user_id: UUID, email: str, name: str

@@ -150,8 +150,10 @@ class DisplayGateway:
         if batch is None:
             return 0
         events = []
+        oldest = None  # the time of the oldest record published (a new group's old news is not)
         for partition, records in batch.items():
             for record in self.start.recent(partition, records):
+                oldest = record.timestamp if oldest is None else min(oldest, record.timestamp)
                 try:
                     events.append(msgspec.json.decode(record.value, type=Envelope))
                 except (msgspec.DecodeError, TypeError) as error:
@@ -166,7 +168,7 @@ class DisplayGateway:
                     self._rewind(consumer, batch)
             if published:
                 consumer.commit()
-                self._tell_if_late(batch)
+                self._tell_if_late(oldest)
         elif batch:
             consumer.commit()  # nothing but malformed records: skipped for good
         assigned = consumer.assignment()
@@ -174,11 +176,10 @@ class DisplayGateway:
             self._pin(consumer, assigned)
         return len(events)
 
-    def _tell_if_late(self, batch: dict[Any, list[Any]]) -> None:
-        """Warn when a batch's oldest event reached Redis later than displays promise to show
-        it (:data:`LATE_SECONDS`): the record's time is the event's (the relay sets it)."""
-        oldest = min(record.timestamp for records in batch.values() for record in records)
-        late = time.time() - oldest / 1000
+    def _tell_if_late(self, oldest: int | None) -> None:
+        """Warn when the oldest event of a published batch reached Redis later than displays
+        promise to show it (:data:`LATE_SECONDS`): a record's time (ms) is its event's."""
+        late = 0.0 if oldest is None else time.time() - oldest / 1000
         if late >= LATE_SECONDS:
             log.warning(
                 "changes reached the sockets late",

@@ -39,6 +39,17 @@ projection_tracking = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+# The shard map (docs/sharding.md), read in the directory database only. Platform bookkeeping,
+# read before a tenant is known: ``tenant`` rather than ``tenant_id``, so no row-level security.
+tenant_shards = Table(
+    "tenant_shards",
+    metadata,
+    Column("tenant", Uuid, primary_key=True),
+    Column("slug", String(63), nullable=False, unique=True),
+    Column("shard", String(63), nullable=False),
+    Column("placed_at", DateTime(timezone=True), nullable=False),
+)
+
 audit_log = Table(
     "audit_log",
     metadata,

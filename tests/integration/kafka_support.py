@@ -91,9 +91,12 @@ class RelayProcess:
                 self.kill()
 
 
-def consume(bootstrap: str, wanted: set[int], timeout: float = 60.0) -> list[Received]:
+def consume(
+    bootstrap: str, wanted: set[int], timeout: float = 60.0, event_ids: set[str] | None = None
+) -> list[Received]:
     """Every message on the contract's topics (a fresh consumer group, from the earliest
-    offsets), until each log position in ``wanted`` has been seen or ``timeout`` passes."""
+    offsets), until each log position in ``wanted`` and each event id in ``event_ids`` (for the
+    logs of several databases, whose positions overlap) has been seen or ``timeout`` passes."""
     from kafka import KafkaConsumer
 
     consumer = KafkaConsumer(
@@ -106,9 +109,10 @@ def consume(bootstrap: str, wanted: set[int], timeout: float = 60.0) -> list[Rec
     )
     received: list[Received] = []
     missing = set(wanted)
+    missing_ids = set(event_ids or ())
     deadline = time.monotonic() + timeout
     try:
-        while missing and time.monotonic() < deadline:
+        while (missing or missing_ids) and time.monotonic() < deadline:
             for messages in consumer.poll(timeout_ms=500).values():
                 for message in messages:
                     headers = {name: value.decode() for name, value in message.headers}
@@ -116,6 +120,7 @@ def consume(bootstrap: str, wanted: set[int], timeout: float = 60.0) -> list[Rec
                         Received(message.topic, message.key.decode(), headers, message.value)
                     )
                     missing.discard(int(headers["log_position"]))
+                    missing_ids.discard(headers["event_id"])
     finally:
         consumer.close()
     return received
@@ -158,7 +163,11 @@ def relay_in_thread_until(container: Container, bootstrap: str, position: int) -
     try:
         assert wait_relayed(container.read_engine, container, position, timeout=60)
         # Another relay on this database (the e2e suites' session-wide one) would hold the lock:
-        # this one only stood by, and the events went to another broker.
+        # this one only stood by, and the events went to another broker. This one notes its
+        # position just after committing it: give its thread the moment to.
+        moved_by = time.monotonic() + 5
+        while relay.position < position and time.monotonic() < moved_by:
+            time.sleep(0.01)
         assert relay.position >= position, "another relay published these: use on_own_database()"
     finally:
         stop.set()

@@ -19,7 +19,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from uuid import UUID, uuid5
 
-from application.appointments import Appointments, AppointmentView
+from application.appointment_views import AppointmentView
+from application.appointments import Appointments
 from application.catalogue import Catalogue
 from application.customers import Customers
 from application.notifications import PlannedMessage, Recipient, event_uuid, plan_messages

@@ -22,7 +22,7 @@ from uuid import UUID
 
 import structlog
 
-from application.appointments import AppointmentView
+from application.appointment_views import AppointmentView
 from application.context import CommandContext
 from domain.errors import Conflict, NotFound
 

@@ -23,7 +23,7 @@ from uuid import UUID
 import msgspec
 
 from application.app import SmartQueue
-from application.appointments import AppointmentView, appointment_view
+from application.appointment_views import AppointmentView, appointment_view
 from application.base import StaleRead, retry_on_conflict
 from application.context import CommandContext
 from application.ports import NoQueueLock, QueueLock

@@ -17,16 +17,26 @@ from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-import msgspec
-
 from application.app import SmartQueue
-from application.appointments import APPOINTMENT_LINK, Appointments, AppointmentView
+from application.appointment_views import APPOINTMENT_LINK, AppointmentView
+from application.appointments import Appointments
 from application.availability import Availability, AvailabilityList
 from application.check_in import CheckIns
 from application.context import CommandContext
 from application.customers import Customers
 from application.paging import PageRequest
 from application.ports import TicketPass, TicketPasses
+from application.public_booking_views import (
+    BookingContact,
+    PublicAppointment,
+    PublicBooked,
+    PublicBookingPage,
+    PublicBookingService,
+    PublicBookingSite,
+    PublicCheckedIn,
+    PublicHold,
+    PublicTicketLink,
+)
 from application.public_views import TICKET_LINK, end_of_local_day
 from application.queues import Queues
 from domain.appointments import LIVE
@@ -59,101 +69,6 @@ def check_in_payload(code: str) -> str:
     other a scanner reads (and a later form, ``SQ2:``, from this one); all of it stays in the
     QR alphanumeric set (capitals, digits, ``:`` and ``-``), so the symbol stays small."""
     return f"{CHECK_IN_PAYLOAD_PREFIX}{code}"
-
-
-class PublicBookingService(msgspec.Struct, kw_only=True):
-    """A service that may be booked at the site, and the rules a booking page needs."""
-
-    id: UUID
-    name: str
-    code: str
-    slot_minutes: int
-    lead_minutes: int
-    horizon_days: int
-    hold_minutes: int
-
-
-class PublicBookingSite(msgspec.Struct, kw_only=True):
-    """A site as its booking page names it."""
-
-    id: UUID
-    name: str
-    timezone: str
-
-
-class PublicBookingPage(msgspec.Struct, kw_only=True):
-    """What a site's booking page shows: the site, its bookable services, the languages."""
-
-    site: PublicBookingSite
-    languages: list[str]
-    services: list[PublicBookingService]
-
-
-class PublicHold(msgspec.Struct, kw_only=True):
-    """A place kept for the booker until ``expires_at``; ``hold_token`` confirms or frees it."""
-
-    hold_token: str
-    start: datetime
-    end: datetime
-    expires_at: datetime
-
-
-class PublicTicketLink(msgspec.Struct, kw_only=True):
-    """The ticket an appointment's check-in issued, and its "my ticket" page."""
-
-    number: str
-    url: str
-
-
-class PublicAppointment(msgspec.Struct, kw_only=True):
-    """A customer's own appointment, as "my appointment" shows it: nothing personal. The
-    tenant's ``slug``, ``site_id`` and ``service_id`` let the page read the free slots to move
-    it to (the public availability path)."""
-
-    slug: str
-    site_id: UUID
-    service_id: UUID
-    site_name: str
-    service_name: str
-    timezone: str
-    start: datetime
-    end: datetime
-    code: str
-    """The booking code, for the kiosk."""
-    status: str
-    check_in_opens_at: datetime
-    check_in_closes_at: datetime
-    can_check_in: bool
-    """Now inside the check-in window, and not checked in, cancelled or missed."""
-    can_cancel: bool
-    """Still live and before the cancellation cut-off (moving it too)."""
-    cancel_until: datetime
-    ticket: PublicTicketLink | None
-    """Once checked in."""
-
-
-class PublicBooked(msgspec.Struct, kw_only=True):
-    """An appointment booked from a hold, and the token of its "my appointment" page."""
-
-    appointment: PublicAppointment
-    token: str
-    url: str
-
-
-class PublicCheckedIn(msgspec.Struct, kw_only=True):
-    """An appointment checked in from the customer's phone, and the ticket it took."""
-
-    appointment: PublicAppointment
-    ticket: PublicTicketLink
-
-
-class BookingContact(msgspec.Struct, kw_only=True):
-    """What a booker gave, validated: a name, a phone (E.164) or an email, a language."""
-
-    name: str
-    phone: str | None
-    email: str | None
-    language: str
 
 
 class BookingPasses:

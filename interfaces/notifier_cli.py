@@ -10,7 +10,8 @@ from uuid import UUID
 import click
 
 from application.appointment_notifications import AppointmentFacts
-from application.appointments import APPOINTMENT_LINK, Appointments, AppointmentView
+from application.appointment_views import APPOINTMENT_LINK, AppointmentView
+from application.appointments import Appointments
 from application.notifications import NotificationFacts
 from application.ports import TicketPass
 from application.views import SiteView, TicketView

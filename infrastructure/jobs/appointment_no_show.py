@@ -25,7 +25,7 @@ from uuid import UUID
 
 import dramatiq
 
-from application.appointments import AppointmentView
+from application.appointment_views import AppointmentView
 from application.context import CommandContext
 from infrastructure.jobs.timed import TimedJob
 

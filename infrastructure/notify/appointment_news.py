@@ -33,7 +33,7 @@ from application.appointment_notifications import (
     plan_timed,
     timed_messages,
 )
-from application.appointments import AppointmentView
+from application.appointment_views import AppointmentView
 from application.notification_templates import TenantNotificationSettings
 from application.notifications import PlannedMessage, Recipient, plan_messages, recipient_of
 from application.views import CustomerView, ServiceView, SiteView

@@ -44,7 +44,7 @@ from dramatiq.middleware import (
 )
 
 from application.appointment_notifications import appointment_news_gone
-from application.appointments import AppointmentView
+from application.appointment_views import AppointmentView
 from application.delivery import (
     Channel,
     DeliveryFailure,

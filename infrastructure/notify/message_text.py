@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
-from application.appointments import AppointmentView
+from application.appointment_views import AppointmentView
 from application.notifications import PlannedMessage
 from application.views import QueueView, ServiceView, SiteView, TicketView
 from domain.messages import Channel, MessageKind, TemplateParts

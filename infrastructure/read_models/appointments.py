@@ -12,7 +12,7 @@ import msgspec
 from sqlalchemy import Connection, Engine, Table, literal, select, text, tuple_
 
 from application.appointment_sweep import PastAppointment
-from application.appointments import AppointmentFilter, AppointmentView
+from application.appointment_views import AppointmentFilter, AppointmentView
 from application.paging import Page, PageRequest, decode_cursor, encode_cursor
 from domain.appointments import LIVE
 from domain.errors import InvalidInput

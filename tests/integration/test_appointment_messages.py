@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from application.appointment_notifications import AppointmentFacts
-from application.appointments import Appointments, AppointmentView
+from application.appointment_views import AppointmentView
+from application.appointments import Appointments
 from application.notifications import NotificationFacts
 from application.paging import PageRequest
 from domain.delivery import DeliveryStatus

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from application.appointment_sweep import PastAppointment
-from application.appointments import AppointmentFilter, AppointmentView
+from application.appointment_views import AppointmentFilter, AppointmentView
 from application.paging import Page, PageRequest, decode_cursor, encode_cursor
 from domain.appointments import LIVE
 from projections.appointments import AppointmentChange, AppointmentRow, AppointmentsProjection

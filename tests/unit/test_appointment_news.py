@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from dramatiq.brokers.stub import StubBroker
 
-from application.appointments import AppointmentView
+from application.appointment_views import AppointmentView
 from application.notification_templates import TenantNotificationSettings
 from application.views import (
     BookingRulesView,

@@ -12,7 +12,8 @@ from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIType
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from application.appointments import STATUS_FILTERS, Appointments, AppointmentView
+from application.appointment_views import STATUS_FILTERS, AppointmentView
+from application.appointments import Appointments
 from application.check_in import MAX_CODE_LENGTH, CheckIns, CheckInView
 from application.consistency import Consistency
 from application.identity import Principal

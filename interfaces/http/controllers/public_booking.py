@@ -18,11 +18,10 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from application.availability import AvailabilityList
-from application.public_booking import (
-    MAX_AVAILABILITY_DAYS,
+from application.public_booking import MAX_AVAILABILITY_DAYS, PublicBooking
+from application.public_booking_views import (
     PublicAppointment,
     PublicBooked,
-    PublicBooking,
     PublicBookingPage,
     PublicCheckedIn,
     PublicHold,

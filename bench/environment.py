@@ -149,6 +149,8 @@ def smartqueue_environment(database_url: str, home: Path, pool_size: int) -> dic
         # address, which the default sign-in limits answer with 429.
         "SMARTQUEUE_LOGIN_LIMIT_ADDRESS": "100000/minute",
         "SMARTQUEUE_LOGIN_LIMIT_ACCOUNT": "100000/minute",
+        # The recorder under test: SMARTQUEUE_RECORDER=concurrent in the bench's environment.
+        "SMARTQUEUE_RECORDER": os.environ.get("SMARTQUEUE_RECORDER", "stock"),
     }
 
 

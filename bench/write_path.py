@@ -643,7 +643,8 @@ def print_context(context: list[tuple[str, str]], options: Options) -> None:
     print("SmartQueue write-path benchmark")
     settings = (
         f"{options.duration:g} s per run, median of {options.repeat} runs, "
-        f"event-store pool {options.pool_size} per process, api workers {options.api_workers}"
+        f"event-store pool {options.pool_size} per process, api workers {options.api_workers}, "
+        f"recorder {os.environ.get('SMARTQUEUE_RECORDER', 'stock')}"
     )
     for name, value in [*context, ("settings", settings)]:
         print(f"  {name:<13} {value}")

@@ -165,6 +165,9 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     broker.stop()
 
 
+RECORDER = "SMARTQUEUE_RECORDER"
+
+
 def settings_for(
     database_url: str, home: Path, redis_url: str | None = None, **extra: str
 ) -> Settings:
@@ -178,6 +181,8 @@ def settings_for(
             "SMARTQUEUE_HOME": str(home),
             "SMARTQUEUE_LOG_FORMAT": "json",
             "SMARTQUEUE_LOG_LEVEL": "WARNING",
+            # The whole suite runs on either recorder: SMARTQUEUE_RECORDER=concurrent make test.
+            **({RECORDER: os.environ[RECORDER]} if RECORDER in os.environ else {}),
             **extra,
         }
     )

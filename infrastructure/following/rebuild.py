@@ -8,6 +8,10 @@ tables or the new ones, never an empty one.
 
 A stateful projection's working state is keyed by tracking name like its position: the shadow
 builds its own from zero, and the swap hands it to the live name with the tables and position.
+
+With the concurrent recorder, a missing id first met inside the swap's transaction cannot settle
+before that transaction ends: the swap stops before it, and the live follower goes on from there
+(docs/performance.md, "Writers side by side").
 """
 
 from __future__ import annotations

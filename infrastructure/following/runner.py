@@ -270,7 +270,11 @@ class ProjectionRunner:
             raise EventFailed(self.model.name, notification, error) from error
 
     def catch_up(self, engine: Engine, on_progress: Callable[[int], None] | None = None) -> int:
-        """Apply batches, one transaction each, until the log is exhausted; events read."""
+        """Apply batches, one transaction each, until the log is exhausted (at least up to its
+        head when called); events read. A short batch is the end only past that head: the
+        concurrent recorder ends a read before an id that may still commit, and a batch's own
+        transaction is one it waits for, so the next batch passes the id."""
+        head = self.recorder.max_notification_id() or 0
         total = 0
         while True:
             with engine.begin() as connection:
@@ -279,5 +283,5 @@ class ProjectionRunner:
             total += count
             if on_progress is not None:
                 on_progress(position)
-            if count < self.batch_size:
+            if count < self.batch_size and position >= head:
                 return total

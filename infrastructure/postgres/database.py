@@ -5,6 +5,7 @@ from __future__ import annotations
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import ConnectionPool
 
+from infrastructure.postgres.concurrent_recorder import CONCURRENT_RECORDER_TOPIC
 from infrastructure.postgres.embedded import embedded_database_url
 from infrastructure.postgres.event_store import CONNINFO, FACTORY_TOPIC
 from infrastructure.postgres.pool_check import PurgingCheck
@@ -49,8 +50,13 @@ def event_store_env(
         "POSTGRES_LOCK_TIMEOUT": "5",
         "POSTGRES_PRE_PING": "y",
         "CREATE_TABLE": "y" if create_tables else "n",
-        # Writes customers' personal data in the same transaction as their events.
-        "APPLICATION_RECORDER_TOPIC": POSTGRES_RECORDER_TOPIC,
+        # Writes customers' personal data in the same transaction as their events; with
+        # SMARTQUEUE_RECORDER=concurrent, without the table lock (concurrent_recorder.py).
+        "APPLICATION_RECORDER_TOPIC": (
+            CONCURRENT_RECORDER_TOPIC
+            if settings.database.recorder == "concurrent"
+            else POSTGRES_RECORDER_TOPIC
+        ),
         # Recently used aggregates stay in memory and are fast-forwarded from the store before
         # each use (application/base.py, FastForwardingRepository); "0" turns that off.
         "AGGREGATE_CACHE_MAXSIZE": str(settings.database.aggregate_cache_size),

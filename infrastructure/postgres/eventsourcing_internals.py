@@ -67,8 +67,8 @@ class PostgresRecorderHooks(PostgresApplicationRecorder):
 
     Checked against 9.5.6, where ``insert_events`` opens a pipelined transaction and calls
     ``_insert_events(curs, ...)`` (a no-op meant for "other things first"), then, if there are
-    events, ``_insert_stored_events``, which takes the table lock, calls ``_notify_channel(curs)``
-    and inserts, then ``_fetch_ids_after_insert_events(curs, ...)``. With
+    events, ``_insert_stored_events``, which takes the table lock (``_lock_table(curs)``), calls
+    ``_notify_channel(curs)`` and inserts, then ``_fetch_ids_after_insert_events(curs, ...)``. With
     ``POSTGRES_ENABLE_DB_FUNCTIONS`` it inserts through a database function instead and calls
     none of them, so that setting is refused here.
     """
@@ -83,6 +83,11 @@ class PostgresRecorderHooks(PostgresApplicationRecorder):
 
     def before_insert(self, cursor: Cursor[DictRow], **kwargs: Any) -> None:
         """Runs first in the write transaction, with the keywords given to ``insert_events``."""
+
+    def lock_table(self, cursor: Cursor[DictRow]) -> None:
+        """Runs in the write transaction before the ids are drawn: the stock ``LOCK TABLE ...
+        IN EXCLUSIVE MODE`` (with its ``lock_timeout``), held to the commit."""
+        super()._lock_table(cursor)
 
     def notify_channel(self, cursor: Cursor[DictRow]) -> None:
         """Runs in the write transaction once the table is locked: the stock ``NOTIFY``."""
@@ -102,6 +107,9 @@ class PostgresRecorderHooks(PostgresApplicationRecorder):
     ) -> None:
         super()._insert_events(curs, stored_events, **kwargs)
         self.before_insert(curs, **kwargs)
+
+    def _lock_table(self, curs: Cursor[DictRow]) -> None:
+        self.lock_table(curs)
 
     def _notify_channel(self, curs: Cursor[DictRow]) -> None:
         self.notify_channel(curs)

@@ -35,6 +35,10 @@ class DatabaseSettings:
     """SMARTQUEUE_AGGREGATE_CACHE_SIZE: aggregates each process keeps in memory and brings up to
     date from the store before a command uses them, instead of replaying them (default 1000;
     0 turns the cache off)."""
+    recorder: Literal["stock", "concurrent"] = env("SMARTQUEUE_RECORDER", "stock")
+    """SMARTQUEUE_RECORDER: ``stock`` (default) locks the events table in every write, so ids
+    commit in order; ``concurrent`` lets writers commit side by side and has followers wait for
+    the transactions that may still fill a gap (docs/performance.md, DESIGN.md §11)."""
     migration_url: str | None = env("MIGRATION_DATABASE_URL", None)
     """MIGRATION_DATABASE_URL: the login that owns the schema, used by ``smartqueue migrate``
     and ``smartqueue projections rebuild``; unset means DATABASE_URL (one login for both), or on

@@ -82,19 +82,17 @@ def world(container: Container) -> TenantWorld:
     return new_world(container)
 
 
-@pytest.fixture(scope="module")
-def own_container(
-    database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+def fresh_container(
+    database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory, **extra: str
 ) -> Iterator[Container]:
-    """A database of its own for the module: tests that rebuild or fold the whole log need it
-    small (the session's log holds every other test's events)."""
+    """A container on a new database of its own (``extra``: more settings), dropped after."""
     name = f"sq_rebuild_{uuid.uuid4().hex[:12]}"
     server_url = owner_url(database_url)
     with psycopg.connect(server_url, autocommit=True) as connection:
         connection.execute(f"CREATE DATABASE {name}")
     url = runtime_database(server_url, name)
     home: Path = tmp_path_factory.mktemp("rebuild-home")
-    settings = settings_for(url, home, redis_url)
+    settings = settings_for(url, home, redis_url, **extra)
     migrate(settings)
     built = build_container(settings)
     yield built
@@ -103,17 +101,41 @@ def own_container(
         connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+@pytest.fixture(scope="module")
+def own_container(
+    database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Container]:
+    """A database of its own for the module: tests that rebuild or fold the whole log need it
+    small (the session's log holds every other test's events)."""
+    yield from fresh_container(database_url, redis_url, tmp_path_factory)
+
+
 @pytest.fixture
 def own_world(own_container: Container) -> TenantWorld:
     """A tenant with a site, a service and a queue in the module's own database."""
     return new_world(own_container, "r", "Rebuilt tenant")
 
 
-def on_own_database() -> tuple[Any, Any]:
+def on_own_database(**extra: str) -> tuple[Any, Any]:
     """Fixtures ``container`` and ``world`` on the module's own database, for a module whose
     tests contend for a projection's lock or tracking row: the e2e suites' session-wide
     ``smartqueue projections`` process follows the session database, where it would hold the lock
-    and apply the very batches under test. Use as ``container, world = on_own_database()``."""
+    and apply the very batches under test. Use as ``container, world = on_own_database()``;
+    ``extra`` settings (``SMARTQUEUE_RECORDER="concurrent"``) give the module a container of
+    its own with them."""
+    if extra:
+
+        @pytest.fixture(scope="module", name="container")
+        def own_settings_container(
+            database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+        ) -> Iterator[Container]:
+            yield from fresh_container(database_url, redis_url, tmp_path_factory, **extra)
+
+        @pytest.fixture(name="world")
+        def own_settings_world(container: Container) -> TenantWorld:
+            return new_world(container, "r", "Rebuilt tenant")
+
+        return own_settings_container, own_settings_world
 
     @pytest.fixture
     def container(own_container: Container) -> Container:

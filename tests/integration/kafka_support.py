@@ -131,12 +131,17 @@ def log_positions_between(container: Container, start: int, end: int) -> set[int
     recorder = container.app.recorder
     found: set[int] = set()
     position = start
+    empty_reads = 0
     while position < end:
         batch = recorder.select_notifications(
             start=position, limit=1000, stop=end, inclusive_of_start=False
         )
-        if not batch:
-            break
+        if not batch:  # the end, or (concurrent recorder) an id that may still commit
+            if (recorder.max_notification_id() or 0) <= position or empty_reads >= 500:
+                break
+            empty_reads += 1
+            time.sleep(0.01)
+            continue
         found.update(notification.id for notification in batch)
         position = batch[-1].id
     return found

@@ -3,6 +3,7 @@ wrote, read the log."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy import Engine, select, text
@@ -23,18 +24,24 @@ def audit_runner(container: Container, **options: Any) -> ProjectionRunner:
     )
 
 
-def notifications(container: Container) -> list[Any]:
-    """Every notification of the log, in order."""
+def notifications(container: Container, timeout: float = 30.0) -> list[Any]:
+    """Every notification of the log, in order, up to the highest id committed when asked. A
+    short read is not the end: the concurrent recorder stops a read before an id that may still
+    commit (and passes it once it cannot)."""
+    recorder = container.app.recorder
+    head = recorder.max_notification_id() or 0
     found: list[Any] = []
     start = 0
-    while True:
-        batch = container.app.recorder.select_notifications(
-            start=start, limit=5000, inclusive_of_start=False
-        )
+    deadline = time.monotonic() + timeout
+    while start < head:
+        batch = recorder.select_notifications(start=start, limit=5000, inclusive_of_start=False)
         found += batch
-        if len(batch) < 5000:
-            return found
-        start = batch[-1].id
+        if batch:
+            start = batch[-1].id
+        else:
+            assert time.monotonic() < deadline, f"the log stayed unreadable after {start}"
+            time.sleep(0.01)
+    return found
 
 
 def log_positions(container: Container) -> list[int]:

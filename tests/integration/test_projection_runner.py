@@ -111,6 +111,9 @@ def test_events_delivered_twice_have_one_effect(container, world):
             batch = list(self.recorder.select_notifications(**kwargs))
             return batch + batch
 
+        def max_notification_id(self) -> int | None:
+            return self.recorder.max_notification_id()
+
     runner = ProjectionRunner(
         read_models()["audit_log"],
         Redelivering(container.app.recorder),  # type: ignore[arg-type]

@@ -77,6 +77,7 @@ def test_the_postgres_insert_calls_the_transaction_hooks_the_recorders_override(
     assert {"_lock_table", "_notify_channel"} <= _calls(recorder._insert_stored_events)
     assert _parameters(recorder._insert_events) == ["self", "curs", "stored_events", "**_"]
     assert _parameters(recorder._notify_channel) == ["self", "curs"]
+    assert _parameters(recorder._lock_table) == ["self", "curs"]
     assert _parameters(recorder._fetch_ids_after_insert_events) == [
         "self",
         "curs",

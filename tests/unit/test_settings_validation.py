@@ -20,6 +20,7 @@ BAD_VALUES = {
     "SMARTQUEUE_LOGIN_LIMIT_ACCOUNT": (["lots", "ten/5minutes"], "rate such as 30/minute"),
     "SMARTQUEUE_LOGIN_LIMIT_ADDRESS": (["-"], "rate such as 30/minute"),
     "SMARTQUEUE_LOG_FORMAT": (["yaml", "JSON"], "one of auto, json, console"),
+    "SMARTQUEUE_RECORDER": (["fast", "Stock"], "one of stock, concurrent"),
     "SMARTQUEUE_LOG_LEVEL": (["loud", "verbose"], "log level"),
     "SMARTQUEUE_IDEMPOTENCY_WAIT_SECONDS": (["five", "-1", "inf", "nan"], "seconds, 0 or more"),
     "SMARTQUEUE_IDEMPOTENCY_LEASE_SECONDS": (["a minute", "0"], "seconds, more than 0"),

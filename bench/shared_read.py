@@ -1,6 +1,7 @@
 """Followers woken together: the CPU of applying the log in small steps to every read model,
-each reading the log itself (the baseline, as before) or sharing one read (``SharedLog``, as
-``smartqueue projections`` now runs them).
+each reading the log itself (the baseline, as before), sharing one read (``SharedLog``), or all
+in one transaction per round over the shared read (``FollowerGroup``, as ``smartqueue
+projections`` now runs them).
 
 A history of ``--cycles`` ticket cycles (issue, call next, start, close) is made first, with no
 follower running. Then, for each mode, every read model's tracking starts at the same position
@@ -30,6 +31,7 @@ import psycopg
 
 from bench.environment import machine_context, open_container, scratch_database
 from bench.workloads import app_cycle, build_world
+from infrastructure.following.process import FollowerGroup
 from infrastructure.following.runner import ProjectionRunner, read_models
 from infrastructure.following.shared_log import SharedLog
 
@@ -47,7 +49,11 @@ def _reset(admin_url: str, position: int) -> None:
         )
 
 
-def _run(container: object, step: int, shared: bool) -> tuple[float, int]:
+MODES = {"own reads": (False, False), "shared read": (True, False), "one transaction": (True, True)}
+
+
+def _run(container: object, step: int, shared: bool, grouped: bool) -> tuple[float, int, int]:
+    """CPU seconds, reads of the log, transactions."""
     app = container.app  # type: ignore[attr-defined]
     engine = container.read_engine  # type: ignore[attr-defined]
     models = read_models()
@@ -56,17 +62,25 @@ def _run(container: object, step: int, shared: bool) -> tuple[float, int]:
         ProjectionRunner(model, app.recorder, app.mapper, batch_size=step, shared=log)
         for model in models.values()
     ]
-    reads = 0
+    reads = transactions = 0
     done: set[str] = set()
+    group = FollowerGroup(runners, engine)
     began = time.process_time()
     while len(done) < len(runners):
+        if grouped:
+            with engine.begin() as connection:
+                transactions += 1
+                if not group.apply_round(connection)[0]:
+                    done.update(models)
+            continue
         for runner in runners:
             with engine.begin() as connection:
+                transactions += 1
                 reads += 1
                 if runner.apply_batch(connection) < step:
                     done.add(runner.model.name)
     cpu = time.process_time() - began
-    return cpu, (log.reads if log is not None else reads)
+    return cpu, (log.reads if log is not None else reads), transactions
 
 
 def main() -> None:
@@ -89,21 +103,23 @@ def main() -> None:
             start = 0
             names = list(read_models())
             events = head - start
-            results: dict[bool, list[tuple[float, int]]] = {False: [], True: []}
+            results: dict[str, list[tuple[float, int, int]]] = {mode: [] for mode in MODES}
             for _ in range(options.repeat):
-                for shared in (False, True):
+                for mode, (shared, grouped) in MODES.items():
                     _reset(database.url, start)
-                    results[shared].append(_run(container, options.step, shared))
+                    results[mode].append(_run(container, options.step, shared, grouped))
         finally:
             container.close()
         for key, value in machine_context(database):
             print(f"{key:<12} {value}")
         print(f"\n{events:,} events, {len(names)} read models, steps of {options.step} events")
-        print(f"{'mode':<12} {'CPU ms/event (all models)':>26} {'reads of the log':>18}")
-        for shared, label in ((False, "own reads"), (True, "shared read")):
-            cpu = statistics.median(r[0] for r in results[shared]) * 1000 / events
-            reads = statistics.median(r[1] for r in results[shared])
-            print(f"{label:<12} {cpu:>26.3f} {reads:>18,.0f}")
+        header = f"{'mode':<16} {'CPU ms/event (all models)':>26} {'reads of the log':>18}"
+        print(header + f" {'transactions':>14}")
+        for mode, runs in results.items():
+            cpu = statistics.median(r[0] for r in runs) * 1000 / events
+            reads = statistics.median(r[1] for r in runs)
+            transactions = statistics.median(r[2] for r in runs)
+            print(f"{mode:<16} {cpu:>26.3f} {reads:>18,.0f} {transactions:>14,.0f}")
 
 
 if __name__ == "__main__":

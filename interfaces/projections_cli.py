@@ -40,8 +40,9 @@ def _container() -> Iterator[Container]:
 def run_in_background(container: Container, supervisor: Supervisor) -> None:
     """Follow every projection in supervised threads of this process (also ``smartqueue
     dev``); the engine is released once the supervisor's stop is set."""
-    # A dedicated engine: each follower keeps one connection for as long as it holds its lock.
-    engine = sqlalchemy_engine(container.database_url, pool_size=len(read_models()) + 1)
+    # A dedicated engine: the follower group keeps one connection for as long as it holds its
+    # locks.
+    engine = sqlalchemy_engine(container.database_url, pool_size=2)
     sla = sla_rule(container.settings.stats)
     start_followers(
         engine,

@@ -213,6 +213,22 @@ class ProjectionRunner:
         """
         act_as_projector(connection)
         position = tracked_position(connection, self.tracking_name, lock=True)
+        count = self.apply_after(connection, position, poison)
+        if self.position != position:
+            record_position(connection, self.tracking_name, self.position)
+        connection.execute(text("SET LOCAL ROLE NONE"))
+        return count
+
+    def apply_after(
+        self,
+        connection: Connection,
+        position: int,
+        poison: Mapping[int, DeadLetter] | None = None,
+    ) -> int:
+        """The body of :meth:`apply_batch` for a caller that has locked the tracking row at
+        ``position``, acts as the projector and records the new position (``self.position``)
+        itself: a :class:`~infrastructure.following.process.FollowerGroup` does so once for all
+        the read models of its transaction. The number of events read."""
         batch = self._after(position)
         view = self.model.make_view(self.tables)
         if batch and isinstance(view, StatefulView):
@@ -238,10 +254,7 @@ class ProjectionRunner:
                 )
             last = notification.id
         view.flush(connection)
-        if last != position:
-            record_position(connection, self.tracking_name, last)
         self.position = last
-        connection.execute(text("SET LOCAL ROLE NONE"))
         return len(batch)
 
     def _after(self, position: int) -> list[Decoded]:

@@ -17,6 +17,7 @@ starts again there. Nothing here changes what a follower applies: only where it 
 from __future__ import annotations
 
 import threading
+from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,10 @@ class Decoded:
     notification: Notification
     event: Any = None
     error: Exception | None = None
+
+
+def _position(item: Decoded) -> int:
+    return item.notification.id
 
 
 class SharedLog:
@@ -63,7 +68,8 @@ class SharedLog:
             if moved:
                 self._start = self._end = position
                 self._held = []
-            served = [item for item in self._held if item.notification.id > position][:limit]
+            first = bisect_right(self._held, position, key=_position)  # held in id order
+            served = self._held[first : first + limit]
             if len(served) < limit and (moved or self.reads == reads_before):
                 fresh = self._read(self._end, limit - len(served))
                 self._held.extend(fresh)

@@ -14,7 +14,8 @@ from dataclasses import fields
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Table, delete, select, tuple_
-from sqlalchemy.dialects.postgresql import insert
+
+from infrastructure.postgres.upsert import upsert
 
 Row = TypeVar("Row")
 Key = tuple[Any, ...]
@@ -63,14 +64,8 @@ class RowBuffer(Generic[Row]):
         rows = [row for row in self.final.values() if row is not _ABSENT]
         gone = [key for key, row in self.final.items() if row is _ABSENT]
         if rows:
-            statement = insert(self.table)
-            updated = {
-                name: statement.excluded[name]
-                for name in self.columns
-                if name not in self.key_columns
-            }
             connection.execute(
-                statement.on_conflict_do_update(index_elements=self.key_columns, set_=updated),
+                upsert(self.table, self.key_columns, self.columns),
                 [{name: getattr(row, name) for name in self.columns} for row in rows],
             )
         if gone:

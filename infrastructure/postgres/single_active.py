@@ -9,7 +9,7 @@ the lock, and a standby (polling ``pg_try_advisory_lock``) takes over within
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import structlog
 from sqlalchemy import Connection, Engine, text
@@ -33,13 +33,39 @@ def try_lock(connection: Connection, name: str) -> bool:
     return bool(taken)
 
 
+def try_lock_all(connection: Connection, names: Sequence[str]) -> bool:
+    """Take every one of ``names``' locks, or none: a lock found taken releases those taken
+    before it. A group of roles (the read models a process follows together) is active only
+    when no other process runs any of them."""
+    taken: list[str] = []
+    for name in names:
+        if not try_lock(connection, name):
+            for held in taken:
+                connection.execute(
+                    text("SELECT pg_advisory_unlock(:namespace, hashtext(:name))"),
+                    {"namespace": LOCK_NAMESPACE, "name": held},
+                )
+            connection.commit()
+            return False
+        taken.append(name)
+    return True
+
+
 class SingleActive:
-    """Runs ``work`` while holding ``name``'s lock; waits as a standby while another holds it."""
+    """Runs ``work`` while holding ``name``'s lock (every one of ``locks`` instead, when given);
+    waits as a standby while another holds it."""
 
     def __init__(
-        self, name: str, engine: Engine, work: Work, *, standby_interval: float = STANDBY_SECONDS
+        self,
+        name: str,
+        engine: Engine,
+        work: Work,
+        *,
+        standby_interval: float = STANDBY_SECONDS,
+        locks: Sequence[str] | None = None,
     ) -> None:
         self.name = name
+        self.locks = list(locks) if locks is not None else [name]
         self.engine = engine
         self.work = work
         self.standby_interval = standby_interval
@@ -51,7 +77,7 @@ class SingleActive:
         while not stop.is_set():
             connection = self.engine.connect()
             try:
-                if try_lock(connection, self.name):
+                if try_lock_all(connection, self.locks):
                     self.active.set()
                     log.info("role active", role=self.name)
                     self.work(connection, stop)

@@ -3,12 +3,16 @@ batches (``projection_state``), read and written in the follower's own transacti
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, select
 from sqlalchemy.dialects.postgresql import insert
 
 from infrastructure.postgres.tables import projection_state, projection_tracking
+from infrastructure.postgres.upsert import upsert
+
+TRACKING_COLUMNS = ("projection_name", "position", "updated_at")
 
 
 def tracked_position(connection: Connection, name: str, *, lock: bool = False) -> int:
@@ -33,17 +37,44 @@ def tracked_position(connection: Connection, name: str, *, lock: bool = False) -
 
 def record_position(connection: Connection, name: str, position: int) -> None:
     """Move ``name``'s tracking position, in the caller's transaction."""
-    statement = insert(projection_tracking).values(
-        projection_name=name, position=position, updated_at=datetime.now(UTC)
+    record_positions(connection, {name: position})
+
+
+def locked_positions(connection: Connection, names: Collection[str]) -> dict[str, int]:
+    """The positions of ``names``, each row locked until the transaction ends (one statement
+    when every row exists). Rows are locked in name order, so two callers over overlapping sets
+    wait for each other instead of deadlocking."""
+    query = (
+        select(projection_tracking.c.projection_name, projection_tracking.c.position)
+        .where(projection_tracking.c.projection_name.in_(sorted(names)))
+        .order_by(projection_tracking.c.projection_name)
+        .with_for_update()
     )
-    connection.execute(
-        statement.on_conflict_do_update(
-            index_elements=[projection_tracking.c.projection_name],
-            set_={
-                "position": statement.excluded.position,
-                "updated_at": statement.excluded.updated_at,
-            },
+    positions = {name: int(position) for name, position in connection.execute(query)}
+    missing = [name for name in names if name not in positions]
+    if missing:
+        # Create the rows, then lock them all: two first runs cannot both start from zero.
+        now = datetime.now(UTC)
+        connection.execute(
+            insert(projection_tracking)
+            .values([{"projection_name": n, "position": 0, "updated_at": now} for n in missing])
+            .on_conflict_do_nothing()
         )
+        positions = {name: int(position) for name, position in connection.execute(query)}
+    return positions
+
+
+def record_positions(connection: Connection, positions: Mapping[str, int]) -> None:
+    """Move several tracking positions in one statement, in the caller's transaction."""
+    if not positions:
+        return
+    now = datetime.now(UTC)
+    connection.execute(
+        upsert(projection_tracking, ("projection_name",), TRACKING_COLUMNS),
+        [
+            {"projection_name": name, "position": position, "updated_at": now}
+            for name, position in sorted(positions.items())
+        ],
     )
 
 
@@ -57,12 +88,7 @@ def stored_state(connection: Connection, name: str) -> bytes | None:
 def store_state(connection: Connection, name: str, state: bytes) -> None:
     """Replace ``name``'s working state, in the caller's transaction (with its rows and
     position)."""
-    statement = insert(projection_state).values(
-        projection_name=name, state=state, updated_at=datetime.now(UTC)
-    )
     connection.execute(
-        statement.on_conflict_do_update(
-            index_elements=[projection_state.c.projection_name],
-            set_={"state": statement.excluded.state, "updated_at": statement.excluded.updated_at},
-        )
+        upsert(projection_state, ("projection_name",), ("projection_name", "state", "updated_at")),
+        {"projection_name": name, "state": state, "updated_at": datetime.now(UTC)},
     )

@@ -19,12 +19,12 @@ from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from sqlalchemy import Connection, Engine, Table, and_, any_, delete, exists, or_, select
-from sqlalchemy.dialects.postgresql import insert
 
 from application.agent_board import BoardEntry, BoardFilter, BoardTicket, board_order
 from domain.agents import AgentStatus
 from infrastructure.postgres.tables import agent_board, queue_eta
 from infrastructure.postgres.tenancy import tenant_transaction
+from infrastructure.postgres.upsert import upsert
 from projections.agent_board_rows import BoardAgent, Change, LiveTicket, QueueSamples, served_today
 
 Clock = Callable[[], datetime]
@@ -71,15 +71,8 @@ class _Rows(Generic[Row]):
     def write(self) -> None:
         if self.changed:
             values = [self._values(self.cache[key]) for key in sorted(self.changed, key=str)]
-            statement = insert(self.table)
-            others = [name for name in self.names if name != self.key.name]
-            self.connection.execute(
-                statement.on_conflict_do_update(
-                    index_elements=[self.key],
-                    set_={name: statement.excluded[name] for name in others},
-                ),
-                values,
-            )
+            statement = upsert(self.table, (self.key.name,), self.names)
+            self.connection.execute(statement, values)
         if self.dropped:
             self.connection.execute(delete(self.table).where(self.key.in_(self.dropped)))
 

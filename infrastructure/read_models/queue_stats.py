@@ -8,12 +8,12 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Connection, Engine, Table, select, tuple_
-from sqlalchemy.dialects.postgresql import insert
 
 from application.stats import QueueDay, QueueDayCounters
 from infrastructure.postgres.tables import queue_stats
 from infrastructure.postgres.tenancy import tenant_transaction
 from infrastructure.postgres.tracking import store_state, stored_state
+from infrastructure.postgres.upsert import upsert
 from infrastructure.settings import StatsSettings
 from projections.queue_day import QueueStatsRow, SlaRule
 from projections.queue_stats import QueueStatistics
@@ -58,15 +58,8 @@ class PostgresQueueStatsView:
             raise RuntimeError("a stateful view must be loaded before events are folded in")
         rows = self.statistics.drain_changed()
         values = [{name: getattr(row, name) for name in ROW_FIELDS} for row in rows]
-        statement = insert(self.table)
         if values:
-            connection.execute(
-                statement.on_conflict_do_update(
-                    index_elements=[self.table.c[name] for name in KEY],
-                    set_={name: statement.excluded[name] for name in ROW_FIELDS if name not in KEY},
-                ),
-                values,
-            )
+            connection.execute(upsert(self.table, KEY, ROW_FIELDS), values)
         self.statistics.prune()  # only after the rows are written: see projections.queue_stats
         dumped = self.statistics.dump()
         store_state(connection, self.name, dumped)

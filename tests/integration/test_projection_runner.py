@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 from application.audit import AuditFilter
 from application.context import CommandContext
 from application.paging import PageRequest
-from infrastructure.following.process import Follower, lag
+from infrastructure.following.process import Follower, FollowerGroup, lag
 from infrastructure.following.runner import ProjectionRunner, read_models
 from infrastructure.following.shared_log import SharedLog
 from infrastructure.postgres.sql import sqlalchemy_engine
@@ -124,16 +124,19 @@ def test_events_delivered_twice_have_one_effect(container, world):
     assert audit_positions(engine) == log_positions(container)
 
 
-@pytest.mark.parametrize("shared", [False, True], ids=["own-reads", "shared-log"])
-def test_a_follower_never_skips_an_event_of_concurrent_writers(container, world, shared):
-    """Also when followers share one read of the log (as ``smartqueue projections`` runs
-    them): a second follower at another batch size moves the shared stretch under the first."""
+@pytest.mark.parametrize(
+    ("shared", "grouped"),
+    [(False, False), (True, False), (True, True)],
+    ids=["own-reads", "shared-log", "group"],
+)
+def test_a_follower_never_skips_an_event_of_concurrent_writers(container, world, shared, grouped):
+    """Also when followers share one read of the log: a second follower at another batch size
+    moves the shared stretch under the first; and when one group applies both in one
+    transaction per round (as ``smartqueue projections`` runs them)."""
     engine = sqlalchemy_engine(container.database_url, pool_size=3)
     stop = threading.Event()
     log = SharedLog(container.app.recorder, container.app.mapper, keep=50) if shared else None
-    follower = Follower(
-        audit_runner(container, batch_size=7, shared=log), engine, poll_interval=0.005
-    )
+    audit = audit_runner(container, batch_size=7, shared=log)
     other = ProjectionRunner(
         read_models()["tickets"],
         container.app.recorder,
@@ -141,7 +144,14 @@ def test_a_follower_never_skips_an_event_of_concurrent_writers(container, world,
         batch_size=11,
         shared=log,
     )
-    followers = [follower, Follower(other, engine, poll_interval=0.003)]
+    followers: list[FollowerGroup] = (
+        [FollowerGroup([audit, other], engine, poll_interval=0.004)]
+        if grouped
+        else [
+            Follower(audit, engine, poll_interval=0.005),
+            Follower(other, engine, poll_interval=0.003),
+        ]
+    )
     threads = [threading.Thread(target=f.run, args=(stop,), daemon=True) for f in followers]
     for thread in threads:
         thread.start()

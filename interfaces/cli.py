@@ -23,6 +23,7 @@ from infrastructure.postgres.sql import sqlalchemy_engine
 from infrastructure.redis.server import stop_embedded_redis
 from infrastructure.roles.supervisor import Supervisor
 from infrastructure.settings import Settings, current_settings
+from interfaces.analytics_sink_cli import analytics_sink_group
 from interfaces.dev_exposure import warn_if_exposed
 from interfaces.dev_ready import announce_when_ready, waiting_for
 from interfaces.gateway_cli import gateway_command, run_gateway_in_background
@@ -322,6 +323,7 @@ main.add_command(jobs_command)
 main.add_command(notifier_command)
 main.add_command(gateway_command)
 main.add_command(mail_command)
+main.add_command(analytics_sink_group)
 
 
 if __name__ == "__main__":

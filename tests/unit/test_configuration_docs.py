@@ -21,3 +21,11 @@ def test_every_setting_read_from_the_environment_is_documented():
     assert len(read) > 30, "the settings package reads fewer variables than expected: pattern?"
     assert read == set(variables()), "a variable is read in a way the pattern does not see"
     assert sorted(name for name in read if f"`{name}`" not in documented) == []
+
+
+def test_the_analytics_sinks_settings_are_documented_too():
+    from infrastructure.analytics.settings import sink_variables
+
+    documented = (ROOT / "docs" / "configuration.md").read_text()
+    assert sink_variables()
+    assert sorted(name for name in sink_variables() if f"`{name}`" not in documented) == []

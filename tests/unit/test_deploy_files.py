@@ -46,6 +46,7 @@ NEEDS = {
     "worker": {"DATABASE_URL", "REDIS_URL"},
     "notifier": {"DATABASE_URL", "REDIS_URL", "KAFKA_BOOTSTRAP_SERVERS"},
     "jobs": {"DATABASE_URL", "REDIS_URL"},
+    "analytics-sink": {"KAFKA_BOOTSTRAP_SERVERS"},  # Kafka only, as a downstream team
 }
 # The service each connection variable points at, which the role must wait for.
 BACKING_SERVICE = {

@@ -52,6 +52,9 @@ def create_app() -> Litestar:
         pool.open(wait=True)
         app.state.pool = pool
 
+    def close_pool(app: Litestar) -> None:
+        pool.close()  # not pool.close itself: Litestar would pass the app as its timeout
+
     return Litestar(
-        route_handlers=[insert_row, ready], on_startup=[open_pool], on_shutdown=[pool.close]
+        route_handlers=[insert_row, ready], on_startup=[open_pool], on_shutdown=[close_pool]
     )

@@ -144,6 +144,7 @@ def demo_pages(
         lines.append(f"  {label}: {base}/{kind}/{slug}/{query}{fragment}\n")
     lines.append(f"  join page (customers): {base}/join/{slug}/{site_id}\n")
     lines.append(f"  booking page (customers): {base}/book/{slug}/{site_id}\n")
+    lines.append(f"  agent console (staff sign-in): {base}/console/{slug}/\n")
     text = "".join(lines)
     path = settings.home / DEMO_PAGES
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,5 @@
-"""The hall display, kiosk and public (join, "my ticket", booking, "my appointment", feedback)
-pages: plain HTML, CSS and ES modules served by the API.
+"""The hall display, kiosk, agent console and public (join, "my ticket", booking, "my
+appointment", feedback) pages: plain HTML, CSS and ES modules served by the API.
 
 The pages are not API operations, so they stay out of the OpenAPI document. Their assets are
 served under ``/static/<content hash>/``: a new release gets new URLs, so the assets can be cached
@@ -71,9 +71,9 @@ def _add_security_headers(response: Response) -> Response:
 
 
 def pages_router() -> Router:
-    """``GET /display/{slug}/``, ``/kiosk/{slug}/``, the public ``/join/{slug}/{site_id}``,
-    ``/book/{slug}/{site_id}``, ``/t/{token}``, ``/a/{token}`` and ``/feedback/{token}``, and
-    their assets under ``/static``."""
+    """``GET /display/{slug}/``, ``/kiosk/{slug}/``, ``/console/{slug}/``, the public
+    ``/join/{slug}/{site_id}``, ``/book/{slug}/{site_id}``, ``/t/{token}``, ``/a/{token}`` and
+    ``/feedback/{token}``, and their assets under ``/static``."""
     static_prefix = f"/static/{asset_version()}"
 
     def page(name: str):
@@ -89,7 +89,9 @@ def pages_router() -> Router:
             html = _page(name, static_prefix)
             return Response(html, media_type="text/html", headers=PAGE_HEADERS)
 
-        handler.__doc__ = f"The {name} page (the tenant comes from the path, the device signs in)."
+        handler.__doc__ = (
+            f"The {name} page (the tenant comes from the path; its device or user signs in)."
+        )
         return handler
 
     assets = create_static_files_router(
@@ -146,6 +148,7 @@ def pages_router() -> Router:
     pages = [
         page("display"),
         page("kiosk"),
+        page("console"),
         join_page,
         booking_page,
         ticket_page,

@@ -141,3 +141,25 @@ def test_another_tenant_gets_404_and_a_token_without_agents_read_gets_403(
     response = http.get(admin.path("agents/board/"), headers={"Authorization": f"Bearer {narrow}"})
     body = assert_problem(response, 403, "forbidden")
     assert "agents:read" in body["detail"]
+
+
+def test_an_agent_chooses_their_own_queues_and_only_their_own(admin: Session) -> None:
+    floor = open_floor(admin)
+    other_queue = admin.open_queue(floor.site["id"], [floor.service["id"]], name="Other")["id"]
+    agent = admin.add_agent()
+    colleague = admin.add_agent()
+    chosen = [floor.queue["id"], other_queue]
+
+    mine = agent.ok("PUT", "agents/me/queues/", {"queue_ids": chosen})
+    assert (mine["id"], mine["queue_ids"]) == (agent.me()["id"], chosen)
+    assert admin.ok("GET", f"agents/{mine['id']}/")["queue_ids"] == chosen
+    # Only one's own: anyone else's takes a manager (agents:manage).
+    refused = agent.request(
+        "PUT", f"agents/{colleague.me()['id']}/queues/", json={"queue_ids": chosen}
+    )
+    assert_problem(refused, 403)
+    assert admin.ok("GET", f"agents/{colleague.me()['id']}/")["queue_ids"] == []
+    # A queue of no one's tenant, or twice the same: nothing changes.
+    unknown = "00000000-0000-4000-8000-000000000000"
+    assert_problem(agent.request("PUT", "agents/me/queues/", json={"queue_ids": [unknown]}), 404)
+    assert agent.me()["queue_ids"] == chosen

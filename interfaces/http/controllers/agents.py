@@ -182,6 +182,26 @@ class AgentController(Controller):
         return staffing.get_agent(member.tenant_id, agent_id)
 
     @put(
+        "/me/queues",
+        operation_id="assignMyQueues",
+        sync_to_thread=True,
+        responses=problems(400, 401, 403, 404, 422),
+        **scoped("agents:status"),
+    )
+    def assign_my_queues(
+        self,
+        staffing: UseCase[Staffing],
+        request: Request,
+        member: NamedDependency[Principal],
+        data: JSONBody[AgentQueues],
+    ) -> AgentView:
+        """Choose the queues one calls from when no queue is named (an agent at the console;
+        a manager sets anyone's with ``PUT agents/{agent_id}/queues/``)."""
+        return staffing.assign_agent_queues(
+            command_context(request, member), member.agent_id, data.queue_ids
+        )
+
+    @put(
         "/{agent_id:uuid}/queues",
         operation_id="assignAgentQueues",
         sync_to_thread=True,

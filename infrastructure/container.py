@@ -14,6 +14,7 @@ from psycopg_pool import ConnectionPool
 from sqlalchemy import Engine
 
 from application.agent_board import AgentBoard
+from application.analytics import Analytics
 from application.app import SmartQueue
 from application.appointment_sweep import AppointmentNoShowSweep
 from application.appointments import Appointments
@@ -77,6 +78,7 @@ from infrastructure.read_models.audit_log import PostgresAuditLog
 from infrastructure.read_models.availability import PostgresAvailability
 from infrastructure.read_models.directory import PostgresDirectory
 from infrastructure.read_models.feedback import PostgresFeedbackRecords
+from infrastructure.read_models.kpis import PostgresKpis
 from infrastructure.read_models.overdue_calls import PostgresOverdueCalls
 from infrastructure.read_models.queue_stats import PostgresQueueStats
 from infrastructure.read_models.tickets import PostgresLiveRecords, PostgresTicketRecords
@@ -166,6 +168,11 @@ class Container:
     def call_expiry(self) -> CallExpiry:
         """The worker's auto no-show sweep: calls past their queue's delay, marked no-show."""
         return CallExpiry(PostgresOverdueCalls(self.read_engine), self.tickets, self.app.clock)
+
+    @functools.cached_property
+    def analytics(self) -> Analytics:
+        """The managers' KPIs over any range, from the ``kpis`` read model."""
+        return Analytics(PostgresKpis(self.read_engine))
 
     @functools.cached_property
     def feedback_reports(self) -> FeedbackReports:

@@ -35,6 +35,7 @@ from infrastructure.postgres.tables import (
     directory_agents,
     directory_queues,
     feedback,
+    kpis,
     queue_eta,
     queue_stats,
     ticket_queues,
@@ -48,6 +49,7 @@ from infrastructure.read_models.audit_log import PostgresAuditLogView
 from infrastructure.read_models.availability import PostgresAvailabilityView
 from infrastructure.read_models.directory import PostgresDirectoryView
 from infrastructure.read_models.feedback import PostgresFeedbackView
+from infrastructure.read_models.kpis import make_kpi_view
 from infrastructure.read_models.queue_stats import make_queue_stats_view
 from infrastructure.read_models.tickets import PostgresTicketsView
 from projections.agent_board import AgentBoardProjection
@@ -57,6 +59,7 @@ from projections.availability import AvailabilityProjection
 from projections.base import Projection
 from projections.directory import DirectoryProjection
 from projections.feedback import FeedbackProjection
+from projections.kpis_projection import KpisProjection
 from projections.queue_day import SlaRule
 from projections.queue_stats_projection import QueueStatsProjection
 from projections.tickets import TicketsProjection
@@ -166,6 +169,7 @@ def read_models(sla: SlaRule | None = None) -> dict[str, ReadModel]:
             {"appointments": appointments},
             PostgresAppointmentsView,
         ),
+        ReadModel(KpisProjection(), {"kpis": kpis}, lambda tables: make_kpi_view(tables, rule)),
     ]
     return {model.name: model for model in models}
 

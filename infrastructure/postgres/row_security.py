@@ -25,6 +25,7 @@ TENANT_TABLES = (
     "availability",
     "feedback",
     "appointments",
+    "kpis",
 )
 
 

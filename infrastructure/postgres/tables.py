@@ -252,6 +252,47 @@ queue_stats = Table(
     Index("queue_stats_tenant_id_day_idx", "tenant_id", "day"),
 )
 
+# KPIs (projections/kpis.py): one row per hourly bucket (tenant, site, service, queue, agent or
+# none, site-local day and hour). ``bucket_id`` is uuid5 of the key (``agent_id`` may be null, so
+# it cannot be in a primary key). Sketches: ``{"zero", "keys", "counts"}``
+# (projections/kpis_sketch.py).
+kpis = Table(
+    "kpis",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("bucket_id", Uuid, nullable=False),
+    Column("site_id", Uuid, nullable=False),
+    Column("service_id", Uuid, nullable=False),
+    Column("queue_id", Uuid, nullable=False),
+    Column("agent_id", Uuid),
+    Column("day", Date, nullable=False),
+    Column("hour", Integer, nullable=False),
+    Column("arrivals", Integer, nullable=False),
+    Column("arrivals_by_channel", JSONB, nullable=False),
+    *(
+        Column(name, Integer, nullable=False)
+        for name in (
+            "served",
+            "no_shows",
+            "cancellations",
+            "abandonments",
+            "transferred_out",
+            "waits_counted",
+            "services_counted",
+            "sla_met",
+            "sla_counted",
+        )
+    ),
+    Column("wait_total_seconds", Double, nullable=False),
+    Column("wait_max_seconds", Double),
+    Column("wait_sketch", JSONB, nullable=False),
+    Column("service_total_seconds", Double, nullable=False),
+    Column("service_max_seconds", Double),
+    Column("service_sketch", JSONB, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "bucket_id", name="kpis_pkey"),
+    Index("kpis_tenant_id_day_idx", "tenant_id", "day"),
+)
+
 # The directory (projections/directory.py): every queue and agent of a tenant as lists show them.
 # ``listed_at`` is the log position of the queue's opening or the agent's registration, saved
 # with the tenant's ``QueueAdded`` / ``UserAdded``: ordering by it is the tenant's own order.

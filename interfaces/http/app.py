@@ -22,6 +22,7 @@ from infrastructure.settings import Settings, current_settings
 from interfaces.asyncapi import asyncapi_document
 from interfaces.http.consistency import add_position_headers
 from interfaces.http.controllers.agents import AgentController
+from interfaces.http.controllers.analytics import AnalyticsController
 from interfaces.http.controllers.appointments import AppointmentController
 from interfaces.http.controllers.audit import AuditController
 from interfaces.http.controllers.auth import AuthController
@@ -154,6 +155,7 @@ USE_CASES: dict[str, Callable[[Container], Any]] = {
     "join_codes": attrgetter("join_codes"),
     "feedback": attrgetter("feedback"),
     "feedback_reports": attrgetter("feedback_reports"),
+    "analytics": attrgetter("analytics"),
     "public_base_url": lambda container: container.settings.public.base_url,
     "sockets": live_sockets,
     "event_contract": lambda container: asyncapi_document(),
@@ -210,6 +212,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             AuditController,
             NotificationController,
             StatsController,
+            AnalyticsController,
             NotificationTemplateController,
             NotificationSettingsController,
             asyncapi,

@@ -1,0 +1,421 @@
+"""KPIs over any range of site-local days, grouped as asked, from the ``kpis`` read model.
+
+The read model stores hourly buckets (see ``projections/kpis.py``); a query reads the buckets of
+the range and merges them per group: counts and sums add up, maxima take the largest, and the
+DDSketch bins of waits and service times add up key by key, so p50/p90/p95 of a group are read
+from one sketch of all its durations, within :data:`RELATIVE_ACCURACY` of the exact value.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Iterable, Iterator
+from datetime import date, timedelta
+from typing import Any, Protocol
+from uuid import UUID
+
+import msgspec
+from ddsketch import DDSketch
+from ddsketch.mapping import LogarithmicMapping
+
+from application.paging import Page, PageRequest, paginate
+from domain.errors import InvalidInput
+
+RELATIVE_ACCURACY = 0.01
+"""The sketches' relative accuracy (the projection's ``projections.kpis_sketch``'s: a test
+keeps them equal)."""
+_MAPPING = LogarithmicMapping(RELATIVE_ACCURACY)
+
+GROUPS = ("site", "service", "queue", "agent", "day", "week", "month", "hour")
+"""What ``group_by`` may name, in the order rows are sorted and CSV columns come."""
+MAX_RANGE_DAYS = 400
+QUANTILES = (0.5, 0.9, 0.95)
+
+
+class DurationSketch(msgspec.Struct):
+    """A stored sketch: counts per DDSketch bin key, and of zero durations."""
+
+    zero: int = 0
+    bins: dict[int, int] = msgspec.field(default_factory=dict)
+
+    @classmethod
+    def decode(cls, stored: dict[str, Any]) -> DurationSketch:
+        return cls(stored["zero"], dict(zip(stored["keys"], stored["counts"], strict=True)))
+
+    def merge(self, other: DurationSketch) -> None:
+        self.zero += other.zero
+        for key, count in other.bins.items():
+            self.bins[key] = self.bins.get(key, 0) + count
+
+    def quantile(self, q: float) -> float | None:
+        """The value at rank ``floor(q * (n - 1))``, within the relative accuracy."""
+        if not self.zero and not self.bins:
+            return None
+        sketch = DDSketch(RELATIVE_ACCURACY)
+        if self.zero:
+            sketch.add(0.0, self.zero)
+        for key, count in self.bins.items():
+            sketch.add(_MAPPING.value(key), count)
+        return sketch.get_quantile_value(q)
+
+
+class KpiBucketFigures(msgspec.Struct, kw_only=True):
+    """One stored hourly bucket (the read model's row)."""
+
+    site_id: UUID
+    service_id: UUID
+    queue_id: UUID
+    agent_id: UUID | None
+    day: date
+    hour: int
+    arrivals_by_channel: dict[str, int]
+    served: int = 0
+    no_shows: int = 0
+    cancellations: int = 0
+    abandonments: int = 0
+    transferred_out: int = 0
+    waits_counted: int = 0
+    wait_total_seconds: float = 0.0
+    wait_max_seconds: float | None = None
+    wait_sketch: DurationSketch = msgspec.field(default_factory=DurationSketch)
+    services_counted: int = 0
+    service_total_seconds: float = 0.0
+    service_max_seconds: float | None = None
+    service_sketch: DurationSketch = msgspec.field(default_factory=DurationSketch)
+    sla_met: int = 0
+    sla_counted: int = 0
+
+
+class KpiBuckets(Protocol):
+    """The KPI read model (PostgreSQL, under the tenant's row-level security)."""
+
+    def buckets(
+        self, tenant_id: UUID, first: date, last: date, site_id: UUID | None = None
+    ) -> Iterator[KpiBucketFigures]:
+        """The tenant's non-empty buckets of the site-local days ``first`` to ``last``
+        (inclusive), of ``site_id`` only when given."""
+
+
+class KpiRange(msgspec.Struct, frozen=True):
+    """A validated query: days ``first`` to ``last`` inclusive, the groups, the other period."""
+
+    first: date
+    last: date
+    group_by: tuple[str, ...]
+    compare_first: date | None = None
+    compare_last: date | None = None
+
+
+class KpiRow(msgspec.Struct, kw_only=True):
+    """The KPIs of one group. A group key not asked for is ``null``; ``agent_id`` is ``null``
+    too for visits nobody called. Durations in seconds; rates are shares of arrivals."""
+
+    site_id: UUID | None = None
+    service_id: UUID | None = None
+    queue_id: UUID | None = None
+    agent_id: UUID | None = None
+    day: date | None = None
+    week: date | None = None
+    """The Monday the ISO week starts."""
+    month: date | None = None
+    """The first day of the month."""
+    hour: int | None = None
+    """Site-local hour of the day, 0 to 23."""
+    arrivals: int
+    arrivals_by_channel: dict[str, int]
+    served: int
+    no_shows: int
+    cancellations: int
+    abandonments: int
+    transferred_out: int
+    served_rate: float | None
+    no_show_rate: float | None
+    cancellation_rate: float | None
+    abandonment_rate: float | None
+    waits_counted: int
+    wait_mean_seconds: float | None
+    wait_p50_seconds: float | None
+    wait_p90_seconds: float | None
+    wait_p95_seconds: float | None
+    wait_max_seconds: float | None
+    services_counted: int
+    service_mean_seconds: float | None
+    service_p50_seconds: float | None
+    service_p90_seconds: float | None
+    service_p95_seconds: float | None
+    service_max_seconds: float | None
+    sla_met: int
+    sla_counted: int
+    sla_compliance: float | None
+
+
+class KpiReport(msgspec.Struct, kw_only=True):
+    """A page of KPI rows of ``from``-``to``; with a comparison, the other period's rows at the
+    same place in its own order (``compare_items``). ``next_cursor`` is ``null`` on the last page
+    of both."""
+
+    from_: date = msgspec.field(name="from")
+    to: date
+    group_by: list[str]
+    relative_accuracy: float
+    items: list[KpiRow]
+    next_cursor: str | None
+    compare_from: date | None = None
+    compare_to: date | None = None
+    compare_items: list[KpiRow] | None = None
+
+
+def kpi_range(
+    first: str | None,
+    last: str | None,
+    group_by: str | None,
+    compare_first: str | None = None,
+    compare_last: str | None = None,
+) -> KpiRange:
+    """The query from its text parameters, or :class:`InvalidInput` saying what is wrong."""
+    start, end = _period("from", first, "to", last)
+    groups = tuple(part.strip() for part in (group_by or "").split(",") if part.strip())
+    unknown = [group for group in groups if group not in GROUPS]
+    if unknown:
+        raise InvalidInput(f"group_by: unknown {unknown}; expected any of {list(GROUPS)}")
+    if len(set(groups)) != len(groups):
+        raise InvalidInput("group_by names a group twice")
+    ordered = tuple(group for group in GROUPS if group in groups)
+    if (compare_first is None) != (compare_last is None):
+        raise InvalidInput("compare_from and compare_to go together")
+    if compare_first is None:
+        return KpiRange(start, end, ordered)
+    other_start, other_end = _period("compare_from", compare_first, "compare_to", compare_last)
+    return KpiRange(start, end, ordered, other_start, other_end)
+
+
+def _period(
+    first_name: str, first: str | None, last_name: str, last: str | None
+) -> tuple[date, date]:
+    start, end = _date(first_name, first), _date(last_name, last)
+    if end < start:
+        raise InvalidInput(f"{last_name} ({end}) is before {first_name} ({start})")
+    if (end - start).days + 1 > MAX_RANGE_DAYS:
+        raise InvalidInput(f"{first_name} to {last_name} spans more than {MAX_RANGE_DAYS} days")
+    return start, end
+
+
+def _date(name: str, text: str | None) -> date:
+    if text is None:
+        raise InvalidInput(f"{name} is required (an ISO 8601 date, like 2026-11-27)")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(
+            f"{name} must be an ISO 8601 date, like 2026-11-27; got {text!r}"
+        ) from None
+
+
+class _Totals:
+    """The merge of some buckets."""
+
+    def __init__(self) -> None:
+        self.arrivals: dict[str, int] = {}
+        self.counts = dict.fromkeys(_COUNTS, 0)
+        # Summed with fsum at the end: exactly rounded, so the order buckets come in (the
+        # database's) never changes a mean.
+        self.wait_totals: list[float] = []
+        self.service_totals: list[float] = []
+        self.wait_max: float | None = None
+        self.service_max: float | None = None
+        self.waits = DurationSketch()
+        self.services = DurationSketch()
+
+    def add(self, bucket: KpiBucketFigures) -> None:
+        for channel, count in bucket.arrivals_by_channel.items():
+            self.arrivals[channel] = self.arrivals.get(channel, 0) + count
+        for name in _COUNTS:
+            self.counts[name] += getattr(bucket, name)
+        self.wait_totals.append(bucket.wait_total_seconds)
+        self.service_totals.append(bucket.service_total_seconds)
+        self.wait_max = _max(self.wait_max, bucket.wait_max_seconds)
+        self.service_max = _max(self.service_max, bucket.service_max_seconds)
+        self.waits.merge(bucket.wait_sketch)
+        self.services.merge(bucket.service_sketch)
+
+    def row(self, keys: dict[str, Any]) -> KpiRow:
+        counts = self.counts
+        arrivals = sum(self.arrivals.values())
+        waits, services = counts["waits_counted"], counts["services_counted"]
+        wait_q = [self.waits.quantile(q) for q in QUANTILES]
+        service_q = [self.services.quantile(q) for q in QUANTILES]
+        return KpiRow(
+            **keys,
+            arrivals=arrivals,
+            arrivals_by_channel=dict(sorted(self.arrivals.items())),
+            **counts,
+            served_rate=_share(counts["served"], arrivals),
+            no_show_rate=_share(counts["no_shows"], arrivals),
+            cancellation_rate=_share(counts["cancellations"], arrivals),
+            abandonment_rate=_share(counts["abandonments"], arrivals),
+            wait_mean_seconds=math.fsum(self.wait_totals) / waits if waits else None,
+            wait_p50_seconds=wait_q[0],
+            wait_p90_seconds=wait_q[1],
+            wait_p95_seconds=wait_q[2],
+            wait_max_seconds=self.wait_max,
+            service_mean_seconds=(math.fsum(self.service_totals) / services if services else None),
+            service_p50_seconds=service_q[0],
+            service_p90_seconds=service_q[1],
+            service_p95_seconds=service_q[2],
+            service_max_seconds=self.service_max,
+            sla_compliance=_share(counts["sla_met"], counts["sla_counted"]),
+        )
+
+
+_COUNTS = (
+    "served",
+    "no_shows",
+    "cancellations",
+    "abandonments",
+    "transferred_out",
+    "waits_counted",
+    "services_counted",
+    "sla_met",
+    "sla_counted",
+)
+
+
+def _max(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _group_keys(bucket: KpiBucketFigures, groups: tuple[str, ...]) -> dict[str, Any]:
+    keys: dict[str, Any] = {}
+    for group in groups:
+        if group in ("site", "service", "queue", "agent"):
+            keys[f"{group}_id"] = getattr(bucket, f"{group}_id")
+        elif group == "day":
+            keys["day"] = bucket.day
+        elif group == "week":
+            keys["week"] = bucket.day - timedelta(days=bucket.day.weekday())
+        elif group == "month":
+            keys["month"] = bucket.day.replace(day=1)
+        else:
+            keys["hour"] = bucket.hour
+    return keys
+
+
+def merge_kpis(buckets: Iterable[KpiBucketFigures], groups: tuple[str, ...]) -> list[KpiRow]:
+    """The buckets merged per group (one row for all when ``groups`` is empty), in key order
+    (hours as two digits, so they sort as numbers; no agent first)."""
+    totals: dict[tuple[Any, ...], tuple[dict[str, Any], _Totals]] = {}
+    for bucket in buckets:
+        keys = _group_keys(bucket, groups)
+        entry = totals.get(tuple(keys.values()))
+        if entry is None:
+            entry = totals[tuple(keys.values())] = (keys, _Totals())
+        entry[1].add(bucket)
+    ordered = sorted(totals.values(), key=lambda entry: _row_sort_key(entry[0]))
+    return [total.row(keys) for keys, total in ordered]
+
+
+def _row_sort_key(keys: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(
+        "" if value is None else f"{value:02d}" if isinstance(value, int) else str(value)
+        for value in keys.values()
+    )
+
+
+def _field(group: str) -> str:
+    return f"{group}_id" if group in ("site", "service", "queue", "agent") else group
+
+
+METRIC_COLUMNS = tuple(
+    name
+    for name in KpiRow.__struct_fields__
+    if name not in {_field(group) for group in GROUPS} and name != "arrivals_by_channel"
+)
+
+
+class Analytics:
+    """The KPI queries of a tenant (managers and admins)."""
+
+    def __init__(self, read_model: KpiBuckets) -> None:
+        self.read_model = read_model
+
+    def rows(
+        self,
+        tenant_id: UUID,
+        first: date,
+        last: date,
+        groups: tuple[str, ...],
+        site_id: UUID | None,
+    ) -> list[KpiRow]:
+        """Every KPI row of the days ``first`` to ``last`` (inclusive)."""
+        return merge_kpis(self.read_model.buckets(tenant_id, first, last, site_id), groups)
+
+    def get_kpis(
+        self,
+        tenant_id: UUID,
+        query: KpiRange,
+        page: PageRequest | None = None,
+        site_id: UUID | None = None,
+    ) -> KpiReport:
+        """A page of the KPI rows of ``query`` (and of its other period, if it names one)."""
+        page = page or PageRequest()
+        groups = query.group_by
+        rows = self.rows(tenant_id, query.first, query.last, groups, site_id)
+        compare: list[KpiRow] | None = None
+        if query.compare_first is not None and query.compare_last is not None:
+            compare = self.rows(tenant_id, query.compare_first, query.compare_last, groups, site_id)
+        # One cursor for both lists: it names the index of the last row seen.
+        longest = max(len(rows), len(compare or []))
+        chunk: Page[str] = paginate([str(index) for index in range(longest)], str, page)
+        start = int(chunk.items[0]) if chunk.items else 0
+        end = start + len(chunk.items)
+        return KpiReport(
+            from_=query.first,
+            to=query.last,
+            group_by=list(groups),
+            relative_accuracy=RELATIVE_ACCURACY,
+            items=rows[start:end],
+            next_cursor=chunk.next_cursor,
+            compare_from=query.compare_first,
+            compare_to=query.compare_last,
+            compare_items=None if compare is None else compare[start:end],
+        )
+
+    def export_csv(
+        self, tenant_id: UUID, query: KpiRange, site_id: UUID | None = None
+    ) -> Iterator[str]:
+        """The CSV text of every row, a header first, one chunk per row: ``period``
+        (``current`` or ``compare``), the group columns asked for, every metric, then one
+        ``arrivals_<channel>`` column per channel seen."""
+        periods = [("current", query.first, query.last)]
+        if query.compare_first is not None and query.compare_last is not None:
+            periods.append(("compare", query.compare_first, query.compare_last))
+        tables = [
+            (name, self.rows(tenant_id, first, last, query.group_by, site_id))
+            for name, first, last in periods
+        ]
+        channels = sorted(
+            {c for _, rows in tables for row in rows for c in row.arrivals_by_channel}
+        )
+        keys = [_field(group) for group in query.group_by]
+        header = ["period", *keys, *METRIC_COLUMNS, *(f"arrivals_{c}" for c in channels)]
+        yield _csv_line(header)
+        for name, rows in tables:
+            for row in rows:
+                values = [name, *(getattr(row, key) for key in keys)]
+                values += [getattr(row, column) for column in METRIC_COLUMNS]
+                values += [row.arrivals_by_channel.get(c, 0) for c in channels]
+                yield _csv_line(values)
+
+
+def _csv_line(values: list[Any]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow(
+        ["" if value is None else value for value in values]
+    )
+    return buffer.getvalue()

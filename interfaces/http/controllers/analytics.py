@@ -1,0 +1,141 @@
+"""Analytics: KPIs over any range of site-local days, grouped as asked, as JSON pages or a
+streamed CSV (the ``kpis`` read model, trailing commands by the projection's lag unless
+``min_position`` asks to read one's writes)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from litestar import Controller, Request, get
+from litestar.di import NamedDependency
+from litestar.exceptions import ValidationException
+from litestar.params import QueryParameter
+from litestar.response import Stream
+
+from application.analytics import Analytics, KpiRange, KpiReport, kpi_range
+from application.consistency import Consistency
+from application.identity import Principal
+from domain.errors import InvalidInput
+from interfaces.http.consistency import MinPosition, await_read_models
+from interfaces.http.controllers.common import TENANT_PATH, TENANT_SCOPED, UseCase, problems
+from interfaces.http.pagination import Cursor, Limit, page_request
+from interfaces.http.security import scoped
+
+DAY = r"^\d{4}-\d{2}-\d{2}$"
+
+
+def _day(name: str, description: str) -> object:
+    return QueryParameter(name=name, pattern=DAY, format="date", description=description)
+
+
+# ``from`` and ``to`` are needed, yet declared optional, as availability's: a caller without the
+# scope is answered 403 before the parameters are read; left out, they are a 400 from here.
+From = Annotated[str | None, _day("from", "First site-local day of the range, included (needed)")]
+To = Annotated[
+    str | None,
+    _day("to", "Last site-local day of the range, included (needed; at most 400 days in all)"),
+]
+CompareFrom = Annotated[str | None, _day("compare_from", "First day of the period to compare")]
+CompareTo = Annotated[str | None, _day("compare_to", "Last day (inclusive) of that period")]
+GroupBy = Annotated[
+    str | None,
+    QueryParameter(
+        name="group_by",
+        description="Comma-separated, any of site, service, queue, agent, day, week, month, hour;"
+        " none: one row for the whole range",
+        max_length=200,
+    ),
+]
+ERRORS = problems(400, 401, 403, 422, 503)
+READ_MODELS = ("kpis",)
+
+
+def _query(
+    first: str | None,
+    last: str | None,
+    group_by: str | None,
+    other_first: str | None,
+    other_last: str | None,
+) -> KpiRange:
+    try:
+        return kpi_range(first, last, group_by, other_first, other_last)
+    except InvalidInput as error:  # a bad range or group is the request's shape: 400
+        raise ValidationException(detail=str(error)) from None
+
+
+class AnalyticsController(Controller):
+    """KPIs of the tenant's sites, services, queues and agents (managers and admins)."""
+
+    path = f"{TENANT_PATH}/analytics/kpis"
+    tags = ["analytics"]
+    dependencies = TENANT_SCOPED
+
+    @get(
+        "/",
+        operation_id="getKpis",
+        sync_to_thread=True,
+        responses=ERRORS,
+        **scoped("stats:read"),
+    )
+    def get_kpis(
+        self,
+        consistency: UseCase[Consistency],
+        analytics: UseCase[Analytics],
+        request: Request,
+        member: NamedDependency[Principal],
+        first: From = None,
+        last: To = None,
+        group_by: GroupBy = None,
+        compare_first: CompareFrom = None,
+        compare_last: CompareTo = None,
+        cursor: Cursor = None,
+        limit: Limit = 50,
+        min_position: MinPosition = None,
+    ) -> KpiReport:
+        """KPI rows of a range of site-local days (both ends inclusive), grouped by
+        ``group_by``; with ``compare_from``/``compare_to``, the other period's rows beside."""
+        query = _query(first, last, group_by, compare_first, compare_last)
+        await_read_models(consistency, READ_MODELS, min_position)
+        return analytics.get_kpis(
+            member.tenant_id, query, page_request(cursor, limit), member.site_id
+        )
+
+    @get(
+        "/export.csv",
+        operation_id="exportKpisCsv",
+        sync_to_thread=True,
+        responses=ERRORS,
+        media_type="text/csv",
+        **scoped("stats:read"),
+    )
+    def export_kpis_csv(
+        self,
+        consistency: UseCase[Consistency],
+        analytics: UseCase[Analytics],
+        request: Request,
+        member: NamedDependency[Principal],
+        first: From = None,
+        last: To = None,
+        group_by: GroupBy = None,
+        compare_first: CompareFrom = None,
+        compare_last: CompareTo = None,
+        min_position: MinPosition = None,
+    ) -> Stream:
+        """The same rows as CSV, streamed, one line per KPI row (both periods, by ``period``)."""
+        query = _query(first, last, group_by, compare_first, compare_last)
+        await_read_models(consistency, READ_MODELS, min_position)
+        rows: Iterator[str] = analytics.export_csv(member.tenant_id, query, member.site_id)
+        header = next(rows)  # reads the range now, so errors answer before the stream starts
+        name = f"kpis-{query.first}-{query.last}.csv"
+
+        def lines() -> Iterator[bytes]:
+            yield header.encode()
+            for line in rows:
+                yield line.encode()
+
+        return Stream(
+            lines(),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )

@@ -20,6 +20,18 @@ import msgspec
 from ddsketch import DDSketch
 from ddsketch.mapping import LogarithmicMapping
 
+from application.analytics_exports import (
+    PARQUET_ROW_GROUP,
+    VISIT_COLUMNS,
+    VISIT_SCHEMA,
+    VisitFacts,
+    batches,
+    csv_line,
+    csv_values,
+    kpi_schema,
+    parquet_chunks,
+    parquet_values,
+)
 from application.paging import Page, PageRequest, paginate
 from domain.errors import InvalidInput
 
@@ -339,10 +351,12 @@ METRIC_COLUMNS = tuple(
 
 
 class Analytics:
-    """The KPI queries of a tenant (managers and admins)."""
+    """The KPI queries of a tenant (managers and admins), and the exports of KPIs and of
+    visit facts."""
 
-    def __init__(self, read_model: KpiBuckets) -> None:
+    def __init__(self, read_model: KpiBuckets, visit_facts: VisitFacts | None = None) -> None:
         self.read_model = read_model
+        self.visit_facts = visit_facts
 
     def rows(
         self,
@@ -392,6 +406,14 @@ class Analytics:
         """The CSV text of every row, a header first, one chunk per row: ``period``
         (``current`` or ``compare``), the group columns asked for, every metric, then one
         ``arrivals_<channel>`` column per channel seen."""
+        for values in self.kpi_export_rows(tenant_id, query, site_id):
+            yield csv_line(values)
+
+    def kpi_export_rows(
+        self, tenant_id: UUID, query: KpiRange, site_id: UUID | None = None
+    ) -> Iterator[list[Any]]:
+        """What :meth:`export_csv` writes, as lists of values: the header first, then one list
+        per KPI row (``None`` for a null). The Parquet export writes the same rows."""
         periods = [("current", query.first, query.last)]
         if query.compare_first is not None and query.compare_last is not None:
             periods.append(("compare", query.compare_first, query.compare_last))
@@ -403,19 +425,57 @@ class Analytics:
             {c for _, rows in tables for row in rows for c in row.arrivals_by_channel}
         )
         keys = [_field(group) for group in query.group_by]
-        header = ["period", *keys, *METRIC_COLUMNS, *(f"arrivals_{c}" for c in channels)]
-        yield _csv_line(header)
+        yield ["period", *keys, *METRIC_COLUMNS, *(f"arrivals_{c}" for c in channels)]
         for name, rows in tables:
             for row in rows:
                 values = [name, *(getattr(row, key) for key in keys)]
                 values += [getattr(row, column) for column in METRIC_COLUMNS]
                 values += [row.arrivals_by_channel.get(c, 0) for c in channels]
-                yield _csv_line(values)
+                yield values
+
+    def export_kpis_parquet(
+        self, tenant_id: UUID, query: KpiRange, site_id: UUID | None = None
+    ) -> Iterator[bytes]:
+        """The rows of :meth:`kpi_export_rows` as one Parquet file, in chunks of bytes. The
+        rows are read (and merged) before the first chunk is produced."""
+        rows = self.kpi_export_rows(tenant_id, query, site_id)
+        header = next(rows)
+        return parquet_chunks(kpi_schema(header), batches(rows, PARQUET_ROW_GROUP))
+
+    def export_visits_csv(
+        self, tenant_id: UUID, first: date, last: date, site_id: UUID | None = None
+    ) -> Iterator[bytes]:
+        """The visit facts of the site-local days ``first`` to ``last`` as CSV (UTF-8, CRLF, a
+        header first), one chunk of bytes per chunk of rows read: memory holds one chunk."""
+        # The header goes out with the first chunk: the query has run once one is produced.
+        header = csv_line(list(VISIT_COLUMNS))
+        for chunk in self._visit_facts().facts(tenant_id, first, last, site_id):
+            buffer = io.StringIO(header)
+            buffer.seek(len(header))
+            header = ""
+            writer = csv.writer(buffer, lineterminator="\r\n")
+            writer.writerows(csv_values(fact) for fact in chunk)
+            yield buffer.getvalue().encode()
+        if header:
+            yield header.encode()
+
+    def export_visits_parquet(
+        self, tenant_id: UUID, first: date, last: date, site_id: UUID | None = None
+    ) -> Iterator[bytes]:
+        """The same visit facts as one Parquet file (:data:`VISIT_SCHEMA`), a row group per
+        chunk of rows read, in chunks of bytes as they are written."""
+        chunks = self._visit_facts().facts(tenant_id, first, last, site_id)
+        return parquet_chunks(
+            VISIT_SCHEMA, ([parquet_values(fact) for fact in chunk] for chunk in chunks)
+        )
+
+    def _visit_facts(self) -> VisitFacts:
+        if self.visit_facts is None:
+            raise RuntimeError("Analytics was built without the visit facts read model")
+        return self.visit_facts
 
 
-def _csv_line(values: list[Any]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerow(
-        ["" if value is None else value for value in values]
-    )
-    return buffer.getvalue()
+def visit_range(first: str | None, last: str | None) -> tuple[date, date]:
+    """The days of a visit export from its text parameters (the KPI rules), or
+    :class:`InvalidInput`."""
+    return _period("from", first, "to", last)

@@ -82,6 +82,7 @@ from infrastructure.read_models.kpis import PostgresKpis
 from infrastructure.read_models.overdue_calls import PostgresOverdueCalls
 from infrastructure.read_models.queue_stats import PostgresQueueStats
 from infrastructure.read_models.tickets import PostgresLiveRecords, PostgresTicketRecords
+from infrastructure.read_models.visit_facts import PostgresVisitFacts
 from infrastructure.read_models.wait_estimates import PostgresWaitEstimator
 from infrastructure.redis.join_codes import RedisJoinCodeVault, derive_join_code_key
 from infrastructure.redis.presence import RedisPresence
@@ -171,8 +172,9 @@ class Container:
 
     @functools.cached_property
     def analytics(self) -> Analytics:
-        """The managers' KPIs over any range, from the ``kpis`` read model."""
-        return Analytics(PostgresKpis(self.read_engine))
+        """The managers' KPIs over any range, from the ``kpis`` read model, and the exports of
+        visit facts from the ``tickets`` one."""
+        return Analytics(PostgresKpis(self.read_engine), PostgresVisitFacts(self.read_engine))
 
     @functools.cached_property
     def feedback_reports(self) -> FeedbackReports:

@@ -22,7 +22,7 @@ from infrastructure.settings import Settings, current_settings
 from interfaces.asyncapi import asyncapi_document
 from interfaces.http.consistency import add_position_headers
 from interfaces.http.controllers.agents import AgentController
-from interfaces.http.controllers.analytics import AnalyticsController
+from interfaces.http.controllers.analytics import AnalyticsController, VisitExportController
 from interfaces.http.controllers.appointments import AppointmentController
 from interfaces.http.controllers.audit import AuditController
 from interfaces.http.controllers.auth import AuthController
@@ -213,6 +213,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             NotificationController,
             StatsController,
             AnalyticsController,
+            VisitExportController,
             NotificationTemplateController,
             NotificationSettingsController,
             asyncapi,

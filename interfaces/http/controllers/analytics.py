@@ -1,10 +1,12 @@
 """Analytics: KPIs over any range of site-local days, grouped as asked, as JSON pages or a
-streamed CSV (the ``kpis`` read model, trailing commands by the projection's lag unless
-``min_position`` asks to read one's writes)."""
+streamed CSV or Parquet file (the ``kpis`` read model), and the visit facts of the ``tickets``
+read model as streamed CSV or Parquet (read models trail commands by the projection's lag
+unless ``min_position`` asks to read one's writes)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from typing import Annotated
 
 from litestar import Controller, Request, get
@@ -13,7 +15,14 @@ from litestar.exceptions import ValidationException
 from litestar.params import QueryParameter
 from litestar.response import Stream
 
-from application.analytics import Analytics, KpiRange, KpiReport, kpi_range
+from application.analytics import (
+    Analytics,
+    KpiRange,
+    KpiReport,
+    kpi_range,
+    visit_range,
+)
+from application.analytics_exports import PARQUET_MEDIA_TYPE
 from application.consistency import Consistency
 from application.identity import Principal
 from domain.errors import InvalidInput
@@ -139,3 +148,122 @@ class AnalyticsController(Controller):
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
+
+    @get(
+        "/export.parquet",
+        operation_id="exportKpisParquet",
+        sync_to_thread=True,
+        responses=ERRORS,
+        media_type=PARQUET_MEDIA_TYPE,
+        **scoped("stats:read"),
+    )
+    def export_kpis_parquet(
+        self,
+        consistency: UseCase[Consistency],
+        analytics: UseCase[Analytics],
+        request: Request,
+        member: NamedDependency[Principal],
+        first: From = None,
+        last: To = None,
+        group_by: GroupBy = None,
+        compare_first: CompareFrom = None,
+        compare_last: CompareTo = None,
+        min_position: MinPosition = None,
+    ) -> Stream:
+        """The rows of the CSV export as one Parquet file (typed columns, see
+        docs/analytics.md), streamed row group by row group."""
+        query = _query(first, last, group_by, compare_first, compare_last)
+        await_read_models(consistency, READ_MODELS, min_position)
+        chunks = analytics.export_kpis_parquet(member.tenant_id, query, member.site_id)
+        name = f"kpis-{query.first}-{query.last}.parquet"
+        return _download(chunks, PARQUET_MEDIA_TYPE, name)
+
+
+def _started(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """``chunks`` with its first one produced now, in the handler's thread: the range is read
+    (and a failure answered as an error) before the response starts."""
+    first = next(chunks, b"")
+
+    def rest() -> Iterator[bytes]:
+        yield first
+        yield from chunks
+
+    return rest()
+
+
+def _download(chunks: Iterator[bytes], media_type: str, name: str) -> Stream:
+    return Stream(
+        _started(chunks),
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+# A visit's site-local day is its queue's time zone's, which the agent board's read model holds.
+VISIT_READ_MODELS = ("tickets", "agent_board")
+
+
+def _visit_range(first: str | None, last: str | None) -> tuple[date, date]:
+    try:
+        return visit_range(first, last)
+    except InvalidInput as error:  # a bad range is the request's shape: 400
+        raise ValidationException(detail=str(error)) from None
+
+
+class VisitExportController(Controller):
+    """Visit facts (one row per ticket, no personal data) for a range of site-local days, as
+    CSV or Parquet, streamed from the tickets read model in chunks."""
+
+    path = f"{TENANT_PATH}/analytics/tickets"
+    tags = ["analytics"]
+    dependencies = TENANT_SCOPED
+
+    @get(
+        "/export.csv",
+        operation_id="exportVisitsCsv",
+        sync_to_thread=True,
+        responses=ERRORS,
+        media_type="text/csv",
+        **scoped("stats:read"),
+    )
+    def export_visits_csv(
+        self,
+        consistency: UseCase[Consistency],
+        analytics: UseCase[Analytics],
+        request: Request,
+        member: NamedDependency[Principal],
+        first: From = None,
+        last: To = None,
+        min_position: MinPosition = None,
+    ) -> Stream:
+        """Every ticket issued on the days ``from`` to ``to`` (site-local, both included), one
+        CSV line each (UTF-8, CRLF, times in UTC ISO 8601), streamed."""
+        start, end = _visit_range(first, last)
+        await_read_models(consistency, VISIT_READ_MODELS, min_position)
+        chunks = analytics.export_visits_csv(member.tenant_id, start, end, member.site_id)
+        return _download(chunks, "text/csv; charset=utf-8", f"tickets-{start}-{end}.csv")
+
+    @get(
+        "/export.parquet",
+        operation_id="exportVisitsParquet",
+        sync_to_thread=True,
+        responses=ERRORS,
+        media_type=PARQUET_MEDIA_TYPE,
+        **scoped("stats:read"),
+    )
+    def export_visits_parquet(
+        self,
+        consistency: UseCase[Consistency],
+        analytics: UseCase[Analytics],
+        request: Request,
+        member: NamedDependency[Principal],
+        first: From = None,
+        last: To = None,
+        min_position: MinPosition = None,
+    ) -> Stream:
+        """The same visit facts as one Parquet file (explicit schema, UTC timestamps), a row
+        group per chunk read, streamed as it is written."""
+        start, end = _visit_range(first, last)
+        await_read_models(consistency, VISIT_READ_MODELS, min_position)
+        chunks = analytics.export_visits_parquet(member.tenant_id, start, end, member.site_id)
+        return _download(chunks, PARQUET_MEDIA_TYPE, f"tickets-{start}-{end}.parquet")

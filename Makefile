@@ -13,7 +13,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 # (a call on a display within 2 s) failed for want of CPU, not of correctness.
 JOBS ?= $(shell $(PYTHON) -c 'import os; print(os.cpu_count() or 1)')
 
-.PHONY: help install browser dev test test-fast lint bench clean
+.PHONY: help install browser dev test test-fast lint bench vendor clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -51,6 +51,11 @@ lint: install ## ruff and the import-linter layering contracts
 
 bench: install ## the write-path benchmark (see docs/benchmarks.md for the others)
 	$(BIN)/python bench/write_path.py $(ARGS)
+
+# The dashboard's chart library, from its npm package (pinned version and sha512 in the script);
+# the copied files are committed, so only whoever upgrades it needs npm.
+vendor: ## copy uPlot from its npm package (integrity checked) into interfaces/http/static/
+	deploy/vendor.sh
 
 clean: ## delete .venv AND ./var: the embedded data and the local JWT signing key
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

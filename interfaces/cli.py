@@ -145,6 +145,7 @@ def demo_pages(
     lines.append(f"  join page (customers): {base}/join/{slug}/{site_id}\n")
     lines.append(f"  booking page (customers): {base}/book/{slug}/{site_id}\n")
     lines.append(f"  agent console (staff sign-in): {base}/console/{slug}/\n")
+    lines.append(f"  manager dashboard (staff sign-in): {base}/dashboard/{slug}/\n")
     text = "".join(lines)
     path = settings.home / DEMO_PAGES
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,5 @@
-"""The hall display, kiosk, agent console and public (join, "my ticket", booking, "my
-appointment", feedback) pages: plain HTML, CSS and ES modules served by the API.
+"""The hall display, kiosk, agent console, manager dashboard and public (join, "my ticket",
+booking, "my appointment", feedback) pages: plain HTML, CSS and ES modules served by the API.
 
 The pages are not API operations, so they stay out of the OpenAPI document. Their assets are
 served under ``/static/<content hash>/``: a new release gets new URLs, so the assets can be cached
@@ -71,9 +71,9 @@ def _add_security_headers(response: Response) -> Response:
 
 
 def pages_router() -> Router:
-    """``GET /display/{slug}/``, ``/kiosk/{slug}/``, ``/console/{slug}/``, the public
-    ``/join/{slug}/{site_id}``, ``/book/{slug}/{site_id}``, ``/t/{token}``, ``/a/{token}`` and
-    ``/feedback/{token}``, and their assets under ``/static``."""
+    """``GET /display/{slug}/``, ``/kiosk/{slug}/``, ``/console/{slug}/``, ``/dashboard/{slug}/``,
+    the public ``/join/{slug}/{site_id}``, ``/book/{slug}/{site_id}``, ``/t/{token}``,
+    ``/a/{token}`` and ``/feedback/{token}``, and their assets under ``/static``."""
     static_prefix = f"/static/{asset_version()}"
 
     def page(name: str):
@@ -149,6 +149,7 @@ def pages_router() -> Router:
         page("display"),
         page("kiosk"),
         page("console"),
+        page("dashboard"),
         join_page,
         booking_page,
         ticket_page,

@@ -1,0 +1,215 @@
+// The range's figures: KPI rows (GET analytics/kpis/) turned into the series the charts draw,
+// drawn with the vendored uPlot (a global from vendor.uplot.min.js), each chart with its data as
+// a table behind "Show the data", and the weekday × hour heat map as a coloured table with numbers.
+// The series given to uPlot are also kept on the figure's data-series attribute (JSON), so tests
+// and tools can read what is drawn without reading pixels.
+
+import { h } from "./dom.js";
+import { language, t } from "./i18n.js";
+
+const HOURS = Array.from({ length: 24 }, (_, hour) => hour);
+const DAY_MS = 86_400_000;
+
+const minutes = (seconds) => (seconds === null || seconds === undefined ? null : seconds / 60);
+const percent = (share) => (share === null || share === undefined ? null : share * 100);
+
+/** Waits merged over rows: the mean of every counted wait (sums ÷ counts, never a mean of means). */
+function meanWait(rows) {
+  let total = 0;
+  let counted = 0;
+  for (const row of rows) {
+    if (row.waits_counted && row.wait_mean_seconds !== null) {
+      total += row.wait_mean_seconds * row.waits_counted;
+      counted += row.waits_counted;
+    }
+  }
+  return counted ? total / counted : null;
+}
+
+/** Rows by hour -> [hours, arrivals, mean wait in minutes]; an hour without a row is 0 / null. */
+export function hourSeries(rows) {
+  const byHour = new Map(rows.map((row) => [row.hour, row]));
+  return [
+    HOURS,
+    HOURS.map((hour) => byHour.get(hour)?.arrivals ?? 0),
+    HOURS.map((hour) => minutes(byHour.get(hour)?.wait_mean_seconds ?? null)),
+  ];
+}
+
+/** Every day from ``from`` to ``to`` (ISO dates, both included). */
+export function daysOf(from, to) {
+  const days = [];
+  for (let at = Date.parse(`${from}T00:00:00Z`); at <= Date.parse(`${to}T00:00:00Z`); at += DAY_MS) {
+    days.push(new Date(at).toISOString().slice(0, 10));
+  }
+  return days;
+}
+
+/** Rows by day -> [days as Unix seconds (UTC midnight), SLA compliance in %]. */
+export function slaSeries(rows, from, to) {
+  const byDay = new Map(rows.map((row) => [row.day, row]));
+  const days = daysOf(from, to);
+  return [
+    days.map((day) => Date.parse(`${day}T00:00:00Z`) / 1000),
+    days.map((day) => percent(byDay.get(day)?.sla_compliance ?? null)),
+  ];
+}
+
+/** Rows by day and hour -> 7 × 24 cells (Monday first) of {arrivals, wait (seconds or null)}. */
+export function heatCells(rows) {
+  const groups = Array.from({ length: 7 }, () => HOURS.map(() => []));
+  for (const row of rows) {
+    const weekday = (new Date(`${row.day}T00:00:00Z`).getUTCDay() + 6) % 7;
+    groups[weekday][row.hour].push(row);
+  }
+  return groups.map((hours) =>
+    hours.map((cell) => ({
+      arrivals: cell.reduce((sum, row) => sum + row.arrivals, 0),
+      wait: meanWait(cell),
+    })),
+  );
+}
+
+// -- drawing -----------------------------------------------------------------------------------
+
+const plots = new Map();
+
+function number(value, digits = 1) {
+  if (value === null || value === undefined) return t("dashboard.none");
+  return value.toLocaleString(language() === "fr" ? "fr-FR" : "en-GB", { maximumFractionDigits: digits });
+}
+
+function dataTable(headers, rows) {
+  return h(
+    "table",
+    { class: "data" },
+    h("thead", {}, h("tr", {}, headers.map((text) => h("th", { scope: "col" }, text)))),
+    h(
+      "tbody",
+      {},
+      rows.map(([head, ...cells]) => h("tr", {}, h("th", { scope: "row" }, head), cells.map((cell) => h("td", {}, cell)))),
+    ),
+  );
+}
+
+function draw(figure, options, data) {
+  figure.dataset.series = JSON.stringify(data);
+  const target = figure.querySelector(".plot");
+  plots.get(figure.id)?.destroy();
+  plots.delete(figure.id);
+  target.replaceChildren();
+  if (typeof globalThis.uPlot !== "function") return; // the table still holds the data
+  const width = Math.max(280, Math.min(target.clientWidth || 560, 900));
+  plots.set(figure.id, new globalThis.uPlot({ width, height: 240, ...options }, data, target));
+}
+
+/** Arrivals (bars) and mean wait (line) by hour of the site-local day. */
+export function drawHours(figure, rows) {
+  const data = hourSeries(rows);
+  draw(
+    figure,
+    {
+      scales: { x: { time: false }, wait: { auto: true } },
+      axes: [
+        { label: t("dashboard.hour") },
+        { label: t("dashboard.arrivals") },
+        { label: t("dashboard.meanWait"), scale: "wait", side: 1, grid: { show: false } },
+      ],
+      series: [
+        { label: t("dashboard.hour") },
+        { label: t("dashboard.arrivals"), stroke: "#0b57d0", fill: "rgba(11,87,208,.18)", paths: globalThis.uPlot?.paths?.bars?.({ size: [0.7, 40] }) },
+        { label: t("dashboard.meanWait"), stroke: "#b45309", width: 2, scale: "wait", spanGaps: false },
+      ],
+    },
+    data,
+  );
+  figure.querySelector(".table").replaceChildren(
+    dataTable(
+      [t("dashboard.hour"), t("dashboard.arrivals"), t("dashboard.meanWait")],
+      data[0].map((hour, index) => [`${String(hour).padStart(2, "0")}:00`, data[1][index], number(data[2][index])]),
+    ),
+  );
+}
+
+/** "7 Dec" / "7 déc." for a day given as Unix seconds at UTC midnight. */
+function dayLabel(seconds) {
+  return new Date(seconds * 1000).toLocaleDateString(language() === "fr" ? "fr-FR" : "en-GB", {
+    day: "numeric",
+    month: "short",
+    timeZone: "UTC",
+  });
+}
+
+/** SLA compliance (%) per day of the range. */
+export function drawSla(figure, rows, from, to) {
+  const data = slaSeries(rows, from, to);
+  draw(
+    figure,
+    {
+      // Days are site-local dates at UTC midnight: read them in UTC, whatever the browser's zone.
+      tzDate: (seconds) => globalThis.uPlot.tzDate(new Date(seconds * 1000), "Etc/UTC"),
+      scales: { y: { range: [0, 100] } },
+      axes: [
+        { incrs: [86_400, 7 * 86_400, 28 * 86_400], values: (_, splits) => splits.map(dayLabel) },
+        { label: t("dashboard.sla") },
+      ],
+      series: [{ label: t("dashboard.day") }, { label: t("dashboard.sla"), stroke: "#136f3a", width: 2, points: { show: true } }],
+    },
+    data,
+  );
+  const days = daysOf(from, to);
+  figure.querySelector(".table").replaceChildren(
+    dataTable([t("dashboard.day"), t("dashboard.sla")], days.map((day, index) => [day, number(data[1][index])])),
+  );
+}
+
+/** The weekday × hour table: arrivals in each cell, its shade from the arrivals, the mean wait
+ * beside them (numbers first: the colour only repeats them). */
+export function drawHeat(container, rows) {
+  const cells = heatCells(rows);
+  const most = Math.max(1, ...cells.flat().map((cell) => cell.arrivals));
+  container.dataset.cells = JSON.stringify(cells);
+  const hourHeads = HOURS.map((hour) => h("th", { scope: "col" }, String(hour)));
+  const body = cells.map((hours, weekday) =>
+    h(
+      "tr",
+      {},
+      h("th", { scope: "row" }, t(`dashboard.weekday.${weekday}`)),
+      hours.map((cell) => {
+        const wait = cell.wait === null ? t("dashboard.none") : t("dashboard.minutes", { minutes: number(minutes(cell.wait)) });
+        return h(
+          "td",
+          { class: `heat-${Math.ceil((cell.arrivals / most) * 4)}`, title: t("dashboard.heatCell", { arrivals: cell.arrivals, wait }) },
+          h("span", { class: "arrivals" }, cell.arrivals),
+          cell.wait === null ? null : h("span", { class: "wait" }, number(minutes(cell.wait), 0)),
+        );
+      }),
+    ),
+  );
+  container.replaceChildren(
+    h(
+      "table",
+      { class: "heat-table", "aria-labelledby": "heat-title" },
+      h("thead", {}, h("tr", {}, h("td", {}), hourHeads)),
+      h("tbody", {}, body),
+    ),
+  );
+}
+
+/** Per agent over the range: arrivals, served, no-shows, mean wait and service, SLA. */
+export function drawAgents(container, rows, names) {
+  const table = dataTable(
+    [t("dashboard.agent"), t("dashboard.arrivals"), t("dashboard.served"), t("dashboard.noShows"), t("dashboard.meanWait"), t("dashboard.meanService"), t("dashboard.sla")],
+    rows.map((row) => [
+      row.agent_id ? names.get(row.agent_id) || row.agent_id : t("dashboard.noAgent"),
+      row.arrivals,
+      row.served,
+      row.no_shows,
+      number(minutes(row.wait_mean_seconds)),
+      number(minutes(row.service_mean_seconds)),
+      number(percent(row.sla_compliance)),
+    ]),
+  );
+  table.setAttribute("aria-labelledby", "agent-table-title");
+  container.replaceChildren(table);
+}

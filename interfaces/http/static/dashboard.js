@@ -1,0 +1,463 @@
+// The manager dashboard: sign-in (the console's client and tokens), today's queues and agents
+// live over the queue and agent sockets, and any range's KPIs as charts, tables and a CSV export.
+// See docs/dashboard.md.
+
+import {
+  SLUG,
+  onSessionEnded,
+  problem,
+  refresh,
+  restoreTokens,
+  signInWith,
+  signOutNow,
+  signedIn,
+  tenant,
+} from "./console.api.js";
+import { drawAgents, drawHeat, drawHours, drawSla } from "./dashboard.charts.js";
+import "./dashboard.i18n.js";
+import { follow } from "./dashboard.live.js";
+import { h, setUpLanguage } from "./dom.js";
+import { language, t } from "./i18n.js";
+
+const $ = (id) => document.getElementById(id);
+const SOCKET_BUDGET = 18; // under the default SMARTQUEUE_WS_MAX_PER_TOKEN (20)
+const REFRESH_MS = 30_000; // longest waits grow, and agents beyond the budget change
+const STATUSES = ["available", "busy", "paused", "offline"];
+
+const state = {
+  sites: [],
+  queues: new Map(), // id -> {id, name, site_id, waiting, asOf, stats}
+  agents: new Map(), // agent_id -> board entry (+ asOf)
+  names: new Map(), // agent id -> name, for the range's agent table (every site's agents)
+  sockets: new Map(), // key -> {stop, open}
+  message: null,
+  range: null, // {from, to, site, rows}
+};
+let timer = null;
+let pending = null;
+
+// -- messages ----------------------------------------------------------------------------------
+
+function say(kind, key = null, params = {}) {
+  state.message = kind && key ? { kind, key, params } : null;
+  renderMessage();
+}
+
+function renderMessage() {
+  const { kind, key, params } = state.message || {};
+  $("error").textContent = kind === "error" ? t(key, params) : "";
+  $("info").textContent = kind === "info" ? t(key, params) : "";
+}
+
+function fail(answer) {
+  const [key, params] = problem(answer);
+  say("error", key, params);
+}
+
+// -- sign-in -----------------------------------------------------------------------------------
+
+function signedOut(reason = null) {
+  stopLive();
+  $("dashboard").hidden = true;
+  $("sign-out").hidden = true;
+  $("sign-in").hidden = false;
+  $("who").textContent = "";
+  setConnection("offline");
+  say(reason ? "error" : null, reason);
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const answer = await signInWith($("email").value.trim(), $("password").value);
+  if (answer.status === 200) {
+    $("password").value = "";
+    await start();
+  } else if (answer.status === 401 || answer.status === 400) say("error", "console.signIn.failed");
+  else if (answer.status === 429) say("error", "console.signIn.tooMany", { seconds: Number.parseInt(answer.retryAfter, 10) || 1 });
+  else fail(answer);
+}
+
+async function signOut() {
+  await signOutNow();
+  signedOut();
+}
+
+/** Every page of a list. */
+async function all(path) {
+  const items = [];
+  let cursor = null;
+  do {
+    const answer = await tenant("GET", `${path}?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+    if (answer.status !== 200) throw answer;
+    items.push(...answer.body.items);
+    cursor = answer.body.cursor;
+  } while (cursor);
+  return items;
+}
+
+/** The browser's local day ``offset`` days from today, as YYYY-MM-DD. */
+function localDay(offset) {
+  const day = new Date();
+  day.setDate(day.getDate() + offset);
+  const pad = (value) => String(value).padStart(2, "0");
+  return `${day.getFullYear()}-${pad(day.getMonth() + 1)}-${pad(day.getDate())}`;
+}
+
+async function start() {
+  // The queue statistics need stats:read (managers, admins): an agent is told so in words.
+  const stats = await tenant("GET", "queues/stats/");
+  if (stats.status === 403) {
+    $("sign-in").hidden = false;
+    $("sign-out").hidden = false;
+    say("error", "dashboard.needsManager");
+    return;
+  }
+  if (stats.status === 404) return signedOut("console.signIn.otherTenant");
+  if (stats.status !== 200) return signedIn() ? fail(stats) : undefined;
+  try {
+    const [sites, queues, agents] = await Promise.all([all("sites/"), all("queues/"), all("agents/")]);
+    state.sites = sites;
+    state.names = new Map(agents.map((agent) => [agent.id, agent.name]));
+    state.queues = new Map(queues.map((queue) => [queue.id, { ...queue, asOf: -1, stats: null }]));
+  } catch (answer) {
+    return fail(answer);
+  }
+  applyStats(stats.body);
+  $("sign-in").hidden = true;
+  $("dashboard").hidden = false;
+  $("sign-out").hidden = false;
+  say(null);
+  renderSites();
+  $("from").value ||= localDay(-6); // the last seven days by default
+  $("to").value ||= localDay(0);
+  await goLive();
+  await showRange();
+}
+
+// -- today, live -------------------------------------------------------------------------------
+
+const site = () => $("site").value || null;
+const shownQueues = () => [...state.queues.values()].filter((queue) => !site() || queue.site_id === site());
+
+function applyStats(list) {
+  for (const stats of list) {
+    const queue = state.queues.get(stats.queue_id);
+    if (!queue) continue;
+    queue.stats = stats;
+    // Until its socket's snapshot, a queue's waiting count is the statistics'; then the socket's.
+    if (queue.asOf < 0) queue.waiting = stats.waiting;
+  }
+}
+
+async function reloadToday() {
+  const board = await tenant("GET", `agents/board/${site() ? `?site_id=${site()}` : ""}`);
+  const stats = await tenant("GET", "queues/stats/");
+  if (stats.status === 200) applyStats(stats.body);
+  if (board.status === 200) {
+    const seen = new Set();
+    for (const entry of board.body) {
+      seen.add(entry.agent_id);
+      state.names.set(entry.agent_id, entry.name);
+      const kept = state.agents.get(entry.agent_id);
+      // A socket's newer message is not overwritten by a board read that raced it.
+      if (!kept?.live) state.agents.set(entry.agent_id, entry);
+    }
+    for (const id of state.agents.keys()) if (!seen.has(id)) state.agents.delete(id);
+  }
+  renderToday();
+  return board.status === 200;
+}
+
+/** Coalesce bursts of changes into one read of the statistics and the board. */
+function reloadSoon() {
+  clearTimeout(pending);
+  pending = setTimeout(reloadToday, 150);
+}
+
+function stopLive() {
+  clearInterval(timer);
+  for (const socket of state.sockets.values()) socket.stop();
+  state.sockets.clear();
+}
+
+async function goLive() {
+  stopLive();
+  state.agents.clear();
+  for (const queue of state.queues.values()) queue.asOf = -1;
+  await reloadToday();
+  setConnection("connecting");
+  const queues = shownQueues();
+  for (const queue of queues) {
+    watch(`queue:${queue.id}`, `queues/${queue.id}`, (message) => onQueueMessage(queue.id, message));
+  }
+  const agents = [...state.agents.keys()].slice(0, Math.max(0, SOCKET_BUDGET - queues.length));
+  for (const id of agents) watch(`agent:${id}`, `agents/${id}`, (message) => onAgentMessage(id, message));
+  if (!state.sockets.size) setConnection("live");
+  timer = setInterval(reloadToday, REFRESH_MS);
+}
+
+function watch(key, path, onMessage) {
+  const entry = { open: false, stop: null };
+  state.sockets.set(key, entry);
+  entry.stop = follow(path, {
+    onMessage,
+    onOpen: () => {
+      entry.open = true;
+      updateConnection();
+    },
+    onClosed: (code) => {
+      entry.open = false;
+      if (code === 4403 || code === 4404) state.sockets.delete(key);
+      updateConnection();
+    },
+  });
+}
+
+function updateConnection() {
+  const sockets = [...state.sockets.values()];
+  setConnection(sockets.every((socket) => socket.open) ? "live" : "reconnecting");
+}
+
+function setConnection(mode) {
+  const status = $("status");
+  status.dataset.state = mode;
+  status.textContent = mode === "offline" ? "" : t(`status.${mode}`);
+}
+
+function onQueueMessage(queueId, message) {
+  if (!message.queue || (message.type !== "snapshot" && message.type !== "change")) return;
+  const queue = state.queues.get(queueId);
+  const asOf = Number(message.as_of);
+  if (!queue || asOf <= queue.asOf) return;
+  queue.asOf = asOf;
+  if (typeof message.queue.waiting === "number") queue.waiting = message.queue.waiting;
+  renderToday();
+  // Longest wait, SLA and served come from the statistics, and a call changes an agent: read
+  // them again on every change, and on a snapshot (a reconnection may follow missed changes).
+  reloadSoon();
+}
+
+function onAgentMessage(agentId, message) {
+  if (!message.agent || (message.type !== "snapshot" && message.type !== "change")) return;
+  const kept = state.agents.get(agentId) || { agent_id: agentId };
+  const asOf = Number(message.as_of);
+  if (kept.asOf !== undefined && asOf <= kept.asOf) return;
+  const agent = message.agent;
+  state.agents.set(agentId, {
+    ...kept,
+    live: true,
+    asOf,
+    name: agent.name ?? kept.name,
+    status: agent.status ?? kept.status,
+    counter: agent.counter ?? null,
+    served_today: agent.served_today ?? kept.served_today,
+    ticket: agent.ticket_number ? { number: agent.ticket_number, status: agent.ticket_status } : null,
+  });
+  renderToday();
+}
+
+// -- rendering today ---------------------------------------------------------------------------
+
+function duration(seconds) {
+  if (seconds === null || seconds === undefined) return t("dashboard.none");
+  return t("dashboard.minutes", { minutes: Math.floor(seconds / 60) });
+}
+
+function share(value) {
+  if (value === null || value === undefined) return t("dashboard.none");
+  return `${Math.round(value * 100)} %`;
+}
+
+function renderSites() {
+  const chosen = $("site").value;
+  $("site").replaceChildren(
+    h("option", { value: "" }, t("dashboard.allSites")),
+    ...state.sites.map((one) => h("option", { value: one.id }, one.name)),
+  );
+  $("site").value = chosen;
+}
+
+function renderToday() {
+  const queues = shownQueues();
+  $("queue-rows").replaceChildren(
+    ...(queues.length
+      ? queues.map((queue) =>
+          h(
+            "tr",
+            { "data-queue-id": queue.id },
+            h("th", { scope: "row" }, queue.name),
+            h("td", { class: "waiting" }, queue.waiting ?? 0),
+            h("td", { class: "longest" }, duration(queue.stats?.current_longest_wait_seconds)),
+            h("td", { class: "sla" }, share(queue.stats?.sla_compliance)),
+            h("td", { class: "served" }, queue.stats?.completed ?? 0),
+          ),
+        )
+      : [h("tr", {}, h("td", { colspan: 5 }, t("dashboard.noQueues")))]),
+  );
+  const agents = [...state.agents.values()];
+  const counts = Object.fromEntries(STATUSES.map((status) => [status, agents.filter((agent) => agent.status === status).length]));
+  $("agent-counts").textContent = t("dashboard.counts", counts);
+  $("agent-rows").replaceChildren(
+    ...(agents.length
+      ? agents.map((agent) =>
+          h(
+            "tr",
+            { "data-agent-id": agent.agent_id, "data-status": agent.status },
+            h("th", { scope: "row" }, agent.name || ""),
+            h("td", { class: "agent-status" }, t(`dashboard.status.${agent.status}`)),
+            h("td", {}, agent.counter || t("dashboard.none")),
+            h("td", { class: "agent-ticket" }, agent.ticket?.number || t("dashboard.none")),
+            h("td", {}, agent.served_today ?? 0),
+          ),
+        )
+      : [h("tr", {}, h("td", { colspan: 5 }, t("dashboard.noAgents")))]),
+  );
+}
+
+// -- the range ---------------------------------------------------------------------------------
+
+/** Every KPI row of the range grouped by ``groups``; with a site chosen, grouped by site too
+ * (the API has no site filter) and kept for that site only. */
+async function kpis(from, to, groups) {
+  const chosen = site();
+  const groupBy = [...(chosen ? ["site"] : []), ...groups].join(",");
+  const rows = [];
+  let cursor = null;
+  do {
+    const query = new URLSearchParams({ from, to, group_by: groupBy, limit: "200" });
+    if (cursor) query.set("cursor", cursor);
+    const answer = await tenant("GET", `analytics/kpis/?${query}`);
+    if (answer.status !== 200) throw answer;
+    rows.push(...answer.body.items);
+    cursor = answer.body.next_cursor;
+  } while (cursor);
+  return chosen ? rows.filter((row) => row.site_id === chosen) : rows;
+}
+
+async function showRange(event) {
+  event?.preventDefault();
+  const from = $("from").value;
+  const to = $("to").value;
+  if (!from || !to || to < from) return say("error", "dashboard.badRange");
+  $("range-summary").textContent = t("dashboard.loading");
+  try {
+    const [total, hours, days, agents, heat] = await Promise.all([
+      kpis(from, to, []),
+      kpis(from, to, ["hour"]),
+      kpis(from, to, ["day"]),
+      kpis(from, to, ["agent"]),
+      kpis(from, to, ["day", "hour"]),
+    ]);
+    state.range = { from, to, total, hours, days, agents, heat };
+  } catch (answer) {
+    $("range-summary").textContent = "";
+    return fail(answer);
+  }
+  if (state.message?.kind === "error") say(null);
+  renderRange();
+}
+
+function renderRange() {
+  if (!state.range) return;
+  const { from, to, total, hours, days, agents, heat } = state.range;
+  const sum = (key) => total.reduce((count, row) => count + (row[key] || 0), 0);
+  const met = sum("sla_met");
+  const counted = sum("sla_counted");
+  $("range-summary").textContent = t("dashboard.rangeSummary", {
+    from,
+    to,
+    arrivals: sum("arrivals"),
+    served: sum("served"),
+    sla: counted ? share(met / counted) : t("dashboard.none"),
+  });
+  $("range-summary").dataset.from = from;
+  $("range-summary").dataset.to = to;
+  drawHours($("chart-hour"), hours);
+  drawSla($("chart-sla"), days, from, to);
+  drawHeat($("heat"), heat);
+  drawAgents($("agent-table"), agents, state.names);
+}
+
+/** The access token console.api.js keeps for this tab (it exports no getter; same storage key). */
+function accessToken() {
+  try {
+    return JSON.parse(sessionStorage.getItem(`smartqueue.console.${SLUG}`) || "{}").access || "";
+  } catch {
+    return "";
+  }
+}
+
+/** The range as CSV (GET analytics/kpis/export.csv, by site and day), fetched with the token and
+ * saved through a Blob: a plain link could not carry the Authorization header. */
+async function exportRange() {
+  const from = $("from").value;
+  const to = $("to").value;
+  if (!from || !to || to < from) return say("error", "dashboard.badRange");
+  const query = new URLSearchParams({ from, to, group_by: "site,day" });
+  const download = async (retried) => {
+    const response = await fetch(`/api/v1/tenants/${encodeURIComponent(SLUG)}/analytics/kpis/export.csv?${query}`, {
+      headers: { Authorization: `Bearer ${accessToken()}`, "Accept-Language": language() },
+      cache: "no-store",
+    });
+    if (response.status === 401 && !retried && (await refresh())) return download(true);
+    return response;
+  };
+  let response;
+  try {
+    response = await download(false);
+  } catch {
+    return say("error", "console.error.network");
+  }
+  if (!response.ok) {
+    let body = null;
+    try {
+      body = await response.json();
+    } catch {
+      body = null;
+    }
+    return fail({ status: response.status, body, retryAfter: response.headers.get("Retry-After") });
+  }
+  const file = `kpis-${SLUG}-${from}-${to}.csv`;
+  const url = URL.createObjectURL(await response.blob());
+  const link = h("a", { href: url, download: file, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  say("info", "dashboard.exported", { file });
+}
+
+// -- start -------------------------------------------------------------------------------------
+
+function boot() {
+  $("sign-in-form").addEventListener("submit", signIn);
+  $("sign-out").addEventListener("click", signOut);
+  $("filters").addEventListener("submit", showRange);
+  $("export").addEventListener("click", exportRange);
+  $("site").addEventListener("change", async () => {
+    await goLive();
+    await showRange();
+  });
+  setUpLanguage(() => {
+    renderMessage();
+    setConnection($("status").dataset.state);
+    if (state.sites.length) {
+      renderSites();
+      renderToday();
+      renderRange();
+    }
+  });
+  // The charts are drawn at their box's width: draw them again when the window changes.
+  let resized = null;
+  window.addEventListener("resize", () => {
+    clearTimeout(resized);
+    resized = setTimeout(renderRange, 250);
+  });
+  onSessionEnded(signedOut);
+  const kept = restoreTokens();
+  if (kept === "valid") start();
+  else if (kept === "refresh") refresh().then((ok) => (ok ? start() : signedOut()));
+  else signedOut();
+}
+
+boot();

@@ -257,12 +257,13 @@ def test_the_sink_stores_every_event_once_and_its_kpis_are_the_hand_computed_one
     counted = ("arrivals", "transferred_in", "served", "no_shows", "cancellations")
     assert [first[name] for name in counted] == [3, 0, 1, 1, 0]
     assert [second[name] for name in counted] == [3, 1, 2, 0, 1]
-    # q1 waits 120, 540, 720 s: mean 460; p50 540; p90 at 1.8 -> 540 + 0.8 * 180 = 684; p95 702.
+    # q1 waits 120, 540, 720 s: mean 460; the value at rank floor(q * (n - 1)) (docs/analytics.md):
+    # p50, p90 and p95 all at rank 1, 540.
     assert first["waits_counted"] == 3
     assert first["wait_mean_seconds"] == pytest.approx(460)
     assert first["wait_p50_seconds"] == pytest.approx(540)
-    assert first["wait_p90_seconds"] == pytest.approx(684)
-    assert first["wait_p95_seconds"] == pytest.approx(702)
+    assert first["wait_p90_seconds"] == pytest.approx(540)
+    assert first["wait_p95_seconds"] == pytest.approx(540)
     assert [first[f"service_{name}_seconds"] for name in ("mean", "p50", "p95")] == [300] * 3
     # q2 waits 240 and 240 s (u1, and t3 after its transfer); services 600 and 120 s.
     assert second["waits_counted"] == 2
@@ -270,9 +271,10 @@ def test_the_sink_stores_every_event_once_and_its_kpis_are_the_hand_computed_one
     assert second["wait_p95_seconds"] == pytest.approx(240)
     assert second["services_counted"] == 2
     assert second["service_mean_seconds"] == pytest.approx(360)
-    assert second["service_p50_seconds"] == pytest.approx(360)
-    assert second["service_p90_seconds"] == pytest.approx(552)
-    assert second["service_p95_seconds"] == pytest.approx(576)
+    # Services 120 and 600 s: every percentile at rank floor(q * 1) = 0, 120.
+    assert second["service_p50_seconds"] == pytest.approx(120)
+    assert second["service_p90_seconds"] == pytest.approx(120)
+    assert second["service_p95_seconds"] == pytest.approx(120)
 
 
 def test_the_sink_rides_out_a_broker_outage_and_a_broker_that_lost_its_log(

@@ -163,19 +163,20 @@ def test_waiting_and_service_times_have_their_hand_computed_means_and_percentile
 ) -> None:
     store, q1, q2 = scripted
     day = kpis(store.connection, DAY, DAY)[(q1, DAY)]
-    # Waits 120, 240, 300, 540 s; quantile_cont interpolates: p50 at 1.5 -> 270, p90 at 2.7 ->
-    # 300 + 0.7 * 240 = 468, p95 at 2.85 -> 504.
+    # Waits 120, 240, 300, 540 s; a percentile is the value at rank floor(q * (n - 1)), the
+    # API's (no interpolation): p50 at floor(1.5) = 1 -> 240, p90 at floor(2.7) = 2 -> 300,
+    # p95 at floor(2.85) = 2 -> 300.
     assert day["waits_counted"] == 4
     assert day["wait_mean_seconds"] == pytest.approx(300)
-    assert day["wait_p50_seconds"] == pytest.approx(270)
-    assert day["wait_p90_seconds"] == pytest.approx(468)
-    assert day["wait_p95_seconds"] == pytest.approx(504)
-    # Services 300 and 600 s.
+    assert day["wait_p50_seconds"] == 240
+    assert day["wait_p90_seconds"] == 300
+    assert day["wait_p95_seconds"] == 300
+    # Services 300 and 600 s: every percentile at rank floor(q * 1) = 0 -> 300.
     assert day["services_counted"] == 2
     assert day["service_mean_seconds"] == pytest.approx(450)
-    assert day["service_p50_seconds"] == pytest.approx(450)
-    assert day["service_p90_seconds"] == pytest.approx(570)
-    assert day["service_p95_seconds"] == pytest.approx(585)
+    assert day["service_p50_seconds"] == 300
+    assert day["service_p90_seconds"] == 300
+    assert day["service_p95_seconds"] == 300
     other = kpis(store.connection, DAY, DAY)[(q2, DAY)]
     assert (other["wait_mean_seconds"], other["service_p95_seconds"]) == (240, 240)
 

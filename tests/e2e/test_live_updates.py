@@ -13,6 +13,7 @@ import httpx
 import msgspec
 import pytest
 import redis
+from websockets.exceptions import ConnectionClosed
 
 from application.live import Change, QueueSummary
 from infrastructure.redis.channels import queue_channel
@@ -518,8 +519,20 @@ def test_a_client_too_slow_for_its_changes_is_closed_with_4408_and_a_new_socket_
             finally:
                 client.close()
             assert socket.closed_with() == (4408, "too far behind; reconnect")
-        with LiveSocket(url, admin, f"queues/{queue_id}") as socket:
-            again = socket.receive()
+        # The client reconnects until a socket holds: on a loaded machine the API may still be
+        # handing the burst's tail to the next socket, which it closes for the same reason.
+        for _ in range(10):
+            socket = LiveSocket(url, admin, f"queues/{queue_id}")
+            try:
+                again = socket.receive()
+                socket.quiet_for(1.0)  # raises if the burst's tail closes this one too
+                break
+            except ConnectionClosed as closed:
+                socket.__exit__()
+                assert closed.rcvd is not None and closed.rcvd.code == 4408, closed
+        else:
+            raise AssertionError("no socket held after 10 reconnections")
+        with socket:
             assert again["type"] == "snapshot" and again["queue"]["waiting"] == 0
             issued = admin.issue(queue_id)
             change = socket.until(_is("Ticket.Issued", issued["number"]), timeout=CHANGE_SECONDS)

@@ -12,11 +12,9 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
-from psycopg_pool import ConnectionPool
 from sqlalchemy import text
 
 from infrastructure.container import Container, build_container
-from infrastructure.postgres.pool_check import PurgingCheck
 from tests.conftest import settings_for
 
 pytestmark = pytest.mark.integration
@@ -72,49 +70,3 @@ def test_the_read_models_engine_recovers_at_once_after_losing_every_connection(c
             connection.execute(text("SELECT 1"))
 
     assert _timed(query) < PROMPT_SECONDS
-
-
-def _pid(pool: ConnectionPool) -> int:
-    with pool.connection() as connection:
-        return int(connection.execute("SELECT pg_backend_pid()").fetchone()[0])
-
-
-def test_a_live_connection_is_handed_out_without_asking_the_server_and_a_dead_one_is_found(
-    database_url: str,
-):
-    check = PurgingCheck(quiet_seconds=60)
-    pool = ConnectionPool(database_url, min_size=1, max_size=1, open=False, check=check)
-    check.pool = pool
-    pool.open(wait=True, timeout=30)
-    try:
-        first = _pid(pool)
-        for _ in range(10):
-            assert _pid(pool) == first
-        assert check.asked == 1  # its first use only: a busy pool no longer pings each checkout
-
-        with psycopg.connect(database_url, autocommit=True) as admin:
-            # Waits (up to 5 s) until the backend is gone, so its FATAL is on the socket.
-            assert admin.execute("SELECT pg_terminate_backend(%s, 5000)", (first,)).fetchone()[0]
-        started = time.monotonic()
-        second = _pid(pool)
-        assert second != first
-        assert time.monotonic() - started < PROMPT_SECONDS
-        assert check.asked >= 2  # the socket had news: the server was asked, and the pool purged
-    finally:
-        pool.close()
-
-
-def test_a_connection_left_quiet_is_asked_again(database_url: str):
-    check = PurgingCheck(quiet_seconds=0.2)
-    pool = ConnectionPool(database_url, min_size=1, max_size=1, open=False, check=check)
-    check.pool = pool
-    pool.open(wait=True, timeout=30)
-    try:
-        _pid(pool)
-        _pid(pool)
-        assert check.asked == 1
-        time.sleep(0.3)
-        _pid(pool)
-        assert check.asked == 2
-    finally:
-        pool.close()

@@ -4,6 +4,10 @@ The read model stores hourly buckets (see ``projections/kpis.py``); a query read
 the range and merges them per group: counts and sums add up, maxima take the largest, and the
 DDSketch bins of waits and service times add up key by key, so p50/p90/p95 of a group are read
 from one sketch of all its durations, within :data:`RELATIVE_ACCURACY` of the exact value.
+
+Agents' time on duty comes as a second set of hourly rows (agent, site, hour). Merged into the
+same groups when no group is a service or a queue (time on duty belongs to neither), it gives
+utilisation (service time ÷ time on duty) and served per agent-hour.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import typing
 from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
 from typing import Any, Protocol
@@ -40,7 +45,7 @@ RELATIVE_ACCURACY = 0.01
 keeps them equal)."""
 _MAPPING = LogarithmicMapping(RELATIVE_ACCURACY)
 
-GROUPS = ("site", "service", "queue", "agent", "day", "week", "month", "hour")
+GROUPS = ("site", "service", "queue", "agent", "day", "week", "month", "weekday", "hour")
 """What ``group_by`` may name, in the order rows are sorted and CSV columns come."""
 MAX_RANGE_DAYS = 400
 QUANTILES = (0.5, 0.9, 0.95)
@@ -98,6 +103,25 @@ class KpiBucketFigures(msgspec.Struct, kw_only=True):
     service_sketch: DurationSketch = msgspec.field(default_factory=DurationSketch)
     sla_met: int = 0
     sla_counted: int = 0
+    handles_counted: int = 0
+    handle_total_seconds: float = 0.0
+    csat_responses: int = 0
+    csat_total: int = 0
+    csat_satisfied: int = 0
+    nps_responses: int = 0
+    nps_promoters: int = 0
+    nps_detractors: int = 0
+
+
+class DutyFigures(msgspec.Struct, kw_only=True):
+    """One stored agent-hour on duty (the read model's ``kpi_agent_duty`` row)."""
+
+    agent_id: UUID
+    site_id: UUID | None
+    day: date
+    hour: int
+    on_duty_seconds: float
+    paused_seconds: float
 
 
 class KpiBuckets(Protocol):
@@ -108,6 +132,11 @@ class KpiBuckets(Protocol):
     ) -> Iterator[KpiBucketFigures]:
         """The tenant's non-empty buckets of the site-local days ``first`` to ``last``
         (inclusive), of ``site_id`` only when given."""
+
+    def duty(
+        self, tenant_id: UUID, first: date, last: date, site_id: UUID | None = None
+    ) -> Iterator[DutyFigures]:
+        """The tenant's agent-hours on duty of those days, of ``site_id`` only when given."""
 
 
 class KpiRange(msgspec.Struct, frozen=True):
@@ -133,6 +162,8 @@ class KpiRow(msgspec.Struct, kw_only=True):
     """The Monday the ISO week starts."""
     month: date | None = None
     """The first day of the month."""
+    weekday: int | None = None
+    """ISO day of the week of the site-local day: 1 is Monday, 7 Sunday."""
     hour: int | None = None
     """Site-local hour of the day, 0 to 23."""
     arrivals: int
@@ -161,6 +192,28 @@ class KpiRow(msgspec.Struct, kw_only=True):
     sla_met: int
     sla_counted: int
     sla_compliance: float | None
+    handles_counted: int
+    """Visits an agent called that ended (completed, no-show, transferred on, cancelled)."""
+    handle_mean_seconds: float | None
+    """Mean of their first call to their end."""
+    on_duty_seconds: float | None
+    """Agents' time on duty (any status but offline); ``null`` when grouped by service or queue."""
+    paused_seconds: float | None
+    """The paused part of it."""
+    utilisation: float | None
+    """Service time ÷ time on duty."""
+    served_per_agent_hour: float | None
+    csat_responses: int
+    csat_mean: float | None
+    """Mean CSAT answer, 1 to 5 (feedback counts in the hour it was given)."""
+    csat_satisfied: int
+    """CSAT answers of 4 or 5."""
+    csat_satisfied_rate: float | None
+    nps_responses: int
+    nps_promoters: int
+    nps_detractors: int
+    nps: float | None
+    """% promoters (9-10) - % detractors (0-6), from -100 to 100."""
 
 
 class KpiReport(msgspec.Struct, kw_only=True):
@@ -228,7 +281,12 @@ def _date(name: str, text: str | None) -> date:
 class _Totals:
     """The merge of some buckets."""
 
-    def __init__(self) -> None:
+    def __init__(self, with_duty: bool) -> None:
+        self.with_duty = with_duty
+        self.on_duty: list[float] = []
+        self.paused: list[float] = []
+        self.handle_totals: list[float] = []
+        self.csat_total = 0
         self.arrivals: dict[str, int] = {}
         self.counts = dict.fromkeys(_COUNTS, 0)
         # Summed with fsum at the end: exactly rounded, so the order buckets come in (the
@@ -251,6 +309,12 @@ class _Totals:
         self.service_max = _max(self.service_max, bucket.service_max_seconds)
         self.waits.merge(bucket.wait_sketch)
         self.services.merge(bucket.service_sketch)
+        self.handle_totals.append(bucket.handle_total_seconds)
+        self.csat_total += bucket.csat_total
+
+    def add_duty(self, hour: DutyFigures) -> None:
+        self.on_duty.append(hour.on_duty_seconds)
+        self.paused.append(hour.paused_seconds)
 
     def row(self, keys: dict[str, Any]) -> KpiRow:
         counts = self.counts
@@ -258,6 +322,10 @@ class _Totals:
         waits, services = counts["waits_counted"], counts["services_counted"]
         wait_q = [self.waits.quantile(q) for q in QUANTILES]
         service_q = [self.services.quantile(q) for q in QUANTILES]
+        on_duty = math.fsum(self.on_duty) if self.with_duty else None
+        service_total = math.fsum(self.service_totals)
+        promoters, detractors = counts["nps_promoters"], counts["nps_detractors"]
+        nps_answers = counts["nps_responses"]
         return KpiRow(
             **keys,
             arrivals=arrivals,
@@ -272,12 +340,20 @@ class _Totals:
             wait_p90_seconds=wait_q[1],
             wait_p95_seconds=wait_q[2],
             wait_max_seconds=self.wait_max,
-            service_mean_seconds=(math.fsum(self.service_totals) / services if services else None),
+            service_mean_seconds=service_total / services if services else None,
             service_p50_seconds=service_q[0],
             service_p90_seconds=service_q[1],
             service_p95_seconds=service_q[2],
             service_max_seconds=self.service_max,
             sla_compliance=_share(counts["sla_met"], counts["sla_counted"]),
+            handle_mean_seconds=_ratio(math.fsum(self.handle_totals), counts["handles_counted"]),
+            on_duty_seconds=on_duty,
+            paused_seconds=math.fsum(self.paused) if self.with_duty else None,
+            utilisation=_ratio(service_total, on_duty),
+            served_per_agent_hour=_ratio(counts["served"], on_duty and on_duty / 3600),
+            csat_mean=_ratio(self.csat_total, counts["csat_responses"]),
+            csat_satisfied_rate=_share(counts["csat_satisfied"], counts["csat_responses"]),
+            nps=(100 * (promoters - detractors) / nps_answers if nps_answers else None),
         )
 
 
@@ -291,6 +367,12 @@ _COUNTS = (
     "services_counted",
     "sla_met",
     "sla_counted",
+    "handles_counted",
+    "csat_responses",
+    "csat_satisfied",
+    "nps_responses",
+    "nps_promoters",
+    "nps_detractors",
 )
 
 
@@ -302,7 +384,11 @@ def _share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def _group_keys(bucket: KpiBucketFigures, groups: tuple[str, ...]) -> dict[str, Any]:
+def _ratio(part: float, whole: float | None) -> float | None:
+    return part / whole if whole else None
+
+
+def _group_keys(bucket: KpiBucketFigures | DutyFigures, groups: tuple[str, ...]) -> dict[str, Any]:
     keys: dict[str, Any] = {}
     for group in groups:
         if group in ("site", "service", "queue", "agent"):
@@ -313,21 +399,37 @@ def _group_keys(bucket: KpiBucketFigures, groups: tuple[str, ...]) -> dict[str, 
             keys["week"] = bucket.day - timedelta(days=bucket.day.weekday())
         elif group == "month":
             keys["month"] = bucket.day.replace(day=1)
+        elif group == "weekday":
+            keys["weekday"] = bucket.day.isoweekday()
         else:
             keys["hour"] = bucket.hour
     return keys
 
 
-def merge_kpis(buckets: Iterable[KpiBucketFigures], groups: tuple[str, ...]) -> list[KpiRow]:
+def merge_kpis(
+    buckets: Iterable[KpiBucketFigures],
+    groups: tuple[str, ...],
+    duty: Iterable[DutyFigures] = (),
+) -> list[KpiRow]:
     """The buckets merged per group (one row for all when ``groups`` is empty), in key order
-    (hours as two digits, so they sort as numbers; no agent first)."""
+    (hours as two digits, so they sort as numbers; no agent first). The agent-hours of ``duty``
+    join the same groups unless one is a service or a queue; a group with time on duty and no
+    visit (an agent who served nobody) is a row too."""
+    with_duty = not {"service", "queue"} & set(groups)
     totals: dict[tuple[Any, ...], tuple[dict[str, Any], _Totals]] = {}
-    for bucket in buckets:
+
+    def entry(bucket: KpiBucketFigures | DutyFigures) -> _Totals:
         keys = _group_keys(bucket, groups)
-        entry = totals.get(tuple(keys.values()))
-        if entry is None:
-            entry = totals[tuple(keys.values())] = (keys, _Totals())
-        entry[1].add(bucket)
+        found = totals.get(tuple(keys.values()))
+        if found is None:
+            found = totals[tuple(keys.values())] = (keys, _Totals(with_duty))
+        return found[1]
+
+    for bucket in buckets:
+        entry(bucket).add(bucket)
+    if with_duty:
+        for hour in duty:
+            entry(hour).add_duty(hour)
     ordered = sorted(totals.values(), key=lambda entry: _row_sort_key(entry[0]))
     return [total.row(keys) for keys, total in ordered]
 
@@ -343,6 +445,16 @@ def _field(group: str) -> str:
     return f"{group}_id" if group in ("site", "service", "queue", "agent") else group
 
 
+def _column_types() -> dict[str, type]:
+    """Each KPI column's Python type, ``None`` aside (the Parquet export's schema)."""
+    types = {}
+    for name, hint in typing.get_type_hints(KpiRow).items():
+        options = [kind for kind in typing.get_args(hint) if kind is not type(None)]
+        types[name] = options[0] if options and typing.get_origin(hint) is not dict else hint
+    return types
+
+
+COLUMN_TYPES = _column_types()
 METRIC_COLUMNS = tuple(
     name
     for name in KpiRow.__struct_fields__
@@ -367,7 +479,11 @@ class Analytics:
         site_id: UUID | None,
     ) -> list[KpiRow]:
         """Every KPI row of the days ``first`` to ``last`` (inclusive)."""
-        return merge_kpis(self.read_model.buckets(tenant_id, first, last, site_id), groups)
+        buckets = self.read_model.buckets(tenant_id, first, last, site_id)
+        if {"service", "queue"} & set(groups):
+            return merge_kpis(buckets, groups)
+        duty = self.read_model.duty(tenant_id, first, last, site_id)
+        return merge_kpis(buckets, groups, duty)
 
     def get_kpis(
         self,
@@ -440,7 +556,7 @@ class Analytics:
         rows are read (and merged) before the first chunk is produced."""
         rows = self.kpi_export_rows(tenant_id, query, site_id)
         header = next(rows)
-        return parquet_chunks(kpi_schema(header), batches(rows, PARQUET_ROW_GROUP))
+        return parquet_chunks(kpi_schema(header, COLUMN_TYPES), batches(rows, PARQUET_ROW_GROUP))
 
     def export_visits_csv(
         self, tenant_id: UUID, first: date, last: date, site_id: UUID | None = None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 from uuid import UUID
@@ -119,22 +119,25 @@ VISIT_SCHEMA = pa.schema(
 """The visit export's Parquet schema: ids as their text, times as UTC microseconds."""
 
 
-def kpi_schema(header: list[str]) -> pa.Schema:
-    """The Parquet schema of a KPI export of these columns: ids as text, days as dates, the
-    hour, counts as 64-bit integers, rates and seconds as doubles."""
+def kpi_schema(header: list[str], types: Mapping[str, type]) -> pa.Schema:
+    """The Parquet schema of a KPI export of these columns, from each one's Python type in
+    ``types`` (a column not named there counts, like ``arrivals_<channel>``): ids as text, days
+    as dates, the hour and weekday as small integers, counts as 64-bit integers, the rest
+    (rates, seconds, means) as doubles."""
     fields = []
     for name in header:
-        if name == "period" or name.endswith("_id"):
-            kind = pa.string()
-        elif name in ("day", "week", "month"):
-            kind = pa.date32()
-        elif name == "hour":
-            kind = pa.int8()
-        elif name.endswith(("_rate", "_seconds", "_compliance")):
-            kind = pa.float64()
+        kind = types.get(name, int)
+        if name == "period" or kind is UUID:
+            arrow = pa.string()
+        elif kind is date:
+            arrow = pa.date32()
+        elif name in ("hour", "weekday"):
+            arrow = pa.int8()
+        elif kind is int:
+            arrow = pa.int64()
         else:
-            kind = pa.int64()
-        fields.append(pa.field(name, kind))
+            arrow = pa.float64()
+        fields.append(pa.field(name, arrow))
     return pa.schema(fields)
 
 

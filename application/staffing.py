@@ -52,7 +52,7 @@ class Staffing:
     ) -> AgentView:
         """Change an agent's availability and, optionally, the counter they sit at."""
         agent = self.store.load(Agent, agent_id, context.tenant_id, AgentNotFound)
-        agent.set_status(status)
+        agent.set_status(status, self.store.clock())
         if counter is not None:
             agent.assign_counter(counter.strip())
         self.store.save_in_context(context, agent)

@@ -177,7 +177,7 @@ class Tenancy:
                     f"{user.name} holds ticket {agent.current_ticket_id}; "
                     "close or transfer it before deactivating the user"
                 )
-            agent.set_status("offline")
+            agent.set_status("offline", self.store.clock())
             changed.append(agent)
         _count_admin(tenant, user)
         self.store.save_in_context(context, *changed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -58,13 +59,16 @@ class Agent(Aggregate):
     def _renamed(self, name: str) -> None:
         self.name = name
 
-    def set_status(self, status: str) -> None:
-        """Change availability; going offline while holding a ticket is refused."""
+    def set_status(self, status: str, at: datetime | None = None) -> None:
+        """Change availability; going offline while holding a ticket is refused.
+
+        ``at`` (the application's clock) becomes the event's timestamp: the KPIs' time on duty
+        runs from one status change to the next, on the same clock as the tickets' times."""
         new_status = AgentStatus.parse(status)
         if new_status == AgentStatus.OFFLINE and self.current_ticket_id is not None:
             raise AgentBusy("finish or transfer the current ticket before going offline")
         if new_status != self.status:
-            self._status_changed(status=new_status.value)
+            self.trigger_event(self.StatusChanged, status=new_status.value, timestamp=at)
 
     @event("StatusChanged")
     def _status_changed(self, status: str) -> None:

@@ -23,10 +23,11 @@ def _fold(projection: Any, event: Any, position: int, view: KpiView) -> None:
 
 
 class KpisProjection(Projection[KpiView]):
-    """Arrivals, outcomes, waits, service times (with sketches) and SLA per hourly bucket."""
+    """Arrivals, outcomes, waits, service and handle times (with sketches), SLA and feedback
+    per hourly bucket, and agents' time on duty per hour."""
 
     name: ClassVar[str] = "kpis"
     handlers: ClassVar[dict[type, Handler]] = dict.fromkeys(HANDLERS, _fold)
 
     def tables(self) -> tuple[str, ...]:
-        return ("kpis",)
+        return ("kpis", "kpi_agent_duty")

@@ -35,6 +35,7 @@ from infrastructure.postgres.tables import (
     directory_agents,
     directory_queues,
     feedback,
+    kpi_agent_duty,
     kpis,
     queue_eta,
     queue_stats,
@@ -169,7 +170,11 @@ def read_models(sla: SlaRule | None = None) -> dict[str, ReadModel]:
             {"appointments": appointments},
             PostgresAppointmentsView,
         ),
-        ReadModel(KpisProjection(), {"kpis": kpis}, lambda tables: make_kpi_view(tables, rule)),
+        ReadModel(
+            KpisProjection(),
+            {"kpis": kpis, "kpi_agent_duty": kpi_agent_duty},
+            lambda tables: make_kpi_view(tables, rule),
+        ),
     ]
     return {model.name: model for model in models}
 

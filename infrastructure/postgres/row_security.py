@@ -26,6 +26,7 @@ TENANT_TABLES = (
     "feedback",
     "appointments",
     "kpis",
+    "kpi_agent_duty",
 )
 
 

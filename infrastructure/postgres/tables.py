@@ -289,8 +289,40 @@ kpis = Table(
     Column("service_total_seconds", Double, nullable=False),
     Column("service_max_seconds", Double),
     Column("service_sketch", JSONB, nullable=False),
+    # Migration 0022: handle time and feedback (counted in the hour it was given).
+    Column("handles_counted", Integer, nullable=False, server_default="0"),
+    Column("handle_total_seconds", Double, nullable=False, server_default="0"),
+    *(
+        Column(name, Integer, nullable=False, server_default="0")
+        for name in (
+            "csat_responses",
+            "csat_total",
+            "csat_satisfied",
+            "nps_responses",
+            "nps_promoters",
+            "nps_detractors",
+        )
+    ),
     PrimaryKeyConstraint("tenant_id", "bucket_id", name="kpis_pkey"),
     Index("kpis_tenant_id_day_idx", "tenant_id", "day"),
+)
+
+# Agents' time on duty per site-local hour (projections/kpis.py ``DutyBucket``; migration 0022):
+# written by the ``kpis`` projection with ``kpis``. ``bucket_id`` is uuid5 of (agent, site, day,
+# hour); ``site_id`` is null for an agent with no queue.
+kpi_agent_duty = Table(
+    "kpi_agent_duty",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("bucket_id", Uuid, nullable=False),
+    Column("agent_id", Uuid, nullable=False),
+    Column("site_id", Uuid),
+    Column("day", Date, nullable=False),
+    Column("hour", Integer, nullable=False),
+    Column("on_duty_seconds", Double, nullable=False),
+    Column("paused_seconds", Double, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "bucket_id", name="kpi_agent_duty_pkey"),
+    Index("kpi_agent_duty_tenant_id_day_idx", "tenant_id", "day"),
 )
 
 # The directory (projections/directory.py): every queue and agent of a tenant as lists show them.

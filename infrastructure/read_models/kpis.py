@@ -8,19 +8,22 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+import msgspec
 from sqlalchemy import Connection, Engine, Table, select
 
-from application.analytics import DurationSketch, KpiBucketFigures
-from infrastructure.postgres.tables import kpis
+from application.analytics import DurationSketch, DutyFigures, KpiBucketFigures
+from infrastructure.postgres.tables import kpi_agent_duty, kpis
 from infrastructure.postgres.tenancy import tenant_transaction
 from infrastructure.postgres.tracking import store_state, stored_state
 from infrastructure.postgres.upsert import upsert
-from projections.kpis import KpiBucket, KpiFold
+from projections.kpis import DutyBucket, KpiBucket, KpiFold
 from projections.queue_day import SlaRule
 
 KEY = ("tenant_id", "bucket_id")
 COLUMNS = tuple(column.name for column in kpis.columns)
 FIGURES = tuple(name for name in KpiBucketFigures.__struct_fields__)
+DUTY_COLUMNS = tuple(column.name for column in kpi_agent_duty.columns)
+DUTY_FIGURES = DutyFigures.__struct_fields__
 
 
 class PostgresKpiView:
@@ -28,8 +31,9 @@ class PostgresKpiView:
     ``flush`` the changed buckets are upserted (a bucket emptied by an agent move is deleted),
     final days pruned from the fold and its state stored, in the runner's transaction."""
 
-    def __init__(self, table: Table, sla: SlaRule) -> None:
+    def __init__(self, table: Table, duty_table: Table, sla: SlaRule) -> None:
         self.table = table
+        self.duty_table = duty_table
         self.sla = sla
         self.kpis = KpiFold(sla)
         self.name: str | None = None
@@ -54,50 +58,39 @@ class PostgresKpiView:
         if self.name is None:
             raise RuntimeError("a stateful view must be loaded before events are folded in")
         buckets = self.kpis.drain_changed()
-        kept = [_row(bucket) for bucket in buckets if bucket.arrival_count]
-        gone = [bucket.bucket_id for bucket in buckets if not bucket.arrival_count]
+        kept = [_row(bucket) for bucket in buckets if not bucket.is_empty]
+        gone = [bucket.bucket_id for bucket in buckets if bucket.is_empty]
         if kept:
             connection.execute(upsert(self.table, KEY, COLUMNS), kept)
         if gone:
             connection.execute(self.table.delete().where(self.table.c.bucket_id.in_(gone)))
+        duty = [_duty_row(hour) for hour in self.kpis.drain_duty_changed()]
+        if duty:
+            connection.execute(upsert(self.duty_table, KEY, DUTY_COLUMNS), duty)
         self.kpis.prune()  # only after the rows are written: see projections.kpis
         store_state(connection, self.name, self.kpis.dump())
         self.folded = 0
 
 
 def _row(bucket: KpiBucket) -> dict[str, Any]:
-    return {
-        "tenant_id": bucket.tenant_id,
-        "bucket_id": bucket.bucket_id,
-        "site_id": bucket.site_id,
-        "service_id": bucket.service_id,
-        "queue_id": bucket.queue_id,
-        "agent_id": bucket.agent_id,
-        "day": bucket.day,
-        "hour": bucket.hour,
-        "arrivals": bucket.arrival_count,
-        "arrivals_by_channel": dict(bucket.arrivals),
-        "served": bucket.served,
-        "no_shows": bucket.no_shows,
-        "cancellations": bucket.cancellations,
-        "abandonments": bucket.abandonments,
-        "transferred_out": bucket.transferred_out,
-        "waits_counted": bucket.waits_counted,
-        "services_counted": bucket.services_counted,
-        "sla_met": bucket.sla_met,
-        "sla_counted": bucket.sla_counted,
-        "wait_total_seconds": bucket.wait_total_seconds,
-        "wait_max_seconds": bucket.wait_max_seconds,
-        "wait_sketch": bucket.wait_sketch.encode(),
-        "service_total_seconds": bucket.service_total_seconds,
-        "service_max_seconds": bucket.service_max_seconds,
-        "service_sketch": bucket.service_sketch.encode(),
-    }
+    """The bucket's row: its fields by name (the table's columns are named after them), with
+    the key's id, the arrivals' total and the sketches in their stored form."""
+    row = msgspec.structs.asdict(bucket)
+    row["bucket_id"] = bucket.bucket_id
+    row["arrivals_by_channel"] = dict(row.pop("arrivals"))
+    row["arrivals"] = bucket.arrival_count
+    row["wait_sketch"] = bucket.wait_sketch.encode()
+    row["service_sketch"] = bucket.service_sketch.encode()
+    return row
+
+
+def _duty_row(hour: DutyBucket) -> dict[str, Any]:
+    return {**msgspec.structs.asdict(hour), "bucket_id": hour.bucket_id}
 
 
 def make_kpi_view(tables: dict[str, Table], sla: SlaRule) -> PostgresKpiView:
-    """The view over ``tables`` (the live table, or a rebuild's shadow)."""
-    return PostgresKpiView(tables["kpis"], sla)
+    """The view over ``tables`` (the live tables, or a rebuild's shadows)."""
+    return PostgresKpiView(tables["kpis"], tables["kpi_agent_duty"], sla)
 
 
 class PostgresKpis:
@@ -113,7 +106,6 @@ class PostgresKpis:
         query = select(*columns).where(
             kpis.c.tenant_id == tenant_id,  # RLS enforces it; this lets the index help
             kpis.c.day.between(first, last),
-            kpis.c.arrivals > 0,
         )
         if site_id is not None:
             query = query.where(kpis.c.site_id == site_id)
@@ -122,6 +114,21 @@ class PostgresKpis:
             result = connection.execution_options(yield_per=2000).execute(query).mappings()
             for row in result:
                 yield _figures(row)
+
+    def duty(
+        self, tenant_id: UUID, first: date, last: date, site_id: UUID | None = None
+    ) -> Iterator[DutyFigures]:
+        columns = [kpi_agent_duty.c[name] for name in DUTY_FIGURES]
+        query = select(*columns).where(
+            kpi_agent_duty.c.tenant_id == tenant_id,
+            kpi_agent_duty.c.day.between(first, last),
+        )
+        if site_id is not None:
+            query = query.where(kpi_agent_duty.c.site_id == site_id)
+        with tenant_transaction(self.engine, tenant_id) as connection:
+            result = connection.execution_options(yield_per=2000).execute(query).mappings()
+            for row in result:
+                yield DutyFigures(**row)
 
 
 def _figures(row: Any) -> KpiBucketFigures:

@@ -109,6 +109,44 @@ def test_the_kpis_of_a_served_and_an_abandoned_visit_and_their_csv(
     assert len(second["items"]) == 1 and second["next_cursor"] is None
 
 
+def test_an_agents_time_on_duty_utilisation_a_site_filter_and_the_heat_map(
+    admin: Session, projections: None
+):
+    branch = Branch(admin)
+    elsewhere = admin.add_site("Elsewhere", "Europe/Paris")["id"]
+    offline = branch.agent.post("agents/set-status/", json={"status": "offline"})
+    assert offline.status_code == 200, offline.text  # the period on duty ends: whole
+    body = _kpis(
+        admin,
+        lambda body: True,
+        group_by="agent",
+        site_id=branch.site,
+        min_position=offline.headers["X-Log-Position"],
+    )
+    (agent,) = [row for row in body["items"] if row["agent_id"] is not None]
+    assert agent["served"] == 1 and agent["handles_counted"] == 1
+    # available before the call, offline after the close: the service lies within the duty
+    assert 0 < agent["utilisation"] <= 1
+    assert agent["served_per_agent_hour"] == pytest.approx(
+        3600 / agent["on_duty_seconds"], rel=1e-9
+    )
+    assert agent["handle_mean_seconds"] >= agent["service_mean_seconds"]
+    by_service = _kpis(admin, lambda body: True, group_by="service", site_id=branch.site)
+    assert [row["on_duty_seconds"] for row in by_service["items"]] == [None]
+    assert _kpis(admin, lambda body: True, site_id=elsewhere)["items"] == []
+
+    cells = _kpis(admin, lambda body: True, group_by="weekday,hour", site_id=branch.site)
+    assert sum(row["arrivals"] for row in cells["items"]) == 2
+    assert {row["weekday"] for row in cells["items"]} <= set(range(1, 8))
+    export = admin.get(
+        "analytics/kpis/export.csv",
+        params={**_range(), "group_by": "weekday,hour", "site_id": branch.site},
+    )
+    table = list(csv.DictReader(io.StringIO(export.text)))
+    assert sum(int(line["arrivals"]) for line in table) == 2
+    assert {"weekday", "utilisation", "nps", "csat_mean"} <= set(table[0])
+
+
 def test_bad_ranges_and_groups_are_400_and_agents_are_403(admin: Session, projections: None):
     branch = Branch(admin)
     for params in (

@@ -18,6 +18,7 @@ from projections.kpis import KpiFold
 from tests.integration.conftest import TenantWorld, new_world, on_own_database
 from tests.integration.projection_support import log_positions, logged_events, tracked
 from tests.integration.roles_support import every_tenant, owner_engine
+from tests.unit.test_kpis_agents import duty_figures
 from tests.unit.test_kpis_scripted_week import figures
 
 pytestmark = pytest.mark.integration
@@ -58,7 +59,8 @@ def expected(container: Any, tenant_id: Any, groups: tuple[str, ...]) -> list[An
     fold = KpiFold()
     fold.apply_all(logged_events(container))
     mine = [figures(b) for b in fold.buckets() if b.tenant_id == tenant_id]
-    return merge_kpis(mine, groups)
+    duty = [duty_figures(hour) for hour in fold.duty() if hour.tenant_id == tenant_id]
+    return merge_kpis(mine, groups, duty)
 
 
 def the_range(groups: str) -> Any:

@@ -27,31 +27,17 @@ def utc(*parts: int) -> datetime:
 
 
 def figures(bucket: KpiBucket) -> KpiBucketFigures:
-    """The bucket as the read model stores it and the query reads it back."""
-    return KpiBucketFigures(
-        site_id=bucket.site_id,
-        service_id=bucket.service_id,
-        queue_id=bucket.queue_id,
-        agent_id=bucket.agent_id,
-        day=bucket.day,
-        hour=bucket.hour,
-        arrivals_by_channel=dict(bucket.arrivals),
-        served=bucket.served,
-        no_shows=bucket.no_shows,
-        cancellations=bucket.cancellations,
-        abandonments=bucket.abandonments,
-        transferred_out=bucket.transferred_out,
-        waits_counted=bucket.waits_counted,
-        wait_total_seconds=bucket.wait_total_seconds,
-        wait_max_seconds=bucket.wait_max_seconds,
-        wait_sketch=DurationSketch.decode(bucket.wait_sketch.encode()),
-        services_counted=bucket.services_counted,
-        service_total_seconds=bucket.service_total_seconds,
-        service_max_seconds=bucket.service_max_seconds,
-        service_sketch=DurationSketch.decode(bucket.service_sketch.encode()),
-        sla_met=bucket.sla_met,
-        sla_counted=bucket.sla_counted,
-    )
+    """The bucket as the read model stores it and the query reads it back (the columns are
+    named after the bucket's fields; the sketches go through their stored form)."""
+    values = {
+        name: getattr(bucket, name)
+        for name in KpiBucketFigures.__struct_fields__
+        if hasattr(bucket, name)
+    }
+    values["arrivals_by_channel"] = dict(bucket.arrivals)
+    values["wait_sketch"] = DurationSketch.decode(bucket.wait_sketch.encode())
+    values["service_sketch"] = DurationSketch.decode(bucket.service_sketch.encode())
+    return KpiBucketFigures(**values)
 
 
 class Week:

@@ -6,11 +6,13 @@ unless ``min_position`` asks to read one's writes)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
+from uuid import UUID
 
 from litestar import Controller, Request, get
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import ValidationException
 from litestar.params import QueryParameter
 from litestar.response import Stream
@@ -51,26 +53,46 @@ GroupBy = Annotated[
     str | None,
     QueryParameter(
         name="group_by",
-        description="Comma-separated, any of site, service, queue, agent, day, week, month, hour;"
-        " none: one row for the whole range",
+        description="Comma-separated, any of site, service, queue, agent, day, week, month,"
+        " weekday, hour (weekday,hour: the heat map); none: one row for the whole range",
         max_length=200,
+    ),
+]
+SiteId = Annotated[
+    UUID | None,
+    QueryParameter(
+        name="site_id",
+        description="Only this site's figures (a user bound to a site always gets their own)",
     ),
 ]
 ERRORS = problems(400, 401, 403, 422, 503)
 READ_MODELS = ("kpis",)
 
 
-def _query(
-    first: str | None,
-    last: str | None,
-    group_by: str | None,
-    other_first: str | None,
-    other_last: str | None,
-) -> KpiRange:
+@dataclass(frozen=True)
+class KpiQuery:
+    """A KPI request's range, groups and other period, and the site it is narrowed to."""
+
+    range: KpiRange
+    site_id: UUID | None
+
+
+def provide_kpi_query(
+    member: Principal,
+    first: From = None,
+    last: To = None,
+    group_by: GroupBy = None,
+    compare_first: CompareFrom = None,
+    compare_last: CompareTo = None,
+    site_id: SiteId = None,
+) -> KpiQuery:
+    """The query parameters every KPI operation takes, checked (a bad range or group is the
+    request's shape: 400)."""
     try:
-        return kpi_range(first, last, group_by, other_first, other_last)
-    except InvalidInput as error:  # a bad range or group is the request's shape: 400
+        query = kpi_range(first, last, group_by, compare_first, compare_last)
+    except InvalidInput as error:
         raise ValidationException(detail=str(error)) from None
+    return KpiQuery(query, member.site_id or site_id)
 
 
 class AnalyticsController(Controller):
@@ -78,7 +100,10 @@ class AnalyticsController(Controller):
 
     path = f"{TENANT_PATH}/analytics/kpis"
     tags = ["analytics"]
-    dependencies = TENANT_SCOPED
+    dependencies = {
+        **TENANT_SCOPED,
+        "kpi_query": Provide(provide_kpi_query, sync_to_thread=False),
+    }
 
     @get(
         "/",
@@ -93,21 +118,16 @@ class AnalyticsController(Controller):
         analytics: UseCase[Analytics],
         request: Request,
         member: NamedDependency[Principal],
-        first: From = None,
-        last: To = None,
-        group_by: GroupBy = None,
-        compare_first: CompareFrom = None,
-        compare_last: CompareTo = None,
+        kpi_query: NamedDependency[KpiQuery],
         cursor: Cursor = None,
         limit: Limit = 50,
         min_position: MinPosition = None,
     ) -> KpiReport:
         """KPI rows of a range of site-local days (both ends inclusive), grouped by
         ``group_by``; with ``compare_from``/``compare_to``, the other period's rows beside."""
-        query = _query(first, last, group_by, compare_first, compare_last)
         await_read_models(consistency, READ_MODELS, min_position)
         return analytics.get_kpis(
-            member.tenant_id, query, page_request(cursor, limit), member.site_id
+            member.tenant_id, kpi_query.range, page_request(cursor, limit), kpi_query.site_id
         )
 
     @get(
@@ -124,17 +144,13 @@ class AnalyticsController(Controller):
         analytics: UseCase[Analytics],
         request: Request,
         member: NamedDependency[Principal],
-        first: From = None,
-        last: To = None,
-        group_by: GroupBy = None,
-        compare_first: CompareFrom = None,
-        compare_last: CompareTo = None,
+        kpi_query: NamedDependency[KpiQuery],
         min_position: MinPosition = None,
     ) -> Stream:
         """The same rows as CSV, streamed, one line per KPI row (both periods, by ``period``)."""
-        query = _query(first, last, group_by, compare_first, compare_last)
+        query = kpi_query.range
         await_read_models(consistency, READ_MODELS, min_position)
-        rows: Iterator[str] = analytics.export_csv(member.tenant_id, query, member.site_id)
+        rows = analytics.export_csv(member.tenant_id, query, kpi_query.site_id)
         header = next(rows)  # reads the range now, so errors answer before the stream starts
         name = f"kpis-{query.first}-{query.last}.csv"
 
@@ -163,18 +179,14 @@ class AnalyticsController(Controller):
         analytics: UseCase[Analytics],
         request: Request,
         member: NamedDependency[Principal],
-        first: From = None,
-        last: To = None,
-        group_by: GroupBy = None,
-        compare_first: CompareFrom = None,
-        compare_last: CompareTo = None,
+        kpi_query: NamedDependency[KpiQuery],
         min_position: MinPosition = None,
     ) -> Stream:
         """The rows of the CSV export as one Parquet file (typed columns, see
         docs/analytics.md), streamed row group by row group."""
-        query = _query(first, last, group_by, compare_first, compare_last)
+        query = kpi_query.range
         await_read_models(consistency, READ_MODELS, min_position)
-        chunks = analytics.export_kpis_parquet(member.tenant_id, query, member.site_id)
+        chunks = analytics.export_kpis_parquet(member.tenant_id, query, kpi_query.site_id)
         name = f"kpis-{query.first}-{query.last}.parquet"
         return _download(chunks, PARQUET_MEDIA_TYPE, name)
 
@@ -234,13 +246,16 @@ class VisitExportController(Controller):
         member: NamedDependency[Principal],
         first: From = None,
         last: To = None,
+        site_id: SiteId = None,
         min_position: MinPosition = None,
     ) -> Stream:
         """Every ticket issued on the days ``from`` to ``to`` (site-local, both included), one
         CSV line each (UTF-8, CRLF, times in UTC ISO 8601), streamed."""
         start, end = _visit_range(first, last)
         await_read_models(consistency, VISIT_READ_MODELS, min_position)
-        chunks = analytics.export_visits_csv(member.tenant_id, start, end, member.site_id)
+        chunks = analytics.export_visits_csv(
+            member.tenant_id, start, end, member.site_id or site_id
+        )
         return _download(chunks, "text/csv; charset=utf-8", f"tickets-{start}-{end}.csv")
 
     @get(
@@ -259,11 +274,14 @@ class VisitExportController(Controller):
         member: NamedDependency[Principal],
         first: From = None,
         last: To = None,
+        site_id: SiteId = None,
         min_position: MinPosition = None,
     ) -> Stream:
         """The same visit facts as one Parquet file (explicit schema, UTC timestamps), a row
         group per chunk read, streamed as it is written."""
         start, end = _visit_range(first, last)
         await_read_models(consistency, VISIT_READ_MODELS, min_position)
-        chunks = analytics.export_visits_parquet(member.tenant_id, start, end, member.site_id)
+        chunks = analytics.export_visits_parquet(
+            member.tenant_id, start, end, member.site_id or site_id
+        )
         return _download(chunks, PARQUET_MEDIA_TYPE, f"tickets-{start}-{end}.parquet")

@@ -28,13 +28,13 @@ from ddsketch.mapping import LogarithmicMapping
 from application.analytics_exports import (
     PARQUET_ROW_GROUP,
     VISIT_COLUMNS,
-    VISIT_SCHEMA,
+    VISIT_FILE_COLUMNS,
+    ColumnarFiles,
     VisitFacts,
     batches,
     csv_line,
     csv_values,
-    kpi_schema,
-    parquet_chunks,
+    kpi_columns,
     parquet_values,
 )
 from application.paging import Page, PageRequest, paginate
@@ -466,9 +466,15 @@ class Analytics:
     """The KPI queries of a tenant (managers and admins), and the exports of KPIs and of
     visit facts."""
 
-    def __init__(self, read_model: KpiBuckets, visit_facts: VisitFacts | None = None) -> None:
+    def __init__(
+        self,
+        read_model: KpiBuckets,
+        visit_facts: VisitFacts | None = None,
+        files: ColumnarFiles | None = None,
+    ) -> None:
         self.read_model = read_model
         self.visit_facts = visit_facts
+        self.files = files
 
     def rows(
         self,
@@ -556,7 +562,8 @@ class Analytics:
         rows are read (and merged) before the first chunk is produced."""
         rows = self.kpi_export_rows(tenant_id, query, site_id)
         header = next(rows)
-        return parquet_chunks(kpi_schema(header, COLUMN_TYPES), batches(rows, PARQUET_ROW_GROUP))
+        columns = kpi_columns(header, COLUMN_TYPES)
+        return self._files().chunks(columns, batches(rows, PARQUET_ROW_GROUP))
 
     def export_visits_csv(
         self, tenant_id: UUID, first: date, last: date, site_id: UUID | None = None
@@ -578,12 +585,17 @@ class Analytics:
     def export_visits_parquet(
         self, tenant_id: UUID, first: date, last: date, site_id: UUID | None = None
     ) -> Iterator[bytes]:
-        """The same visit facts as one Parquet file (:data:`VISIT_SCHEMA`), a row group per
+        """The same visit facts as one Parquet file (:data:`VISIT_FILE_COLUMNS`), a row group per
         chunk of rows read, in chunks of bytes as they are written."""
         chunks = self._visit_facts().facts(tenant_id, first, last, site_id)
-        return parquet_chunks(
-            VISIT_SCHEMA, ([parquet_values(fact) for fact in chunk] for chunk in chunks)
+        return self._files().chunks(
+            VISIT_FILE_COLUMNS, ([parquet_values(fact) for fact in chunk] for chunk in chunks)
         )
+
+    def _files(self) -> ColumnarFiles:
+        if self.files is None:
+            raise RuntimeError("Analytics was built without a columnar file writer")
+        return self.files
 
     def _visit_facts(self) -> VisitFacts:
         if self.visit_facts is None:

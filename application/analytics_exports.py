@@ -1,19 +1,18 @@
 """The analytics' export formats: CSV lines, the visit facts (one row per ticket, no personal
-data) and Parquet written in row groups as it streams (see ``application/analytics.py`` for the
-queries that feed them)."""
+data), and the typed columns of a columnar file written in row groups as it streams (the
+:class:`ColumnarFiles` port: Parquet, ``infrastructure/parquet.py``). See
+``application/analytics.py`` for the queries that feed them."""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 from uuid import UUID
 
 import msgspec
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 
 def csv_line(values: list[Any]) -> str:
@@ -29,6 +28,28 @@ def csv_line(values: list[Any]) -> str:
 PARQUET_ROW_GROUP = 10_000
 """Rows per Parquet row group of the KPI export (the visit export has one per chunk read)."""
 PARQUET_MEDIA_TYPE = "application/vnd.apache.parquet"
+
+Kind = Literal["string", "date", "utc_time", "int8", "int32", "int64", "float64"]
+"""A column's type in a columnar file (UTC times to the microsecond)."""
+
+
+class Column(msgspec.Struct, frozen=True):
+    """One typed column of a columnar export."""
+
+    name: str
+    kind: Kind
+    nullable: bool = True
+
+
+class ColumnarFiles(Protocol):
+    """Writes one columnar file (Parquet) as it streams."""
+
+    def chunks(
+        self, columns: Sequence[Column], batches: Iterable[list[list[Any]]]
+    ) -> Iterator[bytes]:
+        """The file of ``columns``, a row group per batch of rows (value lists in the columns'
+        order; ids as text), as chunks of bytes produced as each row group is written: memory
+        holds a row group and the footer's metadata, never the file."""
 
 
 class VisitFact(msgspec.Struct, frozen=True, kw_only=True):
@@ -93,52 +114,46 @@ def parquet_values(fact: VisitFact) -> list[Any]:
     return [str(value) if isinstance(value, UUID) else value for value in values]
 
 
-_UTC_TIME = pa.timestamp("us", tz="UTC")
-VISIT_SCHEMA = pa.schema(
-    [
-        pa.field("ticket_id", pa.string(), nullable=False),
-        pa.field("number", pa.string(), nullable=False),
-        pa.field("site_id", pa.string()),
-        pa.field("service_id", pa.string(), nullable=False),
-        pa.field("queue_id", pa.string(), nullable=False),
-        pa.field("agent_id", pa.string()),
-        pa.field("channel", pa.string(), nullable=False),
-        pa.field("counter", pa.string()),
-        pa.field("day", pa.date32(), nullable=False),
-        pa.field("issued_at", _UTC_TIME, nullable=False),
-        pa.field("called_at", _UTC_TIME),
-        pa.field("service_started_at", _UTC_TIME),
-        pa.field("finished_at", _UTC_TIME),
-        pa.field("waiting_seconds", pa.float64()),
-        pa.field("service_seconds", pa.float64()),
-        pa.field("outcome", pa.string(), nullable=False),
-        pa.field("recalls", pa.int32(), nullable=False),
-        pa.field("transfers", pa.int32(), nullable=False),
-    ]
+VISIT_FILE_COLUMNS = (
+    Column("ticket_id", "string", nullable=False),
+    Column("number", "string", nullable=False),
+    Column("site_id", "string"),
+    Column("service_id", "string", nullable=False),
+    Column("queue_id", "string", nullable=False),
+    Column("agent_id", "string"),
+    Column("channel", "string", nullable=False),
+    Column("counter", "string"),
+    Column("day", "date", nullable=False),
+    Column("issued_at", "utc_time", nullable=False),
+    Column("called_at", "utc_time"),
+    Column("service_started_at", "utc_time"),
+    Column("finished_at", "utc_time"),
+    Column("waiting_seconds", "float64"),
+    Column("service_seconds", "float64"),
+    Column("outcome", "string", nullable=False),
+    Column("recalls", "int32", nullable=False),
+    Column("transfers", "int32", nullable=False),
 )
-"""The visit export's Parquet schema: ids as their text, times as UTC microseconds."""
+"""The visit export's columnar types: ids as their text, times as UTC microseconds."""
 
 
-def kpi_schema(header: list[str], types: Mapping[str, type]) -> pa.Schema:
-    """The Parquet schema of a KPI export of these columns, from each one's Python type in
+def kpi_columns(header: list[str], types: Mapping[str, type]) -> list[Column]:
+    """The columnar types of a KPI export of these columns, from each one's Python type in
     ``types`` (a column not named there counts, like ``arrivals_<channel>``): ids as text, days
     as dates, the hour and weekday as small integers, counts as 64-bit integers, the rest
     (rates, seconds, means) as doubles."""
-    fields = []
+    columns = []
     for name in header:
         kind = types.get(name, int)
         if name == "period" or kind is UUID:
-            arrow = pa.string()
+            columns.append(Column(name, "string"))
         elif kind is date:
-            arrow = pa.date32()
+            columns.append(Column(name, "date"))
         elif name in ("hour", "weekday"):
-            arrow = pa.int8()
-        elif kind is int:
-            arrow = pa.int64()
+            columns.append(Column(name, "int8"))
         else:
-            arrow = pa.float64()
-        fields.append(pa.field(name, arrow))
-    return pa.schema(fields)
+            columns.append(Column(name, "int64" if kind is int else "float64"))
+    return columns
 
 
 def batches(rows: Iterator[list[Any]], size: int) -> Iterator[list[list[Any]]]:
@@ -150,60 +165,3 @@ def batches(rows: Iterator[list[Any]], size: int) -> Iterator[list[list[Any]]]:
             batch = []
     if batch:
         yield batch
-
-
-class _ChunkSink:
-    """A write-only file for ``ParquetWriter`` that keeps what was written until taken: the
-    writer writes sequentially (the footer last), so nothing is ever sought back."""
-
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-        self.position = 0
-        self.closed = False
-
-    def write(self, data: Any) -> int:
-        chunk = bytes(data)
-        self.parts.append(chunk)
-        self.position += len(chunk)
-        return len(chunk)
-
-    def tell(self) -> int:
-        return self.position
-
-    def flush(self) -> None:
-        """Nothing to flush: :meth:`take` hands the bytes on."""
-
-    def close(self) -> None:
-        self.closed = True
-
-    def take(self) -> bytes:
-        taken = b"".join(self.parts)
-        self.parts = []
-        return taken
-
-
-def parquet_chunks(schema: pa.Schema, batches: Iterable[list[list[Any]]]) -> Iterator[bytes]:
-    """One Parquet file of ``schema``, a row group per batch of rows (value lists in the
-    schema's order), produced as chunks of bytes as each row group is written: memory holds a
-    row group and the footer's metadata, never the file."""
-    sink = _ChunkSink()
-    writer = pq.ParquetWriter(sink, schema, compression="zstd")
-    try:
-        for batch in batches:
-            columns = list(zip(*batch, strict=True)) if batch else [() for _ in schema]
-            writer.write_table(
-                pa.Table.from_arrays(
-                    [
-                        pa.array(column, type=field.type)
-                        for column, field in zip(columns, schema, strict=True)
-                    ],
-                    schema=schema,
-                ),
-                row_group_size=len(batch) or None,
-            )
-            chunk = sink.take()
-            if chunk:
-                yield chunk
-    finally:
-        writer.close()
-    yield sink.take()

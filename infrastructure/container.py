@@ -66,6 +66,7 @@ from infrastructure.notify.join_code_sms import LedgerJoinCodeSender
 from infrastructure.notify.webhook_jobs import WebhookJobs
 from infrastructure.notify.wiring import Notifications as NotifyWiring
 from infrastructure.notify.wiring import build_notifications
+from infrastructure.parquet import ParquetFiles
 from infrastructure.postgres.database import event_store_env, open_pool, resolve_database_url
 from infrastructure.postgres.queue_lock import PostgresQueueLock
 from infrastructure.postgres.sql import sqlalchemy_engine
@@ -174,7 +175,9 @@ class Container:
     def analytics(self) -> Analytics:
         """The managers' KPIs over any range, from the ``kpis`` read model, and the exports of
         visit facts from the ``tickets`` one."""
-        return Analytics(PostgresKpis(self.read_engine), PostgresVisitFacts(self.read_engine))
+        return Analytics(
+            PostgresKpis(self.read_engine), PostgresVisitFacts(self.read_engine), ParquetFiles()
+        )
 
     @functools.cached_property
     def feedback_reports(self) -> FeedbackReports:

@@ -140,6 +140,7 @@ def _child() -> None:
     import pyarrow.parquet as pq
 
     from application.analytics import Analytics
+    from infrastructure.parquet import ParquetFiles
     from infrastructure.postgres.sql import sqlalchemy_engine
     from infrastructure.read_models.visit_facts import PostgresVisitFacts
 
@@ -147,7 +148,7 @@ def _child() -> None:
     tenant = UUID(asked["tenant"])
     engine = sqlalchemy_engine(asked["database_url"], pool_size=1)
     facts = PostgresVisitFacts(engine, asked["chunk_rows"])
-    analytics = Analytics(None, facts)  # type: ignore[arg-type]
+    analytics = Analytics(None, facts, ParquetFiles())  # type: ignore[arg-type]
     export = getattr(analytics, asked["export"])
     b"".join(export(tenant, FIRST_DAY, FIRST_DAY))
     gc.collect()

@@ -12,7 +12,10 @@ from uuid import UUID, uuid4
 import pyarrow.parquet as pq
 
 from application.analytics import Analytics
-from application.analytics_exports import VISIT_COLUMNS, VISIT_SCHEMA, VisitFact
+from application.analytics_exports import VISIT_COLUMNS, VISIT_FILE_COLUMNS, VisitFact
+from infrastructure.parquet import ParquetFiles, schema_of
+
+VISIT_SCHEMA = schema_of(VISIT_FILE_COLUMNS)
 
 TENANT = uuid4()
 DAY = date(2026, 10, 25)
@@ -60,7 +63,7 @@ class FakeVisitFacts:
 
 def _analytics(chunks: list[list[VisitFact]]) -> tuple[Analytics, FakeVisitFacts]:
     facts = FakeVisitFacts(chunks)
-    return Analytics(None, facts), facts  # type: ignore[arg-type]
+    return Analytics(None, facts, ParquetFiles()), facts  # type: ignore[arg-type]
 
 
 def test_csv_and_parquet_exports_hold_the_same_facts():

@@ -23,7 +23,9 @@ paused part also on its own) in :class:`DutyBucket` rows per agent, site and sit
 agent's site and time zone are those of the first queue assigned to them, else of the queue of
 their latest call (none and UTC before either). A period on duty runs from one
 ``Agent.StatusChanged`` to the next and is counted up to the agent's latest status change or
-call, so today's figure grows as the agent works.
+call, so today's figure grows as the agent works. Duty rows are *increments*: each drain hands
+over the time counted since the last one and forgets it (the store adds it to the row), so a
+period that runs past midnight never needs an earlier hour's total in memory.
 
 State is kept small as the queue statistics do it (see that module's docstring): a (queue, day)'s
 buckets are forgotten once no open visit belongs to that queue and day and the newest event is
@@ -224,7 +226,6 @@ class KpiFold:
         self._changed: set[Key] = set()
         self._agents = state.agents
         self._duty = {bucket.key: bucket for bucket in state.duty}
-        self._duty_changed: set[DutyKey] = set()
         self._site_zones = {place.site_id: place.timezone for place in self._queues.values()}
 
     def dump(self) -> bytes:
@@ -268,7 +269,7 @@ class KpiFold:
         return [self._buckets[key] for key in keys if not self._buckets[key].is_empty]
 
     def duty(self) -> list[DutyBucket]:
-        """Every agent-hour on duty held, in key order."""
+        """The time on duty counted since the last drain, per agent-hour, in key order."""
         return [self._duty[key] for key in sorted(self._duty, key=_duty_sort_key)]
 
     def drain_changed(self) -> list[KpiBucket]:
@@ -276,10 +277,11 @@ class KpiFold:
         keys, self._changed = sorted(self._changed, key=_sort_key), set()
         return [self._buckets[key] for key in keys]
 
-    def drain_duty_changed(self) -> list[DutyBucket]:
-        """The agent-hours changed since the last drain."""
-        keys, self._duty_changed = sorted(self._duty_changed, key=_duty_sort_key), set()
-        return [self._duty[key] for key in keys]
+    def drain_duty(self) -> list[DutyBucket]:
+        """The time on duty counted since the last drain (to be *added* to the stored rows),
+        forgotten here."""
+        drained, self._duty = self.duty(), {}
+        return drained
 
     def prune(self) -> int:
         """Forget buckets whose rows are final; call only after the drained rows are stored."""
@@ -299,15 +301,7 @@ class KpiFold:
                 final.append(key)
         for key in final:
             del self._buckets[key]
-        final_duty = [
-            key
-            for key, bucket in self._duty.items()
-            if key not in self._duty_changed
-            and bucket.day < cutoff.astimezone(ZoneInfo(self._site_timezone(bucket.site_id))).date()
-        ]
-        for key in final_duty:
-            del self._duty[key]
-        return len(final) + len(final_duty)
+        return len(final)
 
     # -- queues -----------------------------------------------------------------------------------
 
@@ -469,7 +463,6 @@ class KpiFold:
             seconds = (end - moment).total_seconds()
             bucket.on_duty_seconds += seconds
             bucket.paused_seconds += seconds if paused else 0.0
-            self._duty_changed.add(key)
             moment = end
         agent.since = until
 

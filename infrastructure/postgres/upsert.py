@@ -29,3 +29,18 @@ def _upsert(table: Table, keys: tuple[str, ...], columns: tuple[str, ...]) -> In
         index_elements=[table.c[name] for name in keys],
         set_={name: statement.excluded[name] for name in columns if name not in keys},
     )
+
+
+def accumulate(table: Table, keys: Sequence[str], added: Sequence[str]) -> Insert:
+    """Insert rows of ``keys`` and ``added`` into ``table``; a row whose ``keys`` exist adds its
+    ``added`` values to the stored ones (rows that carry increments, not totals)."""
+    return _accumulate(table, tuple(keys), tuple(added))
+
+
+@lru_cache(maxsize=64)
+def _accumulate(table: Table, keys: tuple[str, ...], added: tuple[str, ...]) -> Insert:
+    statement = insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=[table.c[name] for name in keys],
+        set_={name: table.c[name] + statement.excluded[name] for name in added},
+    )

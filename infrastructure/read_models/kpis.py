@@ -15,21 +15,22 @@ from application.analytics import DurationSketch, DutyFigures, KpiBucketFigures
 from infrastructure.postgres.tables import kpi_agent_duty, kpis
 from infrastructure.postgres.tenancy import tenant_transaction
 from infrastructure.postgres.tracking import store_state, stored_state
-from infrastructure.postgres.upsert import upsert
+from infrastructure.postgres.upsert import accumulate, upsert
 from projections.kpis import DutyBucket, KpiBucket, KpiFold
 from projections.queue_day import SlaRule
 
 KEY = ("tenant_id", "bucket_id")
 COLUMNS = tuple(column.name for column in kpis.columns)
 FIGURES = tuple(name for name in KpiBucketFigures.__struct_fields__)
-DUTY_COLUMNS = tuple(column.name for column in kpi_agent_duty.columns)
+DUTY_ADDED = ("on_duty_seconds", "paused_seconds")
 DUTY_FIGURES = DutyFigures.__struct_fields__
 
 
 class PostgresKpiView:
     """Holds the fold while a batch runs (restored from ``projection_state`` at ``load``); at
     ``flush`` the changed buckets are upserted (a bucket emptied by an agent move is deleted),
-    final days pruned from the fold and its state stored, in the runner's transaction."""
+    the time on duty counted since the last flush added to its hours, final days pruned from
+    the fold and its state stored, in the runner's transaction."""
 
     def __init__(self, table: Table, duty_table: Table, sla: SlaRule) -> None:
         self.table = table
@@ -64,9 +65,9 @@ class PostgresKpiView:
             connection.execute(upsert(self.table, KEY, COLUMNS), kept)
         if gone:
             connection.execute(self.table.delete().where(self.table.c.bucket_id.in_(gone)))
-        duty = [_duty_row(hour) for hour in self.kpis.drain_duty_changed()]
-        if duty:
-            connection.execute(upsert(self.duty_table, KEY, DUTY_COLUMNS), duty)
+        duty = [_duty_row(hour) for hour in self.kpis.drain_duty()]
+        if duty:  # increments: added to the stored hours (see projections.kpis)
+            connection.execute(accumulate(self.duty_table, KEY, DUTY_ADDED), duty)
         self.kpis.prune()  # only after the rows are written: see projections.kpis
         store_state(connection, self.name, self.kpis.dump())
         self.folded = 0

@@ -225,3 +225,37 @@ def test_time_on_duty_merged_per_group_adds_up_to_the_whole(hours, groups):
     assert sum(row.on_duty_seconds for row in rows) == (whole.on_duty_seconds if whole else 0)
     assert all(row.arrivals == 0 and row.utilisation in (0, None) for row in rows)
     assert all(row.paused_seconds <= row.on_duty_seconds for row in rows)
+
+
+def test_duty_drained_after_every_event_and_restored_adds_up_to_the_whole(day):
+    """What the store does: add each drain's increments to the rows; the fold forgets them and
+    is dumped and restored between batches (a period on duty spans many batches)."""
+    world, _, _, whole = day
+    stored: dict[tuple, list[float]] = {}
+    fold = KpiFold()
+    for event in logged_events(world.app):
+        fold.apply(event)
+        for hour in fold.drain_duty():
+            totals = stored.setdefault(hour.key, [0.0, 0.0])
+            totals[0] += hour.on_duty_seconds
+            totals[1] += hour.paused_seconds
+        fold.prune()
+        fold = KpiFold.restore(fold.dump())
+    assert stored == {h.key: [h.on_duty_seconds, h.paused_seconds] for h in whole.duty()}
+
+
+def test_a_period_on_duty_past_midnight_is_split_at_the_site_local_midnight():
+    app = in_memory(utc(20))
+    world = make_world(app=app)  # Paris: 22:30 UTC is 23:30, 23:45 UTC is 00:45 the next day
+    queue = world.queue(world.service("A"))
+    agent = world.agent("1")
+    world.staffing.assign_agent_queues(world.context, agent, [queue])
+    world.staffing.set_agent_status(world.context, agent, "offline")  # on duty at 20:00 no more
+    world.clock.now = utc(22, 30)
+    world.staffing.set_agent_status(world.context, agent, "available")
+    world.clock.now = utc(23, 45)
+    world.staffing.set_agent_status(world.context, agent, "offline")
+    fold = KpiFold()
+    fold.apply_all(logged_events(app))
+    hours = [(h.day, h.hour, h.on_duty_seconds) for h in fold.duty()]
+    assert hours == [(MONDAY, 23, 1800), (date(2026, 11, 17), 0, 2700)]

@@ -13,6 +13,7 @@ from application.catalogue import Catalogue
 from application.check_in import CheckIns
 from application.context import CommandContext
 from application.customers import Customers
+from application.demo_history import HistorySummary, SettableClock, seed_history
 from application.feedback import FEEDBACK_LINK, Feedbacks
 from application.identity import Identity
 from application.queues import Queues
@@ -59,6 +60,8 @@ class DemoData:
     """Booked today and tomorrow; the first, starting within the next slot, is checked in."""
     feedback_ids: list[UUID]
     """The feedback given on the completed visits (CSAT, NPS, some with a comment)."""
+    history: HistorySummary | None = None
+    """The past days played before today's data (``None`` when none was asked for)."""
 
 
 DEMO_AGENT_NAMES = ("Alice Martin", "Bruno Diallo")
@@ -116,12 +119,26 @@ class DemoContexts(Protocol):
     def check_ins(self) -> CheckIns: ...
 
 
-def seed_demo_data(contexts: DemoContexts, context: CommandContext, slug: str) -> DemoData:
+def seed_demo_data(
+    contexts: DemoContexts,
+    context: CommandContext,
+    slug: str,
+    history_days: int = 0,
+    clock: SettableClock | None = None,
+) -> DemoData:
     """A site, two services, a FIFO and a priority queue, two agents, a few waiting tickets,
     a few completed visits with feedback and appointments today and tomorrow (one checked in).
 
+    With ``history_days``, the open days among that many before today are played first
+    (:mod:`application.demo_history`), through the commands at past instants: ``clock`` must
+    be the clock the contexts were built with. Today's data is the same with or without them.
+
     The Accounts service's numbers stay for the README's walk-through (A-001 is the demo
     customer's, the next one issued is A-003): the visits and the check-in use Advice (B)."""
+    if history_days < 0:
+        raise ValueError("history_days cannot be negative")
+    if history_days and clock is None:
+        raise ValueError("the demo history needs the settable clock the contexts were built with")
     identity, catalogue, staffing = contexts.identity, contexts.catalogue, contexts.staffing
     site = catalogue.add_site(context, "Main branch", "Europe/Paris")
     accounts = catalogue.add_service(context, "Accounts", "A", target_wait_minutes=10)
@@ -136,8 +153,15 @@ def seed_demo_data(contexts: DemoContexts, context: CommandContext, slug: str) -
         user = identity.create_user(context, email, password, name, "agent")
         profile = staffing.get_agent(context.tenant_id, Agent.create_id(user.id))
         staffing.assign_agent_queues(context, profile.id, [fifo.id, priority.id])
-        staffing.set_agent_status(context, profile.id, "available", counter=str(index))
         agents.append(DemoAgent(email=email, password=password, agent_id=profile.id))
+    history = None
+    if history_days and clock is not None:
+        agent_ids = [agent.agent_id for agent in agents]
+        history = seed_history(
+            contexts, context, clock, (fifo.id, priority.id), agent_ids, history_days, site.timezone
+        )
+    for index, agent in enumerate(agents, start=1):
+        staffing.set_agent_status(context, agent.agent_id, "available", counter=str(index))
     feedback_ids = _completed_visits(contexts, context, priority.id, agents[-1].agent_id)
     # The first ticket in line has a customer who chose email: the walk-through's first call
     # sends them "it's your turn", which `smartqueue dev`'s mail catcher shows.
@@ -161,6 +185,7 @@ def seed_demo_data(contexts: DemoContexts, context: CommandContext, slug: str) -
         customer_email=customer.email or "",
         appointments=appointments,
         feedback_ids=feedback_ids,
+        history=history,
     )
 
 

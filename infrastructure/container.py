@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import dramatiq
 import redis
@@ -20,6 +20,7 @@ from application.appointment_sweep import AppointmentNoShowSweep
 from application.appointments import Appointments
 from application.audit import AuditLog
 from application.availability import Availability
+from application.base import utc_now
 from application.call_expiry import CallExpiry
 from application.catalogue import Catalogue
 from application.check_in import CheckIns
@@ -294,13 +295,14 @@ class Container:
             self.read_engine.dispose()
 
 
-def build_container(settings: Settings) -> Container:
+def build_container(settings: Settings, clock: Callable[[], datetime] = utc_now) -> Container:
     """Connect to PostgreSQL and Redis (starting the embedded ones when no URL is set) and wire
-    the application."""
+    the application. ``clock`` tells the commands the time (the demo's history sets it to past
+    instants; every process runs on the real one)."""
     database_url = resolve_database_url(settings)
     redis_url = resolve_redis_url(settings)
     pool = open_pool(database_url, size=max(2, settings.database.pool_size // 2))
-    app = SmartQueue(env=event_store_env(database_url, settings, create_tables=False))
+    app = SmartQueue(env=event_store_env(database_url, settings, create_tables=False), clock=clock)
     client = connect_redis(redis_url)
     auth = settings.auth
     signing_key = load_signing_key(auth.jwt_secret, settings.home)
@@ -402,7 +404,10 @@ def build_container(settings: Settings) -> Container:
         notification_setup=notification_setup,
         join_codes=join_codes,
         feedback=Feedbacks(
-            app, HmacTicketPasses(derive_pass_key(signing_key, FEEDBACK_LABEL)), comments
+            app,
+            HmacTicketPasses(derive_pass_key(signing_key, FEEDBACK_LABEL)),
+            comments,
+            clock=clock,
         ),
         booking_passes=BookingPasses(
             HmacTicketPasses(derive_pass_key(signing_key, HOLD_LABEL)),

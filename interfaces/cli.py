@@ -8,12 +8,21 @@ import secrets
 import signal
 import sys
 import threading
+import time
+from collections.abc import Mapping
 from uuid import UUID
 
 import click
 
 from application.context import CommandContext
-from application.demo import seed_demo_data
+from application.demo import (
+    DemoData,
+    known_demo_logins,
+    logins_that_still_work,
+    seed_demo_data,
+)
+from application.demo_history import SettableClock
+from application.identity import Identity
 from domain.errors import DomainError
 from infrastructure.container import Container, build_container
 from infrastructure.kafka.broker import stop_embedded_kafka
@@ -41,6 +50,8 @@ DEMO = {
     "email": "admin@demo-bank.com",
     "password": "admin123",
 }
+HISTORY_DAYS = 7
+"""Past days of activity the demo data plays before today's (``--history-days``)."""
 
 
 @click.group()
@@ -67,14 +78,28 @@ def migrate_command() -> None:
 @click.option(
     "--with-demo-data", is_flag=True, help="A site, services, queues, agents and tickets."
 )
+@click.option(
+    "--history-days",
+    default=HISTORY_DAYS,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="With --with-demo-data: past days of visits played before today's (0: none).",
+)
 def create_tenant_command(
-    name: str, slug: str, admin_email: str, admin_password: str | None, with_demo_data: bool
+    name: str,
+    slug: str,
+    admin_email: str,
+    admin_password: str | None,
+    with_demo_data: bool,
+    history_days: int,
 ) -> None:
     """Create a tenant and its first admin (works whether or not `smartqueue dev` is running)."""
     settings = start_role().settings
     migrate(settings)
     try:
-        create_tenant(settings, name, slug, admin_email, admin_password, with_demo_data)
+        create_tenant(
+            settings, name, slug, admin_email, admin_password, with_demo_data, history_days
+        )
     except DomainError as error:
         raise click.ClickException(str(error)) from None
 
@@ -86,10 +111,15 @@ def create_tenant(
     admin_email: str,
     admin_password: str | None,
     with_demo_data: bool,
+    history_days: int = 0,
 ) -> None:
-    """Create the tenant, its admin and optionally demo data; print what an operator needs."""
+    """Create the tenant, its admin and optionally demo data (with ``history_days`` of past
+    activity); print what an operator needs."""
     password = admin_password or secrets.token_urlsafe(12)
-    container = build_container(settings)
+    # The demo's past days run the commands at past instants: this process's contexts read
+    # this clock, which tells the real time whenever the history is not being played.
+    clock = SettableClock()
+    container = build_container(settings, clock=clock)
     try:
         tenant_id, _ = container.identity.create_tenant(
             CommandContext.system(None), slug, name, admin_email, password
@@ -98,7 +128,9 @@ def create_tenant(
         click.echo(f"tenant {slug} created (id {tenant_id})")
         click.echo(f"  admin: {admin_email} / {password}")
         if with_demo_data:
-            demo = seed_demo_data(container, context, slug)
+            started = time.monotonic()
+            demo = seed_demo_data(container, context, slug, history_days, clock)
+            _echo_history(demo, time.monotonic() - started)
             click.echo(f"  site: {demo.site_id}")
             click.echo(f"  queues: fifo {demo.fifo_queue_id}, priority {demo.priority_queue_id}")
             for agent in demo.agents:
@@ -119,6 +151,17 @@ def create_tenant(
             click.echo(pages, nl=False)
     finally:
         container.close()
+
+
+def _echo_history(demo: DemoData, seconds: float) -> None:
+    history = demo.history
+    if history is None or not history.days:
+        return
+    click.echo(
+        f"  history: {len(history.days)} open days, {history.days[0]} to {history.days[-1]}:"
+        f" {history.visits} visits, {history.served} served, {history.feedback} answered"
+        f" (demo data seeded in {seconds:.1f} s)"
+    )
 
 
 DEMO_PAGES = "demo-pages.txt"
@@ -154,6 +197,28 @@ def demo_pages(
     return text
 
 
+def demo_sign_ins(identity: Identity, base: str, demo: Mapping[str, str]) -> str:
+    """The demo tenant's (``demo``: its ``slug``, ``email``, ``password``) dashboard and
+    console, each with the published sign-ins that still work on it: the admin on the dashboard
+    (it needs a manager or an admin), the agents on the console. A login whose password was
+    changed is not shown; no page without one is."""
+    slug = demo["slug"]
+    admin, *agents = known_demo_logins(slug, demo["email"], demo["password"])
+    working = set(logins_that_still_work(identity, [admin, *agents]))
+    pages = (
+        ("manager dashboard", "dashboard", [admin]),
+        ("agent console", "console", agents),
+    )
+    lines = []
+    for label, path, logins in pages:
+        usable = [f"{email} / {password}" for email, password in logins if email in working]
+        if usable:
+            lines.append(f"  {label}: {base}/{path}/{slug}/  sign in as {' or '.join(usable)}\n")
+    if not lines:
+        return ""
+    return f"Demo tenant {slug} (public passwords: keep it on this machine):\n{''.join(lines)}"
+
+
 @main.command("create-platform-admin")
 @click.option("--email", required=True)
 @click.option("--password", default=None, help="Generated and printed when omitted.")
@@ -178,7 +243,14 @@ def create_platform_admin_command(email: str, password: str | None, name: str) -
 @click.option("--host", default=None, help="Default 127.0.0.1 (SMARTQUEUE_HOST).")
 @click.option("--port", default=None, type=int, help="Default 8000 (SMARTQUEUE_PORT).")
 @click.option("--demo/--no-demo", default=True, help="Create the demo-bank tenant if missing.")
-def dev_command(host: str | None, port: int | None, demo: bool) -> None:
+@click.option(
+    "--history-days",
+    default=HISTORY_DAYS,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Past days of visits the new demo tenant gets before today's (0: none).",
+)
+def dev_command(host: str | None, port: int | None, demo: bool, history_days: int) -> None:
     """Everything in one process tree on the embedded default (data under SMARTQUEUE_HOME): the
     API, the projections, the Kafka relay, the display gateway, the worker, the notifier and the
     delivery jobs, over PostgreSQL, Redis and a Kafka broker; mail goes to a local catcher
@@ -200,7 +272,15 @@ def dev_command(host: str | None, port: int | None, demo: bool) -> None:
     created = False
     if demo and container.identity.credentials.find_by_email(DEMO["email"]) is None:
         container.close()
-        create_tenant(settings, DEMO["name"], DEMO["slug"], DEMO["email"], DEMO["password"], True)
+        create_tenant(
+            settings,
+            DEMO["name"],
+            DEMO["slug"],
+            DEMO["email"],
+            DEMO["password"],
+            True,
+            history_days,
+        )
         created = True
         container = build_container(settings)
     app = create_app(settings, container)
@@ -219,6 +299,8 @@ def dev_command(host: str | None, port: int | None, demo: bool) -> None:
         if demo and pages.exists() and not created:
             click.echo("Demo devices (open once; the page keeps its credentials):")
             click.echo(pages.read_text(), nl=False)
+        if demo:
+            click.echo(demo_sign_ins(container.identity, f"http://{host}:{port}", DEMO), nl=False)
         click.echo(
             "ready: API, projections, relay, display gateway, worker, notifier and delivery jobs"
         )

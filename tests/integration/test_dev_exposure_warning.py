@@ -10,6 +10,7 @@ import pytest
 from application.context import CommandContext
 from application.demo import seed_demo_data
 from infrastructure.container import Container
+from interfaces.cli import demo_sign_ins
 from interfaces.dev_exposure import exposure_warning, is_loopback, warn_if_exposed
 
 EVERY_INTERFACE = "0.0.0.0"  # noqa: S104  (what the tests are about)
@@ -99,3 +100,31 @@ def test_the_warning_is_printed_on_standard_error(
     assert printed.err.count("WARNING") == 1
     assert demo["email"] in printed.err
     assert printed.out == ""
+
+
+def test_dev_names_the_dashboard_with_the_admins_sign_in_and_the_console_with_the_agents(
+    container: Container, demo: dict[str, str]
+):
+    printed = demo_sign_ins(container.identity, "http://127.0.0.1:8000", demo)
+
+    slug, admin = demo["slug"], f"{demo['email']} / {demo['password']}"
+    assert f"manager dashboard: http://127.0.0.1:8000/dashboard/{slug}/  sign in as {admin}\n" in (
+        printed
+    )
+    agents = f"agent1@{slug}.example / agent1-{slug} or agent2@{slug}.example / agent2-{slug}"
+    assert f"agent console: http://127.0.0.1:8000/console/{slug}/  sign in as {agents}\n" in printed
+
+
+def test_dev_names_only_the_demo_sign_ins_that_still_work(
+    container: Container, demo: dict[str, str]
+):
+    slug = demo["slug"]
+    _change_password(container, demo["email"])
+    _change_password(container, f"agent1@{slug}.example")
+
+    printed = demo_sign_ins(container.identity, "http://127.0.0.1:8000", demo)
+
+    assert "dashboard" not in printed
+    assert f"/console/{slug}/  sign in as agent2@{slug}.example / agent2-{slug}\n" in printed
+    _change_password(container, f"agent2@{slug}.example")
+    assert demo_sign_ins(container.identity, "http://127.0.0.1:8000", demo) == ""

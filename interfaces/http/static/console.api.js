@@ -123,6 +123,29 @@ export async function send(method, url, body, { auth = true, key = null, retried
 
 export const tenant = (method, path, body, options) => send(method, `${TENANT}/${path}`, body, options);
 
+/** A file of the tenant's API (an export), fetched with the token (a link could not carry the
+ * Authorization header): {status, blob, body, retryAfter}, ``body`` the problem when refused,
+ * status 0 on a network failure. A 401 is retried once after renewing the token. */
+export async function tenantFile(path, retried = false) {
+  const headers = { "Accept-Language": language() };
+  if (tokens) headers.Authorization = `Bearer ${tokens.access}`;
+  try {
+    const response = await fetch(`${TENANT}/${path}`, { headers, cache: "no-store" });
+    if (response.status === 401 && !retried && (await refresh())) return tenantFile(path, true);
+    const retryAfter = response.headers.get("Retry-After");
+    if (response.ok) return { status: response.status, blob: await response.blob(), body: null, retryAfter };
+    let body = null;
+    try {
+      body = await response.json();
+    } catch {
+      body = null;
+    }
+    return { status: response.status, blob: null, body, retryAfter };
+  } catch {
+    return { status: 0, blob: null, body: null, retryAfter: null };
+  }
+}
+
 /** A command with an Idempotency-Key: a lost answer is retried once with the same key, so the
  * API answers it again instead of acting twice. */
 export async function command(method, path, body) {

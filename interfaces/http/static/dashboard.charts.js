@@ -13,19 +13,6 @@ const DAY_MS = 86_400_000;
 const minutes = (seconds) => (seconds === null || seconds === undefined ? null : seconds / 60);
 const percent = (share) => (share === null || share === undefined ? null : share * 100);
 
-/** Waits merged over rows: the mean of every counted wait (sums ÷ counts, never a mean of means). */
-function meanWait(rows) {
-  let total = 0;
-  let counted = 0;
-  for (const row of rows) {
-    if (row.waits_counted && row.wait_mean_seconds !== null) {
-      total += row.wait_mean_seconds * row.waits_counted;
-      counted += row.waits_counted;
-    }
-  }
-  return counted ? total / counted : null;
-}
-
 /** Rows by hour -> [hours, arrivals, mean wait in minutes]; an hour without a row is 0 / null. */
 export function hourSeries(rows) {
   const byHour = new Map(rows.map((row) => [row.hour, row]));
@@ -55,18 +42,15 @@ export function slaSeries(rows, from, to) {
   ];
 }
 
-/** Rows by day and hour -> 7 × 24 cells (Monday first) of {arrivals, wait (seconds or null)}. */
+/** Rows by weekday and hour (ISO weekday, 1 = Monday) -> 7 × 24 cells, Monday first, of
+ * {arrivals, wait, p90} (seconds or null): each cell is one row the API computed. */
 export function heatCells(rows) {
-  const groups = Array.from({ length: 7 }, () => HOURS.map(() => []));
-  for (const row of rows) {
-    const weekday = (new Date(`${row.day}T00:00:00Z`).getUTCDay() + 6) % 7;
-    groups[weekday][row.hour].push(row);
-  }
-  return groups.map((hours) =>
-    hours.map((cell) => ({
-      arrivals: cell.reduce((sum, row) => sum + row.arrivals, 0),
-      wait: meanWait(cell),
-    })),
+  const byCell = new Map(rows.map((row) => [`${row.weekday}:${row.hour}`, row]));
+  return Array.from({ length: 7 }, (_, index) =>
+    HOURS.map((hour) => {
+      const row = byCell.get(`${index + 1}:${hour}`);
+      return { arrivals: row?.arrivals ?? 0, wait: row?.wait_mean_seconds ?? null, p90: row?.wait_p90_seconds ?? null };
+    }),
   );
 }
 
@@ -74,7 +58,8 @@ export function heatCells(rows) {
 
 const plots = new Map();
 
-function number(value, digits = 1) {
+/** A figure in the page's language ("1,234.5", "1 234,5"), at most ``digits`` decimals; "—" for null. */
+export function number(value, digits = 1) {
   if (value === null || value === undefined) return t("dashboard.none");
   return value.toLocaleString(language() === "fr" ? "fr-FR" : "en-GB", { maximumFractionDigits: digits });
 }
@@ -164,7 +149,7 @@ export function drawSla(figure, rows, from, to) {
 }
 
 /** The weekday × hour table: arrivals in each cell, its shade from the arrivals, the mean wait
- * beside them (numbers first: the colour only repeats them). */
+ * beside them (numbers first: the colour only repeats them), the p90 wait in its title. */
 export function drawHeat(container, rows) {
   const cells = heatCells(rows);
   const most = Math.max(1, ...cells.flat().map((cell) => cell.arrivals));
@@ -176,10 +161,11 @@ export function drawHeat(container, rows) {
       {},
       h("th", { scope: "row" }, t(`dashboard.weekday.${weekday}`)),
       hours.map((cell) => {
-        const wait = cell.wait === null ? t("dashboard.none") : t("dashboard.minutes", { minutes: number(minutes(cell.wait)) });
+        const inMinutes = (seconds) => (seconds === null ? t("dashboard.none") : t("dashboard.minutes", { minutes: number(minutes(seconds)) }));
+        const title = t("dashboard.heatCell", { arrivals: cell.arrivals, wait: inMinutes(cell.wait), p90: inMinutes(cell.p90) });
         return h(
           "td",
-          { class: `heat-${Math.ceil((cell.arrivals / most) * 4)}`, title: t("dashboard.heatCell", { arrivals: cell.arrivals, wait }) },
+          { class: `heat-${Math.ceil((cell.arrivals / most) * 4)}`, title },
           h("span", { class: "arrivals" }, cell.arrivals),
           cell.wait === null ? null : h("span", { class: "wait" }, number(minutes(cell.wait), 0)),
         );
@@ -196,20 +182,45 @@ export function drawHeat(container, rows) {
   );
 }
 
-/** Per agent over the range: arrivals, served, no-shows, mean wait and service, SLA. */
+/** The agent table's columns: header key, the row's value (raw, kept on data-value) and how it
+ * is shown. */
+const AGENT_COLUMNS = [
+  ["dashboard.arrivals", "arrivals", (value) => value],
+  ["dashboard.served", "served", (value) => value],
+  ["dashboard.noShows", "no_shows", (value) => value],
+  ["dashboard.meanWait", "wait_mean_seconds", (value) => number(minutes(value))],
+  ["dashboard.meanService", "service_mean_seconds", (value) => number(minutes(value))],
+  ["dashboard.meanHandle", "handle_mean_seconds", (value) => number(minutes(value))],
+  ["dashboard.sla", "sla_compliance", (value) => number(percent(value))],
+  ["dashboard.utilisation", "utilisation", (value) => number(percent(value))],
+  ["dashboard.servedPerHour", "served_per_agent_hour", (value) => number(value)],
+  ["dashboard.onDuty", "on_duty_seconds", (value) => number(value === null ? null : value / 3600, 2)],
+  ["dashboard.csat", "csat_mean", (value) => number(value, 2)],
+  ["dashboard.nps", "nps", (value) => number(value, 0)],
+];
+
+/** Per agent over the range: visits, waits, service and handle times, SLA, utilisation, served
+ * per agent-hour, time on duty, CSAT and NPS ("—" where the API says null). Each cell carries
+ * its KPI's name and the API's value (data-kpi, data-value). */
 export function drawAgents(container, rows, names) {
-  const table = dataTable(
-    [t("dashboard.agent"), t("dashboard.arrivals"), t("dashboard.served"), t("dashboard.noShows"), t("dashboard.meanWait"), t("dashboard.meanService"), t("dashboard.sla")],
-    rows.map((row) => [
-      row.agent_id ? names.get(row.agent_id) || row.agent_id : t("dashboard.noAgent"),
-      row.arrivals,
-      row.served,
-      row.no_shows,
-      number(minutes(row.wait_mean_seconds)),
-      number(minutes(row.service_mean_seconds)),
-      number(percent(row.sla_compliance)),
-    ]),
+  const table = h(
+    "table",
+    { class: "data", "aria-labelledby": "agent-table-title" },
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("dashboard.agent")), AGENT_COLUMNS.map(([head]) => h("th", { scope: "col" }, t(head))))),
+    h(
+      "tbody",
+      {},
+      rows.map((row) =>
+        h(
+          "tr",
+          { "data-agent-id": row.agent_id ?? "" },
+          h("th", { scope: "row" }, row.agent_id ? names.get(row.agent_id) || row.agent_id : t("dashboard.noAgent")),
+          AGENT_COLUMNS.map(([, key, shown]) =>
+            h("td", { "data-kpi": key, "data-value": JSON.stringify(row[key] ?? null) }, shown(row[key] ?? null)),
+          ),
+        ),
+      ),
+    ),
   );
-  table.setAttribute("aria-labelledby", "agent-table-title");
   container.replaceChildren(table);
 }

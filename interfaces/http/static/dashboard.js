@@ -1,5 +1,6 @@
 // The manager dashboard: sign-in (the console's client and tokens), today's queues and agents
-// live over the queue and agent sockets, and any range's KPIs as charts, tables and a CSV export.
+// live over the queue and agent sockets, and any range's KPIs as charts and tables, with the KPIs
+// and the visit facts as CSV and Parquet exports.
 // See docs/dashboard.md.
 
 import {
@@ -12,12 +13,13 @@ import {
   signOutNow,
   signedIn,
   tenant,
+  tenantFile,
 } from "./console.api.js";
-import { drawAgents, drawHeat, drawHours, drawSla } from "./dashboard.charts.js";
+import { drawAgents, drawHeat, drawHours, drawSla, number } from "./dashboard.charts.js";
 import "./dashboard.i18n.js";
 import { follow } from "./dashboard.live.js";
 import { h, setUpLanguage } from "./dom.js";
-import { language, t } from "./i18n.js";
+import { t } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const SOCKET_BUDGET = 18; // under the default SMARTQUEUE_WS_MAX_PER_TOKEN (20)
@@ -31,10 +33,11 @@ const state = {
   names: new Map(), // agent id -> name, for the range's agent table (every site's agents)
   sockets: new Map(), // key -> {stop, open}
   message: null,
-  range: null, // {from, to, site, rows}
+  range: null, // {from, to, total, hours, days, agents, heat}: KPI rows
 };
 let timer = null;
 let pending = null;
+let rangesAsked = 0;
 
 // -- messages ----------------------------------------------------------------------------------
 
@@ -316,22 +319,21 @@ function renderToday() {
 
 // -- the range ---------------------------------------------------------------------------------
 
-/** Every KPI row of the range grouped by ``groups``; with a site chosen, grouped by site too
- * (the API has no site filter) and kept for that site only. */
+/** Every KPI row of the range grouped by ``groups``, of the chosen site only if one is. */
 async function kpis(from, to, groups) {
-  const chosen = site();
-  const groupBy = [...(chosen ? ["site"] : []), ...groups].join(",");
   const rows = [];
   let cursor = null;
   do {
-    const query = new URLSearchParams({ from, to, group_by: groupBy, limit: "200" });
+    const query = new URLSearchParams({ from, to, limit: "200" });
+    if (groups.length) query.set("group_by", groups.join(","));
+    if (site()) query.set("site_id", site());
     if (cursor) query.set("cursor", cursor);
     const answer = await tenant("GET", `analytics/kpis/?${query}`);
     if (answer.status !== 200) throw answer;
     rows.push(...answer.body.items);
     cursor = answer.body.next_cursor;
   } while (cursor);
-  return chosen ? rows.filter((row) => row.site_id === chosen) : rows;
+  return rows;
 }
 
 async function showRange(event) {
@@ -340,19 +342,26 @@ async function showRange(event) {
   const to = $("to").value;
   if (!from || !to || to < from) return say("error", "dashboard.badRange");
   $("range-summary").textContent = t("dashboard.loading");
+  // Only the latest request is drawn: an earlier one answering late (the first range, another
+  // site) must not replace it.
+  const asked = ++rangesAsked;
+  let range;
   try {
     const [total, hours, days, agents, heat] = await Promise.all([
       kpis(from, to, []),
       kpis(from, to, ["hour"]),
       kpis(from, to, ["day"]),
       kpis(from, to, ["agent"]),
-      kpis(from, to, ["day", "hour"]),
+      kpis(from, to, ["weekday", "hour"]),
     ]);
-    state.range = { from, to, total, hours, days, agents, heat };
+    range = { from, to, total, hours, days, agents, heat };
   } catch (answer) {
+    if (asked !== rangesAsked) return;
     $("range-summary").textContent = "";
     return fail(answer);
   }
+  if (asked !== rangesAsked) return;
+  state.range = range;
   if (state.message?.kind === "error") say(null);
   renderRange();
 }
@@ -360,15 +369,19 @@ async function showRange(event) {
 function renderRange() {
   if (!state.range) return;
   const { from, to, total, hours, days, agents, heat } = state.range;
-  const sum = (key) => total.reduce((count, row) => count + (row[key] || 0), 0);
-  const met = sum("sla_met");
-  const counted = sum("sla_counted");
+  // Without a group the API answers one row for the range (none when it holds nothing).
+  const whole = total[0] ?? {};
+  const counted = whole.sla_counted || 0;
   $("range-summary").textContent = t("dashboard.rangeSummary", {
     from,
     to,
-    arrivals: sum("arrivals"),
-    served: sum("served"),
-    sla: counted ? share(met / counted) : t("dashboard.none"),
+    arrivals: whole.arrivals || 0,
+    served: whole.served || 0,
+    sla: counted ? share(whole.sla_met / counted) : t("dashboard.none"),
+    csat: number(whole.csat_mean, 2),
+    csatResponses: whole.csat_responses || 0,
+    nps: number(whole.nps, 0),
+    npsResponses: whole.nps_responses || 0,
   });
   $("range-summary").dataset.from = from;
   $("range-summary").dataset.to = to;
@@ -378,47 +391,26 @@ function renderRange() {
   drawAgents($("agent-table"), agents, state.names);
 }
 
-/** The access token console.api.js keeps for this tab (it exports no getter; same storage key). */
-function accessToken() {
-  try {
-    return JSON.parse(sessionStorage.getItem(`smartqueue.console.${SLUG}`) || "{}").access || "";
-  } catch {
-    return "";
-  }
-}
-
-/** The range as CSV (GET analytics/kpis/export.csv, by site and day), fetched with the token and
- * saved through a Blob: a plain link could not carry the Authorization header. */
-async function exportRange() {
+/** The exports of the range (and the chosen site): ``what`` is "kpis" (by site and day) or
+ * "tickets" (the visit facts), ``format`` "csv" or "parquet". Fetched with the token and saved
+ * through a Blob: a plain link could not carry the Authorization header. */
+async function exportRange(event) {
+  const button = event.currentTarget;
+  const { export: what, format } = button.dataset;
+  if (button.getAttribute("aria-busy") === "true") return;
   const from = $("from").value;
   const to = $("to").value;
   if (!from || !to || to < from) return say("error", "dashboard.badRange");
-  const query = new URLSearchParams({ from, to, group_by: "site,day" });
-  const download = async (retried) => {
-    const response = await fetch(`/api/v1/tenants/${encodeURIComponent(SLUG)}/analytics/kpis/export.csv?${query}`, {
-      headers: { Authorization: `Bearer ${accessToken()}`, "Accept-Language": language() },
-      cache: "no-store",
-    });
-    if (response.status === 401 && !retried && (await refresh())) return download(true);
-    return response;
-  };
-  let response;
-  try {
-    response = await download(false);
-  } catch {
-    return say("error", "console.error.network");
-  }
-  if (!response.ok) {
-    let body = null;
-    try {
-      body = await response.json();
-    } catch {
-      body = null;
-    }
-    return fail({ status: response.status, body, retryAfter: response.headers.get("Retry-After") });
-  }
-  const file = `kpis-${SLUG}-${from}-${to}.csv`;
-  const url = URL.createObjectURL(await response.blob());
+  const query = new URLSearchParams({ from, to });
+  if (what === "kpis") query.set("group_by", "site,day");
+  if (site()) query.set("site_id", site());
+  // aria-busy rather than disabled: a disabled button would lose the keyboard's focus.
+  button.setAttribute("aria-busy", "true");
+  const answer = await tenantFile(`analytics/${what}/export.${format}?${query}`);
+  button.removeAttribute("aria-busy");
+  if (answer.status !== 200) return fail(answer);
+  const file = `${what}-${SLUG}-${from}-${to}.${format}`;
+  const url = URL.createObjectURL(answer.blob);
   const link = h("a", { href: url, download: file, hidden: true });
   document.body.append(link);
   link.click();
@@ -433,7 +425,7 @@ function boot() {
   $("sign-in-form").addEventListener("submit", signIn);
   $("sign-out").addEventListener("click", signOut);
   $("filters").addEventListener("submit", showRange);
-  $("export").addEventListener("click", exportRange);
+  for (const button of $("exports").querySelectorAll("button[data-export]")) button.addEventListener("click", exportRange);
   $("site").addEventListener("change", async () => {
     await goLive();
     await showRange();

@@ -1,8 +1,9 @@
 """The manager dashboard in headless Chromium: a manager signs in and sees a call an agent makes
 through the API within 2 s (the queue's waiting count and the agent's status, over the live
-fan-out); the range's charts carry the KPI API's rows (read from the series given to the chart
-library, not from pixels); the export downloads the API's CSV; French labels; an agent is told
-the dashboard needs a manager. The page over plain HTTP too."""
+fan-out); for the chosen site, the range's charts, heat map and agent table carry the KPI API's
+rows (read from the series and values given to the page, not from pixels) and the exports
+download the API's KPIs and visits as CSV and Parquet; French labels; an agent is told the
+dashboard needs a manager. The page over plain HTTP too."""
 
 from __future__ import annotations
 
@@ -12,14 +13,17 @@ import json
 import re
 import time
 from datetime import date, timedelta
+from pathlib import Path
 
 import httpx
+import pyarrow.parquet as pq
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import Live, _free_port
 from tests.e2e.pages.conftest import PageProblems, new_page
 from tests.e2e.support import PASSWORD, ReadModels, Session, open_floor
+from tests.e2e.test_feedback import feedback_token, public
 
 pytestmark = pytest.mark.e2e
 
@@ -51,10 +55,10 @@ def _range() -> dict[str, str]:
     return {"from": str(today - timedelta(days=1)), "to": str(today + timedelta(days=1))}
 
 
-def _rows(session: Session, group_by: str) -> list[dict]:
-    response = session.get(
-        "analytics/kpis/", params={**_range(), "group_by": group_by, "limit": "200"}
-    )
+def _rows(session: Session, group_by: str | None, **params: str) -> list[dict]:
+    if group_by:
+        params["group_by"] = group_by
+    response = session.get("analytics/kpis/", params={**_range(), **params, "limit": "200"})
     assert response.status_code == 200, response.text
     assert response.json()["next_cursor"] is None
     return response.json()["items"]
@@ -140,61 +144,101 @@ def test_after_its_api_restarts_the_dashboard_reconnects_and_shows_what_it_misse
         _close(page, problems)
 
 
-def test_the_charts_carry_the_kpi_rows_of_the_range_and_the_export_downloads_them(
-    browser: Browser, api_url: str, admin: Session, projections: ReadModels
-):
-    floor = open_floor(admin)
-    queue = floor.queue["id"]
-    agent = admin.add_agent([queue])
-    agent.set_status("available")
-    served, cancelled, _waiting = (admin.issue(queue) for _ in range(3))
-    assert agent.ok("POST", "agents/call-next/", {"queue_id": queue})["id"] == served["id"]
-    for action in ("start", "close"):
-        assert agent.act(served["id"], action).status_code == 200
-    assert admin.act(cancelled["id"], "cancel").status_code == 200
-    # Another site's visit: in the tenant's figures, not in the first site's.
-    other_site = admin.add_site("Other branch")
-    other_queue = admin.open_queue(
-        other_site["id"], [admin.add_service("B")["id"]], name="Queue B"
-    )["id"]
-    admin.issue(other_queue)
-    manager = admin.add_user("manager")
-    admin.settle("directory")
-    admin.settle("kpis")
-    deadline = time.monotonic() + PROJECTION_SECONDS
-    while sum(row["arrivals"] for row in _rows(admin, "day")) < 4:
-        assert time.monotonic() < deadline, "the kpis read model never counted the visits"
-        time.sleep(0.1)
+class TwoSites:
+    """A scripted day at two sites. At the first: an agent goes available, serves one visit
+    (given CSAT 4 and NPS 9 afterwards), one visit is cancelled, one still waits, and the agent
+    goes offline (their time on duty is whole). At a second site, another agent serves one visit."""
 
+    def __init__(self, admin: Session, home: Path) -> None:
+        floor = open_floor(admin)
+        self.site, self.queue = floor.site["id"], floor.queue["id"]
+        self.agent = admin.add_agent([self.queue])
+        self.agent.set_status("available")
+        self.agent_id = self.agent.me()["id"]
+        served, cancelled, waiting = (admin.issue(self.queue) for _ in range(3))
+        self.tickets = {served["id"], cancelled["id"], waiting["id"]}
+        assert (
+            self.agent.ok("POST", "agents/call-next/", {"queue_id": self.queue})["id"]
+            == (served["id"])
+        )
+        for action in ("start", "close"):
+            assert self.agent.act(served["id"], action).status_code == 200
+        assert admin.act(cancelled["id"], "cancel").status_code == 200
+        token = feedback_token(home, admin.tenant.id, served["id"])
+        given = public(admin.client, "POST", token, {"csat": 4, "nps": 9})
+        assert given.status_code == 201, given.text
+        self.agent.set_status("offline")
+
+        other_site = admin.add_site("Other branch")
+        self.other_queue = admin.open_queue(
+            other_site["id"], [admin.add_service("B")["id"]], name="Queue B"
+        )["id"]
+        self.other_agent = admin.add_agent([self.other_queue])
+        self.other_agent.set_status("available")
+        other = admin.issue(self.other_queue)
+        assert self.other_agent.ok("POST", "agents/call-next/", {"queue_id": self.other_queue})
+        for action in ("start", "close"):
+            assert self.other_agent.act(other["id"], action).status_code == 200
+        self.manager = admin.add_user("manager")
+        for projection in ("directory", "kpis", "tickets", "agent_board"):
+            admin.settle(projection)
+        (whole,) = _rows(admin, None)
+        assert (whole["arrivals"], whole["served"], whole["csat_responses"]) == (4, 2, 1)
+
+
+def _show_range(page: Page, email: str) -> dict[str, str]:
+    _sign_in(page, email)
+    expect(page.locator("#dashboard")).to_be_visible()
+    span = _range()
+    page.get_by_label("From").fill(span["from"])
+    page.get_by_label("To", exact=True).fill(span["to"])
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_test_id("range-summary")).to_have_attribute("data-from", span["from"])
+    return span
+
+
+def _shown(text: str) -> float | None:
+    """A number as the page shows it (en-GB: "1,234.5"; "—" for null)."""
+    return None if text == "—" else float(text.replace(",", ""))
+
+
+def test_the_charts_and_tables_carry_the_kpi_rows_of_the_chosen_site(
+    browser: Browser, api_url: str, admin: Session, projections: ReadModels, e2e_home: Path
+):
+    day = TwoSites(admin, e2e_home)
     page, problems = _open(browser, api_url, admin.tenant.slug)
     try:
-        _sign_in(page, manager["email"])
-        expect(page.locator("#dashboard")).to_be_visible()
-        span = _range()
-        page.get_by_label("From").fill(span["from"])
-        page.get_by_label("To", exact=True).fill(span["to"])
-        page.get_by_role("button", name="Show").click()
+        _show_range(page, day.manager["email"])
         summary = page.get_by_test_id("range-summary")
-        expect(summary).to_have_attribute("data-from", span["from"])
-        expect(summary).to_contain_text("4 arrivals, 1 served")
+        expect(summary).to_contain_text(
+            "4 arrivals, 2 served, SLA 100 %; "
+            "CSAT 4 out of 5 (responses: 1), NPS 100 (responses: 1)"
+        )
         today = page.get_by_test_id("today-queues")
-        expect(today.locator(f'[data-queue-id="{other_queue}"]')).to_be_visible()
+        agents = page.get_by_test_id("agent-table")
+        expect(today.locator(f'[data-queue-id="{day.other_queue}"]')).to_be_visible()
+        expect(agents).to_contain_text(day.other_agent.user["name"])
 
-        # One site: its queues today, its rows over the range (the API's, grouped by site too).
-        page.get_by_label("Site").select_option(floor.site["id"])
-        expect(summary).to_contain_text("3 arrivals, 1 served")
-        expect(today.locator(f'[data-queue-id="{other_queue}"]')).to_have_count(0)
-        expect(today.locator(f'[data-queue-id="{queue}"]')).to_be_visible()
+        # One site: its queues today, its rows over the range (the API's, asked with site_id).
+        page.get_by_label("Site").select_option(day.site)
+        expect(summary).to_contain_text(
+            "3 arrivals, 1 served, SLA 100 %; "
+            "CSAT 4 out of 5 (responses: 1), NPS 100 (responses: 1)"
+        )
+        expect(today.locator(f'[data-queue-id="{day.other_queue}"]')).to_have_count(0)
+        expect(today.locator(f'[data-queue-id="{day.queue}"]')).to_be_visible()
+        expect(agents).to_contain_text(day.agent.user["name"])
+        expect(agents).not_to_contain_text(day.other_agent.user["name"])
 
         def site_rows(group_by: str) -> list[dict]:
-            rows = _rows(admin, f"site,{group_by}")
-            return [row for row in rows if row["site_id"] == floor.site["id"]]
+            return _rows(admin, group_by, site_id=day.site)
 
         # Arrivals and mean wait by hour: what uPlot was given is the API's rows, hour by hour.
         hours = json.loads(page.get_by_test_id("chart-hour").get_attribute("data-series"))
         assert hours[0] == list(range(24))
         by_hour = {row["hour"]: row for row in site_rows("hour")}
         assert hours[1] == [by_hour[h]["arrivals"] if h in by_hour else 0 for h in range(24)]
+        assert sum(hours[1]) == 3
         for hour in range(24):
             mean = by_hour.get(hour, {}).get("wait_mean_seconds")
             assert hours[2][hour] == (None if mean is None else pytest.approx(mean / 60))
@@ -203,33 +247,111 @@ def test_the_charts_carry_the_kpi_rows_of_the_range_and_the_export_downloads_the
         # SLA by day: one point per day of the range, the API's compliance in %.
         sla = json.loads(page.get_by_test_id("chart-sla").get_attribute("data-series"))
         by_day = {row["day"]: row for row in site_rows("day")}
+        span = _range()
         days = [str(date.fromisoformat(span["from"]) + timedelta(days=n)) for n in range(3)]
         assert len(sla[0]) == len(sla[1]) == 3
-        for index, day in enumerate(days):
-            share = by_day.get(day, {}).get("sla_compliance")
+        for index, one in enumerate(days):
+            share = by_day.get(one, {}).get("sla_compliance")
             assert sla[1][index] == (None if share is None else pytest.approx(share * 100))
 
-        # The heat map (weekday by hour) holds every arrival; the agent table names the agent.
+        # The heat map: 7 weekdays (Monday first) by 24 hours, each cell one weekday,hour row.
         cells = json.loads(page.get_by_test_id("heat-map").get_attribute("data-cells"))
+        by_cell = {(row["weekday"], row["hour"]): row for row in site_rows("weekday,hour")}
+        assert len(cells) == 7 and all(len(weekday) == 24 for weekday in cells)
+        for weekday in range(7):
+            for hour in range(24):
+                row = by_cell.get((weekday + 1, hour), {})
+                assert cells[weekday][hour] == {
+                    "arrivals": row.get("arrivals", 0),
+                    "wait": row.get("wait_mean_seconds"),
+                    "p90": row.get("wait_p90_seconds"),
+                }, (weekday, hour)
         assert sum(cell["arrivals"] for weekday in cells for cell in weekday) == 3
         assert page.get_by_test_id("heat-map").locator("td.heat-4").count() >= 1
-        expect(page.get_by_test_id("agent-table")).to_contain_text(agent.user["name"])
+
+        # The agent over the range: the API's figures, raw on data-value and shown rounded.
+        (mine,) = [row for row in site_rows("agent") if row["agent_id"] == day.agent_id]
+        assert mine["utilisation"] is not None and mine["csat_mean"] == 4 and mine["nps"] == 100
+        line = agents.locator(f'tr[data-agent-id="{day.agent_id}"]')
+        expect(line.locator("th")).to_have_text(day.agent.user["name"])
+        shown_as = {  # the API's value -> the page's unit, and how many decimals it shows
+            "served": (1, 0),
+            "handle_mean_seconds": (1 / 60, 1),
+            "utilisation": (100, 1),
+            "served_per_agent_hour": (1, 1),
+            "on_duty_seconds": (1 / 3600, 2),
+            "csat_mean": (1, 2),
+            "nps": (1, 0),
+        }
+        for kpi, (unit, digits) in shown_as.items():
+            cell = line.locator(f'td[data-kpi="{kpi}"]')
+            assert json.loads(cell.get_attribute("data-value")) == mine[kpi], kpi
+            assert _shown(cell.inner_text()) == pytest.approx(
+                mine[kpi] * unit, abs=0.5 * 10**-digits + 1e-9
+            ), kpi
+        nobody = agents.locator('tr[data-agent-id=""]')  # visits never called: no time on duty
+        expect(nobody.locator('td[data-kpi="utilisation"]')).to_have_text("—")
         page.get_by_test_id("chart-hour").get_by_text("Show the data").click()
         expect(page.get_by_test_id("chart-hour").locator("details table")).to_be_visible()
+    finally:
+        _close(page, problems)
 
-        # The export: the API's CSV for the range, saved through the browser's download.
-        with page.expect_download() as downloading:
-            page.get_by_role("button", name="Export CSV").click()
-        download = downloading.value
-        assert download.suggested_filename == (
-            f"kpis-{admin.tenant.slug}-{span['from']}-{span['to']}.csv"
+
+def test_the_exports_download_the_kpis_and_the_visits_of_the_chosen_site(
+    browser: Browser, api_url: str, admin: Session, projections: ReadModels, e2e_home: Path
+):
+    day = TwoSites(admin, e2e_home)
+    page, problems = _open(browser, api_url, admin.tenant.slug)
+    slug = admin.tenant.slug
+    try:
+        span = _show_range(page, day.manager["email"])
+        page.get_by_label("Site").select_option(day.site)
+        expect(page.get_by_test_id("range-summary")).to_contain_text("3 arrivals")
+
+        def download(name: str) -> tuple[str, bytes]:
+            with page.expect_download() as downloading:
+                page.get_by_role("button", name=name).click()
+            saved = downloading.value
+            expect(page.get_by_test_id("dashboard-info")).to_have_text(
+                f"Exported {saved.suggested_filename}."
+            )
+            return saved.suggested_filename, saved.path().read_bytes()
+
+        # KPIs as CSV: the API's export for the site, by site and day, line for line.
+        name, body = download("Export KPIs (CSV)")
+        assert name == f"kpis-{slug}-{span['from']}-{span['to']}.csv"
+        kpis = list(csv.DictReader(io.StringIO(body.decode("utf-8"))))
+        expected = admin.get(
+            "analytics/kpis/export.csv",
+            params={**span, "group_by": "site,day", "site_id": day.site},
         )
-        saved = list(csv.reader(io.StringIO(download.path().read_text(encoding="utf-8"))))
-        expected = admin.get("analytics/kpis/export.csv", params={**span, "group_by": "site,day"})
         assert expected.status_code == 200
-        assert saved[0] == next(csv.reader(io.StringIO(expected.text)))
-        assert len(saved) - 1 == len(_rows(admin, "site,day")) >= 2  # both sites' rows
-        expect(page.get_by_test_id("dashboard-info")).to_contain_text("Exported")
+        assert kpis == list(csv.DictReader(io.StringIO(expected.text)))
+        assert {line["site_id"] for line in kpis} == {day.site}
+        assert sum(int(line["arrivals"]) for line in kpis) == 3
+        assert "utilisation" in kpis[0] and "nps" in kpis[0]
+
+        # KPIs as Parquet: the same rows, typed.
+        name, body = download("Export KPIs (Parquet)")
+        assert name == f"kpis-{slug}-{span['from']}-{span['to']}.parquet"
+        assert body[:4] == b"PAR1"
+        table = pq.read_table(io.BytesIO(body)).to_pylist()
+        assert [str(row["day"]) for row in table] == [line["day"] for line in kpis]
+        assert {row["site_id"] for row in table} == {day.site}
+        assert [row["arrivals"] for row in table] == [int(line["arrivals"]) for line in kpis]
+
+        # The visits (one row per ticket) of the site: its three tickets, not the other site's.
+        name, body = download("Export visits (CSV)")
+        assert name == f"tickets-{slug}-{span['from']}-{span['to']}.csv"
+        visits = list(csv.DictReader(io.StringIO(body.decode("utf-8"))))
+        assert {line["ticket_id"] for line in visits} == day.tickets
+        assert sorted(line["outcome"] for line in visits) == ["abandoned", "served", "waiting"]
+        name, body = download("Export visits (Parquet)")
+        assert name == f"tickets-{slug}-{span['from']}-{span['to']}.parquet"
+        assert body[:4] == b"PAR1"
+        rows = pq.read_table(io.BytesIO(body)).to_pylist()
+        assert {row["ticket_id"] for row in rows} == day.tickets
+        assert {row["site_id"] for row in rows} == {day.site}
     finally:
         _close(page, problems)
 
@@ -247,7 +369,9 @@ def test_the_french_page_shows_french_labels(
         _sign_in(page, manager["email"])
         expect(page.get_by_role("heading", name="Tableau de bord")).to_be_visible()
         expect(page.get_by_role("heading", name="Aujourd'hui, en direct")).to_be_visible()
-        expect(page.get_by_role("button", name="Exporter en CSV")).to_be_visible()
+        expect(page.get_by_role("button", name="Exporter les indicateurs (CSV)")).to_be_visible()
+        expect(page.get_by_role("button", name="Exporter les visites (Parquet)")).to_be_visible()
+        expect(page.get_by_role("group", name="Exporter la période")).to_be_visible()
         expect(page.get_by_test_id("chart-hour")).to_contain_text(
             "Arrivées et attente moyenne par heure"
         )

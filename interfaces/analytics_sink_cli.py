@@ -45,8 +45,8 @@ def analytics_sink_group(ctx: click.Context) -> None:
     try:
         start_sink(settings.kafka, sink, database, supervisor)
         click.echo(
-            f"analytics sink consuming {settings.kafka.bootstrap_servers} as group {sink.group}"
-            f" into {database}",
+            f"analytics sink consuming {settings.kafka.bootstrap_servers} (every partition, no"
+            f" group membership) into {database}; offsets mirrored to group {sink.group}",
             err=True,
         )
         stop.wait()
@@ -64,7 +64,7 @@ def analytics_sink_group(ctx: click.Context) -> None:
 def status_command(max_behind: int | None) -> None:
     """Print the sink's last status: rows stored, records behind (and how long ago the newest
     stored event happened), per partition the stored offset and the end. Exits 1 when the sink
-    is silent or behind the threshold (a probe)."""
+    is silent, holds no partition or is behind the threshold (a probe)."""
     sink = sink_settings()
     settings = start_role().settings
     status = read_status(sink.database_path(settings.home))

@@ -29,7 +29,9 @@ class AnalyticsSinkSettings:
     """SMARTQUEUE_ANALYTICS_SINK_PATH: the DuckDB file (default
     ``$SMARTQUEUE_HOME/analytics/events.duckdb``); its offsets live in it too."""
     group: str = env("SMARTQUEUE_ANALYTICS_SINK_GROUP", "smartqueue-analytics-sink")
-    """SMARTQUEUE_ANALYTICS_SINK_GROUP: the Kafka consumer group (one per DuckDB file)."""
+    """SMARTQUEUE_ANALYTICS_SINK_GROUP: the Kafka consumer group id the sink mirrors its offsets
+    under, for lag tools (one per DuckDB file); the sink never joins it, it reads every
+    partition itself."""
     batch_size: Positive = env("SMARTQUEUE_ANALYTICS_SINK_BATCH_SIZE", 500)
     """SMARTQUEUE_ANALYTICS_SINK_BATCH_SIZE: records a poll hands over, stored in one DuckDB
     transaction with their offsets (default 500)."""

@@ -1,14 +1,21 @@
 """The analytics sink: every event of every ``smartqueue.*.v1`` topic into a DuckDB file,
 exactly once.
 
-A Kafka consumer group (``SMARTQUEUE_ANALYTICS_SINK_GROUP``) subscribed to the topics by pattern
-(a topic a later contract adds is picked up at the next metadata refresh). Each poll is one
-:class:`~infrastructure.analytics.rows.Batch`: its rows and its partitions' next offsets commit
-in one DuckDB transaction (:class:`~infrastructure.analytics.store.SinkStore`). The offsets in
-DuckDB are the ones that count: when the group hands the sink partitions, it seeks each to the
-offset stored in the file, or to the beginning of a partition it never read (a new sink copies
-the whole stream). Kafka's committed offsets are only a mirror, committed after DuckDB's, for
-the usual lag tools; a crash between the two commits, or a mirror lost, changes nothing.
+A Kafka consumer that assigns itself every partition of the contract's topics (kafka-python's
+manual assignment: no group membership, so no rebalance), looking again every few seconds for
+topics and partitions added since. Each poll is one :class:`~infrastructure.analytics.rows.Batch`:
+its rows and its partitions' next offsets commit in one DuckDB transaction
+(:class:`~infrastructure.analytics.store.SinkStore`). The offsets in DuckDB are the ones that
+count: each partition the sink takes is sought to the offset stored in the file, or to its
+beginning if it was never read (a new sink copies the whole stream). Kafka's committed offsets
+(``SMARTQUEUE_ANALYTICS_SINK_GROUP``) are only a mirror, committed after DuckDB's, for the usual
+lag tools; a crash between the two commits, or a mirror refused, changes nothing.
+
+Why no group: the sink keeps its offsets in DuckDB and DuckDB lets one process write a file, so
+there is one reader per file and nothing for a group to share out. Group membership only cost
+time: a restarted sink waited for a rebalance before it could read, and on the embedded broker
+(Tansu 0.6, whose JoinGroup takes 3 s) kafka-python 3.0 threw away a join that completed between
+two polls and sent another, a minute and more at times (docs/analytics-sink.md).
 
 Rows are de-duplicated by event id: the relay is at least once, and a broker that lost its log
 (the embedded one keeps it in memory) is fed the whole log again at new offsets; a stored offset
@@ -20,6 +27,7 @@ the display gateway and the notifier share), which seeks to the offsets in DuckD
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from datetime import UTC, datetime
@@ -45,13 +53,17 @@ TOPIC_PATTERN = rf"^{TOPIC_PREFIX}\.[a-z_]+\.v{TOPIC_MAJOR}$"
 """Every topic of the contract's major version: ``smartqueue.ticket.v1``, ..."""
 POLL_MS = 500
 METADATA_MAX_AGE_MS = 5000
+PARTITIONS_SECONDS = 5.0
+"""How often the sink looks for topics and partitions added since it took its own."""
+MIRROR_TIMEOUT_MS = 5000
+"""How long a batch waits for Kafka to take the mirror of its offsets."""
 PROBE_SECONDS = 3.0
 """How long a status waits for the records that show the partitions' true ends."""
 
 
 class PartitionsGone(Exception):
     """Partitions the sink holds are gone from the broker (a new broker, topics not made
-    again yet): a new consumer makes them and joins the group afresh."""
+    again yet): a new consumer makes them and takes every partition afresh."""
 
 
 class AnalyticsSink:
@@ -71,14 +83,16 @@ class AnalyticsSink:
         self.backoff_seconds = backoff_seconds
         self.store: SinkStore | None = None
         self.stored: dict[tuple[str, int], int] = {}  # next offsets, as committed in DuckDB
-        self.assigned: set[Any] = set()
+        self.assigned: set[Any] = set()  # the partitions this consumer holds (assigned itself)
+        self.next_look = 0.0  # when to look for new topics and partitions (monotonic)
+        self.mirroring = True  # the last mirror of the offsets to Kafka was taken
         self.unchecked = False  # partitions were assigned whose ends were not compared yet
         self.seeks = 0  # partitions sought to DuckDB's offsets (or their beginning)
         self.written = 0  # rows this process stored
         self.duplicates = 0  # copies of stored events this process left out
         self.last_status = 0.0
         self.status: SinkStatus | None = None
-        self.probe: Any = None  # a consumer outside the group, to read partitions' true ends
+        self.probe: Any = None  # a second consumer, to read partitions' true ends
 
     def run(self, stop: threading.Event) -> None:
         """Consume until ``stop``; see the module docstring for what trouble does."""
@@ -103,15 +117,38 @@ class AnalyticsSink:
         self.store = SinkStore(self.database)
         self.stored = self.store.offsets()
         self.assigned = set()
+        self.next_look = 0.0  # the first consume takes every partition
         ensure_topics(self.kafka)
+        # The group id names where the offsets are mirrored; the consumer never joins it.
         options = consumer_options(self.kafka, self.settings.group, "smartqueue-analytics-sink")
-        # Only a partition the listener could not seek (it always does) falls back to this.
+        # Only a position past a partition's end (a broker that lost its log) falls back to this.
         options["auto_offset_reset"] = "earliest"
-        # Topics made (or made again, by a new broker) are matched within seconds, not minutes.
         options["metadata_max_age_ms"] = METADATA_MAX_AGE_MS
-        consumer = KafkaConsumer(**options)
-        consumer.subscribe(pattern=TOPIC_PATTERN, listener=seek_to_stored(self, consumer))
-        return consumer
+        return KafkaConsumer(**options)
+
+    def take_partitions(self, consumer: Any) -> None:
+        """Hold every partition of the contract's topics: the ones new to this consumer are
+        assigned and sought to the offsets DuckDB holds. Raises :class:`PartitionsGone` when
+        partitions held are no longer on the broker."""
+        from kafka.structs import TopicPartition
+
+        matching = sorted(topic for topic in consumer.topics() if re.match(TOPIC_PATTERN, topic))
+        present = {
+            TopicPartition(topic, partition)
+            for topic in matching
+            for partition in consumer.partitions_for_topic(topic) or ()
+        }
+        gone = self.assigned - present
+        if gone:
+            raise PartitionsGone(
+                "the broker no longer has "
+                + ", ".join(sorted(f"{tp.topic}[{tp.partition}]" for tp in gone))
+            )
+        new = present - self.assigned
+        if new:
+            # The whole assignment each time; kafka-python keeps the positions of those held.
+            consumer.assign(sorted(present))
+            self.on_assigned(consumer, new)
 
     def on_assigned(self, consumer: Any, partitions: set[Any]) -> None:
         """Seek each new partition to the offset DuckDB holds (its beginning if none)."""
@@ -135,11 +172,12 @@ class AnalyticsSink:
             ),
         )
 
-    def on_revoked(self, partitions: set[Any]) -> None:
-        self.assigned -= set(partitions)
-
     def consume(self, consumer: Any) -> int:
         """One poll stored with its offsets, in one transaction; the rows new to the file."""
+        now = time.monotonic()
+        if now >= self.next_look:
+            self.next_look = now + PARTITIONS_SECONDS
+            self.take_partitions(consumer)
         if self.unchecked and self.assigned:  # new partitions: did the broker lose its log?
             self.unchecked = False
             self._check_log(consumer, *self._ends(consumer, list(self.assigned)))
@@ -166,7 +204,9 @@ class AnalyticsSink:
         return stored
 
     def _mirror(self, consumer: Any, offsets: dict[tuple[str, int], int]) -> None:
-        """Commit the offsets DuckDB holds to Kafka too, for lag tools; best effort."""
+        """Commit the offsets DuckDB holds to Kafka too, under the group id, for lag tools; best
+        effort (the next batch commits again). The consumer is in no group: the commit carries
+        no generation, which a broker takes while the group has no members."""
         from kafka.errors import KafkaError
         from kafka.structs import OffsetAndMetadata, TopicPartition
 
@@ -175,10 +215,23 @@ class AnalyticsSink:
                 {
                     TopicPartition(topic, partition): OffsetAndMetadata(offset, "", -1)
                     for (topic, partition), offset in offsets.items()
-                }
+                },
+                timeout_ms=MIRROR_TIMEOUT_MS,
             )
-        except KafkaError as error:  # a rebalance under way: the next batch commits again
-            log.debug("analytics sink could not mirror its offsets", error=repr(error))
+        except KafkaError as error:
+            if self.mirroring:
+                log.warning(
+                    "analytics sink could not mirror its offsets to Kafka: lag tools will not see"
+                    " them (a group with members, left by an earlier sink or another consumer,"
+                    " refuses them); the offsets in DuckDB are unaffected",
+                    group=self.settings.group,
+                    error=repr(error),
+                )
+            self.mirroring = False
+        else:
+            if not self.mirroring:
+                log.info("analytics sink mirrors its offsets to Kafka again")
+            self.mirroring = True
 
     def _report(self, consumer: Any) -> None:
         """Every few seconds: log and write how far behind the stream the file is."""
@@ -230,7 +283,7 @@ class AnalyticsSink:
     def _ends(self, consumer: Any, partitions: list[Any]) -> tuple[dict[Any, int], set[Any]]:
         """The offset each partition's next record will get, and the partitions whose end is
         certain. The embedded broker (Tansu 0.6) reports its last *batch's* first offset + 1: a
-        consumer outside the group reads on from there to the last record (on Kafka that read
+        second consumer (the probe) reads on from there to the last record (on Kafka that read
         finds the one record before the end); an end it could not read in time is a lower
         bound only."""
         from kafka import KafkaConsumer
@@ -308,21 +361,6 @@ class AnalyticsSink:
             except duckdb.Error as error:  # a broken connection may fail to close; drop it
                 log.debug("analytics sink store close failed", error=repr(error))
             self.store = None
-
-
-def seek_to_stored(sink: AnalyticsSink, consumer: Any) -> Any:
-    """The consumer's rebalance listener: partitions handed over start at DuckDB's offsets
-    (kafka-python wants a subclass of its listener, imported only once a sink runs)."""
-    from kafka import ConsumerRebalanceListener
-
-    class SeekToStored(ConsumerRebalanceListener):
-        def on_partitions_assigned(self, assigned: list[Any]) -> None:
-            sink.on_assigned(consumer, set(assigned))
-
-        def on_partitions_revoked(self, revoked: list[Any]) -> None:
-            sink.on_revoked(set(revoked))
-
-    return SeekToStored()
 
 
 def start_sink(

@@ -103,13 +103,15 @@ class Verdict:
 
 
 def judge(status: SinkStatus | None, silent_seconds: float, max_behind: int | None) -> Verdict:
-    """A problem when the sink wrote nothing recently, or is more than ``max_behind`` records
-    behind."""
+    """A problem when the sink wrote nothing recently, holds no partition (it reads nothing,
+    so "0 behind" would say nothing), or is more than ``max_behind`` records behind."""
     if status is None:
         return Verdict("no status yet: is the sink running?")
     age = (datetime.now(UTC) - status.at).total_seconds()
     if age > silent_seconds:
         return Verdict(f"silent for {age:.0f} s")
+    if not status.partitions:
+        return Verdict("holds no partition: it reads nothing")
     if max_behind is not None and status.behind > max_behind:
         return Verdict(f"{status.behind} records behind (limit {max_behind})")
     return Verdict(None)

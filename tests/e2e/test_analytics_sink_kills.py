@@ -32,6 +32,9 @@ pytestmark = pytest.mark.e2e
 kafka_bootstrap = on_own_broker()
 KILLS = 3
 SEED = 17
+# The command load lasts at least this long, so that there are events to lose or double around
+# the kills however fast the sink starts (it takes its partitions within seconds).
+MIN_LOAD_SECONDS = 20.0
 
 
 @pytest.fixture(scope="module")
@@ -124,6 +127,7 @@ def test_the_sink_killed_three_times_while_events_flow_loses_and_doubles_nothing
     try:
         assert relay.wait_active(60), relay.log.read_text(errors="replace")
         with command_load(world, rate=15) as load:
+            load_began = time.monotonic()
             for _ in range(KILLS):
                 sink = sinks[-1]
                 what = f"the sink stores as events flow ({sink.log})"
@@ -132,6 +136,7 @@ def test_the_sink_killed_three_times_while_events_flow_loses_and_doubles_nothing
                 sink.kill()
                 sinks.append(Sink(env, tmp_path))  # as a supervisor would
             eventually(partial(storing, sinks[-1]), 90, f"the last sink stores ({sinks[-1].log})")
+            time.sleep(max(0.0, MIN_LOAD_SECONDS - (time.monotonic() - load_began)))
         assert not load.failures, load.failures[:3]
         head = recorder.max_notification_id() or 0
         assert wait_relayed(container.read_engine, container, head, timeout=60)
@@ -167,7 +172,7 @@ def test_the_sink_killed_three_times_while_events_flow_loses_and_doubles_nothing
     )
     assert len(sinks) == KILLS + 1
     assert [sink.process.returncode for sink in sinks[:-1]] == [-9] * KILLS
-    for sink in sinks:  # each joined the group and was handed the partitions
+    for sink in sinks:  # each took every partition itself (no group: no rebalance to wait for)
         assert "analytics sink partitions assigned" in sink.text(), sink.text()[-2000:]
     connection = duckdb.connect(str(database), read_only=True)
     try:

@@ -6,19 +6,23 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import msgspec
 import pytest
+from kafka.structs import TopicPartition
 
 from domain.tickets import Ticket
 from infrastructure.analytics.rows import Batch, EventRow, Rejected, batch_of, first_of_each, row_of
 from infrastructure.analytics.settings import load_sink_settings
+from infrastructure.analytics.sink import AnalyticsSink, PartitionsGone
+from infrastructure.analytics.status import PartitionStatus, SinkStatus, judge
 from infrastructure.analytics.store import SinkStore
 from infrastructure.kafka.contract import envelope_of
-from infrastructure.settings import SettingsError
+from infrastructure.settings import KafkaSettings, SettingsError
 
 TOPIC = "smartqueue.ticket.v1"
 
@@ -215,3 +219,121 @@ def test_the_file_defaults_under_the_home_and_a_bad_setting_names_its_variable(
     assert chosen.database_path(Path("/elsewhere")) == tmp_path / "x.duckdb"
     with pytest.raises(SettingsError, match="SMARTQUEUE_ANALYTICS_SINK_BATCH_SIZE"):
         load_sink_settings({"SMARTQUEUE_ANALYTICS_SINK_BATCH_SIZE": "0"})
+
+
+class FakeConsumer:
+    """What the sink asks of kafka-python's consumer to take its partitions: the broker's
+    topics and partitions, a manual assignment and seeks (no ``subscribe``: no group)."""
+
+    def __init__(self, partitions: dict[str, set[int]]) -> None:
+        self.partitions = partitions
+        self.assignment: list[TopicPartition] = []
+        self.positions: dict[TopicPartition, Any] = {}
+
+    def topics(self) -> set[str]:
+        return set(self.partitions)
+
+    def partitions_for_topic(self, topic: str) -> set[int] | None:
+        return self.partitions.get(topic)
+
+    def assign(self, partitions: list[TopicPartition]) -> None:
+        """The whole assignment; positions of partitions held before are kept, as
+        kafka-python keeps them."""
+        self.assignment = list(partitions)
+        self.positions = {tp: self.positions[tp] for tp in partitions if tp in self.positions}
+
+    def seek(self, partition: TopicPartition, offset: int) -> None:
+        assert partition in self.assignment
+        self.positions[partition] = offset
+
+    def seek_to_beginning(self, *partitions: TopicPartition) -> None:
+        for partition in partitions:
+            assert partition in self.assignment
+            self.positions[partition] = "beginning"
+
+
+def a_sink(tmp_path: Path) -> AnalyticsSink:
+    return AnalyticsSink(KafkaSettings(), load_sink_settings({}), tmp_path / "sink.duckdb")
+
+
+def test_the_sink_takes_every_partition_of_the_contracts_topics_at_the_offsets_in_duckdb(
+    tmp_path: Path,
+) -> None:
+    consumer = FakeConsumer(
+        {
+            TOPIC: {0, 1, 2},
+            "smartqueue.queue.v1": {0, 1},
+            "smartqueue.ticket.v2": {0},  # another major version: another contract
+            "payments": {0},
+            "__consumer_offsets": {0},
+        }
+    )
+    sink = a_sink(tmp_path)
+    sink.stored = {(TOPIC, 1): 40, ("smartqueue.queue.v1", 0): 0}
+    sink.take_partitions(consumer)
+    ticket = [TopicPartition(TOPIC, partition) for partition in range(3)]
+    queue = [TopicPartition("smartqueue.queue.v1", partition) for partition in range(2)]
+    assert sorted(consumer.assignment) == sorted(ticket + queue)
+    assert consumer.positions == {
+        ticket[0]: "beginning",  # never read: the whole partition
+        ticket[1]: 40,
+        ticket[2]: "beginning",
+        queue[0]: 0,
+        queue[1]: "beginning",
+    }
+    assert sink.assigned == set(ticket + queue)
+    assert sink.seeks == 5
+
+
+def test_a_topic_or_partition_added_later_is_taken_and_the_ones_held_keep_their_place(
+    tmp_path: Path,
+) -> None:
+    consumer = FakeConsumer({TOPIC: {0}})
+    sink = a_sink(tmp_path)
+    sink.take_partitions(consumer)
+    held = TopicPartition(TOPIC, 0)
+    consumer.positions[held] = 17  # read on since
+    sink.take_partitions(consumer)  # nothing new: nothing sought again
+    assert consumer.positions == {held: 17}
+    consumer.partitions[TOPIC] = {0, 1}
+    consumer.partitions["smartqueue.device.v1"] = {0}
+    sink.take_partitions(consumer)
+    assert consumer.positions == {
+        held: 17,
+        TopicPartition(TOPIC, 1): "beginning",
+        TopicPartition("smartqueue.device.v1", 0): "beginning",
+    }
+    assert sink.seeks == 3
+
+
+def test_partitions_the_broker_no_longer_has_make_the_sink_start_a_new_consumer(
+    tmp_path: Path,
+) -> None:
+    consumer = FakeConsumer({TOPIC: {0, 1}})
+    sink = a_sink(tmp_path)
+    sink.take_partitions(consumer)
+    del consumer.partitions[TOPIC]  # a new broker that has not made the topics yet
+    with pytest.raises(PartitionsGone, match=r"smartqueue\.ticket\.v1\[0\]"):
+        sink.take_partitions(consumer)
+
+
+def status_holding(partitions: list[PartitionStatus]) -> SinkStatus:
+    return SinkStatus(
+        at=datetime.now(UTC) - timedelta(seconds=1),
+        group="g",
+        events=10,
+        rejected=0,
+        written=10,
+        duplicates=0,
+        newest_event_at=None,
+        partitions=partitions,
+    )
+
+
+def test_a_sink_holding_no_partition_is_a_problem_though_nothing_is_behind() -> None:
+    caught_up = status_holding([PartitionStatus(TOPIC, 0, 10, 10)])
+    assert judge(caught_up, 30, 0).problem is None
+    assert judge(status_holding([PartitionStatus(TOPIC, 0, 4, 10)]), 30, 5).problem is not None
+    idle = status_holding([])
+    assert idle.behind == 0
+    assert judge(idle, 30, None).problem == "holds no partition: it reads nothing"

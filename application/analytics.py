@@ -1,9 +1,11 @@
 """KPIs over any range of site-local days, grouped as asked, from the ``kpis`` read model.
 
-The read model stores hourly buckets (see ``projections/kpis.py``); a query reads the buckets of
-the range and merges them per group: counts and sums add up, maxima take the largest, and the
-DDSketch bins of waits and service times add up key by key, so p50/p90/p95 of a group are read
-from one sketch of all its durations, within :data:`RELATIVE_ACCURACY` of the exact value.
+The read model stores hourly buckets (see ``projections/kpis.py``); a query has the read model
+merge the range's buckets per group (:meth:`KpiBuckets.grouped`, done by PostgreSQL): counts and
+sums add up, maxima take the largest, and the DDSketch bins of waits and service times add up key
+by key, so p50/p90/p95 of a group are read from one sketch of all its durations, within
+:data:`RELATIVE_ACCURACY` of the exact value. :func:`merge_kpis` is the same merge in Python, of
+buckets a fold holds (the tests compare the two).
 
 Agents' time on duty comes as a second set of hourly rows (agent, site, hour). Merged into the
 same groups when no group is a service or a queue (time on duty belongs to neither), it gives
@@ -78,16 +80,10 @@ class DurationSketch(msgspec.Struct):
         return sketch.get_quantile_value(q)
 
 
-class KpiBucketFigures(msgspec.Struct, kw_only=True):
-    """One stored hourly bucket (the read model's row)."""
+class KpiFigures(msgspec.Struct, kw_only=True):
+    """The figures of some visits: one stored bucket's, or a group's summed by the database."""
 
-    site_id: UUID
-    service_id: UUID
-    queue_id: UUID
-    agent_id: UUID | None
-    day: date
-    hour: int
-    arrivals_by_channel: dict[str, int]
+    arrivals_by_channel: dict[str, int] = msgspec.field(default_factory=dict)
     served: int = 0
     no_shows: int = 0
     cancellations: int = 0
@@ -113,6 +109,30 @@ class KpiBucketFigures(msgspec.Struct, kw_only=True):
     nps_detractors: int = 0
 
 
+class KpiBucketFigures(KpiFigures, kw_only=True):
+    """One stored hourly bucket (the read model's row)."""
+
+    site_id: UUID
+    service_id: UUID
+    queue_id: UUID
+    agent_id: UUID | None
+    day: date
+    hour: int
+
+
+GroupKeys = dict[str, Any]
+"""A group's keys, by :class:`KpiRow` field name (``site_id``, ..., ``week``, ``hour``), in
+the order of :data:`GROUPS`."""
+
+
+class GroupedKpis(msgspec.Struct):
+    """A range's figures already summed per group by the read model: the visits' and, unless a
+    group is a service or a queue, the agents' time on duty (on duty, paused)."""
+
+    visits: list[tuple[GroupKeys, KpiFigures]]
+    duty: list[tuple[GroupKeys, float, float]] | None = None
+
+
 class DutyFigures(msgspec.Struct, kw_only=True):
     """One stored agent-hour on duty (the read model's ``kpi_agent_duty`` row)."""
 
@@ -127,16 +147,18 @@ class DutyFigures(msgspec.Struct, kw_only=True):
 class KpiBuckets(Protocol):
     """The KPI read model (PostgreSQL, under the tenant's row-level security)."""
 
-    def buckets(
-        self, tenant_id: UUID, first: date, last: date, site_id: UUID | None = None
-    ) -> Iterator[KpiBucketFigures]:
-        """The tenant's non-empty buckets of the site-local days ``first`` to ``last``
-        (inclusive), of ``site_id`` only when given."""
-
-    def duty(
-        self, tenant_id: UUID, first: date, last: date, site_id: UUID | None = None
-    ) -> Iterator[DutyFigures]:
-        """The tenant's agent-hours on duty of those days, of ``site_id`` only when given."""
+    def grouped(
+        self,
+        tenant_id: UUID,
+        first: date,
+        last: date,
+        groups: tuple[str, ...],
+        site_id: UUID | None = None,
+    ) -> GroupedKpis:
+        """The tenant's buckets of the site-local days ``first`` to ``last`` (inclusive), of
+        ``site_id`` only when given, summed per group of ``groups`` (names of :data:`GROUPS`,
+        in its order): counts and sums added, maxima taken, sketch bins added key by key. The
+        time on duty too, unless ``groups`` names a service or a queue."""
 
 
 class KpiRange(msgspec.Struct, frozen=True):
@@ -298,7 +320,7 @@ class _Totals:
         self.waits = DurationSketch()
         self.services = DurationSketch()
 
-    def add(self, bucket: KpiBucketFigures) -> None:
+    def add(self, bucket: KpiFigures) -> None:
         for channel, count in bucket.arrivals_by_channel.items():
             self.arrivals[channel] = self.arrivals.get(channel, 0) + count
         for name in _COUNTS:
@@ -312,9 +334,9 @@ class _Totals:
         self.handle_totals.append(bucket.handle_total_seconds)
         self.csat_total += bucket.csat_total
 
-    def add_duty(self, hour: DutyFigures) -> None:
-        self.on_duty.append(hour.on_duty_seconds)
-        self.paused.append(hour.paused_seconds)
+    def add_duty(self, on_duty_seconds: float, paused_seconds: float) -> None:
+        self.on_duty.append(on_duty_seconds)
+        self.paused.append(paused_seconds)
 
     def row(self, keys: dict[str, Any]) -> KpiRow:
         counts = self.counts
@@ -429,8 +451,28 @@ def merge_kpis(
         entry(bucket).add(bucket)
     if with_duty:
         for hour in duty:
-            entry(hour).add_duty(hour)
+            entry(hour).add_duty(hour.on_duty_seconds, hour.paused_seconds)
     ordered = sorted(totals.values(), key=lambda entry: _row_sort_key(entry[0]))
+    return [total.row(keys) for keys, total in ordered]
+
+
+def merge_grouped(grouped: GroupedKpis, groups: tuple[str, ...]) -> list[KpiRow]:
+    """The rows of figures the read model summed per group: what :func:`merge_kpis` makes of
+    the same buckets (up to the order floating-point sums were added in)."""
+    with_duty = grouped.duty is not None
+    totals: dict[tuple[Any, ...], tuple[GroupKeys, _Totals]] = {}
+
+    def entry(keys: GroupKeys) -> _Totals:
+        found = totals.get(tuple(keys.values()))
+        if found is None:
+            found = totals[tuple(keys.values())] = (keys, _Totals(with_duty))
+        return found[1]
+
+    for keys, figures in grouped.visits:
+        entry(keys).add(figures)
+    for keys, on_duty, paused in grouped.duty or ():
+        entry(keys).add_duty(on_duty, paused)
+    ordered = sorted(totals.values(), key=lambda found: _row_sort_key(found[0]))
     return [total.row(keys) for keys, total in ordered]
 
 
@@ -484,12 +526,10 @@ class Analytics:
         groups: tuple[str, ...],
         site_id: UUID | None,
     ) -> list[KpiRow]:
-        """Every KPI row of the days ``first`` to ``last`` (inclusive)."""
-        buckets = self.read_model.buckets(tenant_id, first, last, site_id)
-        if {"service", "queue"} & set(groups):
-            return merge_kpis(buckets, groups)
-        duty = self.read_model.duty(tenant_id, first, last, site_id)
-        return merge_kpis(buckets, groups, duty)
+        """Every KPI row of the days ``first`` to ``last`` (inclusive): the read model sums
+        the range per group, this merges the sketches and works out rates and percentiles."""
+        grouped = self.read_model.grouped(tenant_id, first, last, groups, site_id)
+        return merge_grouped(grouped, groups)
 
     def get_kpis(
         self,

@@ -27,7 +27,9 @@ def set_tenant(connection: psycopg.Connection[Any] | psycopg.Cursor[Any], tenant
 
 
 @contextmanager
-def tenant_transaction(engine: Engine, tenant_id: UUID) -> Iterator[Connection]:
+def tenant_transaction(
+    engine: Engine, tenant_id: UUID, repeatable: bool = False
+) -> Iterator[Connection]:
     """A read transaction that sees only ``tenant_id``'s rows.
 
     The role and the tenant are both transaction-local (``SET LOCAL``, ``set_config(..., true)``):
@@ -35,10 +37,16 @@ def tenant_transaction(engine: Engine, tenant_id: UUID) -> Iterator[Connection]:
     The role neither owns the tables nor bypasses RLS, so the policy always applies, whichever
     login the pool uses (the runtime login, or an owner where one login does everything).
     """
-    with engine.begin() as connection:
+    with engine.connect() as connection, _begin(connection, repeatable):
         connection.execute(text(f"SET LOCAL ROLE {READER_ROLE}"))
         connection.execute(
             text("SELECT set_config(:name, :tenant, true)"),
             {"name": TENANT_SETTING, "tenant": str(tenant_id)},
         )
         yield connection
+
+
+def _begin(connection: Connection, repeatable: bool) -> Any:
+    if repeatable:
+        connection.execution_options(isolation_level="REPEATABLE READ")
+    return connection.begin()

@@ -63,6 +63,19 @@ def expected(container: Any, tenant_id: Any, groups: tuple[str, ...]) -> list[An
     return merge_kpis(mine, groups, duty)
 
 
+def assert_same_rows(got: list[Any], want: list[Any]) -> None:
+    """The rows PostgreSQL summed equal those of the fold merged in Python, up to the order
+    floating-point sums were added in."""
+    assert len(got) == len(want)
+    for mine, theirs in zip(got, want, strict=True):
+        for name in mine.__struct_fields__:
+            value, expected_value = getattr(mine, name), getattr(theirs, name)
+            if isinstance(value, float) and isinstance(expected_value, float):
+                assert value == pytest.approx(expected_value, rel=1e-12, abs=1e-9), name
+            else:
+                assert value == expected_value, name
+
+
 def the_range(groups: str) -> Any:
     today = date.today()
     return kpi_range(str(today - timedelta(days=1)), str(today + timedelta(days=1)), groups or None)
@@ -76,9 +89,19 @@ def test_commands_projected_in_batches_answer_the_rows_of_a_fold_and_a_rebuild_t
     kpi_runner(container, batch_size=3).catch_up(engine)
     assert tracked(engine, "kpis") == log_positions(container)[-1]
     analytics = container.analytics
-    for groups in ("", "queue,agent", "site,service,day,hour", "queue,week,month"):
+    for groups in (
+        "",
+        "queue,agent",
+        "site,service,day,hour",
+        "queue,week,month",
+        "site,agent,weekday,hour",
+        "week",
+        "month,weekday",
+    ):
         report = analytics.get_kpis(world.tenant_id, the_range(groups))
-        assert report.items == expected(container, world.tenant_id, the_range(groups).group_by)
+        assert_same_rows(
+            report.items, expected(container, world.tenant_id, the_range(groups).group_by)
+        )
     [whole] = analytics.get_kpis(world.tenant_id, the_range("")).items
     assert (whole.arrivals, whole.served, whole.no_shows, whole.cancellations) == (6, 1, 1, 1)
     assert (whole.abandonments, whole.transferred_out) == (1, 1)
@@ -95,13 +118,15 @@ def test_commands_projected_in_batches_answer_the_rows_of_a_fold_and_a_rebuild_t
         batch_size=4,
     )
     after = analytics.get_kpis(world.tenant_id, the_range("queue,agent,hour")).items
-    assert after == expected(container, world.tenant_id, ("queue", "agent", "hour"))
+    assert_same_rows(after, expected(container, world.tenant_id, ("queue", "agent", "hour")))
     assert after != before
     play(world)  # the live name goes on from the rebuilt state
     kpi_runner(container).catch_up(engine)
     for groups in ("", "agent,day"):
         report = analytics.get_kpis(world.tenant_id, the_range(groups))
-        assert report.items == expected(container, world.tenant_id, the_range(groups).group_by)
+        assert_same_rows(
+            report.items, expected(container, world.tenant_id, the_range(groups).group_by)
+        )
 
 
 def test_buckets_emptied_by_a_call_are_not_left_in_the_table(container, world):

@@ -536,15 +536,15 @@ def print_queries(
                 f" {figures[0][0]:12.1f} {figures[0][1]:8.1f}"
                 f" {figures[1][0]:12.1f} {figures[1][1]:7.1f} {ratio:6.1f}"
             )
-    print("Rows each get_kpis reads and merges (hourly visit buckets + agent-hours on duty):")
+    print("Rows each get_kpis has PostgreSQL sum (hourly visit buckets + agent-hours on duty):")
     for name, (buckets, duty) in counts.items():
         each = per_bucket.get(name, math.nan)
         print(f"  {name:<6} {buckets:9,} + {duty:9,} rows, {each:4.0f} us a row (p50, no grouping)")
     print(
         "get_kpis: Analytics.get_kpis through the container (reader role, tenant RLS, the rows\n"
-        "merged in Python, DDSketch quantiles, first page of the answer); GROUP BY: one SQL\n"
-        "statement over the flat facts table (percentile_cont), owner login. x p50: get_kpis\n"
-        "p50 / GROUP BY p50.",
+        "summed per group by PostgreSQL, the sketch bins merged and DDSketch quantiles in\n"
+        "Python, first page of the answer); GROUP BY: one SQL statement over the flat facts\n"
+        "table (percentile_cont), owner login. x p50: get_kpis p50 / GROUP BY p50.",
         flush=True,
     )
 

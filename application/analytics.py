@@ -379,22 +379,10 @@ class _Totals:
         )
 
 
-_COUNTS = (
-    "served",
-    "no_shows",
-    "cancellations",
-    "abandonments",
-    "transferred_out",
-    "waits_counted",
-    "services_counted",
-    "sla_met",
-    "sla_counted",
-    "handles_counted",
-    "csat_responses",
-    "csat_satisfied",
-    "nps_responses",
-    "nps_promoters",
-    "nps_detractors",
+_COUNTS = tuple(
+    name
+    for name, kind in typing.get_type_hints(KpiFigures).items()
+    if kind is int and name != "csat_total"  # a total, not a count: the mean needs it
 )
 
 

@@ -52,6 +52,13 @@ DEMO = {
 }
 HISTORY_DAYS = 7
 """Past days of activity the demo data plays before today's (``--history-days``)."""
+HISTORY_DAYS_OPTION = click.option(
+    "--history-days",
+    default=HISTORY_DAYS,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Demo data only: past days of visits played before today's (0: none).",
+)
 
 
 @click.group()
@@ -78,13 +85,7 @@ def migrate_command() -> None:
 @click.option(
     "--with-demo-data", is_flag=True, help="A site, services, queues, agents and tickets."
 )
-@click.option(
-    "--history-days",
-    default=HISTORY_DAYS,
-    show_default=True,
-    type=click.IntRange(min=0),
-    help="With --with-demo-data: past days of visits played before today's (0: none).",
-)
+@HISTORY_DAYS_OPTION
 def create_tenant_command(
     name: str,
     slug: str,
@@ -243,13 +244,7 @@ def create_platform_admin_command(email: str, password: str | None, name: str) -
 @click.option("--host", default=None, help="Default 127.0.0.1 (SMARTQUEUE_HOST).")
 @click.option("--port", default=None, type=int, help="Default 8000 (SMARTQUEUE_PORT).")
 @click.option("--demo/--no-demo", default=True, help="Create the demo-bank tenant if missing.")
-@click.option(
-    "--history-days",
-    default=HISTORY_DAYS,
-    show_default=True,
-    type=click.IntRange(min=0),
-    help="Past days of visits the new demo tenant gets before today's (0: none).",
-)
+@HISTORY_DAYS_OPTION
 def dev_command(host: str | None, port: int | None, demo: bool, history_days: int) -> None:
     """Everything in one process tree on the embedded default (data under SMARTQUEUE_HOME): the
     API, the projections, the Kafka relay, the display gateway, the worker, the notifier and the

@@ -4,6 +4,7 @@ tenant's row-level security."""
 
 from __future__ import annotations
 
+import typing
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -111,27 +112,13 @@ GROUP_NAMES = {
     "queue": "queue_id",
     "agent": "agent_id",
 }
-COUNTS = (
-    "served",
-    "no_shows",
-    "cancellations",
-    "abandonments",
-    "transferred_out",
-    "waits_counted",
-    "services_counted",
-    "sla_met",
-    "sla_counted",
-    "handles_counted",
-    "csat_responses",
-    "csat_total",
-    "csat_satisfied",
-    "nps_responses",
-    "nps_promoters",
-    "nps_detractors",
-)
-SUMS = ("wait_total_seconds", "service_total_seconds", "handle_total_seconds")
-MAXIMA = ("wait_max_seconds", "service_max_seconds")
-SKETCHES = ("wait_sketch", "service_sketch")
+# The figures summed, maxed and merged per group: KpiFigures' fields, which are the table's
+# columns (``csat_total`` included: the mean needs it).
+_TYPES = typing.get_type_hints(KpiFigures)
+COUNTS = tuple(name for name, kind in _TYPES.items() if kind is int)
+SUMS = tuple(name for name in _TYPES if name.endswith("_total_seconds"))
+MAXIMA = tuple(name for name in _TYPES if name.endswith("_max_seconds"))
+SKETCHES = tuple(name for name in _TYPES if name.endswith("_sketch"))
 
 
 class PostgresKpis:

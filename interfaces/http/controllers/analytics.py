@@ -78,7 +78,7 @@ class KpiQuery:
 
 
 def provide_kpi_query(
-    member: Principal,
+    member: NamedDependency[Principal],
     first: From = None,
     last: To = None,
     group_by: GroupBy = None,

@@ -106,6 +106,15 @@ function localDay(offset) {
   return `${day.getFullYear()}-${pad(day.getMonth() + 1)}-${pad(day.getDate())}`;
 }
 
+const isDay = (text) => /^\d{4}-\d{2}-\d{2}$/.test(text ?? "");
+
+/** Keep the range and site shown in the page's address (no new history entry). */
+function rememberView() {
+  const query = new URLSearchParams();
+  for (const name of ["from", "to", "site"]) if ($(name).value) query.set(name, $(name).value);
+  history.replaceState(history.state, "", `${location.pathname}?${query}${location.hash}`);
+}
+
 async function start() {
   // The queue statistics need stats:read (managers, admins): an agent is told so in words.
   const stats = await tenant("GET", "queues/stats/");
@@ -131,8 +140,12 @@ async function start() {
   $("sign-out").hidden = false;
   say(null);
   renderSites();
-  $("from").value ||= localDay(-6); // the last seven days by default
-  $("to").value ||= localDay(0);
+  // The address keeps the range and site shown (see rememberView): a reload or a shared link
+  // shows them again; otherwise the last seven days.
+  const asked = new URLSearchParams(location.search);
+  if (state.sites.some((one) => one.id === asked.get("site"))) $("site").value = asked.get("site");
+  $("from").value ||= isDay(asked.get("from")) ? asked.get("from") : localDay(-6);
+  $("to").value ||= isDay(asked.get("to")) ? asked.get("to") : localDay(0);
   await goLive();
   await showRange();
 }
@@ -341,6 +354,7 @@ async function showRange(event) {
   const from = $("from").value;
   const to = $("to").value;
   if (!from || !to || to < from) return say("error", "dashboard.badRange");
+  rememberView();
   $("range-summary").textContent = t("dashboard.loading");
   // Only the latest request is drawn: an earlier one answering late (the first range, another
   // site) must not replace it.

@@ -293,6 +293,12 @@ def test_the_charts_and_tables_carry_the_kpi_rows_of_the_chosen_site(
         expect(nobody.locator('td[data-kpi="utilisation"]')).to_have_text("—")
         page.get_by_test_id("chart-hour").get_by_text("Show the data").click()
         expect(page.get_by_test_id("chart-hour").locator("details table")).to_be_visible()
+
+        # The address keeps the range and the site: a reload (or a shared link) shows them again.
+        assert f"site={day.site}" in page.url and f"from={span['from']}" in page.url
+        page.reload()
+        expect(page.get_by_label("Site")).to_have_value(day.site)
+        expect(summary).to_contain_text("3 arrivals, 1 served, SLA 100 %")
     finally:
         _close(page, problems)
 

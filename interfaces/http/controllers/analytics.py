@@ -215,11 +215,31 @@ def _download(chunks: Iterator[bytes], media_type: str, name: str) -> Stream:
 VISIT_READ_MODELS = ("tickets", "agent_board")
 
 
-def _visit_range(first: str | None, last: str | None) -> tuple[date, date]:
+@dataclass(frozen=True)
+class VisitQuery:
+    """A visit export's site-local days and the site it is narrowed to."""
+
+    first: date
+    last: date
+    site_id: UUID | None
+
+    def name(self, extension: str) -> str:
+        return f"tickets-{self.first}-{self.last}.{extension}"
+
+
+def provide_visit_query(
+    member: NamedDependency[Principal],
+    first: From = None,
+    last: To = None,
+    site_id: SiteId = None,
+) -> VisitQuery:
+    """The query parameters of a visit export, checked (a bad range is the request's shape:
+    400)."""
     try:
-        return visit_range(first, last)
-    except InvalidInput as error:  # a bad range is the request's shape: 400
+        start, end = visit_range(first, last)
+    except InvalidInput as error:
         raise ValidationException(detail=str(error)) from None
+    return VisitQuery(start, end, member.site_id or site_id)
 
 
 class VisitExportController(Controller):
@@ -228,7 +248,10 @@ class VisitExportController(Controller):
 
     path = f"{TENANT_PATH}/analytics/tickets"
     tags = ["analytics"]
-    dependencies = TENANT_SCOPED
+    dependencies = {
+        **TENANT_SCOPED,
+        "visit_query": Provide(provide_visit_query, sync_to_thread=False),
+    }
 
     @get(
         "/export.csv",
@@ -244,19 +267,17 @@ class VisitExportController(Controller):
         analytics: UseCase[Analytics],
         request: Request,
         member: NamedDependency[Principal],
-        first: From = None,
-        last: To = None,
-        site_id: SiteId = None,
+        visit_query: NamedDependency[VisitQuery],
         min_position: MinPosition = None,
     ) -> Stream:
         """Every ticket issued on the days ``from`` to ``to`` (site-local, both included), one
         CSV line each (UTF-8, CRLF, times in UTC ISO 8601), streamed."""
-        start, end = _visit_range(first, last)
+        query = visit_query
         await_read_models(consistency, VISIT_READ_MODELS, min_position)
         chunks = analytics.export_visits_csv(
-            member.tenant_id, start, end, member.site_id or site_id
+            member.tenant_id, query.first, query.last, query.site_id
         )
-        return _download(chunks, "text/csv; charset=utf-8", f"tickets-{start}-{end}.csv")
+        return _download(chunks, "text/csv; charset=utf-8", query.name("csv"))
 
     @get(
         "/export.parquet",
@@ -272,16 +293,14 @@ class VisitExportController(Controller):
         analytics: UseCase[Analytics],
         request: Request,
         member: NamedDependency[Principal],
-        first: From = None,
-        last: To = None,
-        site_id: SiteId = None,
+        visit_query: NamedDependency[VisitQuery],
         min_position: MinPosition = None,
     ) -> Stream:
         """The same visit facts as one Parquet file (explicit schema, UTC timestamps), a row
         group per chunk read, streamed as it is written."""
-        start, end = _visit_range(first, last)
+        query = visit_query
         await_read_models(consistency, VISIT_READ_MODELS, min_position)
         chunks = analytics.export_visits_parquet(
-            member.tenant_id, start, end, member.site_id or site_id
+            member.tenant_id, query.first, query.last, query.site_id
         )
-        return _download(chunks, PARQUET_MEDIA_TYPE, f"tickets-{start}-{end}.parquet")
+        return _download(chunks, PARQUET_MEDIA_TYPE, query.name("parquet"))

@@ -187,7 +187,7 @@ function setConnection(mode) {
 function connect() {
   state.stopLive?.();
   setConnection("connecting");
-  state.stopLive = follow(state.agent.id, {
+  state.stopLive = follow(`agents/${state.agent.id}`, {
     onMessage(message) {
       if (message.type === "snapshot") setConnection("live");
       applyLive(message);

@@ -1,6 +1,8 @@
-// The agent's live socket: a ticket from POST ws-tickets/, then WS /ws/tenants/{slug}/agents/{id}/
-// (docs/live.md), reopened with back-off on any close but 4403/4404, at once on 4409 (my queues
-// changed), after renewing the token on 4401, and when silent (not even a heartbeat) for 15 s.
+// The staff pages' live sockets (docs/live.md), the console's agent socket and the dashboard's
+// queue and agent sockets: a ticket from POST ws-tickets/, then WS /ws/tenants/{slug}/{path}/,
+// reopened with back-off (0.5 s doubling to 5 s; again from 0.5 s once a snapshot came) on any
+// close but 4403/4404, at once on 4409 (the agent's queues changed), after renewing the token on
+// 4401, and when silent (not even a heartbeat) for 15 s.
 
 import { SLUG, refresh, signedIn, tenant } from "./console.api.js";
 import { sleep } from "./dom.js";
@@ -8,23 +10,29 @@ import { sleep } from "./dom.js";
 const SILENCE_MS = 15_000;
 const FINAL = new Set([4403, 4404]);
 
-/** Follow agent ``agentId``: ``onMessage(parsed)`` for every message, ``onClosed(code)`` for
- * every close. Returns a function that stops following. */
-export function follow(agentId, { onMessage, onClosed }) {
+/** Follow ``WS /ws/tenants/{slug}/{path}/`` (``agents/{id}``, ``queues/{id}``): ``onMessage(parsed)``
+ * for each message, ``onOpen()`` once a snapshot came, ``onClosed(code)`` on each close. Returns a
+ * function that stops. */
+export function follow(path, { onMessage, onOpen = () => {}, onClosed = () => {} }) {
   let stopped = false;
   let socket = null;
   (async () => {
     let backoff = 500;
     while (!stopped && signedIn()) {
-      const code = await open(agentId, (opened) => (socket = opened), (message) => {
-        if (!stopped) onMessage(message);
+      const code = await open(path, (opened) => (socket = opened), (message) => {
+        if (stopped) return;
+        if (message.type === "snapshot") {
+          backoff = 500;
+          onOpen();
+        }
+        onMessage(message);
       });
       socket = null;
       if (stopped) return;
       onClosed(code);
       if (FINAL.has(code)) return;
       if (code === 4401 && !(await refresh())) return;
-      if (code === 4409) backoff = 500; // follow the new queues at once
+      if (code === 4409) backoff = 500; // an agent's queues changed: follow the new ones at once
       await sleep(backoff);
       backoff = Math.min(backoff * 2, 5000);
     }
@@ -35,14 +43,13 @@ export function follow(agentId, { onMessage, onClosed }) {
   };
 }
 
-/** Open one socket and resolve with its close code once it closes. */
-async function open(agentId, opened, deliver) {
+async function open(path, opened, deliver) {
   const ticket = await tenant("POST", "ws-tickets/");
   if (ticket.status !== 201) return ticket.status === 401 ? 4401 : 1013;
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  const path = `/ws/tenants/${encodeURIComponent(SLUG)}/agents/${agentId}/`;
+  const url = `${scheme}//${location.host}/ws/tenants/${encodeURIComponent(SLUG)}/${path}/`;
   return new Promise((resolve) => {
-    const socket = new WebSocket(`${scheme}//${location.host}${path}?ticket=${encodeURIComponent(ticket.body.ticket)}`);
+    const socket = new WebSocket(`${url}?ticket=${encodeURIComponent(ticket.body.ticket)}`);
     opened(socket);
     let watchdog = null;
     const listen = () => {
@@ -56,7 +63,7 @@ async function open(agentId, opened, deliver) {
       try {
         message = JSON.parse(event.data);
       } catch {
-        return; // not JSON: clients ignore what they do not understand
+        return; // not JSON: ignored, like any message a client does not understand
       }
       deliver(message);
     };

@@ -17,7 +17,7 @@ import {
 } from "./console.api.js";
 import { drawAgents, drawHeat, drawHours, drawSla, number } from "./dashboard.charts.js";
 import "./dashboard.i18n.js";
-import { follow } from "./dashboard.live.js";
+import { follow } from "./console.live.js";
 import { h, setUpLanguage } from "./dom.js";
 import { t } from "./i18n.js";
 

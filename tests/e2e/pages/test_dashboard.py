@@ -433,7 +433,7 @@ def test_the_dashboard_is_served_like_the_other_pages(http: httpx.Client):
         assert served.headers["x-content-type-options"] == "nosniff"
         assert "immutable" in served.headers["cache-control"]
     prefix = assets[0].rsplit("/", 1)[0]
-    for module in ("dashboard.charts.js", "dashboard.live.js", "dashboard.i18n.js", "console.css"):
+    for module in ("dashboard.charts.js", "console.live.js", "dashboard.i18n.js", "console.css"):
         assert http.get(f"{prefix}/{module}").status_code == 200, module
 
     refused = http.get("/dashboard/Not_A_Slug/")

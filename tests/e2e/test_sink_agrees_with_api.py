@@ -1,12 +1,14 @@
 """The sink agrees with the API: a generated month of activity (two sites in two time zones,
 four queues, five agents, a few thousand tickets called, served, no-shown, cancelled,
-abandoned and transferred, both sites' DST changes inside it) is relayed by ``smartqueue relay``
-to a real broker and copied by ``smartqueue analytics-sink``, SIGKILLed three times meanwhile.
-Then the headline KPI query of docs/analytics-sink.md, run on the sink's DuckDB file, gives the
-figures ``GET analytics/kpis/?group_by=queue,day`` gives for the same range, counted by a
-``smartqueue projections`` process: counts exactly, means to floating-point rounding, and
-percentiles within the sketch's relative accuracy (see ``assert_same_percentile``). The file
-holds every event of the notification log once.
+abandoned and transferred, agents' shifts with a break, feedback given on the day or later,
+both sites' DST changes inside it) is relayed by ``smartqueue relay`` to a real broker and
+copied by ``smartqueue analytics-sink``, SIGKILLed three times meanwhile. Then the headline KPI
+query of docs/analytics-sink.md, run on the sink's DuckDB file, gives the figures ``GET
+analytics/kpis/?group_by=queue,day`` gives for the same range, counted by a ``smartqueue
+projections`` process: counts exactly, means to floating-point rounding, and percentiles within
+the sketch's relative accuracy (see ``assert_same_percentile``). The page's feedback query gives
+that response's feedback figures, and its time-on-duty query ``group_by=agent,day``'s time on
+duty, served and utilisation. The file holds every event of the notification log once.
 
 The month is played through the application layer with a controlled clock (as the KPI unit
 tests do), straight into a database of the module's own, in simulated-time order: a heap of
@@ -54,6 +56,7 @@ from tests.integration.conftest import fresh_container, on_own_broker
 from tests.integration.kafka_support import RelayProcess, wait_relayed
 from tests.integration.test_analytics_sink import log_event_ids
 from tests.unit.test_analytics_sink_kpis import kpis
+from tests.unit.test_analytics_sink_more_kpis import run
 
 pytestmark = pytest.mark.e2e
 
@@ -67,6 +70,24 @@ RANGE_FROM, RANGE_TO = date(2026, 10, 5), date(2026, 11, 3)
 ARRIVALS_PER_QUEUE_DAY = 5  # about 670 tickets, 6,300 events in all
 COUNTS = ("served", "no_shows", "cancellations", "waits_counted", "services_counted")
 PERCENTILES = ("p50", "p90", "p95")
+FEEDBACK = (
+    "csat_responses",
+    "csat_mean",
+    "csat_satisfied",
+    "csat_satisfied_rate",
+    "nps_responses",
+    "nps_promoters",
+    "nps_detractors",
+    "nps",
+)
+DUTY = (
+    "on_duty_seconds",
+    "paused_seconds",
+    "served",
+    "services_counted",
+    "utilisation",
+    "served_per_agent_hour",
+)
 
 
 @pytest.fixture(scope="module")
@@ -128,6 +149,8 @@ def set_up_floor(container: Container, clock: Clock) -> Floor:
         )
         agent_id = Agent.create_id(user.id)
         container.staffing.set_agent_status(context, agent_id, "available")
+        if number % 2 == 0:  # the others are placed by their calls' queue
+            container.staffing.assign_agent_queues(context, agent_id, [queue_id])
         floor.agents[agent_id] = queue_id
     return floor
 
@@ -142,6 +165,8 @@ class Month:
         self.sequence = itertools.count()
         self.waiting: dict[UUID, list[UUID]] = {queue_id: [] for queue_id in floor.queues}
         self.idle: set[UUID] = set(floor.agents)
+        self.away: set[UUID] = set()  # paused or offline
+        self.feedbacks = 0
         self.tickets = 0
         self.other_queue = {
             queue_id: next(other for other in queues if other != queue_id)
@@ -162,6 +187,46 @@ class Month:
             for _ in range(count):  # 08:00-18:00 at the site, whatever the UTC offset that day
                 arrival = opening + timedelta(seconds=self.rng.randrange(10 * 3600))
                 self.later(arrival, lambda q=queue_id: self.arrive(q))
+
+    def plan_shifts(self, day: date) -> None:
+        """Each agent comes in at 07:45 at their site, takes a break around noon and goes home
+        at 19:00 (each step waits until the agent holds no ticket)."""
+        for agent_id, queue_id in self.floor.agents.items():
+            zone = self.floor.queues[queue_id]
+            noon = datetime(day.year, day.month, day.day, 12, tzinfo=zone).astimezone(UTC)
+            self.later(noon - timedelta(minutes=255), lambda a=agent_id: self.come_in(a))
+            self.later(noon + self.minutes(0, 90), lambda a=agent_id, n=noon: self.pause(a, n))
+            self.later(noon + timedelta(hours=7), lambda a=agent_id: self.go_home(a))
+
+    def status(self, agent_id: UUID, status: str) -> None:
+        self.app.staffing.set_agent_status(self.floor.context, agent_id, status)
+
+    def come_in(self, agent_id: UUID) -> None:
+        if agent_id in self.away:
+            self.away.discard(agent_id)
+            self.status(agent_id, "available")
+            self.free(agent_id)
+
+    def pause(self, agent_id: UUID, noon: datetime) -> None:
+        if agent_id in self.away or self.clock.now > noon + timedelta(hours=3):
+            return
+        if agent_id not in self.idle:  # holding a ticket: a little later
+            self.later(self.clock.now + timedelta(minutes=5), lambda: self.pause(agent_id, noon))
+            return
+        self.idle.discard(agent_id)
+        self.away.add(agent_id)
+        self.status(agent_id, "paused")
+        self.later(self.clock.now + self.minutes(20, 45), lambda: self.come_in(agent_id))
+
+    def go_home(self, agent_id: UUID) -> None:
+        if agent_id in self.away:
+            return
+        if agent_id not in self.idle:
+            self.later(self.clock.now + timedelta(minutes=15), lambda: self.go_home(agent_id))
+            return
+        self.idle.discard(agent_id)
+        self.away.add(agent_id)
+        self.status(agent_id, "offline")
 
     def play(self, until: datetime) -> None:
         while self.heap and self.heap[0][0] <= until:
@@ -223,7 +288,23 @@ class Month:
 
     def end(self, agent_id: UUID, name: str, ticket_id: UUID) -> None:
         self.command(name, ticket_id)
+        if name == "close_ticket" and self.rng.random() < 0.35:  # on the day, or the next
+            self.later(self.clock.now + self.minutes(1, 600), lambda: self.answer(ticket_id))
         self.free(agent_id)
+
+    def answer(self, ticket_id: UUID) -> None:
+        """The customer gives CSAT only, NPS only or both."""
+        feedback = self.app.feedback
+        assert feedback is not None
+        # The link's pass is checked against the wall clock: issue it now, for now.
+        link = feedback.feedback_link(self.floor.context.tenant_id, ticket_id, datetime.now(UTC))
+        kind = self.rng.randrange(3)
+        feedback.submit_feedback(
+            link.rsplit("/", 1)[-1],
+            csat=self.rng.randint(1, 5) if kind != 1 else None,
+            nps=self.rng.randint(0, 10) if kind != 0 else None,
+        )
+        self.feedbacks += 1
 
     def transfer(self, agent_id: UUID, ticket_id: UUID, queue_id: UUID) -> None:
         target = self.other_queue[queue_id]
@@ -233,13 +314,14 @@ class Month:
         self.free(agent_id)
 
 
-def api_kpis(session: Session) -> dict[tuple[str, date], dict[str, Any]]:
-    """Every row of ``GET analytics/kpis/`` for the range by queue and day, page by page."""
+def api_kpis(session: Session, by: str = "queue") -> dict[tuple[str, date], dict[str, Any]]:
+    """Every row of ``GET analytics/kpis/`` for the range by ``by`` (queue or agent) and day,
+    page by page."""
     rows: dict[tuple[str, date], dict[str, Any]] = {}
     params: dict[str, str] = {
         "from": RANGE_FROM.isoformat(),
         "to": RANGE_TO.isoformat(),
-        "group_by": "queue,day",
+        "group_by": f"{by},day",
         "limit": "200",
     }
     while True:
@@ -248,7 +330,7 @@ def api_kpis(session: Session) -> dict[tuple[str, date], dict[str, Any]]:
         body = response.json()
         assert body["relative_accuracy"] == RELATIVE_ACCURACY
         for item in body["items"]:
-            rows[(item["queue_id"], date.fromisoformat(item["day"]))] = item
+            rows[(str(item[f"{by}_id"]), date.fromisoformat(item["day"]))] = item
         if body["next_cursor"] is None:
             return rows
         params["cursor"] = body["next_cursor"]
@@ -267,6 +349,11 @@ def assert_same_percentile(api: float | None, sink: float | None, what: str) -> 
     assert abs(api - sink) <= RELATIVE_ACCURACY * sink + 1e-9, f"{what}: API {api}, sink {sink}"
 
 
+def close_to(value: float | None) -> Any:
+    """The API's figure to floating-point rounding (``None`` exactly: nothing to divide by)."""
+    return None if value is None else pytest.approx(value, rel=1e-9)
+
+
 def test_the_sinks_kpis_for_a_month_equal_the_apis_though_the_sink_was_killed_three_times(
     container: Container,
     kafka_bootstrap: str,
@@ -278,6 +365,9 @@ def test_the_sinks_kpis_for_a_month_equal_the_apis_though_the_sink_was_killed_th
     clock = Clock(datetime(2026, 10, 2, tzinfo=UTC))
     real_clock = container.app.clock
     container.app.clock = clock
+    feedbacks = container.feedback
+    assert feedbacks is not None
+    real_feedback_clock, feedbacks.clock = feedbacks.clock, clock
     database = tmp_path / "analytics" / "events.duckdb"
     sink_env = {
         **os.environ,
@@ -311,6 +401,7 @@ def test_the_sinks_kpis_for_a_month_equal_the_apis_though_the_sink_was_killed_th
         kill_after = set(rng.sample(range(4, len(days) - 2), KILLS))
         for index, day in enumerate(days):
             month.plan_day(day)
+            month.plan_shifts(day)
             month.play(datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1))
             if index in kill_after:
                 sink = sinks[-1]
@@ -347,8 +438,10 @@ def test_the_sinks_kpis_for_a_month_equal_the_apis_though_the_sink_was_killed_th
             ReadModels(container.database_url).caught_up("kpis", timeout=120)
             admin = login(client, floor.tenant, floor.tenant.admin_email)
             from_api = api_kpis(admin)
+            agents_from_api = api_kpis(admin, "agent")
     finally:
         container.app.clock = real_clock
+        feedbacks.clock = real_feedback_clock
         for sink in sinks:
             sink.stop()
         relay.stop()
@@ -365,11 +458,23 @@ def test_the_sinks_kpis_for_a_month_equal_the_apis_though_the_sink_was_killed_th
             for key, row in kpis(connection, RANGE_FROM, RANGE_TO).items()
             if str(row["tenant_id"]) == floor.tenant.id
         }
+        feedback_from_sink = {
+            key: row
+            for key, row in run(connection, "feedback-sql", RANGE_FROM, RANGE_TO).items()
+            if str(row["tenant_id"]) == floor.tenant.id
+        }
+        duty_from_sink = {
+            key: row
+            for key, row in run(connection, "duty-sql", RANGE_FROM, RANGE_TO).items()
+            if str(row["tenant_id"]) == floor.tenant.id
+        }
     finally:
         connection.close()
     print(
-        f"\nsink agrees with API: {month.tickets} tickets, {len(expected)} events, generated in"
-        f" {generated:.1f} s; {len(from_api)} queue-days; whole test"
+        f"\nsink agrees with API: {month.tickets} tickets, {month.feedbacks} feedbacks,"
+        f" {len(expected)} events, generated in"
+        f" {generated:.1f} s; {len(from_api)} queue-days, {len(duty_from_sink)} agent-days;"
+        f" whole test"
         f" {time.monotonic() - began:.1f} s"
     )
     # No event lost or doubled, through three kills.
@@ -402,3 +507,35 @@ def test_the_sinks_kpis_for_a_month_equal_the_apis_though_the_sink_was_killed_th
     # The month had every outcome, in the range asked for.
     totals = {name: sum(row[name] for row in from_sink.values()) for name in COUNTS}
     assert min(totals.values()) > 0 and transfers > 0, (totals, transfers)
+
+    # Feedback: the queue-days some was given on, with the API's figures.
+    rated = {key for key, row in from_api.items() if row["csat_responses"] or row["nps_responses"]}
+    assert set(feedback_from_sink) == rated
+    for key, sink_row in sorted(feedback_from_sink.items()):
+        api_row = from_api[key]
+        expected_figures = {name: close_to(api_row[name]) for name in FEEDBACK}
+        assert {name: sink_row[name] for name in FEEDBACK} == expected_figures, key
+    counted = (
+        "csat_responses",
+        "csat_satisfied",
+        "nps_responses",
+        "nps_promoters",
+        "nps_detractors",
+    )
+    answered = {name: sum(row[name] for row in feedback_from_sink.values()) for name in counted}
+    assert min(answered.values()) > 0, answered
+    # Time on duty: every agent-day with duty or a visit called, with the API's figures (the
+    # API's row of the visits no agent called has no counterpart).
+    worked = {
+        key
+        for key, row in agents_from_api.items()
+        if key[0] != "None" and (row["on_duty_seconds"] or row["arrivals"])
+    }
+    assert set(duty_from_sink) == worked
+    assert len(worked) >= len(floor.agents) * ((RANGE_TO - RANGE_FROM).days + 1)
+    for key, sink_row in sorted(duty_from_sink.items()):
+        api_row = agents_from_api[key]
+        expected_figures = {name: close_to(api_row[name]) for name in DUTY}
+        assert {name: sink_row[name] for name in DUTY} == expected_figures, key
+    paused = sum(row["paused_seconds"] for row in duty_from_sink.values())
+    assert paused > 0

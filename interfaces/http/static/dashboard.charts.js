@@ -2,7 +2,8 @@
 // drawn with the vendored uPlot (a global from vendor.uplot.min.js), each chart with its data as
 // a table behind "Show the data", and the weekday × hour heat map as a coloured table with numbers.
 // The series given to uPlot are also kept on the figure's data-series attribute (JSON), so tests
-// and tools can read what is drawn without reading pixels.
+// and tools can read what is drawn without reading pixels. With a comparison, the previous
+// period's rows (the API's compare_items) are drawn beside the range's, never merged with them.
 
 import { h } from "./dom.js";
 import { language, t } from "./i18n.js";
@@ -13,14 +14,20 @@ const DAY_MS = 86_400_000;
 const minutes = (seconds) => (seconds === null || seconds === undefined ? null : seconds / 60);
 const percent = (share) => (share === null || share === undefined ? null : share * 100);
 
-/** Rows by hour -> [hours, arrivals, mean wait in minutes]; an hour without a row is 0 / null. */
-export function hourSeries(rows) {
+/** Rows by hour -> [hours, arrivals, mean wait in minutes], and with the previous period's rows
+ * by hour a fourth series, its arrivals; an hour without a row is 0 / null. */
+export function hourSeries(rows, previous = null) {
   const byHour = new Map(rows.map((row) => [row.hour, row]));
-  return [
+  const series = [
     HOURS,
     HOURS.map((hour) => byHour.get(hour)?.arrivals ?? 0),
     HOURS.map((hour) => minutes(byHour.get(hour)?.wait_mean_seconds ?? null)),
   ];
+  if (previous) {
+    const before = new Map(previous.map((row) => [row.hour, row]));
+    series.push(HOURS.map((hour) => before.get(hour)?.arrivals ?? 0));
+  }
+  return series;
 }
 
 /** Every day from ``from`` to ``to`` (ISO dates, both included). */
@@ -88,9 +95,21 @@ function draw(figure, options, data) {
   plots.set(figure.id, new globalThis.uPlot({ width, height: 240, ...options }, data, target));
 }
 
-/** Arrivals (bars) and mean wait (line) by hour of the site-local day. */
-export function drawHours(figure, rows) {
-  const data = hourSeries(rows);
+/** Arrivals (bars) and mean wait (line) by hour of the site-local day; with the previous
+ * period's rows (``previous``), its arrivals as a dashed line with points. */
+export function drawHours(figure, rows, previous = null) {
+  const data = hourSeries(rows, previous);
+  const series = [
+    { label: t("dashboard.hour") },
+    { label: t("dashboard.arrivals"), stroke: "#0b57d0", fill: "rgba(11,87,208,.18)", paths: globalThis.uPlot?.paths?.bars?.({ size: [0.7, 40] }) },
+    { label: t("dashboard.meanWait"), stroke: "#b45309", width: 2, scale: "wait", spanGaps: false },
+  ];
+  const headers = [t("dashboard.hour"), t("dashboard.arrivals"), t("dashboard.meanWait")];
+  if (previous) {
+    // Dashed and pointed, not only another colour: the legend's label names it too.
+    series.push({ label: t("dashboard.previousArrivals"), stroke: "#4a5261", width: 2, dash: [6, 4], points: { show: true } });
+    headers.push(t("dashboard.previousArrivals"));
+  }
   draw(
     figure,
     {
@@ -100,18 +119,19 @@ export function drawHours(figure, rows) {
         { label: t("dashboard.arrivals") },
         { label: t("dashboard.meanWait"), scale: "wait", side: 1, grid: { show: false } },
       ],
-      series: [
-        { label: t("dashboard.hour") },
-        { label: t("dashboard.arrivals"), stroke: "#0b57d0", fill: "rgba(11,87,208,.18)", paths: globalThis.uPlot?.paths?.bars?.({ size: [0.7, 40] }) },
-        { label: t("dashboard.meanWait"), stroke: "#b45309", width: 2, scale: "wait", spanGaps: false },
-      ],
+      series,
     },
     data,
   );
   figure.querySelector(".table").replaceChildren(
     dataTable(
-      [t("dashboard.hour"), t("dashboard.arrivals"), t("dashboard.meanWait")],
-      data[0].map((hour, index) => [`${String(hour).padStart(2, "0")}:00`, data[1][index], number(data[2][index])]),
+      headers,
+      data[0].map((hour, index) => [
+        `${String(hour).padStart(2, "0")}:00`,
+        data[1][index],
+        number(data[2][index]),
+        ...(previous ? [data[3][index]] : []),
+      ]),
     ),
   );
 }
@@ -201,26 +221,112 @@ const AGENT_COLUMNS = [
 
 /** Per agent over the range: visits, waits, service and handle times, SLA, utilisation, served
  * per agent-hour, time on duty, CSAT and NPS ("—" where the API says null). Each cell carries
- * its KPI's name and the API's value (data-kpi, data-value). */
-export function drawAgents(container, rows, names) {
+ * its KPI's name and the API's value (data-kpi, data-value). With the previous period's rows
+ * (``previous``), a column of what each agent served then (data-kpi "previous_served"), and a
+ * row for an agent seen only then (no row of the range: its counts 0, its other figures "—"). */
+export function drawAgents(container, rows, names, previous = null) {
+  const key = (row) => row.agent_id ?? "";
+  const before = new Map((previous ?? []).map((row) => [key(row), row]));
+  const now = new Set(rows.map(key));
+  const shown = [
+    ...rows,
+    ...(previous ?? []).filter((row) => !now.has(key(row))).map((row) => ({ agent_id: row.agent_id, arrivals: 0, served: 0, no_shows: 0 })),
+  ];
+  const served = AGENT_COLUMNS.findIndex(([, kpi]) => kpi === "served") + 1;
+  const heads = AGENT_COLUMNS.map(([head]) => t(head));
+  if (previous) heads.splice(served, 0, t("dashboard.previousServed"));
   const table = h(
     "table",
     { class: "data", "aria-labelledby": "agent-table-title" },
-    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("dashboard.agent")), AGENT_COLUMNS.map(([head]) => h("th", { scope: "col" }, t(head))))),
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("dashboard.agent")), heads.map((head) => h("th", { scope: "col" }, head)))),
     h(
       "tbody",
       {},
-      rows.map((row) =>
-        h(
+      shown.map((row) => {
+        const cells = AGENT_COLUMNS.map(([, kpi, show]) =>
+          h("td", { "data-kpi": kpi, "data-value": JSON.stringify(row[kpi] ?? null) }, show(row[kpi] ?? null)),
+        );
+        if (previous) {
+          const then = before.get(key(row))?.served ?? 0;
+          cells.splice(served, 0, h("td", { "data-kpi": "previous_served", "data-value": JSON.stringify(then) }, then));
+        }
+        return h(
           "tr",
-          { "data-agent-id": row.agent_id ?? "" },
+          { "data-agent-id": key(row) },
           h("th", { scope: "row" }, row.agent_id ? names.get(row.agent_id) || row.agent_id : t("dashboard.noAgent")),
-          AGENT_COLUMNS.map(([, key, shown]) =>
-            h("td", { "data-kpi": key, "data-value": JSON.stringify(row[key] ?? null) }, shown(row[key] ?? null)),
-          ),
-        ),
-      ),
+          cells,
+        );
+      }),
     ),
   );
   container.replaceChildren(table);
+}
+
+/** The summary's headline figures compared: header key, KPI, its value when the API has no row
+ * (nothing in the period), the shown unit and decimals, and how the change is said: "relative"
+ * (in % of the previous value) or "points" (the difference, in the shown unit). */
+const HEADLINES = [
+  ["dashboard.arrivals", "arrivals", 0, (value) => value, 0, "relative"],
+  ["dashboard.served", "served", 0, (value) => value, 0, "relative"],
+  ["dashboard.sla", "sla_compliance", null, percent, 1, "points"],
+  ["dashboard.meanWait", "wait_mean_seconds", null, minutes, 1, "relative"],
+  ["dashboard.csat", "csat_mean", null, (value) => value, 2, "points"],
+  ["dashboard.nps", "nps", null, (value) => value, 0, "points"],
+];
+
+const rounded = (value, digits) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+/** "+20 % (up)", "−5 points (down)", "0 % (unchanged)": the sign and the direction in words,
+ * never colour alone; null when there is nothing to compare (a null, or a relative change from 0). */
+export function change(current, previous, unit, digits, kind) {
+  if (current === null || previous === null) return null;
+  if (kind === "relative" && previous === 0) return null;
+  const [value, places] =
+    kind === "relative" ? [rounded(((current - previous) / previous) * 100, 0), 0] : [rounded(unit(current) - unit(previous), digits), digits];
+  const direction = value > 0 ? "up" : value < 0 ? "down" : "same";
+  const sign = value > 0 ? "+" : value < 0 ? "−" : "";
+  const amount = t(`dashboard.change.${kind}`, { value: `${sign}${number(Math.abs(value), places)}` });
+  return t(`dashboard.change.${direction}`, { change: amount });
+}
+
+/** ``text`` with each ISO day in it kept on one line (a browser may break after its hyphens). */
+function keepDays(text) {
+  return text.split(/(\d{4}-\d{2}-\d{2})/).map((part, index) => (index % 2 ? h("span", { class: "day" }, part) : part));
+}
+
+/** The range's headline figures (arrivals, served, SLA, mean wait, CSAT, NPS) beside the
+ * previous period's and the change: ``current`` and ``previous`` are the API's one row of each
+ * period (undefined when it holds nothing), ``periods`` {from, to, previous: {from, to}}. Each
+ * figure's row carries its KPI (data-kpi) and each value the API's (data-value). */
+export function drawComparison(container, current, previous, periods) {
+  const heads = ["dashboard.figure", "dashboard.thisPeriod", "dashboard.previousPeriod", "dashboard.change"];
+  container.replaceChildren(
+    h(
+      "table",
+      { class: "data compare" },
+      h(
+        "caption",
+        {},
+        keepDays(t("dashboard.compareCaption", { ...periods, previousFrom: periods.previous.from, previousTo: periods.previous.to })),
+      ),
+      h("thead", {}, h("tr", {}, heads.map((head) => h("th", { scope: "col" }, t(head))))),
+      h(
+        "tbody",
+        {},
+        HEADLINES.map(([head, kpi, none, unit, digits, kind]) => {
+          const now = current?.[kpi] ?? none;
+          const then = previous?.[kpi] ?? none;
+          const show = (value) => (value === null ? t("dashboard.none") : number(unit(value), digits));
+          return h(
+            "tr",
+            { "data-kpi": kpi },
+            h("th", { scope: "row" }, t(head)),
+            h("td", { class: "period-current", "data-value": JSON.stringify(now) }, show(now)),
+            h("td", { class: "period-previous", "data-value": JSON.stringify(then) }, show(then)),
+            h("td", { class: "change" }, change(now, then, unit, digits, kind) ?? t("dashboard.none")),
+          );
+        }),
+      ),
+    ),
+  );
 }

@@ -15,7 +15,7 @@ import {
   tenant,
   tenantFile,
 } from "./console.api.js";
-import { drawAgents, drawHeat, drawHours, drawSla, number } from "./dashboard.charts.js";
+import { drawAgents, drawComparison, drawHeat, drawHours, drawSla, number } from "./dashboard.charts.js";
 import "./dashboard.i18n.js";
 import { follow } from "./console.live.js";
 import { h, setUpLanguage } from "./dom.js";
@@ -33,7 +33,7 @@ const state = {
   names: new Map(), // agent id -> name, for the range's agent table (every site's agents)
   sockets: new Map(), // key -> {stop, open}
   message: null,
-  range: null, // {from, to, total, hours, days, agents, heat}: KPI rows
+  range: null, // {from, to, total, hours, days, agents, heat}: KPI rows (+ previous: {from, to, total, hours, agents})
 };
 let timer = null;
 let pending = null;
@@ -108,10 +108,11 @@ function localDay(offset) {
 
 const isDay = (text) => /^\d{4}-\d{2}-\d{2}$/.test(text ?? "");
 
-/** Keep the range and site shown in the page's address (no new history entry). */
+/** Keep the range, site and comparison shown in the page's address (no new history entry). */
 function rememberView() {
   const query = new URLSearchParams();
   for (const name of ["from", "to", "site"]) if ($(name).value) query.set(name, $(name).value);
+  if ($("compare").checked) query.set("compare", "1");
   history.replaceState(history.state, "", `${location.pathname}?${query}${location.hash}`);
 }
 
@@ -140,10 +141,11 @@ async function start() {
   $("sign-out").hidden = false;
   say(null);
   renderSites();
-  // The address keeps the range and site shown (see rememberView): a reload or a shared link
-  // shows them again; otherwise the last seven days.
+  // The address keeps the range, site and comparison shown (see rememberView): a reload or a
+  // shared link shows them again; otherwise the last seven days, without a comparison.
   const asked = new URLSearchParams(location.search);
   if (state.sites.some((one) => one.id === asked.get("site"))) $("site").value = asked.get("site");
+  $("compare").checked = asked.get("compare") === "1";
   $("from").value ||= isDay(asked.get("from")) ? asked.get("from") : localDay(-6);
   $("to").value ||= isDay(asked.get("to")) ? asked.get("to") : localDay(0);
   await goLive();
@@ -332,21 +334,39 @@ function renderToday() {
 
 // -- the range ---------------------------------------------------------------------------------
 
-/** Every KPI row of the range grouped by ``groups``, of the chosen site only if one is. */
-async function kpis(from, to, groups) {
+/** Every KPI row of the range grouped by ``groups``, of the chosen site only if one is, and with
+ * a ``previous`` period ({from, to}) every row of it too (the API's compare_items, paged with the
+ * range's by the same cursor): [rows, previous rows]. */
+async function kpis(from, to, groups, previous = null) {
   const rows = [];
+  const earlier = [];
   let cursor = null;
   do {
     const query = new URLSearchParams({ from, to, limit: "200" });
     if (groups.length) query.set("group_by", groups.join(","));
     if (site()) query.set("site_id", site());
+    if (previous) {
+      query.set("compare_from", previous.from);
+      query.set("compare_to", previous.to);
+    }
     if (cursor) query.set("cursor", cursor);
     const answer = await tenant("GET", `analytics/kpis/?${query}`);
     if (answer.status !== 200) throw answer;
     rows.push(...answer.body.items);
+    earlier.push(...(answer.body.compare_items ?? []));
     cursor = answer.body.next_cursor;
   } while (cursor);
-  return rows;
+  return [rows, earlier];
+}
+
+/** The period of as many days as ``from``..``to`` (ISO dates, both included) just before it:
+ * 8–14 gives 1–7. */
+function previousPeriod(from, to) {
+  const day = 86_400_000;
+  const first = Date.parse(`${from}T00:00:00Z`);
+  const length = Date.parse(`${to}T00:00:00Z`) - first + day;
+  const iso = (at) => new Date(at).toISOString().slice(0, 10);
+  return { from: iso(first - length), to: iso(first - day) };
 }
 
 async function showRange(event) {
@@ -359,16 +379,20 @@ async function showRange(event) {
   // Only the latest request is drawn: an earlier one answering late (the first range, another
   // site) must not replace it.
   const asked = ++rangesAsked;
+  // With the comparison, the parts that show it (summary, hours, agents) ask for the previous
+  // period in the same query: its figures are the API's, never merged here.
+  const before = $("compare").checked ? previousPeriod(from, to) : null;
   let range;
   try {
-    const [total, hours, days, agents, heat] = await Promise.all([
-      kpis(from, to, []),
-      kpis(from, to, ["hour"]),
+    const [[total, totalBefore], [hours, hoursBefore], [days], [agents, agentsBefore], [heat]] = await Promise.all([
+      kpis(from, to, [], before),
+      kpis(from, to, ["hour"], before),
       kpis(from, to, ["day"]),
-      kpis(from, to, ["agent"]),
+      kpis(from, to, ["agent"], before),
       kpis(from, to, ["weekday", "hour"]),
     ]);
     range = { from, to, total, hours, days, agents, heat };
+    if (before) range.previous = { ...before, total: totalBefore, hours: hoursBefore, agents: agentsBefore };
   } catch (answer) {
     if (asked !== rangesAsked) return;
     $("range-summary").textContent = "";
@@ -382,7 +406,7 @@ async function showRange(event) {
 
 function renderRange() {
   if (!state.range) return;
-  const { from, to, total, hours, days, agents, heat } = state.range;
+  const { from, to, total, hours, days, agents, heat, previous } = state.range;
   // Without a group the API answers one row for the range (none when it holds nothing).
   const whole = total[0] ?? {};
   const counted = whole.sla_counted || 0;
@@ -399,10 +423,13 @@ function renderRange() {
   });
   $("range-summary").dataset.from = from;
   $("range-summary").dataset.to = to;
-  drawHours($("chart-hour"), hours);
+  $("range-compare").hidden = !previous;
+  if (previous) drawComparison($("range-compare"), whole, previous.total[0], { from, to, previous });
+  else $("range-compare").replaceChildren();
+  drawHours($("chart-hour"), hours, previous?.hours);
   drawSla($("chart-sla"), days, from, to);
   drawHeat($("heat"), heat);
-  drawAgents($("agent-table"), agents, state.names);
+  drawAgents($("agent-table"), agents, state.names, previous?.agents);
 }
 
 /** The exports of the range (and the chosen site): ``what`` is "kpis" (by site and day) or
@@ -444,6 +471,7 @@ function boot() {
     await goLive();
     await showRange();
   });
+  $("compare").addEventListener("change", () => showRange());
   setUpLanguage(() => {
     renderMessage();
     setConnection($("status").dataset.state);

@@ -31,6 +31,7 @@ CALL_MS = 2_000  # the issue's bound: a call shows on the dashboard within 2 s
 LIVE_MS = 5_000
 RECONNECT_MS = 30_000  # the API's start-up plus the 5 s back-off cap, with room
 PROJECTION_SECONDS = 20
+HEADLINES = ("arrivals", "served", "sla_compliance", "wait_mean_seconds", "csat_mean", "nps")
 
 
 def _open(browser: Browser, base_url: str, slug: str, locale: str = "en-GB", lang: str = "en"):
@@ -299,6 +300,102 @@ def test_the_charts_and_tables_carry_the_kpi_rows_of_the_chosen_site(
         page.reload()
         expect(page.get_by_label("Site")).to_have_value(day.site)
         expect(summary).to_contain_text("3 arrivals, 1 served, SLA 100 %")
+    finally:
+        _close(page, problems)
+
+
+def _compared(session: Session, span: dict[str, str], before: dict[str, str], group_by: str | None):
+    """The API's rows of ``span`` and of the period ``before`` (its compare_items), in one query."""
+    params = {**span, "compare_from": before["from"], "compare_to": before["to"], "limit": "200"}
+    if group_by:
+        params["group_by"] = group_by
+    response = session.get("analytics/kpis/", params=params)
+    assert response.status_code == 200, response.text
+    assert response.json()["next_cursor"] is None
+    return response.json()["items"], response.json()["compare_items"]
+
+
+def test_compared_with_the_previous_period_the_page_shows_the_apis_figures_of_both(
+    browser: Browser, api_url: str, admin: Session, projections: ReadModels, e2e_home: Path
+):
+    day = TwoSites(admin, e2e_home)
+    # Tickets are issued now: the three days after tomorrow hold nothing, and the period of as
+    # many days just before them (yesterday to tomorrow) holds the scripted day.
+    before = _range()
+    first = date.fromisoformat(before["to"]) + timedelta(days=1)
+    span = {"from": str(first), "to": str(first + timedelta(days=2))}
+    page, problems = _open(browser, api_url, admin.tenant.slug)
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    try:
+        _sign_in(page, day.manager["email"])
+        expect(page.locator("#dashboard")).to_be_visible()
+        compare = page.get_by_label("Compare with the previous period")
+        expect(compare).not_to_be_checked()
+        page.get_by_label("From").fill(span["from"])
+        page.get_by_label("To", exact=True).fill(span["to"])
+        compare.check()  # shows the range again, with the comparison
+        shown = page.get_by_test_id("range-compare")
+        expect(shown).to_be_visible()
+        expect(shown.locator("caption")).to_have_text(
+            f"{span['from']} to {span['to']} compared with the previous period, "
+            f"{before['from']} to {before['to']}"
+        )
+        assert "compare=1" in page.url
+
+        # The summary: each headline figure of both periods is the API's (no row: nothing).
+        now, (then,) = _compared(admin, span, before, None)
+        assert now == [] and (then["arrivals"], then["served"]) == (4, 2)
+        for kpi in HEADLINES:
+            line = shown.locator(f'tr[data-kpi="{kpi}"]')
+            current = line.locator("td.period-current").get_attribute("data-value")
+            assert json.loads(current) == (0 if kpi in ("arrivals", "served") else None), kpi
+            previous = line.locator("td.period-previous")
+            assert json.loads(previous.get_attribute("data-value")) == then[kpi], kpi
+        arrivals = shown.locator('tr[data-kpi="arrivals"]')
+        expect(arrivals.locator("th")).to_have_text("Arrivals")
+        expect(arrivals.locator("td.period-previous")).to_have_text("4")
+        expect(arrivals.locator("td.change")).to_have_text("\u2212100 % (down)")
+        expect(shown.locator('tr[data-kpi="csat_mean"] td.period-previous')).to_have_text("4")
+        expect(shown.locator('tr[data-kpi="nps"] td.change')).to_have_text("—")
+        wait = shown.locator('tr[data-kpi="wait_mean_seconds"] td.period-previous').inner_text()
+        assert _shown(wait) == pytest.approx(then["wait_mean_seconds"] / 60, abs=0.05 + 1e-9)
+
+        # The hour chart: the previous period's arrivals as a fourth series, and in its table.
+        chart = page.get_by_test_id("chart-hour")
+        hours = json.loads(chart.get_attribute("data-series"))
+        _, earlier = _compared(admin, span, before, "hour")
+        by_hour = {row["hour"]: row["arrivals"] for row in earlier}
+        assert len(hours) == 4 and hours[1] == [0] * 24
+        assert hours[3] == [by_hour.get(hour, 0) for hour in range(24)] and sum(hours[3]) == 4
+        expect(chart.locator("details thead th").nth(3)).to_have_text("Arrivals, previous period")
+
+        # The agents: what each served in the previous period, the API's.
+        table = page.get_by_test_id("agent-table")
+        _, earlier = _compared(admin, span, before, "agent")
+        expect(table.locator("tbody tr")).to_have_count(len(earlier))
+        for row in earlier:
+            cell = table.locator(
+                f'tr[data-agent-id="{row["agent_id"] or ""}"] td[data-kpi="previous_served"]'
+            )
+            assert json.loads(cell.get_attribute("data-value")) == row["served"]
+        expect(table).to_contain_text(day.other_agent.user["name"])
+
+        # The address keeps it; off, nothing of the comparison is asked or shown.
+        page.reload()
+        expect(page.get_by_label("Compare with the previous period")).to_be_checked()
+        expect(page.get_by_test_id("range-compare")).to_be_visible()
+        asked.clear()
+        page.get_by_label("Compare with the previous period").uncheck()  # shows the range again
+        expect(page.get_by_test_id("range-compare")).to_be_hidden()
+        expect(page.get_by_test_id("range-summary")).to_contain_text("0 arrivals, 0 served")
+        assert len(json.loads(chart.get_attribute("data-series"))) == 3
+        expect(chart.locator("details thead th")).to_have_count(3)
+        expect(table.locator('td[data-kpi="previous_served"]')).to_have_count(0)
+        expect(table.locator("tbody tr")).to_have_count(0)
+        assert "compare" not in page.url
+        kpi_requests = [url for url in asked if "/analytics/kpis/" in url]
+        assert kpi_requests and not any("compare_" in url for url in kpi_requests)
     finally:
         _close(page, problems)
 

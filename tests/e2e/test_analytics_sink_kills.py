@@ -50,6 +50,14 @@ def world(container: Container) -> TenantWorld:
     return new_world(container, "s", "Sink tenant")
 
 
+def sink_status(database: Path) -> SinkStatus | None:
+    """The sink's last status beside ``database``; ``None``: none yet, or replaced while read."""
+    try:
+        return read_status(database)
+    except (OSError, ValueError):
+        return None
+
+
 class Sink:
     """A ``smartqueue analytics-sink`` subprocess logging to a file of its own."""
 
@@ -68,6 +76,11 @@ class Sink:
     @property
     def ran(self) -> float:
         return (self.ended or time.time()) - self.started
+
+    def stores(self, database: Path) -> bool:
+        """This sink wrote a status saying it stored events itself."""
+        now = sink_status(database)
+        return now is not None and now.at.timestamp() > self.started and now.written > 0
 
     def kill(self) -> None:
         """SIGKILL: no clean-up, whatever transaction is open is lost."""
@@ -111,16 +124,7 @@ def test_the_sink_killed_three_times_while_events_flow_loses_and_doubles_nothing
     }
     recorder = container.app.recorder
 
-    def status() -> SinkStatus | None:
-        try:
-            return read_status(database)
-        except (OSError, ValueError):  # replaced while read
-            return None
-
-    def storing(sink: Sink) -> bool:
-        """``sink`` wrote a status saying it stored events itself."""
-        now = status()
-        return now is not None and now.at.timestamp() > sink.started and now.written > 0
+    status = partial(sink_status, database)
 
     relay = RelayProcess(container.database_url, kafka_bootstrap, tmp_path)
     sinks = [Sink(env, tmp_path)]
@@ -131,11 +135,12 @@ def test_the_sink_killed_three_times_while_events_flow_loses_and_doubles_nothing
             for _ in range(KILLS):
                 sink = sinks[-1]
                 what = f"the sink stores as events flow ({sink.log})"
-                eventually(partial(storing, sink), 90, what)
+                eventually(partial(sink.stores, database), 90, what)
                 time.sleep(rng.uniform(0.0, 0.5))  # somewhere in the sink's work
                 sink.kill()
                 sinks.append(Sink(env, tmp_path))  # as a supervisor would
-            eventually(partial(storing, sinks[-1]), 90, f"the last sink stores ({sinks[-1].log})")
+            last = sinks[-1]
+            eventually(partial(last.stores, database), 90, f"the last sink stores ({last.log})")
             time.sleep(max(0.0, MIN_LOAD_SECONDS - (time.monotonic() - load_began)))
         assert not load.failures, load.failures[:3]
         head = recorder.max_notification_id() or 0

@@ -32,7 +32,6 @@ import httpx
 import pytest
 
 from application.analytics import RELATIVE_ACCURACY
-from infrastructure.analytics.status import SinkStatus, read_status
 from infrastructure.container import Container
 from tests.e2e.conftest import running_api
 from tests.e2e.sink_month import Clock, Month, set_up_floor
@@ -43,7 +42,7 @@ from tests.e2e.support import (
     process_env,
     smartqueue_executable,
 )
-from tests.e2e.test_analytics_sink_kills import Sink, eventually
+from tests.e2e.test_analytics_sink_kills import Sink, eventually, sink_status
 from tests.integration.conftest import fresh_container, on_own_broker
 from tests.integration.kafka_support import RelayProcess, wait_relayed
 from tests.integration.test_analytics_sink import log_event_ids
@@ -159,15 +158,7 @@ def test_the_sinks_kpis_for_a_month_equal_the_apis_though_the_sink_was_killed_th
     relay = RelayProcess(container.database_url, kafka_bootstrap, tmp_path)
     sinks = [Sink(sink_env, tmp_path)]
 
-    def status() -> SinkStatus | None:
-        try:
-            return read_status(database)
-        except (OSError, ValueError):  # replaced while read
-            return None
-
-    def storing(sink: Sink) -> bool:
-        now = status()
-        return now is not None and now.at.timestamp() > sink.started and now.written > 0
+    status = partial(sink_status, database)
 
     try:
         floor = set_up_floor(container, clock)
@@ -181,7 +172,7 @@ def test_the_sinks_kpis_for_a_month_equal_the_apis_though_the_sink_was_killed_th
             month.play(datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1))
             if index in kill_after:
                 sink = sinks[-1]
-                eventually(partial(storing, sink), 90, f"the sink stores ({sink.log})")
+                eventually(partial(sink.stores, database), 90, f"the sink stores ({sink.log})")
                 sink.kill()
                 sinks.append(Sink(sink_env, tmp_path))  # as a supervisor would
         month.play(datetime.max.replace(tzinfo=UTC))

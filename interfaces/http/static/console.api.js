@@ -123,6 +123,22 @@ export async function send(method, url, body, { auth = true, key = null, retried
 
 export const tenant = (method, path, body, options) => send(method, `${TENANT}/${path}`, body, options);
 
+/** Every item of a tenant list, page after page (the staff pages' lists are short). A refused
+ * page is thrown as its answer, for the page to put into words. */
+export async function everyItem(path) {
+  const items = [];
+  let cursor = null;
+  do {
+    const query = new URLSearchParams({ limit: "200" });
+    if (cursor) query.set("cursor", cursor);
+    const answer = await tenant("GET", `${path}?${query}`);
+    if (answer.status !== 200) throw answer;
+    items.push(...answer.body.items);
+    cursor = answer.body.cursor;
+  } while (cursor);
+  return items;
+}
+
 /** A file of the tenant's API (an export), fetched with the token (a link could not carry the
  * Authorization header): {status, blob, body, retryAfter}, ``body`` the problem when refused,
  * status 0 on a network failure. A 401 is retried once after renewing the token. */

@@ -4,6 +4,7 @@
 
 import {
   command,
+  everyItem,
   forgetTokens,
   onSessionEnded,
   problem,
@@ -115,7 +116,13 @@ async function start() {
     return;
   }
   state.agent = liveAgent(me.body);
-  const [queues, services] = await Promise.all([all("queues/"), all("queues/services/")]);
+  let queues, services;
+  try {
+    [queues, services] = await Promise.all([everyItem("queues/"), everyItem("queues/services/")]);
+  } catch (answer) {
+    if (signedIn()) fail(answer);
+    return;
+  }
   for (const queue of queues) {
     state.queues.set(queue.id, { ...queue, next: [], asOf: -1, ...state.queues.get(queue.id) });
   }
@@ -130,21 +137,6 @@ async function start() {
   render();
   connect();
   $("act-call").focus();
-}
-
-/** Every page of a list (the console needs every queue, and there are few). */
-async function all(path) {
-  const items = [];
-  let cursor = null;
-  do {
-    const query = new URLSearchParams({ limit: "200" });
-    if (cursor) query.set("cursor", cursor);
-    const answer = await tenant("GET", `${path}?${query}`);
-    if (answer.status !== 200) return items;
-    items.push(...answer.body.items);
-    cursor = answer.body.cursor;
-  } while (cursor);
-  return items;
 }
 
 /** An agent as the REST API or the socket shows it, in the socket's shape. */

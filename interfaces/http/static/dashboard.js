@@ -5,6 +5,7 @@
 
 import {
   SLUG,
+  everyItem,
   onSessionEnded,
   problem,
   refresh,
@@ -85,19 +86,6 @@ async function signOut() {
   signedOut();
 }
 
-/** Every page of a list. */
-async function all(path) {
-  const items = [];
-  let cursor = null;
-  do {
-    const answer = await tenant("GET", `${path}?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
-    if (answer.status !== 200) throw answer;
-    items.push(...answer.body.items);
-    cursor = answer.body.cursor;
-  } while (cursor);
-  return items;
-}
-
 /** The browser's local day ``offset`` days from today, as YYYY-MM-DD. */
 function localDay(offset) {
   const day = new Date();
@@ -128,7 +116,7 @@ async function start() {
   if (stats.status === 404) return signedOut("console.signIn.otherTenant");
   if (stats.status !== 200) return signedIn() ? fail(stats) : undefined;
   try {
-    const [sites, queues, agents] = await Promise.all([all("sites/"), all("queues/"), all("agents/")]);
+    const [sites, queues, agents] = await Promise.all([everyItem("sites/"), everyItem("queues/"), everyItem("agents/")]);
     state.sites = sites;
     state.names = new Map(agents.map((agent) => [agent.id, agent.name]));
     state.queues = new Map(queues.map((queue) => [queue.id, { ...queue, asOf: -1, stats: null }]));
